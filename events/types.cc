@@ -1,0 +1,187 @@
+#include "events/types.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace acct {
+
+void random_bytes(unsigned char* out, size_t n) {
+  while (n > 0) {
+    ssize_t got = ::getrandom(out, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      // getrandom cannot fail once the pool is initialised; running on without
+      // randomness would silently weaken ids and secrets.
+      throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+    }
+    out += got;
+    n -= static_cast<size_t>(got);
+  }
+}
+
+std::string hex_encode(const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 0xf];
+  }
+  return out;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::array<unsigned char, 16>> parse_uuid_bytes(std::string_view text) {
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {
+    return invalid_argument("expected a UUID in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+  }
+  std::array<unsigned char, 16> out{};
+  size_t j = 0;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '-') {
+      ++i;
+      continue;
+    }
+    int hi = hex_value(text[i]);
+    int lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0) return invalid_argument("UUID has a character that is not hex");
+    out[j++] = static_cast<unsigned char>(hi << 4 | lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string format_uuid_bytes(const std::array<unsigned char, 16>& b) {
+  std::string hex = hex_encode(b.data(), b.size());
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20, 12);
+}
+
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == ':' || c == '@' || c == '-';
+}
+
+Status validate_name(std::string_view id, std::string_view field, std::string_view what) {
+  if (id.empty() || id.size() > 128) {
+    return invalid_argument(std::string(what) + " must be 1 to 128 bytes long", std::string(field));
+  }
+  if (id[0] == '$' || id[0] == '.') {
+    return invalid_argument(std::string(what) + " must not start with '$' or '.'", std::string(field));
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (!is_name_char(id[i])) {
+      return invalid_argument(std::string(what) + " has a forbidden character at byte " + std::to_string(i) +
+                                  " (allowed: A-Z a-z 0-9 . _ : @ -)",
+                              std::string(field));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status validate_stream_id(std::string_view id, std::string_view field) {
+  return validate_name(id, field, "stream id");
+}
+
+Status validate_partner_id(std::string_view id, std::string_view field) {
+  return validate_name(id, field, "partner id");
+}
+
+Status validate_event_type(std::string_view type, std::string_view field) {
+  if (type.empty() || type.size() > 64) {
+    return invalid_argument("event type must be 1 to 64 bytes long", std::string(field));
+  }
+  for (char c : type) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+    if (!ok) return invalid_argument("event type allows only A-Z a-z 0-9 _ .", std::string(field));
+  }
+  return Status::ok();
+}
+
+Status validate_actor(std::string_view actor, std::string_view field) {
+  if (actor.empty() || actor.size() > 256) {
+    return invalid_argument("actor must be 1 to 256 bytes long", std::string(field));
+  }
+  for (char c : actor) {
+    if (c < 0x21 || c > 0x7e) return invalid_argument("actor must be printable ASCII", std::string(field));
+  }
+  return Status::ok();
+}
+
+std::string format_timestamp(Timestamp t) {
+  int64_t secs = t.micros / 1000000;
+  int64_t micros = t.micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    secs -= 1;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  return buf;
+}
+
+Result<Timestamp> parse_timestamp(std::string_view text) {
+  // Accepts "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" and "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC only).
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  long long frac = 0;
+  int frac_digits = 0;
+  std::string str(text);
+  int consumed = 0;
+  if (std::sscanf(str.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &consumed) != 3 || consumed != 10) {
+    return invalid_argument("expected a UTC time such as 2026-11-24 or 2026-11-24T13:00:00Z");
+  }
+  size_t i = 10;
+  if (i < str.size()) {
+    if (str[i] != 'T' || std::sscanf(str.c_str() + i + 1, "%2d:%2d:%2d%n", &h, &mi, &s, &consumed) != 3 ||
+        consumed != 8) {
+      return invalid_argument("expected a UTC time such as 2026-11-24T13:00:00Z");
+    }
+    i += 9;
+    if (i < str.size() && str[i] == '.') {
+      ++i;
+      while (i < str.size() && str[i] >= '0' && str[i] <= '9' && frac_digits < 6) {
+        frac = frac * 10 + (str[i] - '0');
+        ++frac_digits;
+        ++i;
+      }
+    }
+    if (i + 1 != str.size() || str[i] != 'Z') return invalid_argument("time must end with 'Z' (UTC)");
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    return invalid_argument("time has a field out of range");
+  }
+  while (frac_digits < 6) {
+    frac *= 10;
+    ++frac_digits;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  int64_t secs = static_cast<int64_t>(timegm(&tm));
+  return Timestamp{secs * 1000000 + frac};
+}
+
+}  // namespace acct

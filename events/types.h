@@ -1,0 +1,132 @@
+// Strong types for everything that crosses the log's API: positions, versions, ids.
+// No naked uint64_t or string should stand for one of these in a signature.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/status.h"
+
+namespace acct {
+
+// An integer that only compares with its own kind.
+template <class Tag>
+class StrongU64 {
+ public:
+  constexpr StrongU64() = default;
+  constexpr explicit StrongU64(uint64_t v) : v_(v) {}
+  constexpr uint64_t value() const { return v_; }
+  constexpr StrongU64 next() const { return StrongU64(v_ + 1); }
+  constexpr StrongU64 prev() const { return StrongU64(v_ - 1); }
+  friend constexpr auto operator<=>(StrongU64, StrongU64) = default;
+
+ private:
+  uint64_t v_ = 0;
+};
+
+struct GlobalPositionTag {};
+struct StreamVersionTag {};
+
+// Gapless, 1-based position of an event in the whole log. Position 0 means
+// "before the first event"; reading $all from 0 or 1 starts at the beginning.
+using GlobalPosition = StrongU64<GlobalPositionTag>;
+
+// Gapless, 1-based version of an event within its stream. Version 0 means the
+// stream has no events yet.
+using StreamVersion = StrongU64<StreamVersionTag>;
+
+// A 128-bit identifier (UUID layout; v4 random or v7 time-ordered).
+template <class Tag>
+class Id128 {
+ public:
+  using Bytes = std::array<unsigned char, 16>;
+  constexpr Id128() = default;
+  constexpr explicit Id128(const Bytes& b) : bytes_(b) {}
+
+  static Id128 random();              // v4, from the OS CSPRNG
+  static Id128 from_bytes(const unsigned char* p);
+  static Result<Id128> parse(std::string_view text);  // canonical 8-4-4-4-12 hex
+  std::string to_string() const;
+  const Bytes& bytes() const { return bytes_; }
+  bool is_nil() const { return bytes_ == Bytes{}; }
+  friend constexpr auto operator<=>(const Id128&, const Id128&) = default;
+
+ private:
+  Bytes bytes_{};
+};
+
+struct EventIdTag {};
+struct CommandIdTag {};
+struct CorrelationIdTag {};
+struct CausationIdTag {};
+using EventId = Id128<EventIdTag>;
+using CommandId = Id128<CommandIdTag>;
+using CorrelationId = Id128<CorrelationIdTag>;
+using CausationId = Id128<CausationIdTag>;
+
+// Fills `out` with `n` bytes from the OS CSPRNG (getrandom).
+void random_bytes(unsigned char* out, size_t n);
+std::string hex_encode(const unsigned char* p, size_t n);
+Result<std::array<unsigned char, 16>> parse_uuid_bytes(std::string_view text);
+std::string format_uuid_bytes(const std::array<unsigned char, 16>& b);
+
+template <class Tag>
+Id128<Tag> Id128<Tag>::random() {
+  Bytes b;
+  random_bytes(b.data(), b.size());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return Id128(b);
+}
+template <class Tag>
+Id128<Tag> Id128<Tag>::from_bytes(const unsigned char* p) {
+  Bytes b;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = p[i];
+  return Id128(b);
+}
+template <class Tag>
+Result<Id128<Tag>> Id128<Tag>::parse(std::string_view text) {
+  auto bytes = parse_uuid_bytes(text);
+  if (!bytes) return bytes.status();
+  return Id128(*bytes);
+}
+template <class Tag>
+std::string Id128<Tag>::to_string() const {
+  return format_uuid_bytes(bytes_);
+}
+
+// Names used in the log: stream ids, event types, partner ids. They are
+// restricted so that they are safe in file names, URLs and logs.
+//   stream id / partner id: 1..128 bytes of [A-Za-z0-9._:@-], not starting with
+//                           '$' (reserved, e.g. "$all") or '.'.
+//   event type:             1..64 bytes of [A-Za-z0-9_.]
+//   actor:                  1..256 printable ASCII bytes (0x21..0x7e)
+Status validate_stream_id(std::string_view id, std::string_view field = "stream");
+Status validate_partner_id(std::string_view id, std::string_view field = "partner");
+Status validate_event_type(std::string_view type, std::string_view field = "type");
+Status validate_actor(std::string_view actor, std::string_view field = "actor");
+
+// Microseconds since the Unix epoch, UTC.
+struct Timestamp {
+  int64_t micros = 0;
+  friend constexpr auto operator<=>(Timestamp, Timestamp) = default;
+};
+std::string format_timestamp(Timestamp t);  // RFC 3339, "2026-11-24T13:00:00.123456Z"
+Result<Timestamp> parse_timestamp(std::string_view text);
+
+}  // namespace acct
+
+template <class Tag>
+struct std::hash<acct::Id128<Tag>> {
+  size_t operator()(const acct::Id128<Tag>& id) const noexcept {
+    uint64_t a = 0, b = 0;
+    for (int i = 0; i < 8; ++i) a = (a << 8) | id.bytes()[i];
+    for (int i = 8; i < 16; ++i) b = (b << 8) | id.bytes()[i];
+    return static_cast<size_t>(a * 0x9E3779B97F4A7C15ULL ^ b);
+  }
+};
