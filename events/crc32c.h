@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace acct::crc32c {
+namespace accountable::crc32c {
 
 // Returns the CRC32C of data[0, n) appended to a stream whose CRC so far is
 // `crc` (extend(0, ...) starts a new one).
@@ -27,4 +27,4 @@ inline uint32_t unmask(uint32_t masked) {
   return (rot >> 17) | (rot << 15);
 }
 
-}  // namespace acct::crc32c
+}  // namespace accountable::crc32c

@@ -19,7 +19,7 @@
 
 #include "events/status.h"
 
-namespace acct {
+namespace accountable {
 
 class WritableFile {
  public:
@@ -90,4 +90,4 @@ Env* posix_env();
 std::string parent_dir(const std::string& path);
 std::string join_path(const std::string& dir, const std::string& name);
 
-}  // namespace acct
+}  // namespace accountable

@@ -1,6 +1,6 @@
 #include "events/status.h"
 
-namespace acct {
+namespace accountable {
 
 std::string_view status_code_name(StatusCode code) {
   switch (code) {
@@ -47,4 +47,4 @@ std::string Status::to_string() const {
   return out;
 }
 
-}  // namespace acct
+}  // namespace accountable

@@ -13,7 +13,7 @@
 #include <utility>
 #include <variant>
 
-namespace acct {
+namespace accountable {
 
 enum class StatusCode : unsigned char {
   kOk = 0,
@@ -101,11 +101,11 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-}  // namespace acct
+}  // namespace accountable
 
 // Propagates a non-OK Status to the caller.
 #define ACCT_RETURN_IF_ERROR(expr)            \
   do {                                        \
-    ::acct::Status acct_status_ = (expr);     \
+    ::accountable::Status acct_status_ = (expr);     \
     if (!acct_status_.is_ok()) return acct_status_; \
   } while (0)

@@ -9,7 +9,7 @@
 #include <ctime>
 #include <stdexcept>
 
-namespace acct {
+namespace accountable {
 
 void random_bytes(unsigned char* out, size_t n) {
   while (n > 0) {
@@ -184,4 +184,4 @@ Result<Timestamp> parse_timestamp(std::string_view text) {
   return Timestamp{secs * 1000000 + frac};
 }
 
-}  // namespace acct
+}  // namespace accountable

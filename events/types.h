@@ -12,7 +12,7 @@
 
 #include "events/status.h"
 
-namespace acct {
+namespace accountable {
 
 // An integer that only compares with its own kind.
 template <class Tag>
@@ -119,11 +119,11 @@ struct Timestamp {
 std::string format_timestamp(Timestamp t);  // RFC 3339, "2026-11-24T13:00:00.123456Z"
 Result<Timestamp> parse_timestamp(std::string_view text);
 
-}  // namespace acct
+}  // namespace accountable
 
 template <class Tag>
-struct std::hash<acct::Id128<Tag>> {
-  size_t operator()(const acct::Id128<Tag>& id) const noexcept {
+struct std::hash<accountable::Id128<Tag>> {
+  size_t operator()(const accountable::Id128<Tag>& id) const noexcept {
     uint64_t a = 0, b = 0;
     for (int i = 0; i < 8; ++i) a = (a << 8) | id.bytes()[i];
     for (int i = 8; i < 16; ++i) b = (b << 8) | id.bytes()[i];
