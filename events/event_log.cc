@@ -1,0 +1,436 @@
+// EventLog: open, recovery, index checkpoint and reads. The write path
+// (queue, writer thread, group commit) is in log_writer.cc.
+#include "events/event_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "events/coding.h"
+#include "events/log_format.h"
+#include "events/log_scanner.h"
+#include "events/record_codec.h"
+
+namespace accountable {
+
+using namespace log_format;
+
+bool AllFilter::matches(const RecordedEvent& e) const {
+  if (!partner.empty() && e.partner != partner) return false;
+  if (!stream_prefix.empty() && e.stream.substr(0, stream_prefix.size()) != stream_prefix) return false;
+  if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) return false;
+  return true;
+}
+
+EventLog::EventLog(LogOptions options)
+    : options_(std::move(options)),
+      env_(options_.env ? options_.env : posix_env()),
+      log_dir_(join_path(options_.data_dir, "log")),
+      index_path_(join_path(join_path(options_.data_dir, "index"), "checkpoint")) {}
+
+EventLog::~EventLog() { close().ignore(); }
+
+Result<std::unique_ptr<EventLog>> EventLog::open(const LogOptions& options) {
+  if (options.data_dir.empty()) return invalid_argument("a data folder is required", "data_dir");
+  if (options.segment_bytes < 4096) return invalid_argument("segment_bytes must be at least 4096", "segment_bytes");
+  if (options.max_queued_commits == 0 || options.max_batch_commits == 0 || options.max_batch_bytes == 0) {
+    return invalid_argument("queue and batch limits must be positive", "max_queued_commits");
+  }
+  std::unique_ptr<EventLog> log(new EventLog(options));
+  ACCT_RETURN_IF_ERROR(log->recover());
+  log->recovered_ = true;
+  log->checkpoint_position_hint_ = log->head().value();
+  log->writer_ = std::thread([l = log.get()] { l->writer_loop(); });
+  log->checkpointer_ = std::thread([l = log.get()] { l->checkpointer_loop(); });
+  return log;
+}
+
+Status EventLog::recover() {
+  ACCT_RETURN_IF_ERROR(env_->create_dir(options_.data_dir));
+  auto lock = env_->lock_file(join_path(options_.data_dir, "LOCK"));
+  if (!lock) return lock.status();
+  lock_ = std::move(*lock);
+  ACCT_RETURN_IF_ERROR(env_->create_dir(log_dir_));
+  ACCT_RETURN_IF_ERROR(env_->create_dir(parent_dir(index_path_)));
+
+  auto files = list_segments(env_, log_dir_);
+  if (!files) return files.status();
+  const uint64_t map_hint = options_.segment_bytes + 2 * options_.max_batch_bytes + (64u << 20);
+  for (const SegmentFile& f : *files) {
+    auto size = env_->file_size(f.path);
+    if (!size) return size.status();
+    auto file = env_->new_random_access_file(f.path, std::max<uint64_t>(*size, map_hint));
+    if (!file) return file.status();
+    segments_.push_back(std::make_unique<Segment>(Segment{f.path, f.name, f.base, std::move(*file), *size}));
+  }
+
+  size_t start_segment = 0;
+  uint64_t start_offset = kSegmentHeaderSize;
+  if (!segments_.empty()) {
+    Status loaded = load_checkpoint();
+    if (loaded.is_ok()) {
+      opened_from_checkpoint_ = true;
+      start_segment = location_ordinal(scan_start_);
+      start_offset = location_offset(scan_start_);
+    } else if (loaded.code() != StatusCode::kNotFound) {
+      spdlog::warn("index checkpoint {} is not usable ({}); rebuilding the index from the log", index_path_,
+                   loaded.message());
+    } else {
+      spdlog::info("no index checkpoint; building the index from the log");
+    }
+  }
+  ACCT_RETURN_IF_ERROR(scan_tail(start_segment, start_offset));
+  if (segments_.empty()) return roll_segment(GlobalPosition(1));  // a new log
+  return open_active_segment();
+}
+
+Status EventLog::load_checkpoint() {
+  if (!env_->file_exists(index_path_)) return not_found("no index checkpoint");
+  auto bytes = env_->read_file(index_path_);
+  if (!bytes) return bytes.status();
+  auto parsed = LogIndex::parse(*bytes);
+  if (!parsed) return parsed.status();
+  auto& [index, meta] = *parsed;
+  // The log must still agree with what the checkpoint saw.
+  if (meta.segments.empty() || meta.segments.size() > segments_.size()) {
+    return corruption("the checkpoint covers segments that are not in the log");
+  }
+  for (size_t i = 0; i < meta.segments.size(); ++i) {
+    const auto& [base, size] = meta.segments[i];
+    const bool last = i + 1 == meta.segments.size();
+    if (segments_[i]->base.value() != base) return corruption("segment list differs from the checkpoint's");
+    if (last ? segments_[i]->end < size : segments_[i]->end != size) {
+      return corruption("segment " + segments_[i]->name + " has a different size than the checkpoint recorded");
+    }
+  }
+  if (location_ordinal(meta.covered_end) + 1 != meta.segments.size()) {
+    return corruption("checkpoint end is not in its last segment");
+  }
+  if (meta.covered_position.value() > 0) {
+    std::string scratch;
+    ReadBatch holder;
+    auto frame = read_frame_at(meta.last_record, &holder, &scratch);
+    if (!frame) return frame.status();
+    auto rec = record_codec::parse_frame(*frame);
+    if (!rec) return corruption("the checkpoint's head record: " + rec.status().message());
+    auto event = record_codec::decode_record(rec->payload);
+    if (!event) return event.status();
+    if (event->position != meta.covered_position || event->hash != meta.head_hash) {
+      return corruption("the checkpoint's head record does not match the log");
+    }
+  }
+  index_ = std::move(index);
+  head_hash_ = meta.head_hash;
+  head_record_location_ = meta.last_record;
+  durable_head_.store(meta.covered_position.value());
+  checkpoint_position_ = meta.covered_position.value();
+  scan_start_ = meta.covered_end;
+  spdlog::info("loaded index checkpoint at position {} ({} streams)", meta.covered_position.value(),
+               index_.stream_count());
+  return Status::ok();
+}
+
+Status EventLog::scan_tail(size_t first_segment, uint64_t first_offset) {
+  ScanState state;
+  state.next_position = GlobalPosition(durable_head_.load() + 1);
+  state.chain = head_hash_;
+
+  for (size_t i = first_segment; i < segments_.size(); ++i) {
+    Segment& seg = *segments_[i];
+    const bool last = i + 1 == segments_.size();
+    auto image = SegmentImage::load(env_, seg.path);
+    if (!image) return image.status();
+    std::string_view bytes = image->bytes();
+    uint64_t offset = i == first_segment ? first_offset : kSegmentHeaderSize;
+
+    auto header = record_codec::parse_segment_header(bytes);
+    if (!header || (*header != seg.base)) {
+      std::string why = header ? "its header names base position " + std::to_string(header->value())
+                               : header.status().message();
+      if (last && !later_commit_proves_durable(bytes, 0, state.last_good())) {
+        // A crash while the segment was being created: nothing in it was acknowledged.
+        spdlog::warn("removing the unfinished last segment {} ({}, {} bytes)", seg.name, why, bytes.size());
+        truncated_bytes_at_open_ += bytes.size();
+        ACCT_RETURN_IF_ERROR(env_->remove_file(seg.path));
+        ACCT_RETURN_IF_ERROR(env_->sync_dir(log_dir_));
+        segments_.pop_back();
+        break;
+      }
+      return corruption("segment " + seg.name + " offset 0: " + why + "; last good position " +
+                        std::to_string(state.last_good().value()));
+    }
+    if (offset == kSegmentHeaderSize && seg.base != state.next_position && bytes.size() > kSegmentHeaderSize) {
+      return corruption("segment " + seg.name + " starts at position " + std::to_string(seg.base.value()) +
+                        " but the log continues at " + std::to_string(state.next_position.value()));
+    }
+
+    std::unordered_map<std::string_view, uint64_t> commit_versions;  // versions within one commit
+    auto visit = [&](const ScanCommit& commit) -> Status {
+      commit_versions.clear();
+      for (const ScanRecord& r : commit.records) {
+        auto [it, inserted] = commit_versions.try_emplace(r.event.stream, 0);
+        if (inserted) it->second = index_.stream_version(r.event.stream).value();
+        if (r.event.version.value() != it->second + 1) {
+          return corruption("stream '" + std::string(r.event.stream) + "' version gap at position " +
+                            std::to_string(r.event.position.value()) + ": expected version " +
+                            std::to_string(it->second + 1) + ", found " + std::to_string(r.event.version.value()));
+        }
+        it->second += 1;
+      }
+      for (const ScanRecord& r : commit.records) index_.add_event(r.event.stream, make_location(i, r.offset));
+      index_.add_commit(commit.header.command_id, make_location(i, commit.offset));
+      index_.note_commit_location(commit.header.first_position, make_location(i, commit.offset));
+      head_record_location_ = make_location(i, commit.records.back().offset);
+      return Status::ok();
+    };
+    ScanResult result = scan_commits(bytes, offset, state, visit);
+    seg.end = result.end_offset;
+    if (result.problem) {
+      const ScanProblem& p = *result.problem;
+      if (last && !later_commit_proves_durable(bytes, p.offset, state.last_good())) {
+        spdlog::warn("torn tail: cutting {} unacknowledged bytes off {} at offset {} ({}); last good position {}",
+                     bytes.size() - p.offset, seg.name, p.offset, p.reason, state.last_good().value());
+        truncated_bytes_at_open_ += bytes.size() - p.offset;
+        ACCT_RETURN_IF_ERROR(env_->truncate_file(seg.path, p.offset));
+      } else if (options_.recovery == RecoveryMode::kTruncate) {
+        ACCT_RETURN_IF_ERROR(quarantine(i, p.offset, p.reason));
+        break;
+      } else {
+        return corruption("segment " + seg.name + " offset " + std::to_string(p.offset) + ": " + p.reason +
+                          "; last good position " + std::to_string(state.last_good().value()) +
+                          " (open with --recovery truncate to move the rest aside)");
+      }
+    }
+  }
+  events_scanned_at_open_ = state.events;
+  head_hash_ = state.chain;
+  durable_head_.store(state.last_good().value(), std::memory_order_release);
+  return Status::ok();
+}
+
+Status EventLog::quarantine(size_t segment_index, uint64_t offset, const std::string& why) {
+  const std::string dir = join_path(options_.data_dir, "quarantine");
+  ACCT_RETURN_IF_ERROR(env_->create_dir(dir));
+  Segment& seg = *segments_[segment_index];
+  auto image = SegmentImage::load(env_, seg.path);
+  if (!image) return image.status();
+  const std::string bad_path = join_path(dir, seg.name + "." + std::to_string(offset) + ".bad");
+  {
+    auto out = env_->new_writable_file(bad_path);
+    if (!out) return out.status();
+    ACCT_RETURN_IF_ERROR((*out)->append(image->bytes().substr(offset)));
+    ACCT_RETURN_IF_ERROR((*out)->sync());
+    ACCT_RETURN_IF_ERROR((*out)->close());
+  }
+  ACCT_RETURN_IF_ERROR(env_->sync_dir(dir));
+  ACCT_RETURN_IF_ERROR(env_->truncate_file(seg.path, offset));
+  seg.end = offset;
+  for (size_t j = segment_index + 1; j < segments_.size(); ++j) {
+    ACCT_RETURN_IF_ERROR(env_->rename_file(segments_[j]->path, join_path(dir, segments_[j]->name)));
+  }
+  ACCT_RETURN_IF_ERROR(env_->sync_dir(dir));
+  ACCT_RETURN_IF_ERROR(env_->sync_dir(log_dir_));
+  spdlog::error("recovery=truncate: moved bytes from {} offset {} ({}) and {} later segment(s) into {}", seg.name,
+                offset, why, segments_.size() - segment_index - 1, dir);
+  segments_.resize(segment_index + 1);
+  return Status::ok();
+}
+
+Status EventLog::open_active_segment() {
+  auto file = env_->reopen_writable_file(segments_.back()->path);
+  if (!file) return file.status();
+  active_file_ = std::move(*file);
+  return Status::ok();
+}
+
+Hash256 EventLog::head_hash() const {
+  std::shared_lock lock(index_mu_);
+  return head_hash_;
+}
+
+StreamVersion EventLog::stream_version(std::string_view stream) const {
+  std::shared_lock lock(index_mu_);
+  return index_.stream_version(stream);
+}
+
+bool EventLog::wait_for(GlobalPosition position, std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(head_mu_);
+  return head_cv_.wait_until(lock, deadline, [&] { return head() >= position; });
+}
+
+Status EventLog::health() const {
+  std::lock_guard lock(poison_mu_);
+  return poisoned_;
+}
+
+LogStats EventLog::stats() const {
+  std::shared_lock lock(index_mu_);
+  LogStats s;
+  s.head = head();
+  s.segments = segments_.size();
+  s.streams = index_.stream_count();
+  s.commits_appended = commits_appended_.load();
+  s.batches_written = batches_written_.load();
+  s.fsyncs = fsyncs_.load();
+  s.index_memory_bytes = index_.memory_bytes();
+  s.opened_from_checkpoint = opened_from_checkpoint_;
+  s.events_scanned_at_open = events_scanned_at_open_;
+  s.truncated_bytes_at_open = truncated_bytes_at_open_;
+  return s;
+}
+
+Status EventLog::write_checkpoint() {
+  std::string bytes;
+  uint64_t covered = 0;
+  {
+    std::shared_lock lock(index_mu_);
+    CheckpointMeta meta;
+    meta.covered_position = head();
+    covered = meta.covered_position.value();
+    meta.covered_end = make_location(segments_.size() - 1, segments_.back()->end);
+    meta.last_record = head_record_location_;
+    meta.head_hash = head_hash_;
+    for (const auto& seg : segments_) meta.segments.emplace_back(seg->base.value(), seg->end);
+    bytes = index_.serialize(meta);
+  }
+  std::lock_guard lock(checkpoint_mu_);
+  if (covered < checkpoint_position_) return Status::ok();  // a newer one is already on disk
+  ACCT_RETURN_IF_ERROR(env_->write_file_atomically(index_path_, bytes));
+  checkpoint_position_ = covered;
+  return Status::ok();
+}
+
+void EventLog::checkpointer_loop() {
+  std::unique_lock lock(checkpoint_mu_);
+  while (true) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || stopping_checkpointer_; });
+    if (stopping_checkpointer_) return;
+    checkpoint_wanted_ = false;
+    lock.unlock();
+    Status s = write_checkpoint();
+    if (!s.is_ok()) spdlog::warn("index checkpoint not written: {}", s.to_string());
+    lock.lock();
+  }
+}
+
+// --- reads ------------------------------------------------------------------------
+
+Result<std::string_view> EventLog::read_at(uint64_t location, size_t n, ReadBatch* batch, std::string* scratch) const {
+  const uint64_t ordinal = location_ordinal(location);
+  const uint64_t offset = location_offset(location);
+  if (ordinal >= segments_.size()) return corruption("location names a segment that does not exist");
+  const Segment& seg = *segments_[ordinal];
+  if (offset > seg.end || n > seg.end - offset) {
+    return corruption("read past the durable end of " + seg.name + " at offset " + std::to_string(offset));
+  }
+  std::string_view out;
+  if (seg.file->zero_copy()) {
+    ACCT_RETURN_IF_ERROR(seg.file->read(offset, n, nullptr, &out));
+  } else {
+    char* buf;
+    if (batch != nullptr) {
+      batch->buffers_.push_back(std::make_unique<char[]>(n));
+      buf = batch->buffers_.back().get();
+    } else {
+      scratch->resize(n);
+      buf = scratch->data();
+    }
+    ACCT_RETURN_IF_ERROR(seg.file->read(offset, n, buf, &out));
+  }
+  if (out.size() != n) return corruption("short read in " + seg.name + " at offset " + std::to_string(offset));
+  return out;
+}
+
+Result<std::string_view> EventLog::read_frame_at(uint64_t location, ReadBatch* batch, std::string* scratch) const {
+  std::string header_scratch;
+  auto header = read_at(location, kFrameHeaderSize, nullptr, &header_scratch);
+  if (!header) return header.status();
+  const uint32_t length = coding::get_u32(header->data() + 4);
+  return read_at(location, kFrameHeaderSize + length, batch, scratch);
+}
+
+Result<ReadBatch> EventLog::read_stream(std::string_view stream, StreamVersion from, size_t limit,
+                                        Direction direction, ReadOptions options) const {
+  ReadBatch batch;
+  std::shared_lock lock(index_mu_);
+  const std::vector<uint64_t>* locations = index_.stream_locations(stream);
+  if (locations == nullptr || limit == 0) return batch;
+  const uint64_t count = locations->size();
+  std::vector<uint64_t> picked;
+  if (direction == Direction::kForward) {
+    uint64_t first = std::max<uint64_t>(from.value(), 1);
+    for (uint64_t v = first; v <= count && picked.size() < limit; ++v) picked.push_back((*locations)[v - 1]);
+  } else {
+    uint64_t first = from.value() == 0 || from.value() > count ? count : from.value();
+    for (uint64_t v = first; v >= 1 && picked.size() < limit; --v) picked.push_back((*locations)[v - 1]);
+  }
+  batch.events.reserve(picked.size());
+  for (uint64_t loc : picked) {
+    auto frame = read_frame_at(loc, &batch, nullptr);
+    if (!frame) return frame.status();
+    auto rec = record_codec::parse_frame(*frame, options.verify_checksums);
+    if (!rec) {
+      return corruption("stream '" + std::string(stream) + "': record at " + segments_[location_ordinal(loc)]->name +
+                        " offset " + std::to_string(location_offset(loc)) + ": " + rec.status().message());
+    }
+    auto event = record_codec::decode_record(rec->payload);
+    if (!event) return event.status();
+    batch.events.push_back(*event);
+  }
+  return batch;
+}
+
+Result<ReadBatch> EventLog::read_all(GlobalPosition from, size_t limit, const AllFilter& filter, ReadOptions options,
+                                     size_t max_scan) const {
+  ReadBatch batch;
+  std::shared_lock lock(index_mu_);
+  const GlobalPosition head_now = head();
+  from = std::max(from, GlobalPosition(1));
+  batch.next_position = from;
+  if (from > head_now || limit == 0) {
+    batch.end_of_log = from > head_now;
+    return batch;
+  }
+  auto [seek_position, location] = index_.seek(from);
+  (void)seek_position;
+  uint64_t ordinal = location_ordinal(location);
+  uint64_t offset = location_offset(location);
+  size_t scanned = 0;
+  while (ordinal < segments_.size()) {
+    const Segment& seg = *segments_[ordinal];
+    if (offset >= seg.end) {
+      ++ordinal;
+      offset = kSegmentHeaderSize;
+      continue;
+    }
+    auto frame = read_frame_at(make_location(ordinal, offset), &batch, nullptr);
+    if (!frame) return frame.status();
+    // One CRC over the commit covers every record in it.
+    auto checked = record_codec::parse_frame(*frame, options.verify_checksums);
+    if (!checked) {
+      return corruption("$all: commit at " + seg.name + " offset " + std::to_string(offset) + ": " +
+                        checked.status().message());
+    }
+    auto commit = decode_commit(*frame, offset, /*verify_crc=*/false);
+    if (!commit) return commit.status();
+    for (const ScanRecord& r : commit->records) {
+      const GlobalPosition p = r.event.position;
+      if (p < from) continue;
+      if (p > head_now) break;
+      batch.next_position = p.next();
+      if (filter.matches(r.event)) batch.events.push_back(r.event);
+      if (batch.events.size() >= limit || ++scanned >= max_scan) {
+        batch.end_of_log = p == head_now;
+        return batch;
+      }
+    }
+    if (commit->records.back().event.position >= head_now) break;
+    offset += commit->size;
+  }
+  batch.end_of_log = true;
+  return batch;
+}
+
+}  // namespace accountable

@@ -1,0 +1,219 @@
+// EventLog: the durable, append-only, embedded event log.
+//
+//  - Appends are atomic across streams, checked against expected versions, and
+//    idempotent by command id over the whole history.
+//  - One writer thread group-commits: everything queued goes out in one write
+//    and one fdatasync; appenders complete only after that fsync.
+//  - Readers never see a position above the durable head.
+//  - After a failed write or fsync the log is poisoned: appends fail, reads go on.
+//
+// Format and recovery rules: docs/log-format.md.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/env.h"
+#include "events/envelope.h"
+#include "events/log_index.h"
+#include "events/status.h"
+
+namespace accountable {
+
+enum class RecoveryMode {
+  kFailOnCorruption,  // default: corruption before the tail fails open
+  kTruncate,          // move the bad bytes and everything after into quarantine/, then open
+};
+
+struct LogOptions {
+  std::string data_dir;
+  Env* env = nullptr;  // null: posix_env()
+  uint64_t segment_bytes = 128ull << 20;
+  size_t max_queued_commits = 8192;
+  size_t max_batch_commits = 1024;
+  size_t max_batch_bytes = 8u << 20;
+  std::chrono::milliseconds queue_wait{5000};  // a full queue waits this long, then `busy`
+  uint64_t checkpoint_every_events = 1'000'000;
+  RecoveryMode recovery = RecoveryMode::kFailOnCorruption;
+  std::function<Timestamp()> clock;  // null: the system clock
+  // Tests of crashes turn this off: a crashed process writes nothing more.
+  bool checkpoint_on_close = true;
+};
+
+struct ReadOptions {
+  bool verify_checksums = true;  // check each record's CRC as it is read
+};
+
+enum class Direction { kForward, kBackward };
+
+// Events read back. The views in `events` stay valid while this batch and the
+// log that produced it are alive.
+class ReadBatch {
+ public:
+  std::vector<RecordedEvent> events;
+  GlobalPosition next_position;  // $all reads: where to continue (first position not yet scanned)
+  bool end_of_log = false;       // $all reads: the scan reached the durable head
+
+ private:
+  friend class EventLog;
+  std::vector<std::unique_ptr<char[]>> buffers_;  // when the Env cannot map files
+};
+
+struct AllFilter {
+  std::vector<std::string> types;  // empty: every type
+  std::string stream_prefix;
+  std::string partner;
+  bool matches(const RecordedEvent& e) const;
+};
+
+struct LogStats {
+  GlobalPosition head;
+  uint64_t segments = 0;
+  uint64_t streams = 0;
+  uint64_t commits_appended = 0;  // by this process
+  uint64_t batches_written = 0;
+  uint64_t fsyncs = 0;
+  uint64_t index_memory_bytes = 0;
+  bool opened_from_checkpoint = false;
+  uint64_t events_scanned_at_open = 0;
+  uint64_t truncated_bytes_at_open = 0;
+};
+
+class EventLog {
+ public:
+  static Result<std::unique_ptr<EventLog>> open(const LogOptions& options);
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Drains the queue, writes the index checkpoint and releases the folder.
+  Status close();
+
+  using AppendCallback = std::function<void(Result<CommitResult>)>;
+  // Queues a commit; `done` runs once, on the writer thread, after the fsync
+  // (or at once on the caller's thread if the request is refused up front).
+  void append_async(CommitRequest request, AppendCallback done);
+  Result<CommitResult> append(CommitRequest request);
+
+  Result<ReadBatch> read_stream(std::string_view stream, StreamVersion from, size_t limit,
+                                Direction direction = Direction::kForward, ReadOptions options = {}) const;
+  // Events with position >= from, up to `limit` matches, scanning at most
+  // `max_scan` events (filters may skip many).
+  Result<ReadBatch> read_all(GlobalPosition from, size_t limit, const AllFilter& filter = {},
+                             ReadOptions options = {}, size_t max_scan = 1'000'000) const;
+
+  StreamVersion stream_version(std::string_view stream) const;
+  GlobalPosition head() const { return GlobalPosition(durable_head_.load(std::memory_order_acquire)); }
+  Hash256 head_hash() const;
+  // Blocks until head() >= position or the deadline passes; returns head() >= position.
+  bool wait_for(GlobalPosition position, std::chrono::steady_clock::time_point deadline) const;
+  // kPoisoned after a failed write or fsync, else OK.
+  Status health() const;
+  LogStats stats() const;
+  // Writes the index checkpoint now (also done on close and every N events).
+  Status write_checkpoint();
+
+  const LogOptions& options() const { return options_; }
+
+ private:
+  struct Segment {
+    std::string path;
+    std::string name;
+    GlobalPosition base;
+    std::unique_ptr<RandomAccessFile> file;
+    uint64_t end = 0;  // bytes readers may read: the durable end of the segment
+  };
+  // A commit waiting in the queue, encoded by its appender, sealed by the writer.
+  struct PendingCommit {
+    struct StreamMeta {
+      std::string stream;
+      ExpectedVersion expected = ExpectedVersion::any();
+      uint32_t events = 0;
+    };
+    std::string frame;
+    CommandId command_id;
+    std::array<unsigned char, 16> digest{};
+    std::vector<StreamMeta> streams;
+    AppendCallback done;
+  };
+  struct BatchState;
+
+  explicit EventLog(LogOptions options);
+  Status recover();
+  Status load_checkpoint();
+  Status scan_tail(size_t first_segment, uint64_t first_offset);
+  Status quarantine(size_t segment_index, uint64_t offset, const std::string& why);
+  Status open_active_segment();
+
+  void writer_loop();
+  void process_batch(std::vector<PendingCommit>& batch);
+  Status roll_segment(GlobalPosition base);
+  Result<CommitResult> lookup_committed(const PendingCommit& pc, bool* found) const;
+  void poison(const Status& cause);
+  void checkpointer_loop();
+
+  // Reads `n` bytes at `location`; the view lives in the map or in `batch`.
+  Result<std::string_view> read_at(uint64_t location, size_t n, ReadBatch* batch, std::string* scratch) const;
+  Result<std::string_view> read_frame_at(uint64_t location, ReadBatch* batch, std::string* scratch) const;
+
+  LogOptions options_;
+  Env* env_;
+  std::string log_dir_;
+  std::string index_path_;
+  std::unique_ptr<FileLock> lock_;
+
+  // Guarded by index_mu_: the index, the segment list, and segment ends.
+  mutable std::shared_mutex index_mu_;
+  LogIndex index_;
+  std::vector<std::unique_ptr<Segment>> segments_;
+  Hash256 head_hash_{};
+  uint64_t head_record_location_ = 0;
+
+  std::atomic<uint64_t> durable_head_{0};
+  mutable std::mutex head_mu_;  // with head_cv_: wake readers waiting for a position
+  mutable std::condition_variable head_cv_;
+
+  // The queue between appenders and the writer.
+  std::mutex queue_mu_;
+  std::condition_variable queue_not_empty_;
+  std::condition_variable queue_not_full_;
+  std::deque<PendingCommit> queue_;
+  bool stopping_ = false;
+
+  // Owned by the writer thread.
+  std::unique_ptr<WritableFile> active_file_;
+  uint64_t scan_start_ = 0;          // open: the location the tail scan starts from
+  Timestamp last_recorded_at_{};
+  uint64_t checkpoint_position_hint_ = 0;  // head when the writer last asked for a checkpoint
+  std::thread writer_;
+
+  mutable std::mutex poison_mu_;
+  Status poisoned_;
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool stopping_checkpointer_ = false;
+  uint64_t checkpoint_position_ = 0;
+  std::thread checkpointer_;
+
+  std::atomic<uint64_t> commits_appended_{0};
+  std::atomic<uint64_t> batches_written_{0};
+  std::atomic<uint64_t> fsyncs_{0};
+  bool opened_from_checkpoint_ = false;
+  uint64_t events_scanned_at_open_ = 0;
+  uint64_t truncated_bytes_at_open_ = 0;
+  bool recovered_ = false;  // close() writes a checkpoint only of a fully recovered log
+  bool closed_ = false;
+};
+
+}  // namespace accountable

@@ -1,0 +1,53 @@
+// Helpers shared by the log's tests (not part of the library).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "events/event_log.h"
+#include "events/fault_env.h"
+
+namespace accountable::testing {
+
+inline NewEvent make_event(std::string type, std::string payload) {
+  return NewEvent{EventId::random(), std::move(type), 1, std::move(payload)};
+}
+
+inline CommitRequest make_commit(const std::string& stream, ExpectedVersion expected, int events = 1,
+                                 const std::string& partner = "", const std::string& type = "Happened") {
+  CommitRequest r;
+  r.command_id = CommandId::random();
+  r.correlation_id = CorrelationId::random();
+  r.causation_id = CausationId::random();
+  r.actor = "operator";
+  StreamAppend s;
+  s.stream = stream;
+  s.expected = expected;
+  s.partner = partner;
+  for (int i = 0; i < events; ++i) s.events.push_back(make_event(type, stream + "#" + std::to_string(i)));
+  r.streams.push_back(std::move(s));
+  return r;
+}
+
+inline LogOptions fault_options(FaultInjectionEnv* env, const std::string& dir = "/data") {
+  LogOptions o;
+  o.data_dir = dir;
+  o.env = env;
+  o.segment_bytes = 64 * 1024;
+  o.checkpoint_every_events = 0;  // only on close, unless a test asks
+  return o;
+}
+
+// Every event of the log, read through $all.
+inline std::vector<std::string> all_events(const EventLog& log) {
+  std::vector<std::string> out;
+  auto batch = log.read_all(GlobalPosition(1), 1'000'000);
+  if (!batch) return {"error: " + batch.status().to_string()};
+  for (const RecordedEvent& e : batch->events) {
+    out.push_back(std::to_string(e.position.value()) + " " + std::string(e.stream) + "@" +
+                  std::to_string(e.version.value()) + " " + std::string(e.payload));
+  }
+  return out;
+}
+
+}  // namespace accountable::testing

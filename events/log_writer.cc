@@ -1,0 +1,355 @@
+// EventLog's write path: the bounded commit queue and the single writer thread
+// that group-commits (one write + one fdatasync per batch). See
+// docs/log-format.md, "Writes and durability".
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <unordered_map>
+
+#include "events/coding.h"
+#include "events/event_log.h"
+#include "events/log_format.h"
+#include "events/log_scanner.h"
+#include "events/record_codec.h"
+
+namespace accountable {
+
+using namespace log_format;
+
+namespace {
+
+Timestamp system_now() {
+  using namespace std::chrono;
+  return Timestamp{duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()};
+}
+
+Status closing_error() { return Status(StatusCode::kBusy, "the log is closing"); }
+
+}  // namespace
+
+void EventLog::append_async(CommitRequest request, AppendCallback done) {
+  if (Status s = record_codec::validate(request); !s.is_ok()) return done(s);
+  if (Status s = health(); !s.is_ok()) return done(s);
+  if (!request.command_digest) request.command_digest = record_codec::derive_command_digest(request);
+
+  PendingCommit pc;
+  record_codec::encode_commit_template(request, &pc.frame);
+  pc.command_id = request.command_id;
+  pc.digest = *request.command_digest;
+  pc.streams.reserve(request.streams.size());
+  for (StreamAppend& s : request.streams) {
+    pc.streams.push_back({std::move(s.stream), s.expected, static_cast<uint32_t>(s.events.size())});
+  }
+  pc.done = std::move(done);
+
+  std::unique_lock lock(queue_mu_);
+  const bool room = queue_not_full_.wait_for(lock, options_.queue_wait, [&] {
+    return stopping_ || queue_.size() < options_.max_queued_commits;
+  });
+  if (stopping_) {
+    lock.unlock();
+    return pc.done(closing_error());
+  }
+  if (!room) {
+    lock.unlock();
+    return pc.done(Status(StatusCode::kBusy, "the commit queue is full (" +
+                                                 std::to_string(options_.max_queued_commits) +
+                                                 " commits waiting); retry later"));
+  }
+  queue_.push_back(std::move(pc));
+  lock.unlock();
+  queue_not_empty_.notify_one();
+}
+
+Result<CommitResult> EventLog::append(CommitRequest request) {
+  std::promise<Result<CommitResult>> promise;
+  auto future = promise.get_future();
+  append_async(std::move(request), [&promise](Result<CommitResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void EventLog::writer_loop() {
+  std::vector<PendingCommit> batch;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and drained
+      size_t bytes = 0;
+      while (!queue_.empty() && batch.size() < options_.max_batch_commits &&
+             (batch.empty() || bytes + queue_.front().frame.size() <= options_.max_batch_bytes)) {
+        bytes += queue_.front().frame.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    queue_not_full_.notify_all();
+    process_batch(batch);
+    batch.clear();
+  }
+}
+
+void EventLog::poison(const Status& cause) {
+  std::lock_guard lock(poison_mu_);
+  if (poisoned_.is_ok()) {
+    poisoned_ = Status(StatusCode::kPoisoned, "the log refuses writes after a failed write or fsync (" +
+                                                  cause.message() + "); restart the process to recover");
+    spdlog::error("{}", poisoned_.message());
+  }
+}
+
+Result<CommitResult> EventLog::lookup_committed(const PendingCommit& pc, bool* found) const {
+  *found = false;
+  Result<CommitResult> out = Status(StatusCode::kInternal, "not looked up");
+  Status failure;
+  index_.for_each_commit_candidate(pc.command_id, [&](uint64_t location) {
+    if (*found || !failure.is_ok()) return;
+    std::string scratch;
+    auto frame = read_frame_at(location, nullptr, &scratch);
+    if (!frame) {
+      failure = frame.status();
+      return;
+    }
+    auto commit = decode_commit(*frame, location_offset(location));
+    if (!commit) {
+      failure = commit.status();
+      return;
+    }
+    if (commit->header.command_id != pc.command_id) return;  // a fingerprint collision
+    *found = true;
+    if (commit->header.digest != pc.digest) {
+      out = Status(StatusCode::kConflict,
+                   "command id " + pc.command_id.to_string() + " was already used, with different content, at position " +
+                       std::to_string(commit->header.first_position.value()),
+                   "command_id");
+      return;
+    }
+    CommitResult result;
+    result.first_position = commit->header.first_position;
+    result.last_position = commit->records.back().event.position;
+    result.recorded_at = commit->records.front().event.recorded_at;
+    result.duplicate = true;
+    for (const ScanRecord& r : commit->records) {
+      if (result.streams.empty() || result.streams.back().stream != r.event.stream) {
+        result.streams.push_back({std::string(r.event.stream), r.event.version, r.event.version});
+      } else {
+        result.streams.back().last_version = r.event.version;
+      }
+    }
+    out = std::move(result);
+  });
+  if (!failure.is_ok()) {
+    *found = true;
+    return failure;
+  }
+  return out;
+}
+
+// Per-batch working state: the versions and command ids that earlier commits
+// of the same batch claimed, layered over the index.
+struct EventLog::BatchState {
+  std::unordered_map<std::string_view, uint64_t> versions;
+  std::unordered_map<CommandId, size_t> commands;  // -> index into the batch
+};
+
+void EventLog::process_batch(std::vector<PendingCommit>& batch) {
+  std::vector<std::optional<Result<CommitResult>>> outcomes(batch.size());
+  if (Status s = health(); !s.is_ok()) {
+    for (PendingCommit& pc : batch) pc.done(s);
+    return;
+  }
+
+  BatchState state;
+  std::string buffer;
+  std::vector<size_t> frame_offsets(batch.size(), 0);
+  std::vector<std::vector<StreamVersion>> versions(batch.size());
+  std::vector<size_t> duplicate_of(batch.size(), SIZE_MAX);
+  const GlobalPosition durable_before = head();
+  GlobalPosition next = durable_before.next();
+  Hash256 chain = head_hash_;  // only the writer changes it
+  Timestamp now = options_.clock ? options_.clock() : system_now();
+  if (now < last_recorded_at_) now = last_recorded_at_;  // time never goes backwards along positions
+  last_recorded_at_ = now;
+  size_t committed = 0;
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PendingCommit& pc = batch[i];
+    // Idempotency: an earlier commit of this batch, or of the whole history.
+    if (auto it = state.commands.find(pc.command_id); it != state.commands.end()) {
+      if (batch[it->second].digest == pc.digest) {
+        duplicate_of[i] = it->second;
+      } else {
+        outcomes[i] = Status(StatusCode::kConflict,
+                             "command id " + pc.command_id.to_string() + " was already used with different content",
+                             "command_id");
+      }
+      continue;
+    }
+    bool found = false;
+    auto earlier = lookup_committed(pc, &found);
+    if (found) {
+      outcomes[i] = std::move(earlier);
+      continue;
+    }
+    // Expected versions, all or nothing.
+    Status refused;
+    for (size_t s = 0; s < pc.streams.size() && refused.is_ok(); ++s) {
+      const auto& meta = pc.streams[s];
+      auto it = state.versions.find(meta.stream);
+      const StreamVersion current(it != state.versions.end() ? it->second : index_.stream_version(meta.stream).value());
+      if (!meta.expected.matches(current)) {
+        refused = Status(StatusCode::kWrongExpectedVersion,
+                         "stream '" + meta.stream + "': expected version " + meta.expected.to_string() +
+                             ", actual version " + std::to_string(current.value()),
+                         "streams[" + std::to_string(s) + "].expected_version");
+      }
+    }
+    if (!refused.is_ok()) {
+      outcomes[i] = refused;
+      continue;
+    }
+    for (const auto& meta : pc.streams) {
+      auto [it, inserted] = state.versions.try_emplace(meta.stream, 0);
+      if (inserted) it->second = index_.stream_version(meta.stream).value();
+      for (uint32_t e = 0; e < meta.events; ++e) versions[i].push_back(StreamVersion(++it->second));
+    }
+    state.commands.emplace(pc.command_id, i);
+    frame_offsets[i] = buffer.size();
+    buffer.append(pc.frame);
+    record_codec::seal_commit(buffer.data() + frame_offsets[i], pc.frame.size(), next, versions[i].data(), now,
+                              durable_before, &chain);
+    next = GlobalPosition(next.value() + versions[i].size());
+    ++committed;
+  }
+
+  if (committed > 0) {
+    Status written;
+    // Roll before the batch if it would push the segment past its limit.
+    uint64_t base_offset = active_file_->size();
+    if (base_offset > kSegmentHeaderSize && base_offset + buffer.size() > options_.segment_bytes) {
+      written = roll_segment(durable_before.next());
+      base_offset = kSegmentHeaderSize;
+    }
+    if (written.is_ok()) written = active_file_->append(buffer);
+    if (written.is_ok()) {
+      written = active_file_->sync();
+      fsyncs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!written.is_ok()) {
+      poison(written);
+      const Status failed = health();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (!outcomes[i].has_value() || outcomes[i]->is_ok()) outcomes[i] = failed;
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
+      return;
+    }
+    // Durable: publish to the index, then to readers.
+    {
+      std::unique_lock lock(index_mu_);
+      const uint64_t ordinal = segments_.size() - 1;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (outcomes[i].has_value() || duplicate_of[i] != SIZE_MAX) continue;
+        const PendingCommit& pc = batch[i];
+        const uint64_t commit_offset = base_offset + frame_offsets[i];
+        const char* frame = buffer.data() + frame_offsets[i];
+        const GlobalPosition first(coding::get_u64(frame + kFrameHeaderSize + kCommitFirstPositionOffset));
+        index_.add_commit(pc.command_id, make_location(ordinal, commit_offset));
+        index_.note_commit_location(first, make_location(ordinal, commit_offset));
+        size_t at = kFrameHeaderSize + kCommitHeaderSize;
+        CommitResult result;
+        result.first_position = first;
+        result.last_position = GlobalPosition(first.value() + versions[i].size() - 1);
+        result.recorded_at = now;
+        size_t record = 0;
+        for (const auto& meta : pc.streams) {
+          result.streams.push_back({meta.stream, versions[i][record], versions[i][record + meta.events - 1]});
+          for (uint32_t e = 0; e < meta.events; ++e, ++record) {
+            index_.add_event(meta.stream, make_location(ordinal, commit_offset + at));
+            head_record_location_ = make_location(ordinal, commit_offset + at);
+            at += kFrameHeaderSize + coding::get_u32(frame + at + 4);
+          }
+        }
+        outcomes[i] = std::move(result);
+      }
+      segments_.back()->end = base_offset + buffer.size();
+      head_hash_ = chain;
+      durable_head_.store(next.value() - 1, std::memory_order_release);
+    }
+    {
+      std::lock_guard lock(head_mu_);  // pairs with wait_for()
+    }
+    head_cv_.notify_all();
+    batches_written_.fetch_add(1, std::memory_order_relaxed);
+    commits_appended_.fetch_add(committed, std::memory_order_relaxed);
+  }
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (duplicate_of[i] != SIZE_MAX) {
+      Result<CommitResult> original = *outcomes[duplicate_of[i]];
+      if (original.is_ok()) original->duplicate = true;
+      outcomes[i] = std::move(original);
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
+
+  if (options_.checkpoint_every_events > 0 &&
+      head().value() >= checkpoint_position_hint_ + options_.checkpoint_every_events) {
+    checkpoint_position_hint_ = head().value();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_wanted_ = true;
+    }
+    checkpoint_cv_.notify_one();
+  }
+}
+
+Status EventLog::roll_segment(GlobalPosition base) {
+  const std::string name = segment_file_name(base);
+  const std::string path = join_path(log_dir_, name);
+  auto file = env_->new_writable_file(path);
+  if (!file) return file.status();
+  ACCT_RETURN_IF_ERROR((*file)->append(record_codec::encode_segment_header(base)));
+  ACCT_RETURN_IF_ERROR((*file)->sync());
+  ACCT_RETURN_IF_ERROR(env_->sync_dir(log_dir_));  // the new file's name must survive a crash
+  auto reader = env_->new_random_access_file(path, options_.segment_bytes + 2 * options_.max_batch_bytes + (64u << 20));
+  if (!reader) return reader.status();
+  {
+    std::unique_lock lock(index_mu_);
+    segments_.push_back(std::make_unique<Segment>(Segment{path, name, base, std::move(*reader), kSegmentHeaderSize}));
+  }
+  if (active_file_) active_file_->close().ignore();  // already synced; a close error loses nothing
+  active_file_ = std::move(*file);
+  return Status::ok();
+}
+
+Status EventLog::close() {
+  if (closed_) return Status::ok();
+  closed_ = true;
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_not_empty_.notify_all();
+  queue_not_full_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    stopping_checkpointer_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  Status result;
+  if (recovered_ && options_.checkpoint_on_close && health().is_ok()) result = write_checkpoint();
+  if (active_file_) {
+    Status closed = active_file_->close();
+    if (result.is_ok()) result = closed;
+    active_file_.reset();
+  }
+  lock_.reset();
+  return result;
+}
+
+}  // namespace accountable

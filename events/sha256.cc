@@ -1,0 +1,44 @@
+#include "events/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+namespace accountable {
+
+namespace {
+// Fetched once: EVP_sha256() per call would look the algorithm up every time.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = EVP_sha256();
+  return md;
+}
+}  // namespace
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
+  }
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256::update(std::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+}
+
+Hash256 Sha256::finish() {
+  Hash256 out{};
+  unsigned int len = 0;
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  EVP_DigestFinal_ex(ctx, out.data(), &len);
+  EVP_DigestInit_ex(ctx, sha256_md(), nullptr);
+  return out;
+}
+
+Hash256 sha256(std::string_view data) {
+  thread_local Sha256 hasher;
+  hasher.update(data);
+  return hasher.finish();
+}
+
+}  // namespace accountable
