@@ -1,0 +1,262 @@
+// Crash and fault injection, one named test per failure mode (after leveldb's
+// db/fault_injection_test.cc): power loss, torn writes, failed fsync, disk
+// full, short writes, and corruption before the tail.
+#include <gtest/gtest.h>
+
+#include "events/coding.h"
+#include "events/event_log.h"
+#include "events/fault_env.h"
+#include "events/log_format.h"
+#include "events/log_scanner.h"
+#include "events/log_test_util.h"
+
+namespace accountable {
+namespace {
+
+using testing::all_events;
+using testing::fault_options;
+using testing::make_commit;
+
+constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
+
+// A log whose process "dies": no checkpoint is written on close.
+LogOptions crash_options(FaultInjectionEnv* env) {
+  LogOptions o = fault_options(env);
+  o.checkpoint_on_close = false;
+  return o;
+}
+
+std::unique_ptr<EventLog> must_open(const LogOptions& options) {
+  auto log = EventLog::open(options);
+  EXPECT_TRUE(log.is_ok()) << log.status().to_string();
+  return log.is_ok() ? std::move(*log) : nullptr;
+}
+
+// Appends `n` one-event commits and returns what the log then holds.
+std::vector<std::string> append_acknowledged(EventLog& log, int n, const std::string& stream = "s") {
+  for (int i = 0; i < n; ++i) {
+    auto r = log.append(make_commit(stream, ExpectedVersion::any()));
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+  return all_events(log);
+}
+
+// Byte offset of the k-th commit (0-based) of a segment image.
+uint64_t commit_offset(const std::string& segment, int k) {
+  uint64_t at = log_format::kSegmentHeaderSize;
+  for (int i = 0; i < k; ++i) at += log_format::kFrameHeaderSize + coding::get_u32(segment.data() + at + 4);
+  return at;
+}
+
+TEST(LogFault, PowerLossKeepsEveryAcknowledgedCommit) {
+  FaultInjectionEnv env;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    acknowledged = append_acknowledged(*log, 20);
+  }
+  env.drop_unsynced_data();
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(all_events(*log), acknowledged);
+}
+
+TEST(LogFault, TornUnacknowledgedTailIsCutOffAndAcknowledgedDataSurvives) {
+  int torn_seen = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    FaultInjectionEnv env;
+    std::vector<std::string> acknowledged;
+    {
+      auto log = must_open(crash_options(&env));
+      acknowledged = append_acknowledged(*log, 10);
+      env.fail_syncs(1);  // the next batch reaches the file but is never acknowledged
+      auto lost = log->append(make_commit("s", ExpectedVersion::any(), 5));
+      EXPECT_EQ(lost.status().code(), StatusCode::kPoisoned);
+    }
+    env.drop_unsynced_data_torn(seed);
+    auto log = must_open(fault_options(&env));
+    std::vector<std::string> recovered = all_events(*log);
+    // Every acknowledged event is there; the unacknowledged commit is there
+    // whole (its pages all persisted) or not at all.
+    ASSERT_GE(recovered.size(), acknowledged.size()) << "seed " << seed;
+    EXPECT_TRUE(std::equal(acknowledged.begin(), acknowledged.end(), recovered.begin())) << "seed " << seed;
+    EXPECT_TRUE(recovered.size() == acknowledged.size() || recovered.size() == acknowledged.size() + 5)
+        << "seed " << seed << ": " << recovered.size();
+    if (log->stats().truncated_bytes_at_open > 0) ++torn_seen;
+    // And the log accepts writes again.
+    EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+  }
+  EXPECT_GT(torn_seen, 0) << "no seed produced a torn tail; the test exercises nothing";
+}
+
+TEST(LogFault, FailedFsyncPoisonsTheLogButReadsGoOn) {
+  FaultInjectionEnv env;
+  auto log = must_open(crash_options(&env));
+  std::vector<std::string> acknowledged = append_acknowledged(*log, 3);
+  env.fail_syncs(1, EIO);
+  auto failed = log->append(make_commit("s", ExpectedVersion::any()));
+  ASSERT_EQ(failed.status().code(), StatusCode::kPoisoned);
+  EXPECT_NE(failed.status().message().find("Input/output error"), std::string::npos) << failed.status().message();
+  // The bytes reached the file, but a reader never sees a position that is not durable.
+  EXPECT_EQ(log->head(), GlobalPosition(3));
+  EXPECT_EQ(all_events(*log), acknowledged);
+  // Every later append is refused, even though fsync would work now.
+  auto later = log->append(make_commit("s", ExpectedVersion::any()));
+  EXPECT_EQ(later.status().code(), StatusCode::kPoisoned);
+  EXPECT_EQ(log->health().code(), StatusCode::kPoisoned);
+  auto stream = log->read_stream("s", StreamVersion(1), 10);
+  ASSERT_TRUE(stream.is_ok());
+  EXPECT_EQ(stream->events.size(), 3u);
+}
+
+TEST(LogFault, DiskFullFailsTheAppendAndEverythingAcknowledgedSurvivesARestart) {
+  FaultInjectionEnv env;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    acknowledged = append_acknowledged(*log, 5);
+    env.set_capacity(env.contents(kSegment1).size() + 100);
+    CommitRequest big = make_commit("s", ExpectedVersion::any());
+    big.streams[0].events[0].payload.assign(4000, 'x');
+    auto full = log->append(big);
+    ASSERT_EQ(full.status().code(), StatusCode::kPoisoned);
+    EXPECT_NE(full.status().message().find("No space left on device"), std::string::npos) << full.status().message();
+    EXPECT_EQ(log->append(make_commit("s", ExpectedVersion::any())).status().code(), StatusCode::kPoisoned);
+  }
+  env.set_capacity(UINT64_MAX);  // space freed
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(all_events(*log), acknowledged);
+  EXPECT_GT(log->stats().truncated_bytes_at_open, 0u);  // the partial write was cut off
+  EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+}
+
+TEST(LogFault, ShortWriteIsCutOffOnReopen) {
+  FaultInjectionEnv env;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    acknowledged = append_acknowledged(*log, 4);
+    env.short_write_next(50);
+    EXPECT_EQ(log->append(make_commit("s", ExpectedVersion::any())).status().code(), StatusCode::kPoisoned);
+  }
+  // No power loss: the 50 bytes are still in the file when the process restarts.
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(log->stats().truncated_bytes_at_open, 50u);
+  EXPECT_EQ(all_events(*log), acknowledged);
+}
+
+TEST(LogFault, FailedFsyncWhileRollingASegmentPoisons) {
+  FaultInjectionEnv env;
+  LogOptions options = crash_options(&env);
+  options.segment_bytes = 4096;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(options);
+    acknowledged = append_acknowledged(*log, 10);  // about 2 KiB
+    env.fail_syncs(1);
+    CommitRequest big = make_commit("s", ExpectedVersion::any());
+    big.streams[0].events[0].payload.assign(3000, 'y');  // forces a roll, whose header sync fails
+    EXPECT_EQ(log->append(big).status().code(), StatusCode::kPoisoned);
+  }
+  env.drop_unsynced_data();
+  auto log = must_open(options);
+  EXPECT_EQ(all_events(*log), acknowledged);
+  EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+}
+
+TEST(LogFault, AnUnfinishedNewSegmentIsRemovedOnOpen) {
+  FaultInjectionEnv env;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    acknowledged = append_acknowledged(*log, 3);
+  }
+  {
+    // A crash while creating the next segment left a partial header.
+    auto file = env.new_writable_file("/data/log/seg-00000000000000000004.log");
+    ASSERT_TRUE(file.is_ok());
+    ASSERT_TRUE((*file)->append("ACCTS").is_ok());
+  }
+  auto log = must_open(fault_options(&env));
+  EXPECT_FALSE(env.file_exists("/data/log/seg-00000000000000000004.log"));
+  EXPECT_EQ(all_events(*log), acknowledged);
+  EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+}
+
+TEST(LogFault, CorruptionBeforeTheTailFailsOpenNamingSegmentOffsetAndLastGoodPosition) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(fault_options(&env));
+    append_acknowledged(*log, 10);
+  }
+  const uint64_t third = commit_offset(env.contents(kSegment1), 2);
+  ASSERT_TRUE(env.corrupt_byte(kSegment1, third + 120).is_ok());
+  ASSERT_TRUE(env.remove_file("/data/index/checkpoint").is_ok());  // force a full scan
+  auto log = EventLog::open(fault_options(&env));
+  ASSERT_FALSE(log.is_ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
+  const std::string& msg = log.status().message();
+  EXPECT_NE(msg.find("seg-00000000000000000001.log offset " + std::to_string(third)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("last good position 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("CRC mismatch"), std::string::npos) << msg;
+}
+
+TEST(LogFault, CorruptionCoveredByTheCheckpointIsCaughtWhenRead) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(fault_options(&env));
+    append_acknowledged(*log, 10);
+  }
+  const uint64_t third = commit_offset(env.contents(kSegment1), 2);
+  ASSERT_TRUE(env.corrupt_byte(kSegment1, third + 120).is_ok());
+  auto log = must_open(fault_options(&env));  // fast open: the checkpoint covers it
+  ASSERT_NE(log, nullptr);
+  auto read = log->read_stream("s", StreamVersion(1), 10);
+  ASSERT_FALSE(read.is_ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(read.status().message().find("offset"), std::string::npos);
+  auto scan = log->read_all(GlobalPosition(1), 10);
+  EXPECT_EQ(scan.status().code(), StatusCode::kCorruption);
+}
+
+TEST(LogFault, DamageFollowedByLaterDurableCommitsIsNotMistakenForATornTail) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(fault_options(&env));
+    append_acknowledged(*log, 10);
+  }
+  // Damage the commit's length field: the scan cannot even find the next frame.
+  const uint64_t fifth = commit_offset(env.contents(kSegment1), 4);
+  ASSERT_TRUE(env.corrupt_byte(kSegment1, fifth + 5, 0x40).is_ok());
+  ASSERT_TRUE(env.remove_file("/data/index/checkpoint").is_ok());
+  auto log = EventLog::open(fault_options(&env));
+  ASSERT_FALSE(log.is_ok()) << "acknowledged commits 5..10 would have been cut off silently";
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(log.status().message().find("last good position 4"), std::string::npos) << log.status().message();
+}
+
+TEST(LogFault, RecoveryTruncateMovesTheBadPartIntoQuarantineAndOpens) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(fault_options(&env));
+    append_acknowledged(*log, 10);
+  }
+  const std::string original = env.contents(kSegment1);
+  const uint64_t third = commit_offset(original, 2);
+  ASSERT_TRUE(env.corrupt_byte(kSegment1, third + 120).is_ok());
+  ASSERT_TRUE(env.remove_file("/data/index/checkpoint").is_ok());
+  LogOptions options = fault_options(&env);
+  options.recovery = RecoveryMode::kTruncate;
+  auto log = must_open(options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head(), GlobalPosition(2));
+  const std::string moved =
+      env.contents("/data/quarantine/seg-00000000000000000001.log." + std::to_string(third) + ".bad");
+  EXPECT_EQ(moved.size(), original.size() - third);  // nothing deleted
+  EXPECT_EQ(env.contents(kSegment1).size(), third);
+  auto next = log->append(make_commit("s", ExpectedVersion::exact(StreamVersion(2))));
+  ASSERT_TRUE(next.is_ok()) << next.status().to_string();
+  EXPECT_EQ(next->first_position, GlobalPosition(3));
+}
+
+}  // namespace
+}  // namespace accountable
