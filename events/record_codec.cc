@@ -28,6 +28,11 @@ size_t record_payload_size(const StreamAppend& s, const NewEvent& e, size_t acto
          kRecordTrailerSize;
 }
 
+// Field paths are built only for an error, not on the hot path.
+Status at_field(Status s, std::string field) {
+  return s.is_ok() ? s : Status(s.code(), s.message(), std::move(field));
+}
+
 std::string field_path(size_t stream, const char* rest) {
   return "streams[" + std::to_string(stream) + "]" + rest;
 }
@@ -46,8 +51,10 @@ Status validate(const CommitRequest& request) {
   size_t bytes = kFrameHeaderSize + kCommitHeaderSize;
   for (size_t i = 0; i < request.streams.size(); ++i) {
     const StreamAppend& s = request.streams[i];
-    ACCT_RETURN_IF_ERROR(validate_stream_id(s.stream, field_path(i, ".stream")));
-    if (!s.partner.empty()) ACCT_RETURN_IF_ERROR(validate_partner_id(s.partner, field_path(i, ".partner")));
+    if (Status v = validate_stream_id(s.stream, {}); !v.is_ok()) return at_field(v, field_path(i, ".stream"));
+    if (!s.partner.empty()) {
+      if (Status v = validate_partner_id(s.partner, {}); !v.is_ok()) return at_field(v, field_path(i, ".partner"));
+    }
     if (s.events.empty()) return invalid_argument("a stream append needs at least one event", field_path(i, ".events"));
     for (size_t j = 0; j < i; ++j) {
       if (request.streams[j].stream == s.stream) {
@@ -56,7 +63,7 @@ Status validate(const CommitRequest& request) {
     }
     for (size_t k = 0; k < s.events.size(); ++k) {
       const NewEvent& e = s.events[k];
-      ACCT_RETURN_IF_ERROR(validate_event_type(e.type, field_path(i, k, ".type")));
+      if (Status v = validate_event_type(e.type, {}); !v.is_ok()) return at_field(v, field_path(i, k, ".type"));
       if (e.payload.size() > kMaxPayloadBytes) {
         return invalid_argument("payload is " + std::to_string(e.payload.size()) + " bytes; the limit is " +
                                     std::to_string(kMaxPayloadBytes),

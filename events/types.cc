@@ -25,6 +25,18 @@ void random_bytes(unsigned char* out, size_t n) {
   }
 }
 
+void random_id_bytes(unsigned char out[16]) {
+  thread_local unsigned char pool[4096];
+  thread_local size_t used = sizeof pool;
+  if (used + 16 > sizeof pool) {
+    random_bytes(pool, sizeof pool);
+    used = 0;
+  }
+  std::memcpy(out, pool + used, 16);
+  std::memset(pool + used, 0, 16);  // a handed-out id does not linger in the pool
+  used += 16;
+}
+
 std::string hex_encode(const unsigned char* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(n * 2, '0');

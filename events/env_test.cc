@@ -1,0 +1,260 @@
+#include "events/env.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace accountable {
+namespace {
+
+// A fresh folder under /tmp per test, removed afterwards.
+class PosixEnvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/acct-env-test-XXXXXX";
+    ASSERT_NE(nullptr, ::mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string path(const std::string& name) const { return join_path(dir_, name); }
+
+  void write(const std::string& name, std::string_view data) {
+    auto f = env_->new_writable_file(path(name));
+    ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+    ASSERT_TRUE((*f)->append(data).is_ok());
+    ASSERT_TRUE((*f)->close().is_ok());
+  }
+
+  Env* env_ = posix_env();
+  std::string dir_;
+};
+
+std::string read_all(const RandomAccessFile& file, uint64_t offset, size_t n) {
+  std::string scratch(n, '\0');
+  std::string_view got;
+  const Status s = file.read(offset, n, scratch.data(), &got);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  return std::string(got);
+}
+
+TEST(EnvPaths, ParentDir) {
+  EXPECT_EQ("/a/b", parent_dir("/a/b/c"));
+  EXPECT_EQ("/a", parent_dir("/a/b/"));
+  EXPECT_EQ("/", parent_dir("/a"));
+  EXPECT_EQ("/", parent_dir("/"));
+  EXPECT_EQ(".", parent_dir("file"));
+  EXPECT_EQ(".", parent_dir(""));
+  EXPECT_EQ("a", parent_dir("a/b"));
+  EXPECT_EQ("a", parent_dir("a//b"));
+}
+
+TEST(EnvPaths, JoinPath) {
+  EXPECT_EQ("/a/b", join_path("/a", "b"));
+  EXPECT_EQ("/a/b", join_path("/a/", "b"));
+  EXPECT_EQ("/b", join_path("/", "b"));
+  EXPECT_EQ("b", join_path("", "b"));
+}
+
+TEST_F(PosixEnvTest, WriteSyncReadRoundTrip) {
+  auto f = env_->new_writable_file(path("seg-1.log"));
+  ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+  ASSERT_TRUE((*f)->append("hello ").is_ok());
+  ASSERT_TRUE((*f)->append("world").is_ok());
+  EXPECT_EQ(11u, (*f)->size());
+  ASSERT_TRUE((*f)->sync().is_ok());
+  ASSERT_TRUE((*f)->close().is_ok());
+  ASSERT_TRUE((*f)->close().is_ok());  // idempotent
+  EXPECT_FALSE((*f)->append("x").is_ok());
+
+  EXPECT_TRUE(env_->file_exists(path("seg-1.log")));
+  auto size = env_->file_size(path("seg-1.log"));
+  ASSERT_TRUE(size.is_ok());
+  EXPECT_EQ(11u, *size);
+  auto content = env_->read_file(path("seg-1.log"));
+  ASSERT_TRUE(content.is_ok());
+  EXPECT_EQ("hello world", *content);
+  ASSERT_TRUE(env_->sync_dir(dir_).is_ok());
+}
+
+TEST_F(PosixEnvTest, NewWritableFileTruncatesExistingFile) {
+  write("f", "old content");
+  write("f", "new");
+  EXPECT_EQ("new", *env_->read_file(path("f")));
+}
+
+TEST_F(PosixEnvTest, ReopenWritableFileAppendsAtEnd) {
+  write("f", "abc");
+  auto f = env_->reopen_writable_file(path("f"));
+  ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+  EXPECT_EQ(3u, (*f)->size());
+  ASSERT_TRUE((*f)->append("def").is_ok());
+  EXPECT_EQ(6u, (*f)->size());
+  ASSERT_TRUE((*f)->sync().is_ok());
+  EXPECT_EQ("abcdef", *env_->read_file(path("f")));
+}
+
+TEST_F(PosixEnvTest, ReopenMissingFileIsNotFound) {
+  auto f = env_->reopen_writable_file(path("missing"));
+  ASSERT_FALSE(f.is_ok());
+  EXPECT_EQ(StatusCode::kNotFound, f.status().code());
+}
+
+TEST_F(PosixEnvTest, ErrorsNameOperationPathAndErrno) {
+  auto f = env_->new_random_access_file(path("missing"));
+  ASSERT_FALSE(f.is_ok());
+  EXPECT_EQ(StatusCode::kNotFound, f.status().code());
+  EXPECT_EQ("open " + path("missing") + ": No such file or directory", f.status().message());
+
+  auto w = env_->new_writable_file(path("no-such-dir/f"));
+  ASSERT_FALSE(w.is_ok());
+  EXPECT_NE(std::string::npos, w.status().message().find(path("no-such-dir/f")));
+
+  const Status s = env_->remove_file(path("missing"));
+  EXPECT_EQ("unlink " + path("missing") + ": No such file or directory", s.message());
+}
+
+TEST_F(PosixEnvTest, ListDirSkipsDotEntries) {
+  write("a", "1");
+  write("b", "2");
+  ASSERT_TRUE(env_->create_dir(path("sub")).is_ok());
+  auto names = env_->list_dir(dir_);
+  ASSERT_TRUE(names.is_ok());
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ((std::vector<std::string>{"a", "b", "sub"}), *names);
+}
+
+TEST_F(PosixEnvTest, CreateDirIsOkIfItExists) {
+  ASSERT_TRUE(env_->create_dir(path("sub")).is_ok());
+  ASSERT_TRUE(env_->create_dir(path("sub")).is_ok());
+  write("file", "x");
+  EXPECT_FALSE(env_->create_dir(path("file")).is_ok());  // exists, but not as a folder
+}
+
+TEST_F(PosixEnvTest, RenameAndRemove) {
+  write("a", "content");
+  ASSERT_TRUE(env_->rename_file(path("a"), path("b")).is_ok());
+  EXPECT_FALSE(env_->file_exists(path("a")));
+  EXPECT_EQ("content", *env_->read_file(path("b")));
+  ASSERT_TRUE(env_->remove_file(path("b")).is_ok());
+  EXPECT_FALSE(env_->file_exists(path("b")));
+}
+
+TEST_F(PosixEnvTest, TruncateFileShortensIt) {
+  write("f", "0123456789");
+  ASSERT_TRUE(env_->truncate_file(path("f"), 4).is_ok());
+  EXPECT_EQ("0123", *env_->read_file(path("f")));
+}
+
+TEST_F(PosixEnvTest, WriteFileAtomicallyReplacesContent) {
+  ASSERT_TRUE(env_->write_file_atomically(path("META"), "version 1").is_ok());
+  EXPECT_EQ("version 1", *env_->read_file(path("META")));
+  ASSERT_TRUE(env_->write_file_atomically(path("META"), "v2").is_ok());
+  EXPECT_EQ("v2", *env_->read_file(path("META")));
+  EXPECT_FALSE(env_->file_exists(path("META.tmp")));
+}
+
+TEST_F(PosixEnvTest, ReadFileOfEmptyAndLargeFiles) {
+  write("empty", "");
+  EXPECT_EQ("", *env_->read_file(path("empty")));
+  const std::string big(200 * 1024 + 17, 'x');
+  write("big", big);
+  EXPECT_EQ(big, *env_->read_file(path("big")));
+}
+
+// flock locks belong to the open file description, so a second open + flock in
+// the same process conflicts just like another process would.
+TEST_F(PosixEnvTest, LockFileTwiceInSameProcessFailsWithLockedNamingThePid) {
+  const std::string lock_path = path("LOCK");
+  auto first = env_->lock_file(lock_path);
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  EXPECT_EQ(std::to_string(::getpid()) + "\n", *env_->read_file(lock_path));
+
+  auto second = env_->lock_file(lock_path);
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_EQ(StatusCode::kLocked, second.status().code());
+  EXPECT_EQ("data folder is in use by pid " + std::to_string(::getpid()) + " (lock file " + lock_path + ")",
+            second.status().message());
+
+  first->reset();  // releases the lock
+  auto third = env_->lock_file(lock_path);
+  EXPECT_TRUE(third.is_ok()) << third.status().to_string();
+}
+
+TEST_F(PosixEnvTest, EmptyFileIsReadableAndSeesLaterAppends) {
+  auto w = env_->new_writable_file(path("f"));
+  ASSERT_TRUE(w.is_ok());
+  auto r = env_->new_random_access_file(path("f"));  // nothing to map
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ("", read_all(**r, 0, 10));
+  ASSERT_TRUE((*w)->append("abc").is_ok());
+  EXPECT_EQ("abc", read_all(**r, 0, 10));  // past the (empty) mapping: pread
+}
+
+TEST_F(PosixEnvTest, RandomAccessSeesAppendedDataAfterReopen) {
+  write("f", "first");
+  auto w = env_->reopen_writable_file(path("f"));
+  ASSERT_TRUE(w.is_ok());
+  ASSERT_TRUE((*w)->append("+second").is_ok());
+  auto r = env_->new_random_access_file(path("f"));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ("first+second", read_all(**r, 0, 100));
+}
+
+TEST_F(PosixEnvTest, RandomAccessSeesGrowthWithinMapHint) {
+  auto w = env_->new_writable_file(path("f"));
+  ASSERT_TRUE(w.is_ok());
+  ASSERT_TRUE((*w)->append("head").is_ok());
+  auto r = env_->new_random_access_file(path("f"), 1 << 20);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE((*r)->zero_copy());
+  EXPECT_EQ("head", read_all(**r, 0, 100));  // the cached size is 4 now
+
+  const std::string more(10000, 'm');
+  ASSERT_TRUE((*w)->append(more).is_ok());
+  std::string scratch(20000, '\0');
+  std::string_view got;
+  ASSERT_TRUE((*r)->read(4, 20000, scratch.data(), &got).is_ok());
+  EXPECT_EQ(more, got);
+  // Served from the mapping, not from scratch.
+  EXPECT_FALSE(got.data() >= scratch.data() && got.data() < scratch.data() + scratch.size());
+}
+
+TEST_F(PosixEnvTest, RandomAccessReadsPastTheMappingIntoScratch) {
+  write("f", "small");
+  auto r = env_->new_random_access_file(path("f"));  // maps one page
+  ASSERT_TRUE(r.is_ok());
+  auto w = env_->reopen_writable_file(path("f"));
+  ASSERT_TRUE(w.is_ok());
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::string tail;
+  for (size_t i = 0; i < page + 1000; ++i) tail += static_cast<char>('a' + i % 26);
+  ASSERT_TRUE((*w)->append(tail).is_ok());
+
+  std::string scratch(tail.size(), '\0');
+  std::string_view got;
+  ASSERT_TRUE((*r)->read(5, tail.size(), scratch.data(), &got).is_ok());
+  EXPECT_EQ(tail, got);
+  EXPECT_EQ(scratch.data(), got.data());
+  EXPECT_EQ("small" + tail.substr(0, 10), read_all(**r, 0, 15));  // still inside the mapping
+}
+
+TEST_F(PosixEnvTest, ReadingPastEofReturnsShort) {
+  write("f", "0123456789");
+  auto r = env_->new_random_access_file(path("f"), 1 << 16);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ("789", read_all(**r, 7, 100));
+  EXPECT_EQ("", read_all(**r, 10, 5));
+  EXPECT_EQ("", read_all(**r, 1 << 20, 5));  // past the mapping and the file
+  EXPECT_EQ("", read_all(**r, UINT64_MAX - 2, 5));  // no overflow
+}
+
+}  // namespace
+}  // namespace accountable
