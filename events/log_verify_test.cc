@@ -1,0 +1,175 @@
+#include "events/log_verify.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "events/coding.h"
+#include "events/crc32c.h"
+#include "events/event_log.h"
+#include "events/fault_env.h"
+#include "events/log_format.h"
+#include "events/log_test_util.h"
+
+namespace accountable {
+namespace {
+
+using namespace log_format;
+using testing::fault_options;
+using testing::make_commit;
+
+constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
+
+void write_log(FaultInjectionEnv& env, int commits) {
+  auto log = EventLog::open(fault_options(&env));
+  ASSERT_TRUE(log.is_ok());
+  for (int i = 0; i < commits; ++i) {
+    ASSERT_TRUE((*log)->append(make_commit("s" + std::to_string(i % 3), ExpectedVersion::any(), 2)).is_ok());
+  }
+}
+
+void put_file(FaultInjectionEnv& env, const std::string& path, const std::string& bytes) {
+  auto f = env.new_writable_file(path);
+  ASSERT_TRUE(f.is_ok());
+  ASSERT_TRUE((*f)->append(bytes).is_ok());
+  ASSERT_TRUE((*f)->sync().is_ok());
+}
+
+uint32_t frame_crc(char type, const char* payload, size_t n) {
+  return crc32c::mask(crc32c::extend(crc32c::value(&type, 1), payload, n));
+}
+
+// Recomputes every CRC of a segment image, as a forger who changed bytes would.
+void reseal_crcs(std::string& seg) {
+  size_t at = kSegmentHeaderSize;
+  while (at + kFrameHeaderSize <= seg.size()) {
+    const uint32_t len = coding::get_u32(seg.data() + at + 4);
+    char* payload = seg.data() + at + kFrameHeaderSize;
+    size_t r = kCommitHeaderSize;
+    while (r < len) {
+      const uint32_t rlen = coding::get_u32(payload + r + 4);
+      coding::put_u32(payload + r, frame_crc(2, payload + r + kFrameHeaderSize, rlen));
+      r += kFrameHeaderSize + rlen;
+    }
+    coding::put_u32(seg.data() + at, frame_crc(1, payload, len));
+    at += kFrameHeaderSize + len;
+  }
+}
+
+// Offset of the payload bytes of the record at `position` (1-based) in a
+// one-segment log whose commits all hold two records.
+size_t record_payload_offset(const std::string& seg, uint64_t position) {
+  size_t at = kSegmentHeaderSize;
+  while (true) {
+    const uint32_t len = coding::get_u32(seg.data() + at + 4);
+    const char* payload = seg.data() + at + kFrameHeaderSize;
+    size_t r = kCommitHeaderSize;
+    while (r < len) {
+      if (coding::get_u64(payload + r + kFrameHeaderSize) == position) return at + kFrameHeaderSize + r + kFrameHeaderSize;
+      r += kFrameHeaderSize + coding::get_u32(payload + r + 4);
+    }
+    at += kFrameHeaderSize + len;
+  }
+}
+
+TEST(LogVerify, AnIntactLogPassesWithItsSummary) {
+  FaultInjectionEnv env;
+  write_log(env, 10);
+  auto report = verify_log(&env, "/data");
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(report->segments, 1u);
+  EXPECT_EQ(report->commits, 10u);
+  EXPECT_EQ(report->events, 20u);
+  EXPECT_EQ(report->streams, 3u);
+  EXPECT_EQ(report->head, GlobalPosition(20));
+  auto log = EventLog::open(fault_options(&env));
+  ASSERT_TRUE(log.is_ok());
+  EXPECT_EQ(report->head_hash, (*log)->head_hash());
+}
+
+TEST(LogVerify, AFlippedByteInTheMiddleIsACrcMismatchNamingThePosition) {
+  FaultInjectionEnv env;
+  write_log(env, 10);
+  const std::string seg = env.contents(kSegment1);
+  ASSERT_TRUE(env.corrupt_byte(kSegment1, record_payload_offset(seg, 9) + 150).is_ok());
+  auto report = verify_log(&env, "/data");
+  ASSERT_TRUE(report.is_ok());
+  ASSERT_FALSE(report->ok());
+  EXPECT_EQ(report->problem->position, GlobalPosition(9));
+  EXPECT_NE(report->problem->reason.find("CRC mismatch in the event record that claims position 9"), std::string::npos)
+      << report->problem->reason;
+  EXPECT_EQ(report->problem->segment, "seg-00000000000000000001.log");
+}
+
+TEST(LogVerify, ARecordChangedWithItsCrcsRecomputedBreaksTheHash) {
+  FaultInjectionEnv env;
+  write_log(env, 10);
+  std::string seg = env.contents(kSegment1);
+  // Change the payload's last byte of position 7 (just before the two hashes).
+  seg[record_payload_offset(seg, 8) - kFrameHeaderSize - 2 * kHashSize - 1] ^= 0x20;
+  reseal_crcs(seg);
+  put_file(env, kSegment1, seg);
+  auto report = verify_log(&env, "/data");
+  ASSERT_TRUE(report.is_ok());
+  ASSERT_FALSE(report->ok());
+  EXPECT_EQ(report->problem->position, GlobalPosition(7));
+  EXPECT_NE(report->problem->reason.find("hash mismatch at position 7"), std::string::npos) << report->problem->reason;
+}
+
+TEST(LogVerify, ARecordWhoseHashWasAlsoRecomputedBreaksTheChainAtTheNextOne) {
+  FaultInjectionEnv env;
+  write_log(env, 10);
+  std::string seg = env.contents(kSegment1);
+  const size_t p5 = record_payload_offset(seg, 5);
+  const uint32_t len5 = coding::get_u32(seg.data() + p5 - kFrameHeaderSize + 4);
+  seg[p5 + kRecordTimeOffset] ^= 0x01;  // back-date the event by a microsecond
+  Hash256 forged = sha256(std::string_view(seg.data() + p5, len5 - kHashSize));
+  std::memcpy(seg.data() + p5 + len5 - kHashSize, forged.data(), kHashSize);
+  reseal_crcs(seg);
+  put_file(env, kSegment1, seg);
+  auto report = verify_log(&env, "/data");
+  ASSERT_TRUE(report.is_ok());
+  ASSERT_FALSE(report->ok());
+  EXPECT_EQ(report->problem->position, GlobalPosition(6));
+  EXPECT_NE(report->problem->reason.find("hash chain broken at position 6"), std::string::npos)
+      << report->problem->reason;
+}
+
+TEST(LogVerify, ATornTailIsReportedButIsNotAFailure) {
+  FaultInjectionEnv env;
+  write_log(env, 5);
+  std::string seg = env.contents(kSegment1);
+  put_file(env, kSegment1, seg + seg.substr(kSegmentHeaderSize, 40));  // half a commit
+  auto report = verify_log(&env, "/data");
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->ok());
+  ASSERT_TRUE(report->torn_tail.has_value());
+  EXPECT_EQ(report->torn_tail->offset, seg.size());
+  EXPECT_EQ(report->head, GlobalPosition(10));
+}
+
+TEST(LogVerify, AMissingSegmentIsAPositionGap) {
+  FaultInjectionEnv env;
+  LogOptions options = fault_options(&env);
+  options.segment_bytes = 4096;
+  {
+    auto log = EventLog::open(options);
+    ASSERT_TRUE(log.is_ok());
+    for (int i = 0; i < 60; ++i) ASSERT_TRUE((*log)->append(make_commit("s", ExpectedVersion::any())).is_ok());
+  }
+  auto names = env.list_dir("/data/log");
+  ASSERT_TRUE(names.is_ok());
+  ASSERT_GE(names->size(), 3u);
+  std::vector<std::string> sorted = *names;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_TRUE(env.remove_file("/data/log/" + sorted[1]).is_ok());
+  auto report = verify_log(&env, "/data");
+  ASSERT_TRUE(report.is_ok());
+  ASSERT_FALSE(report->ok());
+  EXPECT_NE(report->problem->reason.find("position gap"), std::string::npos) << report->problem->reason;
+}
+
+}  // namespace
+}  // namespace accountable
