@@ -1,0 +1,388 @@
+#include "bench/log_bench.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "events/env.h"
+#include "events/event_log.h"
+
+namespace accountable::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double micros_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+struct Figure {
+  std::string workload;
+  uint64_t events = 0;
+  double seconds = 0;
+  std::vector<double> latencies_us;
+  std::vector<std::pair<std::string, double>> extra;
+};
+
+void print(const Figure& f) {
+  std::printf("{\"system\":\"accountable\",\"workload\":\"%s\",\"events\":%llu,\"seconds\":%.6f,"
+              "\"events_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f",
+              f.workload.c_str(), static_cast<unsigned long long>(f.events), f.seconds,
+              f.seconds > 0 ? static_cast<double>(f.events) / f.seconds : 0.0, percentile(f.latencies_us, 0.50),
+              percentile(f.latencies_us, 0.99));
+  for (const auto& [k, v] : f.extra) std::printf(",\"%s\":%.1f", k.c_str(), v);
+  std::printf("}\n");
+  std::fflush(stdout);
+}
+
+std::string random_payload(std::mt19937_64& rng) {
+  std::string p(200, '\0');
+  for (size_t i = 0; i < p.size(); i += 8) {
+    const uint64_t r = rng();
+    std::memcpy(p.data() + i, &r, std::min<size_t>(8, p.size() - i));
+  }
+  return p;
+}
+
+CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expected, int events,
+                                std::mt19937_64& rng) {
+  CommitRequest r;
+  r.command_id = CommandId::random();
+  r.correlation_id = CorrelationId::random();
+  r.causation_id = CausationId::random();
+  r.actor = "bench";
+  StreamAppend s;
+  s.stream = stream;
+  s.expected = expected;
+  s.partner = "p-bench";
+  for (int i = 0; i < events; ++i) s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, random_payload(rng)});
+  r.streams.push_back(std::move(s));
+  return r;
+}
+
+class Workspace {
+ public:
+  Workspace(const BenchOptions& o, const std::string& name)
+      : dir_(std::filesystem::path(o.data_dir) / name), keep_(o.keep_data) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  ~Workspace() {
+    if (!keep_) std::filesystem::remove_all(dir_);
+  }
+  std::string dir() const { return dir_.string(); }
+
+ private:
+  std::filesystem::path dir_;
+  bool keep_;
+};
+
+Result<std::unique_ptr<EventLog>> open_log(const std::string& dir) {
+  LogOptions options;
+  options.data_dir = dir;
+  return EventLog::open(options);
+}
+
+#define BENCH_TRY(expr)                                     \
+  do {                                                      \
+    auto bench_status_ = (expr);                            \
+    if (!bench_status_.is_ok()) return bench_status_.status(); \
+  } while (0)
+
+Status w1(const BenchOptions& o) {
+  Workspace ws(o, "W1");
+  auto log = open_log(ws.dir());
+  if (!log) return log.status();
+  const uint64_t n = o.events ? o.events : 10'000;
+  std::mt19937_64 rng(1);
+  std::vector<uint64_t> versions(1000, 0);
+  Figure f{"W1", n, 0, {}, {}};
+  f.latencies_us.reserve(n);
+  // Requests are built before the clock starts: the figure is the log's.
+  std::vector<CommitRequest> requests;
+  for (uint64_t i = 0; i < n; ++i) {
+    const size_t s = i % versions.size();
+    requests.push_back(one_stream_commit("w1-" + std::to_string(s), ExpectedVersion::exact(StreamVersion(versions[s])), 1, rng));
+    versions[s] += 1;
+  }
+  const auto start = Clock::now();
+  for (CommitRequest& req : requests) {
+    const auto t0 = Clock::now();
+    BENCH_TRY((*log)->append(std::move(req)));
+    f.latencies_us.push_back(micros_between(t0, Clock::now()));
+  }
+  f.seconds = seconds_since(start);
+  print(f);
+  return Status::ok();
+}
+
+Status w2(const BenchOptions& o) {
+  Workspace ws(o, "W2");
+  auto log = open_log(ws.dir());
+  if (!log) return log.status();
+  constexpr int kThreads = 16;
+  const uint64_t n = o.events ? o.events : 20'000;
+  constexpr uint64_t kStreams = 10'000;
+  std::vector<std::vector<double>> lat(kThreads);
+  std::atomic<bool> failed{false};
+  std::string failure;
+  std::mutex failure_mu;
+  // Thread t owns streams t, t+16, ...: exact expectations never collide.
+  std::vector<std::vector<CommitRequest>> requests(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    std::mt19937_64 rng(100 + t);
+    std::map<uint64_t, uint64_t> versions;
+    for (uint64_t i = t; i < n; i += kThreads) {
+      const uint64_t s = (i * 7919) % kStreams / kThreads * kThreads + t;
+      requests[t].push_back(one_stream_commit("w2-" + std::to_string(s), ExpectedVersion::exact(StreamVersion(versions[s])), 1, rng));
+      versions[s] += 1;
+    }
+  }
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (CommitRequest& req : requests[t]) {
+        const auto t0 = Clock::now();
+        auto r = (*log)->append(std::move(req));
+        lat[t].push_back(micros_between(t0, Clock::now()));
+        if (!r) {
+          std::lock_guard lock(failure_mu);
+          failure = r.status().to_string();
+          failed = true;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  if (failed) return Status(StatusCode::kInternal, "W2: " + failure);
+  Figure f{"W2", n, seconds_since(start), {}, {}};
+  for (auto& v : lat) f.latencies_us.insert(f.latencies_us.end(), v.begin(), v.end());
+  const LogStats stats = (*log)->stats();
+  f.extra.emplace_back("fsyncs", static_cast<double>(stats.fsyncs));
+  f.extra.emplace_back("commits_per_fsync", static_cast<double>(stats.commits_appended) / std::max<uint64_t>(stats.fsyncs, 1));
+  print(f);
+  return Status::ok();
+}
+
+Status w3(const BenchOptions& o) {
+  Workspace ws(o, "W3");
+  auto log = open_log(ws.dir());
+  if (!log) return log.status();
+  const uint64_t n = o.events ? o.events : 100'000;
+  std::mt19937_64 rng(3);
+  Figure f{"W3", 0, 0, {}, {}};
+  std::vector<CommitRequest> requests;
+  for (uint64_t version = 0; version < n; version += 100) {
+    requests.push_back(one_stream_commit("w3", ExpectedVersion::exact(StreamVersion(version)), 100, rng));
+  }
+  const auto start = Clock::now();
+  for (CommitRequest& req : requests) {
+    const auto t0 = Clock::now();
+    BENCH_TRY((*log)->append(std::move(req)));
+    f.latencies_us.push_back(micros_between(t0, Clock::now()));
+    f.events += 100;
+  }
+  f.seconds = seconds_since(start);
+  print(f);
+  return Status::ok();
+}
+
+Status w4(const BenchOptions& o) {
+  Workspace ws(o, "W4");
+  auto log = open_log(ws.dir());
+  if (!log) return log.status();
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 10; ++i) BENCH_TRY((*log)->append(one_stream_commit("w4", ExpectedVersion::any(), 100, rng)));
+  const uint64_t reads = o.events ? std::max<uint64_t>(o.events / 1000, 1) : 1000;
+  Figure f{"W4", 0, 0, {}, {}};
+  uint64_t checksum = 0;
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < reads; ++i) {
+    const auto t0 = Clock::now();
+    auto batch = (*log)->read_stream("w4", StreamVersion(1), 1000);
+    if (!batch) return batch.status();
+    f.latencies_us.push_back(micros_between(t0, Clock::now()));
+    f.events += batch->events.size();
+    checksum += batch->events.back().version.value();  // keeps the read from being optimised away
+  }
+  f.seconds = seconds_since(start);
+  f.extra.emplace_back("reads", static_cast<double>(reads));
+  f.extra.emplace_back("checksum", static_cast<double>(checksum));
+  print(f);
+  return Status::ok();
+}
+
+Status w5(const BenchOptions& o) {
+  Workspace ws(o, "W5");
+  auto log = open_log(ws.dir());
+  if (!log) return log.status();
+  const uint64_t n = o.events ? o.events : 1'000'000;
+  std::mt19937_64 rng(5);
+  const auto load_start = Clock::now();
+  for (uint64_t loaded = 0; loaded < n; loaded += 1000) {
+    const int batch = static_cast<int>(std::min<uint64_t>(1000, n - loaded));
+    BENCH_TRY((*log)->append(one_stream_commit("w5-" + std::to_string(loaded / 1000 % 1000), ExpectedVersion::any(),
+                                               batch, rng)));
+  }
+  const double load_seconds = seconds_since(load_start);
+  Figure f{"W5", 0, 0, {}, {}};
+  const auto start = Clock::now();
+  GlobalPosition from(1);
+  while (true) {
+    const auto t0 = Clock::now();
+    auto batch = (*log)->read_all(from, 65536);  // CRC checked (ReadOptions default)
+    if (!batch) return batch.status();
+    f.latencies_us.push_back(micros_between(t0, Clock::now()));
+    f.events += batch->events.size();
+    from = batch->next_position;
+    if (batch->end_of_log) break;
+  }
+  f.seconds = seconds_since(start);
+  f.extra.emplace_back("load_seconds", load_seconds);
+  print(f);
+  return Status::ok();
+}
+
+Status w6(const BenchOptions& o) {
+  Workspace ws(o, "W6");
+  auto log = open_log(ws.dir());
+  if (!log) return log.status();
+  constexpr uint64_t kStreams = 1000;
+  const uint64_t rounds = o.events ? std::max<uint64_t>(o.events / kStreams, 1) : 5;
+  std::atomic<uint64_t> conflicts{0}, committed{0};
+  std::vector<std::vector<double>> lat(2);
+  std::atomic<bool> failed{false};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(60 + t);
+      for (uint64_t r = 0; r < rounds; ++r) {
+        for (uint64_t s = 0; s < kStreams; ++s) {
+          const std::string stream = "w6-" + std::to_string(s);
+          const StreamVersion seen = (*log)->stream_version(stream);
+          const auto t0 = Clock::now();
+          auto result = (*log)->append(one_stream_commit(stream, ExpectedVersion::exact(seen), 1, rng));
+          lat[t].push_back(micros_between(t0, Clock::now()));
+          if (result.is_ok()) {
+            committed++;
+          } else if (result.status().code() == StatusCode::kWrongExpectedVersion) {
+            conflicts++;
+          } else {
+            failed = true;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  if (failed) return Status(StatusCode::kInternal, "W6: an append failed for a reason other than a conflict");
+  Figure f{"W6", committed.load(), seconds_since(start), {}, {}};
+  for (auto& v : lat) f.latencies_us.insert(f.latencies_us.end(), v.begin(), v.end());
+  // Count (stream, version) pairs that occur twice: must be zero.
+  std::set<std::pair<std::string, uint64_t>> seen;
+  uint64_t duplicates = 0;
+  GlobalPosition from(1);
+  while (true) {
+    auto batch = (*log)->read_all(from, 65536);
+    if (!batch) return batch.status();
+    for (const auto& e : batch->events) duplicates += seen.emplace(std::string(e.stream), e.version.value()).second ? 0 : 1;
+    from = batch->next_position;
+    if (batch->end_of_log) break;
+  }
+  f.extra.emplace_back("conflicts", static_cast<double>(conflicts.load()));
+  f.extra.emplace_back("duplicate_versions", static_cast<double>(duplicates));
+  print(f);
+  return Status::ok();
+}
+
+// The disk's own limits: fdatasync per 256-byte record, and records per second
+// when 8, 64 or 512 records share one fdatasync.
+Status disk(const BenchOptions& o) {
+  Workspace ws(o, "disk");
+  Env* env = posix_env();
+  const std::string record(256, 'r');
+  {
+    auto file = env->new_writable_file(join_path(ws.dir(), "single"));
+    if (!file) return file.status();
+    const uint64_t n = o.events ? o.events : 3000;
+    Figure f{"disk", n, 0, {}, {{"records_per_fsync", 1}}};
+    const auto start = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) {
+      const auto t0 = Clock::now();
+      ACCT_RETURN_IF_ERROR((*file)->append(record));
+      ACCT_RETURN_IF_ERROR((*file)->sync());
+      f.latencies_us.push_back(micros_between(t0, Clock::now()));
+    }
+    f.seconds = seconds_since(start);
+    print(f);
+    ACCT_RETURN_IF_ERROR((*file)->close());
+  }
+  for (int group : {8, 64, 512}) {
+    auto file = env->new_writable_file(join_path(ws.dir(), "group" + std::to_string(group)));
+    if (!file) return file.status();
+    const uint64_t syncs = o.events ? std::max<uint64_t>(o.events / group, 10) : 500;
+    Figure f{"disk", syncs * group, 0, {}, {{"records_per_fsync", group}}};
+    std::string batch;
+    for (int i = 0; i < group; ++i) batch += record;
+    const auto start = Clock::now();
+    for (uint64_t i = 0; i < syncs; ++i) {
+      const auto t0 = Clock::now();
+      ACCT_RETURN_IF_ERROR((*file)->append(batch));
+      ACCT_RETURN_IF_ERROR((*file)->sync());
+      f.latencies_us.push_back(micros_between(t0, Clock::now()));
+    }
+    f.seconds = seconds_since(start);
+    print(f);
+    ACCT_RETURN_IF_ERROR((*file)->close());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const std::vector<std::string>& workload_names() {
+  static const std::vector<std::string> names = {"disk", "W1", "W2", "W3", "W4", "W5", "W6"};
+  return names;
+}
+
+Status run_workload(const BenchOptions& options) {
+  static const std::map<std::string, Status (*)(const BenchOptions&)> table = {
+      {"disk", disk}, {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W5", w5}, {"W6", w6}};
+  if (options.workload == "all") {
+    for (const std::string& name : workload_names()) {
+      BenchOptions one = options;
+      one.workload = name;
+      ACCT_RETURN_IF_ERROR(run_workload(one));
+    }
+    return Status::ok();
+  }
+  auto it = table.find(options.workload);
+  if (it == table.end()) {
+    return invalid_argument("unknown workload '" + options.workload + "' (disk, W1..W6, all)", "workload");
+  }
+  return it->second(options);
+}
+
+}  // namespace accountable::bench

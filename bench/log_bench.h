@@ -1,0 +1,27 @@
+// The log's benchmark workloads (W1..W6 and the disk's own limits), as defined
+// in bench/README.md. Each prints one JSON line per figure; nothing here is a
+// test and nothing asserts a speed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "events/status.h"
+
+namespace accountable::bench {
+
+struct BenchOptions {
+  std::string data_dir;      // each workload works in DATA/<workload>, fresh
+  std::string workload;      // W1..W6, disk, or all
+  uint64_t events = 0;       // 0: the workload's defined count
+  bool keep_data = false;    // leave DATA/<workload> behind
+};
+
+// The workloads this build knows, in the order `all` runs them.
+const std::vector<std::string>& workload_names();
+
+// Runs one workload (or all) and prints JSON lines on stdout.
+Status run_workload(const BenchOptions& options);
+
+}  // namespace accountable::bench

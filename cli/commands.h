@@ -1,0 +1,15 @@
+// The subcommands of `acct`. Each file registers one; main.cc wires them up.
+// Subcommands are thin: parse flags, call the library, print, return an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace accountable::cli {
+
+// Each adds its subcommand to `app`; the callback stores the exit code in `*exit_code`.
+void add_serve_command(CLI::App& app, int* exit_code);
+void add_verify_command(CLI::App& app, int* exit_code);
+void add_read_command(CLI::App& app, int* exit_code);
+void add_bench_command(CLI::App& app, int* exit_code);
+
+}  // namespace accountable::cli
