@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -42,6 +43,9 @@ struct LogOptions {
   size_t max_batch_commits = 1024;
   size_t max_batch_bytes = 8u << 20;
   std::chrono::milliseconds queue_wait{5000};  // a full queue waits this long, then `busy`
+  // How long the writer may wait for the appenders of its previous batch to
+  // come back before it writes a smaller batch (0: never wait).
+  std::chrono::microseconds group_commit_window{100};
   uint64_t checkpoint_every_events = 1'000'000;
   RecoveryMode recovery = RecoveryMode::kFailOnCorruption;
   std::function<Timestamp()> clock;  // null: the system clock
@@ -156,6 +160,8 @@ class EventLog {
 
   void writer_loop();
   void process_batch(std::vector<PendingCommit>& batch);
+  // Runs the callbacks of a batch, then wakes every synchronous appender at once.
+  void complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes);
   Status roll_segment(GlobalPosition base);
   Result<CommitResult> lookup_committed(const PendingCommit& pc, bool* found) const;
   void poison(const Status& cause);
@@ -179,6 +185,7 @@ class EventLog {
   uint64_t head_record_location_ = 0;
 
   std::atomic<uint64_t> durable_head_{0};
+  std::atomic<uint64_t> completions_{0};  // batches completed; synchronous appenders wait on it
   mutable std::mutex head_mu_;  // with head_cv_: wake readers waiting for a position
   mutable std::condition_variable head_cv_;
 
@@ -188,11 +195,13 @@ class EventLog {
   std::condition_variable queue_not_full_;
   std::deque<PendingCommit> queue_;
   bool stopping_ = false;
+  size_t gather_target_ = 1;  // the queue length at which appenders wake the writer
 
   // Owned by the writer thread.
   std::unique_ptr<WritableFile> active_file_;
   uint64_t scan_start_ = 0;          // open: the location the tail scan starts from
   Timestamp last_recorded_at_{};
+  size_t last_batch_commits_ = 1;
   uint64_t checkpoint_position_hint_ = 0;  // head when the writer last asked for a checkpoint
   std::thread writer_;
 

@@ -5,7 +5,7 @@
 
 #include <chrono>
 #include <cstring>
-#include <future>
+#include <optional>
 #include <unordered_map>
 
 #include "events/coding.h"
@@ -59,15 +59,37 @@ void EventLog::append_async(CommitRequest request, AppendCallback done) {
                                                  " commits waiting); retry later"));
   }
   queue_.push_back(std::move(pc));
+  // Wake the writer only when it has something to act on: a batch to start,
+  // or the number of commits it is gathering for.
+  const bool wake = queue_.size() >= gather_target_;
   lock.unlock();
-  queue_not_empty_.notify_one();
+  if (wake) queue_not_empty_.notify_one();
 }
 
 Result<CommitResult> EventLog::append(CommitRequest request) {
-  std::promise<Result<CommitResult>> promise;
-  auto future = promise.get_future();
-  append_async(std::move(request), [&promise](Result<CommitResult> r) { promise.set_value(std::move(r)); });
-  return future.get();
+  // Synchronous appenders sleep on one shared generation counter that the
+  // writer bumps once per batch: one wake-up call for a whole batch of
+  // appenders, instead of one per appender.
+  struct Waiter {
+    std::atomic<bool> done{false};
+    std::optional<Result<CommitResult>> result;
+  } waiter;
+  append_async(std::move(request), [&waiter](Result<CommitResult> r) {
+    waiter.result.emplace(std::move(r));
+    waiter.done.store(true, std::memory_order_release);
+  });
+  while (!waiter.done.load(std::memory_order_acquire)) {
+    const uint64_t seen = completions_.load(std::memory_order_acquire);
+    if (waiter.done.load(std::memory_order_acquire)) break;
+    completions_.wait(seen, std::memory_order_acquire);
+  }
+  return std::move(*waiter.result);
+}
+
+void EventLog::complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes) {
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
+  completions_.fetch_add(1, std::memory_order_release);
+  completions_.notify_all();
 }
 
 void EventLog::writer_loop() {
@@ -75,8 +97,19 @@ void EventLog::writer_loop() {
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
+      gather_target_ = 1;
       queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and drained
+      // Group-commit window: the appenders of the last batch usually come back
+      // together; wait a little for them so that one fsync serves them all,
+      // instead of splitting them over two. Bounded by group_commit_window.
+      const size_t expected = std::min(last_batch_commits_, options_.max_batch_commits);
+      if (queue_.size() < expected && options_.group_commit_window.count() > 0) {
+        gather_target_ = expected;
+        queue_not_empty_.wait_for(lock, options_.group_commit_window,
+                                  [&] { return stopping_ || queue_.size() >= expected; });
+        gather_target_ = 1;
+      }
       size_t bytes = 0;
       while (!queue_.empty() && batch.size() < options_.max_batch_commits &&
              (batch.empty() || bytes + queue_.front().frame.size() <= options_.max_batch_bytes)) {
@@ -86,6 +119,7 @@ void EventLog::writer_loop() {
       }
     }
     queue_not_full_.notify_all();
+    last_batch_commits_ = batch.size();
     process_batch(batch);
     batch.clear();
   }
@@ -243,7 +277,7 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       for (size_t i = 0; i < batch.size(); ++i) {
         if (!outcomes[i].has_value() || outcomes[i]->is_ok()) outcomes[i] = failed;
       }
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
+      complete(batch, outcomes);
       return;
     }
     // Durable: publish to the index, then to readers.
@@ -288,12 +322,17 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
 
   for (size_t i = 0; i < batch.size(); ++i) {
     if (duplicate_of[i] != SIZE_MAX) {
-      Result<CommitResult> original = *outcomes[duplicate_of[i]];
-      if (original.is_ok()) original->duplicate = true;
-      outcomes[i] = std::move(original);
+      const Result<CommitResult>& first = *outcomes[duplicate_of[i]];
+      if (first.is_ok()) {
+        CommitResult again = first.value();
+        again.duplicate = true;
+        outcomes[i] = std::move(again);
+      } else {
+        outcomes[i] = first.status();
+      }
     }
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
+  complete(batch, outcomes);
 
   if (options_.checkpoint_every_events > 0 &&
       head().value() >= checkpoint_position_hint_ + options_.checkpoint_every_events) {
