@@ -344,6 +344,23 @@ Result<std::string_view> EventLog::read_at(uint64_t location, size_t n, ReadBatc
 }
 
 Result<std::string_view> EventLog::read_frame_at(uint64_t location, ReadBatch* batch, std::string* scratch) const {
+  const uint64_t ordinal = location_ordinal(location);
+  const uint64_t offset = location_offset(location);
+  if (ordinal < segments_.size() && segments_[ordinal]->file->zero_copy()) {
+    // Mapped: one view of the rest of the durable segment, cut to the frame.
+    const Segment& seg = *segments_[ordinal];
+    if (offset + kFrameHeaderSize > seg.end) {
+      return corruption("read past the durable end of " + seg.name + " at offset " + std::to_string(offset));
+    }
+    std::string_view rest;
+    ACCT_RETURN_IF_ERROR(seg.file->read(offset, seg.end - offset, nullptr, &rest));
+    const uint32_t length = rest.size() >= kFrameHeaderSize ? coding::get_u32(rest.data() + 4) : 0;
+    if (rest.size() < kFrameHeaderSize || length > rest.size() - kFrameHeaderSize) {
+      return corruption("frame at " + seg.name + " offset " + std::to_string(offset) +
+                        " runs past the durable end of the segment");
+    }
+    return rest.substr(0, kFrameHeaderSize + length);
+  }
   std::string header_scratch;
   auto header = read_at(location, kFrameHeaderSize, nullptr, &header_scratch);
   if (!header) return header.status();
@@ -375,11 +392,77 @@ Result<ReadBatch> EventLog::read_stream(std::string_view stream, StreamVersion f
       return corruption("stream '" + std::string(stream) + "': record at " + segments_[location_ordinal(loc)]->name +
                         " offset " + std::to_string(location_offset(loc)) + ": " + rec.status().message());
     }
-    auto event = record_codec::decode_record(rec->payload);
-    if (!event) return event.status();
-    batch.events.push_back(*event);
+    ACCT_RETURN_IF_ERROR(record_codec::decode_record_into(rec->payload, &batch.events.emplace_back()));
   }
   return batch;
+}
+
+Status EventLog::scan_all(GlobalPosition from, const AllFilter& filter, const EventVisitor& visit,
+                          ReadOptions options) const {
+  const GlobalPosition head_now = head();
+  from = std::max(from, GlobalPosition(1));
+  if (from > head_now) return Status::ok();
+  uint64_t ordinal, offset;
+  {
+    std::shared_lock lock(index_mu_);
+    const uint64_t location = index_.seek(from).second;
+    ordinal = location_ordinal(location);
+    offset = location_offset(location);
+  }
+  std::string scratch;
+  RecordedEvent event;  // decoded into, event after event
+  while (true) {
+    const Segment* seg;
+    uint64_t end;
+    size_t segment_count;
+    {
+      std::shared_lock lock(index_mu_);  // segments_ and `end` change under it; the bytes below `end` never do
+      if (ordinal >= segments_.size()) return Status::ok();
+      seg = segments_[ordinal].get();
+      end = seg->end;
+      segment_count = segments_.size();
+    }
+    if (offset >= end) {
+      if (ordinal + 1 >= segment_count) return Status::ok();
+      ++ordinal;
+      offset = kSegmentHeaderSize;
+      continue;
+    }
+    std::string_view bytes;
+    if (seg->file->zero_copy()) {
+      ACCT_RETURN_IF_ERROR(seg->file->read(offset, end - offset, nullptr, &bytes));
+    } else {
+      scratch.resize(end - offset);
+      ACCT_RETURN_IF_ERROR(seg->file->read(offset, end - offset, scratch.data(), &bytes));
+    }
+    if (bytes.size() != end - offset) return corruption("short read in " + seg->name);
+    size_t at = 0;
+    while (at < bytes.size()) {
+      auto frame = record_codec::parse_frame(bytes.substr(at), options.verify_checksums);
+      if (!frame) {
+        return corruption("$all: commit at " + seg->name + " offset " + std::to_string(offset + at) + ": " +
+                          frame.status().message());
+      }
+      auto header = record_codec::parse_commit_header(frame->payload);
+      if (!header) return header.status();
+      const uint64_t first = header->first_position.value();
+      const uint64_t last = first + header->event_count - 1;
+      if (last >= from.value()) {
+        size_t r = kCommitHeaderSize;
+        for (uint64_t p = first; p <= last; ++p) {
+          auto rec = record_codec::parse_frame(frame->payload.substr(r), /*verify_crc=*/false);
+          if (!rec) return corruption("$all: record at position " + std::to_string(p) + ": " + rec.status().message());
+          r += rec->frame_size;
+          if (p < from.value()) continue;
+          ACCT_RETURN_IF_ERROR(record_codec::decode_record_into(rec->payload, &event));
+          if (filter.matches(event) && !visit(event)) return Status::ok();
+        }
+      }
+      if (last >= head_now.value()) return Status::ok();
+      at += frame->frame_size;
+    }
+    offset = end;
+  }
 }
 
 Result<ReadBatch> EventLog::read_all(GlobalPosition from, size_t limit, const AllFilter& filter, ReadOptions options,
@@ -393,8 +476,8 @@ Result<ReadBatch> EventLog::read_all(GlobalPosition from, size_t limit, const Al
     batch.end_of_log = from > head_now;
     return batch;
   }
-  auto [seek_position, location] = index_.seek(from);
-  (void)seek_position;
+  batch.events.reserve(std::min<uint64_t>(limit, head_now.value() - from.value() + 1));
+  const uint64_t location = index_.seek(from).second;
   uint64_t ordinal = location_ordinal(location);
   uint64_t offset = location_offset(location);
   size_t scanned = 0;
@@ -413,21 +496,31 @@ Result<ReadBatch> EventLog::read_all(GlobalPosition from, size_t limit, const Al
       return corruption("$all: commit at " + seg.name + " offset " + std::to_string(offset) + ": " +
                         checked.status().message());
     }
-    auto commit = decode_commit(*frame, offset, /*verify_crc=*/false);
-    if (!commit) return commit.status();
-    for (const ScanRecord& r : commit->records) {
-      const GlobalPosition p = r.event.position;
-      if (p < from) continue;
-      if (p > head_now) break;
-      batch.next_position = p.next();
-      if (filter.matches(r.event)) batch.events.push_back(r.event);
-      if (batch.events.size() >= limit || ++scanned >= max_scan) {
-        batch.end_of_log = p == head_now;
-        return batch;
+    auto header = record_codec::parse_commit_header(checked->payload);
+    if (!header) return header.status();
+    const uint64_t first = header->first_position.value();
+    const uint64_t last = first + header->event_count - 1;
+    if (last >= from.value()) {
+      // Records are decoded straight into the batch: no per-commit copies.
+      const std::string_view payload = checked->payload;
+      size_t at = kCommitHeaderSize;
+      for (uint64_t p = first; p <= last; ++p) {
+        auto rec = record_codec::parse_frame(payload.substr(at), /*verify_crc=*/false);
+        if (!rec) return corruption("$all: record at position " + std::to_string(p) + ": " + rec.status().message());
+        at += rec->frame_size;
+        if (p < from.value()) continue;
+        RecordedEvent& event = batch.events.emplace_back();
+        ACCT_RETURN_IF_ERROR(record_codec::decode_record_into(rec->payload, &event));
+        batch.next_position = GlobalPosition(p + 1);
+        if (!filter.matches(event)) batch.events.pop_back();
+        if (batch.events.size() >= limit || ++scanned >= max_scan) {
+          batch.end_of_log = p == head_now.value();
+          return batch;
+        }
       }
     }
-    if (commit->records.back().event.position >= head_now) break;
-    offset += commit->size;
+    if (last >= head_now.value()) break;
+    offset += checked->frame_size;
   }
   batch.end_of_log = true;
   return batch;

@@ -115,6 +115,15 @@ class EventLog {
   Result<ReadBatch> read_all(GlobalPosition from, size_t limit, const AllFilter& filter = {},
                              ReadOptions options = {}, size_t max_scan = 1'000'000) const;
 
+  // Streams every event with position >= from that matches `filter`, in
+  // order, up to the durable head as of the call, without materialising them:
+  // the views are valid during the call of `visit` only. `visit` returns false
+  // to stop. The index lock is held only briefly per segment, never for the
+  // whole scan, so a long scan does not hold up the writer.
+  using EventVisitor = std::function<bool(const RecordedEvent&)>;
+  Status scan_all(GlobalPosition from, const AllFilter& filter, const EventVisitor& visit,
+                  ReadOptions options = {}) const;
+
   StreamVersion stream_version(std::string_view stream) const;
   GlobalPosition head() const { return GlobalPosition(durable_head_.load(std::memory_order_acquire)); }
   Hash256 head_hash() const;

@@ -217,18 +217,17 @@ Result<CommitHeader> parse_commit_header(std::string_view payload) {
   return h;
 }
 
-Result<RecordedEvent> decode_record(std::string_view p) {
+Status decode_record_into(std::string_view p, RecordedEvent* out) {
   if (p.size() < kRecordFixedSize + kRecordTrailerSize) return corruption("event record is cut short");
   const char* q = p.data();
-  const auto* u = reinterpret_cast<const unsigned char*>(q);
-  RecordedEvent e;
+  RecordedEvent& e = *out;
   e.position = GlobalPosition(get_u64(q));
   e.version = StreamVersion(get_u64(q + 8));
   e.recorded_at = Timestamp{static_cast<int64_t>(get_u64(q + 16))};
-  e.event_id = EventId::from_bytes(u + 24);
-  e.command_id = CommandId::from_bytes(u + 40);
-  e.correlation_id = CorrelationId::from_bytes(u + 56);
-  e.causation_id = CausationId::from_bytes(u + 72);
+  e.event_id = EventId::from_bytes(reinterpret_cast<const unsigned char*>(q + 24));
+  e.command_id = CommandId::from_bytes(reinterpret_cast<const unsigned char*>(q + 40));
+  e.correlation_id = CorrelationId::from_bytes(reinterpret_cast<const unsigned char*>(q + 56));
+  e.causation_id = CausationId::from_bytes(reinterpret_cast<const unsigned char*>(q + 72));
   e.schema_version = get_u16(q + 88);
   const size_t stream_len = get_u16(q + 90);
   const size_t type_len = get_u16(q + 92);
@@ -238,19 +237,26 @@ Result<RecordedEvent> decode_record(std::string_view p) {
   const size_t total = kRecordFixedSize + stream_len + type_len + actor_len + partner_len + payload_len +
                        kRecordTrailerSize;
   if (total != p.size()) return corruption("event record lengths do not add up to its frame length");
-  size_t at = kRecordFixedSize;
-  e.stream = p.substr(at, stream_len);
+  // Every length was checked against the frame by the sum above.
+  const char* at = q + kRecordFixedSize;
+  e.stream = std::string_view(at, stream_len);
   at += stream_len;
-  e.type = p.substr(at, type_len);
+  e.type = std::string_view(at, type_len);
   at += type_len;
-  e.actor = p.substr(at, actor_len);
+  e.actor = std::string_view(at, actor_len);
   at += actor_len;
-  e.partner = p.substr(at, partner_len);
+  e.partner = std::string_view(at, partner_len);
   at += partner_len;
-  e.payload = p.substr(at, payload_len);
+  e.payload = std::string_view(at, payload_len);
   at += payload_len;
-  std::memcpy(e.prev_hash.data(), q + at, kHashSize);
-  std::memcpy(e.hash.data(), q + at + kHashSize, kHashSize);
+  std::memcpy(e.prev_hash.data(), at, kHashSize);
+  std::memcpy(e.hash.data(), at + kHashSize, kHashSize);
+  return Status::ok();
+}
+
+Result<RecordedEvent> decode_record(std::string_view p) {
+  RecordedEvent e;
+  ACCT_RETURN_IF_ERROR(decode_record_into(p, &e));
   return e;
 }
 

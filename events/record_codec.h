@@ -54,6 +54,8 @@ Result<CommitHeader> parse_commit_header(std::string_view commit_payload);
 // Decodes a record payload (views point into it). Checks lengths only; the
 // caller checks CRC (parse_frame) and hashes (record_hash_matches).
 Result<RecordedEvent> decode_record(std::string_view record_payload);
+// The same into an existing object: the hot loops of reads reuse one.
+Status decode_record_into(std::string_view record_payload, RecordedEvent* out);
 // SHA-256 over the record payload before its own hash.
 Hash256 compute_record_hash(std::string_view record_payload);
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <compare>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -89,7 +90,7 @@ Id128<Tag> Id128<Tag>::random() {
 template <class Tag>
 Id128<Tag> Id128<Tag>::from_bytes(const unsigned char* p) {
   Bytes b;
-  for (size_t i = 0; i < b.size(); ++i) b[i] = p[i];
+  std::memcpy(b.data(), p, b.size());
   return Id128(b);
 }
 template <class Tag>
