@@ -1,0 +1,271 @@
+// Every command of the domain, one struct each, and the Command variant.
+//
+// Field names are the JSON names; validation errors name them with dots and
+// indexes ("legal.address.country", "details.products[2]"). Commands never carry
+// secrets: a new password travels beside the command to the credential store.
+// Ids of created things come from CommandContext::new_ids (index noted below).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "events/domain_events.h"
+
+namespace accountable {
+
+#define ACCT_COMMAND(Name) static constexpr std::string_view kName = #Name
+
+// Plain inputs; the domain wraps personal fields into Personal<> with the right subject.
+struct LegalProfileInput {
+  std::string company_name;
+  Address address;
+  ContactDetails primary_contact;
+  std::string approver_email;
+  Address approver_address;
+};
+
+struct BillingProfileInput {
+  std::string company_name;
+  Address address;
+  ContactDetails primary_contact;
+  std::string purchase_order_number;
+  std::string tax_id;
+};
+
+// ---- partner ----------------------------------------------------------------------
+
+// new_ids[0]: partner id, new_ids[1]: first Global admin's user id.
+// email_fingerprint: of admin.email.
+struct EnrollPartner {
+  ACCT_COMMAND(EnrollPartner);
+  ContactDetails admin;  // the first Global admin; admin.email is the work email
+  std::string partner_name;
+  std::string mpn_id;
+  LegalProfileInput legal;
+  std::string tenant_id;  // UUID of the vendor tenant
+  std::string default_domain;
+  std::string language;  // "en"
+  std::string culture;   // "en-us"
+  std::string billing_currency;
+};
+struct UpdateLegalProfile {
+  ACCT_COMMAND(UpdateLegalProfile);
+  PartnerId partner_id;
+  LegalProfileInput legal;
+};
+struct UpdateSupportProfile {
+  ACCT_COMMAND(UpdateSupportProfile);
+  PartnerId partner_id;
+  SupportProfile support;
+};
+struct UpdateBillingProfile {
+  ACCT_COMMAND(UpdateBillingProfile);
+  PartnerId partner_id;
+  BillingProfileInput billing;
+  std::string billing_currency;  // must equal the enrolled one
+};
+struct UpdateOrganizationProfile {
+  ACCT_COMMAND(UpdateOrganizationProfile);
+  PartnerId partner_id;
+  std::string default_domain, email, language, culture;
+};
+// new_ids[0]: location id.
+struct AddLocation {
+  ACCT_COMMAND(AddLocation);
+  PartnerId partner_id;
+  Address address;
+  std::string mpn_id;
+};
+struct RemoveLocation {
+  ACCT_COMMAND(RemoveLocation);
+  PartnerId partner_id;
+  LocationId location_id;
+};
+// new_ids[0]: exemption id.
+struct FileTaxExemption {
+  ACCT_COMMAND(FileTaxExemption);
+  PartnerId partner_id;
+  std::string jurisdiction;
+  std::string certificate_ref;
+  Timestamp valid_from, expires_on;
+};
+struct RevokeTaxExemption {
+  ACCT_COMMAND(RevokeTaxExemption);
+  PartnerId partner_id;
+  ExemptionId exemption_id;
+  std::string reason;
+};
+
+// ---- users ------------------------------------------------------------------------
+
+// new_ids[0]: user id. email_fingerprint: of profile.email.
+struct CreateUser {
+  ACCT_COMMAND(CreateUser);
+  PartnerId partner_id;
+  ContactDetails profile;
+  std::vector<Role> roles;  // may be empty: the user then cannot work until given one
+};
+// email_fingerprint: of profile.email.
+struct UpdateUserProfile {
+  ACCT_COMMAND(UpdateUserProfile);
+  PartnerId partner_id;
+  UserId user_id;
+  ContactDetails profile;
+};
+struct AssignRole {
+  ACCT_COMMAND(AssignRole);
+  PartnerId partner_id;
+  UserId user_id;
+  Role role = Role::kGlobalAdmin;
+};
+struct RemoveRole {
+  ACCT_COMMAND(RemoveRole);
+  PartnerId partner_id;
+  UserId user_id;
+  Role role = Role::kGlobalAdmin;
+};
+struct ResetPassword {
+  ACCT_COMMAND(ResetPassword);
+  PartnerId partner_id;
+  UserId user_id;
+};
+struct ChangePassword {  // one's own
+  ACCT_COMMAND(ChangePassword);
+  PartnerId partner_id;
+  UserId user_id;
+};
+struct DeactivateUser {
+  ACCT_COMMAND(DeactivateUser);
+  PartnerId partner_id;
+  UserId user_id;
+};
+struct RestoreUser {
+  ACCT_COMMAND(RestoreUser);
+  PartnerId partner_id;
+  UserId user_id;
+};
+struct PurgeUser {
+  ACCT_COMMAND(PurgeUser);
+  PartnerId partner_id;
+  UserId user_id;
+};
+
+// ---- business profiles ----------------------------------------------------------
+
+struct CreateBusinessProfile {
+  ACCT_COMMAND(CreateBusinessProfile);
+  PartnerId partner_id;
+  std::string region;
+  BusinessProfileDetails details;
+};
+struct UpdateBusinessProfile {
+  ACCT_COMMAND(UpdateBusinessProfile);
+  PartnerId partner_id;
+  std::string region;
+  BusinessProfileDetails details;
+};
+// new_ids[0]: location id.
+struct AddProfileLocation {
+  ACCT_COMMAND(AddProfileLocation);
+  PartnerId partner_id;
+  std::string region;
+  Address address;
+  std::string phone;
+};
+struct RemoveProfileLocation {
+  ACCT_COMMAND(RemoveProfileLocation);
+  PartnerId partner_id;
+  std::string region;
+  LocationId location_id;
+};
+struct PublishBusinessProfile {
+  ACCT_COMMAND(PublishBusinessProfile);
+  PartnerId partner_id;
+  std::string region;
+};
+struct UnpublishBusinessProfile {
+  ACCT_COMMAND(UnpublishBusinessProfile);
+  PartnerId partner_id;
+  std::string region;
+};
+
+// ---- catalog pins ---------------------------------------------------------------
+
+struct PinOffer {
+  ACCT_COMMAND(PinOffer);
+  PartnerId partner_id;
+  std::string offer_id;
+};
+struct UnpinOffer {
+  ACCT_COMMAND(UnpinOffer);
+  PartnerId partner_id;
+  std::string offer_id;
+};
+struct ReorderPins {
+  ACCT_COMMAND(ReorderPins);
+  PartnerId partner_id;
+  std::vector<std::string> offer_ids;  // a permutation of the pinned offers
+};
+
+// ---- operator -------------------------------------------------------------------
+
+struct PublishOffer {
+  ACCT_COMMAND(PublishOffer);
+  Offer offer;
+};
+struct UpdateOffer {
+  ACCT_COMMAND(UpdateOffer);
+  Offer offer;
+};
+struct RetireOffer {
+  ACCT_COMMAND(RetireOffer);
+  std::string offer_id;
+};
+struct PublishPriceList {
+  ACCT_COMMAND(PublishPriceList);
+  PriceList price_list;
+};
+struct SetVettingStatus {
+  ACCT_COMMAND(SetVettingStatus);
+  PartnerId partner_id;
+  VettingStatus status = VettingStatus::kNone;
+  VettingSubStatus sub_status = VettingSubStatus::kNone;
+};
+struct SuspendPartner {
+  ACCT_COMMAND(SuspendPartner);
+  PartnerId partner_id;
+  SuspensionReason reason = SuspensionReason::kAbuse;
+  uint32_t days_overdue = 0;  // required (> 60) for kBillingOverdue
+  std::string note;
+};
+struct ReinstatePartner {
+  ACCT_COMMAND(ReinstatePartner);
+  PartnerId partner_id;
+};
+// new_ids[0]: grant id.
+struct IssueAuditorAccess {
+  ACCT_COMMAND(IssueAuditorAccess);
+  PartnerId partner_id;
+  std::string auditor_email;
+  Timestamp valid_until;
+};
+
+#undef ACCT_COMMAND
+
+using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportProfile, UpdateBillingProfile,
+                             UpdateOrganizationProfile, AddLocation, RemoveLocation, FileTaxExemption,
+                             RevokeTaxExemption, CreateUser, UpdateUserProfile, AssignRole, RemoveRole, ResetPassword,
+                             ChangePassword, DeactivateUser, RestoreUser, PurgeUser, CreateBusinessProfile,
+                             UpdateBusinessProfile, AddProfileLocation, RemoveProfileLocation, PublishBusinessProfile,
+                             UnpublishBusinessProfile, PinOffer, UnpinOffer, ReorderPins, PublishOffer, UpdateOffer,
+                             RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
+                             IssueAuditorAccess>;
+
+inline std::string_view command_name(const Command& c) {
+  return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);
+}
+
+}  // namespace accountable

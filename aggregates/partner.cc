@@ -1,0 +1,346 @@
+#include "aggregates/partner.h"
+
+#include <algorithm>
+
+#include "aggregates/roles.h"
+#include "aggregates/rule_errors.h"
+#include "aggregates/validation.h"
+
+namespace accountable {
+
+namespace {
+
+constexpr size_t kMaxPins = 5;
+
+Status check_legal(const LegalProfileInput& l, const std::string& prefix) {
+  ACCT_RETURN_IF_ERROR(check_length(l.company_name, 1, 200, prefix + ".company_name"));
+  ACCT_RETURN_IF_ERROR(check_address(l.address, prefix + ".address"));
+  ACCT_RETURN_IF_ERROR(check_contact(l.primary_contact, prefix + ".primary_contact"));
+  ACCT_RETURN_IF_ERROR(check_email(l.approver_email, prefix + ".approver_email"));
+  ACCT_RETURN_IF_ERROR(check_address(l.approver_address, prefix + ".approver_address"));
+  return Status::ok();
+}
+
+LegalProfile to_legal(const LegalProfileInput& l, const PartnerId& p) {
+  return LegalProfile{l.company_name, l.address, PersonalContact{contact_subject(p, "legal-primary"), l.primary_contact},
+                      Personal<std::string>{contact_subject(p, "legal-approver"), l.approver_email},
+                      l.approver_address};
+}
+
+Decision partner_write(const PartnerState& s, std::vector<DomainEvent> events) {
+  return Decision{{StreamWrite{partner_stream(s.partner_id), expect_version_of(s.version), std::move(events)}}};
+}
+
+template <class E>
+bool enum_at_most(E value, E max) {
+  return static_cast<unsigned>(value) <= static_cast<unsigned>(max);
+}
+
+}  // namespace
+
+bool exemption_applies(const TaxExemption& e, Timestamp now) {
+  return !e.revoked && e.valid_from <= now && now < e.expires_on;
+}
+
+Status require_partner(const PartnerState& s, const PartnerId& id) {
+  if (!s.enrolled || s.partner_id != id) return not_found("partner " + id.to_string() + " is not enrolled", "partner_id");
+  return Status::ok();
+}
+
+PartnerState evolve(PartnerState s, const DomainEvent& event) {
+  s.version = s.version.next();
+  std::visit(
+      [&s](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, PartnerEnrolled>) {
+          s.enrolled = true;
+          s.partner_id = e.partner_id;
+          s.partner_name = e.partner_name;
+          s.mpn_id = e.mpn_id;
+          s.legal = e.legal;
+          s.country = e.legal.address.country;
+          s.organization = e.organization;
+          s.billing_currency = e.billing_currency;
+        } else if constexpr (std::is_same_v<T, LegalProfileUpdated>) {
+          s.legal = e.legal;
+        } else if constexpr (std::is_same_v<T, VettingStatusChanged>) {
+          s.vetting_status = e.status;
+          s.vetting_sub_status = e.sub_status;
+        } else if constexpr (std::is_same_v<T, SupportProfileUpdated>) {
+          s.support = e.support;
+        } else if constexpr (std::is_same_v<T, BillingProfileUpdated>) {
+          s.billing = e.billing;
+        } else if constexpr (std::is_same_v<T, OrganizationProfileUpdated>) {
+          s.organization = e.organization;
+        } else if constexpr (std::is_same_v<T, LocationAdded>) {
+          s.locations[e.location_id] = PartnerLocation{e.address, e.mpn_id};
+        } else if constexpr (std::is_same_v<T, LocationRemoved>) {
+          s.locations.erase(e.location_id);
+        } else if constexpr (std::is_same_v<T, TaxExemptionFiled>) {
+          s.tax_exemptions[e.exemption_id] =
+              TaxExemption{e.jurisdiction, e.certificate_ref, e.valid_from, e.expires_on, false};
+        } else if constexpr (std::is_same_v<T, TaxExemptionRevoked>) {
+          s.tax_exemptions[e.exemption_id].revoked = true;
+        } else if constexpr (std::is_same_v<T, PartnerSuspended>) {
+          s.suspended = true;
+        } else if constexpr (std::is_same_v<T, PartnerReinstated>) {
+          s.suspended = false;
+        } else if constexpr (std::is_same_v<T, OfferPinned>) {
+          s.pinned_offers.push_back(e.offer_id);
+        } else if constexpr (std::is_same_v<T, OfferUnpinned>) {
+          std::erase(s.pinned_offers, e.offer_id);
+        } else if constexpr (std::is_same_v<T, PinsReordered>) {
+          s.pinned_offers = e.offer_ids;
+        } else if constexpr (std::is_same_v<T, AuditorAccessIssued>) {
+          s.auditor_grants[e.grant_id] = AuditorGrant{e.auditor_email, e.valid_from, e.valid_until};
+        } else if constexpr (std::is_same_v<T, PartnerUserAdded> || std::is_same_v<T, PartnerUserEmailChanged>) {
+          s.users[e.user_id] = e.email_fingerprint;
+        } else if constexpr (std::is_same_v<T, PartnerUserRemoved>) {
+          s.users.erase(e.user_id);
+          s.active_global_admins.erase(e.user_id);
+        } else if constexpr (std::is_same_v<T, GlobalAdminActivated>) {
+          s.active_global_admins.insert(e.user_id);
+        } else if constexpr (std::is_same_v<T, GlobalAdminDeactivated>) {
+          s.active_global_admins.erase(e.user_id);
+        }
+      },
+      event);
+  return s;
+}
+
+Result<Decision> decide(const PartnerState& s, const EnrollPartner& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, EnrollPartner::kName, std::nullopt));
+  ACCT_RETURN_IF_ERROR(check_contact(c.admin, "admin"));
+  ACCT_RETURN_IF_ERROR(check_length(c.partner_name, 1, 200, "partner_name"));
+  ACCT_RETURN_IF_ERROR(check_mpn_id(c.mpn_id, "mpn_id"));
+  ACCT_RETURN_IF_ERROR(check_legal(c.legal, "legal"));
+  ACCT_RETURN_IF_ERROR(check_uuid(c.tenant_id, "tenant_id"));
+  ACCT_RETURN_IF_ERROR(check_domain_name(c.default_domain, "default_domain"));
+  ACCT_RETURN_IF_ERROR(check_language(c.language, "language"));
+  ACCT_RETURN_IF_ERROR(check_culture(c.culture, "culture"));
+  ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
+  if (ctx.email_fingerprint.empty()) return internal_error("the handler supplied no email fingerprint");
+  auto partner_id = ctx.id<PartnerId>(0);
+  if (!partner_id) return partner_id.status();
+  auto admin_id = ctx.id<UserId>(1);
+  if (!admin_id) return admin_id.status();
+  if (s.version.value() != 0) return conflict("the partner is already enrolled", "partner_id");
+
+  PartnerEnrolled enrolled;
+  enrolled.partner_id = *partner_id;
+  enrolled.partner_name = c.partner_name;
+  enrolled.mpn_id = c.mpn_id;
+  enrolled.legal = to_legal(c.legal, *partner_id);
+  enrolled.organization = OrganizationProfile{c.tenant_id, c.default_domain, "", c.language, c.culture};
+  enrolled.billing_currency = c.billing_currency;
+  enrolled.enrolled_at = ctx.now;
+
+  Decision d;
+  d.writes.push_back(StreamWrite{partner_stream(*partner_id),
+                                 ExpectedVersion::no_stream(),
+                                 {enrolled, PartnerUserAdded{*admin_id, ctx.email_fingerprint},
+                                  GlobalAdminActivated{*admin_id}}});
+  d.writes.push_back(StreamWrite{
+      user_stream(*admin_id),
+      ExpectedVersion::no_stream(),
+      {UserCreated{*admin_id, *partner_id, PersonalContact{user_subject(*admin_id), c.admin}, ctx.email_fingerprint},
+       RoleAssigned{Role::kGlobalAdmin}, PasswordSet{PasswordReason::kCreated, principal_id(ctx.actor), true}}});
+  return d;
+}
+
+Result<Decision> decide(const PartnerState& s, const UpdateLegalProfile& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateLegalProfile::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_legal(c.legal, "legal"));
+  if (c.legal.address.country != s.country) {
+    return rule_violated(rule::kLegalCountryImmutable,
+                         "the legal address country cannot change after enrollment (enrolled in " + s.country + ")",
+                         "legal.address.country");
+  }
+  // Choice (DOMAIN.md): any legal-profile change sends the profile back to verification.
+  return partner_write(s, {LegalProfileUpdated{to_legal(c.legal, s.partner_id)},
+                           VettingStatusChanged{VettingStatus::kPending, VettingSubStatus::kNone}});
+}
+
+Result<Decision> decide(const PartnerState& s, const UpdateSupportProfile& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateSupportProfile::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_email(c.support.email, "support.email"));
+  ACCT_RETURN_IF_ERROR(check_phone(c.support.phone, "support.phone"));
+  ACCT_RETURN_IF_ERROR(check_url(c.support.website, "support.website"));
+  return partner_write(s, {SupportProfileUpdated{c.support}});
+}
+
+Result<Decision> decide(const PartnerState& s, const UpdateBillingProfile& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateBillingProfile::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  const BillingProfileInput& b = c.billing;
+  ACCT_RETURN_IF_ERROR(check_length(b.company_name, 1, 200, "billing.company_name"));
+  ACCT_RETURN_IF_ERROR(check_address(b.address, "billing.address"));
+  ACCT_RETURN_IF_ERROR(check_contact(b.primary_contact, "billing.primary_contact"));
+  ACCT_RETURN_IF_ERROR(check_length(b.purchase_order_number, 0, 50, "billing.purchase_order_number"));
+  ACCT_RETURN_IF_ERROR(check_length(b.tax_id, 0, 30, "billing.tax_id"));
+  ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
+  if (c.billing_currency != s.billing_currency) {
+    return rule_violated(rule::kBillingCurrencyImmutable,
+                         "the billing currency follows the country and cannot change (it is " + s.billing_currency +
+                             "; a new tenant is needed)",
+                         "billing_currency");
+  }
+  BillingProfile profile{b.company_name, b.address,
+                         PersonalContact{contact_subject(s.partner_id, "billing-primary"), b.primary_contact},
+                         b.purchase_order_number, b.tax_id};
+  return partner_write(s, {BillingProfileUpdated{std::move(profile)}});
+}
+
+Result<Decision> decide(const PartnerState& s, const UpdateOrganizationProfile& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateOrganizationProfile::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_domain_name(c.default_domain, "default_domain"));
+  ACCT_RETURN_IF_ERROR(check_email(c.email, "email"));
+  ACCT_RETURN_IF_ERROR(check_language(c.language, "language"));
+  ACCT_RETURN_IF_ERROR(check_culture(c.culture, "culture"));
+  return partner_write(s, {OrganizationProfileUpdated{
+                              OrganizationProfile{s.organization.tenant_id, c.default_domain, c.email, c.language,
+                                                  c.culture}}});
+}
+
+Result<Decision> decide(const PartnerState& s, const AddLocation& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AddLocation::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_address(c.address, "address"));
+  ACCT_RETURN_IF_ERROR(check_mpn_id(c.mpn_id, "mpn_id"));
+  if (c.address.country != s.country) {
+    return rule_violated(rule::kLocationInTenantCountry,
+                         "a location must be in the tenant's country (" + s.country + ")", "address.country");
+  }
+  for (const auto& [id, loc] : s.locations) {
+    if (loc.mpn_id == c.mpn_id) return conflict("another location has MPN id " + c.mpn_id, "mpn_id");
+  }
+  auto id = ctx.id<LocationId>(0);
+  if (!id) return id.status();
+  return partner_write(s, {LocationAdded{*id, c.address, c.mpn_id}});
+}
+
+Result<Decision> decide(const PartnerState& s, const RemoveLocation& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RemoveLocation::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  if (!s.locations.count(c.location_id)) return not_found("no such location", "location_id");
+  return partner_write(s, {LocationRemoved{c.location_id}});
+}
+
+Result<Decision> decide(const PartnerState& s, const FileTaxExemption& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, FileTaxExemption::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_length(c.jurisdiction, 1, 100, "jurisdiction"));
+  ACCT_RETURN_IF_ERROR(check_length(c.certificate_ref, 1, 200, "certificate_ref"));
+  if (!(c.valid_from < c.expires_on)) return invalid_argument("must be after valid_from", "expires_on");
+  if (!(ctx.now < c.expires_on)) {
+    return rule_violated(rule::kTaxExemptionExpired, "the certificate has already expired", "expires_on");
+  }
+  auto id = ctx.id<ExemptionId>(0);
+  if (!id) return id.status();
+  return partner_write(s, {TaxExemptionFiled{*id, c.jurisdiction, c.certificate_ref, c.valid_from, c.expires_on,
+                                             ctx.now}});
+}
+
+Result<Decision> decide(const PartnerState& s, const RevokeTaxExemption& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RevokeTaxExemption::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_length(c.reason, 0, 500, "reason"));
+  auto it = s.tax_exemptions.find(c.exemption_id);
+  if (it == s.tax_exemptions.end()) return not_found("no such tax exemption", "exemption_id");
+  if (it->second.revoked) {
+    return rule_violated(rule::kTaxExemptionRevoked, "the tax exemption is already revoked", "exemption_id");
+  }
+  return partner_write(s, {TaxExemptionRevoked{c.exemption_id, c.reason}});
+}
+
+Result<Decision> decide(const PartnerState& s, const SetVettingStatus& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SetVettingStatus::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  if (!enum_at_most(c.status, VettingStatus::kRejected)) return invalid_argument("unknown vetting status", "status");
+  if (!enum_at_most(c.sub_status, VettingSubStatus::kBusinessVerification)) {
+    return invalid_argument("unknown vetting sub-status", "sub_status");
+  }
+  return partner_write(s, {VettingStatusChanged{c.status, c.sub_status}});
+}
+
+Result<Decision> decide(const PartnerState& s, const SuspendPartner& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SuspendPartner::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  if (!enum_at_most(c.reason, SuspensionReason::kProviderIssue)) {
+    return invalid_argument("unknown suspension reason", "reason");
+  }
+  ACCT_RETURN_IF_ERROR(check_length(c.note, 0, 1000, "note"));
+  if (s.suspended) return rule_violated(rule::kPartnerSuspended, "the partner is already suspended", "partner_id");
+  if (c.reason == SuspensionReason::kBillingOverdue && c.days_overdue <= 60) {
+    return rule_violated(rule::kSuspensionBillingOverdue,
+                         "billing suspension needs more than 60 days overdue (got " + std::to_string(c.days_overdue) +
+                             ")",
+                         "days_overdue");
+  }
+  return partner_write(s, {PartnerSuspended{c.reason, c.days_overdue, c.note, ctx.now}});
+}
+
+Result<Decision> decide(const PartnerState& s, const ReinstatePartner& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, ReinstatePartner::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  if (!s.suspended) return rule_violated(rule::kPartnerSuspended, "the partner is not suspended", "partner_id");
+  return partner_write(s, {PartnerReinstated{ctx.now}});
+}
+
+Result<Decision> decide(const PartnerState& s, const IssueAuditorAccess& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, IssueAuditorAccess::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_email(c.auditor_email, "auditor_email"));
+  if (!(ctx.now < c.valid_until)) {
+    return rule_violated(rule::kAuditorAccessWindow, "auditor access must end in the future", "valid_until");
+  }
+  auto id = ctx.id<AuditorGrantId>(0);
+  if (!id) return id.status();
+  return partner_write(
+      s, {AuditorAccessIssued{*id, Personal<std::string>{auditor_subject(*id), c.auditor_email}, ctx.now,
+                              c.valid_until}});
+}
+
+Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, const PinOffer& c,
+                        const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, PinOffer::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_offer_id(c.offer_id, "offer_id"));
+  // Choice (DOMAIN.md): pinning starts something that sells, so it is refused while suspended.
+  if (s.suspended) return rule_violated(rule::kSuspendedCannotPin, "a suspended partner cannot pin offers", "partner_id");
+  if (std::find(s.pinned_offers.begin(), s.pinned_offers.end(), c.offer_id) != s.pinned_offers.end()) {
+    return conflict("the offer is already pinned", "offer_id");
+  }
+  if (s.pinned_offers.size() >= kMaxPins) {
+    return rule_violated(rule::kMaxPins, "at most 5 offers can be pinned", "offer_id");
+  }
+  ACCT_RETURN_IF_ERROR(check_orderable(catalog, c.offer_id, s.country, ctx.now, "offer_id"));
+  return partner_write(s, {OfferPinned{c.offer_id}});
+}
+
+Result<Decision> decide(const PartnerState& s, const UnpinOffer& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UnpinOffer::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  if (std::find(s.pinned_offers.begin(), s.pinned_offers.end(), c.offer_id) == s.pinned_offers.end()) {
+    return not_found("the offer is not pinned", "offer_id");
+  }
+  return partner_write(s, {OfferUnpinned{c.offer_id}});
+}
+
+Result<Decision> decide(const PartnerState& s, const ReorderPins& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, ReorderPins::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  auto wanted = c.offer_ids;
+  auto pinned = s.pinned_offers;
+  std::sort(wanted.begin(), wanted.end());
+  std::sort(pinned.begin(), pinned.end());
+  if (wanted != pinned) {
+    return invalid_argument("must list each pinned offer exactly once", "offer_ids");
+  }
+  return partner_write(s, {PinsReordered{c.offer_ids}});
+}
+
+}  // namespace accountable

@@ -1,0 +1,88 @@
+// The partner aggregate (stream "partner-<id>"): the company's profiles,
+// locations, tax exemptions, vetting, suspension, catalog pins, auditor grants,
+// and the user DIRECTORY that guards cross-user invariants:
+//  - `users` maps every non-purged user to its email fingerprint (email unique
+//    within the partner);
+//  - `active_global_admins` is never left empty (last Global admin rule).
+// Any decision that could break one of these writes to this stream and so
+// expects its version; two such decisions cannot both commit.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aggregates/catalog.h"
+#include "aggregates/commands.h"
+#include "aggregates/context.h"
+
+namespace accountable {
+
+struct PartnerLocation {
+  Address address;
+  std::string mpn_id;
+};
+
+struct TaxExemption {
+  std::string jurisdiction;
+  std::string certificate_ref;
+  Timestamp valid_from, expires_on;
+  bool revoked = false;
+};
+// An exemption applies within [valid_from, expires_on) unless revoked.
+bool exemption_applies(const TaxExemption& e, Timestamp now);
+
+struct AuditorGrant {
+  Personal<std::string> auditor_email;
+  Timestamp valid_from, valid_until;
+};
+
+struct PartnerState {
+  StreamVersion version;
+  bool enrolled = false;
+  PartnerId partner_id;
+  std::string partner_name, mpn_id;
+  std::string country;  // of the legal address at enrollment; never changes
+  std::string billing_currency;
+  LegalProfile legal;
+  SupportProfile support;
+  BillingProfile billing;
+  OrganizationProfile organization;
+  VettingStatus vetting_status = VettingStatus::kNone;
+  VettingSubStatus vetting_sub_status = VettingSubStatus::kNone;
+  std::map<LocationId, PartnerLocation> locations;
+  std::map<ExemptionId, TaxExemption> tax_exemptions;
+  bool suspended = false;
+  std::vector<std::string> pinned_offers;  // in display order, at most 5
+  std::map<AuditorGrantId, AuditorGrant> auditor_grants;
+  // Directory.
+  std::map<UserId, EmailFingerprint> users;
+  std::set<UserId> active_global_admins;
+};
+
+PartnerState evolve(PartnerState state, const DomainEvent& event);
+
+// Writes the partner stream and the first admin's user stream, both "no stream".
+Result<Decision> decide(const PartnerState& s, const EnrollPartner& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const UpdateLegalProfile& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const UpdateSupportProfile& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const UpdateBillingProfile& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const UpdateOrganizationProfile& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const AddLocation& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const RemoveLocation& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const FileTaxExemption& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const RevokeTaxExemption& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const SetVettingStatus& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const SuspendPartner& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const ReinstatePartner& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const IssueAuditorAccess& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, const PinOffer& c,
+                        const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const UnpinOffer& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const ReorderPins& c, const CommandContext& ctx);
+
+// kNotFound unless `s` is the enrolled partner `id`.
+Status require_partner(const PartnerState& s, const PartnerId& id);
+
+}  // namespace accountable

@@ -1,0 +1,394 @@
+#include "aggregates/partner.h"
+
+#include <gtest/gtest.h>
+
+#include "aggregates/rule_errors.h"
+#include "aggregates/testing/expect.h"
+
+namespace accountable {
+namespace {
+
+using namespace accountable::testing;  // NOLINT: test helpers only
+
+// ---- EnrollPartner ----------------------------------------------------------------
+
+TEST(EnrollPartner, CreatesPartnerAndFirstGlobalAdminAtomically) {
+  World w(at("2026-03-02T12:00:00Z"));
+  auto d = w.decide(op(), enroll_command());
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  ASSERT_EQ(d->writes.size(), 2u);
+  for (const StreamWrite& write : d->writes) EXPECT_EQ(write.expected.kind(), ExpectedVersion::Kind::kNoStream);
+  ASSERT_TRUE(w.store.append(*d).is_ok());
+  PartnerId p = w.last_id<PartnerId>(0);
+  UserId admin = w.last_id<UserId>(1);
+  PartnerState s = w.partner_state(p);
+  EXPECT_TRUE(s.enrolled);
+  EXPECT_EQ(s.country, "US");
+  EXPECT_EQ(s.billing_currency, "USD");
+  EXPECT_EQ(s.active_global_admins, std::set<UserId>{admin});
+  EXPECT_EQ(s.users.at(admin), fake_fingerprint("ada@contoso.com"));
+  EXPECT_EQ(s.legal.primary_contact.subject, contact_subject(p, "legal-primary"));
+  UserState u = w.user_state(admin);
+  EXPECT_EQ(u.roles, std::set<Role>{Role::kGlobalAdmin});
+  EXPECT_TRUE(u.must_change_password);
+  EXPECT_EQ(u.profile.subject, user_subject(admin));
+  auto events = w.store.read(user_stream(admin));
+  ASSERT_EQ(events.size(), 3u);
+  const auto& password = std::get<PasswordSet>(events[2]);
+  EXPECT_EQ(password.reason, PasswordReason::kCreated);
+  EXPECT_EQ(password.by, "operator:platform");
+}
+
+TEST(EnrollPartner, ValidatesEveryField) {
+  World w(at("2026-03-02T12:00:00Z"));
+  auto with = [](auto mutate) {
+    EnrollPartner c = enroll_command();
+    mutate(c);
+    return c;
+  };
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.admin.first_name = ""; })), "admin.first_name"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.admin.last_name = std::string(51, 'x'); })),
+                         "admin.last_name"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.admin.email = "not-an-email"; })), "admin.email"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.admin.phone = "call me"; })), "admin.phone"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.partner_name = ""; })), "partner_name"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.mpn_id = "12ab"; })), "mpn_id"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.company_name = ""; })), "legal.company_name"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.line1 = ""; })), "legal.address.line1"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.line1 = std::string(201, 'a'); })),
+                         "legal.address.line1"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.line2 = std::string(201, 'a'); })),
+                         "legal.address.line2"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.city = ""; })), "legal.address.city"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.state = "WAS"; })), "legal.address.state"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.country = "USA"; })),
+                         "legal.address.country"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.country = "XX"; })),
+                         "legal.address.country"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.address.country = "us"; })),
+                         "legal.address.country"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.primary_contact.first_name = std::string(51, 'x'); })),
+                         "legal.primary_contact.first_name"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.approver_email = "x"; })), "legal.approver_email"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.legal.approver_address.country = ""; })),
+                         "legal.approver_address.country"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.tenant_id = "tenant"; })), "tenant_id"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.default_domain = "Contoso"; })), "default_domain"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.language = "EN"; })), "language"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.culture = "en_US"; })), "culture"));
+  EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.billing_currency = "usd"; })), "billing_currency"));
+  EXPECT_EQ(w.store.total_events(), 0u);
+}
+
+TEST(EnrollPartner, LimitsCountCharactersNotBytes) {
+  World w(at("2026-03-02T12:00:00Z"));
+  EnrollPartner c = enroll_command();
+  std::string fifty;
+  for (int i = 0; i < 50; ++i) fifty += "\xC3\xA9";  // "é", 2 bytes each
+  c.admin.first_name = fifty;
+  EXPECT_TRUE(run(w, op(), c).is_ok());
+}
+
+TEST(EnrollPartner, NeedsTheHandlersFingerprintAndIds) {
+  World w(at("2026-03-02T12:00:00Z"));
+  auto no_fp = decide(PartnerState{}, enroll_command(), CommandContext::make(op(), w.clock, {}, {}));
+  EXPECT_EQ(no_fp.status().code(), StatusCode::kInternal);
+  auto no_ids = decide(PartnerState{}, enroll_command(), CommandContext::make(op(), w.clock, {}, "fp"));
+  EXPECT_EQ(no_ids.status().code(), StatusCode::kInternal);
+}
+
+// ---- profiles ---------------------------------------------------------------------
+
+TEST(UpdateLegalProfile, SendsProfileBackToVerification) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), SetVettingStatus{r.p.partner, VettingStatus::kAuthorized, VettingSubStatus::kDecision})
+                  .is_ok());
+  LegalProfileInput l = legal("US");
+  l.company_name = "Contoso Holdings";
+  ASSERT_TRUE(run(r.w, r.admin(), UpdateLegalProfile{r.p.partner, l}).is_ok());
+  PartnerState s = r.w.partner_state(r.p.partner);
+  EXPECT_EQ(s.legal.company_name, "Contoso Holdings");
+  EXPECT_EQ(s.vetting_status, VettingStatus::kPending);
+}
+
+TEST(UpdateLegalProfile, CountryCannotChange) {
+  RichWorld r;
+  Status s = run(r.w, r.admin(), UpdateLegalProfile{r.p.partner, legal("CA")});
+  EXPECT_TRUE(is_rule(s, rule::kLegalCountryImmutable));
+  EXPECT_EQ(s.field(), "legal.address.country");
+}
+
+TEST(UpdateLegalProfile, Validates) {
+  RichWorld r;
+  LegalProfileInput l = legal("US");
+  l.address.state = "ABC";
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateLegalProfile{r.p.partner, l}), "legal.address.state"));
+}
+
+TEST(UpdateSupportProfile, HappyPathAndValidation) {
+  RichWorld r;
+  SupportProfile ok{"help@contoso.com", "+1 800 555 0199", "https://contoso.com/support"};
+  ASSERT_TRUE(run(r.w, r.admin(), UpdateSupportProfile{r.p.partner, ok}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).support, ok);
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateSupportProfile{r.p.partner, {"", "", ""}}), "support.email"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateSupportProfile{r.p.partner, {"a@b.com", "x", ""}}),
+                         "support.phone"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateSupportProfile{r.p.partner, {"a@b.com", "", "ftp://x"}}),
+                         "support.website"));
+}
+
+BillingProfileInput billing() {
+  return BillingProfileInput{"Contoso Ltd", address("US"), contact("Bo", "Bill", "bo@contoso.com"), "PO-7", "US-1"};
+}
+
+TEST(UpdateBillingProfile, HappyPathByBillingAdmin) {
+  RichWorld r;
+  Principal billing_admin =
+      r.w.user(create_user(r.w, r.admin(), r.p.partner, "ba@contoso.com", {Role::kBillingAdmin}));
+  ASSERT_TRUE(run(r.w, billing_admin, UpdateBillingProfile{r.p.partner, billing(), "USD"}).is_ok());
+  PartnerState s = r.w.partner_state(r.p.partner);
+  EXPECT_EQ(s.billing.purchase_order_number, "PO-7");
+  EXPECT_EQ(s.billing.primary_contact.subject, contact_subject(r.p.partner, "billing-primary"));
+}
+
+TEST(UpdateBillingProfile, CurrencyCannotChange) {
+  RichWorld r;
+  Status s = run(r.w, r.admin(), UpdateBillingProfile{r.p.partner, billing(), "EUR"});
+  EXPECT_TRUE(is_rule(s, rule::kBillingCurrencyImmutable));
+  EXPECT_EQ(s.field(), "billing_currency");
+}
+
+TEST(UpdateBillingProfile, Validates) {
+  RichWorld r;
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateBillingProfile{r.p.partner, billing(), "dollars"}),
+                         "billing_currency"));
+  BillingProfileInput b = billing();
+  b.primary_contact.last_name = "";
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateBillingProfile{r.p.partner, b, "USD"}),
+                         "billing.primary_contact.last_name"));
+  b = billing();
+  b.tax_id = std::string(31, '1');
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateBillingProfile{r.p.partner, b, "USD"}), "billing.tax_id"));
+}
+
+TEST(UpdateOrganizationProfile, KeepsTenantIdAndValidates) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), UpdateOrganizationProfile{r.p.partner, "contoso.com", "it@contoso.com", "fr", "fr-fr"})
+                  .is_ok());
+  PartnerState s = r.w.partner_state(r.p.partner);
+  EXPECT_EQ(s.organization.culture, "fr-fr");
+  EXPECT_EQ(s.organization.tenant_id, enroll_command().tenant_id);
+  EXPECT_TRUE(is_invalid(
+      run(r.w, r.admin(), UpdateOrganizationProfile{r.p.partner, "contoso.com", "it@contoso.com", "fr", "french"}),
+      "culture"));
+  EXPECT_TRUE(is_invalid(
+      run(r.w, r.admin(), UpdateOrganizationProfile{r.p.partner, "contoso", "it@contoso.com", "fr", "fr-fr"}),
+      "default_domain"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateOrganizationProfile{r.p.partner, "contoso.com", "", "fr", "fr-fr"}),
+                         "email"));
+}
+
+// ---- locations ----------------------------------------------------------------------
+
+TEST(AddLocation, HappyPathByAccountAdmin) {
+  RichWorld r;
+  Principal account_admin =
+      r.w.user(create_user(r.w, r.admin(), r.p.partner, "aa@contoso.com", {Role::kAccountAdmin}));
+  ASSERT_TRUE(run(r.w, account_admin, AddLocation{r.p.partner, address("US"), "2222222"}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).locations.size(), 2u);
+}
+
+TEST(AddLocation, MustBeInTenantCountry) {
+  RichWorld r;
+  Status s = run(r.w, r.admin(), AddLocation{r.p.partner, address("DE"), "2222222"});
+  EXPECT_TRUE(is_rule(s, rule::kLocationInTenantCountry));
+  EXPECT_EQ(s.field(), "address.country");
+}
+
+TEST(AddLocation, ValidatesAndRefusesDuplicateMpnId) {
+  RichWorld r;
+  Address a = address("US");
+  a.line1 = std::string(201, 'x');
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), AddLocation{r.p.partner, a, "2222222"}), "address.line1"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), AddLocation{r.p.partner, address("US"), ""}), "mpn_id"));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), AddLocation{r.p.partner, address("US"), "7654321"}), StatusCode::kConflict,
+                      "mpn_id"));
+}
+
+TEST(RemoveLocation, HappyPathAndNotFound) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), RemoveLocation{r.p.partner, r.location}).is_ok());
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).locations.empty());
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), RemoveLocation{r.p.partner, r.location}), StatusCode::kNotFound,
+                      "location_id"));
+}
+
+// ---- tax exemptions -------------------------------------------------------------
+
+TEST(FileTaxExemption, AppliesUntilItExpires) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(),
+                  FileTaxExemption{r.p.partner, "OR", "cert-or", at("2026-03-01T00:00:00Z"),
+                                   at("2026-04-01T00:00:00Z")})
+                  .is_ok());
+  ExemptionId id = r.w.last_id<ExemptionId>(0);
+  PartnerState s = r.w.partner_state(r.p.partner);
+  EXPECT_TRUE(exemption_applies(s.tax_exemptions.at(id), r.w.clock.now()));
+  EXPECT_FALSE(exemption_applies(s.tax_exemptions.at(id), at("2026-04-01T00:00:00Z")));
+  EXPECT_FALSE(exemption_applies(s.tax_exemptions.at(id), at("2026-02-28T00:00:00Z")));
+}
+
+TEST(FileTaxExemption, RefusesExpiredCertificateAndBadDates) {
+  RichWorld r;
+  Status expired = run(r.w, r.admin(),
+                       FileTaxExemption{r.p.partner, "OR", "c", at("2025-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z")});
+  EXPECT_TRUE(is_rule(expired, rule::kTaxExemptionExpired));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(),
+                             FileTaxExemption{r.p.partner, "OR", "c", at("2027-01-01T00:00:00Z"),
+                                              at("2026-06-01T00:00:00Z")}),
+                         "expires_on"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(),
+                             FileTaxExemption{r.p.partner, "", "c", at("2026-01-01T00:00:00Z"),
+                                              at("2027-01-01T00:00:00Z")}),
+                         "jurisdiction"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(),
+                             FileTaxExemption{r.p.partner, "OR", "", at("2026-01-01T00:00:00Z"),
+                                              at("2027-01-01T00:00:00Z")}),
+                         "certificate_ref"));
+}
+
+TEST(RevokeTaxExemption, RevokedNoLongerAppliesAndCannotBeRevokedTwice) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), RevokeTaxExemption{r.p.partner, r.exemption, "superseded"}).is_ok());
+  EXPECT_FALSE(exemption_applies(r.w.partner_state(r.p.partner).tax_exemptions.at(r.exemption), r.w.clock.now()));
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), RevokeTaxExemption{r.p.partner, r.exemption, ""}),
+                      rule::kTaxExemptionRevoked));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), RevokeTaxExemption{r.p.partner, ExemptionId(), ""}), StatusCode::kNotFound,
+                      "exemption_id"));
+}
+
+// ---- operator: vetting, suspension, auditors ---------------------------------------
+
+TEST(SetVettingStatus, HappyPathValidationAndNotFound) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), SetVettingStatus{r.p.partner, VettingStatus::kRejected, VettingSubStatus::kEmailDomain})
+                  .is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).vetting_sub_status, VettingSubStatus::kEmailDomain);
+  EXPECT_TRUE(is_invalid(run(r.w, op(), SetVettingStatus{r.p.partner, static_cast<VettingStatus>(9), {}}), "status"));
+  EXPECT_TRUE(is_invalid(
+      run(r.w, op(), SetVettingStatus{r.p.partner, VettingStatus::kPending, static_cast<VettingSubStatus>(8)}),
+      "sub_status"));
+  EXPECT_TRUE(is_code(run(r.w, op(), SetVettingStatus{PartnerId(), VettingStatus::kPending, {}}),
+                      StatusCode::kNotFound, "partner_id"));
+}
+
+TEST(SuspendPartner, BillingReasonNeedsMoreThan60DaysOverdue) {
+  RichWorld r;
+  EXPECT_TRUE(is_rule(run(r.w, op(), SuspendPartner{r.p.partner, SuspensionReason::kBillingOverdue, 60, ""}),
+                      rule::kSuspensionBillingOverdue));
+  ASSERT_TRUE(run(r.w, op(), SuspendPartner{r.p.partner, SuspensionReason::kBillingOverdue, 61, ""}).is_ok());
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).suspended);
+  EXPECT_TRUE(is_rule(run(r.w, op(), SuspendPartner{r.p.partner, SuspensionReason::kAbuse, 0, ""}),
+                      rule::kPartnerSuspended));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), SuspendPartner{r.other.partner, static_cast<SuspensionReason>(7), 0, ""}),
+                         "reason"));
+}
+
+TEST(SuspendPartner, SuspendedPartnerCannotPinButKeepsManaging) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), SuspendPartner{r.p.partner, SuspensionReason::kProviderIssue, 0, ""}).is_ok());
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-2"}), rule::kSuspendedCannotPin));
+  EXPECT_TRUE(run(r.w, r.admin(), UnpinOffer{r.p.partner, "offer-1"}).is_ok());
+  EXPECT_TRUE(run(r.w, r.admin(), UpdateSupportProfile{r.p.partner, {"h@contoso.com", "", ""}}).is_ok());
+  EXPECT_TRUE(run(r.w, r.admin(), CreateUser{r.p.partner, contact("N", "U", "nu@contoso.com"), {}}).is_ok());
+  EXPECT_TRUE(run(r.w, r.admin(), PublishBusinessProfile{r.p.partner, "emea"}).is_ok());
+}
+
+TEST(ReinstatePartner, ReinstatedPartnerPinsAgain) {
+  RichWorld r;
+  EXPECT_TRUE(is_rule(run(r.w, op(), ReinstatePartner{r.p.partner}), rule::kPartnerSuspended));
+  ASSERT_TRUE(run(r.w, op(), ReinstatePartner{r.other.partner}).is_ok());
+  EXPECT_FALSE(r.w.partner_state(r.other.partner).suspended);
+  EXPECT_TRUE(run(r.w, r.w.user(r.other.admin), PinOffer{r.other.partner, "offer-2"}).is_ok());
+}
+
+TEST(IssueAuditorAccess, HoldsTheAuditorEmailAsPersonalData) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), IssueAuditorAccess{r.p.partner, "a2@audit.example", at("2026-04-01T00:00:00Z")}).is_ok());
+  AuditorGrantId id = r.w.last_id<AuditorGrantId>(0);
+  AuditorGrant g = r.w.partner_state(r.p.partner).auditor_grants.at(id);
+  EXPECT_EQ(g.auditor_email.subject, auditor_subject(id));
+  EXPECT_EQ(g.auditor_email.value, "a2@audit.example");
+  EXPECT_TRUE(is_rule(run(r.w, op(), IssueAuditorAccess{r.p.partner, "a@audit.example", at("2026-03-01T00:00:00Z")}),
+                      rule::kAuditorAccessWindow));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), IssueAuditorAccess{r.p.partner, "nope", at("2026-04-01T00:00:00Z")}),
+                         "auditor_email"));
+}
+
+// ---- pins ------------------------------------------------------------------------------
+
+TEST(PinOffer, PinsInOrderAndRefusesDuplicates) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-3"}).is_ok());
+  ASSERT_TRUE(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-2"}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).pinned_offers, (std::vector<std::string>{"offer-1", "offer-3", "offer-2"}));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-2"}), StatusCode::kConflict, "offer_id"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), PinOffer{r.p.partner, "bad id!"}), "offer_id"));
+}
+
+TEST(PinOffer, OfferMustExistAndBeOrderable) {
+  RichWorld r;
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-404"}), StatusCode::kNotFound, "offer_id"));
+  ASSERT_TRUE(run(r.w, op(), RetireOffer{"offer-3"}).is_ok());
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-3"}), rule::kOfferOrderable));
+  ASSERT_TRUE(run(r.w, op(), PublishOffer{offer("offer-8")}).is_ok());  // in no price list
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-8"}), rule::kOfferOrderable));
+  r.w.clock.set(at("2026-04-02T00:00:00Z"));  // the March price list no longer applies
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-2"}), rule::kOfferOrderable));
+}
+
+TEST(PinOffer, OrderableOnlyInsideTheRowsValidityAndMarket) {
+  World w(at("2026-03-10T00:00:00Z"));
+  Enrolled p = enroll(w);
+  Enrolled de = enroll(w, enroll_command("de@contoso.de", "DE"));
+  ASSERT_TRUE(run(w, op(), PublishOffer{offer("o-1")}).is_ok());
+  PriceList l = price_list("US", 2026, 3, {});
+  l.rows.push_back(row("o-1", at("2026-03-15T00:00:00Z"), at("2026-03-31T00:00:00Z")));
+  ASSERT_TRUE(run(w, op(), PublishPriceList{l}).is_ok());
+  EXPECT_TRUE(is_rule(run(w, w.user(p.admin), PinOffer{p.partner, "o-1"}), rule::kOfferOrderable));
+  w.clock.set(at("2026-03-16T00:00:00Z"));
+  EXPECT_TRUE(is_rule(run(w, w.user(de.admin), PinOffer{de.partner, "o-1"}), rule::kOfferOrderable));
+  EXPECT_TRUE(run(w, w.user(p.admin), PinOffer{p.partner, "o-1"}).is_ok());
+}
+
+TEST(PinOffer, AtMostFive) {
+  RichWorld r;
+  for (const char* id : {"offer-4", "offer-5", "offer-6"}) ASSERT_TRUE(run(r.w, op(), PublishOffer{offer(id)}).is_ok());
+  PriceList eur = price_list("US", 2026, 3, {"offer-4", "offer-5", "offer-6"});
+  eur.currency = "EUR";
+  ASSERT_TRUE(run(r.w, op(), PublishPriceList{eur}).is_ok());
+  for (const char* id : {"offer-2", "offer-3", "offer-4", "offer-5"}) {
+    ASSERT_TRUE(run(r.w, r.admin(), PinOffer{r.p.partner, id}).is_ok());
+  }
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-6"}), rule::kMaxPins));
+}
+
+TEST(UnpinOffer, HappyPathAndNotPinned) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), UnpinOffer{r.p.partner, "offer-1"}).is_ok());
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).pinned_offers.empty());
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), UnpinOffer{r.p.partner, "offer-1"}), StatusCode::kNotFound, "offer_id"));
+}
+
+TEST(ReorderPins, MustBeAPermutation) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-2"}).is_ok());
+  ASSERT_TRUE(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-1"}}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).pinned_offers, (std::vector<std::string>{"offer-2", "offer-1"}));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2"}}), "offer_ids"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-2"}}), "offer_ids"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-3"}}), "offer_ids"));
+}
+
+}  // namespace
+}  // namespace accountable

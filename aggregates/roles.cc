@@ -1,0 +1,230 @@
+#include "aggregates/roles.h"
+
+#include <algorithm>
+#include <string>
+
+#include "aggregates/rule_errors.h"
+
+namespace accountable {
+
+namespace {
+
+using R = Role;
+
+struct RoleInfo {
+  Role role;
+  std::string_view name;
+  RoleCategory category;
+};
+
+// The category of each role follows the grouping of DOMAIN.md.
+const RoleInfo kRoles[] = {
+    {R::kGlobalAdmin, "Global admin", RoleCategory::kAdmin},
+    {R::kUserManagementAdmin, "User management admin", RoleCategory::kAdmin},
+    {R::kBillingAdmin, "Billing admin", RoleCategory::kAdmin},
+    {R::kAccountAdmin, "Account admin", RoleCategory::kAdmin},
+    {R::kMpnPartnerAdmin, "MPN partner admin", RoleCategory::kAdmin},
+    {R::kAdminAgent, "Admin agent", RoleCategory::kAgent},
+    {R::kSalesAgent, "Sales agent", RoleCategory::kAgent},
+    {R::kHelpdeskAgent, "Helpdesk agent", RoleCategory::kAgent},
+    {R::kIncentivesAdmin, "Incentives admin", RoleCategory::kIncentives},
+    {R::kIncentivesUser, "Incentives user", RoleCategory::kIncentives},
+    {R::kReferralAdmin, "Referral admin", RoleCategory::kReferralAndMarketing},
+    {R::kBusinessProfileAdmin, "Business profile admin", RoleCategory::kReferralAndMarketing},
+};
+
+const RoleInfo* find_role(Role role) {
+  for (const RoleInfo& r : kRoles) {
+    if (r.role == role) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// ---- THE MATRIX (DOMAIN.md "What each role may do") ----------------------------
+const std::vector<PermissionRule>& permission_rules() {
+  static const std::vector<PermissionRule> kRules = {
+      {Permission::kUpdateLegalProfile, "update legal profile", {R::kGlobalAdmin}},
+      {Permission::kUpdateSupportProfile, "update support profile", {R::kGlobalAdmin}},
+      {Permission::kUpdateOrganizationProfile, "update organization profile", {R::kGlobalAdmin}},
+      {Permission::kManageBilling, "manage billing profile, tax ids and tax exemptions",
+       {R::kGlobalAdmin, R::kBillingAdmin}},
+      {Permission::kManageLocations, "add and remove locations", {R::kGlobalAdmin, R::kAccountAdmin}},
+      {Permission::kManageUsers, "manage users", {R::kGlobalAdmin, R::kUserManagementAdmin}},
+      // Purging ends the restore window; the retention job runs as the operator.
+      {Permission::kPurgeUsers, "purge users", {R::kGlobalAdmin, R::kUserManagementAdmin}, false, false, true},
+      {Permission::kManageRoles, "assign and remove roles",
+       {R::kGlobalAdmin, R::kUserManagementAdmin, R::kAccountAdmin}},
+      {Permission::kManageBusinessProfiles, "manage business profiles",
+       {R::kGlobalAdmin, R::kBusinessProfileAdmin, R::kReferralAdmin}},
+      {Permission::kPinOffers, "pin and unpin catalog offers", {R::kGlobalAdmin, R::kAdminAgent, R::kSalesAgent}},
+      {Permission::kChangeOwnPassword, "change own password", {}, false, true},
+      {Permission::kReadPriceLists, "read price lists and offers", {R::kGlobalAdmin, R::kBillingAdmin, R::kAdminAgent}},
+      {Permission::kReadCatalog, "read the catalog", {}, true},
+      {Permission::kReadUserDirectory, "read the user directory",
+       {R::kGlobalAdmin, R::kUserManagementAdmin, R::kAccountAdmin}},
+      {Permission::kReadAuditHistory, "read the audit history", {R::kGlobalAdmin}, false, false, true, true},
+      {Permission::kReadOwnProfile, "read own profile", {}, false, true},
+      {Permission::kEnrollPartners, "enroll partners", {}, false, false, true},
+      {Permission::kOperateCatalog, "publish offers and price lists", {}, false, false, true},
+      {Permission::kVetPartners, "set vetting status", {}, false, false, true},
+      {Permission::kSuspendPartners, "suspend and reinstate partners", {}, false, false, true},
+      {Permission::kIssueAuditorAccess, "issue auditor access", {}, false, false, true},
+  };
+  return kRules;
+}
+
+const std::vector<CommandPermission>& command_permissions() {
+  static const std::vector<CommandPermission> kCommands = {
+      {"EnrollPartner", Permission::kEnrollPartners},
+      {"UpdateLegalProfile", Permission::kUpdateLegalProfile},
+      {"UpdateSupportProfile", Permission::kUpdateSupportProfile},
+      {"UpdateBillingProfile", Permission::kManageBilling},
+      {"UpdateOrganizationProfile", Permission::kUpdateOrganizationProfile},
+      {"AddLocation", Permission::kManageLocations},
+      {"RemoveLocation", Permission::kManageLocations},
+      {"FileTaxExemption", Permission::kManageBilling},
+      {"RevokeTaxExemption", Permission::kManageBilling},
+      {"CreateUser", Permission::kManageUsers},
+      {"UpdateUserProfile", Permission::kManageUsers},
+      {"AssignRole", Permission::kManageRoles},
+      {"RemoveRole", Permission::kManageRoles},
+      {"ResetPassword", Permission::kManageUsers},
+      {"ChangePassword", Permission::kChangeOwnPassword},
+      {"DeactivateUser", Permission::kManageUsers},
+      {"RestoreUser", Permission::kManageUsers},
+      {"PurgeUser", Permission::kPurgeUsers},
+      {"CreateBusinessProfile", Permission::kManageBusinessProfiles},
+      {"UpdateBusinessProfile", Permission::kManageBusinessProfiles},
+      {"AddProfileLocation", Permission::kManageBusinessProfiles},
+      {"RemoveProfileLocation", Permission::kManageBusinessProfiles},
+      {"PublishBusinessProfile", Permission::kManageBusinessProfiles},
+      {"UnpublishBusinessProfile", Permission::kManageBusinessProfiles},
+      {"PinOffer", Permission::kPinOffers},
+      {"UnpinOffer", Permission::kPinOffers},
+      {"ReorderPins", Permission::kPinOffers},
+      {"PublishOffer", Permission::kOperateCatalog},
+      {"UpdateOffer", Permission::kOperateCatalog},
+      {"RetireOffer", Permission::kOperateCatalog},
+      {"PublishPriceList", Permission::kOperateCatalog},
+      {"SetVettingStatus", Permission::kVetPartners},
+      {"SuspendPartner", Permission::kSuspendPartners},
+      {"ReinstatePartner", Permission::kSuspendPartners},
+      {"IssueAuditorAccess", Permission::kIssueAuditorAccess},
+  };
+  return kCommands;
+}
+
+const std::vector<GrantRule>& grant_rules() {
+  static const std::vector<GrantRule> kGrants = {
+      {R::kGlobalAdmin,
+       {R::kGlobalAdmin, R::kUserManagementAdmin, R::kBillingAdmin, R::kAccountAdmin, R::kMpnPartnerAdmin,
+        R::kAdminAgent, R::kSalesAgent, R::kHelpdeskAgent, R::kIncentivesAdmin, R::kIncentivesUser, R::kReferralAdmin,
+        R::kBusinessProfileAdmin}},
+      {R::kUserManagementAdmin,
+       {R::kUserManagementAdmin, R::kBillingAdmin, R::kAccountAdmin, R::kMpnPartnerAdmin, R::kAdminAgent,
+        R::kSalesAgent, R::kHelpdeskAgent, R::kIncentivesAdmin, R::kIncentivesUser, R::kReferralAdmin,
+        R::kBusinessProfileAdmin}},
+      {R::kAccountAdmin,
+       {R::kAccountAdmin, R::kMpnPartnerAdmin, R::kBusinessProfileAdmin, R::kReferralAdmin, R::kIncentivesAdmin,
+        R::kIncentivesUser}},
+  };
+  return kGrants;
+}
+// ---- end of the matrix ------------------------------------------------------------
+
+RoleCategory role_category(Role role) {
+  const RoleInfo* r = find_role(role);
+  return r ? r->category : RoleCategory::kAdmin;
+}
+
+std::string_view role_name(Role role) {
+  const RoleInfo* r = find_role(role);
+  return r ? r->name : "unknown role";
+}
+
+std::string_view category_name(RoleCategory c) {
+  switch (c) {
+    case RoleCategory::kAdmin: return "Admin";
+    case RoleCategory::kAgent: return "Agent";
+    case RoleCategory::kIncentives: return "Incentives";
+    case RoleCategory::kReferralAndMarketing: return "Referral and marketing";
+  }
+  return "unknown category";
+}
+
+std::vector<Role> all_roles() {
+  std::vector<Role> out;
+  for (const RoleInfo& r : kRoles) out.push_back(r.role);
+  return out;
+}
+
+bool is_valid_role(Role role) { return find_role(role) != nullptr; }
+
+const PermissionRule& permission_rule(Permission p) {
+  for (const PermissionRule& r : permission_rules()) {
+    if (r.permission == p) return r;
+  }
+  // Every enumerator has a row; a missing one is a programming error caught by tests.
+  static const PermissionRule kNobody{p, "unknown permission", {}};
+  return kNobody;
+}
+
+std::optional<Permission> permission_for_command(std::string_view command) {
+  for (const CommandPermission& c : command_permissions()) {
+    if (c.command == command) return c.permission;
+  }
+  return std::nullopt;
+}
+
+std::string principal_id(const Principal& p) {
+  struct {
+    std::string operator()(const Anonymous&) const { return "anonymous"; }
+    std::string operator()(const PartnerUser& u) const { return "user:" + u.user_id.to_string(); }
+    std::string operator()(const Operator& o) const { return "operator:" + o.name; }
+    std::string operator()(const Auditor& a) const { return "auditor:" + a.grant_id.to_string(); }
+  } visitor;
+  return std::visit(visitor, p);
+}
+
+Status authorize(const Principal& actor, Permission permission, const std::optional<PartnerId>& partner) {
+  const PermissionRule& rule = permission_rule(permission);
+  auto missing = [&] { return forbidden("missing permission: " + std::string(rule.name), "actor"); };
+  if (std::holds_alternative<Anonymous>(actor)) return unauthenticated("no authenticated principal");
+  if (std::holds_alternative<Operator>(actor)) return rule.operator_principal ? Status::ok() : missing();
+  if (const auto* a = std::get_if<Auditor>(&actor)) {
+    if (!rule.auditor_principal) return missing();
+    if (partner && *partner != a->partner_id) return forbidden("auditor access covers another partner", "partner_id");
+    return Status::ok();
+  }
+  const auto& user = std::get<PartnerUser>(actor);
+  if (!user.active) return unauthenticated("the user is deactivated");
+  if (!partner || *partner != user.partner_id) {
+    return forbidden("missing permission: " + std::string(rule.name) + " (outside the user's partner)", "partner_id");
+  }
+  if (rule.every_user) return Status::ok();
+  if (rule.any_role && !user.roles.empty()) return Status::ok();
+  for (Role r : rule.roles) {
+    if (user.roles.count(r)) return Status::ok();
+  }
+  return missing();
+}
+
+Status authorize_command(const Principal& actor, std::string_view command, const std::optional<PartnerId>& partner) {
+  auto p = permission_for_command(command);
+  if (!p) return internal_error("command " + std::string(command) + " has no row in the permission matrix");
+  return authorize(actor, *p, partner);
+}
+
+Status authorize_grant(const Principal& actor, Role role) {
+  const auto* user = std::get_if<PartnerUser>(&actor);
+  if (!user) return forbidden("only partner users assign roles", "actor");
+  for (const GrantRule& g : grant_rules()) {
+    if (!user->roles.count(g.holder)) continue;
+    if (std::find(g.grantable.begin(), g.grantable.end(), role) != g.grantable.end()) return Status::ok();
+  }
+  return forbidden("missing permission: assign or remove role " + std::string(role_name(role)), "role");
+}
+
+}  // namespace accountable

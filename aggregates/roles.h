@@ -1,0 +1,92 @@
+// Roles, their categories, and THE permission matrix of DOMAIN.md, as data.
+//
+// Every authorization decision of the domain goes through authorize() /
+// authorize_grant() below; no handler tests roles on its own. The tables live in
+// roles.cc: kPermissionRules (permission -> who), kCommandPermissions (command ->
+// permission) and kGrantableRoles (who may assign or remove which roles).
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string_view>
+#include <vector>
+
+#include "aggregates/principal.h"
+#include "events/status.h"
+
+namespace accountable {
+
+enum class RoleCategory : uint8_t { kAdmin, kAgent, kIncentives, kReferralAndMarketing };
+
+RoleCategory role_category(Role role);
+std::string_view role_name(Role role);          // "Global admin"
+std::string_view category_name(RoleCategory c);  // "Admin"
+std::vector<Role> all_roles();
+bool is_valid_role(Role role);
+
+enum class Permission : uint8_t {
+  kUpdateLegalProfile,
+  kUpdateSupportProfile,
+  kUpdateOrganizationProfile,
+  kManageBilling,  // billing profile, tax ids, tax exemptions
+  kManageLocations,
+  kManageUsers,  // create, change profile, reset password, deactivate, restore
+  kPurgeUsers,
+  kManageRoles,  // which roles: see kGrantableRoles
+  kManageBusinessProfiles,
+  kPinOffers,
+  kChangeOwnPassword,
+  kReadPriceLists,
+  kReadCatalog,
+  kReadUserDirectory,
+  kReadAuditHistory,
+  kReadOwnProfile,
+  kEnrollPartners,
+  kOperateCatalog,  // offers and price lists
+  kVetPartners,
+  kSuspendPartners,
+  kIssueAuditorAccess,
+};
+
+// Who holds a permission.
+struct PermissionRule {
+  Permission permission;
+  std::string_view name;         // used in kForbidden messages: "missing permission <name>"
+  std::vector<Role> roles;       // partner users holding any of these roles
+  bool any_role = false;         // any partner user with at least one role
+  bool every_user = false;       // any active partner user, even with no role
+  bool operator_principal = false;
+  bool auditor_principal = false;
+};
+const std::vector<PermissionRule>& permission_rules();
+const PermissionRule& permission_rule(Permission p);
+
+// Command name (the command struct's kName) -> permission needed to issue it.
+struct CommandPermission {
+  std::string_view command;
+  Permission permission;
+};
+const std::vector<CommandPermission>& command_permissions();
+std::optional<Permission> permission_for_command(std::string_view command);
+
+// Roles a holder of `role` may assign or remove. A Global admin may grant any
+// role; a User management admin any role except Global admin (nobody raises a
+// user above their own rights); an Account admin only the listed six.
+struct GrantRule {
+  Role holder;
+  std::vector<Role> grantable;
+};
+const std::vector<GrantRule>& grant_rules();
+
+// Does the principal hold `permission`, acting on `partner` (nullopt for
+// partner-less actions such as catalog publishing)? kUnauthenticated for an
+// anonymous or inactive principal, kForbidden naming the permission otherwise.
+Status authorize(const Principal& actor, Permission permission, const std::optional<PartnerId>& partner);
+
+// authorize() for the command's permission.
+Status authorize_command(const Principal& actor, std::string_view command, const std::optional<PartnerId>& partner);
+
+// May the actor assign (or remove) `role`? kForbidden naming the role if not.
+Status authorize_grant(const Principal& actor, Role role);
+
+}  // namespace accountable

@@ -1,0 +1,55 @@
+// Error constructors for the domain, on top of events/status.h.
+//
+// A refused rule says which rule: the message starts with the rule id
+// ("last_global_admin: ..."), one of the ids below, so that callers and tests
+// can match it without parsing prose.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/status.h"
+
+namespace accountable {
+
+namespace rule {
+inline constexpr std::string_view kLegalCountryImmutable = "legal_country_immutable";
+inline constexpr std::string_view kBillingCurrencyImmutable = "billing_currency_immutable";
+inline constexpr std::string_view kLocationInTenantCountry = "location_in_tenant_country";
+inline constexpr std::string_view kTaxExemptionExpired = "tax_exemption_expired";
+inline constexpr std::string_view kTaxExemptionRevoked = "tax_exemption_revoked";
+inline constexpr std::string_view kLastGlobalAdmin = "last_global_admin";
+inline constexpr std::string_view kOneRolePerCategory = "one_role_per_category";
+inline constexpr std::string_view kUserInactive = "user_inactive";
+inline constexpr std::string_view kUserActive = "user_active";
+inline constexpr std::string_view kRestoreWindow = "restore_within_30_days";
+inline constexpr std::string_view kPurgeAfterWindow = "purge_after_30_days";
+inline constexpr std::string_view kSuspendedCannotPin = "suspended_partner_cannot_pin";
+inline constexpr std::string_view kMaxPins = "at_most_5_pinned_offers";
+inline constexpr std::string_view kOfferOrderable = "pinned_offer_must_be_orderable";
+inline constexpr std::string_view kMaxProfileLocations = "at_most_5_locations_per_region";
+inline constexpr std::string_view kProductsInCatalog = "products_must_be_in_catalog";
+inline constexpr std::string_view kProfilePublished = "profile_publication_state";
+inline constexpr std::string_view kPartnerSuspended = "partner_suspension_state";
+inline constexpr std::string_view kSuspensionBillingOverdue = "billing_suspension_needs_60_days_overdue";
+inline constexpr std::string_view kOfferRetired = "offer_retired";
+inline constexpr std::string_view kAddOnBaseOffers = "add_on_base_offers_must_exist";
+inline constexpr std::string_view kPriceListPreview = "license_price_list_30_day_preview";
+inline constexpr std::string_view kUsagePriceListCurrentMonth = "usage_price_list_current_month";
+inline constexpr std::string_view kPriceListOffers = "price_list_offers_must_exist";
+inline constexpr std::string_view kAuditorAccessWindow = "auditor_access_in_future";
+}  // namespace rule
+
+inline Status unauthenticated(std::string message) { return {StatusCode::kUnauthenticated, std::move(message)}; }
+inline Status forbidden(std::string message, std::string field = {}) {
+  return {StatusCode::kForbidden, std::move(message), std::move(field)};
+}
+inline Status conflict(std::string message, std::string field = {}) {
+  return {StatusCode::kConflict, std::move(message), std::move(field)};
+}
+inline Status rule_violated(std::string_view rule_id, std::string message, std::string field = {}) {
+  return {StatusCode::kRuleViolated, std::string(rule_id) + ": " + message, std::move(field)};
+}
+inline Status internal_error(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
+
+}  // namespace accountable

@@ -1,0 +1,241 @@
+#include "aggregates/user.h"
+
+#include <gtest/gtest.h>
+
+#include "aggregates/rule_errors.h"
+#include "aggregates/testing/expect.h"
+
+namespace accountable {
+namespace {
+
+using namespace accountable::testing;  // NOLINT: test helpers only
+
+// ---- CreateUser ----------------------------------------------------------------------
+
+TEST(CreateUser, CreatesUserWithTemporaryPasswordFactAndClaimsEmail) {
+  RichWorld r;
+  auto d = r.w.decide(r.admin(), CreateUser{r.p.partner, contact("Li", "Wei", "li@contoso.com"),
+                                            {Role::kBillingAdmin, Role::kAdminAgent}});
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  UserId id = r.w.last_id<UserId>(0);
+  ASSERT_NE(d->find(partner_stream(r.p.partner)), nullptr) << "the email claim is guarded by the partner stream";
+  EXPECT_EQ(d->find(user_stream(id))->expected.kind(), ExpectedVersion::Kind::kNoStream);
+  ASSERT_TRUE(r.w.store.append(*d).is_ok());
+  UserState u = r.w.user_state(id);
+  EXPECT_EQ(u.roles, (std::set<Role>{Role::kBillingAdmin, Role::kAdminAgent}));
+  EXPECT_TRUE(u.must_change_password);
+  EXPECT_EQ(u.profile.subject, user_subject(id));
+  EXPECT_EQ(u.profile.value.email, "li@contoso.com");
+  auto events = r.w.store.read(user_stream(id));
+  const auto& pw = std::get<PasswordSet>(events.back());
+  EXPECT_EQ(pw.reason, PasswordReason::kCreated);
+  EXPECT_EQ(pw.by, "user:" + r.p.admin.to_string());
+  EXPECT_TRUE(pw.must_change_at_next_sign_in);
+}
+
+TEST(CreateUser, GlobalAdminJoinsTheActiveSet) {
+  RichWorld r;
+  UserId id = create_user(r.w, r.admin(), r.p.partner, "ga2@contoso.com", {Role::kGlobalAdmin});
+  EXPECT_EQ(r.w.partner_state(r.p.partner).active_global_admins, (std::set<UserId>{r.p.admin, id}));
+}
+
+TEST(CreateUser, EmailIsUniqueWithinThePartnerOnly) {
+  RichWorld r;
+  Status dup = run(r.w, r.admin(), CreateUser{r.p.partner, contact("T", "T", "TARGET@contoso.com"), {}});
+  EXPECT_TRUE(is_code(dup, StatusCode::kConflict, "profile.email"));
+  // The same address in another partner is fine.
+  ASSERT_TRUE(run(r.w, op(), ReinstatePartner{r.other.partner}).is_ok());
+  EXPECT_TRUE(run(r.w, r.w.user(r.other.admin), CreateUser{r.other.partner, contact("T", "T", "target@contoso.com"), {}})
+                  .is_ok());
+}
+
+TEST(CreateUser, Validates) {
+  RichWorld r;
+  auto create = [&](ContactDetails c, std::vector<Role> roles = {}) {
+    return run(r.w, r.admin(), CreateUser{r.p.partner, std::move(c), std::move(roles)});
+  };
+  EXPECT_TRUE(is_invalid(create(contact("", "X", "x@contoso.com")), "profile.first_name"));
+  EXPECT_TRUE(is_invalid(create(contact(std::string(51, 'a'), "X", "x@contoso.com")), "profile.first_name"));
+  EXPECT_TRUE(is_invalid(create(contact("X", std::string(51, 'a'), "x@contoso.com")), "profile.last_name"));
+  EXPECT_TRUE(is_invalid(create(contact("X", "Y", "x@localhost")), "profile.email"));
+  EXPECT_TRUE(is_invalid(create(contact("X", "Y", "x@contoso.com"), {static_cast<Role>(42)}), "roles[0]"));
+  EXPECT_TRUE(is_invalid(create(contact("X", "Y", "x@contoso.com"), {Role::kSalesAgent, Role::kSalesAgent}),
+                         "roles[1]"));
+  Status two_admin = create(contact("X", "Y", "x@contoso.com"), {Role::kBillingAdmin, Role::kAccountAdmin});
+  EXPECT_TRUE(is_rule(two_admin, rule::kOneRolePerCategory));
+  EXPECT_EQ(two_admin.field(), "roles[1]");
+}
+
+// ---- UpdateUserProfile ----------------------------------------------------------------
+
+TEST(UpdateUserProfile, SameEmailTouchesOnlyTheUserStream) {
+  RichWorld r;
+  auto d = r.w.decide(r.admin(), UpdateUserProfile{r.p.partner, r.target, contact("Tia", "Tar", "target@contoso.com")});
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  EXPECT_EQ(d->writes.size(), 1u);
+  ASSERT_TRUE(r.w.store.append(*d).is_ok());
+  EXPECT_EQ(r.w.user_state(r.target).profile.value.first_name, "Tia");
+}
+
+TEST(UpdateUserProfile, NewEmailMovesTheClaimAndReleasesTheOld) {
+  RichWorld r;
+  auto d = r.w.decide(r.admin(), UpdateUserProfile{r.p.partner, r.target, contact("T", "T", "t2@contoso.com")});
+  ASSERT_TRUE(d.is_ok());
+  EXPECT_EQ(d->writes.size(), 2u);
+  ASSERT_TRUE(r.w.store.append(*d).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).users.at(r.target), fake_fingerprint("t2@contoso.com"));
+  EXPECT_TRUE(run(r.w, r.admin(), CreateUser{r.p.partner, contact("N", "N", "target@contoso.com"), {}}).is_ok());
+}
+
+TEST(UpdateUserProfile, RefusesEmailOfAnotherUserAndInactiveOrUnknownUsers) {
+  RichWorld r;
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), UpdateUserProfile{r.p.partner, r.target, contact("T", "T", "ada@contoso.com")}),
+                      StatusCode::kConflict, "profile.email"));
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(),
+                          UpdateUserProfile{r.p.partner, r.restorable, contact("R", "R", "restore.me@contoso.com")}),
+                      rule::kUserInactive));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), UpdateUserProfile{r.p.partner, UserId(), contact("R", "R", "r@contoso.com")}),
+                      StatusCode::kNotFound, "user_id"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), UpdateUserProfile{r.p.partner, r.target, contact("T", "", "t@contoso.com")}),
+                         "profile.last_name"));
+}
+
+// ---- roles --------------------------------------------------------------------------------
+
+TEST(AssignRole, HappyPathAndOneRolePerCategory) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), AssignRole{r.p.partner, r.target, Role::kHelpdeskAgent}).is_ok());
+  EXPECT_TRUE(r.w.user_state(r.target).roles.count(Role::kHelpdeskAgent));
+  Status same_category = run(r.w, r.admin(), AssignRole{r.p.partner, r.target, Role::kBusinessProfileAdmin});
+  EXPECT_TRUE(is_rule(same_category, rule::kOneRolePerCategory));
+  EXPECT_NE(same_category.message().find("Referral and marketing"), std::string::npos);
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), AssignRole{r.p.partner, r.target, Role::kReferralAdmin}),
+                      StatusCode::kConflict, "role"));
+  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), AssignRole{r.p.partner, r.target, static_cast<Role>(99)}), "role"));
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), AssignRole{r.p.partner, r.restorable, Role::kIncentivesUser}),
+                      rule::kUserInactive));
+}
+
+TEST(AssignRole, GlobalAdminIsRecordedOnThePartnerStream) {
+  RichWorld r;
+  auto d = r.w.decide(r.admin(), AssignRole{r.p.partner, r.target, Role::kGlobalAdmin});
+  ASSERT_TRUE(d.is_ok());
+  ASSERT_NE(d->find(partner_stream(r.p.partner)), nullptr);
+  ASSERT_TRUE(r.w.store.append(*d).is_ok());
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).active_global_admins.count(r.target));
+}
+
+TEST(RemoveRole, HappyPathNotHeldAndLastGlobalAdmin) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), RemoveRole{r.p.partner, r.target, Role::kReferralAdmin}).is_ok());
+  EXPECT_TRUE(r.w.user_state(r.target).roles.empty());
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), RemoveRole{r.p.partner, r.target, Role::kReferralAdmin}),
+                      StatusCode::kNotFound, "role"));
+  Status last = run(r.w, r.admin(), RemoveRole{r.p.partner, r.p.admin, Role::kGlobalAdmin});
+  EXPECT_TRUE(is_rule(last, rule::kLastGlobalAdmin));
+  EXPECT_TRUE(r.w.user_state(r.p.admin).roles.count(Role::kGlobalAdmin));
+}
+
+TEST(RemoveRole, AccountAdminRemovesOnlyItsListedRoles) {
+  RichWorld r;
+  Principal aa = r.w.user(create_user(r.w, r.admin(), r.p.partner, "aa@contoso.com", {Role::kAccountAdmin}));
+  UserId agent = create_user(r.w, r.admin(), r.p.partner, "agent@contoso.com", {Role::kSalesAgent});
+  EXPECT_TRUE(is_code(run(r.w, aa, RemoveRole{r.p.partner, agent, Role::kSalesAgent}), StatusCode::kForbidden, "role"));
+  EXPECT_TRUE(run(r.w, aa, RemoveRole{r.p.partner, r.target, Role::kReferralAdmin}).is_ok());
+}
+
+// ---- passwords ---------------------------------------------------------------------------
+
+TEST(ResetPassword, RecordsOnlyTheFact) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), ResetPassword{r.p.partner, r.target}).is_ok());
+  PasswordSet pw = std::get<PasswordSet>(r.w.store.read(user_stream(r.target)).back());
+  EXPECT_EQ(pw.reason, PasswordReason::kReset);
+  EXPECT_EQ(pw.by, "user:" + r.p.admin.to_string());
+  EXPECT_TRUE(pw.must_change_at_next_sign_in);
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), ResetPassword{r.p.partner, r.restorable}), rule::kUserInactive));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), ResetPassword{r.p.partner, UserId()}), StatusCode::kNotFound));
+}
+
+TEST(ChangePassword, OnlyOnesOwn) {
+  RichWorld r;
+  Principal target = r.w.user(r.target);
+  ASSERT_TRUE(run(r.w, target, ChangePassword{r.p.partner, r.target}).is_ok());
+  UserState u = r.w.user_state(r.target);
+  EXPECT_FALSE(u.must_change_password);
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), ChangePassword{r.p.partner, r.target}), StatusCode::kForbidden, "user_id"));
+}
+
+// ---- lifecycle -----------------------------------------------------------------------------
+
+TEST(DeactivateUser, HappyPathTwiceAndLastGlobalAdmin) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, r.admin(), DeactivateUser{r.p.partner, r.target}).is_ok());
+  UserState u = r.w.user_state(r.target);
+  EXPECT_EQ(u.status, UserStatus::kDeactivated);
+  EXPECT_EQ(u.deactivated_at, r.w.clock.now());
+  EXPECT_FALSE(std::get<PartnerUser>(r.w.user(r.target)).active);
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), DeactivateUser{r.p.partner, r.target}), rule::kUserInactive));
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), DeactivateUser{r.p.partner, r.p.admin}), rule::kLastGlobalAdmin));
+}
+
+TEST(DeactivateUser, AnotherGlobalAdminCanBeDeactivated) {
+  RichWorld r;
+  UserId ga2 = create_user(r.w, r.admin(), r.p.partner, "ga2@contoso.com", {Role::kGlobalAdmin});
+  ASSERT_TRUE(run(r.w, r.admin(), DeactivateUser{r.p.partner, ga2}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).active_global_admins, std::set<UserId>{r.p.admin});
+  // Restoring brings it back into the active set.
+  ASSERT_TRUE(run(r.w, r.admin(), RestoreUser{r.p.partner, ga2}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).active_global_admins.size(), 2u);
+}
+
+TEST(RestoreUser, OnlyWithin30Days) {
+  RichWorld r;  // restorable was deactivated on 2026-02-20T12:00Z
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), RestoreUser{r.p.partner, r.target}), rule::kUserActive));
+  r.w.clock.set(at("2026-03-22T12:00:00.000001Z"));
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), RestoreUser{r.p.partner, r.restorable}), rule::kRestoreWindow));
+  r.w.clock.set(at("2026-03-22T12:00:00Z"));  // exactly 30 days: still restorable
+  ASSERT_TRUE(run(r.w, r.admin(), RestoreUser{r.p.partner, r.restorable}).is_ok());
+  EXPECT_EQ(r.w.user_state(r.restorable).status, UserStatus::kActive);
+  EXPECT_TRUE(std::get<PartnerUser>(r.w.user(r.restorable)).active);
+}
+
+TEST(PurgeUser, OnlyAfterTheRestoreWindow) {
+  RichWorld r;
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PurgeUser{r.p.partner, r.target}), rule::kUserActive));
+  EXPECT_TRUE(is_rule(run(r.w, op(), PurgeUser{r.p.partner, r.restorable}), rule::kPurgeAfterWindow));
+  r.w.clock.set(at("2026-03-22T12:00:00.000001Z"));
+  EXPECT_TRUE(run(r.w, op(), PurgeUser{r.p.partner, r.restorable}).is_ok());
+}
+
+TEST(PurgeUser, ErasesPersonalDataReleasesEmailAndIsFinal) {
+  RichWorld r;  // purgeable was deactivated 36 days ago
+  ASSERT_TRUE(run(r.w, r.admin(), PurgeUser{r.p.partner, r.purgeable}).is_ok());
+  UserState u = r.w.user_state(r.purgeable);
+  EXPECT_EQ(u.status, UserStatus::kPurged);
+  EXPECT_TRUE(u.profile.value.email.empty());
+  EXPECT_EQ(u.profile.subject, user_subject(r.purgeable)) << "the subject stays: its key is what gets destroyed";
+  EXPECT_FALSE(r.w.partner_state(r.p.partner).users.count(r.purgeable));
+  EXPECT_TRUE(run(r.w, r.admin(), CreateUser{r.p.partner, contact("P", "M", "purge.me@contoso.com"), {}}).is_ok());
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), RestoreUser{r.p.partner, r.purgeable}), rule::kRestoreWindow));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), PurgeUser{r.p.partner, r.purgeable}), StatusCode::kNotFound));
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), ResetPassword{r.p.partner, r.purgeable}), StatusCode::kNotFound));
+}
+
+TEST(ManagingAGlobalAdmin, OnlyAGlobalAdminMay) {
+  RichWorld r;
+  UserId ga2 = create_user(r.w, r.admin(), r.p.partner, "ga2@contoso.com", {Role::kGlobalAdmin});
+  Principal uma =
+      r.w.user(create_user(r.w, r.admin(), r.p.partner, "uma@contoso.com", {Role::kUserManagementAdmin}));
+  EXPECT_TRUE(is_code(run(r.w, uma, DeactivateUser{r.p.partner, ga2}), StatusCode::kForbidden, "user_id"));
+  EXPECT_TRUE(is_code(run(r.w, uma, UpdateUserProfile{r.p.partner, ga2, contact("G", "A", "ga2@contoso.com")}),
+                      StatusCode::kForbidden, "user_id"));
+  EXPECT_TRUE(is_code(run(r.w, uma, RemoveRole{r.p.partner, ga2, Role::kGlobalAdmin}), StatusCode::kForbidden, "role"));
+  ASSERT_TRUE(run(r.w, r.admin(), DeactivateUser{r.p.partner, ga2}).is_ok());
+  r.w.clock.advance_days(31);
+  EXPECT_TRUE(is_code(run(r.w, uma, PurgeUser{r.p.partner, ga2}), StatusCode::kForbidden, "user_id"));
+  EXPECT_TRUE(run(r.w, op(), PurgeUser{r.p.partner, ga2}).is_ok());
+}
+
+}  // namespace
+}  // namespace accountable
