@@ -68,7 +68,11 @@ Status EventLog::recover() {
 
   size_t start_segment = 0;
   uint64_t start_offset = kSegmentHeaderSize;
-  if (!segments_.empty()) {
+  // --recovery truncate exists to get past damage: check every byte, rather
+  // than trust a checkpoint that may cover the damaged part.
+  if (!segments_.empty() && options_.recovery == RecoveryMode::kTruncate) {
+    spdlog::info("recovery=truncate: ignoring the index checkpoint and checking the whole log");
+  } else if (!segments_.empty()) {
     Status loaded = load_checkpoint();
     if (loaded.is_ok()) {
       opened_from_checkpoint_ = true;
