@@ -315,6 +315,64 @@ Status w6(const BenchOptions& o) {
   return Status::ok();
 }
 
+// Opening a large log: with the persisted index (only the tail after the
+// checkpoint is read) and with the index deleted (a full, checked rebuild).
+Status open_log_workload(const BenchOptions& o) {
+  Workspace ws(o, "open");
+  const uint64_t n = o.events ? o.events : 10'000'000;
+  constexpr uint64_t kStreams = 100'000;
+  std::mt19937_64 rng(9);
+  const auto load_start = Clock::now();
+  {
+    auto log = open_log(ws.dir());
+    if (!log) return log.status();
+    uint64_t loaded = 0;
+    for (uint64_t commit = 0; loaded < n; ++commit) {
+      // Ten streams of up to 100 events per commit: 100,000 streams in all.
+      CommitRequest r = one_stream_commit("open-" + std::to_string(commit * 10 % kStreams), ExpectedVersion::any(), 0, rng);
+      r.streams.clear();
+      for (uint64_t j = 0; j < 10 && loaded < n; ++j) {
+        StreamAppend s;
+        s.stream = "open-" + std::to_string((commit * 10 + j) % kStreams);
+        s.partner = "p-bench";
+        for (uint64_t e = 0; e < 100 && loaded < n; ++e, ++loaded) {
+          s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, random_payload(rng)});
+        }
+        r.streams.push_back(std::move(s));
+      }
+      BENCH_TRY((*log)->append(std::move(r)));
+    }
+    ACCT_RETURN_IF_ERROR((*log)->close());
+  }
+  const double load_seconds = seconds_since(load_start);
+
+  Figure f{"open", n, 0, {}, {}};
+  LogStats with_index;
+  {
+    const auto start = Clock::now();
+    auto log = open_log(ws.dir());
+    if (!log) return log.status();
+    f.seconds = seconds_since(start);
+    with_index = (*log)->stats();
+  }
+  ACCT_RETURN_IF_ERROR(posix_env()->remove_file(join_path(join_path(ws.dir(), "index"), "checkpoint")));
+  double rebuild_seconds = 0;
+  {
+    const auto start = Clock::now();
+    auto log = open_log(ws.dir());
+    if (!log) return log.status();
+    rebuild_seconds = seconds_since(start);
+    if ((*log)->stats().opened_from_checkpoint) return Status(StatusCode::kInternal, "open: the index was not rebuilt");
+  }
+  f.extra.emplace_back("from_checkpoint", with_index.opened_from_checkpoint ? 1 : 0);
+  f.extra.emplace_back("rebuild_seconds", rebuild_seconds);
+  f.extra.emplace_back("streams", static_cast<double>(with_index.streams));
+  f.extra.emplace_back("index_bytes_per_event", static_cast<double>(with_index.index_memory_bytes) / static_cast<double>(n));
+  f.extra.emplace_back("load_seconds", load_seconds);
+  print(f);
+  return Status::ok();
+}
+
 // The disk's own limits: fdatasync per 256-byte record, and records per second
 // when 8, 64 or 512 records share one fdatasync.
 Status disk(const BenchOptions& o) {
@@ -361,13 +419,13 @@ Status disk(const BenchOptions& o) {
 }  // namespace
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names = {"disk", "W1", "W2", "W3", "W4", "W5", "W6"};
+  static const std::vector<std::string> names = {"disk", "W1", "W2", "W3", "W4", "W5", "W6", "open"};
   return names;
 }
 
 Status run_workload(const BenchOptions& options) {
   static const std::map<std::string, Status (*)(const BenchOptions&)> table = {
-      {"disk", disk}, {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W5", w5}, {"W6", w6}};
+      {"disk", disk}, {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W5", w5}, {"W6", w6}, {"open", open_log_workload}};
   if (options.workload == "all") {
     for (const std::string& name : workload_names()) {
       BenchOptions one = options;
@@ -378,7 +436,7 @@ Status run_workload(const BenchOptions& options) {
   }
   auto it = table.find(options.workload);
   if (it == table.end()) {
-    return invalid_argument("unknown workload '" + options.workload + "' (disk, W1..W6, all)", "workload");
+    return invalid_argument("unknown workload '" + options.workload + "' (disk, W1..W6, open, all)", "workload");
   }
   return it->second(options);
 }
