@@ -107,6 +107,11 @@ class EventLog {
   // (or at once on the caller's thread if the request is refused up front).
   void append_async(CommitRequest request, AppendCallback done);
   Result<CommitResult> append(CommitRequest request);
+  // The result of the commit that carried `command_id`, if the log has one
+  // (marked duplicate); kConflict if that commit's digest differs from `digest`.
+  // Lets a handler answer a retried command before deciding it again.
+  Result<std::optional<CommitResult>> find_command(const CommandId& command_id,
+                                                   const std::array<unsigned char, 16>& digest) const;
 
   Result<ReadBatch> read_stream(std::string_view stream, StreamVersion from, size_t limit,
                                 Direction direction = Direction::kForward, ReadOptions options = {}) const;
@@ -172,7 +177,10 @@ class EventLog {
   // Runs the callbacks of a batch, then wakes every synchronous appender at once.
   void complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes);
   Status roll_segment(GlobalPosition base);
-  Result<CommitResult> lookup_committed(const PendingCommit& pc, bool* found) const;
+  using CommandDigest = std::array<unsigned char, 16>;
+  // With a digest, a different one is a kConflict. Caller holds the index lock
+  // (or is the writer).
+  Result<CommitResult> lookup_committed(const CommandId& command_id, const CommandDigest* digest, bool* found) const;
   void poison(const Status& cause);
   void checkpointer_loop();
 

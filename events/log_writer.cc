@@ -66,6 +66,16 @@ void EventLog::append_async(CommitRequest request, AppendCallback done) {
   if (wake) queue_not_empty_.notify_one();
 }
 
+Result<std::optional<CommitResult>> EventLog::find_command(const CommandId& command_id,
+                                                          const std::array<unsigned char, 16>& digest) const {
+  std::shared_lock lock(index_mu_);
+  bool found = false;
+  auto result = lookup_committed(command_id, &digest, &found);
+  if (!found) return std::optional<CommitResult>();
+  if (!result) return result.status();
+  return std::optional<CommitResult>(std::move(result).value());
+}
+
 Result<CommitResult> EventLog::append(CommitRequest request) {
   // Synchronous appenders sleep on one shared generation counter that the
   // writer bumps once per batch: one wake-up call for a whole batch of
@@ -134,11 +144,12 @@ void EventLog::poison(const Status& cause) {
   }
 }
 
-Result<CommitResult> EventLog::lookup_committed(const PendingCommit& pc, bool* found) const {
+Result<CommitResult> EventLog::lookup_committed(const CommandId& command_id, const CommandDigest* digest,
+                                               bool* found) const {
   *found = false;
   Result<CommitResult> out = Status(StatusCode::kInternal, "not looked up");
   Status failure;
-  index_.for_each_commit_candidate(pc.command_id, [&](uint64_t location) {
+  index_.for_each_commit_candidate(command_id, [&](uint64_t location) {
     if (*found || !failure.is_ok()) return;
     std::string scratch;
     auto frame = read_frame_at(location, nullptr, &scratch);
@@ -151,11 +162,11 @@ Result<CommitResult> EventLog::lookup_committed(const PendingCommit& pc, bool* f
       failure = commit.status();
       return;
     }
-    if (commit->header.command_id != pc.command_id) return;  // a fingerprint collision
+    if (commit->header.command_id != command_id) return;  // a fingerprint collision
     *found = true;
-    if (commit->header.digest != pc.digest) {
+    if (digest != nullptr && commit->header.digest != *digest) {
       out = Status(StatusCode::kConflict,
-                   "command id " + pc.command_id.to_string() + " was already used, with different content, at position " +
+                   "command id " + command_id.to_string() + " was already used, with different content, at position " +
                        std::to_string(commit->header.first_position.value()),
                    "command_id");
       return;
@@ -222,7 +233,7 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       continue;
     }
     bool found = false;
-    auto earlier = lookup_committed(pc, &found);
+    auto earlier = lookup_committed(pc.command_id, &pc.digest, &found);
     if (found) {
       outcomes[i] = std::move(earlier);
       continue;

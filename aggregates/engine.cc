@@ -1,0 +1,192 @@
+#include "aggregates/engine.h"
+
+#include <cstring>
+
+#include "events/sha256.h"
+
+namespace accountable {
+
+Engine::Engine(EventLog& log, EngineOptions options) : log_(log), options_(std::move(options)) {
+  if (options_.clock == nullptr) options_.clock = &system_clock_;
+  if (options_.max_attempts < 1) options_.max_attempts = 1;
+}
+
+std::vector<GeneratedId> Engine::ids_for(const CommandId& id, size_t count) {
+  std::vector<GeneratedId> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string seed = "accountable/new-id/";
+    seed.append(reinterpret_cast<const char*>(id.bytes().data()), id.bytes().size());
+    seed.push_back(static_cast<char>(i));
+    const Hash256 h = sha256(seed);
+    GeneratedId::Bytes b;
+    std::memcpy(b.data(), h.data(), b.size());
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // shaped like a v4 UUID
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+    out.emplace_back(b);
+  }
+  return out;
+}
+
+template <class State>
+Result<State> Engine::load(const std::string& stream) const {
+  State state;
+  StreamVersion next(1);
+  while (true) {
+    auto batch = log_.read_stream(stream, next, 1024);
+    if (!batch) return batch.status();
+    for (const RecordedEvent& e : batch->events) {
+      auto event = decode_event(e.type, e.schema_version, e.payload);
+      if (!event) {
+        return Status(event.status().code(), "stream '" + stream + "' version " + std::to_string(e.version.value()) +
+                                                 " (position " + std::to_string(e.position.value()) +
+                                                 "): " + event.status().message());
+      }
+      state = evolve(std::move(state), *event);
+    }
+    if (batch->events.size() < 1024) return state;
+    next = StreamVersion(next.value() + batch->events.size());
+  }
+}
+
+template Result<PartnerState> Engine::load<PartnerState>(const std::string&) const;
+template Result<UserState> Engine::load<UserState>(const std::string&) const;
+template Result<BusinessProfileState> Engine::load<BusinessProfileState>(const std::string&) const;
+template Result<CatalogState> Engine::load<CatalogState>(const std::string&) const;
+
+Result<EmailFingerprint> Engine::fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const {
+  std::string_view email;
+  PartnerId partner;
+  if (const auto* c = std::get_if<EnrollPartner>(&command)) {
+    email = c->admin.email;
+    partner = PartnerId(ids.at(0).bytes());
+  } else if (const auto* u = std::get_if<CreateUser>(&command)) {
+    email = u->profile.email;
+    partner = u->partner_id;
+  } else if (const auto* p = std::get_if<UpdateUserProfile>(&command)) {
+    email = p->profile.email;
+    partner = p->partner_id;
+  } else {
+    return EmailFingerprint{};
+  }
+  if (!options_.fingerprint) return Status(StatusCode::kInternal, "the engine has no email fingerprint function");
+  return options_.fingerprint(partner, email);
+}
+
+Result<CommandOutcome> Engine::answer_duplicate(const CommitResult& earlier) const {
+  CommandOutcome out;
+  out.first_position = earlier.first_position;
+  out.last_position = earlier.last_position;
+  out.duplicate = true;
+  for (const StreamWriteResult& s : earlier.streams) {
+    const uint64_t count = s.last_version.value() - s.first_version.value() + 1;
+    auto batch = log_.read_stream(s.stream, s.first_version, count);
+    if (!batch) return batch.status();
+    for (const RecordedEvent& e : batch->events) out.events.push_back({s.stream, e.version, std::string(e.type)});
+  }
+  return out;
+}
+
+Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequest& request) {
+  if (request.id.is_nil()) return invalid_argument("command id is required", "command_id");
+  // A retry of a command that already committed gets its first result, even
+  // if deciding it again now would be refused (the user it created exists).
+  auto earlier = log_.find_command(request.id, request.digest);
+  if (!earlier) return earlier.status();
+  if (earlier->has_value()) return answer_duplicate(**earlier);
+
+  const std::vector<GeneratedId> ids = ids_for(request.id);
+  auto fingerprint = fingerprint_for(request.command, ids);
+  if (!fingerprint) return fingerprint.status();
+  const StateKeys keys = state_keys(request.command);
+
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    // A partner user's rights come from the user's stream as it is now, never
+    // from what the caller remembers (roles may have changed since sign-in).
+    Principal current = actor;
+    if (const auto* who = std::get_if<PartnerUser>(&actor)) {
+      auto state = load<UserState>(user_stream(who->user_id));
+      if (!state) return state.status();
+      if (!state->exists || state->partner_id != who->partner_id) {
+        return Status(StatusCode::kUnauthenticated, "no such user in this partner");
+      }
+      current = principal_of(*state);
+    }
+    PartnerState partner;
+    UserState user;
+    BusinessProfileState profile;
+    CatalogState catalog;
+    if (keys.partner) {
+      auto s = load<PartnerState>(partner_stream(*keys.partner));
+      if (!s) return s.status();
+      partner = std::move(*s);
+    }
+    if (keys.user) {
+      auto s = load<UserState>(user_stream(*keys.user));
+      if (!s) return s.status();
+      user = std::move(*s);
+    }
+    if (keys.partner && keys.region) {
+      auto s = load<BusinessProfileState>(business_profile_stream(*keys.partner, *keys.region));
+      if (!s) return s.status();
+      profile = std::move(*s);
+    }
+    if (keys.catalog) {
+      auto s = load<CatalogState>(catalog_stream());
+      if (!s) return s.status();
+      catalog = std::move(*s);
+    }
+    const CommandContext ctx = CommandContext::make(current, *options_.clock, ids, *fingerprint);
+    auto decision = decide(request.command, DecideInputs{partner, user, profile, catalog}, ctx);
+    if (!decision) return decision.status();
+
+    CommitRequest commit;
+    commit.command_id = request.id;
+    commit.correlation_id = request.correlation_id;
+    commit.causation_id = request.causation_id;
+    commit.actor = principal_id(current);
+    commit.command_digest = request.digest;
+    // Every stream but the catalog belongs to the command's partner (enrolment: the new one).
+    std::string tenant;
+    if (keys.partner) {
+      tenant = keys.partner->to_string();
+    } else if (std::holds_alternative<EnrollPartner>(request.command)) {
+      tenant = PartnerId(ids.at(0).bytes()).to_string();
+    }
+    for (const StreamWrite& w : decision->writes) {
+      StreamAppend append;
+      append.stream = w.stream;
+      append.expected = w.expected;
+      append.partner = w.stream == catalog_stream() ? std::string() : tenant;
+      for (const DomainEvent& e : w.events) {
+        EncodedEvent encoded = encode_event(e);
+        append.events.push_back(NewEvent{EventId::random(), std::move(encoded.type), encoded.schema_version,
+                                         std::move(encoded.bytes)});
+      }
+      commit.streams.push_back(std::move(append));
+    }
+    auto appended = log_.append(std::move(commit));
+    if (!appended) {
+      if (appended.status().code() == StatusCode::kWrongExpectedVersion && attempt < options_.max_attempts) continue;
+      return appended.status();
+    }
+    if (appended->duplicate) return answer_duplicate(*appended);
+    CommandOutcome out;
+    out.first_position = appended->first_position;
+    out.last_position = appended->last_position;
+    out.created_ids = ids;
+    out.attempts = attempt;
+    for (const StreamWrite& w : decision->writes) {
+      const StreamWriteResult* placed = nullptr;
+      for (const StreamWriteResult& r : appended->streams) {
+        if (r.stream == w.stream) placed = &r;
+      }
+      uint64_t v = placed ? placed->first_version.value() : 0;
+      for (const DomainEvent& e : w.events) out.events.push_back({w.stream, StreamVersion(v++), std::string(event_type(e))});
+    }
+    return out;
+  }
+  return Status(StatusCode::kWrongExpectedVersion,
+                "the streams kept changing; gave up after " + std::to_string(options_.max_attempts) + " attempts");
+}
+
+}  // namespace accountable
