@@ -401,10 +401,8 @@ Result<ReadBatch> EventLog::read_stream(std::string_view stream, StreamVersion f
   return batch;
 }
 
-Status EventLog::scan_all(GlobalPosition from, const AllFilter& filter, const EventVisitor& visit,
-                          ReadOptions options) const {
-  const GlobalPosition head_now = head();
-  from = std::max(from, GlobalPosition(1));
+Status EventLog::scan(GlobalPosition from, const AllFilter& filter, ReadOptions options, ReadBatch* keep,
+                      GlobalPosition head_now, const ScanVisitor& visit) const {
   if (from > head_now) return Status::ok();
   uint64_t ordinal, offset;
   {
@@ -436,12 +434,20 @@ Status EventLog::scan_all(GlobalPosition from, const AllFilter& filter, const Ev
     if (seg->file->zero_copy()) {
       ACCT_RETURN_IF_ERROR(seg->file->read(offset, end - offset, nullptr, &bytes));
     } else {
-      scratch.resize(end - offset);
-      ACCT_RETURN_IF_ERROR(seg->file->read(offset, end - offset, scratch.data(), &bytes));
+      char* buffer;
+      if (keep != nullptr) {  // the batch's events will point into this chunk
+        keep->buffers_.push_back(std::make_unique<char[]>(end - offset));
+        buffer = keep->buffers_.back().get();
+      } else {
+        scratch.resize(end - offset);
+        buffer = scratch.data();
+      }
+      ACCT_RETURN_IF_ERROR(seg->file->read(offset, end - offset, buffer, &bytes));
     }
     if (bytes.size() != end - offset) return corruption("short read in " + seg->name);
     size_t at = 0;
     while (at < bytes.size()) {
+      // One CRC over the commit covers every record in it.
       auto frame = record_codec::parse_frame(bytes.substr(at), options.verify_checksums);
       if (!frame) {
         return corruption("$all: commit at " + seg->name + " offset " + std::to_string(offset + at) + ": " +
@@ -459,7 +465,7 @@ Status EventLog::scan_all(GlobalPosition from, const AllFilter& filter, const Ev
           r += rec->frame_size;
           if (p < from.value()) continue;
           ACCT_RETURN_IF_ERROR(record_codec::decode_record_into(rec->payload, &event));
-          if (filter.matches(event) && !visit(event)) return Status::ok();
+          if (!visit(event, filter.matches(event))) return Status::ok();
         }
       }
       if (last >= head_now.value()) return Status::ok();
@@ -469,10 +475,15 @@ Status EventLog::scan_all(GlobalPosition from, const AllFilter& filter, const Ev
   }
 }
 
+Status EventLog::scan_all(GlobalPosition from, const AllFilter& filter, const EventVisitor& visit,
+                          ReadOptions options) const {
+  return scan(std::max(from, GlobalPosition(1)), filter, options, nullptr, head(),
+              [&](const RecordedEvent& e, bool matches) { return !matches || visit(e); });
+}
+
 Result<ReadBatch> EventLog::read_all(GlobalPosition from, size_t limit, const AllFilter& filter, ReadOptions options,
                                      size_t max_scan) const {
   ReadBatch batch;
-  std::shared_lock lock(index_mu_);
   const GlobalPosition head_now = head();
   from = std::max(from, GlobalPosition(1));
   batch.next_position = from;
@@ -481,52 +492,13 @@ Result<ReadBatch> EventLog::read_all(GlobalPosition from, size_t limit, const Al
     return batch;
   }
   batch.events.reserve(std::min<uint64_t>(limit, head_now.value() - from.value() + 1));
-  const uint64_t location = index_.seek(from).second;
-  uint64_t ordinal = location_ordinal(location);
-  uint64_t offset = location_offset(location);
   size_t scanned = 0;
-  while (ordinal < segments_.size()) {
-    const Segment& seg = *segments_[ordinal];
-    if (offset >= seg.end) {
-      ++ordinal;
-      offset = kSegmentHeaderSize;
-      continue;
-    }
-    auto frame = read_frame_at(make_location(ordinal, offset), &batch, nullptr);
-    if (!frame) return frame.status();
-    // One CRC over the commit covers every record in it.
-    auto checked = record_codec::parse_frame(*frame, options.verify_checksums);
-    if (!checked) {
-      return corruption("$all: commit at " + seg.name + " offset " + std::to_string(offset) + ": " +
-                        checked.status().message());
-    }
-    auto header = record_codec::parse_commit_header(checked->payload);
-    if (!header) return header.status();
-    const uint64_t first = header->first_position.value();
-    const uint64_t last = first + header->event_count - 1;
-    if (last >= from.value()) {
-      // Records are decoded straight into the batch: no per-commit copies.
-      const std::string_view payload = checked->payload;
-      size_t at = kCommitHeaderSize;
-      for (uint64_t p = first; p <= last; ++p) {
-        auto rec = record_codec::parse_frame(payload.substr(at), /*verify_crc=*/false);
-        if (!rec) return corruption("$all: record at position " + std::to_string(p) + ": " + rec.status().message());
-        at += rec->frame_size;
-        if (p < from.value()) continue;
-        RecordedEvent& event = batch.events.emplace_back();
-        ACCT_RETURN_IF_ERROR(record_codec::decode_record_into(rec->payload, &event));
-        batch.next_position = GlobalPosition(p + 1);
-        if (!filter.matches(event)) batch.events.pop_back();
-        if (batch.events.size() >= limit || ++scanned >= max_scan) {
-          batch.end_of_log = p == head_now.value();
-          return batch;
-        }
-      }
-    }
-    if (last >= head_now.value()) break;
-    offset += checked->frame_size;
-  }
-  batch.end_of_log = true;
+  ACCT_RETURN_IF_ERROR(scan(from, filter, options, &batch, head_now, [&](const RecordedEvent& e, bool matches) {
+    batch.next_position = e.position.next();
+    if (matches) batch.events.push_back(e);
+    return batch.events.size() < limit && ++scanned < max_scan;
+  }));
+  batch.end_of_log = batch.next_position > head_now;
   return batch;
 }
 

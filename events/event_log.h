@@ -184,6 +184,14 @@ class EventLog {
   void poison(const Status& cause);
   void checkpointer_loop();
 
+  // The one sequential read of $all behind read_all and scan_all: calls `visit`
+  // for every event from `from` up to `head_now` with whether it matches the
+  // filter, until `visit` returns false. Chunks read into memory (Envs that
+  // cannot map) are kept in `keep` when given, so that its events stay valid.
+  using ScanVisitor = std::function<bool(const RecordedEvent&, bool matches)>;
+  Status scan(GlobalPosition from, const AllFilter& filter, ReadOptions options, ReadBatch* keep,
+              GlobalPosition head_now, const ScanVisitor& visit) const;
+
   // Reads `n` bytes at `location`; the view lives in the map or in `batch`.
   Result<std::string_view> read_at(uint64_t location, size_t n, ReadBatch* batch, std::string* scratch) const;
   Result<std::string_view> read_frame_at(uint64_t location, ReadBatch* batch, std::string* scratch) const;
