@@ -92,9 +92,13 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
   // if deciding it again now would be refused (the user it created exists).
   auto earlier = log_.find_command(request.id, request.digest);
   if (!earlier) return earlier.status();
-  if (earlier->has_value()) return answer_duplicate(**earlier);
-
   const std::vector<GeneratedId> ids = ids_for(request.id);
+  if (earlier->has_value()) {
+    auto out = answer_duplicate(**earlier);
+    if (out) out->created_ids = ids;  // derived from the command id: the same as the first time
+    return out;
+  }
+
   auto fingerprint = fingerprint_for(request.command, ids);
   if (!fingerprint) return fingerprint.status();
   const StateKeys keys = state_keys(request.command);
@@ -169,7 +173,11 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
       if (appended.status().code() == StatusCode::kWrongExpectedVersion && attempt < options_.max_attempts) continue;
       return appended.status();
     }
-    if (appended->duplicate) return answer_duplicate(*appended);
+    if (appended->duplicate) {
+      auto again = answer_duplicate(*appended);
+      if (again) again->created_ids = ids;
+      return again;
+    }
     CommandOutcome out;
     out.first_position = appended->first_position;
     out.last_position = appended->last_position;

@@ -117,6 +117,7 @@ TEST(Engine, ARetriedCommandGetsItsFirstResultAndAppendsNothing) {
     EXPECT_EQ(again->events[i].type, first->events[i].type);
   }
   EXPECT_EQ(f.log->head(), head);
+  EXPECT_EQ(again->created_ids, first->created_ids);
   CommandRequest other = r;
   other.digest = digest_of("something else");
   EXPECT_EQ(f.engine->execute(testing::op(), other).status().code(), StatusCode::kConflict);

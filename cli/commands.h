@@ -11,5 +11,6 @@ void add_serve_command(CLI::App& app, int* exit_code);
 void add_verify_command(CLI::App& app, int* exit_code);
 void add_read_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
+void add_exec_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

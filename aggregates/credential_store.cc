@@ -1,0 +1,328 @@
+#include "aggregates/credential_store.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "events/coding.h"
+#include "events/crc32c.h"
+
+namespace accountable {
+namespace {
+
+using namespace coding;
+
+constexpr size_t kHeaderSize = 8 + 4 + 4;  // magic, version, count
+constexpr size_t kTrailerSize = 4;          // masked crc32c
+constexpr size_t kRecordFixed = 16 + 16 + 1 + 8 + 2;
+constexpr uint8_t kFlagMustChange = 0x01;
+constexpr std::string_view kHashPrefix = "$argon2id$";
+
+// One message for every failed verification (wrong password, unknown user).
+const char kBadCredentials[] = "the user id or the password is wrong";
+
+Status corrupt_at(const std::string& name, uint64_t offset, std::string_view why) {
+  return corruption(name + ": " + std::string(why) + " at offset " + std::to_string(offset));
+}
+
+// Code points of valid UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF);
+// nullopt when invalid.
+std::optional<size_t> utf8_length(std::string_view s) {
+  size_t count = 0;
+  for (size_t i = 0; i < s.size(); ++count) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      n = 1, cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 2, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 3, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 4, cp = c & 0x07;
+    } else {
+      return std::nullopt;
+    }
+    if (i + n > s.size()) return std::nullopt;
+    for (size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+    i += n;
+  }
+  return count;
+}
+
+// Wipes a string's bytes (capacity included is not reachable; size is enough
+// because we never let such strings grow after they hold a secret).
+void wipe(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CredentialStore>> CredentialStore::open(Env* env, const std::string& data_dir,
+                                                               CredentialStoreOptions options) {
+  if (sodium_init() < 0) return Status(StatusCode::kInternal, "libsodium failed to initialize");
+  const std::string dir = join_path(data_dir, "secrets");
+  ACCT_RETURN_IF_ERROR(env->create_dir(data_dir));
+  if (!env->file_exists(dir)) {
+    ACCT_RETURN_IF_ERROR(env->create_dir(dir));
+    ACCT_RETURN_IF_ERROR(env->sync_dir(data_dir));  // the new folder's name must survive a crash
+  }
+  auto store = std::make_unique<CredentialStore>(env, join_path(dir, "credentials"), options);
+  // A temporary left by a write that a crash cut short was never acknowledged;
+  // it holds hashes, so it goes rather than lingers.
+  if (const std::string tmp = store->path_ + ".tmp"; env->file_exists(tmp)) {
+    ACCT_RETURN_IF_ERROR(env->remove_file(tmp));
+    ACCT_RETURN_IF_ERROR(env->sync_dir(dir));
+  }
+  if (env->file_exists(store->path_)) {
+    auto bytes = env->read_file(store->path_);
+    if (!bytes) return bytes.status();
+    auto map = decode(*bytes, store->path_);
+    if (!map) {
+      spdlog::error("credential store: {}", map.status().message());
+      return map.status();
+    }
+    store->entries_ = std::move(*map);
+  }
+  spdlog::info("credential store: {} credential(s) loaded from {}", store->entries_.size(), store->path_);
+  return store;
+}
+
+CredentialStore::CredentialStore(Env* env, std::string path, CredentialStoreOptions options)
+    : env_(env),
+      path_(std::move(path)),
+      opslimit_(options.opslimit ? options.opslimit : crypto_pwhash_OPSLIMIT_INTERACTIVE),
+      memlimit_(options.memlimit ? options.memlimit : crypto_pwhash_MEMLIMIT_INTERACTIVE),
+      clock_(options.clock) {}
+
+CredentialStore::~CredentialStore() {
+  for (auto& [key, entry] : entries_) wipe(entry.hash);
+  wipe(dummy_hash_);
+}
+
+Timestamp CredentialStore::now() const {
+  if (clock_) return clock_->now();
+  using namespace std::chrono;
+  return Timestamp{duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()};
+}
+
+Result<std::string> CredentialStore::hash_password(std::string_view password) const {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), opslimit_, memlimit_,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Status(StatusCode::kInternal, "argon2id hashing failed (out of memory?)");
+  }
+  std::string hash(out);
+  sodium_memzero(out, sizeof out);
+  return hash;
+}
+
+const std::string& CredentialStore::dummy_hash() {
+  // Caller holds mu_. Made once, lazily, so that open() stays cheap.
+  if (dummy_hash_.empty()) {
+    char pw[32];
+    randombytes_buf(pw, sizeof pw);
+    auto h = hash_password(std::string_view(pw, sizeof pw));
+    sodium_memzero(pw, sizeof pw);
+    if (h) dummy_hash_ = std::move(*h);
+  }
+  return dummy_hash_;
+}
+
+Result<std::string> CredentialStore::issue_temporary_password(const PartnerId& partner, const UserId& user) {
+  std::string password(kTemporaryPasswordLength, '\0');
+  for (char& c : password) {
+    c = kTemporaryAlphabet[randombytes_uniform(static_cast<uint32_t>(kTemporaryAlphabet.size()))];
+  }
+  auto hash = hash_password(password);
+  if (!hash) {
+    wipe(password);
+    return hash.status();
+  }
+  Entry entry{std::move(*hash), /*must_change=*/true, now()};
+  Status s;
+  {
+    std::lock_guard lock(mu_);
+    s = store_locked({partner, user}, &entry);
+  }
+  wipe(entry.hash);
+  if (!s.is_ok()) {
+    wipe(password);
+    spdlog::error("credential store: temporary password for user {} of partner {} not stored: {}", user.to_string(),
+                  partner.to_string(), s.to_string());
+    return s;
+  }
+  spdlog::info("credential store: temporary password issued for user {} of partner {}", user.to_string(),
+               partner.to_string());
+  return password;
+}
+
+Status CredentialStore::set_password(const PartnerId& partner, const UserId& user, std::string_view new_password) {
+  const auto length = utf8_length(new_password);
+  if (!length) return invalid_argument("the new password is not valid UTF-8", "new");
+  if (*length < kMinPasswordLength) {
+    return invalid_argument("the new password must have at least " + std::to_string(kMinPasswordLength) +
+                                " characters",
+                            "new");
+  }
+  if (*length > kMaxPasswordLength) {
+    return invalid_argument("the new password must have at most " + std::to_string(kMaxPasswordLength) +
+                                " characters",
+                            "new");
+  }
+  auto hash = hash_password(new_password);
+  if (!hash) return hash.status();
+  Entry entry{std::move(*hash), /*must_change=*/false, now()};
+  Status s;
+  {
+    std::lock_guard lock(mu_);
+    s = store_locked({partner, user}, &entry);
+  }
+  wipe(entry.hash);
+  if (!s.is_ok()) {
+    spdlog::error("credential store: password for user {} of partner {} not stored: {}", user.to_string(),
+                  partner.to_string(), s.to_string());
+    return s;
+  }
+  spdlog::info("credential store: password set for user {} of partner {}", user.to_string(), partner.to_string());
+  return Status::ok();
+}
+
+Result<VerifyOutcome> CredentialStore::verify(const PartnerId& partner, const UserId& user,
+                                              std::string_view password) {
+  std::string hash;
+  VerifyOutcome outcome;
+  bool known = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find({partner, user});
+    if (it != entries_.end()) {
+      known = true;
+      hash = it->second.hash;
+      outcome.must_change = it->second.must_change;
+      outcome.set_at = it->second.set_at;
+    } else {
+      hash = dummy_hash();  // same argon2 work as for a known user
+    }
+  }
+  // crypto_pwhash_str_verify needs a NUL-terminated hash; std::string provides it.
+  const bool match =
+      !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  wipe(hash);
+  if (!known || !match) {
+    spdlog::debug("credential store: failed verification for user {} of partner {}", user.to_string(),
+                  partner.to_string());
+    return Status(StatusCode::kUnauthenticated, kBadCredentials);
+  }
+  return outcome;
+}
+
+Status CredentialStore::erase(const PartnerId& partner, const UserId& user) {
+  std::lock_guard lock(mu_);
+  if (!entries_.count({partner, user})) return Status::ok();
+  ACCT_RETURN_IF_ERROR(store_locked({partner, user}, nullptr));
+  spdlog::info("credential store: credential of user {} of partner {} erased", user.to_string(), partner.to_string());
+  return Status::ok();
+}
+
+bool CredentialStore::contains(const PartnerId& partner, const UserId& user) const {
+  std::lock_guard lock(mu_);
+  return entries_.count({partner, user}) != 0;
+}
+
+size_t CredentialStore::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+Status CredentialStore::store_locked(const Key& key, const Entry* entry) {
+  Map next = entries_;
+  if (entry) {
+    next[key] = *entry;
+  } else {
+    next.erase(key);
+  }
+  std::string bytes = encode(next);
+  Status s = env_->write_file_atomically(path_, bytes);
+  wipe(bytes);
+  if (!s.is_ok()) {
+    for (auto& [k, e] : next) wipe(e.hash);
+    return s;
+  }
+  for (auto& [k, e] : entries_) wipe(e.hash);
+  entries_ = std::move(next);
+  return Status::ok();
+}
+
+std::string CredentialStore::encode(const Map& entries) {
+  std::string out;
+  size_t total = kHeaderSize + kTrailerSize;
+  for (const auto& [key, e] : entries) total += kRecordFixed + e.hash.size();
+  out.reserve(total);  // no reallocation: no stray copies of hashes left in freed memory
+  out.append(kMagic);
+  append_u32(&out, kVersion);
+  append_u32(&out, static_cast<uint32_t>(entries.size()));
+  for (const auto& [key, e] : entries) {
+    out.append(reinterpret_cast<const char*>(key.first.bytes().data()), 16);
+    out.append(reinterpret_cast<const char*>(key.second.bytes().data()), 16);
+    out.push_back(static_cast<char>(e.must_change ? kFlagMustChange : 0));
+    append_u64(&out, static_cast<uint64_t>(e.set_at.micros));
+    append_u16(&out, static_cast<uint16_t>(e.hash.size()));
+    out.append(e.hash);
+  }
+  append_u32(&out, crc32c::mask(crc32c::value(out.data(), out.size())));
+  return out;
+}
+
+Result<CredentialStore::Map> CredentialStore::decode(std::string_view bytes, const std::string& name) {
+  if (bytes.size() < kHeaderSize + kTrailerSize) return corrupt_at(name, bytes.size(), "file too short");
+  if (bytes.substr(0, kMagic.size()) != kMagic) return corrupt_at(name, 0, "bad magic");
+  const size_t body = bytes.size() - kTrailerSize;
+  const uint32_t stored = crc32c::unmask(get_u32(bytes.data() + body));
+  if (stored != crc32c::value(bytes.data(), body)) return corrupt_at(name, body, "checksum mismatch");
+  const uint32_t version = get_u32(bytes.data() + 8);
+  if (version != kVersion) {
+    return corrupt_at(name, 8, "unsupported version " + std::to_string(version));
+  }
+  const uint32_t count = get_u32(bytes.data() + 12);
+  Map map;
+  size_t pos = kHeaderSize;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (body - pos < kRecordFixed) return corrupt_at(name, pos, "truncated record");
+    const char* p = bytes.data() + pos;
+    const auto partner = PartnerId::from_bytes(reinterpret_cast<const unsigned char*>(p));
+    const auto user = UserId::from_bytes(reinterpret_cast<const unsigned char*>(p + 16));
+    const auto flags = static_cast<uint8_t>(p[32]);
+    if (flags & ~kFlagMustChange) return corrupt_at(name, pos + 32, "unknown flags");
+    Entry e;
+    e.must_change = (flags & kFlagMustChange) != 0;
+    e.set_at.micros = static_cast<int64_t>(get_u64(p + 33));
+    const uint16_t hash_len = get_u16(p + 41);
+    const size_t hash_at = pos + kRecordFixed;
+    if (hash_len == 0 || hash_len >= crypto_pwhash_STRBYTES || body - hash_at < hash_len) {
+      return corrupt_at(name, pos + 41, "bad hash length");
+    }
+    e.hash.assign(bytes.data() + hash_at, hash_len);
+    if (e.hash.compare(0, kHashPrefix.size(), kHashPrefix) != 0 || e.hash.find('\0') != std::string::npos) {
+      return corrupt_at(name, hash_at, "not an argon2id hash");
+    }
+    if (!map.emplace(std::make_pair(partner, user), std::move(e)).second) {
+      return corrupt_at(name, pos, "duplicate credential");
+    }
+    pos = hash_at + hash_len;
+  }
+  if (pos != body) return corrupt_at(name, pos, "trailing bytes after the last record");
+  return map;
+}
+
+}  // namespace accountable

@@ -1,0 +1,127 @@
+// CredentialStore: password hashes of partner users, kept OUTSIDE the event log
+// (DOMAIN.md "Secrets never enter the log"; docs/secrets.md).
+//
+// Per (partner id, user id) it keeps an argon2id hash (libsodium
+// crypto_pwhash_str_alg, ALG_ARGON2ID13), a must-change flag and the time the
+// password was set. Plain passwords exist only transiently in memory: a
+// temporary password is returned once by issue_temporary_password() and never
+// stored, logged or written anywhere.
+//
+// Durability: the whole store is one file, DATA/secrets/credentials, rewritten
+// with Env::write_file_atomically after every change. A change is acknowledged
+// (OK returned) only after that write, its fsync and the folder fsync succeeded;
+// on failure the in-memory state is left as before the call.
+//
+// Thread-safe: one mutex guards the map and the file. The argon2id work (hashing
+// and verifying) runs outside the mutex, so verifications do not queue behind
+// each other.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "aggregates/context.h"
+#include "events/domain_events.h"
+#include "events/env.h"
+#include "events/status.h"
+
+namespace accountable {
+
+struct CredentialStoreOptions {
+  // argon2id cost. Defaults are libsodium's INTERACTIVE limits (ops 2, 64 MiB);
+  // tests pass crypto_pwhash_OPSLIMIT_MIN / MEMLIMIT_MIN. 0 means the default.
+  unsigned long long opslimit = 0;
+  size_t memlimit = 0;
+  // Source of the set-at time; nullptr means the system clock. Not owned.
+  const Clock* clock = nullptr;
+};
+
+// The result of a successful verify().
+struct VerifyOutcome {
+  bool must_change = false;  // a temporary password: the user must choose a new one now
+  Timestamp set_at;          // when the current password was set
+};
+
+class CredentialStore {
+ public:
+  static constexpr size_t kMinPasswordLength = 12;   // in Unicode code points
+  static constexpr size_t kMaxPasswordLength = 128;  // in Unicode code points
+  static constexpr size_t kTemporaryPasswordLength = 16;
+  // Letters and digits without look-alikes (0/O/o, 1/l/I): 56 symbols, so a
+  // temporary password carries 16 * log2(56) ~ 92.9 bits.
+  static constexpr std::string_view kTemporaryAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz";
+
+  // Loads DATA/secrets/credentials (creating DATA/secrets if needed; a missing
+  // file is an empty store). A damaged file fails with kCorruption naming the
+  // file and the byte offset. `env` must outlive the store.
+  static Result<std::unique_ptr<CredentialStore>> open(Env* env, const std::string& data_dir,
+                                                       CredentialStoreOptions options = {});
+
+  CredentialStore(Env* env, std::string path, CredentialStoreOptions options);
+  CredentialStore(const CredentialStore&) = delete;
+  CredentialStore& operator=(const CredentialStore&) = delete;
+  ~CredentialStore();
+
+  // Generates a 16-character temporary password (libsodium CSPRNG), stores only
+  // its argon2id hash with must_change = true (replacing any earlier password of
+  // the user) and returns the plain password. This is the only copy: the caller
+  // hands it to the person once and then wipes it (sodium_memzero).
+  Result<std::string> issue_temporary_password(const PartnerId& partner, const UserId& user);
+
+  // Sets a password chosen by the user (must_change = false). 12..128 code
+  // points of valid UTF-8, else kInvalidArgument with field "new" (the message
+  // never contains the password).
+  Status set_password(const PartnerId& partner, const UserId& user, std::string_view new_password);
+
+  // kUnauthenticated for a wrong password and for an unknown (partner, user),
+  // with the same message, after comparable work, so that verify cannot be used
+  // to probe which accounts exist.
+  Result<VerifyOutcome> verify(const PartnerId& partner, const UserId& user, std::string_view password);
+
+  // Removes the user's credential (PurgeUser). OK when there is none (idempotent).
+  Status erase(const PartnerId& partner, const UserId& user);
+
+  bool contains(const PartnerId& partner, const UserId& user) const;
+  size_t size() const;
+  const std::string& path() const { return path_; }
+
+  // --- the file format (docs/secrets.md), exposed for tests ------------------
+  struct Entry {
+    std::string hash;  // the PHC string from crypto_pwhash_str_alg ("$argon2id$v=19$...")
+    bool must_change = false;
+    Timestamp set_at;
+  };
+  using Key = std::pair<PartnerId, UserId>;
+  using Map = std::map<Key, Entry>;
+  static constexpr std::string_view kMagic = "ACCTCRED";  // 8 bytes
+  static constexpr uint32_t kVersion = 1;
+  static std::string encode(const Map& entries);
+  // `name` is used in error messages only.
+  static Result<Map> decode(std::string_view bytes, const std::string& name);
+
+ private:
+  Result<std::string> hash_password(std::string_view password) const;
+  // Applies `entry` (or removal, when nullptr) to a copy of the map, writes the
+  // file, and commits the copy only when the write succeeded. Caller holds mu_.
+  Status store_locked(const Key& key, const Entry* entry);
+  Timestamp now() const;
+  const std::string& dummy_hash();
+
+  Env* const env_;
+  const std::string path_;
+  const unsigned long long opslimit_;
+  const size_t memlimit_;
+  const Clock* const clock_;
+
+  mutable std::mutex mu_;
+  Map entries_;             // guarded by mu_
+  std::string dummy_hash_;  // guarded by mu_; hash of a random password, for unknown users
+};
+
+}  // namespace accountable

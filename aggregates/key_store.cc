@@ -1,0 +1,337 @@
+#include "aggregates/key_store.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <tuple>
+#include <utility>
+
+#include "events/coding.h"
+#include "events/crc32c.h"
+
+namespace accountable {
+namespace {
+
+using namespace coding;
+
+static_assert(KeyStore::kKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+static_assert(KeyStore::kNonceBytes == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+static_assert(KeyStore::kTagBytes == crypto_aead_xchacha20poly1305_ietf_ABYTES);
+static_assert(std::tuple_size_v<KeyStore::Fingerprint> >= crypto_generichash_BYTES_MIN &&
+              std::tuple_size_v<KeyStore::Fingerprint> <= crypto_generichash_BYTES_MAX);
+static_assert(KeyStore::kKeyBytes >= crypto_generichash_KEYBYTES_MIN &&
+              KeyStore::kKeyBytes <= crypto_generichash_KEYBYTES_MAX);
+
+constexpr std::string_view kSubjectSuffix = ".key";
+constexpr std::string_view kPartnerSuffix = ".secret";
+constexpr std::string_view kTmpSuffix = ".tmp";  // Env::write_file_atomically's temporary
+constexpr size_t kFixedSize = 8 + 1 + 1 + 2;      // magic, version, kind, name length
+constexpr size_t kCrcSize = 4;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+Status corrupt_at(const std::string& file, uint64_t offset, std::string_view why) {
+  return corruption(file + ": " + std::string(why) + " at offset " + std::to_string(offset));
+}
+
+Status validate_subject(std::string_view subject) {
+  if (subject.empty() || subject.size() > KeyStore::kMaxSubjectLength) {
+    return invalid_argument("a data subject must have 1.." + std::to_string(KeyStore::kMaxSubjectLength) + " bytes",
+                            "subject");
+  }
+  for (char c : subject) {
+    if (c < 0x21 || c > 0x7e) return invalid_argument("a data subject must be printable ASCII", "subject");
+  }
+  return Status::ok();
+}
+
+Status erased(const std::string& subject) {
+  return not_found("data subject " + subject + " was erased: its key was destroyed", "subject");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyStore>> KeyStore::open(Env* env, const std::string& data_dir) {
+  if (sodium_init() < 0) return Status(StatusCode::kInternal, "libsodium failed to initialize");
+  ACCT_RETURN_IF_ERROR(env->create_dir(data_dir));
+  const std::string dir = join_path(data_dir, "keys");
+  // Create the folders and make their names durable, parent before child.
+  for (const auto& [parent, child] : {std::pair{data_dir, dir}, std::pair{dir, join_path(dir, "subjects")},
+                                      std::pair{dir, join_path(dir, "partners")}}) {
+    if (!env->file_exists(child)) {
+      ACCT_RETURN_IF_ERROR(env->create_dir(child));
+      ACCT_RETURN_IF_ERROR(env->sync_dir(parent));
+    }
+  }
+  auto store = std::make_unique<KeyStore>(env, dir);
+  ACCT_RETURN_IF_ERROR(store->load_dir(join_path(dir, "subjects"), kSubjectSuffix));
+  ACCT_RETURN_IF_ERROR(store->load_dir(join_path(dir, "partners"), kPartnerSuffix));
+  spdlog::info("key store: {} subject key(s), {} erased subject(s), {} partner secret(s) loaded from {}",
+               store->keys_.size(), store->tombstones_.size(), store->partner_secrets_.size(), dir);
+  return store;
+}
+
+KeyStore::KeyStore(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
+
+KeyStore::~KeyStore() {
+  for (auto& [s, k] : keys_) sodium_memzero(k.data(), k.size());
+  for (auto& [p, k] : partner_secrets_) sodium_memzero(k.data(), k.size());
+}
+
+Status KeyStore::load_dir(const std::string& dir, std::string_view suffix) {
+  auto names = env_->list_dir(dir);
+  if (!names) return names.status();
+  bool removed_tmp = false;
+  for (const std::string& name : *names) {
+    const std::string path = join_path(dir, name);
+    if (ends_with(name, kTmpSuffix)) {
+      // An unacknowledged write cut short by a crash; it may hold key bytes
+      // nobody ever used. Remove it rather than leave key material around.
+      ACCT_RETURN_IF_ERROR(env_->remove_file(path));
+      removed_tmp = true;
+      continue;
+    }
+    if (!ends_with(name, suffix)) {
+      spdlog::warn("key store: ignoring unexpected file {}", path);
+      continue;
+    }
+    auto bytes = env_->read_file(path);
+    if (!bytes) return bytes.status();
+    auto rec = decode(*bytes, path);
+    sodium_memzero(bytes->data(), bytes->size());
+    if (!rec) {
+      spdlog::error("key store: {}", rec.status().message());
+      return rec.status();
+    }
+    const bool subject_dir = suffix == kSubjectSuffix;
+    if (subject_dir) {
+      if (rec->kind == Kind::kPartnerSecret || !validate_subject(rec->name).is_ok() ||
+          subject_file_name(rec->name) != name) {
+        return corrupt_at(path, kFixedSize, "the record does not belong to this file name");
+      }
+      if (rec->kind == Kind::kTombstone) {
+        tombstones_.insert(rec->name);
+      } else {
+        keys_[rec->name] = rec->key;
+      }
+    } else {
+      auto partner = PartnerId::parse(rec->name);
+      if (rec->kind != Kind::kPartnerSecret || !partner || partner->to_string() + std::string(suffix) != name) {
+        return corrupt_at(path, kFixedSize, "the record does not belong to this file name");
+      }
+      partner_secrets_[*partner] = rec->key;
+    }
+    sodium_memzero(rec->key.data(), rec->key.size());
+  }
+  if (removed_tmp) ACCT_RETURN_IF_ERROR(env_->sync_dir(dir));
+  return Status::ok();
+}
+
+std::string KeyStore::subject_file_name(std::string_view subject) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : subject) {
+    const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '-';
+    if (keep) {
+      out.push_back(c);
+    } else {
+      const auto b = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0x0f]);
+    }
+  }
+  out.append(kSubjectSuffix);
+  return out;
+}
+
+std::string KeyStore::subject_path(const std::string& subject) const {
+  return join_path(join_path(dir_, "subjects"), subject_file_name(subject));
+}
+
+std::string KeyStore::encode(const Record& r) {
+  std::string out;
+  out.reserve(kFixedSize + r.name.size() + kKeyBytes + kCrcSize);  // no reallocation: no stray key copies
+  out.append(kMagic);
+  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(r.kind));
+  append_u16(&out, static_cast<uint16_t>(r.name.size()));
+  out.append(r.name);
+  if (r.kind != Kind::kTombstone) out.append(reinterpret_cast<const char*>(r.key.data()), r.key.size());
+  append_u32(&out, crc32c::mask(crc32c::value(out.data(), out.size())));
+  return out;
+}
+
+Result<KeyStore::Record> KeyStore::decode(std::string_view bytes, const std::string& file) {
+  if (bytes.size() < kFixedSize + kCrcSize) return corrupt_at(file, bytes.size(), "file too short");
+  if (bytes.substr(0, kMagic.size()) != kMagic) return corrupt_at(file, 0, "bad magic");
+  const size_t body = bytes.size() - kCrcSize;
+  if (crc32c::unmask(get_u32(bytes.data() + body)) != crc32c::value(bytes.data(), body)) {
+    return corrupt_at(file, body, "checksum mismatch");
+  }
+  const auto version = static_cast<uint8_t>(bytes[8]);
+  if (version != kVersion) return corrupt_at(file, 8, "unsupported version " + std::to_string(version));
+  const auto kind = static_cast<Kind>(bytes[9]);
+  if (kind != Kind::kSubjectKey && kind != Kind::kTombstone && kind != Kind::kPartnerSecret) {
+    return corrupt_at(file, 9, "unknown record kind");
+  }
+  const uint16_t name_len = get_u16(bytes.data() + 10);
+  const size_t key_len = kind == Kind::kTombstone ? 0 : kKeyBytes;
+  if (name_len == 0 || kFixedSize + name_len + key_len != body) return corrupt_at(file, 10, "bad length");
+  Record r{kind, std::string(bytes.substr(kFixedSize, name_len)), {}};
+  if (key_len) std::memcpy(r.key.data(), bytes.data() + kFixedSize + name_len, key_len);
+  return r;
+}
+
+Status KeyStore::write_locked(const std::string& path, const Record& r) {
+  std::string bytes = encode(r);
+  Status s = env_->write_file_atomically(path, bytes);
+  sodium_memzero(bytes.data(), bytes.size());
+  return s;
+}
+
+Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool create) {
+  ACCT_RETURN_IF_ERROR(validate_subject(subject));
+  if (tombstones_.count(subject)) {
+    if (!create) return erased(subject);
+    return Status(StatusCode::kRuleViolated,
+                  "data subject " + subject + " was erased (purged); a new key is never created for it", "subject");
+  }
+  if (auto it = keys_.find(subject); it != keys_.end()) return it->second;
+  if (!create) return not_found("data subject " + subject + " has no key", "subject");
+  Record r{Kind::kSubjectKey, subject, {}};
+  crypto_aead_xchacha20poly1305_ietf_keygen(r.key.data());
+  Status s = write_locked(subject_path(subject), r);
+  if (!s.is_ok()) {
+    sodium_memzero(r.key.data(), r.key.size());
+    spdlog::error("key store: key for data subject {} not stored: {}", subject, s.to_string());
+    return s;
+  }
+  keys_[subject] = r.key;
+  Key key = r.key;
+  sodium_memzero(r.key.data(), r.key.size());
+  spdlog::debug("key store: created the key of data subject {}", subject);
+  return key;
+}
+
+Result<KeyStore::Key> KeyStore::key_for(const std::string& subject, bool create) {
+  std::lock_guard lock(mu_);
+  return key_for_locked(subject, create);
+}
+
+Status KeyStore::destroy(const std::string& subject) {
+  ACCT_RETURN_IF_ERROR(validate_subject(subject));
+  std::lock_guard lock(mu_);
+  if (tombstones_.count(subject)) return Status::ok();
+  // The tombstone replaces the key file in one rename: there is no moment at
+  // which a crash leaves neither (a fresh key could then be made) or both.
+  ACCT_RETURN_IF_ERROR(write_locked(subject_path(subject), Record{Kind::kTombstone, subject, {}}));
+  if (auto it = keys_.find(subject); it != keys_.end()) {
+    sodium_memzero(it->second.data(), it->second.size());
+    keys_.erase(it);
+  }
+  tombstones_.insert(subject);
+  spdlog::info("key store: destroyed the key of data subject {} (crypto-shredding)", subject);
+  return Status::ok();
+}
+
+bool KeyStore::destroyed(const std::string& subject) const {
+  std::lock_guard lock(mu_);
+  return tombstones_.count(subject) != 0;
+}
+
+Result<std::string> KeyStore::seal(const std::string& subject, std::string_view plaintext,
+                                   std::string_view associated_data) {
+  auto key = key_for(subject, /*create=*/true);
+  if (!key) return key.status();
+  std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(nonce, kNonceBytes);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonceBytes, &written,
+                                             reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+                                             reinterpret_cast<const unsigned char*>(associated_data.data()),
+                                             associated_data.size(), nullptr, nonce, key->data());
+  sodium_memzero(key->data(), key->size());
+  out.resize(kNonceBytes + written);
+  return out;
+}
+
+Result<std::string> KeyStore::open(const std::string& subject, std::string_view ciphertext,
+                                   std::string_view associated_data) {
+  auto key = key_for(subject, /*create=*/false);
+  if (!key) return key.status();
+  if (ciphertext.size() < kNonceBytes + kTagBytes) {
+    sodium_memzero(key->data(), key->size());
+    return corruption("sealed value of data subject " + subject + " is too short (" +
+                      std::to_string(ciphertext.size()) + " bytes)");
+  }
+  const auto* nonce = reinterpret_cast<const unsigned char*>(ciphertext.data());
+  std::string out(ciphertext.size() - kNonceBytes - kTagBytes, '\0');
+  unsigned long long written = 0;
+  const int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+      reinterpret_cast<unsigned char*>(out.data()), &written, nullptr, nonce + kNonceBytes,
+      ciphertext.size() - kNonceBytes, reinterpret_cast<const unsigned char*>(associated_data.data()),
+      associated_data.size(), nonce, key->data());
+  sodium_memzero(key->data(), key->size());
+  if (rc != 0) {
+    return corruption("sealed value of data subject " + subject +
+                      " failed authentication (altered ciphertext or associated data)");
+  }
+  out.resize(written);
+  return out;
+}
+
+std::string KeyStore::normalize_email(std::string_view email) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!email.empty() && space(email.front())) email.remove_prefix(1);
+  while (!email.empty() && space(email.back())) email.remove_suffix(1);
+  std::string out(email);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+Result<KeyStore::Fingerprint> KeyStore::email_fingerprint(const PartnerId& partner, std::string_view email) {
+  const std::string normalized = normalize_email(email);
+  if (normalized.empty()) return invalid_argument("the email is empty", "email");
+  Key secret;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = partner_secrets_.find(partner); it != partner_secrets_.end()) {
+      secret = it->second;
+    } else {
+      Record r{Kind::kPartnerSecret, partner.to_string(), {}};
+      randombytes_buf(r.key.data(), r.key.size());
+      const std::string path = join_path(join_path(dir_, "partners"), r.name + std::string(kPartnerSuffix));
+      Status s = write_locked(path, r);
+      if (!s.is_ok()) {
+        sodium_memzero(r.key.data(), r.key.size());
+        spdlog::error("key store: email secret of partner {} not stored: {}", r.name, s.to_string());
+        return s;
+      }
+      partner_secrets_[partner] = r.key;
+      secret = r.key;
+      sodium_memzero(r.key.data(), r.key.size());
+      spdlog::info("key store: created the email-fingerprint secret of partner {}", r.name);
+    }
+  }
+  Fingerprint out;
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(normalized.data()),
+                     normalized.size(), secret.data(), secret.size());
+  sodium_memzero(secret.data(), secret.size());
+  return out;
+}
+
+Result<EmailFingerprint> KeyStore::email_fingerprint_bytes(const PartnerId& partner, std::string_view email) {
+  auto fp = email_fingerprint(partner, email);
+  if (!fp) return fp.status();
+  return EmailFingerprint(reinterpret_cast<const char*>(fp->data()), fp->size());
+}
+
+}  // namespace accountable

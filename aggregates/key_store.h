@@ -1,0 +1,112 @@
+// KeyStore: per-data-subject encryption keys and per-partner email-fingerprint
+// secrets, kept OUTSIDE the event log (docs/secrets.md).
+//
+//  - Each data subject (a string such as "user:<uuid>", see Personal<T> in
+//    events/domain_events.h) has one 32-byte XChaCha20-Poly1305 key, created on
+//    first use. seal()/open() encrypt personal fields with it.
+//  - destroy(subject) is crypto-shredding (PurgeUser): the key file is replaced
+//    atomically by a tombstone, so the key is gone for good and the store
+//    remembers that the subject was erased. Afterwards open() reports kNotFound
+//    ("... was erased") and key_for(create = true) is refused with
+//    kRuleViolated: an erased subject never silently gets a fresh key.
+//  - Each partner has one 32-byte secret for email fingerprints, created on
+//    first use: email_fingerprint() = keyed BLAKE2b-256 of the normalized email.
+//
+// Files (one per subject / partner, each written with Env::write_file_atomically):
+//   DATA/keys/subjects/<escaped subject>.key
+//   DATA/keys/partners/<partner uuid>.secret
+// Everything is loaded at open(), so a damaged file is found then (kCorruption
+// naming the file and the offset), and destroyed() needs no I/O.
+//
+// Thread-safe: one mutex; file writes happen under it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "events/domain_events.h"
+#include "events/env.h"
+#include "events/status.h"
+
+namespace accountable {
+
+class KeyStore {
+ public:
+  static constexpr size_t kKeyBytes = 32;    // crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+  static constexpr size_t kNonceBytes = 24;  // crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+  static constexpr size_t kTagBytes = 16;    // crypto_aead_xchacha20poly1305_ietf_ABYTES
+  static constexpr size_t kMaxSubjectLength = 80;
+  using Key = std::array<unsigned char, kKeyBytes>;
+  using Fingerprint = std::array<unsigned char, 32>;
+
+  // Loads every key and tombstone under DATA/keys (creating the folders if
+  // needed). `env` must outlive the store.
+  static Result<std::unique_ptr<KeyStore>> open(Env* env, const std::string& data_dir);
+
+  KeyStore(Env* env, std::string dir);
+  KeyStore(const KeyStore&) = delete;
+  KeyStore& operator=(const KeyStore&) = delete;
+  ~KeyStore();  // wipes the keys held in memory
+
+  // The subject's key. Missing: created durably when `create`, else kNotFound.
+  // Destroyed: kRuleViolated when `create`, else kNotFound (erased).
+  // Subjects are 1..80 bytes of printable ASCII (0x21..0x7e), else kInvalidArgument.
+  Result<Key> key_for(const std::string& subject, bool create);
+
+  // Crypto-shredding. Durable when it returns OK. Idempotent; also records a
+  // tombstone for a subject that never had a key.
+  Status destroy(const std::string& subject);
+  bool destroyed(const std::string& subject) const;
+
+  // nonce (24 random bytes) || XChaCha20-Poly1305-IETF ciphertext+tag of
+  // `plaintext`, authenticating `associated_data`. Creates the key on first use.
+  Result<std::string> seal(const std::string& subject, std::string_view plaintext, std::string_view associated_data);
+  // The inverse. kNotFound when the subject was erased (or never had a key),
+  // kCorruption when the ciphertext or the associated data was altered.
+  Result<std::string> open(const std::string& subject, std::string_view ciphertext, std::string_view associated_data);
+
+  // Keyed BLAKE2b-256 of the email, lower-cased (ASCII) and trimmed of ASCII
+  // whitespace, with the partner's secret (created on first use).
+  // kInvalidArgument (field "email") when nothing is left after trimming.
+  Result<Fingerprint> email_fingerprint(const PartnerId& partner, std::string_view email);
+  // The same as the opaque byte string that events carry (EmailFingerprint).
+  Result<EmailFingerprint> email_fingerprint_bytes(const PartnerId& partner, std::string_view email);
+
+  // --- the file format (docs/secrets.md), exposed for tests ------------------
+  static constexpr std::string_view kMagic = "ACCTKEYS";  // 8 bytes
+  static constexpr uint8_t kVersion = 1;
+  enum class Kind : uint8_t { kSubjectKey = 1, kTombstone = 2, kPartnerSecret = 3 };
+  // File name for a subject: bytes [A-Za-z0-9_-] kept, every other byte as %XX
+  // (upper-case hex), plus ".key". Injective, never "." or "..".
+  static std::string subject_file_name(std::string_view subject);
+  static std::string normalize_email(std::string_view email);
+
+ private:
+  struct Record {
+    Kind kind;
+    std::string name;  // the subject, or the partner uuid
+    Key key{};         // zero for a tombstone
+  };
+  static std::string encode(const Record& r);
+  static Result<Record> decode(std::string_view bytes, const std::string& file);
+  Status load_dir(const std::string& dir, std::string_view suffix);
+  Status write_locked(const std::string& path, const Record& r);
+  std::string subject_path(const std::string& subject) const;
+  Result<Key> key_for_locked(const std::string& subject, bool create);
+
+  Env* const env_;
+  const std::string dir_;  // DATA/keys
+
+  mutable std::mutex mu_;
+  std::map<std::string, Key> keys_;  // subject -> key
+  std::set<std::string> tombstones_;  // erased subjects
+  std::map<PartnerId, Key> partner_secrets_;
+};
+
+}  // namespace accountable

@@ -1,0 +1,321 @@
+#include "aggregates/key_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "events/fault_env.h"
+
+namespace accountable {
+namespace {
+
+constexpr const char* kData = "/data";
+const std::string kAlice = "user:6f1c2d3e-0000-4000-8000-000000000001";
+const std::string kBob = "user:6f1c2d3e-0000-4000-8000-000000000002";
+const std::string kAliceFile = "/data/keys/subjects/user%3A6f1c2d3e-0000-4000-8000-000000000001.key";
+
+PartnerId partner_n(unsigned char n) {
+  PartnerId::Bytes b{};
+  b[0] = 0xAA;
+  b[15] = n;
+  return PartnerId(b);
+}
+
+void collect_files(Env* env, const std::string& dir, std::vector<std::string>* out) {
+  auto names = env->list_dir(dir);
+  ASSERT_TRUE(names.is_ok()) << names.status().to_string();
+  for (const auto& name : *names) {
+    const std::string path = join_path(dir, name);
+    if (env->list_dir(path).is_ok()) {
+      collect_files(env, path, out);
+    } else {
+      out->push_back(path);
+    }
+  }
+}
+
+// Every byte of every file under `dir`, recursively, through the Env only.
+std::string all_bytes(Env* env, const std::string& dir, size_t* files = nullptr) {
+  std::vector<std::string> paths;
+  collect_files(env, dir, &paths);
+  std::string all;
+  for (const auto& p : paths) {
+    auto bytes = env->read_file(p);
+    EXPECT_TRUE(bytes.is_ok()) << p << ": " << bytes.status().to_string();
+    if (bytes) all += *bytes + '\x00';
+  }
+  if (files) *files = paths.size();
+  return all;
+}
+
+std::string as_string(const KeyStore::Key& k) { return std::string(reinterpret_cast<const char*>(k.data()), k.size()); }
+
+class KeyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(env_.create_dir(kData).is_ok());
+    reopen();
+  }
+  void reopen() {
+    store_.reset();
+    auto s = KeyStore::open(&env_, kData);
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    store_ = std::move(*s);
+  }
+  std::string seal(const std::string& subject, std::string_view plain, std::string_view ad = "ad") {
+    auto c = store_->seal(subject, plain, ad);
+    EXPECT_TRUE(c.is_ok()) << c.status().to_string();
+    return c.is_ok() ? *c : std::string();
+  }
+
+  FaultInjectionEnv env_;
+  std::unique_ptr<KeyStore> store_;
+};
+
+TEST_F(KeyStoreTest, SealOpenRoundTripWithARandomNonce) {
+  const std::string a = seal(kAlice, "Alice Example");
+  const std::string b = seal(kAlice, "Alice Example");
+  EXPECT_EQ(KeyStore::kNonceBytes + 13 + KeyStore::kTagBytes, a.size());
+  EXPECT_NE(a, b) << "same nonce twice";
+  EXPECT_NE(a.substr(0, KeyStore::kNonceBytes), b.substr(0, KeyStore::kNonceBytes));
+  EXPECT_EQ(std::string::npos, a.find("Alice")) << "plaintext visible in the sealed value";
+  for (const auto& sealed : {a, b}) {
+    auto plain = store_->open(kAlice, sealed, "ad");
+    ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+    EXPECT_EQ("Alice Example", *plain);
+  }
+  auto empty = store_->open(kAlice, seal(kAlice, ""), "ad");
+  ASSERT_TRUE(empty.is_ok());
+  EXPECT_EQ("", *empty);
+}
+
+TEST_F(KeyStoreTest, KeysArePerSubjectAndStable) {
+  auto a1 = store_->key_for(kAlice, true);
+  auto a2 = store_->key_for(kAlice, true);
+  auto b = store_->key_for(kBob, true);
+  ASSERT_TRUE(a1.is_ok() && a2.is_ok() && b.is_ok());
+  EXPECT_EQ(*a1, *a2);
+  EXPECT_NE(*a1, *b);
+  EXPECT_EQ(StatusCode::kNotFound, store_->key_for("user:nobody", false).status().code());
+  EXPECT_FALSE(env_.file_exists("/data/keys/subjects/user%3Anobody.key")) << "create=false created a key";
+  // Bob's key does not open Alice's data.
+  EXPECT_EQ(StatusCode::kCorruption, store_->open(kBob, seal(kAlice, "secret"), "ad").status().code());
+}
+
+TEST_F(KeyStoreTest, TamperingIsDetected) {
+  const std::string sealed = seal(kAlice, "alice@example.com", "UserCreated/1");
+  // A flipped bit anywhere: nonce, ciphertext or tag.
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    std::string bad = sealed;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    auto r = store_->open(kAlice, bad, "UserCreated/1");
+    EXPECT_EQ(StatusCode::kCorruption, r.status().code()) << "byte " << i;
+  }
+  EXPECT_EQ(StatusCode::kCorruption, store_->open(kAlice, sealed, "UserCreated/2").status().code())
+      << "associated data not authenticated";
+  EXPECT_EQ(StatusCode::kCorruption, store_->open(kAlice, sealed.substr(0, 39), "UserCreated/1").status().code());
+  EXPECT_EQ(StatusCode::kCorruption,
+            store_->open(kAlice, sealed.substr(0, sealed.size() - 1), "UserCreated/1").status().code());
+  EXPECT_EQ(StatusCode::kCorruption, store_->open(kAlice, "", "UserCreated/1").status().code());
+  EXPECT_TRUE(store_->open(kAlice, sealed, "UserCreated/1").is_ok());
+}
+
+TEST_F(KeyStoreTest, ReopenAndPowerLossKeepAcknowledgedKeys) {
+  const std::string a = seal(kAlice, "Alice");
+  const auto secret_fp = store_->email_fingerprint(partner_n(1), "a@b.c");
+  ASSERT_TRUE(secret_fp.is_ok());
+  reopen();
+  ASSERT_TRUE(store_->open(kAlice, a, "ad").is_ok());
+  const std::string b = seal(kBob, "Bob");  // created after the reopen
+  store_.reset();
+  env_.drop_unsynced_data();
+  reopen();
+  auto pa = store_->open(kAlice, a, "ad");
+  auto pb = store_->open(kBob, b, "ad");
+  ASSERT_TRUE(pa.is_ok()) << pa.status().to_string();
+  ASSERT_TRUE(pb.is_ok()) << pb.status().to_string();
+  EXPECT_EQ("Alice", *pa);
+  EXPECT_EQ("Bob", *pb);
+  auto fp = store_->email_fingerprint(partner_n(1), "a@b.c");
+  ASSERT_TRUE(fp.is_ok());
+  EXPECT_EQ(*secret_fp, *fp) << "the partner secret changed across a power loss";
+}
+
+TEST_F(KeyStoreTest, FreshFolderSurvivesPowerLoss) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir("/fresh").is_ok());
+  std::string sealed;
+  {
+    auto s = KeyStore::open(&env, "/fresh");
+    ASSERT_TRUE(s.is_ok());
+    auto c = (*s)->seal(kAlice, "x", "");
+    ASSERT_TRUE(c.is_ok());
+    sealed = *c;
+  }
+  env.drop_unsynced_data();
+  auto s = KeyStore::open(&env, "/fresh");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_TRUE((*s)->open(kAlice, sealed, "").is_ok());
+}
+
+TEST_F(KeyStoreTest, FailedKeyWriteIsReportedAndNothingIsKept) {
+  env_.fail_syncs(1);
+  auto r = store_->seal(kAlice, "x", "");
+  EXPECT_EQ(StatusCode::kIOError, r.status().code());
+  EXPECT_EQ(StatusCode::kNotFound, store_->key_for(kAlice, false).status().code())
+      << "a key that was not durable was handed out";
+}
+
+TEST_F(KeyStoreTest, DestroyIsCryptoShreddingAndSurvivesReopenAndPowerLoss) {
+  const std::string sealed = seal(kAlice, "Alice Example");
+  const std::string bob_sealed = seal(kBob, "Bob Example");
+  auto key = store_->key_for(kAlice, false);
+  ASSERT_TRUE(key.is_ok());
+  ASSERT_NE(std::string::npos, all_bytes(&env_, kData).find(as_string(*key))) << "scan does not see key files";
+
+  ASSERT_TRUE(store_->destroy(kAlice).is_ok());
+  auto check_erased = [&] {
+    EXPECT_TRUE(store_->destroyed(kAlice));
+    auto opened = store_->open(kAlice, sealed, "ad");
+    EXPECT_EQ(StatusCode::kNotFound, opened.status().code());
+    EXPECT_NE(std::string::npos, opened.status().message().find("was erased")) << opened.status().message();
+    EXPECT_EQ(StatusCode::kRuleViolated, store_->key_for(kAlice, true).status().code());
+    EXPECT_EQ(StatusCode::kNotFound, store_->key_for(kAlice, false).status().code());
+    EXPECT_EQ(StatusCode::kRuleViolated, store_->seal(kAlice, "new data", "ad").status().code());
+    // Other subjects are untouched.
+    EXPECT_FALSE(store_->destroyed(kBob));
+    auto bob = store_->open(kBob, bob_sealed, "ad");
+    ASSERT_TRUE(bob.is_ok());
+    EXPECT_EQ("Bob Example", *bob);
+    // The key bytes are nowhere in the data folder.
+    EXPECT_EQ(std::string::npos, all_bytes(&env_, kData).find(as_string(*key)));
+  };
+  check_erased();
+  EXPECT_TRUE(store_->destroy(kAlice).is_ok()) << "destroy is idempotent";
+  reopen();
+  check_erased();
+  store_.reset();
+  env_.drop_unsynced_data();
+  reopen();
+  check_erased();
+}
+
+TEST_F(KeyStoreTest, DestroyingASubjectWithoutAKeyStillBlocksItsCreation) {
+  ASSERT_TRUE(store_->destroy(kBob).is_ok());
+  EXPECT_TRUE(store_->destroyed(kBob));
+  EXPECT_EQ(StatusCode::kRuleViolated, store_->key_for(kBob, true).status().code());
+  reopen();
+  EXPECT_EQ(StatusCode::kRuleViolated, store_->key_for(kBob, true).status().code());
+}
+
+TEST_F(KeyStoreTest, DamagedKeyFileFailsOpenWithCorruption) {
+  seal(kAlice, "x");
+  store_.reset();
+  const std::string good = env_.contents(kAliceFile);
+  ASSERT_FALSE(good.empty());
+  for (uint64_t off = 0; off < good.size(); ++off) {
+    ASSERT_TRUE(env_.write_file_atomically(kAliceFile, good).is_ok());
+    ASSERT_TRUE(env_.corrupt_byte(kAliceFile, off, 0x04).is_ok());
+    auto s = KeyStore::open(&env_, kData);
+    ASSERT_FALSE(s.is_ok()) << "flipped byte " << off << " went unnoticed";
+    EXPECT_EQ(StatusCode::kCorruption, s.status().code());
+    EXPECT_NE(std::string::npos, s.status().message().find(kAliceFile)) << s.status().message();
+    EXPECT_NE(std::string::npos, s.status().message().find("at offset")) << s.status().message();
+  }
+  // A valid record under the wrong name (a file copied or renamed by hand).
+  ASSERT_TRUE(env_.write_file_atomically(kAliceFile, good).is_ok());
+  ASSERT_TRUE(env_.write_file_atomically("/data/keys/subjects/user%3Aother.key", good).is_ok());
+  auto s = KeyStore::open(&env_, kData);
+  EXPECT_EQ(StatusCode::kCorruption, s.status().code());
+  ASSERT_TRUE(env_.remove_file("/data/keys/subjects/user%3Aother.key").is_ok());
+  reopen();
+}
+
+TEST_F(KeyStoreTest, StaleTemporaryFilesAreRemovedAtOpen) {
+  seal(kAlice, "x");
+  store_.reset();
+  const std::string tmp = kAliceFile + ".tmp";
+  ASSERT_TRUE(env_.write_file_atomically(tmp, env_.contents(kAliceFile)).is_ok());
+  reopen();
+  EXPECT_FALSE(env_.file_exists(tmp));
+  EXPECT_TRUE(store_->key_for(kAlice, false).is_ok());
+}
+
+TEST_F(KeyStoreTest, SubjectNamesAreValidatedAndEscapedIntoSafeFileNames) {
+  EXPECT_EQ("user%3Aabc.key", KeyStore::subject_file_name("user:abc"));
+  EXPECT_EQ("%2E%2E%2Fx.key", KeyStore::subject_file_name("../x"));
+  EXPECT_EQ("a%25b.key", KeyStore::subject_file_name("a%b"));  // '%' itself is escaped: injective
+  EXPECT_NE(KeyStore::subject_file_name("a%3Ab"), KeyStore::subject_file_name("a:b"));
+  for (const std::string& bad : {std::string(), std::string("has space"), std::string(81, 'x'), std::string("t\tab")}) {
+    EXPECT_EQ(StatusCode::kInvalidArgument, store_->key_for(bad, true).status().code()) << bad;
+    EXPECT_EQ(StatusCode::kInvalidArgument, store_->destroy(bad).code()) << bad;
+  }
+  const std::string slot = "contact:6f1c2d3e-0000-4000-8000-000000000009:billing/../x";
+  seal(slot, "y");
+  EXPECT_TRUE(env_.file_exists(
+      "/data/keys/subjects/contact%3A6f1c2d3e-0000-4000-8000-000000000009%3Abilling%2F%2E%2E%2Fx.key"));
+  reopen();
+  EXPECT_TRUE(store_->key_for(slot, false).is_ok());
+}
+
+TEST_F(KeyStoreTest, EmailFingerprintIsNormalizedKeyedAndPerPartner) {
+  auto fp = [&](unsigned char partner, std::string_view email) {
+    auto r = store_->email_fingerprint(partner_n(partner), email);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? *r : KeyStore::Fingerprint{};
+  };
+  const auto base = fp(1, "alice@example.com");
+  EXPECT_EQ(base, fp(1, "Alice@Example.COM"));
+  EXPECT_EQ(base, fp(1, "  alice@example.com\t\n"));
+  EXPECT_NE(base, fp(1, "alice@example.org"));
+  EXPECT_NE(base, fp(1, "al ice@example.com")) << "inner whitespace is significant";
+  EXPECT_NE(base, fp(2, "alice@example.com")) << "partners share a secret";
+  EXPECT_NE(base, KeyStore::Fingerprint{});
+  EXPECT_EQ(StatusCode::kInvalidArgument, store_->email_fingerprint(partner_n(1), " \t ").status().code());
+
+  auto bytes = store_->email_fingerprint_bytes(partner_n(1), "ALICE@example.com ");
+  ASSERT_TRUE(bytes.is_ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(base.data()), base.size()), *bytes);
+
+  reopen();
+  EXPECT_EQ(base, fp(1, "alice@example.com")) << "the partner secret changed across a reopen";
+  // The plain address is not stored anywhere.
+  EXPECT_EQ(std::string::npos, all_bytes(&env_, kData).find("alice@example.com"));
+}
+
+TEST(KeyStorePosixTest, RoundTripAndDestroyInARealFolder) {
+  char tmpl[] = "/tmp/key_store_test.XXXXXX";
+  ASSERT_NE(nullptr, ::mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  std::string a, b;
+  KeyStore::Fingerprint fp{};
+  {
+    auto s = KeyStore::open(posix_env(), dir);
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    auto ca = (*s)->seal(kAlice, "Alice", "ad");
+    auto cb = (*s)->seal(kBob, "Bob", "ad");
+    auto f = (*s)->email_fingerprint(partner_n(1), "x@y.z");
+    ASSERT_TRUE(ca.is_ok() && cb.is_ok() && f.is_ok());
+    a = *ca, b = *cb, fp = *f;
+    ASSERT_TRUE((*s)->destroy(kBob).is_ok());
+  }
+  {
+    auto s = KeyStore::open(posix_env(), dir);
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    auto pa = (*s)->open(kAlice, a, "ad");
+    ASSERT_TRUE(pa.is_ok());
+    EXPECT_EQ("Alice", *pa);
+    EXPECT_EQ(StatusCode::kNotFound, (*s)->open(kBob, b, "ad").status().code());
+    EXPECT_EQ(StatusCode::kRuleViolated, (*s)->key_for(kBob, true).status().code());
+    auto f = (*s)->email_fingerprint(partner_n(1), "X@Y.Z");
+    ASSERT_TRUE(f.is_ok());
+    EXPECT_EQ(fp, *f);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace accountable
