@@ -13,14 +13,17 @@ namespace accountable::cli {
 void add_serve_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("serve", "Open the log in DATA and report on it (the HTTP API comes later)");
   auto data = std::make_shared<std::string>("./data");
-  auto truncate = std::make_shared<bool>(false);
+  auto recovery = std::make_shared<std::string>("fail");
   cmd->add_option("--data", *data, "data folder (created if missing)")->capture_default_str();
-  cmd->add_flag("--recovery-truncate", *truncate,
-                "on corruption before the tail, move the bad part into DATA/quarantine and open anyway");
-  cmd->callback([data, truncate, exit_code] {
+  cmd->add_option("--recovery", *recovery,
+                  "on corruption before the tail: fail (default), or truncate: move the bad part and every "
+                  "later segment into DATA/quarantine and open with what is before it")
+      ->check(CLI::IsMember({"fail", "truncate"}))
+      ->capture_default_str();
+  cmd->callback([data, recovery, exit_code] {
     LogOptions options;
     options.data_dir = *data;
-    options.recovery = *truncate ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
+    options.recovery = *recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
     auto log = EventLog::open(options);
     if (!log) {
       std::fprintf(stderr, "serve: cannot open %s: %s\n", data->c_str(), log.status().to_string().c_str());

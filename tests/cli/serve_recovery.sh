@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Corruption before the tail makes open fail, naming the segment, the offset and
+# the last good position; `serve --recovery truncate` moves the bad part into
+# quarantine (nothing deleted) and opens; verify then passes.
+set -euo pipefail
+acct="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$acct" bench --data "$work" --workload W3 --events 2000 --keep >/dev/null
+data="$work/W3"
+seg="$data/log/seg-00000000000000000001.log"
+size=$(stat -c %s "$seg")
+offset=$((size / 2))
+byte=$(od -An -tu1 -j "$offset" -N1 "$seg" | tr -d ' ')
+printf "$(printf '\\x%02x' $((byte ^ 0x04)))" | dd of="$seg" bs=1 seek="$offset" conv=notrunc status=none
+rm "$data/index/checkpoint"  # the checkpoint would let open skip the damaged part
+
+set +e
+"$acct" serve --data "$data" >"$work/fail.out" 2>"$work/fail.err"
+rc=$?
+set -e
+cat "$work/fail.err"
+[ "$rc" -eq 1 ] || { echo "expected exit 1, got $rc"; exit 1; }
+grep -Eq "seg-00000000000000000001.log offset [0-9]+: .*last good position [0-9]+" "$work/fail.err"
+
+"$acct" serve --data "$data" --recovery truncate >"$work/ok.out" 2>"$work/ok.err"
+ls "$data/quarantine/" | grep -q "seg-00000000000000000001.log\.[0-9]*\.bad"
+"$acct" verify --data "$data" > "$work/verify.out"
+tail -1 "$work/verify.out" | grep -q '^OK$'
+events=$(grep -o "events [0-9]*," "$work/verify.out" | tr -dc 0-9)
+[ "$events" -lt 2000 ] && [ "$events" -gt 0 ] || { echo "unexpected event count $events"; exit 1; }
+echo "open refused the damage; truncate kept $events events and moved the rest aside"
