@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregates/testing/folder_bytes.h"
 #include "events/fault_env.h"
 
 namespace accountable {
@@ -24,32 +25,7 @@ PartnerId partner_n(unsigned char n) {
   return PartnerId(b);
 }
 
-void collect_files(Env* env, const std::string& dir, std::vector<std::string>* out) {
-  auto names = env->list_dir(dir);
-  ASSERT_TRUE(names.is_ok()) << names.status().to_string();
-  for (const auto& name : *names) {
-    const std::string path = join_path(dir, name);
-    if (env->list_dir(path).is_ok()) {
-      collect_files(env, path, out);
-    } else {
-      out->push_back(path);
-    }
-  }
-}
-
-// Every byte of every file under `dir`, recursively, through the Env only.
-std::string all_bytes(Env* env, const std::string& dir, size_t* files = nullptr) {
-  std::vector<std::string> paths;
-  collect_files(env, dir, &paths);
-  std::string all;
-  for (const auto& p : paths) {
-    auto bytes = env->read_file(p);
-    EXPECT_TRUE(bytes.is_ok()) << p << ": " << bytes.status().to_string();
-    if (bytes) all += *bytes + '\x00';
-  }
-  if (files) *files = paths.size();
-  return all;
-}
+using testing::all_bytes;
 
 std::string as_string(const KeyStore::Key& k) { return std::string(reinterpret_cast<const char*>(k.data()), k.size()); }
 
