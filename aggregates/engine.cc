@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
+#include "aggregates/state_codec.h"
 #include "events/sha256.h"
 
 namespace accountable {
@@ -28,9 +31,8 @@ std::vector<GeneratedId> Engine::ids_for(const CommandId& id, size_t count) {
 }
 
 template <class State>
-Result<State> Engine::load(const std::string& stream) const {
-  State state;
-  StreamVersion next(1);
+Result<State> Engine::load_from(const std::string& stream, State state) const {
+  StreamVersion next = state.version.next();
   while (true) {
     auto batch = log_.read_stream(stream, next, 1024);
     if (!batch) return batch.status();
@@ -48,10 +50,46 @@ Result<State> Engine::load(const std::string& stream) const {
   }
 }
 
+template <class State>
+Result<State> Engine::replay(const std::string& stream) const {
+  return load_from(stream, State{});
+}
+
+template <class State>
+Result<State> Engine::load(const std::string& stream) const {
+  if (options_.snapshots != nullptr) {
+    if (auto snapshot = options_.snapshots->load(stream, StateSchema<State>::kVersion)) {
+      auto state = decode_state<State>(snapshot->state);
+      // A snapshot ahead of the log (a log cut back by recovery) is of no use.
+      if (state && state->version == snapshot->version && snapshot->version <= log_.stream_version(stream)) {
+        return load_from(stream, std::move(*state));
+      }
+      spdlog::warn("snapshot of '{}' ignored ({}); rebuilding the state from the stream's events", stream,
+                   state ? "it is ahead of the log or its version disagrees" : state.status().message());
+    }
+  }
+  return load_from(stream, State{});
+}
+
+template <class State>
+void Engine::maybe_snapshot(const StreamWrite& write, const State& before, StreamVersion after) const {
+  const uint64_t every = options_.snapshot_every;
+  if (options_.snapshots == nullptr || every == 0 || before.version.value() / every == after.value() / every) return;
+  State state = before;
+  for (const DomainEvent& e : write.events) state = evolve(std::move(state), e);
+  if (state.version != after) return;  // evolve must count every event; if not, do not cache a wrong state
+  Status saved = options_.snapshots->save(write.stream, StateSchema<State>::kVersion, after, encode_state(state));
+  if (!saved.is_ok()) spdlog::warn("snapshot of '{}' not saved: {}", write.stream, saved.to_string());
+}
+
 template Result<PartnerState> Engine::load<PartnerState>(const std::string&) const;
 template Result<UserState> Engine::load<UserState>(const std::string&) const;
 template Result<BusinessProfileState> Engine::load<BusinessProfileState>(const std::string&) const;
 template Result<CatalogState> Engine::load<CatalogState>(const std::string&) const;
+template Result<PartnerState> Engine::replay<PartnerState>(const std::string&) const;
+template Result<UserState> Engine::replay<UserState>(const std::string&) const;
+template Result<BusinessProfileState> Engine::replay<BusinessProfileState>(const std::string&) const;
+template Result<CatalogState> Engine::replay<CatalogState>(const std::string&) const;
 
 Result<EmailFingerprint> Engine::fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const {
   std::string_view email;
@@ -177,6 +215,16 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
       auto again = answer_duplicate(*appended);
       if (again) again->created_ids = ids;
       return again;
+    }
+    for (const StreamWriteResult& r : appended->streams) {
+      const StreamWrite* w = decision->find(r.stream);
+      if (w == nullptr) continue;
+      if (keys.partner && r.stream == partner_stream(*keys.partner)) maybe_snapshot(*w, partner, r.last_version);
+      if (keys.user && r.stream == user_stream(*keys.user)) maybe_snapshot(*w, user, r.last_version);
+      if (keys.partner && keys.region && r.stream == business_profile_stream(*keys.partner, *keys.region)) {
+        maybe_snapshot(*w, profile, r.last_version);
+      }
+      if (keys.catalog && r.stream == catalog_stream()) maybe_snapshot(*w, catalog, r.last_version);
     }
     CommandOutcome out;
     out.first_position = appended->first_position;

@@ -129,10 +129,13 @@ void add_exec_command(CLI::App& app, int* exit_code) {
     }
     auto keys = KeyStore::open(posix_env(), args->data);
     auto credentials = CredentialStore::open(posix_env(), args->data);
-    if (!keys || !credentials) {
-      std::fprintf(stderr, "exec: %s\n", (!keys ? keys.status() : credentials.status()).to_string().c_str());
-      *exit_code = 2;
-      return;
+    auto snapshots = SnapshotStore::open(posix_env(), args->data);
+    for (const Status& s : {keys.status(), credentials.status(), snapshots.status()}) {
+      if (!s.is_ok()) {
+        std::fprintf(stderr, "exec: %s\n", s.to_string().c_str());
+        *exit_code = 2;
+        return;
+      }
     }
     int passwords_fd = -1;
     if (!args->passwords_file.empty()) {
@@ -147,6 +150,7 @@ void add_exec_command(CLI::App& app, int* exit_code) {
     engine_options.fingerprint = [k = keys->get()](const PartnerId& partner, std::string_view email) {
       return k->email_fingerprint_bytes(partner, email);
     };
+    engine_options.snapshots = snapshots->get();
     Engine engine(**log, engine_options);
     auto actor = parse_actor(args->as, engine, **keys);
     if (!actor) {
