@@ -36,6 +36,7 @@ Result<State> Engine::load_from(const std::string& stream, State state) const {
   while (true) {
     auto batch = log_.read_stream(stream, next, 1024);
     if (!batch) return batch.status();
+    PersonalDataScope sealed(options_.cipher);
     for (const RecordedEvent& e : batch->events) {
       auto event = decode_event(e.type, e.schema_version, e.payload);
       if (!event) {
@@ -59,6 +60,7 @@ template <class State>
 Result<State> Engine::load(const std::string& stream) const {
   if (options_.snapshots != nullptr) {
     if (auto snapshot = options_.snapshots->load(stream, StateSchema<State>::kVersion)) {
+      PersonalDataScope sealed(options_.cipher);
       auto state = decode_state<State>(snapshot->state);
       // A snapshot ahead of the log (a log cut back by recovery) is of no use.
       if (state && state->version == snapshot->version && snapshot->version <= log_.stream_version(stream)) {
@@ -78,7 +80,15 @@ void Engine::maybe_snapshot(const StreamWrite& write, const State& before, Strea
   State state = before;
   for (const DomainEvent& e : write.events) state = evolve(std::move(state), e);
   if (state.version != after) return;  // evolve must count every event; if not, do not cache a wrong state
-  Status saved = options_.snapshots->save(write.stream, StateSchema<State>::kVersion, after, encode_state(state));
+  std::string bytes;
+  try {
+    PersonalDataScope sealed(options_.cipher);  // personal data in a snapshot is sealed like in the log
+    bytes = encode_state(state);
+  } catch (const PersonalDataError& e) {
+    spdlog::warn("snapshot of '{}' not saved: {}", write.stream, e.status.to_string());
+    return;
+  }
+  Status saved = options_.snapshots->save(write.stream, StateSchema<State>::kVersion, after, bytes);
   if (!saved.is_ok()) spdlog::warn("snapshot of '{}' not saved: {}", write.stream, saved.to_string());
 }
 
@@ -125,6 +135,22 @@ Result<CommandOutcome> Engine::answer_duplicate(const CommitResult& earlier) con
 }
 
 Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequest& request) {
+  auto outcome = decide_and_append(actor, request);
+  // A committed purge (or a retry of one) destroys the user's key: from then on
+  // every replay, view and export reads their personal data as erased.
+  if (outcome && options_.cipher != nullptr) {
+    if (const auto* purge = std::get_if<PurgeUser>(&request.command)) {
+      Status erased = options_.cipher->erase(user_subject(purge->user_id));
+      if (!erased.is_ok()) {
+        return Status(erased.code(), "the purge is committed but the user's key was not destroyed (" +
+                                         erased.message() + "); retry the same command");
+      }
+    }
+  }
+  return outcome;
+}
+
+Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const CommandRequest& request) {
   if (request.id.is_nil()) return invalid_argument("command id is required", "command_id");
   // A retry of a command that already committed gets its first result, even
   // if deciding it again now would be refused (the user it created exists).
@@ -194,17 +220,22 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
     } else if (std::holds_alternative<EnrollPartner>(request.command)) {
       tenant = PartnerId(ids.at(0).bytes()).to_string();
     }
-    for (const StreamWrite& w : decision->writes) {
-      StreamAppend append;
-      append.stream = w.stream;
-      append.expected = w.expected;
-      append.partner = w.stream == catalog_stream() ? std::string() : tenant;
-      for (const DomainEvent& e : w.events) {
-        EncodedEvent encoded = encode_event(e);
-        append.events.push_back(NewEvent{EventId::random(), std::move(encoded.type), encoded.schema_version,
-                                         std::move(encoded.bytes)});
+    try {
+      PersonalDataScope sealed(options_.cipher);  // personal data enters the log sealed per subject
+      for (const StreamWrite& w : decision->writes) {
+        StreamAppend append;
+        append.stream = w.stream;
+        append.expected = w.expected;
+        append.partner = w.stream == catalog_stream() ? std::string() : tenant;
+        for (const DomainEvent& e : w.events) {
+          EncodedEvent encoded = encode_event(e);
+          append.events.push_back(NewEvent{EventId::random(), std::move(encoded.type), encoded.schema_version,
+                                           std::move(encoded.bytes)});
+        }
+        commit.streams.push_back(std::move(append));
       }
-      commit.streams.push_back(std::move(append));
+    } catch (const PersonalDataError& e) {
+      return e.status;  // e.g. the subject was purged: nothing of theirs may be written again
     }
     auto appended = log_.append(std::move(commit));
     if (!appended) {

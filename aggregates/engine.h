@@ -9,8 +9,9 @@
 //     a version conflict               -> load and decide again, at most max_attempts times
 //
 // Loads start from the stream's snapshot when there is a usable one
-// (aggregates/snapshot_store.h). Not yet here (issue 3, still open):
-// encryption of personal data per subject.
+// (aggregates/snapshot_store.h). Personal data is sealed per data subject with
+// the cipher (events/personal_data.h); a committed PurgeUser destroys the
+// user's key, which erases their personal data from every replay.
 #pragma once
 
 #include <array>
@@ -55,6 +56,9 @@ struct EngineOptions {
   int max_attempts = 5;
   FingerprintFn fingerprint;     // required by commands that carry an email
   SnapshotStore* snapshots = nullptr;  // null: every load replays the whole stream
+  // Seals personal data in payloads and snapshots; PurgeUser erases the user's key.
+  // Null: personal data is written in clear (tests of the pure domain only).
+  PersonalDataCipher* cipher = nullptr;
   uint64_t snapshot_every = 100;       // snapshot a stream each time its version crosses a multiple of this
 };
 
@@ -76,6 +80,7 @@ class Engine {
   static std::vector<GeneratedId> ids_for(const CommandId& id, size_t count = 2);
 
  private:
+  Result<CommandOutcome> decide_and_append(const Principal& actor, const CommandRequest& request);
   Result<CommandOutcome> answer_duplicate(const CommitResult& earlier) const;
   Result<EmailFingerprint> fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const;
   template <class State>

@@ -32,6 +32,7 @@
 
 #include "events/domain_events.h"
 #include "events/env.h"
+#include "events/personal_data.h"
 #include "events/status.h"
 
 namespace accountable {
@@ -107,6 +108,24 @@ class KeyStore {
   std::map<std::string, Key> keys_;  // subject -> key
   std::set<std::string> tombstones_;  // erased subjects
   std::map<PartnerId, Key> partner_secrets_;
+};
+
+// The key store as the cipher of personal data in event payloads and
+// snapshots (events/personal_data.h). The subject is the associated data, so a
+// sealed value cannot be moved to another subject.
+class KeyStoreCipher final : public PersonalDataCipher {
+ public:
+  explicit KeyStoreCipher(KeyStore& keys) : keys_(keys) {}
+  Result<std::string> seal(const std::string& subject, std::string_view plaintext) override {
+    return keys_.seal(subject, plaintext, subject);
+  }
+  Result<std::string> open(const std::string& subject, std::string_view sealed) override {
+    return keys_.open(subject, sealed, subject);
+  }
+  Status erase(const std::string& subject) override { return keys_.destroy(subject); }
+
+ private:
+  KeyStore& keys_;
 };
 
 }  // namespace accountable

@@ -151,6 +151,8 @@ void add_exec_command(CLI::App& app, int* exit_code) {
       return k->email_fingerprint_bytes(partner, email);
     };
     engine_options.snapshots = snapshots->get();
+    KeyStoreCipher cipher(**keys);
+    engine_options.cipher = &cipher;
     Engine engine(**log, engine_options);
     auto actor = parse_actor(args->as, engine, **keys);
     if (!actor) {

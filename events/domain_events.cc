@@ -38,6 +38,9 @@ Result<T> from_bytes(std::string_view bytes) {
   try {
     cereal::PortableBinaryInputArchive ar(in);
     ar(value);
+  } catch (const PersonalDataError& e) {
+    return Status(e.status.code(), std::string("event payload of type ") + std::string(T::kType) +
+                                       ": personal data: " + e.status.message());
   } catch (const std::exception& e) {
     return corruption(std::string("event payload of type ") + std::string(T::kType) + " does not parse: " + e.what());
   }
@@ -67,6 +70,14 @@ Result<DomainEvent> upcast_tax_exemption_filed_v1(std::string_view bytes) {
   return DomainEvent(std::move(v2));
 }
 
+// Schema 1 of the events that hold personal data wrote it in clear; the
+// struct is otherwise the same, so one upcaster reads them all.
+template <class T>
+Result<DomainEvent> upcast_plain_personal(std::string_view bytes) {
+  LegacyPersonalFormat legacy;
+  return decode_current<T>(bytes);
+}
+
 struct Decoder {
   std::string_view type;
   uint16_t version;
@@ -91,6 +102,12 @@ const std::vector<Decoder>& decoders() {
 const std::vector<UpcasterEntry>& upcasters() {
   static const std::vector<UpcasterEntry> kUpcasters = {
       {TaxExemptionFiledV1::kType, TaxExemptionFiledV1::kSchemaVersion, &upcast_tax_exemption_filed_v1},
+      {PartnerEnrolled::kType, 1, &upcast_plain_personal<PartnerEnrolled>},
+      {LegalProfileUpdated::kType, 1, &upcast_plain_personal<LegalProfileUpdated>},
+      {BillingProfileUpdated::kType, 1, &upcast_plain_personal<BillingProfileUpdated>},
+      {AuditorAccessIssued::kType, 1, &upcast_plain_personal<AuditorAccessIssued>},
+      {UserCreated::kType, 1, &upcast_plain_personal<UserCreated>},
+      {UserProfileUpdated::kType, 1, &upcast_plain_personal<UserProfileUpdated>},
   };
   return kUpcasters;
 }
@@ -125,5 +142,10 @@ Result<DomainEvent> decode_event(std::string_view type, uint16_t schema_version,
 }
 
 std::string encode_tax_exemption_filed_v1(const TaxExemptionFiledV1& v1) { return to_bytes(v1); }
+
+std::string encode_event_schema_v1(const DomainEvent& event) {
+  LegacyPersonalFormat legacy;
+  return encode_event(event).bytes;
+}
 
 }  // namespace accountable

@@ -7,8 +7,9 @@
 //    bumps the version, keeps the old struct as `<Name>V<n>` and registers an
 //    upcaster (see decode_event).
 //  - Personal data (people's names, emails, phones, personal addresses) is held
-//    only inside `Personal<T>`, which names its data subject, so that the codec
-//    can encrypt exactly those fields with the subject's key.
+//    only inside `Personal<T>`, which names its data subject; it is sealed with
+//    that subject's key when a PersonalDataScope is installed (the engine always
+//    does), see events/personal_data.h.
 //  - Events never carry passwords, password hashes, tokens or plain emails used
 //    for uniqueness (uniqueness uses `email_fingerprint`, a keyed hash).
 #pragma once
@@ -20,6 +21,11 @@
 #include <variant>
 #include <vector>
 
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/string.hpp>
+#include <sstream>
+
+#include "events/personal_data.h"
 #include "events/status.h"
 #include "events/types.h"
 
@@ -59,16 +65,84 @@ void serialize(Archive& ar, Timestamp& t) {
 
 // ---- personal data -------------------------------------------------------------
 
-// A value that is personal data of one data subject. The codec encrypts `value`
+namespace personal_detail {
+// A value's own PortableBinary bytes: what Personal<T> seals.
+template <class T>
+std::string to_bytes(const T& value) {
+  std::ostringstream out(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    ar(value);
+  }
+  return std::move(out).str();
+}
+template <class T>
+T from_bytes(const std::string& bytes) {
+  std::istringstream in(bytes, std::ios::binary);
+  T value{};
+  cereal::PortableBinaryInputArchive ar(in);
+  ar(value);
+  return value;
+}
+}  // namespace personal_detail
+
+// A value that is personal data of one data subject. The codec seals `value`
 // with the subject's key; destroying that key erases the value everywhere.
+//
+// Wire form (schema 2 of the events that hold it; events/personal_data.h):
+//   subject, kind u8, bytes   kind 1: sealed with the subject's key (the log)
+//                             kind 0: the value in clear (no cipher installed:
+//                                     tests and golden fixtures only)
+// Schema 1 wrote (subject, value) in clear; its upcasters read it.
 template <class T>
 struct Personal {
   std::string subject;  // see the *_subject() functions below
   T value{};
+  bool erased = false;  // the subject's key was destroyed: `value` is empty for good
   friend bool operator==(const Personal&, const Personal&) = default;
+
   template <class Archive>
-  void serialize(Archive& ar) {
-    ar(subject, value);
+  void save(Archive& ar) const {
+    if (legacy_personal_format()) {
+      ar(subject, value);
+      return;
+    }
+    std::string plain = personal_detail::to_bytes(value);
+    if (PersonalDataCipher* cipher = current_personal_cipher()) {
+      auto sealed = cipher->seal(subject, plain);
+      if (!sealed) throw PersonalDataError(sealed.status());
+      ar(subject, uint8_t{1}, *sealed);
+    } else {
+      ar(subject, uint8_t{0}, plain);
+    }
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    if (legacy_personal_format()) {
+      ar(subject, value);
+      return;
+    }
+    uint8_t kind = 0;
+    std::string bytes;
+    ar(subject, kind, bytes);
+    erased = false;
+    if (kind == 0) {
+      value = personal_detail::from_bytes<T>(bytes);
+    } else if (kind == 1) {
+      PersonalDataCipher* cipher = current_personal_cipher();
+      if (cipher == nullptr) throw PersonalDataError(Status(StatusCode::kInternal, "sealed personal data, no key store"));
+      auto plain = cipher->open(subject, bytes);
+      if (plain) {
+        value = personal_detail::from_bytes<T>(*plain);
+      } else if (plain.status().code() == StatusCode::kNotFound) {
+        value = T{};
+        erased = true;
+      } else {
+        throw PersonalDataError(plain.status());
+      }
+    } else {
+      throw PersonalDataError(corruption("personal data of an unknown kind " + std::to_string(kind)));
+    }
   }
 };
 
@@ -280,7 +354,7 @@ struct BusinessProfileDetails {
 // P. The partner account exists. The first Global admin is created in the same
 // decision (UserCreated on its own stream, and the directory events below).
 struct PartnerEnrolled {
-  ACCT_EVENT(PartnerEnrolled, 1);
+  ACCT_EVENT(PartnerEnrolled, 2);  // v2: personal data sealed per subject
   PartnerId partner_id;
   std::string partner_name;  // partner network profile
   std::string mpn_id;
@@ -297,7 +371,7 @@ struct PartnerEnrolled {
 
 // P. The legal address country never differs from the enrolled one.
 struct LegalProfileUpdated {
-  ACCT_EVENT(LegalProfileUpdated, 1);
+  ACCT_EVENT(LegalProfileUpdated, 2);  // v2: personal data sealed per subject
   LegalProfile legal;
   friend bool operator==(const LegalProfileUpdated&, const LegalProfileUpdated&) = default;
   template <class Archive>
@@ -331,7 +405,7 @@ struct SupportProfileUpdated {
 
 // P. The billing currency is not part of it: it cannot change.
 struct BillingProfileUpdated {
-  ACCT_EVENT(BillingProfileUpdated, 1);
+  ACCT_EVENT(BillingProfileUpdated, 2);  // v2: personal data sealed per subject
   BillingProfile billing;
   friend bool operator==(const BillingProfileUpdated&, const BillingProfileUpdated&) = default;
   template <class Archive>
@@ -478,7 +552,7 @@ struct PinsReordered {
 
 // P.
 struct AuditorAccessIssued {
-  ACCT_EVENT(AuditorAccessIssued, 1);
+  ACCT_EVENT(AuditorAccessIssued, 2);  // v2: personal data sealed per subject
   AuditorGrantId grant_id;
   Personal<std::string> auditor_email;
   Timestamp valid_from, valid_until;
@@ -550,7 +624,7 @@ struct GlobalAdminDeactivated {
 
 // U.
 struct UserCreated {
-  ACCT_EVENT(UserCreated, 1);
+  ACCT_EVENT(UserCreated, 2);  // v2: personal data sealed per subject
   UserId user_id;
   PartnerId partner_id;
   PersonalContact profile;  // subject: the user
@@ -564,7 +638,7 @@ struct UserCreated {
 
 // U.
 struct UserProfileUpdated {
-  ACCT_EVENT(UserProfileUpdated, 1);
+  ACCT_EVENT(UserProfileUpdated, 2);  // v2: personal data sealed per subject
   PersonalContact profile;
   EmailFingerprint email_fingerprint;
   friend bool operator==(const UserProfileUpdated&, const UserProfileUpdated&) = default;
@@ -782,6 +856,8 @@ struct EncodedEvent {
 std::string_view event_type(const DomainEvent& event);
 uint16_t event_schema_version(const DomainEvent& event);
 
+// Seals personal data with the cipher of the current PersonalDataScope; throws
+// PersonalDataError if sealing fails (callers that seal catch it).
 EncodedEvent encode_event(const DomainEvent& event);
 
 // Decodes a payload of any known (type, version). An older version goes through
@@ -797,6 +873,10 @@ struct UpcasterEntry {
   Upcaster upcast;
 };
 const std::vector<UpcasterEntry>& upcasters();
+
+// The schema-1 payload of an event that holds personal data (clear form), for
+// golden fixtures of the upcast.
+std::string encode_event_schema_v1(const DomainEvent& event);
 
 // Encodes the v1 payload of TaxExemptionFiled (for tests and golden fixtures).
 std::string encode_tax_exemption_filed_v1(const TaxExemptionFiledV1& v1);

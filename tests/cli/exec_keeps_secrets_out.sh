@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # acct exec runs commands from JSON lines; the temporary passwords it issues go
-# only to the --passwords-file: never to the data folder, stdout or stderr.
+# only to the --passwords-file: never to the data folder, stdout or stderr; and
+# personal data reaches the data folder only sealed.
 set -euo pipefail
 acct="$1"
 work=$(mktemp -d)
@@ -60,6 +61,11 @@ for p in $passwords; do
   fi
 done
 [ "$(stat -c %a "$work/pw2")" = "600" ]
+
+# Personal data is sealed per subject: no email or last name in clear anywhere in the data folder.
+for pii in ada@contoso.com sam@contoso.com Lovelace; do
+  if grep -r -a -F -q -- "$pii" "$data"; then echo "personal data '$pii' is in the data folder in clear"; exit 1; fi
+done
 
 "$acct" verify --data "$data" | tail -1 | grep -q '^OK$'
 echo "3 temporary passwords issued; none found in the data folder or the output"
