@@ -180,6 +180,15 @@ void add_exec_command(CLI::App& app, int* exit_code) {
         ++failures;
         continue;
       }
+      if (std::holds_alternative<ChangePassword>(parsed->command)) {
+        // The new password must reach the credential store beside the command,
+        // never in it; exec has no such channel (the server's /v1/me/password will).
+        print_line(error_json(invalid_argument(
+            "ChangePassword is not available through exec: the new password would have to travel in the command",
+            "type")));
+        ++failures;
+        continue;
+      }
       if (issues_password(parsed->command) && passwords_fd < 0) {
         print_line(error_json(invalid_argument(
             "this command issues a temporary password; run with --passwords-file FILE to receive it",
