@@ -19,15 +19,7 @@ std::string auditor_subject(const AuditorGrantId& grant) { return "auditor:" + g
 
 namespace {
 
-template <class T>
-std::string to_bytes(const T& value) {
-  std::ostringstream out(std::ios::binary);
-  {
-    cereal::PortableBinaryOutputArchive ar(out);
-    ar(value);
-  }
-  return std::move(out).str();
-}
+using personal_detail::to_bytes;  // a value's PortableBinary bytes (domain_events.h)
 
 // Parses exactly `bytes` into T. cereal throws on short input; trailing bytes
 // mean the payload is not a T of this version, so they are refused too.

@@ -66,7 +66,8 @@ void serialize(Archive& ar, Timestamp& t) {
 // ---- personal data -------------------------------------------------------------
 
 namespace personal_detail {
-// A value's own PortableBinary bytes: what Personal<T> seals.
+// A value's own PortableBinary bytes: what Personal<T> seals, and what
+// encode_event writes for a whole event.
 template <class T>
 std::string to_bytes(const T& value) {
   std::ostringstream out(std::ios::binary);
