@@ -145,6 +145,13 @@ void add_exec_command(CLI::App& app, int* exit_code) {
         *exit_code = 2;
         return;
       }
+      // The file's name must survive a crash like its lines do (each is fsynced).
+      if (Status synced = posix_env()->sync_dir(parent_dir(args->passwords_file)); !synced.is_ok()) {
+        std::fprintf(stderr, "exec: %s\n", synced.to_string().c_str());
+        ::close(passwords_fd);
+        *exit_code = 2;
+        return;
+      }
     }
     EngineOptions engine_options;
     engine_options.fingerprint = [k = keys->get()](const PartnerId& partner, std::string_view email) {

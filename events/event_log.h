@@ -140,7 +140,6 @@ class EventLog {
   // Writes the index checkpoint now (also done on close and every N events).
   Status write_checkpoint();
 
-  const LogOptions& options() const { return options_; }
 
  private:
   struct Segment {
