@@ -86,6 +86,17 @@ Status prologue(const PartnerState& p, const BusinessProfileState& s, const C& c
   return Status::ok();
 }
 
+// DOMAIN.md: one business profile per region the partner is authorized in.
+Status require_authorized_region(const PartnerState& p, const std::string& region) {
+  if (p.authorized_regions.count(region)) return Status::ok();
+  std::string authorized;
+  for (const auto& r : p.authorized_regions) authorized += (authorized.empty() ? "" : ", ") + r;
+  return rule_violated(rule::kRegionAuthorized,
+                       "the partner is not authorized in region " + region + " (authorized: " +
+                           (authorized.empty() ? std::string("none") : authorized) + ")",
+                       "region");
+}
+
 }  // namespace
 
 BusinessProfileState evolve(BusinessProfileState s, const DomainEvent& event) {
@@ -112,6 +123,7 @@ BusinessProfileState evolve(BusinessProfileState s, const DomainEvent& event) {
 Result<Decision> decide(const PartnerState& p, const BusinessProfileState& s, const CatalogState& catalog,
                         const CreateBusinessProfile& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(prologue(p, s, c, ctx, false));
+  ACCT_RETURN_IF_ERROR(require_authorized_region(p, c.region));
   ACCT_RETURN_IF_ERROR(check_details(c.details, catalog));
   if (s.exists) return conflict("a business profile already exists for region " + c.region, "region");
   return profile_write(s, c.partner_id, c.region, BusinessProfileCreated{c.partner_id, c.region, c.details});
@@ -148,6 +160,7 @@ Result<Decision> decide(const PartnerState& p, const BusinessProfileState& s, co
                         const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(prologue(p, s, c, ctx, true));
   if (s.published) return rule_violated(rule::kProfilePublished, "the profile is already published", "region");
+  ACCT_RETURN_IF_ERROR(require_authorized_region(p, c.region));
   return profile_write(s, c.partner_id, c.region, BusinessProfilePublished{ctx.now});
 }
 

@@ -22,6 +22,25 @@ TEST(CreateBusinessProfile, OnePerRegion) {
                       StatusCode::kConflict, "region"));
 }
 
+TEST(CreateBusinessProfile, OnlyInAnAuthorizedRegion) {
+  RichWorld r;
+  Status s = run(r.w, r.admin(), CreateBusinessProfile{r.p.partner, "na", profile_details()});
+  EXPECT_TRUE(is_rule(s, rule::kRegionAuthorized)) << s.to_string();
+  EXPECT_EQ(s.field(), "region");
+  EXPECT_NE(s.message().find("authorized: apac, emea, latam"), std::string::npos) << s.message();
+  ASSERT_TRUE(run(r.w, op(), SetAuthorizedRegions{r.p.partner, {"apac", "emea", "latam", "na"}}).is_ok());
+  EXPECT_TRUE(run(r.w, r.admin(), CreateBusinessProfile{r.p.partner, "na", profile_details()}).is_ok());
+}
+
+TEST(PublishBusinessProfile, RefusedOnceTheRegionIsNoLongerAuthorized) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), SetAuthorizedRegions{r.p.partner, {"apac"}}).is_ok());
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), PublishBusinessProfile{r.p.partner, "emea"}), rule::kRegionAuthorized));
+  // What exists stays manageable: edit and unpublish go on.
+  EXPECT_TRUE(run(r.w, r.admin(), UpdateBusinessProfile{r.p.partner, "emea", profile_details()}).is_ok());
+  EXPECT_TRUE(run(r.w, r.admin(), UnpublishBusinessProfile{r.p.partner, "apac"}).is_ok());
+}
+
 TEST(CreateBusinessProfile, ValidatesDetails) {
   RichWorld r;
   auto create = [&](auto mutate) {

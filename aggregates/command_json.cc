@@ -312,7 +312,7 @@ template <class F> void fields(F& f, OrganizationProfile& x) {
 template <class F> void fields(F& f, EnrollPartner& x) {
   f("admin", x.admin); f("partner_name", x.partner_name); f("mpn_id", x.mpn_id); f("legal", x.legal);
   f("tenant_id", x.tenant_id); f("default_domain", x.default_domain); f("language", x.language);
-  f("culture", x.culture); f("billing_currency", x.billing_currency);
+  f("culture", x.culture); f("billing_currency", x.billing_currency, kOpt);
 }
 template <class F> void fields(F& f, UpdateLegalProfile& x) { f("partner_id", x.partner_id); f("legal", x.legal); }
 template <class F> void fields(F& f, UpdateSupportProfile& x) { f("partner_id", x.partner_id); f("support", x.support); }
@@ -379,6 +379,14 @@ template <class F> void fields(F& f, ReinstatePartner& x) { f("partner_id", x.pa
 template <class F> void fields(F& f, IssueAuditorAccess& x) {
   f("partner_id", x.partner_id); f("auditor_email", x.auditor_email); f("valid_until", x.valid_until);
 }
+template <class F> void fields(F& f, AcceptResellerAgreement& x) {
+  f("partner_id", x.partner_id); f("agreement_version", x.agreement_version);
+}
+template <class F> void fields(F& f, AcceptTaxId& x) { f("partner_id", x.partner_id); f("tax_id", x.tax_id); }
+template <class F> void fields(F& f, SetAuthorizedRegions& x) { f("partner_id", x.partner_id); f("regions", x.regions); }
+template <class F> void fields(F& f, SetEarnedTags& x) {
+  f("partner_id", x.partner_id); f("competencies", x.competencies); f("endorsements", x.endorsements);
+}
 
 // ---- events (written only) ----
 template <class F> void fields(F& f, PartnerEnrolled& x) {
@@ -444,6 +452,12 @@ template <class F> void fields(F& f, OfferPublished& x) { f("offer", x.offer); }
 template <class F> void fields(F& f, OfferUpdated& x) { f("offer", x.offer); }
 template <class F> void fields(F& f, OfferRetired& x) { f("offer_id", x.offer_id); f("at", x.at); }
 template <class F> void fields(F& f, PriceListPublished& x) { f("price_list", x.price_list); f("published_at", x.published_at); }
+template <class F> void fields(F& f, ResellerAgreementAccepted& x) {
+  f("agreement_version", x.agreement_version); f("accepted_by", x.accepted_by); f("at", x.at);
+}
+template <class F> void fields(F& f, TaxIdAccepted& x) { f("tax_id", x.tax_id); f("at", x.at); }
+template <class F> void fields(F& f, AuthorizedRegionsSet& x) { f("regions", x.regions); }
+template <class F> void fields(F& f, EarnedTagsSet& x) { f("competencies", x.competencies); f("endorsements", x.endorsements); }
 
 // A struct is "described" when fields(f, x) exists for it. Checked through a probe
 // functor so that overload resolution sees the real signature.

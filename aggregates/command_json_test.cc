@@ -119,6 +119,10 @@ std::vector<Command> samples() {
       SuspendPartner{partner(), SuspensionReason::kBillingOverdue, 4'000'000'000u, "invoice 9"},
       ReinstatePartner{partner()},
       IssueAuditorAccess{partner(), "audit@kpmg.example", at("2026-12-31T00:00:00Z")},
+      AcceptResellerAgreement{partner(), "2019-10"},
+      AcceptTaxId{partner(), "DE123456789"},
+      SetAuthorizedRegions{partner(), {"emea", "na"}},
+      SetEarnedTags{partner(), {"Gold Cloud Platform"}, {}},
   };
 }
 

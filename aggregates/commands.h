@@ -98,6 +98,13 @@ struct RevokeTaxExemption {
   ExemptionId exemption_id;
   std::string reason;
 };
+// A Global admin accepts the reseller agreement on the company's behalf; it
+// starts the 30-day window for US tax documents and is needed before selling.
+struct AcceptResellerAgreement {
+  ACCT_COMMAND(AcceptResellerAgreement);
+  PartnerId partner_id;
+  std::string agreement_version;  // e.g. "2019-10"
+};
 
 // ---- users ------------------------------------------------------------------------
 
@@ -245,6 +252,27 @@ struct ReinstatePartner {
   ACCT_COMMAND(ReinstatePartner);
   PartnerId partner_id;
 };
+// The operator accepts the tax id (VAT id in the EU) now on the billing profile.
+struct AcceptTaxId {
+  ACCT_COMMAND(AcceptTaxId);
+  PartnerId partner_id;
+  std::string tax_id;  // must equal the billing profile's tax id
+};
+// The operator sets the regions the partner is authorized in (one business
+// profile per authorized region).
+struct SetAuthorizedRegions {
+  ACCT_COMMAND(SetAuthorizedRegions);
+  PartnerId partner_id;
+  std::vector<std::string> regions;
+};
+// The operator sets the earned tags shown on the partner's business profiles;
+// the partner cannot type them in.
+struct SetEarnedTags {
+  ACCT_COMMAND(SetEarnedTags);
+  PartnerId partner_id;
+  std::vector<std::string> competencies;
+  std::vector<std::string> endorsements;
+};
 // new_ids[0]: grant id.
 struct IssueAuditorAccess {
   ACCT_COMMAND(IssueAuditorAccess);
@@ -262,7 +290,8 @@ using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportPro
                              UpdateBusinessProfile, AddProfileLocation, RemoveProfileLocation, PublishBusinessProfile,
                              UnpublishBusinessProfile, PinOffer, UnpinOffer, ReorderPins, PublishOffer, UpdateOffer,
                              RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
-                             IssueAuditorAccess>;
+                             IssueAuditorAccess, AcceptResellerAgreement, AcceptTaxId, SetAuthorizedRegions,
+                             SetEarnedTags>;
 
 inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);

@@ -78,6 +78,10 @@ std::vector<DomainEvent> samples() {
       OfferUpdated{testing::offer("o-1")},
       OfferRetired{"o-1", t},
       PriceListPublished{list, t},
+      ResellerAgreementAccepted{"2019-10", "user:x", t},
+      TaxIdAccepted{"DE123456789", t},
+      AuthorizedRegionsSet{{"emea", "na"}},
+      EarnedTagsSet{{"Gold Cloud Platform"}, {"Azure Expert MSP"}},
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "aggregates/country_rules.h"
 #include "aggregates/roles.h"
 #include "aggregates/rule_errors.h"
 #include "aggregates/validation.h"
@@ -11,6 +12,41 @@ namespace accountable {
 namespace {
 
 constexpr size_t kMaxPins = 5;
+constexpr size_t kMaxRegions = 50;
+constexpr size_t kMaxEarnedTags = 50;
+constexpr int64_t kUsTaxDocumentWindowMicros = 30LL * 24 * 3600 * 1'000'000;
+
+// A list of distinct names, each 1 to `max_chars`; errors name "field[i]".
+Status check_name_list(const std::vector<std::string>& names, size_t max_items, size_t max_chars,
+                       const std::string& field) {
+  if (names.size() > max_items) {
+    return invalid_argument("must hold at most " + std::to_string(max_items) + " items", field);
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string item = field + "[" + std::to_string(i) + "]";
+    ACCT_RETURN_IF_ERROR(check_length(names[i], 1, max_chars, item));
+    if (!seen.insert(names[i]).second) return invalid_argument("is listed twice", item);
+  }
+  return Status::ok();
+}
+
+// An EU VAT id: the member state's prefix, then 2 to 12 upper-case letters or digits.
+Status check_vat_id(std::string_view tax_id, std::string_view country, const std::string& field) {
+  std::string_view prefix = vat_prefix(country);
+  bool ok = tax_id.size() >= prefix.size() + 2 && tax_id.size() <= prefix.size() + 12 &&
+            tax_id.substr(0, prefix.size()) == prefix;
+  for (size_t i = prefix.size(); ok && i < tax_id.size(); ++i) {
+    char c = tax_id[i];
+    ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  }
+  if (!ok) {
+    return invalid_argument("must be a VAT id of " + std::string(country) + ": " + std::string(prefix) +
+                                " then 2 to 12 upper-case letters or digits",
+                            field);
+  }
+  return Status::ok();
+}
 
 Status check_legal(const LegalProfileInput& l, const std::string& prefix) {
   ACCT_RETURN_IF_ERROR(check_length(l.company_name, 1, 200, prefix + ".company_name"));
@@ -40,6 +76,36 @@ bool enum_at_most(E value, E max) {
 
 bool exemption_applies(const TaxExemption& e, Timestamp now) {
   return !e.revoked && e.valid_from <= now && now < e.expires_on;
+}
+
+Status may_sell(const PartnerState& s, Timestamp now, const std::string& field) {
+  // Choice (DOMAIN.md): pinning starts something that sells, so it is refused while suspended.
+  if (s.suspended) return rule_violated(rule::kSuspendedCannotPin, "a suspended partner cannot pin offers", field);
+  if (!s.agreement_accepted_at) {
+    return rule_violated(rule::kResellerAgreementRequired,
+                         "the reseller agreement must be accepted (AcceptResellerAgreement) before selling", field);
+  }
+  if (s.country == "US" && now.micros >= s.agreement_accepted_at->micros + kUsTaxDocumentWindowMicros) {
+    bool on_file = std::any_of(s.tax_exemptions.begin(), s.tax_exemptions.end(), [&](const auto& entry) {
+      return !entry.second.revoked && now < entry.second.expires_on;
+    });
+    if (!on_file) {
+      return rule_violated(rule::kUsTaxDocumentsDue,
+                           "US tax documents were due within 30 days of accepting the reseller agreement (accepted " +
+                               format_timestamp(*s.agreement_accepted_at) +
+                               "); file a tax exemption certificate (FileTaxExemption)",
+                           field);
+    }
+  }
+  if (in_european_union(s.country) && (s.billing.tax_id.empty() || s.billing.tax_id != s.accepted_tax_id)) {
+    return rule_violated(rule::kEuVatIdAccepted,
+                         "a partner in the EU needs an accepted VAT id before selling (billing tax id " +
+                             (s.billing.tax_id.empty() ? std::string("missing") : "'" + s.billing.tax_id + "'") +
+                             ", accepted " + (s.accepted_tax_id.empty() ? std::string("none") : "'" + s.accepted_tax_id + "'") +
+                             ")",
+                         field);
+  }
+  return Status::ok();
 }
 
 Status require_partner(const PartnerState& s, const PartnerId& id) {
@@ -102,6 +168,16 @@ PartnerState evolve(PartnerState s, const DomainEvent& event) {
           s.active_global_admins.insert(e.user_id);
         } else if constexpr (std::is_same_v<T, GlobalAdminDeactivated>) {
           s.active_global_admins.erase(e.user_id);
+        } else if constexpr (std::is_same_v<T, ResellerAgreementAccepted>) {
+          if (!s.agreement_accepted_at) s.agreement_accepted_at = e.at;
+          s.agreement_version = e.agreement_version;
+        } else if constexpr (std::is_same_v<T, TaxIdAccepted>) {
+          s.accepted_tax_id = e.tax_id;
+        } else if constexpr (std::is_same_v<T, AuthorizedRegionsSet>) {
+          s.authorized_regions = std::set<std::string>(e.regions.begin(), e.regions.end());
+        } else if constexpr (std::is_same_v<T, EarnedTagsSet>) {
+          s.competencies = e.competencies;
+          s.endorsements = e.endorsements;
         }
       },
       event);
@@ -118,7 +194,17 @@ Result<Decision> decide(const PartnerState& s, const EnrollPartner& c, const Com
   ACCT_RETURN_IF_ERROR(check_domain_name(c.default_domain, "default_domain"));
   ACCT_RETURN_IF_ERROR(check_language(c.language, "language"));
   ACCT_RETURN_IF_ERROR(check_culture(c.culture, "culture"));
-  ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
+  // DOMAIN.md: the billing currency follows the country. Empty: derived from it.
+  const std::string currency(billing_currency_of(c.legal.address.country));
+  if (!c.billing_currency.empty()) {
+    ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
+    if (c.billing_currency != currency) {
+      return rule_violated(rule::kBillingCurrencyFollowsCountry,
+                           "the billing currency follows the country: a partner in " + c.legal.address.country +
+                               " is billed in " + currency + " (got " + c.billing_currency + ")",
+                           "billing_currency");
+    }
+  }
   if (ctx.email_fingerprint.empty()) return internal_error("the handler supplied no email fingerprint");
   auto partner_id = ctx.id<PartnerId>(0);
   if (!partner_id) return partner_id.status();
@@ -132,7 +218,7 @@ Result<Decision> decide(const PartnerState& s, const EnrollPartner& c, const Com
   enrolled.mpn_id = c.mpn_id;
   enrolled.legal = to_legal(c.legal, *partner_id);
   enrolled.organization = OrganizationProfile{c.tenant_id, c.default_domain, "", c.language, c.culture};
-  enrolled.billing_currency = c.billing_currency;
+  enrolled.billing_currency = currency;
   enrolled.enrolled_at = ctx.now;
 
   Decision d;
@@ -180,6 +266,9 @@ Result<Decision> decide(const PartnerState& s, const UpdateBillingProfile& c, co
   ACCT_RETURN_IF_ERROR(check_contact(b.primary_contact, "billing.primary_contact"));
   ACCT_RETURN_IF_ERROR(check_length(b.purchase_order_number, 0, 50, "billing.purchase_order_number"));
   ACCT_RETURN_IF_ERROR(check_length(b.tax_id, 0, 30, "billing.tax_id"));
+  if (in_european_union(s.country) && !b.tax_id.empty()) {
+    ACCT_RETURN_IF_ERROR(check_vat_id(b.tax_id, s.country, "billing.tax_id"));
+  }
   ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
   if (c.billing_currency != s.billing_currency) {
     return rule_violated(rule::kBillingCurrencyImmutable,
@@ -304,13 +393,56 @@ Result<Decision> decide(const PartnerState& s, const IssueAuditorAccess& c, cons
                               c.valid_until}});
 }
 
+Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AcceptResellerAgreement::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_length(c.agreement_version, 1, 32, "agreement_version"));
+  if (s.agreement_accepted_at && s.agreement_version == c.agreement_version) {
+    return conflict("agreement version " + c.agreement_version + " is already accepted", "agreement_version");
+  }
+  return partner_write(s, {ResellerAgreementAccepted{c.agreement_version, principal_id(ctx.actor), ctx.now}});
+}
+
+Result<Decision> decide(const PartnerState& s, const AcceptTaxId& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AcceptTaxId::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_length(c.tax_id, 1, 30, "tax_id"));
+  if (c.tax_id != s.billing.tax_id) {
+    return rule_violated(rule::kTaxIdMatchesBilling,
+                         "only the tax id on the billing profile can be accepted (it is " +
+                             (s.billing.tax_id.empty() ? std::string("empty") : "'" + s.billing.tax_id + "'") + ")",
+                         "tax_id");
+  }
+  if (s.accepted_tax_id == c.tax_id) return conflict("the tax id is already accepted", "tax_id");
+  return partner_write(s, {TaxIdAccepted{c.tax_id, ctx.now}});
+}
+
+Result<Decision> decide(const PartnerState& s, const SetAuthorizedRegions& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SetAuthorizedRegions::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_name_list(c.regions, kMaxRegions, 32, "regions"));
+  for (size_t i = 0; i < c.regions.size(); ++i) {
+    ACCT_RETURN_IF_ERROR(check_region(c.regions[i], "regions[" + std::to_string(i) + "]"));
+  }
+  std::vector<std::string> regions = c.regions;
+  std::sort(regions.begin(), regions.end());
+  return partner_write(s, {AuthorizedRegionsSet{std::move(regions)}});
+}
+
+Result<Decision> decide(const PartnerState& s, const SetEarnedTags& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SetEarnedTags::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_name_list(c.competencies, kMaxEarnedTags, 100, "competencies"));
+  ACCT_RETURN_IF_ERROR(check_name_list(c.endorsements, kMaxEarnedTags, 100, "endorsements"));
+  return partner_write(s, {EarnedTagsSet{c.competencies, c.endorsements}});
+}
+
 Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, const PinOffer& c,
                         const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, PinOffer::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
   ACCT_RETURN_IF_ERROR(check_offer_id(c.offer_id, "offer_id"));
-  // Choice (DOMAIN.md): pinning starts something that sells, so it is refused while suspended.
-  if (s.suspended) return rule_violated(rule::kSuspendedCannotPin, "a suspended partner cannot pin offers", "partner_id");
+  ACCT_RETURN_IF_ERROR(may_sell(s, ctx.now, "partner_id"));
   if (std::find(s.pinned_offers.begin(), s.pinned_offers.end(), c.offer_id) != s.pinned_offers.end()) {
     return conflict("the offer is already pinned", "offer_id");
   }

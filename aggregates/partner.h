@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,6 +57,13 @@ struct PartnerState {
   bool suspended = false;
   std::vector<std::string> pinned_offers;  // in display order, at most 5
   std::map<AuditorGrantId, AuditorGrant> auditor_grants;
+  // Selling prerequisites (see may_sell()).
+  std::optional<Timestamp> agreement_accepted_at;  // the FIRST acceptance: starts the US tax-document window
+  std::string agreement_version;                   // the latest accepted
+  std::string accepted_tax_id;                     // holds while billing.tax_id equals it
+  // Set by the operator.
+  std::set<std::string> authorized_regions;
+  std::vector<std::string> competencies, endorsements;  // earned tags
   // Directory.
   std::map<UserId, EmailFingerprint> users;
   std::set<UserId> active_global_admins;
@@ -77,11 +85,21 @@ Result<Decision> decide(const PartnerState& s, const SetVettingStatus& c, const 
 Result<Decision> decide(const PartnerState& s, const SuspendPartner& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const ReinstatePartner& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const IssueAuditorAccess& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const AcceptTaxId& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const SetAuthorizedRegions& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const SetEarnedTags& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, const PinOffer& c,
                         const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const UnpinOffer& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const ReorderPins& c, const CommandContext& ctx);
 
+// May the partner start something that sells (pin an offer)? kRuleViolated
+// naming the first unmet prerequisite: not suspended; the reseller agreement
+// accepted; a US partner has a tax exemption certificate on file (not revoked,
+// not expired) once 30 days have passed since it first accepted; an EU partner
+// has an accepted VAT id.
+Status may_sell(const PartnerState& s, Timestamp now, const std::string& field);
 // kNotFound unless `s` is the enrolled partner `id`.
 Status require_partner(const PartnerState& s, const PartnerId& id);
 

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "aggregates/country_rules.h"
 #include "aggregates/rule_errors.h"
+#include "aggregates/validation.h"
 #include "aggregates/testing/expect.h"
 
 namespace accountable {
@@ -78,6 +80,40 @@ TEST(EnrollPartner, ValidatesEveryField) {
   EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.culture = "en_US"; })), "culture"));
   EXPECT_TRUE(is_invalid(run(w, op(), with([](auto& c) { c.billing_currency = "usd"; })), "billing_currency"));
   EXPECT_EQ(w.store.total_events(), 0u);
+}
+
+TEST(EnrollPartner, BillingCurrencyFollowsTheCountry) {
+  World w(at("2026-03-02T12:00:00Z"));
+  EnrollPartner de = enroll_command("de@contoso.de", "DE");
+  de.billing_currency = "USD";
+  Status wrong = run(w, op(), de);
+  EXPECT_TRUE(is_rule(wrong, rule::kBillingCurrencyFollowsCountry));
+  EXPECT_EQ(wrong.field(), "billing_currency");
+  EXPECT_NE(wrong.message().find("DE is billed in EUR"), std::string::npos) << wrong.message();
+  EXPECT_EQ(w.store.total_events(), 0u);
+
+  EnrollPartner given = enroll_command("gb@contoso.co.uk", "GB");
+  given.billing_currency = "GBP";
+  Enrolled gb = enroll(w, given);
+  EXPECT_EQ(w.partner_state(gb.partner).billing_currency, "GBP");
+  Enrolled jp = enroll(w, enroll_command("jp@contoso.jp", "JP"));  // none given: derived
+  EXPECT_EQ(w.partner_state(jp.partner).billing_currency, "JPY");
+}
+
+TEST(CountryRules, EveryCountryHasABillingCurrency) {
+  std::vector<std::string_view> countries = all_countries();
+  EXPECT_EQ(countries.size(), 249u);  // ISO 3166-1 officially assigned alpha-2 codes
+  EXPECT_TRUE(std::is_sorted(countries.begin(), countries.end()));
+  for (std::string_view c : countries) {
+    EXPECT_TRUE(check_currency(billing_currency_of(c), "c").is_ok()) << c;
+  }
+  EXPECT_EQ(billing_currency_of("US"), "USD");
+  EXPECT_EQ(billing_currency_of("FR"), "EUR");
+  EXPECT_EQ(billing_currency_of("XX"), "");
+  EXPECT_TRUE(in_european_union("GR"));
+  EXPECT_EQ(vat_prefix("GR"), "EL");
+  EXPECT_FALSE(in_european_union("GB"));
+  EXPECT_EQ(vat_prefix("GB"), "");
 }
 
 TEST(EnrollPartner, LimitsCountCharactersNotBytes) {
@@ -351,6 +387,8 @@ TEST(PinOffer, OrderableOnlyInsideTheRowsValidityAndMarket) {
   World w(at("2026-03-10T00:00:00Z"));
   Enrolled p = enroll(w);
   Enrolled de = enroll(w, enroll_command("de@contoso.de", "DE"));
+  make_ready_to_sell(w, p);
+  make_ready_to_sell(w, de);
   ASSERT_TRUE(run(w, op(), PublishOffer{offer("o-1")}).is_ok());
   PriceList l = price_list("US", 2026, 3, {});
   l.rows.push_back(row("o-1", at("2026-03-15T00:00:00Z"), at("2026-03-31T00:00:00Z")));
@@ -388,6 +426,150 @@ TEST(ReorderPins, MustBeAPermutation) {
   EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2"}}), "offer_ids"));
   EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-2"}}), "offer_ids"));
   EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-3"}}), "offer_ids"));
+}
+
+// ---- selling prerequisites ----------------------------------------------------------
+
+// A partner in `country` enrolled at 2026-03-02 and an offer orderable in its market all of March.
+struct SellingWorld {
+  World w{at("2026-03-02T00:00:00Z")};
+  Enrolled p;
+  explicit SellingWorld(const std::string& country = "US") {
+    p = enroll(w, enroll_command("ada@contoso.example", country));
+    must(w.execute(op(), PublishOffer{offer("o-1")}), "offer");
+    PriceList l = price_list(country, 2026, 3, {"o-1"});
+    l.currency = std::string(billing_currency_of(country));
+    must(w.execute(op(), PublishPriceList{l}), "prices");
+  }
+  Principal admin() const { return w.user(p.admin); }
+  Status pin() { return run(w, admin(), PinOffer{p.partner, "o-1"}); }
+};
+
+TEST(SellingPrerequisites, ResellerAgreementBeforeTheFirstPin) {
+  SellingWorld s;
+  Status refused = s.pin();
+  EXPECT_TRUE(is_rule(refused, rule::kResellerAgreementRequired)) << refused.to_string();
+  EXPECT_EQ(refused.field(), "partner_id");
+  ASSERT_TRUE(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2019-10"}).is_ok());
+  EXPECT_TRUE(s.pin().is_ok());
+}
+
+TEST(AcceptResellerAgreement, RecordsWhoAndWhenAndRefusesTheSameVersionTwice) {
+  SellingWorld s;
+  s.w.clock.set(at("2026-03-05T00:00:00Z"));
+  ASSERT_TRUE(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2019-10"}).is_ok());
+  EXPECT_TRUE(is_code(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2019-10"}), StatusCode::kConflict,
+                      "agreement_version"));
+  EXPECT_TRUE(is_invalid(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, ""}), "agreement_version"));
+  s.w.clock.set(at("2026-03-20T00:00:00Z"));
+  ASSERT_TRUE(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2020-01"}).is_ok());
+  PartnerState st = s.w.partner_state(s.p.partner);
+  EXPECT_EQ(st.agreement_version, "2020-01");
+  ASSERT_TRUE(st.agreement_accepted_at.has_value());
+  EXPECT_EQ(*st.agreement_accepted_at, at("2026-03-05T00:00:00Z"));  // the window runs from the first acceptance
+  auto events = s.w.store.read(partner_stream(s.p.partner));
+  const auto* accepted = std::get_if<ResellerAgreementAccepted>(&events.back());
+  ASSERT_NE(accepted, nullptr);
+  EXPECT_EQ(accepted->accepted_by, principal_id(s.admin()));
+}
+
+TEST(SellingPrerequisites, UsTaxDocumentsWithin30DaysOfTheAgreement) {
+  SellingWorld s;
+  ASSERT_TRUE(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2019-10"}).is_ok());  // 2026-03-02T00:00
+  s.w.clock.set(at("2026-03-31T23:59:59Z"));  // day 30 not yet over
+  ASSERT_TRUE(s.pin().is_ok());
+  ASSERT_TRUE(run(s.w, s.admin(), UnpinOffer{s.p.partner, "o-1"}).is_ok());
+  s.w.clock.set(at("2026-04-01T00:00:00Z"));  // exactly 30 days later: the documents are due
+  must(s.w.execute(op(), PublishPriceList{price_list("US", 2026, 4, {"o-1"})}), "april prices");
+  Status due = s.pin();
+  EXPECT_TRUE(is_rule(due, rule::kUsTaxDocumentsDue)) << due.to_string();
+  EXPECT_NE(due.message().find("2026-03-02T00:00:00"), std::string::npos) << due.message();
+
+  ASSERT_TRUE(run(s.w, s.admin(), FileTaxExemption{s.p.partner, "WA", "cert-1", at("2026-04-01T00:00:00Z"),
+                                                   at("2026-04-10T00:00:00Z")})
+                  .is_ok());
+  ExemptionId exemption = s.w.last_id<ExemptionId>(0);
+  ASSERT_TRUE(s.pin().is_ok());
+  ASSERT_TRUE(run(s.w, s.admin(), UnpinOffer{s.p.partner, "o-1"}).is_ok());
+  s.w.clock.set(at("2026-04-10T00:00:00Z"));  // the certificate expired
+  EXPECT_TRUE(is_rule(s.pin(), rule::kUsTaxDocumentsDue));
+  s.w.clock.set(at("2026-04-05T00:00:00Z"));
+  ASSERT_TRUE(run(s.w, s.admin(), RevokeTaxExemption{s.p.partner, exemption, "wrong state"}).is_ok());
+  EXPECT_TRUE(is_rule(s.pin(), rule::kUsTaxDocumentsDue));  // a revoked certificate does not count
+}
+
+TEST(SellingPrerequisites, NoTaxDocumentWindowOutsideTheUs) {
+  SellingWorld s("CA");
+  ASSERT_TRUE(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2019-10"}).is_ok());
+  s.w.clock.set(at("2026-04-15T00:00:00Z"));
+  PriceList april = price_list("CA", 2026, 4, {"o-1"});
+  april.currency = "CAD";
+  must(s.w.execute(op(), PublishPriceList{april}), "april prices");
+  EXPECT_TRUE(s.pin().is_ok());
+}
+
+TEST(SellingPrerequisites, EuPartnerNeedsAnAcceptedVatId) {
+  SellingWorld s("DE");
+  ASSERT_TRUE(run(s.w, s.admin(), AcceptResellerAgreement{s.p.partner, "2019-10"}).is_ok());
+  EXPECT_TRUE(is_rule(s.pin(), rule::kEuVatIdAccepted));
+
+  auto billing_with = [](std::string tax_id) {
+    return BillingProfileInput{"Contoso GmbH", address("DE"), contact("Bo", "Bill", "bo@contoso.de"), "", tax_id};
+  };
+  for (const char* bad : {"123456789", "FR123456789", "DE1", "DE12345678901234", "de123456789", "DE 123456789"}) {
+    EXPECT_TRUE(is_invalid(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, billing_with(bad), "EUR"}),
+                           "billing.tax_id"))
+        << bad;
+  }
+  ASSERT_TRUE(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, billing_with("DE123456789"), "EUR"}).is_ok());
+  Status pending = s.pin();
+  EXPECT_TRUE(is_rule(pending, rule::kEuVatIdAccepted));
+  EXPECT_NE(pending.message().find("'DE123456789'"), std::string::npos) << pending.message();
+
+  EXPECT_TRUE(is_rule(run(s.w, op(), AcceptTaxId{s.p.partner, "DE999999999"}), rule::kTaxIdMatchesBilling));
+  ASSERT_TRUE(run(s.w, op(), AcceptTaxId{s.p.partner, "DE123456789"}).is_ok());
+  EXPECT_TRUE(is_code(run(s.w, op(), AcceptTaxId{s.p.partner, "DE123456789"}), StatusCode::kConflict, "tax_id"));
+  ASSERT_TRUE(s.pin().is_ok());
+  ASSERT_TRUE(run(s.w, s.admin(), UnpinOffer{s.p.partner, "o-1"}).is_ok());
+
+  // A new VAT id needs a new acceptance.
+  ASSERT_TRUE(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, billing_with("DE987654321"), "EUR"}).is_ok());
+  EXPECT_TRUE(is_rule(s.pin(), rule::kEuVatIdAccepted));
+}
+
+TEST(SellingPrerequisites, GreekVatIdsStartWithEl) {
+  SellingWorld s("GR");
+  BillingProfileInput b{"Contoso AE", address("GR"), contact("Bo", "Bill", "bo@contoso.gr"), "", "GR123456789"};
+  EXPECT_TRUE(is_invalid(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, b, "EUR"}), "billing.tax_id"));
+  b.tax_id = "EL123456789";
+  EXPECT_TRUE(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, b, "EUR"}).is_ok());
+}
+
+// ---- operator: regions and earned tags ----------------------------------------------------
+
+TEST(SetAuthorizedRegions, ReplacesTheSetAndValidates) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), SetAuthorizedRegions{r.p.partner, {"na", "emea"}}).is_ok());
+  EXPECT_EQ(r.w.partner_state(r.p.partner).authorized_regions, (std::set<std::string>{"emea", "na"}));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), SetAuthorizedRegions{r.p.partner, {"emea", "EMEA"}}), "regions[1]"));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), SetAuthorizedRegions{r.p.partner, {"emea", "emea"}}), "regions[1]"));
+  EXPECT_TRUE(is_code(run(r.w, op(), SetAuthorizedRegions{PartnerId(), {"emea"}}), StatusCode::kNotFound,
+                      "partner_id"));
+  ASSERT_TRUE(run(r.w, op(), SetAuthorizedRegions{r.p.partner, {}}).is_ok());
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).authorized_regions.empty());
+}
+
+TEST(SetEarnedTags, OnlyTheOperatorSetsThemAndTheyReplace) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), SetEarnedTags{r.p.partner, {"Gold Cloud Platform"}, {"Azure Expert MSP"}}).is_ok());
+  PartnerState s = r.w.partner_state(r.p.partner);
+  EXPECT_EQ(s.competencies, std::vector<std::string>{"Gold Cloud Platform"});
+  EXPECT_EQ(s.endorsements, std::vector<std::string>{"Azure Expert MSP"});
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), SetEarnedTags{r.p.partner, {"Self-declared"}, {}}), StatusCode::kForbidden));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), SetEarnedTags{r.p.partner, {""}, {}}), "competencies[0]"));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), SetEarnedTags{r.p.partner, {}, {"x", "x"}}), "endorsements[1]"));
+  ASSERT_TRUE(run(r.w, op(), SetEarnedTags{r.p.partner, {}, {}}).is_ok());
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).competencies.empty());
 }
 
 }  // namespace

@@ -68,9 +68,12 @@ const std::vector<PermissionRule>& permission_rules() {
       {Permission::kReadOwnProfile, "read own profile", {}, false, true},
       {Permission::kEnrollPartners, "enroll partners", {}, false, false, true},
       {Permission::kOperateCatalog, "publish offers and price lists", {}, false, false, true},
-      {Permission::kVetPartners, "set vetting status", {}, false, false, true},
+      {Permission::kVetPartners, "vet partners (vetting status, tax ids, authorized regions)", {}, false, false, true},
       {Permission::kSuspendPartners, "suspend and reinstate partners", {}, false, false, true},
       {Permission::kIssueAuditorAccess, "issue auditor access", {}, false, false, true},
+      // Accepting a contract binds the company: the legal profile's owner.
+      {Permission::kAcceptResellerAgreement, "accept the reseller agreement", {R::kGlobalAdmin}},
+      {Permission::kAwardEarnedTags, "award earned tags", {}, false, false, true},
   };
   return kRules;
 }
@@ -112,6 +115,10 @@ const std::vector<CommandPermission>& command_permissions() {
       {"SuspendPartner", Permission::kSuspendPartners},
       {"ReinstatePartner", Permission::kSuspendPartners},
       {"IssueAuditorAccess", Permission::kIssueAuditorAccess},
+      {"AcceptResellerAgreement", Permission::kAcceptResellerAgreement},
+      {"AcceptTaxId", Permission::kVetPartners},
+      {"SetAuthorizedRegions", Permission::kVetPartners},
+      {"SetEarnedTags", Permission::kAwardEarnedTags},
   };
   return kCommands;
 }

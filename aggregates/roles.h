@@ -43,9 +43,11 @@ enum class Permission : uint8_t {
   kReadOwnProfile,
   kEnrollPartners,
   kOperateCatalog,  // offers and price lists
-  kVetPartners,
+  kVetPartners,  // vetting status, accepting tax ids, authorized regions
   kSuspendPartners,
   kIssueAuditorAccess,
+  kAcceptResellerAgreement,
+  kAwardEarnedTags,
 };
 
 // Who holds a permission.

@@ -62,6 +62,13 @@ const std::map<std::string, std::set<std::string>>& expected_matrix() {
       {"SuspendPartner", {kOperator}},
       {"ReinstatePartner", {kOperator}},
       {"IssueAuditorAccess", {kOperator}},
+      // Not in DOMAIN.md's table (choices, docs/aggregates.md): accepting the
+      // reseller agreement binds the company like the legal profile does; the
+      // rest is the operator's vetting and its earned tags.
+      {"AcceptResellerAgreement", {kGA}},
+      {"AcceptTaxId", {kOperator}},
+      {"SetAuthorizedRegions", {kOperator}},
+      {"SetEarnedTags", {kOperator}},
   };
   return kMatrix;
 }
@@ -85,6 +92,11 @@ struct MatrixWorld : RichWorld {
     user_ids[kNoRole] = none;
     principals[kOperator] = testing::op();
     principals[kAuditor] = Auditor{auditor_grant, p.partner};
+    testing::must(w.execute(admin(), UpdateBillingProfile{p.partner, BillingProfileInput{"Contoso Ltd", testing::address(),
+                                                                                       testing::contact("Bo", "Bill", "bo@contoso.com"),
+                                                                                       "PO-1", "US-987"},
+                                                        "USD"}),
+                  "billing profile with a tax id");
   }
 };
 
@@ -135,6 +147,10 @@ std::vector<Command> commands_for(const MatrixWorld& m, const UserId& self) {
       SuspendPartner{p, SuspensionReason::kBillingOverdue, 61, "invoice 42"},
       ReinstatePartner{m.other.partner},
       IssueAuditorAccess{p, "second.auditor@kpmg.example", testing::at("2026-06-30T00:00:00Z")},
+      AcceptResellerAgreement{p, "2020-01"},
+      AcceptTaxId{p, "US-987"},
+      SetAuthorizedRegions{p, {"apac", "emea", "latam", "na"}},
+      SetEarnedTags{p, {"Gold Cloud Platform"}, {"Azure Expert MSP"}},
   };
 }
 
@@ -180,7 +196,7 @@ TEST(PermissionMatrix, EveryPrincipalAgainstEveryCommand) {
       }
     }
   }
-  EXPECT_EQ(allowed + refused, 15 * 35);
+  EXPECT_EQ(allowed + refused, 15 * 39);
   EXPECT_GT(allowed, 0);
 }
 

@@ -38,6 +38,12 @@ inline constexpr std::string_view kPriceListPreview = "license_price_list_30_day
 inline constexpr std::string_view kUsagePriceListCurrentMonth = "usage_price_list_current_month";
 inline constexpr std::string_view kPriceListOffers = "price_list_offers_must_exist";
 inline constexpr std::string_view kAuditorAccessWindow = "auditor_access_in_future";
+inline constexpr std::string_view kBillingCurrencyFollowsCountry = "billing_currency_follows_country";
+inline constexpr std::string_view kResellerAgreementRequired = "reseller_agreement_before_selling";
+inline constexpr std::string_view kUsTaxDocumentsDue = "us_tax_documents_within_30_days";
+inline constexpr std::string_view kEuVatIdAccepted = "eu_vat_id_accepted_before_selling";
+inline constexpr std::string_view kTaxIdMatchesBilling = "accepted_tax_id_matches_billing_profile";
+inline constexpr std::string_view kRegionAuthorized = "business_profile_in_authorized_region";
 }  // namespace rule
 
 inline Status unauthenticated(std::string message) { return {StatusCode::kUnauthenticated, std::move(message)}; }

@@ -38,7 +38,8 @@ template <class Archive>
 void serialize(Archive& ar, PartnerState& s) {
   ar(s.version, s.enrolled, s.partner_id, s.partner_name, s.mpn_id, s.country, s.billing_currency, s.legal, s.support,
      s.billing, s.organization, s.vetting_status, s.vetting_sub_status, s.locations, s.tax_exemptions, s.suspended,
-     s.pinned_offers, s.auditor_grants, s.users, s.active_global_admins);
+     s.pinned_offers, s.auditor_grants, s.users, s.active_global_admins, s.agreement_accepted_at,
+     s.agreement_version, s.accepted_tax_id, s.authorized_regions, s.competencies, s.endorsements);
 }
 template <class Archive>
 void serialize(Archive& ar, UserState& s) {

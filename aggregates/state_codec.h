@@ -20,7 +20,7 @@ template <class State>
 struct StateSchema;
 template <>
 struct StateSchema<PartnerState> {
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;  // v2: selling prerequisites, regions, earned tags
   static constexpr std::string_view kName = "PartnerState";
 };
 template <>

@@ -32,6 +32,4 @@ Status check_address(const Address& a, const std::string& prefix);
 // Contact: first and last name 1-50, email required, phone optional.
 Status check_contact(const ContactDetails& c, const std::string& prefix);
 
-bool is_iso_country(std::string_view code);
-
 }  // namespace accountable

@@ -833,6 +833,56 @@ struct PriceListPublished {
   }
 };
 
+// P. A Global admin accepted the reseller agreement (the first acceptance
+// starts the 30-day window for US tax documents).
+struct ResellerAgreementAccepted {
+  ACCT_EVENT(ResellerAgreementAccepted, 1);
+  std::string agreement_version;
+  std::string accepted_by;  // principal id ("user:<uuid>")
+  Timestamp at;
+  friend bool operator==(const ResellerAgreementAccepted&, const ResellerAgreementAccepted&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(agreement_version, accepted_by, at);
+  }
+};
+
+// P. The operator accepted the billing profile's tax id (VAT id in the EU).
+// The acceptance holds while the billing profile keeps that tax id.
+struct TaxIdAccepted {
+  ACCT_EVENT(TaxIdAccepted, 1);
+  std::string tax_id;
+  Timestamp at;
+  friend bool operator==(const TaxIdAccepted&, const TaxIdAccepted&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(tax_id, at);
+  }
+};
+
+// P. The whole set of regions the partner is authorized in (replaces the last).
+struct AuthorizedRegionsSet {
+  ACCT_EVENT(AuthorizedRegionsSet, 1);
+  std::vector<std::string> regions;  // sorted, unique
+  friend bool operator==(const AuthorizedRegionsSet&, const AuthorizedRegionsSet&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(regions);
+  }
+};
+
+// P. Earned tags (competencies, endorsements), set by the operator only.
+struct EarnedTagsSet {
+  ACCT_EVENT(EarnedTagsSet, 1);
+  std::vector<std::string> competencies;
+  std::vector<std::string> endorsements;
+  friend bool operator==(const EarnedTagsSet&, const EarnedTagsSet&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(competencies, endorsements);
+  }
+};
+
 #undef ACCT_EVENT
 
 // Every current event type. Append only (the index is not stored, names are).
@@ -844,7 +894,7 @@ using DomainEvent = std::variant<
     UserCreated, UserProfileUpdated, RoleAssigned, RoleRemoved, PasswordSet, UserDeactivated, UserRestored,
     UserPurged, BusinessProfileCreated, BusinessProfileUpdated, ProfileLocationAdded, ProfileLocationRemoved,
     BusinessProfilePublished, BusinessProfileUnpublished, OfferPublished, OfferUpdated, OfferRetired,
-    PriceListPublished>;
+    PriceListPublished, ResellerAgreementAccepted, TaxIdAccepted, AuthorizedRegionsSet, EarnedTagsSet>;
 
 // ---- codec ------------------------------------------------------------------------
 

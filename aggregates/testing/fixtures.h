@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "aggregates/country_rules.h"
 #include "aggregates/testing/world.h"
 
 namespace accountable::testing {
@@ -44,7 +45,7 @@ inline EnrollPartner enroll_command(std::string admin_email = "ada@contoso.com",
   c.default_domain = "contoso.onmicrosoft.com";
   c.language = "en";
   c.culture = "en-us";
-  c.billing_currency = "USD";
+  c.billing_currency = "";  // derived from the country
   return c;
 }
 
@@ -56,6 +57,21 @@ struct Enrolled {
 inline Enrolled enroll(World& w, EnrollPartner c = enroll_command()) {
   must(w.execute(op(), c), "enroll");
   return {w.last_id<PartnerId>(0), w.last_id<UserId>(1)};
+}
+
+// Meets the selling prerequisites (docs/aggregates.md): the admin accepts the
+// reseller agreement now; a partner in the EU gets a VAT id accepted. (A US
+// partner has 30 days for its tax documents.)
+inline void make_ready_to_sell(World& w, const Enrolled& e) {
+  must(w.execute(w.user(e.admin), AcceptResellerAgreement{e.partner, "2019-10"}), "accept agreement");
+  const std::string country = w.partner_state(e.partner).country;
+  if (!in_european_union(country)) return;
+  const std::string vat = std::string(vat_prefix(country)) + "123456789";
+  BillingProfileInput billing{"Contoso GmbH", address(country), contact("Bo", "Bill", "bo@contoso.de"), "", vat};
+  must(w.execute(w.user(e.admin),
+                 UpdateBillingProfile{e.partner, billing, std::string(billing_currency_of(country))}),
+       "billing profile with VAT id");
+  must(w.execute(op(), AcceptTaxId{e.partner, vat}), "accept VAT id");
 }
 
 inline UserId create_user(World& w, const Principal& actor, const PartnerId& p, std::string email,
@@ -118,9 +134,12 @@ inline BusinessProfileDetails profile_details() {
 // A partner P in the US (enrolled 2026-01-25) with: a catalog of offer-1..3 and
 // a usage price list for March 2026; Global admin `admin`; user `target` (Referral
 // admin); `restorable` deactivated 10 days ago; `purgeable` deactivated 36 days
-// ago; a location; a tax exemption; offer-1 pinned; business profiles "emea"
-// (unpublished, one location) and "apac" (published); auditor access; and a
-// second partner `suspended` under suspension. Now is 2026-03-02T12:00:00Z.
+// ago; a location; a tax exemption; the reseller agreement accepted at
+// enrollment (so its 30-day window for US tax documents has passed, and the
+// exemption is what lets it sell); offer-1 pinned; authorized regions apac, emea
+// and latam; business profiles "emea" (unpublished, one location) and "apac"
+// (published); auditor access; and a second partner `other` under suspension
+// that accepted the agreement today. Now is 2026-03-02T12:00:00Z.
 struct RichWorld {
   World w{at("2026-01-25T12:00:00Z")};
   Enrolled p;
@@ -133,6 +152,8 @@ struct RichWorld {
 
   RichWorld() {
     p = enroll(w);
+    make_ready_to_sell(w, p);
+    must(w.execute(op(), SetAuthorizedRegions{p.partner, {"apac", "emea", "latam"}}), "regions");
     other = enroll(w, enroll_command("eve@fabrikam.com"));
     must(w.execute(op(), SuspendPartner{other.partner, SuspensionReason::kAbuse, 0, "spam"}), "suspend other");
     Principal admin = w.user(p.admin);
@@ -143,15 +164,16 @@ struct RichWorld {
     must(w.execute(admin, DeactivateUser{p.partner, restorable}), "deactivate restorable");
     w.clock.set(at("2026-03-02T12:00:00Z"));
     target = create_user(w, admin, p.partner, "target@contoso.com", {Role::kReferralAdmin});
+    make_ready_to_sell(w, other);
     for (const char* id : {"offer-1", "offer-2", "offer-3"}) must(w.execute(op(), PublishOffer{offer(id)}), "offer");
     must(w.execute(op(), PublishPriceList{price_list("US", 2026, 3, {"offer-1", "offer-2", "offer-3"})}), "prices");
-    must(w.execute(admin, PinOffer{p.partner, "offer-1"}), "pin");
-    must(w.execute(admin, AddLocation{p.partner, address("US"), "7654321"}), "location");
-    location = w.last_id<LocationId>(0);
     must(w.execute(admin, FileTaxExemption{p.partner, "WA", "cert-2026", at("2026-01-01T00:00:00Z"),
                                            at("2027-01-01T00:00:00Z")}),
          "exemption");
     exemption = w.last_id<ExemptionId>(0);
+    must(w.execute(admin, PinOffer{p.partner, "offer-1"}), "pin");
+    must(w.execute(admin, AddLocation{p.partner, address("US"), "7654321"}), "location");
+    location = w.last_id<LocationId>(0);
     must(w.execute(admin, CreateBusinessProfile{p.partner, "emea", profile_details()}), "emea");
     must(w.execute(admin, AddProfileLocation{p.partner, "emea", address("GB"), "+44 20 5555 0100"}), "emea loc");
     emea_location = w.last_id<LocationId>(0);

@@ -143,6 +143,10 @@ inline std::vector<DomainEvent> current_samples() {
                          BillingModel::kLicenseBased}},
       OfferRetired{"offer-9", ts(kT)},
       PriceListPublished{price_list(), ts(kT)},
+      ResellerAgreementAccepted{"2019-10", "user:6f1b1d0e-8a43-4c59-9f64-0c1f5b6a7d11", ts(kT)},
+      TaxIdAccepted{"DE123456789", ts(kT + 4)},
+      AuthorizedRegionsSet{{"apac", "emea", "latam"}},
+      EarnedTagsSet{{"Gold Cloud Platform", "Silver Security"}, {"Azure Expert MSP"}},
   };
 }
 
