@@ -171,6 +171,7 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
     // A partner user's rights come from the user's stream as it is now, never
     // from what the caller remembers (roles may have changed since sign-in).
     Principal current = actor;
+    StreamVersion actor_version;  // the version of the actor's stream the rights were read at
     if (const auto* who = std::get_if<PartnerUser>(&actor)) {
       auto state = load<UserState>(user_stream(who->user_id));
       if (!state) return state.status();
@@ -178,6 +179,7 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
         return Status(StatusCode::kUnauthenticated, "no such user in this partner");
       }
       current = principal_of(*state);
+      actor_version = state->version;
     }
     PartnerState partner;
     UserState user;
@@ -237,6 +239,21 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
     } catch (const PersonalDataError& e) {
       return e.status;  // e.g. the subject was purged: nothing of theirs may be written again
     }
+    // Authority freshness: the decision holds only if the actor's rights are
+    // still those it was decided with. A check-only stream makes the commit
+    // depend on the actor's stream, so a racing role removal or deactivation
+    // sends this command back to decide again (docs/aggregates.md).
+    if (const auto* who = std::get_if<PartnerUser>(&current)) {
+      const std::string own = user_stream(who->user_id);
+      if (decision->find(own) == nullptr) {
+        StreamAppend check;
+        check.stream = own;
+        check.expected = ExpectedVersion::exact(actor_version);
+        check.partner = tenant;
+        commit.streams.push_back(std::move(check));
+      }
+    }
+    if (options_.before_append_for_test) options_.before_append_for_test(attempt);
     auto appended = log_.append(std::move(commit));
     if (!appended) {
       if (appended.status().code() == StatusCode::kWrongExpectedVersion && attempt < options_.max_attempts) continue;

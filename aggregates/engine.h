@@ -60,6 +60,9 @@ struct EngineOptions {
   // Null: personal data is written in clear (tests of the pure domain only).
   PersonalDataCipher* cipher = nullptr;
   uint64_t snapshot_every = 100;       // snapshot a stream each time its version crosses a multiple of this
+  // Tests only: runs after each decision, before its append (attempt 1, 2, ...),
+  // so a test can commit a racing command in between.
+  std::function<void(int attempt)> before_append_for_test;
 };
 
 class Engine {

@@ -185,6 +185,45 @@ TEST(Engine, TwoGlobalAdminsDemotingEachOtherAtOnceLeaveExactlyOne) {
   }
 }
 
+TEST(Engine, ACommandDecidedBeforeTheActorLostTheRightIsDecidedAgainAndRefused) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  CreateUser manager;
+  manager.partner_id = partner;
+  manager.profile = testing::contact("Uma", "Manager", "uma@contoso.com");
+  manager.roles = {Role::kUserManagementAdmin};
+  auto created = f.engine->execute(PartnerUser{partner, admin, {}, true}, request(manager, "uma"));
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  const UserId uma(created->created_ids.at(0).bytes());
+
+  // Between Uma's decision and its append, the Global admin takes her role away.
+  EngineOptions eo;
+  eo.clock = &f.clock;
+  eo.fingerprint = test_fingerprint;
+  int attempts_seen = 0;
+  eo.before_append_for_test = [&](int attempt) {
+    attempts_seen = attempt;
+    if (attempt != 1) return;
+    auto removed = f.engine->execute(PartnerUser{partner, admin, {}, true},
+                                     request(RemoveRole{partner, uma, Role::kUserManagementAdmin}, "demote uma"));
+    ASSERT_TRUE(removed.is_ok()) << removed.status().to_string();
+  };
+  Engine racing(*f.log, eo);
+  CreateUser c;
+  c.partner_id = partner;
+  c.profile = testing::contact("Sam", "Sales", "sam@contoso.com");
+  c.roles = {Role::kSalesAgent};
+  const GlobalPosition before = f.log->head();
+  auto out = racing.execute(PartnerUser{partner, uma, {}, true}, request(c, "sam"));
+  // Her commit depended on her stream's version, so it was refused by the log
+  // and decided again with her current rights: none.
+  EXPECT_EQ(out.status().code(), StatusCode::kForbidden) << out.status().to_string();
+  EXPECT_EQ(attempts_seen, 1) << "refused at the second decision, before any second append";
+  auto after = f.log->read_all(before.next(), 100);
+  ASSERT_TRUE(after.is_ok());
+  for (const RecordedEvent& e : after->events) EXPECT_NE(e.type, "UserCreated");
+}
+
 TEST(Engine, TheLogStillVerifiesAfterAScenario) {
   EngineFixture f;
   auto [partner, a] = f.enroll();

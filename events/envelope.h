@@ -45,6 +45,9 @@ struct StreamAppend {
   std::string stream;
   ExpectedVersion expected = ExpectedVersion::any();
   std::string partner;  // the tenant the stream belongs to; empty for operator streams
+  // Empty: a CHECK-ONLY stream. The commit goes through only if the stream is
+  // at `expected` (which must not be `any`), and writes nothing to it. A
+  // decision uses it to depend on a stream it read but does not change.
   std::vector<NewEvent> events;
 };
 

@@ -147,6 +147,41 @@ TEST(EventLog, AMultiStreamCommitWithOneFailedExpectationWritesNothing) {
   EXPECT_EQ(log->stream_version("b"), StreamVersion(2));
 }
 
+TEST(EventLog, ACheckOnlyStreamGatesTheCommitAndWritesNothingToIt) {
+  FaultInjectionEnv env;
+  auto log = open_log(fault_options(&env));
+  ASSERT_TRUE(log->append(make_commit("guard", ExpectedVersion::no_stream())).is_ok());  // guard at version 1
+  auto with_check = [](ExpectedVersion expected) {
+    CommitRequest r = make_commit("data", ExpectedVersion::any());
+    StreamAppend check;
+    check.stream = "guard";
+    check.expected = expected;
+    r.streams.push_back(check);
+    return r;
+  };
+  auto stale = log->append(with_check(ExpectedVersion::exact(StreamVersion(0))));
+  ASSERT_EQ(stale.status().code(), StatusCode::kWrongExpectedVersion);
+  EXPECT_EQ(stale.status().field(), "streams[1].expected_version");
+  EXPECT_EQ(log->head(), GlobalPosition(1));
+
+  auto ok = log->append(with_check(ExpectedVersion::exact(StreamVersion(1))));
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->first_position, GlobalPosition(2));
+  ASSERT_EQ(ok->streams.size(), 1u);  // only the stream that was written
+  EXPECT_EQ(ok->streams[0].stream, "data");
+  EXPECT_EQ(log->stream_version("guard"), StreamVersion(1));
+  EXPECT_EQ(log->head(), GlobalPosition(2));
+
+  // A check needs an expectation, and a commit needs at least one event.
+  EXPECT_EQ(log->append(with_check(ExpectedVersion::any())).status().field(), "streams[1].expected_version");
+  CommitRequest only_checks = with_check(ExpectedVersion::exact(StreamVersion(1)));
+  only_checks.streams.erase(only_checks.streams.begin());
+  auto empty = log->append(only_checks);
+  EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.status().field(), "streams");
+  EXPECT_EQ(log->head(), GlobalPosition(2));
+}
+
 TEST(EventLog, InvalidRequestsAreRefusedWithTheField) {
   FaultInjectionEnv env;
   auto log = open_log(fault_options(&env));

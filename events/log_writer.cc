@@ -310,6 +310,7 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
         result.recorded_at = now;
         size_t record = 0;
         for (const auto& meta : pc.streams) {
+          if (meta.events == 0) continue;  // a check-only stream: nothing written, nothing to report
           result.streams.push_back({meta.stream, versions[i][record], versions[i][record + meta.events - 1]});
           for (uint32_t e = 0; e < meta.events; ++e, ++record) {
             index_.add_event(meta.stream, make_location(ordinal, commit_offset + at));

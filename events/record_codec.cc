@@ -55,7 +55,10 @@ Status validate(const CommitRequest& request) {
     if (!s.partner.empty()) {
       if (Status v = validate_partner_id(s.partner, {}); !v.is_ok()) return at_field(v, field_path(i, ".partner"));
     }
-    if (s.events.empty()) return invalid_argument("a stream append needs at least one event", field_path(i, ".events"));
+    if (s.events.empty() && s.expected.kind() == ExpectedVersion::Kind::kAny) {
+      return invalid_argument("a check-only stream (no events) needs an expected version other than any",
+                              field_path(i, ".expected_version"));
+    }
     for (size_t j = 0; j < i; ++j) {
       if (request.streams[j].stream == s.stream) {
         return invalid_argument("stream '" + s.stream + "' appears twice in one commit", field_path(i, ".stream"));
@@ -74,6 +77,7 @@ Status validate(const CommitRequest& request) {
       ++events;
     }
   }
+  if (events == 0) return invalid_argument("a commit needs at least one event", "streams");
   if (events > kMaxEventsPerCommit) {
     return invalid_argument("a commit holds at most " + std::to_string(kMaxEventsPerCommit) + " events", "streams");
   }
