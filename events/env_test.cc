@@ -138,6 +138,18 @@ TEST_F(PosixEnvTest, CreateDirIsOkIfItExists) {
   EXPECT_FALSE(env_->create_dir(path("file")).is_ok());  // exists, but not as a folder
 }
 
+TEST_F(PosixEnvTest, FilesAndFoldersArePrivateToTheOwner) {
+  write("secret", "k");
+  ASSERT_TRUE(env_->write_file_atomically(path("atomic"), "k").is_ok());
+  ASSERT_TRUE(env_->create_dir(path("sub")).is_ok());
+  namespace fs = std::filesystem;
+  for (const char* name : {"secret", "atomic"}) {
+    EXPECT_EQ(fs::status(path(name)).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write)
+        << name;
+  }
+  EXPECT_EQ(fs::status(path("sub")).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
 TEST_F(PosixEnvTest, RenameAndRemove) {
   write("a", "content");
   ASSERT_TRUE(env_->rename_file(path("a"), path("b")).is_ok());

@@ -185,7 +185,7 @@ class PosixFileLock final : public FileLock {
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) override {
-    const int fd = open_retrying(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = open_retrying(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) return posix_error("open", path, errno);
     return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(path, fd, 0));
   }
@@ -247,7 +247,7 @@ class PosixEnv final : public Env {
   }
 
   Status create_dir(const std::string& dir) override {
-    if (::mkdir(dir.c_str(), 0755) == 0) return Status::ok();
+    if (::mkdir(dir.c_str(), 0700) == 0) return Status::ok();
     const int err = errno;
     struct stat st;
     if (err == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::ok();
@@ -282,7 +282,7 @@ class PosixEnv final : public Env {
   }
 
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
-    FdGuard fd(open_retrying(path.c_str(), O_RDWR | O_CREAT, 0644));
+    FdGuard fd(open_retrying(path.c_str(), O_RDWR | O_CREAT, 0600));
     if (fd.get() < 0) return posix_error("open", path, errno);
     int rc;
     do {
