@@ -674,6 +674,7 @@ json::value write(const T& x) {
   } else if constexpr (IsId<T>::value) {
     return json::value(x.to_string());
   } else if constexpr (IsPersonal<T>::value) {
+    if (x.erased) return json::object{{"erased", true}};  // the subject was purged: unambiguous, not a value
     return write(x.value);
   } else if constexpr (IsVector<T>::value) {
     json::array a;

@@ -55,8 +55,10 @@ boost::json::object command_to_json_object(const ParsedCommand& parsed);
 
 // An event payload as a JSON object of its fields (the struct's field names).
 // Type, schema version, stream and position belong to the envelope and are not
-// included. Personal<T> fields are rendered as their plain value (decryption and
-// erasure are the caller's concern); email fingerprints are lower-case hex.
+// included. Personal<T> fields are rendered as their plain value (decryption is
+// the caller's concern: decode inside a PersonalDataScope), or as
+// {"erased": true} once the subject's key was destroyed; email fingerprints
+// are lower-case hex.
 boost::json::value event_to_json(const DomainEvent& event);
 
 // Enum spellings used in the JSON form (also for docs and views).

@@ -167,7 +167,7 @@ Result<std::string> CredentialStore::issue_temporary_password(const PartnerId& p
   return password;
 }
 
-Status CredentialStore::set_password(const PartnerId& partner, const UserId& user, std::string_view new_password) {
+Status CredentialStore::check_new_password(std::string_view new_password) {
   const auto length = utf8_length(new_password);
   if (!length) return invalid_argument("the new password is not valid UTF-8", "new");
   if (*length < kMinPasswordLength) {
@@ -180,6 +180,11 @@ Status CredentialStore::set_password(const PartnerId& partner, const UserId& use
                                 " characters",
                             "new");
   }
+  return Status::ok();
+}
+
+Status CredentialStore::set_password(const PartnerId& partner, const UserId& user, std::string_view new_password) {
+  ACCT_RETURN_IF_ERROR(check_new_password(new_password));
   auto hash = hash_password(new_password);
   if (!hash) return hash.status();
   Entry entry{std::move(*hash), /*must_change=*/false, now()};

@@ -78,6 +78,9 @@ class CredentialStore {
   // points of valid UTF-8, else kInvalidArgument with field "new" (the message
   // never contains the password).
   Status set_password(const PartnerId& partner, const UserId& user, std::string_view new_password);
+  // The policy set_password() applies, on its own (callers check before they
+  // record the change in the log).
+  static Status check_new_password(std::string_view new_password);
 
   // kUnauthenticated for a wrong password and for an unknown (partner, user),
   // with the same message, after comparable work, so that verify cannot be used

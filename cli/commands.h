@@ -12,5 +12,6 @@ void add_verify_command(CLI::App& app, int* exit_code);
 void add_read_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_exec_command(CLI::App& app, int* exit_code);
+void add_views_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

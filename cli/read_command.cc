@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "server/event_json.h"
 #include "events/event_log.h"
 
 namespace accountable::cli {
@@ -32,19 +33,8 @@ std::string base64(std::string_view in) {
 }
 
 boost::json::object to_json(const RecordedEvent& e) {
-  boost::json::object o;
-  o["position"] = e.position.value();
-  o["stream"] = e.stream;
-  o["version"] = e.version.value();
-  o["type"] = e.type;
-  o["schema_version"] = e.schema_version;
-  o["event_id"] = e.event_id.to_string();
-  o["command_id"] = e.command_id.to_string();
-  o["correlation_id"] = e.correlation_id.to_string();
-  o["causation_id"] = e.causation_id.to_string();
-  o["actor"] = e.actor;
-  o["recorded_at"] = format_timestamp(e.recorded_at);
-  if (!e.partner.empty()) o["partner"] = e.partner;
+  boost::json::object o = envelope_json(e);
+  if (e.partner.empty()) o.erase("partner");
   o["payload_base64"] = base64(e.payload);
   o["hash"] = hex_encode(e.hash.data(), e.hash.size());
   return o;

@@ -1,50 +1,177 @@
-// acct serve --data DIR: the main job. The HTTP API is not built yet (issue 5):
-// for now it opens the log (recovering it if needed), reports what it found,
-// and closes it cleanly, writing the index checkpoint.
+// acct serve: the main job. Opens the data folder (log, keys, credentials,
+// snapshots), runs the views, and serves the HTTP API until SIGINT or SIGTERM;
+// then stops accepting, lets in-flight requests finish, stops the views and
+// closes the log (drained and checkpointed).
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "events/event_log.h"
+#include "projections/view_set.h"
+#include "server/account_stack.h"
+#include "server/api.h"
+#include "server/demo.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/token_store.h"
 
 namespace accountable::cli {
 
+namespace {
+
+struct ServeArgs {
+  std::string data = "./data";
+  std::string recovery = "fail";
+  std::string listen = "127.0.0.1:8080";
+  size_t io_threads = 2;
+  size_t workers = 64;
+  size_t max_connections = 1024;
+  size_t body_limit = 1 << 20;
+  size_t read_timeout_ms = 15'000;
+  size_t idle_timeout_ms = 60'000;
+  bool demo = false;
+};
+
+Status parse_listen(const std::string& text, std::string* address, unsigned short* port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return invalid_argument("must be ADDRESS:PORT, e.g. 127.0.0.1:8080", "listen");
+  *address = text.substr(0, colon);
+  try {
+    const unsigned long p = std::stoul(text.substr(colon + 1));
+    if (p > 65535) throw std::out_of_range("port");
+    *port = static_cast<unsigned short>(p);
+  } catch (const std::exception&) {
+    return invalid_argument("the port must be a number from 0 to 65535", "listen");
+  }
+  return Status::ok();
+}
+
+int serve(const ServeArgs& args) {
+  // Block the stop signals in every thread (threads inherit the mask), then
+  // wait for them on this one.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  HttpServerOptions http;
+  if (Status s = parse_listen(args.listen, &http.address, &http.port); !s.is_ok()) {
+    std::fprintf(stderr, "serve: --listen %s\n", s.to_string().c_str());
+    return 2;
+  }
+  http.io_threads = args.io_threads;
+  http.workers = args.workers;
+  http.limits.max_connections = args.max_connections;
+  http.limits.body_bytes = args.body_limit;
+  http.limits.read_timeout = std::chrono::milliseconds(args.read_timeout_ms);
+  http.limits.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
+
+  AccountStackOptions options;
+  options.data_dir = args.data;
+  options.recovery = args.recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
+  auto stack = AccountStack::open(options);
+  if (!stack) {
+    std::fprintf(stderr, "serve: cannot open %s: %s\n", args.data.c_str(), stack.status().to_string().c_str());
+    return 1;
+  }
+  const LogStats stats = (*stack)->log().stats();
+  spdlog::info("opened {}: head position {}, {} streams, index {}", args.data, stats.head.value(), stats.streams,
+               stats.opened_from_checkpoint ? "loaded from checkpoint" : "built from the log");
+
+  SystemClock clock;
+  bool created = false;
+  auto tokens = TokenStore::open(posix_env(), args.data, clock.now(), &created);
+  if (!tokens) {
+    std::fprintf(stderr, "serve: tokens: %s\n", tokens.status().to_string().c_str());
+    return 1;
+  }
+  // The log line names the file, never the token.
+  spdlog::info("operator token {} {}", created ? "created in" : "read from", (*tokens)->operator_token_path());
+
+  std::optional<DemoInfo> demo;
+  if (args.demo) {
+    auto seeded = seed_demo(**stack, clock.now());
+    if (!seeded) {
+      std::fprintf(stderr, "serve: --demo: %s\n", seeded.status().to_string().c_str());
+      return 1;
+    }
+    demo = *seeded;
+  }
+
+  auto views = ViewSet::open(args.data, (*stack)->log(), &(*stack)->cipher());
+  if (!views) {
+    std::fprintf(stderr, "serve: views: %s\n", views.status().to_string().c_str());
+    return 1;
+  }
+  if (Status s = (*views)->start(); !s.is_ok()) {
+    std::fprintf(stderr, "serve: views: %s\n", s.to_string().c_str());
+    return 1;
+  }
+
+  Metrics metrics((*stack)->log());
+  metrics.add_gauge("acct_view_lag_positions", "Log positions a view is behind the head.", [v = views->get()] {
+    std::vector<std::pair<std::string, double>> out;
+    for (const ViewStatus& s : v->lag()) out.emplace_back("view=\"" + s.name + "\"", static_cast<double>(s.lag));
+    return out;
+  });
+  Api api(**stack, **tokens, metrics, views->get());
+  HttpServer server(http, api.router(),
+                    [&metrics](const std::string& route, unsigned status) { metrics.count_http(route, status); });
+  if (Status s = server.start(); !s.is_ok()) {
+    std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
+    return 1;
+  }
+  const std::string base_url = "http://" + http.address + ":" + std::to_string(server.port());
+  std::printf("listening on %s (data %s)\n", base_url.c_str(), args.data.c_str());
+  if (demo) {
+    std::printf("demo partner %s seeded (%llu events); try:\n\n%s\n", demo->partner.to_string().c_str(),
+                static_cast<unsigned long long>(demo->head.value()),
+                demo_curl_lines(*demo, base_url, args.data).c_str());
+  }
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("signal {}: stopping (in-flight requests finish)", signal_number);
+  server.stop(std::chrono::milliseconds(10'000));
+  int code = 0;
+  if (Status s = (*views)->stop(); !s.is_ok()) {
+    spdlog::error("views: {}", s.to_string());
+    code = 1;
+  }
+  if (Status s = (*stack)->close(); !s.is_ok()) {
+    spdlog::error("close: {}", s.to_string());
+    code = 1;
+  }
+  spdlog::info("stopped");
+  return code;
+}
+
+}  // namespace
+
 void add_serve_command(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("serve", "Open the log in DATA and report on it (the HTTP API comes later)");
-  auto data = std::make_shared<std::string>("./data");
-  auto recovery = std::make_shared<std::string>("fail");
-  cmd->add_option("--data", *data, "data folder (created if missing)")->capture_default_str();
-  cmd->add_option("--recovery", *recovery,
+  auto* cmd = app.add_subcommand("serve", "Serve the HTTP API over the data folder (docs/http-api.md)");
+  auto args = std::make_shared<ServeArgs>();
+  cmd->add_option("--data", args->data, "data folder (created if missing)")->capture_default_str();
+  cmd->add_option("--listen", args->listen, "ADDRESS:PORT (port 0: any free port)")->capture_default_str();
+  cmd->add_option("--threads", args->io_threads, "network threads")->capture_default_str();
+  cmd->add_option("--workers", args->workers, "threads running requests (commands wait for their fsync)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args->max_connections, "open connections at most")->capture_default_str();
+  cmd->add_option("--body-limit", args->body_limit, "largest request body in bytes")->capture_default_str();
+  cmd->add_option("--read-timeout-ms", args->read_timeout_ms, "time to send a whole request")->capture_default_str();
+  cmd->add_option("--idle-timeout-ms", args->idle_timeout_ms, "keep-alive wait for the next request")
+      ->capture_default_str();
+  cmd->add_option("--recovery", args->recovery,
                   "on corruption before the tail: fail (default), or truncate: move the bad part and every "
                   "later segment into DATA/quarantine and open with what is before it")
       ->check(CLI::IsMember({"fail", "truncate"}))
       ->capture_default_str();
-  cmd->callback([data, recovery, exit_code] {
-    LogOptions options;
-    options.data_dir = *data;
-    options.recovery = *recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
-    auto log = EventLog::open(options);
-    if (!log) {
-      std::fprintf(stderr, "serve: cannot open %s: %s\n", data->c_str(), log.status().to_string().c_str());
-      *exit_code = 1;
-      return;
-    }
-    const LogStats s = (*log)->stats();
-    std::printf("opened %s: head position %llu, %llu streams, %llu segments\n", data->c_str(),
-                static_cast<unsigned long long>(s.head.value()), static_cast<unsigned long long>(s.streams),
-                static_cast<unsigned long long>(s.segments));
-    std::printf("index: %s, %llu events scanned at open, %llu torn bytes cut off\n",
-                s.opened_from_checkpoint ? "loaded from checkpoint" : "built from the log",
-                static_cast<unsigned long long>(s.events_scanned_at_open),
-                static_cast<unsigned long long>(s.truncated_bytes_at_open));
-    std::printf("the HTTP API is not part of this build yet; closing the log\n");
-    Status closed = (*log)->close();
-    if (!closed.is_ok()) {
-      std::fprintf(stderr, "serve: close failed: %s\n", closed.to_string().c_str());
-      *exit_code = 1;
-    }
-  });
+  cmd->add_flag("--demo", args->demo, "seed a demo partner into an empty data folder and print curl lines");
+  cmd->callback([args, exit_code] { *exit_code = serve(*args); });
 }
 
 }  // namespace accountable::cli

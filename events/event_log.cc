@@ -282,6 +282,8 @@ LogStats EventLog::stats() const {
   s.opened_from_checkpoint = opened_from_checkpoint_;
   s.events_scanned_at_open = events_scanned_at_open_;
   s.truncated_bytes_at_open = truncated_bytes_at_open_;
+  s.fsync_micros = fsync_micros_.snapshot();
+  s.batch_commits = batch_commits_.snapshot();
   return s;
 }
 

@@ -25,6 +25,7 @@
 
 #include "events/env.h"
 #include "events/envelope.h"
+#include "events/histogram.h"
 #include "events/log_index.h"
 #include "events/status.h"
 
@@ -90,6 +91,8 @@ struct LogStats {
   bool opened_from_checkpoint = false;
   uint64_t events_scanned_at_open = 0;
   uint64_t truncated_bytes_at_open = 0;
+  LatencyHistogram::Snapshot fsync_micros;   // of every fdatasync of a batch
+  BatchSizeHistogram::Snapshot batch_commits;  // commits per written batch
 };
 
 class EventLog {
@@ -242,6 +245,8 @@ class EventLog {
   std::atomic<uint64_t> commits_appended_{0};
   std::atomic<uint64_t> batches_written_{0};
   std::atomic<uint64_t> fsyncs_{0};
+  LatencyHistogram fsync_micros_{kLatencyBoundsMicros};
+  BatchSizeHistogram batch_commits_{kBatchSizeBounds};
   bool opened_from_checkpoint_ = false;
   uint64_t events_scanned_at_open_ = 0;
   uint64_t truncated_bytes_at_open_ = 0;

@@ -279,8 +279,13 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
     }
     if (written.is_ok()) written = active_file_->append(buffer);
     if (written.is_ok()) {
+      const auto sync_start = std::chrono::steady_clock::now();
       written = active_file_->sync();
+      fsync_micros_.observe(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                      std::chrono::steady_clock::now() - sync_start)
+                                                      .count()));
       fsyncs_.fetch_add(1, std::memory_order_relaxed);
+      batch_commits_.observe(committed);
     }
     if (!written.is_ok()) {
       poison(written);

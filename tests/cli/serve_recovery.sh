@@ -17,14 +17,20 @@ printf "$(printf '\\x%02x' $((byte ^ 0x04)))" | dd of="$seg" bs=1 seek="$offset"
 rm "$data/index/checkpoint"  # the checkpoint would let open skip the damaged part
 
 set +e
-"$acct" serve --data "$data" >"$work/fail.out" 2>"$work/fail.err"
+"$acct" serve --data "$data" --listen 127.0.0.1:0 >"$work/fail.out" 2>"$work/fail.err"
 rc=$?
 set -e
 cat "$work/fail.err"
 [ "$rc" -eq 1 ] || { echo "expected exit 1, got $rc"; exit 1; }
 grep -Eq "seg-00000000000000000001.log offset [0-9]+: .*last good position [0-9]+" "$work/fail.err"
 
-"$acct" serve --data "$data" --recovery truncate >"$work/ok.out" 2>"$work/ok.err"
+# serve runs until SIGTERM: wait (bounded) for it to listen, then stop it.
+"$acct" serve --data "$data" --recovery truncate --listen 127.0.0.1:0 >"$work/ok.out" 2>"$work/ok.err" &
+pid=$!
+for _ in $(seq 1 300); do grep -q "^listening on" "$work/ok.out" && break; sleep 0.1; done
+grep -q "^listening on" "$work/ok.out" || { cat "$work/ok.err"; kill -9 "$pid"; exit 1; }
+kill -TERM "$pid"
+wait "$pid"
 ls "$data/quarantine/" | grep -q "seg-00000000000000000001.log\.[0-9]*\.bad"
 "$acct" verify --data "$data" > "$work/verify.out"
 tail -1 "$work/verify.out" | grep -q '^OK$'

@@ -1,0 +1,110 @@
+// The audit timeline of each partner (view "audit"): every event of every
+// stream that belongs to the partner (the envelope's tenant), in log order,
+// with who (actor), when (recorded_at), through which command (command id,
+// correlation and causation ids), and the event's fields.
+//
+// The command's TYPE is not in the envelope (only its id), so the timeline
+// shows the command id and nothing is inferred from the event types.
+//
+// The payload is stored as the log has it, personal data still sealed; the
+// fields are rendered at query time (decode with the cipher, event_to_json).
+// So the file never holds personal data in clear, and erasure needs no
+// rewrite: a purged subject's key is gone, its values decode as erased. The
+// view also records each purged subject (table erased_subject, on UserPurged)
+// and renders that subject's values as "erased" even if the key store has not
+// destroyed the key yet (the engine destroys it just after the commit).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "projections/projection.h"
+
+namespace accountable {
+
+struct AuditEntry {
+  GlobalPosition position;
+  Timestamp recorded_at;
+  std::string stream;
+  StreamVersion stream_version;
+  std::string actor;
+  CommandId command_id;
+  CorrelationId correlation_id;
+  CausationId causation_id;
+  std::string event_type;
+  uint16_t schema_version = 0;
+  // The event's fields (event_to_json); each personal value of an erased
+  // subject is the string "erased". Null for an event type this build does not know.
+  boost::json::value fields;
+};
+
+struct AuditPage {
+  std::vector<AuditEntry> entries;
+  // Where the next page starts (pass it as `from`); absent when this page was not full.
+  std::optional<GlobalPosition> next;
+};
+
+inline constexpr size_t kMaxAuditPage = 1000;
+
+class AuditView final : public Projection {
+ public:
+  static constexpr std::string_view kName = "audit";
+  static constexpr int kVersion = 1;
+
+  std::string_view name() const override { return kName; }
+  int version() const override { return kVersion; }
+  std::vector<std::string> schema() const override;
+  Status prepare(Db& db) override;
+  Status apply(const ViewEvent& event) override;
+  void abort_batch() override;
+
+  // Events of the partner with position >= from, at most `limit` (<= kMaxAuditPage).
+  static Result<AuditPage> page(Db& db, PersonalDataCipher* cipher, const PartnerId& partner, GlobalPosition from,
+                                size_t limit);
+  // The same, restricted to recorded_at in [from_time, to_time).
+  static Result<AuditPage> between(Db& db, PersonalDataCipher* cipher, const PartnerId& partner, Timestamp from_time,
+                                   Timestamp to_time, GlobalPosition from, size_t limit);
+
+ private:
+  // Partners, streams and actors are stored once each and referred to by a
+  // small integer key, assigned in order of first appearance (so a rebuilt
+  // file assigns the same keys). The maps cache them across batches; a
+  // rolled-back batch empties them, since the keys it assigned are gone.
+  struct Names {
+    std::string table, key_column;
+    std::unique_ptr<Statement> select, insert;
+    struct Hash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+    };
+    std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> cached;
+  };
+  Status prepare_names(Db& db, Names& names, const std::string& table, const std::string& key_column,
+                       const std::string& name_column);
+  Result<int64_t> key_of(Names& names, std::string_view name);
+
+  Db* db_ = nullptr;
+  Names partners_, streams_, actors_;
+  std::unique_ptr<Statement> insert_event_, insert_erased_;
+};
+
+// The personal values an event holds: where in event_to_json's object, whose,
+// and whether it decoded as erased.
+struct PersonalField {
+  std::vector<std::string_view> path;  // e.g. {"legal", "primary_contact"}
+  std::string subject;
+  bool erased = false;
+};
+std::vector<PersonalField> personal_fields(const DomainEvent& event);
+
+// The event's fields as the timeline shows them: decoded with the cipher of the
+// current PersonalDataScope, every personal value that is erased, or whose
+// subject `is_erased` names, replaced by "erased". Null for an unknown type.
+Result<boost::json::value> audit_fields(std::string_view type, uint16_t schema_version, std::string_view payload,
+                                        const std::function<bool(const std::string&)>& is_erased);
+
+}  // namespace accountable

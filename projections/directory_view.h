@@ -1,0 +1,70 @@
+// The user directory of each partner (view "directory").
+//
+// One row per user ever created: status (active, inactive = deactivated,
+// purged), the profile decrypted at apply time, roles (a JSON array in enum
+// order: "who holds a role" reads one partner's users, which are few), when
+// the user was created and when its stream last changed (any event of user-<id>).
+//
+// Personal data: names, email and phone are stored in clear so the directory
+// can list them. When the subject's key is already destroyed at apply time
+// (a rebuild after a purge), the values read as erased and nothing is stored;
+// on UserPurged the stored values are overwritten with NULL and the row is
+// marked erased (secure_delete=ON zeroes the freed bytes; the runner then
+// truncates the WAL). Roles are cleared on purge, as in UserState.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <string>
+#include <vector>
+
+#include "projections/projection.h"
+#include "projections/row_cache.h"
+
+namespace accountable {
+
+enum class DirectoryStatus : uint8_t { kActive, kInactive, kPurged };
+std::string_view directory_status_name(DirectoryStatus s);  // "active", "inactive", "purged"
+
+struct DirectoryUser {
+  UserId user_id;
+  PartnerId partner_id;
+  DirectoryStatus status = DirectoryStatus::kActive;
+  ContactDetails profile;  // empty when erased
+  bool erased = false;     // the personal data is gone for good
+  std::vector<Role> roles;  // in enum order
+  Timestamp created_at;
+  Timestamp changed_at;  // time of the last event of the user's stream
+  std::optional<Timestamp> deactivated_at;  // while inactive, and kept once purged
+  bool must_change_password = false;
+  friend bool operator==(const DirectoryUser&, const DirectoryUser&) = default;
+};
+
+class DirectoryView final : public Projection {
+ public:
+  static constexpr std::string_view kName = "directory";
+  static constexpr int kVersion = 1;
+
+  DirectoryView();
+  std::string_view name() const override { return kName; }
+  int version() const override { return kVersion; }
+  std::vector<std::string> schema() const override;
+  Status prepare(Db& db) override;
+  Status begin_batch() override;
+  Status apply(const ViewEvent& event) override;
+  Status finish_batch() override;
+
+  // The partner's users in creation order; `status` filters when given.
+  static Result<std::vector<DirectoryUser>> users(Db& db, const PartnerId& partner,
+                                                  std::optional<DirectoryStatus> status);
+  // The users of the partner who hold `role`, in creation order.
+  static Result<std::vector<DirectoryUser>> holders(Db& db, const PartnerId& partner, Role role);
+  // kNotFound when the partner has no such user.
+  static Result<DirectoryUser> user(Db& db, const PartnerId& partner, const UserId& user);
+
+ private:
+  RowCache users_;
+};
+
+}  // namespace accountable

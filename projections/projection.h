@@ -1,0 +1,94 @@
+// Projection: one read view, fed by the log's events in position order.
+//
+// A projection describes its tables (schema), carries a version stamp, and
+// applies one event at a time inside a transaction that the runner opens and
+// commits together with the view's checkpoint (projections/view_file.h). An
+// instance is bound to one writer connection (it prepares its statements on
+// it); the runner makes one per file it writes.
+//
+// Contract of apply():
+//  - events come in position order, each exactly once per file (the checkpoint
+//    and the view change commit in the same SQLite transaction);
+//  - it ignores event types it does not need and types this build does not
+//    know (ViewEvent::decoded() gives nullptr for them);
+//  - it is deterministic: a file built incrementally and one rebuilt from
+//    position 0 hold the same rows (tests compare their dumps);
+//  - an error aborts the batch (rolled back, nothing applied, checkpoint kept).
+//  - apply() may run on another thread than the one that decoded the batch,
+//    at the same time as other views' apply() (never two calls on one instance
+//    at once): it must not install a PersonalDataScope or touch shared state.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/domain_events.h"
+#include "events/envelope.h"
+#include "projections/sqlite_db.h"
+
+namespace accountable {
+
+// One event of a batch, decoded at most once however many views look at it.
+// The record's views point into the batch, which outlives the ViewEvent.
+class ViewEvent {
+ public:
+  explicit ViewEvent(const RecordedEvent& record) : record_(record) {}
+  const RecordedEvent& record() const { return record_; }
+
+  // The payload as a DomainEvent (personal data opened with the cipher of the
+  // PersonalDataScope the runner installed); nullptr for a (type, version)
+  // this build does not know. kCorruption when the bytes do not decode.
+  // The first call decodes; the runner makes it before handing the batch to
+  // several threads, after which calls only read.
+  Result<const DomainEvent*> decoded() const;
+
+ private:
+  const RecordedEvent& record_;
+  mutable bool tried_ = false;
+  // On the heap, and only once decoded: a batch holds tens of thousands of
+  // these, most of which some view never decodes.
+  mutable std::unique_ptr<DomainEvent> event_;
+  mutable Status error_;
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // The file name stem and the name queries use: "catalog", "pricing", ...
+  virtual std::string_view name() const = 0;
+  // Bumped whenever what the view stores changes (schema or apply logic): a
+  // stored version that differs makes the view rebuild itself at startup.
+  virtual int version() const = 0;
+  // CREATE TABLE / CREATE INDEX statements, run once on a new file.
+  virtual std::vector<std::string> schema() const = 0;
+  // Prepares the statements apply() uses, on the writer connection.
+  virtual Status prepare(Db& db) = 0;
+  // Called after BEGIN, before the batch's first event: a projection that
+  // keeps a batch-local cache starts it empty here (also after a rolled-back batch).
+  virtual Status begin_batch() { return Status::ok(); }
+  // Applies one event inside the open transaction.
+  virtual Status apply(const ViewEvent& event) = 0;
+  // Called after the batch's last event, before the checkpoint and COMMIT:
+  // writes what the projection kept in memory during the batch.
+  virtual Status finish_batch() { return Status::ok(); }
+  // Called after a batch was rolled back: forget anything learnt during it.
+  virtual void abort_batch() {}
+};
+
+using ProjectionFactory = std::function<std::unique_ptr<Projection>()>;
+
+struct ProjectionDefinition {
+  std::string name;
+  int version = 0;
+  ProjectionFactory make;
+};
+
+// The five views of this build, in a fixed order: catalog, pricing,
+// directory, profile, audit.
+const std::vector<ProjectionDefinition>& builtin_projections();
+
+}  // namespace accountable

@@ -1,0 +1,69 @@
+// RowCache: a batch-local write-back cache of one table's rows, by key.
+//
+// A projection that updates the same row many times per batch (a user's
+// stream touches its directory row with every event) reads the row once,
+// changes it in memory, and writes it once at the end of the batch, inside the
+// batch's transaction, before the checkpoint. Rebuilding from position 0 then
+// costs about one write per row and batch instead of one per event.
+//
+// Values are NULL, integers or text, in the table's column order; the first
+// `key_columns` columns are the primary key.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "projections/sqlite_db.h"
+
+namespace accountable {
+
+using SqlValue = std::variant<std::monostate, int64_t, std::string>;
+
+class RowCache {
+ public:
+  struct Row {
+    std::vector<SqlValue> values;
+    bool dirty = false;
+    bool stored = false;  // the table has it: written back with UPDATE, not INSERT
+  };
+
+  // `immutable`: columns never changed after the row is inserted (the key
+  // and indexed ones): an UPDATE leaves them, and so their indexes, alone.
+  RowCache(std::string table, std::vector<std::string> columns, std::vector<std::string> immutable = {});
+  Status prepare(Db& db);
+
+  // The row whose (single-column) key is `key`: from the cache, else read
+  // from the table; nullptr when there is none.
+  Result<Row*> find(const std::string& key);
+  // A new row (replacing any cached one); values[0] is the key.
+  Row& insert(std::vector<SqlValue> values);
+  // Column index by name; columns are fixed at construction.
+  int column(std::string_view name) const;
+
+  // Writes every dirty row (INSERT, or UPDATE of its mutable columns) and
+  // empties the cache.
+  Status flush();
+  void clear() { rows_.clear(); }
+
+ private:
+  const std::string table_;
+  const std::vector<std::string> columns_;
+  std::vector<size_t> mutable_;  // column indexes an UPDATE sets
+  std::unique_ptr<Statement> select_, insert_, update_;
+  // Absent rows are cached too (nullopt), so a miss reads the table once per batch.
+  std::unordered_map<std::string, std::unique_ptr<Row>> rows_;
+};
+
+// Small helpers for SqlValue.
+inline int64_t sql_int(const SqlValue& v) { return std::holds_alternative<int64_t>(v) ? std::get<int64_t>(v) : 0; }
+inline std::string sql_text(const SqlValue& v) {
+  return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : std::string();
+}
+inline bool sql_is_null(const SqlValue& v) { return std::holds_alternative<std::monostate>(v); }
+
+}  // namespace accountable

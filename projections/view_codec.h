@@ -1,0 +1,67 @@
+// How the views store domain values in SQLite columns, and back:
+//  - enums as their JSON spellings (docs/commands.md: "small_business", "ADD");
+//  - small structs (addresses, contacts, business-profile details) as compact
+//    JSON text, so a view file stays readable with the sqlite3 shell;
+//  - times as integer microseconds since the Unix epoch (UTC).
+// The same JSON forms are used by to_json (projections/view_json.h).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/domain_events.h"
+
+namespace accountable {
+
+// Enum <-> text. Unknown text: nullopt (a view never stores one).
+template <class E>
+std::string_view enum_text(E value);
+template <class E>
+std::optional<E> enum_from_text(std::string_view text);
+
+#define ACCT_VIEW_ENUM_DECLARE(E)                 \
+  template <>                                     \
+  std::string_view enum_text<E>(E value);         \
+  template <>                                     \
+  std::optional<E> enum_from_text<E>(std::string_view text);
+ACCT_VIEW_ENUM_DECLARE(Role)
+ACCT_VIEW_ENUM_DECLARE(VettingStatus)
+ACCT_VIEW_ENUM_DECLARE(VettingSubStatus)
+ACCT_VIEW_ENUM_DECLARE(SuspensionReason)
+ACCT_VIEW_ENUM_DECLARE(Segment)
+ACCT_VIEW_ENUM_DECLARE(LicenseAgreementType)
+ACCT_VIEW_ENUM_DECLARE(SecondaryLicenseType)
+ACCT_VIEW_ENUM_DECLARE(EndCustomerType)
+ACCT_VIEW_ENUM_DECLARE(BillingModel)
+ACCT_VIEW_ENUM_DECLARE(ChangeCode)
+ACCT_VIEW_ENUM_DECLARE(LogoFormat)
+ACCT_VIEW_ENUM_DECLARE(CustomerSize)
+#undef ACCT_VIEW_ENUM_DECLARE
+
+boost::json::object address_json(const Address& a);
+boost::json::object contact_json(const ContactDetails& c);
+boost::json::object details_json(const BusinessProfileDetails& d);
+
+// JSON text of the value (columns); parse back with the *_from_text functions.
+std::string address_text(const Address& a);
+std::string contact_text(const ContactDetails& c);
+std::string details_text(const BusinessProfileDetails& d);
+Result<Address> address_from_text(std::string_view text);
+Result<ContactDetails> contact_from_text(std::string_view text);
+Result<BusinessProfileDetails> details_from_text(std::string_view text);
+std::string string_list_text(const std::vector<std::string>& items);  // JSON array
+std::vector<std::string> string_list_from_text(std::string_view text);
+
+// The UUID text after `prefix` in a stream name ("user-<uuid>" -> "<uuid>"),
+// checked for shape only (36 characters, dashes in place): the hot path of
+// the views, where stream names come from the engine.
+std::optional<std::string_view> uuid_after(std::string_view stream, std::string_view prefix);
+
+// Ids in streams: "partner-<uuid>", "user-<uuid>", "bizprofile-<uuid>-<region>".
+std::optional<PartnerId> partner_of_stream(std::string_view stream);
+std::optional<UserId> user_of_stream(std::string_view stream);
+std::optional<std::pair<PartnerId, std::string>> business_profile_of_stream(std::string_view stream);
+
+}  // namespace accountable

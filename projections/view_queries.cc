@@ -1,0 +1,111 @@
+#include "projections/view_queries.h"
+
+namespace accountable {
+
+namespace {
+
+// Price lists are the operator's, not a partner's: a partner user reads them
+// on behalf of their own partner, an auditor of the partner it audits.
+std::optional<PartnerId> own_partner(const Principal& who) {
+  if (const auto* user = std::get_if<PartnerUser>(&who)) return user->partner_id;
+  if (const auto* auditor = std::get_if<Auditor>(&who)) return auditor->partner_id;
+  return std::nullopt;
+}
+
+}  // namespace
+
+template <class T, class Fn>
+Result<T> ViewQueries::run(const Principal& who, Permission permission, const std::optional<PartnerId>& partner,
+                           std::string_view view, const QueryOptions& options, Fn&& query) const {
+  // Authorize before anything else: a refused caller learns nothing, not even the view's lag.
+  ACCT_RETURN_IF_ERROR(authorize(who, permission, partner));
+  if (options.min_position) {
+    ACCT_RETURN_IF_ERROR(
+        views_.wait_for(view, *options.min_position, std::chrono::steady_clock::now() + options.wait));
+  }
+  std::optional<T> out;
+  ACCT_RETURN_IF_ERROR(views_.read(view, [&](Db& db) -> Status {
+    auto result = query(db);
+    if (!result) return result.status();
+    out = std::move(*result);
+    return Status::ok();
+  }));
+  return std::move(*out);
+}
+
+Result<CatalogPage> ViewQueries::catalog(const Principal& who, const PartnerId& partner, Timestamp date,
+                                         const CatalogFilter& filter, const QueryOptions& options) const {
+  return run<CatalogPage>(who, Permission::kReadCatalog, partner, CatalogView::kName, options,
+                          [&](Db& db) { return CatalogView::query(db, partner, date, filter); });
+}
+
+Result<std::optional<PriceQuote>> ViewQueries::price(const Principal& who, const std::string& offer_id,
+                                                     const std::string& market, const std::string& currency,
+                                                     Timestamp date, const QueryOptions& options) const {
+  return run<std::optional<PriceQuote>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+                                        [&](Db& db) { return PricingView::price(db, offer_id, market, currency, date); });
+}
+
+Result<std::vector<PriceListView>> ViewQueries::price_list(const Principal& who, const std::string& market,
+                                                           Timestamp date, const std::string& currency,
+                                                           const QueryOptions& options) const {
+  return run<std::vector<PriceListView>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
+                                         options,
+                                         [&](Db& db) { return PricingView::current_list(db, market, date, currency); });
+}
+
+Result<std::vector<PriceListView>> ViewQueries::price_list_preview(const Principal& who, const std::string& market,
+                                                                   Timestamp date, const std::string& currency,
+                                                                   const QueryOptions& options) const {
+  return run<std::vector<PriceListView>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
+                                         options,
+                                         [&](Db& db) { return PricingView::preview(db, market, date, currency); });
+}
+
+Result<std::vector<PriceQuote>> ViewQueries::price_history(const Principal& who, const std::string& offer_id,
+                                                           const std::string& market, const std::string& currency,
+                                                           const QueryOptions& options) const {
+  return run<std::vector<PriceQuote>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+                                      [&](Db& db) { return PricingView::history(db, offer_id, market, currency); });
+}
+
+Result<PriceDiff> ViewQueries::price_diff(const Principal& who, const std::string& market, const std::string& currency,
+                                          YearMonth from, YearMonth to, const QueryOptions& options) const {
+  return run<PriceDiff>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+                        [&](Db& db) { return PricingView::diff(db, market, currency, from, to); });
+}
+
+Result<std::vector<DirectoryUser>> ViewQueries::users(const Principal& who, const PartnerId& partner,
+                                                      std::optional<DirectoryStatus> status,
+                                                      const QueryOptions& options) const {
+  return run<std::vector<DirectoryUser>>(who, Permission::kReadUserDirectory, partner, DirectoryView::kName, options,
+                                         [&](Db& db) { return DirectoryView::users(db, partner, status); });
+}
+
+Result<std::vector<DirectoryUser>> ViewQueries::role_holders(const Principal& who, const PartnerId& partner, Role role,
+                                                             const QueryOptions& options) const {
+  return run<std::vector<DirectoryUser>>(who, Permission::kReadUserDirectory, partner, DirectoryView::kName, options,
+                                         [&](Db& db) { return DirectoryView::holders(db, partner, role); });
+}
+
+Result<PartnerProfileView> ViewQueries::profile(const Principal& who, const PartnerId& partner, Timestamp date,
+                                                const QueryOptions& options) const {
+  return run<PartnerProfileView>(who, Permission::kReadCatalog, partner, ProfileView::kName, options,
+                                 [&](Db& db) { return ProfileView::query(db, partner, date); });
+}
+
+Result<AuditPage> ViewQueries::timeline(const Principal& who, const PartnerId& partner, GlobalPosition from,
+                                        size_t limit, const QueryOptions& options) const {
+  return run<AuditPage>(who, Permission::kReadAuditHistory, partner, AuditView::kName, options,
+                        [&](Db& db) { return AuditView::page(db, views_.cipher(), partner, from, limit); });
+}
+
+Result<AuditPage> ViewQueries::timeline_between(const Principal& who, const PartnerId& partner, Timestamp from_time,
+                                                Timestamp to_time, GlobalPosition from, size_t limit,
+                                                const QueryOptions& options) const {
+  return run<AuditPage>(who, Permission::kReadAuditHistory, partner, AuditView::kName, options, [&](Db& db) {
+    return AuditView::between(db, views_.cipher(), partner, from_time, to_time, from, limit);
+  });
+}
+
+}  // namespace accountable

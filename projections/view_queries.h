@@ -1,0 +1,92 @@
+// ViewQueries: the questions the portal, the server and the CLI ask the views,
+// each authorized with the permission matrix (aggregates/roles.h) before it
+// reads anything:
+//
+//   catalog, profile   kReadCatalog        any user of the partner with a role
+//   pricing            kReadPriceLists     Global admin, Billing admin, Admin agent
+//   directory          kReadUserDirectory  Global admin, User management admin, Account admin
+//   audit timeline     kReadAuditHistory   Global admin; the operator; the partner's auditor
+//
+// The principal must be built from current state by the caller (a partner
+// user's roles from its stream, as Engine::execute does): these methods trust it.
+// The profile has no row of its own in DOMAIN.md's table; it is the partner's
+// own account page, so it takes the catalog's "any user with a role".
+//
+// Read-your-writes: with `min_position` (e.g. the last_position of the
+// caller's command), a query first waits until the view has applied that
+// position, at most `wait`, else kNotYet naming both positions.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aggregates/principal.h"
+#include "aggregates/roles.h"
+#include "projections/audit_view.h"
+#include "projections/catalog_view.h"
+#include "projections/directory_view.h"
+#include "projections/pricing_view.h"
+#include "projections/profile_view.h"
+#include "projections/view_set.h"
+
+namespace accountable {
+
+struct QueryOptions {
+  std::optional<GlobalPosition> min_position;
+  std::chrono::milliseconds wait{2000};
+};
+
+class ViewQueries {
+ public:
+  explicit ViewQueries(const ViewSet& views) : views_(views) {}
+
+  // ---- catalog (kReadCatalog) ---------------------------------------------------
+  Result<CatalogPage> catalog(const Principal& who, const PartnerId& partner, Timestamp date,
+                              const CatalogFilter& filter = {}, const QueryOptions& options = {}) const;
+
+  // ---- pricing (kReadPriceLists, on behalf of the principal's own partner) ------
+  Result<std::optional<PriceQuote>> price(const Principal& who, const std::string& offer_id, const std::string& market,
+                                          const std::string& currency, Timestamp date,
+                                          const QueryOptions& options = {}) const;
+  // Every list of the market in effect in the date's month (currency "" = any).
+  Result<std::vector<PriceListView>> price_list(const Principal& who, const std::string& market, Timestamp date,
+                                                const std::string& currency = "", const QueryOptions& options = {}) const;
+  // The lists of the month after the date's.
+  Result<std::vector<PriceListView>> price_list_preview(const Principal& who, const std::string& market,
+                                                        Timestamp date, const std::string& currency = "",
+                                                        const QueryOptions& options = {}) const;
+  Result<std::vector<PriceQuote>> price_history(const Principal& who, const std::string& offer_id,
+                                                const std::string& market = "", const std::string& currency = "",
+                                                const QueryOptions& options = {}) const;
+  Result<PriceDiff> price_diff(const Principal& who, const std::string& market, const std::string& currency,
+                               YearMonth from, YearMonth to, const QueryOptions& options = {}) const;
+
+  // ---- user directory (kReadUserDirectory) --------------------------------------
+  Result<std::vector<DirectoryUser>> users(const Principal& who, const PartnerId& partner,
+                                           std::optional<DirectoryStatus> status = std::nullopt,
+                                           const QueryOptions& options = {}) const;
+  Result<std::vector<DirectoryUser>> role_holders(const Principal& who, const PartnerId& partner, Role role,
+                                                  const QueryOptions& options = {}) const;
+
+  // ---- partner profile (kReadCatalog) -------------------------------------------
+  Result<PartnerProfileView> profile(const Principal& who, const PartnerId& partner, Timestamp date,
+                                     const QueryOptions& options = {}) const;
+
+  // ---- audit timeline (kReadAuditHistory) ---------------------------------------
+  Result<AuditPage> timeline(const Principal& who, const PartnerId& partner, GlobalPosition from, size_t limit,
+                             const QueryOptions& options = {}) const;
+  Result<AuditPage> timeline_between(const Principal& who, const PartnerId& partner, Timestamp from_time,
+                                     Timestamp to_time, GlobalPosition from, size_t limit,
+                                     const QueryOptions& options = {}) const;
+
+ private:
+  template <class T, class Fn>
+  Result<T> run(const Principal& who, Permission permission, const std::optional<PartnerId>& partner,
+                std::string_view view, const QueryOptions& options, Fn&& query) const;
+
+  const ViewSet& views_;
+};
+
+}  // namespace accountable

@@ -1,0 +1,365 @@
+// The runner: checkpoints, restarts, read-your-writes waits, version stamps,
+// blue/green rebuilds while queries run. Over the real log, key store and
+// engine in a temporary folder (projections/testing/view_world.h).
+#include "projections/view_set.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "projections/testing/view_world.h"
+#include "projections/view_bench.h"
+
+namespace accountable {
+namespace {
+
+using testing::at;
+using testing::ViewWorld;
+
+constexpr auto kGenerous = std::chrono::seconds(60);  // only bounds a hang; never reached when it works
+
+// A partner with an admin, two more users, an offer and a price list.
+struct Scenario {
+  ViewWorld w{at("2026-03-02T12:00:00Z")};
+  testing::Enrolled p;
+  UserId sam;
+
+  Scenario() {
+    p = w.enroll();
+    sam = w.create_user(w.user(p.admin), p.partner, "sam@contoso.com", {Role::kSalesAgent});
+    w.must_execute(testing::op(), PublishOffer{testing::offer("offer-1")}, "offer");
+    w.must_execute(testing::op(), PublishPriceList{testing::price_list("US", 2026, 3, {"offer-1"})}, "prices");
+  }
+  void more(int n) {
+    for (int i = 0; i < n; ++i) {
+      std::string email = "u";  // built in steps: GCC 12's -Wrestrict misfires on "literal" + std::string at -O3
+      email += std::to_string(i);
+      email += "@contoso.com";
+      w.create_user(w.user(p.admin), p.partner, email, {Role::kHelpdeskAgent});
+    }
+  }
+};
+
+TEST(ViewSet, CatchUpBuildsEveryViewAndLeavesNoLag) {
+  Scenario s;
+  auto views = s.w.open_views();
+  for (const ViewStatus& v : views->lag()) {
+    EXPECT_FALSE(v.serving) << v.name << ": nothing built yet";
+    EXPECT_EQ(v.build_reason, "new view");
+  }
+  ASSERT_TRUE(views->catch_up().is_ok());
+  const GlobalPosition head = s.w.log->head();
+  ASSERT_EQ(views->names().size(), 5u);
+  for (const ViewStatus& v : views->lag()) {
+    EXPECT_TRUE(v.serving) << v.name;
+    EXPECT_EQ(v.position, head) << v.name;
+    EXPECT_EQ(v.lag, 0u) << v.name;
+    EXPECT_EQ(v.rebuilds, 1u) << v.name << ": the first build is swapped in like a rebuild";
+    EXPECT_TRUE(v.error.is_ok()) << v.name;
+    EXPECT_TRUE(std::filesystem::exists(s.w.dir.path() + "/views/" + v.name + ".db")) << v.name;
+  }
+  // More commands: the live files take them in batches, and report their lag until then.
+  s.more(2);
+  auto behind = views->status("directory");
+  ASSERT_TRUE(behind.is_ok());
+  EXPECT_GT(behind->lag, 0u);
+  ASSERT_TRUE(views->catch_up().is_ok());
+  EXPECT_EQ(views->status("directory")->lag, 0u);
+  EXPECT_GT(views->status("directory")->events_applied, 0u);
+}
+
+TEST(ViewSet, ARestartResumesFromTheCheckpointAndDoesNotReplayFromZero) {
+  Scenario s;
+  uint64_t first_head = 0;
+  {
+    auto views = s.w.open_views();
+    ASSERT_TRUE(views->catch_up().is_ok());
+    first_head = s.w.log->head().value();
+    for (const ViewStatus& v : views->lag()) EXPECT_EQ(v.events_built, first_head) << v.name;
+  }
+  s.w.restart();  // the log and the key store too
+  s.more(3);
+  const uint64_t head = s.w.log->head().value();
+  ASSERT_GT(head, first_head);
+  auto views = s.w.open_views();
+  for (const ViewStatus& v : views->lag()) {
+    EXPECT_TRUE(v.serving) << v.name << ": the stored file serves at once";
+    EXPECT_EQ(v.position.value(), first_head) << v.name;
+  }
+  ASSERT_TRUE(views->catch_up().is_ok());
+  for (const ViewStatus& v : views->lag()) {
+    // Only the events after the checkpoint went through the projection.
+    EXPECT_EQ(v.events_applied, head - first_head) << v.name;
+    EXPECT_EQ(v.events_built, 0u) << v.name;
+    EXPECT_EQ(v.rebuilds, 0u) << v.name;
+    EXPECT_EQ(v.position.value(), head) << v.name;
+  }
+}
+
+TEST(ViewSet, WaitForAnswersOnceTheRunnerReachedThePosition) {
+  Scenario s;
+  auto views = s.w.open_views();
+  ASSERT_TRUE(views->start().is_ok());
+  ViewQueries queries(*views);
+  CommandOutcome out = s.w.must_execute(
+      s.w.user(s.p.admin), CreateUser{s.p.partner, testing::contact("Ann", "New", "ann@contoso.com"), {Role::kBillingAdmin}},
+      "create ann");
+  const UserId ann(out.created_ids.at(0).bytes());
+  QueryOptions after;
+  after.min_position = out.last_position;
+  after.wait = std::chrono::duration_cast<std::chrono::milliseconds>(kGenerous);
+  auto users = queries.users(s.w.user(s.p.admin), s.p.partner, std::nullopt, after);
+  ASSERT_TRUE(users.is_ok()) << users.status().to_string();
+  bool found = false;
+  for (const DirectoryUser& u : *users) found = found || (u.user_id == ann && u.profile.first_name == "Ann");
+  EXPECT_TRUE(found) << "read-your-writes: the user just created is listed";
+  EXPECT_TRUE(views->stop().is_ok());
+  EXPECT_FALSE(views->running());
+}
+
+TEST(ViewSet, WaitForGivesNotYetWhenThePositionIsNotReachedInTime) {
+  Scenario s;
+  auto views = s.w.open_views();
+  ASSERT_TRUE(views->catch_up().is_ok());  // no runner: nothing moves after this
+  const GlobalPosition at_now = s.w.log->head();
+  s.more(1);
+  const GlobalPosition wanted = s.w.log->head();
+  Status late = views->wait_for("directory", wanted, std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+  EXPECT_EQ(late.code(), StatusCode::kNotYet);
+  EXPECT_NE(late.message().find("view directory is at position " + std::to_string(at_now.value())), std::string::npos)
+      << late.message();
+  EXPECT_NE(late.message().find("asked for " + std::to_string(wanted.value())), std::string::npos) << late.message();
+  // Through the query API too, and the reached position answers at once.
+  ViewQueries queries(*views);
+  QueryOptions options;
+  options.min_position = wanted;
+  options.wait = std::chrono::milliseconds(20);
+  EXPECT_EQ(queries.users(s.w.user(s.p.admin), s.p.partner, std::nullopt, options).status().code(),
+            StatusCode::kNotYet);
+  options.min_position = at_now;
+  EXPECT_TRUE(queries.users(s.w.user(s.p.admin), s.p.partner, std::nullopt, options).is_ok());
+  EXPECT_TRUE(views->wait_for("directory", at_now, std::chrono::steady_clock::now()).is_ok());
+  EXPECT_EQ(views->wait_for("nope", at_now, std::chrono::steady_clock::now()).code(), StatusCode::kNotFound);
+}
+
+ViewSetOptions with_version(std::string_view name, int version) {
+  ViewSetOptions options;
+  for (ProjectionDefinition d : builtin_projections()) {
+    if (d.name == name) d.version = version;
+    options.views.push_back(std::move(d));
+  }
+  return options;
+}
+
+TEST(ViewSet, AChangedVersionStampRebuildsThatViewByItself) {
+  Scenario s;
+  std::string before;
+  {
+    auto views = s.w.open_views();
+    ASSERT_TRUE(views->catch_up().is_ok());
+    before = views->dump("catalog").value();
+  }
+  auto views = s.w.open_views(with_version("catalog", CatalogView::kVersion + 1));
+  auto catalog = views->status("catalog").value();
+  EXPECT_FALSE(catalog.serving) << "an old version is not queried with new code";
+  EXPECT_TRUE(catalog.building);
+  EXPECT_EQ(catalog.build_reason,
+            "version " + std::to_string(CatalogView::kVersion) + " -> " + std::to_string(CatalogView::kVersion + 1));
+  EXPECT_EQ(views->read("catalog", [](Db&) { return Status::ok(); }).code(), StatusCode::kNotYet);
+  EXPECT_TRUE(views->status("pricing")->serving) << "other views are untouched";
+  ASSERT_TRUE(views->catch_up().is_ok());
+  catalog = views->status("catalog").value();
+  EXPECT_TRUE(catalog.serving);
+  EXPECT_EQ(catalog.rebuilds, 1u);
+  EXPECT_EQ(catalog.events_built, s.w.log->head().value());
+  EXPECT_EQ(views->status("pricing")->rebuilds, 0u);
+  // Same content; the new stamp is stored.
+  std::string after = views->dump("catalog").value();
+  const std::string old_stamp = "'catalog'|" + std::to_string(CatalogView::kVersion) + "|";
+  const std::string new_stamp = "'catalog'|" + std::to_string(CatalogView::kVersion + 1) + "|";
+  ASSERT_NE(before.find(old_stamp), std::string::npos);
+  ASSERT_NE(after.find(new_stamp), std::string::npos);
+  after.replace(after.find(new_stamp), new_stamp.size(), old_stamp);
+  EXPECT_EQ(after, before);
+}
+
+TEST(ViewSet, AViewWhoseLastEventIsNotInTheLogIsRebuilt) {
+  Scenario big;
+  big.more(2);
+  {
+    auto views = big.w.open_views();
+    ASSERT_TRUE(views->catch_up().is_ok());
+  }
+  // Another data folder whose log is shorter and different, given the first one's views.
+  ViewWorld other(at("2026-03-02T12:00:00Z"));
+  other.enroll(testing::enroll_command("zed@fabrikam.com"));
+  std::filesystem::copy(big.w.dir.path() + "/views", other.dir.path() + "/views",
+                        std::filesystem::copy_options::recursive);
+  auto views = other.open_views();
+  for (const ViewStatus& v : views->lag()) {
+    EXPECT_FALSE(v.serving) << v.name;
+    EXPECT_NE(v.build_reason.find("log"), std::string::npos) << v.name << ": " << v.build_reason;
+  }
+  ASSERT_TRUE(views->catch_up().is_ok());
+  for (const ViewStatus& v : views->lag()) {
+    EXPECT_TRUE(v.serving) << v.name;
+    EXPECT_EQ(v.position, other.log->head()) << v.name;
+  }
+  auto users = views->dump("directory").value();
+  EXPECT_EQ(users.find("sam@contoso.com"), std::string::npos) << "nothing of the other log is left";
+}
+
+TEST(ViewSet, AnUnfinishedBuildLeftByACrashIsDiscardedAtOpen) {
+  Scenario s;
+  {
+    auto views = s.w.open_views();
+    ASSERT_TRUE(views->catch_up().is_ok());
+  }
+  const std::string building = s.w.dir.path() + "/views/audit.db.building";
+  std::ofstream(building) << "half a build";
+  std::ofstream(building + "-journal") << "x";
+  auto views = s.w.open_views();
+  EXPECT_FALSE(std::filesystem::exists(building));
+  EXPECT_FALSE(std::filesystem::exists(building + "-journal"));
+  EXPECT_TRUE(views->status("audit")->serving);
+}
+
+TEST(ViewSet, RebuildGivesTheSameFileAsTheIncrementalBuild) {
+  Scenario s;
+  auto views = s.w.open_views();
+  ASSERT_TRUE(views->start().is_ok());
+  s.more(3);
+  s.w.must_execute(s.w.user(s.p.admin), AcceptResellerAgreement{s.p.partner, "2019-10"}, "agreement");
+  s.w.must_execute(s.w.user(s.p.admin), PinOffer{s.p.partner, "offer-1"}, "pin");
+  s.w.must_execute(s.w.user(s.p.admin), DeactivateUser{s.p.partner, s.sam}, "deactivate");
+  ASSERT_TRUE(views->wait_for("audit", s.w.log->head(), std::chrono::steady_clock::now() + kGenerous).is_ok());
+  ASSERT_TRUE(views->stop().is_ok());
+  ASSERT_TRUE(views->catch_up().is_ok());
+  for (const std::string& name : views->names()) {
+    const std::string incremental = views->dump(name).value();
+    const uint64_t generation = views->status(name)->generation;
+    ASSERT_TRUE(views->rebuild(name).is_ok()) << name;
+    EXPECT_EQ(views->dump(name).value(), incremental) << name;
+    EXPECT_GT(views->status(name)->generation, generation) << name;
+  }
+  EXPECT_EQ(views->rebuild("nope").code(), StatusCode::kNotFound);
+}
+
+// A log of synthetic partner histories (keys in memory), for volume.
+struct VolumeWorld {
+  testing::TempDir dir;
+  std::unique_ptr<PersonalDataCipher> cipher = make_memory_cipher();
+  std::unique_ptr<EventLog> log;
+
+  explicit VolumeWorld(uint64_t events) {
+    LogOptions options;
+    options.data_dir = dir.path();
+    log = testing::must_value(EventLog::open(options), "log");
+    WorkloadOptions w;
+    w.events = events;
+    w.partners_at_once = 40;
+    testing::must_value(generate_view_workload(*log, cipher.get(), w), "workload");
+  }
+  std::vector<PartnerId> partners(size_t n) const {
+    std::vector<PartnerId> out;
+    auto batch = log->read_all(GlobalPosition(1), 5000);
+    for (const RecordedEvent& e : batch.value().events) {
+      if (e.type == PartnerEnrolled::kType && out.size() < n) out.push_back(PartnerId::parse(e.partner).value());
+    }
+    return out;
+  }
+};
+
+TEST(ViewSet, ARebuildNeverShowsAQueryAnEmptyOrHalfBuiltView) {
+  VolumeWorld v(10'000);
+  ViewSetOptions options;
+  options.batch_events = 512;  // many small steps: plenty of chances to expose a half-built file
+  options.build_batch_events = 512;
+  auto views = ViewSet::open(v.dir.path(), *v.log, v.cipher.get(), options).value();
+  ASSERT_TRUE(views->catch_up().is_ok());
+  ASSERT_TRUE(views->start().is_ok());
+  const std::vector<PartnerId> partners = v.partners(3);
+  ASSERT_EQ(partners.size(), 3u);
+  const Timestamp date = at("2026-01-15T00:00:00Z");
+
+  // What every query must keep answering: the log does not change meanwhile.
+  auto ask = [&](const PartnerId& p, CatalogPage* catalog, std::vector<DirectoryUser>* users, AuditPage* audit) {
+    Status s = views->read("catalog", [&](Db& db) {
+      auto r = CatalogView::query(db, p, date, {});
+      if (r) *catalog = *r;
+      return r.status();
+    });
+    if (!s.is_ok()) return s;
+    s = views->read("directory", [&](Db& db) {
+      auto r = DirectoryView::users(db, p, std::nullopt);
+      if (r) *users = *r;
+      return r.status();
+    });
+    if (!s.is_ok()) return s;
+    return views->read("audit", [&](Db& db) {
+      auto r = AuditView::page(db, v.cipher.get(), p, GlobalPosition(1), 50);
+      if (r) *audit = *r;
+      return r.status();
+    });
+  };
+  struct Expected {
+    CatalogPage catalog;
+    std::vector<DirectoryUser> users;
+    AuditPage audit;
+  };
+  std::vector<Expected> expected(partners.size());
+  for (size_t i = 0; i < partners.size(); ++i) {
+    ASSERT_TRUE(ask(partners[i], &expected[i].catalog, &expected[i].users, &expected[i].audit).is_ok());
+    ASSERT_FALSE(expected[i].catalog.segments.empty());
+    ASSERT_FALSE(expected[i].users.empty());
+    ASSERT_FALSE(expected[i].audit.entries.empty());
+  }
+
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> queries{0};
+  std::atomic<uint64_t> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      for (uint64_t i = 0; i < 1'000'000 && !done.load(); ++i) {  // bounded, ends with the rebuilds
+        const size_t k = (i + static_cast<uint64_t>(t)) % partners.size();
+        Expected got;
+        Status s = ask(partners[k], &got.catalog, &got.users, &got.audit);
+        ++queries;
+        if (!s.is_ok() || !(got.catalog == expected[k].catalog) || !(got.users == expected[k].users) ||
+            got.audit.entries.size() != expected[k].audit.entries.size()) {
+          ++failures;
+          ADD_FAILURE() << "query " << i << " saw " << (s.is_ok() ? "different content" : s.to_string());
+          return;
+        }
+      }
+    });
+  }
+  for (const char* name : {"catalog", "directory", "audit", "catalog"}) {
+    ASSERT_TRUE(views->rebuild(name).is_ok()) << name;
+  }
+  done = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_GT(queries.load(), 0u);
+  EXPECT_EQ(views->status("catalog")->rebuilds, 3u);  // the first build, then two
+  ASSERT_TRUE(views->stop().is_ok());
+}
+
+TEST(ViewSet, StopIsPromptWhenIdleAndStartIsIdempotent) {
+  Scenario s;
+  auto views = s.w.open_views();
+  ASSERT_TRUE(views->start().is_ok());
+  ASSERT_TRUE(views->start().is_ok());
+  EXPECT_TRUE(views->running());
+  ASSERT_TRUE(views->wait_for("profile", s.w.log->head(), std::chrono::steady_clock::now() + kGenerous).is_ok());
+  EXPECT_TRUE(views->stop().is_ok());
+  EXPECT_TRUE(views->stop().is_ok());
+  EXPECT_FALSE(views->running());
+}
+
+}  // namespace
+}  // namespace accountable

@@ -1,0 +1,67 @@
+// AccountStack: everything a process needs to run commands against one data
+// folder, opened in the right order and closed in the reverse one:
+//   DATA/log/       the event log (takes DATA/LOCK: one process per folder)
+//   DATA/keys/      per-subject keys and email-fingerprint secrets
+//   DATA/secrets/   password hashes
+//   DATA/snapshots/ aggregate snapshots
+// and the Engine over them. Shared by `acct serve`, `acct exec` and the tests.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "aggregates/credential_store.h"
+#include "aggregates/engine.h"
+#include "aggregates/key_store.h"
+#include "aggregates/snapshot_store.h"
+#include "events/event_log.h"
+
+namespace accountable {
+
+struct AccountStackOptions {
+  std::string data_dir;
+  RecoveryMode recovery = RecoveryMode::kFailOnCorruption;
+  const Clock* clock = nullptr;                 // null: the system clock
+  CredentialStoreOptions credentials;          // argon2id cost (tests lower it)
+  uint64_t snapshot_every = 100;
+};
+
+class AccountStack {
+ public:
+  // Fails (naming the part) if any part cannot be opened; what was opened is closed.
+  static Result<std::unique_ptr<AccountStack>> open(const AccountStackOptions& options);
+  ~AccountStack();
+  AccountStack(const AccountStack&) = delete;
+  AccountStack& operator=(const AccountStack&) = delete;
+
+  EventLog& log() { return *log_; }
+  KeyStore& keys() { return *keys_; }
+  CredentialStore& credentials() { return *credentials_; }
+  PersonalDataCipher& cipher() { return *cipher_; }
+  Engine& engine() { return *engine_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // Drains the log and writes its index checkpoint.
+  Status close();
+
+ private:
+  AccountStack() = default;
+  std::string data_dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<KeyStore> keys_;
+  std::unique_ptr<CredentialStore> credentials_;
+  std::unique_ptr<SnapshotStore> snapshots_;
+  std::unique_ptr<KeyStoreCipher> cipher_;
+  std::unique_ptr<Engine> engine_;
+};
+
+// "operator", or "user:<partner id>/<email>" resolved through the partner's
+// directory (the email's keyed fingerprint). The partner user's rights are read
+// by Engine::execute, not here.
+Result<Principal> resolve_actor(AccountStack& stack, const std::string& text);
+
+// The user of `partner` whose email is `email`, if any.
+Result<std::optional<UserId>> find_user_by_email(AccountStack& stack, const PartnerId& partner,
+                                                 std::string_view email);
+
+}  // namespace accountable

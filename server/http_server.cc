@@ -1,0 +1,403 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <optional>
+
+#include "server/command_runner.h"
+
+namespace accountable {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+unsigned http_status_for(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kForbidden: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict:
+    case StatusCode::kWrongExpectedVersion: return 409;
+    case StatusCode::kRuleViolated: return 422;
+    case StatusCode::kNotYet: return 503;  // the view has not reached min_position yet: retry shortly
+    case StatusCode::kBusy:
+    case StatusCode::kPoisoned:
+    case StatusCode::kLocked: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse json_response(http::status status, std::string body, unsigned version, bool keep_alive) {
+  HttpResponse res{status, version};
+  res.set(http::field::server, "accountable");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse error_response(const Status& s, unsigned version, bool keep_alive) {
+  boost::json::object body{{"error", error_object(s)}};
+  HttpResponse res = json_response(static_cast<http::status>(http_status_for(s.code())),
+                                   boost::json::serialize(body), version, keep_alive);
+  if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
+// ---- session ----------------------------------------------------------------------
+
+class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+ public:
+  Session(tcp::socket&& socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {}
+  ~Session() { server_.connections_.fetch_sub(1); }
+
+  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
+
+  // From another thread: close if idle (waiting for a request); a busy session
+  // closes after its response because the server is stopping.
+  void shutdown_if_idle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->close();
+    });
+  }
+
+ private:
+  void do_read() {
+    if (server_.stopping_.load()) return close();
+    parser_.emplace();
+    parser_->body_limit(server_.options_.limits.body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_.options_.limits.header_bytes));
+    // The idle timeout runs until the first byte; Beast has no hook there, so
+    // the read timeout (shorter) bounds a whole request once it started via
+    // the header callback below.
+    stream_.expires_after(first_request_ ? server_.options_.limits.read_timeout : server_.options_.limits.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    // The header arrived: the rest of the request must come within the read timeout.
+    stream_.expires_after(server_.options_.limits.read_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset || ec == net::error::eof) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      return send_error_and_close(Status(StatusCode::kInvalidArgument, "the request body is larger than " +
+                                                                            std::to_string(server_.options_.limits.body_bytes) +
+                                                                            " bytes"),
+                                  http::status::payload_too_large);
+    }
+    if (ec == http::error::header_limit) {
+      return send_error_and_close(Status(StatusCode::kInvalidArgument,
+                                         "the request headers are larger than " +
+                                             std::to_string(server_.options_.limits.header_bytes) + " bytes"),
+                                  http::status::request_header_fields_too_large);
+    }
+    send_error_and_close(Status(StatusCode::kInvalidArgument, "malformed HTTP request: " + ec.message()),
+                         http::status::bad_request);
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    // The handler may take long (a min_position wait): no timer runs while it
+    // does; write() arms the write timeout.
+    stream_.expires_never();
+    first_request_ = false;
+    busy_ = true;
+    server_.busy_.fetch_add(1);
+    request_ = std::make_shared<HttpRequest>(parser_->release());
+    if (request_->target().size() > server_.options_.limits.target_bytes) {
+      route_name_ = "unmatched";
+      return write(error_response(Status(StatusCode::kInvalidArgument,
+                                         "the request target is longer than " +
+                                             std::to_string(server_.options_.limits.target_bytes) + " bytes",
+                                         "path"),
+                                  request_->version(), false),
+                   http::status::uri_too_long);
+    }
+    auto self = shared_from_this();
+    const bool queued = server_.workers_->try_post([self] {
+      ApiReply reply = self->handle();
+      net::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
+        self->respond(std::move(reply));
+      });
+    });
+    if (!queued) {
+      route_name_ = "unmatched";
+      write(error_response(Status(StatusCode::kBusy, "the server is busy; retry later"), request_->version(), false),
+            http::status::service_unavailable);
+    }
+  }
+
+  // On a worker thread.
+  ApiReply handle() {
+    const HttpRequest& req = *request_;
+    std::string path;
+    std::map<std::string, std::string> query;
+    if (Status s = parse_target(req.target(), &path, &query); !s.is_ok()) {
+      route_name_ = "unmatched";
+      return ApiReply{error_response(s, req.version(), req.keep_alive()), nullptr};
+    }
+    auto match = server_.router_.match(req.method(), path);
+    if (!match.route) {
+      route_name_ = "unmatched";
+      if (match.path_known) {
+        HttpResponse res = error_response(Status(StatusCode::kInvalidArgument, "method not allowed on " + path),
+                                          req.version(), req.keep_alive());
+        res.result(http::status::method_not_allowed);
+        return ApiReply{std::move(res), nullptr};
+      }
+      return ApiReply{error_response(Status(StatusCode::kNotFound, "no route for " + path), req.version(),
+                                     req.keep_alive()),
+                      nullptr};
+    }
+    route_name_ = match.route->pattern;
+    ApiRequest api{req, std::move(path), std::move(match.params), std::move(query)};
+    try {
+      ApiReply reply = match.route->handler(api);
+      reply.response.version(req.version());
+      if (!req.keep_alive()) reply.response.keep_alive(false);
+      return reply;
+    } catch (const std::exception& e) {
+      spdlog::error("handler of {} threw: {}", route_name_, e.what());
+      return ApiReply{error_response(Status(StatusCode::kInternal, "internal error"), req.version(), false), nullptr};
+    }
+  }
+
+  void respond(ApiReply reply) {
+    if (reply.stream) return start_stream(std::move(reply));
+    const http::status status = reply.response.result();
+    write(std::move(reply.response), status);
+  }
+
+  void write(HttpResponse res, http::status status) {
+    res.result(status);
+    if (server_.stopping_.load()) res.keep_alive(false);
+    if (server_.observer_) server_.observer_(route_name_, static_cast<unsigned>(status));
+    response_ = std::make_shared<HttpResponse>(std::move(res));
+    stream_.expires_after(server_.options_.limits.write_timeout);
+    http::async_write(stream_, *response_,
+                      beast::bind_front_handler(&Session::on_write, shared_from_this(), response_->need_eof()));
+  }
+
+  void on_write(bool close_after, beast::error_code ec, std::size_t) {
+    response_.reset();
+    request_.reset();
+    finish_request();
+    if (ec || close_after) return close();
+    do_read();
+  }
+
+  void finish_request() {
+    if (busy_) {
+      busy_ = false;
+      server_.busy_.fetch_sub(1);
+    }
+  }
+
+  void send_error_and_close(const Status& s, http::status status) {
+    route_name_ = "unmatched";
+    if (!busy_) {
+      busy_ = true;
+      server_.busy_.fetch_add(1);
+    }
+    write(error_response(s, 11, false), status);
+  }
+
+  // ---- Server-Sent Events ----
+  void start_stream(ApiReply reply) {
+    if (server_.observer_) server_.observer_(route_name_, static_cast<unsigned>(reply.response.result()));
+    stream_source_ = std::move(reply.stream);
+    std::string head = "HTTP/1.1 200 OK\r\nServer: accountable\r\nContent-Type: " + stream_source_->content_type() +
+                       "\r\nCache-Control: no-store\r\nConnection: close\r\n";
+    for (const auto& field : reply.response) {
+      if (field.name() == http::field::content_type || field.name() == http::field::connection ||
+          field.name() == http::field::server || field.name() == http::field::cache_control ||
+          field.name() == http::field::content_length) {
+        continue;
+      }
+      head += std::string(field.name_string()) + ": " + std::string(field.value()) + "\r\n";
+    }
+    head += "\r\n";
+    write_chunk(std::move(head));
+  }
+
+  void write_chunk(std::string chunk) {
+    chunk_ = std::move(chunk);
+    stream_.expires_after(server_.options_.limits.write_timeout);
+    net::async_write(stream_, net::buffer(chunk_), beast::bind_front_handler(&Session::on_chunk, shared_from_this()));
+  }
+
+  void on_chunk(beast::error_code ec, std::size_t) {
+    if (ec || server_.stopping_.load()) return end_stream();
+    auto self = shared_from_this();
+    const bool queued = server_.streams_->try_post([self] {
+      std::optional<std::string> next = self->stream_source_->next(std::chrono::milliseconds(1000));
+      net::post(self->stream_.get_executor(), [self, next = std::move(next)]() mutable {
+        if (!next) return self->end_stream();
+        if (next->empty()) return self->on_chunk({}, 0);  // nothing new: ask again
+        self->write_chunk(std::move(*next));
+      });
+    });
+    if (!queued) end_stream();
+  }
+
+  void end_stream() {
+    stream_source_.reset();
+    finish_request();
+    close();
+  }
+
+  void close() {
+    finish_request();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpRequest> request_;
+  std::shared_ptr<HttpResponse> response_;
+  std::shared_ptr<ResponseStream> stream_source_;
+  std::string chunk_;
+  std::string route_name_ = "unmatched";
+  bool busy_ = false;
+  bool first_request_ = true;
+};
+
+// ---- listener ---------------------------------------------------------------------
+
+class HttpServer::Listener : public std::enable_shared_from_this<HttpServer::Listener> {
+ public:
+  Listener(net::io_context& ioc, HttpServer& server) : ioc_(ioc), acceptor_(net::make_strand(ioc)), server_(server) {}
+
+  Status open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status(StatusCode::kIOError, "cannot listen on " + endpoint.address().to_string() + ":" +
+                                              std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return Status::ok();
+  }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  void run() { do_accept(); }
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      if (server_.stopping_.load()) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else if (server_.connections_.load() >= server_.options_.limits.max_connections) {
+        // Over the cap: a short 503 written synchronously (the socket is fresh and
+        // the answer small), then close.
+        beast::error_code ignored;
+        static const std::string kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            "Content-Length: 81\r\n\r\n{\"error\":{\"code\":\"busy\",\"message\":\"too many open connections; retry later\"}}\n";
+        socket.non_blocking(true, ignored);
+        socket.write_some(net::buffer(kBusy), ignored);
+        socket.close(ignored);
+        if (server_.observer_) server_.observer_("unmatched", 503);
+      } else {
+        server_.connections_.fetch_add(1);
+        auto session = std::make_shared<Session>(std::move(socket), server_);
+        {
+          std::lock_guard lock(server_.sessions_mu_);
+          std::erase_if(server_.sessions_, [](const auto& w) { return w.expired(); });
+          server_.sessions_.insert(session);
+        }
+        session->run();
+      }
+    }
+    do_accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  HttpServer& server_;
+};
+
+// ---- server -----------------------------------------------------------------------
+
+HttpServer::HttpServer(HttpServerOptions options, const Router& router, AccessObserver observer)
+    : options_(std::move(options)), router_(router), observer_(std::move(observer)) {}
+
+HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
+
+Status HttpServer::start() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(options_.address, ec);
+  if (ec) return invalid_argument("not an IP address: " + options_.address, "listen");
+  workers_ = std::make_unique<WorkPool>(options_.workers, options_.max_queued_requests);
+  streams_ = std::make_unique<WorkPool>(options_.limits.max_streams, options_.limits.max_streams);
+  listener_ = std::make_shared<Listener>(ioc_, *this);
+  ACCT_RETURN_IF_ERROR(listener_->open(tcp::endpoint(address, options_.port)));
+  bound_port_ = listener_->port();
+  listener_->run();
+  for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  started_ = true;
+  return Status::ok();
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  listener_->close();
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (const auto& weak : sessions_) {
+      if (auto s = weak.lock()) s->shutdown_if_idle();
+    }
+  }
+  // In-flight requests finish (their responses say Connection: close).
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (busy_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (busy_.load() > 0) spdlog::warn("http: {} requests still in flight after the grace period", busy_.load());
+  ioc_.stop();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  workers_->stop();
+  streams_->stop();
+}
+
+}  // namespace accountable

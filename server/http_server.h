@@ -1,0 +1,105 @@
+// HttpServer: HTTP/1.1 on Boost.Asio + Beast, modeled on Beast's advanced server.
+//
+//  - A listener accepts on its own strand; each connection is a session with
+//    its own strand (a tcp_stream on a strand executor).
+//  - Limits, each answered with a 4xx or a closed connection, never a crash:
+//    body (413), header block (431), request target (414), a read timeout that
+//    covers the whole request (slowloris), an idle timeout between requests, a
+//    cap on open connections (503 then close), and pipelining bounded to one
+//    request in flight per connection (the next is read only after the
+//    response is written; the socket buffer pushes back on the client).
+//  - Handlers may block (a command waits for its fsync), so they run on a
+//    bounded WorkPool, never on the network threads; a full pool answers 503.
+//  - Server-Sent Events responses run on a separate, bounded pool of streams.
+//  - stop(): stop accepting, let in-flight requests finish (bounded), close
+//    idle connections, end streams, join.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/router.h"
+#include "server/work_pool.h"
+
+namespace accountable {
+
+struct HttpLimits {
+  size_t body_bytes = 1 << 20;       // 1 MiB
+  size_t header_bytes = 16 * 1024;  // the whole header block
+  size_t target_bytes = 8 * 1024;   // the request target (URL)
+  std::chrono::milliseconds read_timeout{15'000};  // one whole request, from its first byte
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{15'000};
+  size_t max_connections = 1024;
+  size_t max_streams = 32;  // concurrent Server-Sent Events responses
+};
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;  // 0: pick a free port (see port())
+  size_t io_threads = 2;
+  size_t workers = 32;          // blocking handler threads (commands in flight for group commit)
+  size_t max_queued_requests = 4096;
+  HttpLimits limits;
+};
+
+// Called after each response with the route pattern ("unmatched" if none) and status.
+using AccessObserver = std::function<void(const std::string& route, unsigned status)>;
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, const Router& router, AccessObserver observer = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the threads. kIOError naming the address if the bind fails.
+  Status start();
+  // The bound port (after start()).
+  unsigned short port() const { return bound_port_; }
+  // Graceful: see the header comment. Waits at most `grace` for in-flight work.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(10'000));
+
+  size_t open_connections() const { return connections_.load(); }
+
+  class Session;
+  class Listener;
+
+ private:
+  friend class Session;
+  friend class Listener;
+  HttpServerOptions options_;
+  const Router& router_;
+  AccessObserver observer_;
+  // Declared before ioc_: sessions destroyed with the io_context's pending
+  // handlers still count themselves out of connections_.
+  std::atomic<size_t> connections_{0};
+  std::atomic<size_t> busy_{0};  // requests being handled or written
+  std::atomic<bool> stopping_{false};
+  unsigned short bound_port_ = 0;
+  std::mutex sessions_mu_;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+  bool started_ = false;
+  bool stopped_ = false;
+  boost::asio::io_context ioc_;
+  std::shared_ptr<Listener> listener_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<WorkPool> workers_;
+  std::unique_ptr<WorkPool> streams_;
+};
+
+// A JSON error body {"error": {"code", "message", "field"?}} with the status
+// that the code maps to (docs/http-api.md).
+HttpResponse error_response(const Status& s, unsigned version = 11, bool keep_alive = true);
+unsigned http_status_for(StatusCode code);
+HttpResponse json_response(http::status status, std::string body, unsigned version = 11, bool keep_alive = true);
+
+}  // namespace accountable

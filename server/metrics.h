@@ -1,0 +1,46 @@
+// Metrics of the server in the Prometheus text format (GET /metrics):
+//   acct_http_requests_total{route,status}
+//   acct_commands_total{type,code}
+//   acct_log_* (appends, batches, fsync latency and batch size histograms, head)
+//   gauges added by other parts (view lag, relay lag) through add_gauge().
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events/event_log.h"
+
+namespace accountable {
+
+class Metrics {
+ public:
+  explicit Metrics(const EventLog& log) : log_(log) {}
+
+  void count_http(const std::string& route, unsigned status);
+  void count_command(std::string_view type, std::string_view code);
+
+  // A gauge read at every scrape: name, help, and a function giving
+  // (labels text like `view="catalog"`, value) pairs.
+  using GaugeFn = std::function<std::vector<std::pair<std::string, double>>()>;
+  void add_gauge(std::string name, std::string help, GaugeFn fn);
+
+  std::string render() const;
+
+ private:
+  const EventLog& log_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, unsigned>, uint64_t> http_;
+  std::map<std::pair<std::string, std::string>, uint64_t> commands_;
+  struct Gauge {
+    std::string name, help;
+    GaugeFn fn;
+  };
+  std::vector<Gauge> gauges_;
+};
+
+}  // namespace accountable

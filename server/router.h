@@ -1,0 +1,75 @@
+// Router: (method, path pattern) -> handler. Patterns are literal segments and
+// `{name}` parameters ("/v1/partners/{id}/catalog"); a parameter matches one
+// non-empty segment. The route table is data so that the OpenAPI test can check
+// every route is documented (docs/openapi.yaml).
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/status.h"
+
+namespace accountable {
+
+namespace http = boost::beast::http;
+
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+// A long-lived response (Server-Sent Events): after the headers, the session
+// asks for the next chunk until nullopt; next() may block up to `wait`.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual std::string content_type() const = 0;
+  virtual std::optional<std::string> next(std::chrono::milliseconds wait) = 0;
+};
+
+struct ApiRequest {
+  const HttpRequest& http;
+  std::string path;                                  // decoded path, no query
+  std::map<std::string, std::string> path_params;    // percent-decoded
+  std::map<std::string, std::string> query;          // percent-decoded; a repeated key keeps the last
+};
+
+struct ApiReply {
+  HttpResponse response;
+  std::shared_ptr<ResponseStream> stream;  // set: response holds only the status and headers
+};
+
+using RouteHandler = std::function<ApiReply(const ApiRequest&)>;
+
+struct Route {
+  http::verb method;
+  std::string pattern;
+  RouteHandler handler;
+};
+
+class Router {
+ public:
+  void add(http::verb method, std::string pattern, RouteHandler handler);
+
+  struct Match {
+    const Route* route = nullptr;  // null: no route
+    bool path_known = false;        // the path matched another method's route (405, not 404)
+    std::map<std::string, std::string> params;
+  };
+  Match match(http::verb method, std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Splits "path?query" and percent-decodes. kInvalidArgument for bad escapes,
+// NUL bytes and invalid UTF-8 (field "path" or "query.<key>").
+Status parse_target(std::string_view target, std::string* path, std::map<std::string, std::string>* query);
+Result<std::string> percent_decode(std::string_view s, const std::string& field);
+
+}  // namespace accountable

@@ -1,0 +1,80 @@
+// The router's matching and target parsing, and the route table against the
+// OpenAPI document (every route of the server must be documented).
+#include "server/router.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "server/api.h"
+
+namespace accountable {
+namespace {
+
+ApiReply nothing(const ApiRequest&) { return ApiReply{}; }
+
+TEST(Router, MatchesLiteralSegmentsAndParameters) {
+  Router r;
+  r.add(http::verb::get, "/v1/partners/{id}/catalog", nothing);
+  r.add(http::verb::post, "/v1/commands", nothing);
+  auto m = r.match(http::verb::get, "/v1/partners/abc/catalog");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.params.at("id"), "abc");
+  EXPECT_EQ(r.match(http::verb::get, "/v1/partners//catalog").route, nullptr);  // empty parameter
+  EXPECT_EQ(r.match(http::verb::get, "/v1/partners/abc/catalog/x").route, nullptr);
+  auto wrong_method = r.match(http::verb::get, "/v1/commands");
+  EXPECT_EQ(wrong_method.route, nullptr);
+  EXPECT_TRUE(wrong_method.path_known);  // 405, not 404
+  EXPECT_FALSE(r.match(http::verb::get, "/v1/nothing").path_known);
+}
+
+TEST(Router, ParsesAndDecodesTheTarget) {
+  std::string path;
+  std::map<std::string, std::string> query;
+  ASSERT_TRUE(parse_target("/v1/streams/partner-1?from=2&limit=10&type=A%20B", &path, &query).is_ok());
+  EXPECT_EQ(path, "/v1/streams/partner-1");
+  EXPECT_EQ(query.at("from"), "2");
+  EXPECT_EQ(query.at("type"), "A B");
+
+  query.clear();
+  Status nul = parse_target("/v1/streams/a%00b", &path, &query);
+  EXPECT_EQ(nul.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(nul.field(), "path");
+  EXPECT_EQ(parse_target("/v1/x?q=%zz", &path, &query).field(), "query.q");
+  EXPECT_EQ(parse_target("/v1/x?q=%ff", &path, &query).field(), "query.q");  // not UTF-8
+  EXPECT_EQ(parse_target("v1/x", &path, &query).field(), "path");
+  EXPECT_EQ(parse_target("/v1/x%2", &path, &query).field(), "path");
+}
+
+TEST(OpenApi, EveryRouteOfTheServerIsDocumented) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("acct-openapi-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  AccountStackOptions options;
+  options.data_dir = dir;
+  auto stack = AccountStack::open(options);
+  ASSERT_TRUE(stack.is_ok()) << stack.status().to_string();
+  auto tokens = TokenStore::open(posix_env(), dir, Timestamp{0});
+  ASSERT_TRUE(tokens.is_ok()) << tokens.status().to_string();
+  Metrics metrics((*stack)->log());
+  Api api(**stack, **tokens, metrics, nullptr);
+  const std::string_view yaml = Api::openapi_yaml();
+  ASSERT_GT(api.router().routes().size(), 10u);
+  for (const Route& route : api.router().routes()) {
+    const std::string path_line = "\n  " + route.pattern + ":\n";
+    const size_t at = yaml.find(path_line);
+    ASSERT_NE(at, std::string_view::npos) << route.pattern << " is missing from docs/openapi.yaml";
+    // The method must be listed under that path (before the next path).
+    const size_t next = yaml.find("\n  /", at + path_line.size());
+    const std::string method = "\n    " + std::string(boost::beast::http::to_string(route.method)) + ":";
+    std::string lower_method = method;
+    for (char& c : lower_method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string_view block = yaml.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+    EXPECT_NE(block.find(lower_method), std::string_view::npos)
+        << route.pattern << ": method " << boost::beast::http::to_string(route.method) << " is not documented";
+  }
+  ASSERT_TRUE((*stack)->close().is_ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace accountable

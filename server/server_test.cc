@@ -1,0 +1,412 @@
+// The HTTP API end to end over real sockets (127.0.0.1) with a Beast client:
+// enrol -> sign in -> change the temporary password -> create users -> pin ->
+// read the views with read-your-writes; the bad-input table; tokens; the
+// last-Global-admin race through the API.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "projections/view_set.h"
+#include "server/api.h"
+#include "server/http_server.h"
+
+namespace accountable {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+struct Reply {
+  unsigned status = 0;
+  std::string body;
+  json::value json() const {
+    json::error_code ec;
+    json::value v = json::parse(body, ec);
+    return ec ? json::value() : v;
+  }
+};
+
+class ServerFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("acct-server-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    AccountStackOptions options;
+    options.data_dir = dir_;
+    options.credentials.opslimit = 1;  // argon2id at its minimum cost: tests are not about its strength
+    options.credentials.memlimit = 8192;
+    auto stack = AccountStack::open(options);
+    ASSERT_TRUE(stack.is_ok()) << stack.status().to_string();
+    stack_ = std::move(*stack);
+    auto tokens = TokenStore::open(posix_env(), dir_, SystemClock().now());
+    ASSERT_TRUE(tokens.is_ok()) << tokens.status().to_string();
+    tokens_ = std::move(*tokens);
+    auto views = ViewSet::open(dir_, stack_->log(), &stack_->cipher());
+    ASSERT_TRUE(views.is_ok()) << views.status().to_string();
+    views_ = std::move(*views);
+    ASSERT_TRUE(views_->start().is_ok());
+    metrics_ = std::make_unique<Metrics>(stack_->log());
+    ApiOptions api_options;
+    api_options.min_position_wait = std::chrono::milliseconds(300);
+    api_ = std::make_unique<Api>(*stack_, *tokens_, *metrics_, views_.get(), api_options);
+    HttpServerOptions http;
+    http.address = "127.0.0.1";
+    http.port = 0;
+    http.workers = 8;
+    http.limits.read_timeout = std::chrono::milliseconds(500);
+    http.limits.idle_timeout = std::chrono::milliseconds(2000);
+    http.limits.body_bytes = 64 * 1024;
+    http.limits.header_bytes = 8 * 1024;
+    server_ = std::make_unique<HttpServer>(http, api_->router(), [this](const std::string& route, unsigned status) {
+      metrics_->count_http(route, status);
+    });
+    ASSERT_TRUE(server_->start().is_ok());
+    std::ifstream in(dir_ + "/operator.token");
+    std::getline(in, operator_token_);
+    ASSERT_FALSE(operator_token_.empty());
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop(std::chrono::milliseconds(2000));
+    if (views_) (void)views_->stop();
+    if (stack_) (void)stack_->close();
+    server_.reset();
+    api_.reset();
+    views_.reset();
+    tokens_.reset();
+    stack_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Reply request(http::verb method, const std::string& target, const std::string& body = "",
+                const std::string& token = "", std::vector<std::pair<std::string, std::string>> headers = {}) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    stream.expires_after(std::chrono::seconds(30));
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    http::read(stream, buffer, res, ec);
+    if (ec) return Reply{0, ec.message()};
+    return Reply{res.result_int(), res.body()};
+  }
+
+  Reply command(const std::string& token, json::object c) {
+    c["command_id"] = CommandId::random().to_string();
+    return request(http::verb::post, "/v1/commands", json::serialize(c), token);
+  }
+
+  // Enrols Contoso as the operator; returns (partner id, admin id, temporary password).
+  std::tuple<std::string, std::string, std::string> enroll(const std::string& email = "ada@contoso.example") {
+    json::object c = json::parse(R"({"type":"EnrollPartner","admin":{"first_name":"Ada","last_name":"Lovelace",
+      "email":"","phone":""},"partner_name":"Contoso","mpn_id":"1234567","legal":{"company_name":"Contoso Ltd",
+      "address":{"line1":"1 Main Street","line2":"","city":"Redmond","state":"WA","postal_code":"98052","country":"US",
+      "region":"West"},"primary_contact":{"first_name":"Pat","last_name":"Legal","email":"pat@contoso.example",
+      "phone":""},"approver_email":"approver@contoso.example","approver_address":{"line1":"1 Main Street","line2":"",
+      "city":"Redmond","state":"WA","postal_code":"98052","country":"US","region":"West"}},
+      "tenant_id":"6f1b1d0e-8a43-4c59-9f64-0c1f5b6a7d11","default_domain":"contoso.onmicrosoft.com",
+      "language":"en","culture":"en-us"})").as_object();
+    c["admin"].as_object()["email"] = email;
+    Reply r = command(operator_token_, c);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    json::value v = r.json();
+    return {std::string(v.at("result").at("partner_id").as_string()),
+            std::string(v.at("result").at("admin_user_id").as_string()),
+            std::string(v.at("result").at("temporary_password").as_string())};
+  }
+
+  // Signs in and changes the temporary password; returns a full token.
+  std::string sign_in_and_change(const std::string& partner, const std::string& email, const std::string& temporary) {
+    Reply s = request(http::verb::post, "/v1/sessions",
+                      json::serialize(json::object{{"partner_id", partner}, {"email", email}, {"password", temporary}}));
+    EXPECT_EQ(s.status, 200u) << s.body;
+    const std::string token(s.json().at("token").as_string());
+    Reply changed = request(http::verb::post, "/v1/me/password",
+                            json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token);
+    EXPECT_EQ(changed.status, 200u) << changed.body;
+    return token;
+  }
+
+  std::string dir_;
+  std::unique_ptr<AccountStack> stack_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<ViewSet> views_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::string operator_token_;
+};
+
+TEST_F(ServerFixture, EnrolSignInChangePasswordCreateUsersPinAndReadYourWrites) {
+  auto [partner, admin, temporary] = enroll();
+  EXPECT_EQ(temporary.size(), 16u);
+
+  // A temporary password can only be changed.
+  Reply s = request(http::verb::post, "/v1/sessions",
+                    json::serialize(json::object{{"partner_id", partner}, {"email", "ADA@contoso.example"},
+                                                 {"password", temporary}}));
+  ASSERT_EQ(s.status, 200u) << s.body;
+  EXPECT_TRUE(s.json().at("must_change_password").as_bool());
+  const std::string first_token(s.json().at("token").as_string());
+  Reply blocked = command(first_token, json::object{{"type", "AcceptResellerAgreement"}, {"partner_id", partner},
+                                                    {"agreement_version", "2019-10"}});
+  EXPECT_EQ(blocked.status, 403u) << blocked.body;
+  Reply short_new = request(http::verb::post, "/v1/me/password",
+                            json::serialize(json::object{{"old", temporary}, {"new", "short"}}), first_token);
+  EXPECT_EQ(short_new.status, 400u);
+  EXPECT_EQ(short_new.json().at("error").at("field").as_string(), "new");
+  Reply changed = request(http::verb::post, "/v1/me/password",
+                          json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), first_token);
+  ASSERT_EQ(changed.status, 200u) << changed.body;
+  const std::string& token = first_token;  // the same token may now do everything
+
+  Reply accepted = command(token, json::object{{"type", "AcceptResellerAgreement"}, {"partner_id", partner},
+                                               {"agreement_version", "2019-10"}});
+  ASSERT_EQ(accepted.status, 200u) << accepted.body;
+
+  Reply created = command(token, json::object{{"type", "CreateUser"}, {"partner_id", partner},
+                                              {"profile", {{"first_name", "Sam"}, {"last_name", "Sales"},
+                                                           {"email", "sam@contoso.example"}, {"phone", ""}}},
+                                              {"roles", json::array{"sales_agent"}}});
+  ASSERT_EQ(created.status, 200u) << created.body;
+  EXPECT_EQ(created.json().at("result").at("temporary_password").as_string().size(), 16u);
+
+  // The operator publishes an offer orderable now; the admin pins it.
+  const Timestamp now = SystemClock().now();
+  const time_t secs = static_cast<time_t>(now.micros / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char month_first[16], month_last[16];
+  std::strftime(month_first, sizeof month_first, "%Y-%m-01", &tm);
+  Reply offer = command(operator_token_, json::parse(R"({"type":"PublishOffer","offer":{"offer_id":"azure-plan",
+      "display_name":"Azure plan","segment":"enterprise","license_agreement_type":"corporate",
+      "purchase_unit":"1 Month","secondary_license_type":"non_specific","base_offer_ids":[],
+      "end_customer_type":"corporate","billing_model":"usage_based"}})").as_object());
+  ASSERT_EQ(offer.status, 200u) << offer.body;
+  std::strftime(month_last, sizeof month_last, "%Y-%m-28", &tm);
+  json::object list = json::parse(R"({"type":"PublishPriceList","price_list":{"market":"US","currency":"USD",
+      "year":0,"month":0,"billing_model":"usage_based","rows":[{"change_code":"ADD","valid_from":"","valid_to":"",
+      "offer_display_name":"Azure plan","offer_id":"azure-plan","license_agreement_type":"corporate",
+      "purchase_unit":"1 Month","secondary_license_type":"non_specific","end_customer_type":"corporate",
+      "list_price_micros":10000000,"erp_price_micros":12000000}]}})").as_object();
+  auto& pl = list["price_list"].as_object();
+  pl["year"] = tm.tm_year + 1900;
+  pl["month"] = tm.tm_mon + 1;
+  auto& row = pl["rows"].as_array()[0].as_object();
+  row["valid_from"] = month_first;
+  row["valid_to"] = tm.tm_mday <= 28 ? std::string(month_last) + "T23:59:59Z" : format_timestamp(Timestamp{now.micros + 3'600'000'000LL});
+  Reply prices = command(operator_token_, list);
+  ASSERT_EQ(prices.status, 200u) << prices.body;
+  Reply pinned = command(token, json::object{{"type", "PinOffer"}, {"partner_id", partner}, {"offer_id", "azure-plan"}});
+  ASSERT_EQ(pinned.status, 200u) << pinned.body;
+  const uint64_t written = pinned.json().at("last_position").to_number<uint64_t>();
+
+  // Read-your-writes: the catalog as of the pin.
+  Reply catalog = request(http::verb::get, "/v1/partners/" + partner + "/catalog?min_position=" + std::to_string(written),
+                          "", token);
+  ASSERT_EQ(catalog.status, 200u) << catalog.body;
+  EXPECT_NE(catalog.body.find("azure-plan"), std::string::npos) << catalog.body;
+  Reply users = request(http::verb::get, "/v1/partners/" + partner + "/users?min_position=" + std::to_string(written),
+                        "", token);
+  ASSERT_EQ(users.status, 200u) << users.body;
+  EXPECT_NE(users.body.find("sam@contoso.example"), std::string::npos);
+  // A position the log has not reached: "not yet", bounded.
+  Reply too_early = request(http::verb::get, "/v1/partners/" + partner + "/profile?min_position=999999", "", token);
+  EXPECT_EQ(too_early.status, 503u) << too_early.body;
+  // No token: 401. The Sales agent may read the catalog, not the directory or pricing.
+  EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/users", "", "").status, 401u);
+  const std::string sam = sign_in_and_change(
+      partner, "sam@contoso.example", std::string(created.json().at("result").at("temporary_password").as_string()));
+  EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/catalog", "", sam).status, 200u);
+  EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/users", "", sam).status, 403u);
+  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?offer=azure-plan", "", sam).status, 403u);
+  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?offer=azure-plan", "", token).status, 200u);
+
+  Reply events = request(http::verb::get, "/v1/streams/partner-" + partner + "?limit=2", "", token);
+  ASSERT_EQ(events.status, 200u) << events.body;
+  EXPECT_EQ(events.json().at("events").as_array().size(), 2u);
+  Reply metrics = request(http::verb::get, "/metrics");
+  EXPECT_NE(metrics.body.find("acct_commands_total{type=\"PinOffer\",code=\"ok\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("acct_log_fsync_seconds_bucket"), std::string::npos);
+  EXPECT_EQ(request(http::verb::get, "/healthz").status, 200u);
+}
+
+TEST_F(ServerFixture, BadInputGetsA4xxWritesNothingAndTheServerStaysUp) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string token = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  const uint64_t head = stack_->log().head().value();
+  struct Case {
+    const char* name;
+    http::verb method;
+    std::string target;
+    std::string body;
+    unsigned status;
+  };
+  const std::string huge(70 * 1024, 'x');
+  const std::vector<Case> cases = {
+      {"malformed JSON", http::verb::post, "/v1/commands", "{\"type\":", 400},
+      {"wrong types", http::verb::post, "/v1/commands",
+       R"({"type":"PinOffer","command_id":"9a1b2c3d-4e5f-4a6b-8c7d-000000000001","partner_id":7,"offer_id":"x"})", 400},
+      {"unknown command", http::verb::post, "/v1/commands",
+       R"({"type":"DropDatabase","command_id":"9a1b2c3d-4e5f-4a6b-8c7d-000000000002"})", 400},
+      {"missing fields", http::verb::post, "/v1/commands",
+       R"({"type":"PinOffer","command_id":"9a1b2c3d-4e5f-4a6b-8c7d-000000000003"})", 400},
+      {"huge body", http::verb::post, "/v1/commands", huge, 413},
+      {"invalid UTF-8", http::verb::post, "/v1/commands",
+       "{\"type\":\"PinOffer\",\"command_id\":\"9a1b2c3d-4e5f-4a6b-8c7d-000000000004\",\"partner_id\":\"\xff\xfe\"}", 400},
+      {"stream id with ../", http::verb::get, "/v1/streams/..%2F..%2Fetc%2Fpasswd", "", 404},
+      {"stream id with NUL", http::verb::get, "/v1/streams/partner%00x", "", 400},
+      {"stream id with bad characters", http::verb::get, "/v1/streams/a%20b", "", 400},
+      {"negative limit", http::verb::get, "/v1/events?limit=-1", "", 400},
+      {"enormous limit", http::verb::get, "/v1/events?limit=99999999999999999999999", "", 400},
+      {"unknown route", http::verb::get, "/v1/nothing", "", 404},
+      {"wrong method", http::verb::delete_, "/v1/commands", "", 405},
+  };
+  for (const Case& c : cases) {
+    Reply r = request(c.method, c.target, c.body, token);
+    EXPECT_EQ(r.status, c.status) << c.name << ": " << r.body;
+    if (r.status >= 400 && r.status < 500 && r.status != 413) {
+      EXPECT_TRUE(r.json().is_object() && r.json().as_object().contains("error")) << c.name << ": " << r.body;
+    }
+  }
+  // A header flood: a 431, or the connection closed, never a crash.
+  Reply flood = request(http::verb::get, "/healthz", "", token, {{"X-Flood", std::string(16 * 1024, 'a')}});
+  EXPECT_TRUE(flood.status == 431 || flood.status == 0) << flood.status;
+  // A slow client that never finishes its request is cut off by the read timeout.
+  {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    net::write(socket, net::buffer(std::string("POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")));
+    char byte;
+    beast::error_code ec;
+    const auto start = std::chrono::steady_clock::now();
+    socket.read_some(net::buffer(&byte, 1), ec);  // returns when the server closes
+    EXPECT_TRUE(ec) << "the server should have closed the connection";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  }
+  EXPECT_EQ(stack_->log().head().value(), head) << "bad input must write nothing";
+  EXPECT_EQ(request(http::verb::get, "/healthz").status, 200u);
+}
+
+TEST_F(ServerFixture, TokensAreCheckedAndDieWithTheUser) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string token = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  const json::object update{{"type", "UpdateSupportProfile"}, {"partner_id", partner},
+                            {"support", {{"email", "help@contoso.example"}, {"phone", ""}, {"website", ""}}}};
+  EXPECT_EQ(command("", update).status, 401u);
+  EXPECT_EQ(command("acct_not-a-token", update).status, 401u);
+  EXPECT_EQ(command(std::string(TokenStore::kPrefix) + std::string(43, 'A'), update).status, 401u);
+  EXPECT_EQ(command(token, update).status, 200u);
+  // Identity comes from the token: a body cannot claim another actor.
+  json::object claim = update;
+  claim["actor"] = "operator:root";
+  EXPECT_EQ(command(token, claim).status, 400u);  // unknown field
+
+  // Wrong passwords slow the account down.
+  for (int i = 0; i < 3; ++i) {
+    request(http::verb::post, "/v1/sessions",
+            json::serialize(json::object{{"partner_id", partner}, {"email", "ada@contoso.example"}, {"password", "wrong-password-x"}}));
+  }
+  Reply limited = request(http::verb::post, "/v1/sessions",
+                          json::serialize(json::object{{"partner_id", partner}, {"email", "ada@contoso.example"},
+                                                       {"password", "a-long-new-password"}}));
+  EXPECT_EQ(limited.status, 429u) << limited.body;
+
+  // A second admin resets the first one's password: the first one's tokens die.
+  Reply created = command(token, json::object{{"type", "CreateUser"}, {"partner_id", partner},
+                                              {"profile", {{"first_name", "Bob"}, {"last_name", "Admin"},
+                                                           {"email", "bob@contoso.example"}, {"phone", ""}}},
+                                              {"roles", json::array{"global_admin"}}});
+  ASSERT_EQ(created.status, 200u) << created.body;
+  const std::string bob_token = sign_in_and_change(
+      partner, "bob@contoso.example", std::string(created.json().at("result").at("temporary_password").as_string()));
+  Reply reset = command(bob_token, json::object{{"type", "ResetPassword"}, {"partner_id", partner}, {"user_id", admin}});
+  ASSERT_EQ(reset.status, 200u) << reset.body;
+  EXPECT_EQ(command(token, update).status, 401u);
+  // No token value ever reaches the data folder.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (!entry.is_regular_file() || entry.path().filename() == "operator.token") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(bob_token), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find(token), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(ServerFixture, TheOperatorRebuildsAViewWhileQueriesGoOn) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  // Every query reads at least what was written before the rebuild.
+  const std::string users = "/v1/partners/" + partner + "/users?min_position=" +
+                            std::to_string(stack_->log().head().value());
+  std::atomic<bool> done{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::thread reader([&] {
+    for (int i = 0; i < 200 && !done.load(); ++i) {  // bounded
+      Reply r = request(http::verb::get, users, "", ada);
+      if (r.status == 200 && r.body.find("ada@contoso.example") != std::string::npos) {
+        ++answered;
+      } else if (failed++ == 0) {
+        ADD_FAILURE() << "during the rebuild: " << r.status << " " << r.body;
+      }
+    }
+  });
+  EXPECT_EQ(request(http::verb::post, "/v1/views/directory/rebuild", "", ada).status, 403u);
+  Reply rebuilt = request(http::verb::post, "/v1/views/directory/rebuild", "", operator_token_);
+  done = true;
+  reader.join();
+  ASSERT_EQ(rebuilt.status, 200u) << rebuilt.body;
+  EXPECT_EQ(request(http::verb::post, "/v1/views/nothing/rebuild", "", operator_token_).status, 404u);
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(failed.load(), 0) << "a query during the rebuild did not see the full directory";
+}
+
+TEST_F(ServerFixture, TwoGlobalAdminsDemotingEachOtherOverHttpLeaveOne) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  Reply created = command(ada, json::object{{"type", "CreateUser"}, {"partner_id", partner},
+                                            {"profile", {{"first_name", "Bob"}, {"last_name", "Admin"},
+                                                         {"email", "bob@contoso.example"}, {"phone", ""}}},
+                                            {"roles", json::array{"global_admin"}}});
+  ASSERT_EQ(created.status, 200u);
+  const std::string bob_id(created.json().at("result").at("user_id").as_string());
+  const std::string bob = sign_in_and_change(
+      partner, "bob@contoso.example", std::string(created.json().at("result").at("temporary_password").as_string()));
+  Reply a, b;
+  std::thread ta([&] {
+    a = command(ada, json::object{{"type", "RemoveRole"}, {"partner_id", partner}, {"user_id", bob_id}, {"role", "global_admin"}});
+  });
+  std::thread tb([&] {
+    b = command(bob, json::object{{"type", "RemoveRole"}, {"partner_id", partner}, {"user_id", admin}, {"role", "global_admin"}});
+  });
+  ta.join();
+  tb.join();
+  EXPECT_EQ((a.status == 200) + (b.status == 200), 1) << a.body << " / " << b.body;
+  const unsigned loser = a.status == 200 ? b.status : a.status;
+  EXPECT_TRUE(loser == 403 || loser == 422) << loser;
+}
+
+}  // namespace
+}  // namespace accountable

@@ -1,0 +1,74 @@
+// TokenStore: bearer tokens of the HTTP API, kept OUTSIDE the event log.
+//
+//  - A token is 256 random bits (libsodium CSPRNG), given to the client once as
+//    "acct_" + base64url. Only its SHA-256 is kept, with whom it stands for,
+//    when it expires, and whether its user must change a temporary password.
+//  - Durable: DATA/secrets/tokens is rewritten atomically (write, fsync,
+//    rename, fsync folder) on every change; a token is handed out only after
+//    that. Format: docs/http-api.md, "Tokens".
+//  - The operator's token lives in DATA/operator.token (mode 0600), created on
+//    first start; only its hash is registered here.
+//  - Revoked when the user's password is reset, the user is deactivated or
+//    purged (revoke_user), and on expiry.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "aggregates/principal.h"
+#include "events/env.h"
+
+namespace accountable {
+
+struct TokenGrant {
+  enum class Kind : uint8_t { kUser = 1, kOperator = 2, kAuditor = 3 };
+  Kind kind = Kind::kUser;
+  PartnerId partner;        // user, auditor
+  UserId user;              // user
+  AuditorGrantId grant;     // auditor
+  Timestamp expires_at;
+  bool must_change_password = false;  // user: only POST /v1/me/password is allowed
+
+  Principal principal() const;  // a partner user's roles are read by the engine, not kept here
+};
+
+class TokenStore {
+ public:
+  // Loads DATA/secrets/tokens (dropping expired entries) and DATA/operator.token,
+  // creating the operator token on first start. `*created_operator_token` tells
+  // whether it was created now.
+  static Result<std::unique_ptr<TokenStore>> open(Env* env, const std::string& data_dir, Timestamp now,
+                                                  bool* created_operator_token = nullptr);
+
+  // A new token for `grant`; the plain token is returned once.
+  Result<std::string> issue(const TokenGrant& grant);
+  // kUnauthenticated (same message for unknown, expired and malformed tokens).
+  Result<TokenGrant> authenticate(std::string_view token, Timestamp now) const;
+  // Drops every token of the user.
+  Status revoke_user(const PartnerId& partner, const UserId& user);
+  // The user changed the temporary password: their tokens may do everything again.
+  Status clear_must_change(const PartnerId& partner, const UserId& user);
+
+  const std::string& operator_token_path() const { return operator_token_path_; }
+  size_t size() const;
+
+  static constexpr std::string_view kPrefix = "acct_";
+
+ private:
+  TokenStore(Env* env, std::string path, std::string operator_token_path)
+      : env_(env), path_(std::move(path)), operator_token_path_(std::move(operator_token_path)) {}
+  Status persist_locked() const;
+  static std::string hash_of(std::string_view token);
+
+  Env* env_;
+  const std::string path_;
+  const std::string operator_token_path_;
+  mutable std::mutex mu_;
+  std::map<std::string, TokenGrant> by_hash_;  // SHA-256 (raw 32 bytes) -> grant; the operator's is not persisted here
+  std::string operator_hash_;
+};
+
+}  // namespace accountable

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `acct serve --demo` seeds a partner and prints curl lines; every line works as
+# printed (run here with bash against the live server). Then SIGTERM during a
+# burst of commands: the server exits 0 and every acknowledged command is there
+# after a restart.
+set -euo pipefail
+acct="$1"
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+data="$work/data"
+
+start_server() {
+  : >"$work/out"
+  "$acct" serve --data "$data" --listen 127.0.0.1:0 "$@" >"$work/out" 2>"$work/err" &
+  pid=$!
+  for _ in $(seq 1 300); do grep -q "^listening on" "$work/out" && break; sleep 0.1; done
+  grep -q "^listening on" "$work/out" || { cat "$work/err"; exit 1; }
+  base=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$work/out")
+}
+
+start_server --demo
+for _ in $(seq 1 50); do grep -q "operator.token" "$work/out" && break; sleep 0.1; done
+# The printed lines, exactly as printed.
+sed -n '/^export ACCT=/,/operator.token/p' "$work/out" >"$work/demo.sh"
+lines=$(wc -l <"$work/demo.sh")
+[ "$lines" -ge 8 ] || { echo "expected the curl lines, got:"; cat "$work/out"; exit 1; }
+bash -euo pipefail "$work/demo.sh" >"$work/demo.out" 2>&1 || { cat "$work/demo.out"; exit 1; }
+grep -q '"status":"ok"' "$work/demo.out"                 # healthz
+grep -q '"azure-plan"' "$work/demo.out"                  # the catalog, pricing
+grep -q 'grace@contoso.example' "$work/demo.out"         # the directory
+grep -q '"position"' "$work/demo.out"                    # the command
+grep -q '"events"' "$work/demo.out"                      # operator $all read
+if grep -q '"error"' "$work/demo.out"; then echo "a demo line failed:"; cat "$work/demo.out"; exit 1; fi
+# The server's output names the operator token file, never a token or password.
+token=$(cat "$data/operator.token")
+! grep -q "$token" "$work/out" "$work/err"
+! grep -q "acct_" "$work/err"
+
+# SIGTERM while commands are in flight: the acknowledged ones survive.
+op="Authorization: Bearer $token"
+acked="$work/acked"
+: >"$acked"
+for i in $(seq 1 40); do
+  id=$(cat /proc/sys/kernel/random/uuid)
+  body='{"type":"PublishOffer","command_id":"'"$id"'","offer":{"offer_id":"burst-'"$i"'","display_name":"Burst '"$i"'","segment":"enterprise","license_agreement_type":"corporate","purchase_unit":"1 Month","secondary_license_type":"non_specific","base_offer_ids":[],"end_customer_type":"corporate","billing_model":"usage_based"}}'
+  ( out=$(curl -s -m 10 -H "$op" -X POST "$base/v1/commands" -d "$body" || true)
+    case "$out" in *'"position"'*) echo "$id" >>"$acked" ;; esac ) &
+  [ "$i" -eq 20 ] && kill -TERM "$pid"
+done
+wait_rc=0
+wait "$pid" || wait_rc=$?
+pid=""
+wait || true
+[ "$wait_rc" -eq 0 ] || { echo "serve exited $wait_rc"; cat "$work/err"; exit 1; }
+n=$(wc -l <"$acked")
+"$acct" verify --data "$data" | tail -1 | grep -q '^OK$'
+start_server
+token=$(cat "$data/operator.token")
+for id in $(cat "$acked"); do
+  found=$(curl -s -H "Authorization: Bearer $token" "$base/v1/events?type=OfferPublished&limit=1000" | grep -c "$id" || true)
+  [ "$found" -ge 1 ] || { echo "acknowledged command $id is missing after restart"; exit 1; }
+done
+kill -TERM "$pid"; wait "$pid"; pid=""
+echo "demo lines ran ($lines lines); $n commands acknowledged around SIGTERM, all present after restart"
