@@ -205,6 +205,12 @@ Result<Principal> Api::current_principal(const TokenGrant& grant) const {
   return p;
 }
 
+Result<Principal> Api::caller(const ApiRequest& req) const {
+  auto grant = authenticate(req);
+  if (!grant) return grant.status();
+  return current_principal(*grant);
+}
+
 // ---- commands --------------------------------------------------------------------------
 
 ApiReply Api::post_command(const ApiRequest& req) {
@@ -403,9 +409,7 @@ Status restrict_to_own_partner(const Principal& who, AllFilter* filter) {
 }  // namespace
 
 ApiReply Api::get_stream(const ApiRequest& req) {
-  auto grant = authenticate(req);
-  if (!grant) return reply_error(grant.status());
-  auto who = current_principal(*grant);
+  auto who = caller(req);
   if (!who) return reply_error(who.status());
   const std::string& stream = req.path_params.at("stream");
   if (Status s = validate_stream_id(stream, "stream"); !s.is_ok()) return reply_error(s);
@@ -435,9 +439,7 @@ ApiReply Api::get_stream(const ApiRequest& req) {
 }
 
 ApiReply Api::get_events(const ApiRequest& req) {
-  auto grant = authenticate(req);
-  if (!grant) return reply_error(grant.status());
-  auto who = current_principal(*grant);
+  auto who = caller(req);
   if (!who) return reply_error(who.status());
   auto from = query_u64(req, "from", 1, 1, UINT64_MAX >> 1);
   if (!from) return reply_error(from.status());
@@ -458,9 +460,7 @@ ApiReply Api::get_events(const ApiRequest& req) {
 }
 
 ApiReply Api::subscribe(const ApiRequest& req) {
-  auto grant = authenticate(req);
-  if (!grant) return reply_error(grant.status());
-  auto who = current_principal(*grant);
+  auto who = caller(req);
   if (!who) return reply_error(who.status());
   auto from = query_u64(req, "from", 1, 1, UINT64_MAX >> 1);
   if (!from) return reply_error(from.status());
@@ -486,9 +486,7 @@ ApiReply Api::subscribe(const ApiRequest& req) {
 
 #define ACCT_VIEW_PROLOGUE()                                                                      \
   if (!queries_) return reply_error(Status(StatusCode::kBusy, "the views are not running"));     \
-  auto grant = authenticate(req);                                                                 \
-  if (!grant) return reply_error(grant.status());                                                 \
-  auto who = current_principal(*grant);                                                           \
+  auto who = caller(req);                                                                         \
   if (!who) return reply_error(who.status());                                                     \
   QueryOptions qo;                                                                                \
   qo.wait = options_.min_position_wait;                                                           \

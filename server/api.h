@@ -52,6 +52,8 @@ class Api {
   Result<TokenGrant> authenticate(const ApiRequest& req, bool allow_must_change = false) const;
   // The grant's principal with a partner user's CURRENT roles and status.
   Result<Principal> current_principal(const TokenGrant& grant) const;
+  // authenticate() then current_principal(): who is asking, with current rights.
+  Result<Principal> caller(const ApiRequest& req) const;
 
   ApiReply post_command(const ApiRequest& req);
   ApiReply post_session(const ApiRequest& req);
