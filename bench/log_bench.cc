@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "bench/relay_bench.h"
 #include "events/env.h"
 #include "events/event_log.h"
 
@@ -434,9 +435,11 @@ Status run_workload(const BenchOptions& options) {
     }
     return Status::ok();
   }
+  // Not part of `all`: it needs a Kafka broker (bench/relay_bench.h).
+  if (options.workload == "relay") return relay_workload(options);
   auto it = table.find(options.workload);
   if (it == table.end()) {
-    return invalid_argument("unknown workload '" + options.workload + "' (disk, W1..W6, open, all)", "workload");
+    return invalid_argument("unknown workload '" + options.workload + "' (disk, W1..W6, open, all, relay)", "workload");
   }
   return it->second(options);
 }

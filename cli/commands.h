@@ -13,5 +13,6 @@ void add_read_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_exec_command(CLI::App& app, int* exit_code);
 void add_views_command(CLI::App& app, int* exit_code);
+void add_relay_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   accountable::cli::add_read_command(app, &exit_code);
   accountable::cli::add_bench_command(app, &exit_code);
   accountable::cli::add_exec_command(app, &exit_code);
+  accountable::cli::add_relay_command(app, &exit_code);
   accountable::cli::add_views_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

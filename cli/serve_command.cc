@@ -1,7 +1,8 @@
 // acct serve: the main job. Opens the data folder (log, keys, credentials,
-// snapshots), runs the views, and serves the HTTP API until SIGINT or SIGTERM;
-// then stops accepting, lets in-flight requests finish, stops the views and
-// closes the log (drained and checkpointed).
+// snapshots), runs the views and, with --kafka-brokers, the Kafka relay, and
+// serves the HTTP API until SIGINT or SIGTERM; then stops accepting, lets
+// in-flight requests finish, stops the relay and the views and closes the log
+// (drained and checkpointed).
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "consumers/relay.h"
 #include "projections/view_set.h"
 #include "server/account_stack.h"
 #include "server/api.h"
@@ -32,7 +34,29 @@ struct ServeArgs {
   size_t read_timeout_ms = 15'000;
   size_t idle_timeout_ms = 60'000;
   bool demo = false;
+  RelayOptions relay;                   // used when relay.brokers is set
+  std::vector<std::string> kafka_config;  // KEY=VALUE producer settings
 };
+
+// The relay's lines on /metrics and /healthz. A failed relay does not make the
+// server unhealthy: commands are still accepted and the relay resumes from its
+// checkpoint in Kafka when restarted; acct_relay_failed says it stopped.
+void expose_relay(const Relay& relay, Metrics& metrics, Api& api) {
+  auto gauge = [&relay](double (*pick)(const RelayStatus&)) {
+    return [&relay, pick] { return std::vector<std::pair<std::string, double>>{{"", pick(relay.status())}}; };
+  };
+  metrics.add_gauge("acct_relay_lag_positions", "Log positions not yet committed to Kafka by the relay.",
+                    gauge([](const RelayStatus& s) { return static_cast<double>(s.lag); }));
+  metrics.add_gauge("acct_relay_publish_rate_events_per_second", "Events committed to Kafka per second, last 10 s.",
+                    gauge([](const RelayStatus& s) { return s.publish_rate; }));
+  metrics.add_gauge("acct_relay_events_published", "Events committed to Kafka by this process.",
+                    gauge([](const RelayStatus& s) { return static_cast<double>(s.events_published); }));
+  metrics.add_gauge("acct_relay_checkpoint_position", "The last log position committed to Kafka.",
+                    gauge([](const RelayStatus& s) { return static_cast<double>(s.checkpoint_position); }));
+  metrics.add_gauge("acct_relay_failed", "1 when the relay stopped on a fatal error (see /healthz), else 0.",
+                    gauge([](const RelayStatus& s) { return s.fatal ? 1.0 : 0.0; }));
+  api.add_health([&relay](boost::json::object& health, bool*) { health["relay"] = relay_status_json(relay.status()); });
+}
 
 Status parse_listen(const std::string& text, std::string* address, unsigned short* port) {
   const size_t colon = text.rfind(':');
@@ -118,6 +142,16 @@ int serve(const ServeArgs& args) {
     return out;
   });
   Api api(**stack, **tokens, metrics, views->get());
+  std::unique_ptr<Relay> relay;
+  if (!args.relay.brokers.empty()) {
+    relay = std::make_unique<Relay>((*stack)->log(), &(*stack)->cipher(), args.relay);
+    if (Status s = relay->start(); !s.is_ok()) {
+      std::fprintf(stderr, "serve: relay: %s\n", s.to_string().c_str());
+      return 1;
+    }
+    expose_relay(*relay, metrics, api);
+    spdlog::info("relay: publishing to {} at {}", args.relay.topic, args.relay.brokers);
+  }
   HttpServer server(http, api.router(),
                     [&metrics](const std::string& route, unsigned status) { metrics.count_http(route, status); });
   if (Status s = server.start(); !s.is_ok()) {
@@ -138,6 +172,12 @@ int serve(const ServeArgs& args) {
   spdlog::info("signal {}: stopping (in-flight requests finish)", signal_number);
   server.stop(std::chrono::milliseconds(10'000));
   int code = 0;
+  if (relay) {
+    relay->stop();  // aborts an open transaction; the next start resumes from the checkpoint
+    const RelayStatus last = relay->status();
+    spdlog::info("relay: stopped at position {} ({} events published)", last.checkpoint_position,
+                 last.events_published);
+  }
   if (Status s = (*views)->stop(); !s.is_ok()) {
     spdlog::error("views: {}", s.to_string());
     code = 1;
@@ -171,7 +211,33 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"fail", "truncate"}))
       ->capture_default_str();
   cmd->add_flag("--demo", args->demo, "seed a demo partner into an empty data folder and print curl lines");
-  cmd->callback([args, exit_code] { *exit_code = serve(*args); });
+  cmd->add_option("--kafka-brokers", args->relay.brokers,
+                  "run the Kafka relay inside the server: bootstrap servers host:port[,...] (docs/kafka-events.md)");
+  cmd->add_option("--kafka-topic", args->relay.topic, "the relay's events topic")->capture_default_str();
+  cmd->add_option("--kafka-partitions", args->relay.partitions, "partitions of the events topic if the relay creates it")
+      ->capture_default_str();
+  cmd->add_option("--kafka-replication-factor", args->relay.replication_factor,
+                  "replication factor of topics the relay creates (-1: the broker's default)")
+      ->capture_default_str();
+  cmd->add_option("-X,--kafka-config", args->kafka_config,
+                  "extra librdkafka producer setting KEY=VALUE (repeatable)");
+  cmd->callback([args, exit_code] {
+    for (const std::string& kv : args->kafka_config) {
+      if (Status s = kafka::parse_property(kv, &args->relay.producer_config, "kafka-config"); !s.is_ok()) {
+        std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
+        *exit_code = 2;
+        return;
+      }
+    }
+    if (!args->relay.brokers.empty()) {
+      if (Status s = args->relay.validate(); !s.is_ok()) {
+        std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
+        *exit_code = 2;
+        return;
+      }
+    }
+    *exit_code = serve(*args);
+  });
 }
 
 }  // namespace accountable::cli

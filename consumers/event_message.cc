@@ -1,0 +1,301 @@
+#include "consumers/event_message.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "aggregates/command_json.h"
+#include "events/domain_events.h"
+
+namespace accountable {
+
+namespace json = boost::json;
+
+namespace {
+
+// Forwards open() to the real cipher and notes the subjects it reports as
+// erased, so the message can say which empty values are erasures. Never seals
+// or erases: the relay only reads.
+class RecordingCipher final : public PersonalDataCipher {
+ public:
+  explicit RecordingCipher(PersonalDataCipher* inner) : inner_(inner) {}
+  Result<std::string> seal(const std::string& subject, std::string_view) override {
+    return Status(StatusCode::kInternal, "the relay never seals personal data (subject " + subject + ")");
+  }
+  Result<std::string> open(const std::string& subject, std::string_view sealed) override {
+    auto plain = inner_->open(subject, sealed);
+    if (!plain && plain.status().code() == StatusCode::kNotFound &&
+        std::find(erased_.begin(), erased_.end(), subject) == erased_.end()) {
+      erased_.push_back(subject);
+    }
+    return plain;
+  }
+  Status erase(const std::string& subject) override {
+    return Status(StatusCode::kInternal, "the relay never erases personal data (subject " + subject + ")");
+  }
+  std::vector<std::string>& erased() { return erased_; }
+
+ private:
+  PersonalDataCipher* inner_;
+  std::vector<std::string> erased_;
+};
+
+json::string_view jsv(std::string_view s) { return json::string_view(s.data(), s.size()); }
+
+std::string at_position(GlobalPosition p) { return "event at position " + std::to_string(p.value()); }
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;  // 24 bytes always hold a uint64_t
+  out.append(buf, end);
+}
+
+void append_hex(std::string& out, const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 0x0f];
+  }
+}
+
+// The canonical 8-4-4-4-12 form, lower case (as format_uuid_bytes), quoted.
+void append_uuid(std::string& out, const std::array<unsigned char, 16>& b) {
+  out += '"';
+  append_hex(out, b.data(), 4);
+  out += '-';
+  append_hex(out, b.data() + 4, 2);
+  out += '-';
+  append_hex(out, b.data() + 6, 2);
+  out += '-';
+  append_hex(out, b.data() + 8, 2);
+  out += '-';
+  append_hex(out, b.data() + 10, 6);
+  out += '"';
+}
+
+// A JSON string: quotes, backslashes and control characters escaped; other
+// bytes as they are (the log's names and actors are ASCII).
+void append_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0x0f];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string_view event_message_key(const RecordedEvent& event) {
+  return event.partner.empty() ? event.stream : event.partner;
+}
+
+Result<EventMessage> make_event_message(const RecordedEvent& e, PersonalDataCipher* cipher) {
+  Result<DomainEvent> decoded = Status(StatusCode::kInternal, "not decoded");
+  std::vector<std::string> erased;
+  if (cipher != nullptr) {
+    RecordingCipher recording(cipher);
+    PersonalDataScope scope(&recording);
+    decoded = decode_event(e.type, e.schema_version, e.payload);
+    erased = std::move(recording.erased());
+  } else {
+    PersonalDataScope scope(nullptr);  // no outer cipher leaks in
+    decoded = decode_event(e.type, e.schema_version, e.payload);
+  }
+  if (!decoded) {
+    return Status(decoded.status().code(),
+                  at_position(e.position) + " (stream " + std::string(e.stream) + " version " +
+                      std::to_string(e.version.value()) + ", type " + std::string(e.type) + " v" +
+                      std::to_string(e.schema_version) + "): " + decoded.status().message(),
+                  "position");
+  }
+
+  // The envelope is written as text directly (a JSON tree per event was the
+  // relay's main cost in allocations); `data` is serialized into the same buffer.
+  std::sort(erased.begin(), erased.end());
+  std::string out;
+  out.reserve(640 + e.payload.size() * 2);
+  out += "{\"format\":";
+  append_number(out, static_cast<uint64_t>(kEventMessageFormat));
+  out += ",\"position\":";
+  append_number(out, e.position.value());
+  out += ",\"stream\":";
+  append_string(out, e.stream);
+  out += ",\"version\":";
+  append_number(out, e.version.value());
+  out += ",\"type\":";
+  append_string(out, e.type);
+  out += ",\"schema_version\":";
+  append_number(out, e.schema_version);
+  out += ",\"event_id\":";
+  append_uuid(out, e.event_id.bytes());
+  out += ",\"command_id\":";
+  append_uuid(out, e.command_id.bytes());
+  out += ",\"correlation_id\":";
+  append_uuid(out, e.correlation_id.bytes());
+  out += ",\"causation_id\":";
+  append_uuid(out, e.causation_id.bytes());
+  out += ",\"actor\":";
+  append_string(out, e.actor);
+  out += ",\"recorded_at\":";
+  append_string(out, format_timestamp(e.recorded_at));
+  out += ",\"partner\":";
+  if (e.partner.empty()) {
+    out += "null";
+  } else {
+    append_string(out, e.partner);
+  }
+  out += ",\"hash\":\"";
+  append_hex(out, e.hash.data(), e.hash.size());
+  out += "\",\"erased_subjects\":[";
+  for (size_t i = 0; i < erased.size(); ++i) {
+    if (i > 0) out += ',';
+    append_string(out, erased[i]);
+  }
+  // `data` is always the type's CURRENT shape (older payloads are upcast),
+  // while schema_version says how the event was written.
+  out += "],\"data_schema_version\":";
+  append_number(out, event_schema_version(*decoded));
+  out += ",\"data\":";
+  const json::value data = event_to_json(*decoded);
+  json::serializer sr;
+  sr.reset(&data);
+  char buf[4096];
+  while (!sr.done()) {
+    json::string_view chunk = sr.read(buf, sizeof buf);
+    out.append(chunk.data(), chunk.size());
+  }
+  out += '}';
+
+  EventMessage m;
+  m.key = std::string(event_message_key(e));
+  m.value = std::move(out);
+  m.headers = {
+      {"event_type", std::string(e.type)},
+      {"schema_version", std::to_string(e.schema_version)},
+      {"position", std::to_string(e.position.value())},
+      {"stream", std::string(e.stream)},
+      {"version", std::to_string(e.version.value())},
+      {"event_id", e.event_id.to_string()},
+  };
+  return m;
+}
+
+// ---- parsing -------------------------------------------------------------------
+
+namespace {
+
+Status missing(const char* field) { return invalid_argument("is required", field); }
+Status mistyped(const char* field, const char* what) { return invalid_argument(std::string("must be ") + what, field); }
+
+Result<const json::value*> member(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  if (v == nullptr) return missing(name);
+  return v;
+}
+
+Status get_string(const json::object& o, const char* name, std::string* out) {
+  auto v = member(o, name);
+  if (!v) return v.status();
+  if (!(*v)->is_string()) return mistyped(name, "a string");
+  out->assign((*v)->get_string().data(), (*v)->get_string().size());
+  return Status::ok();
+}
+
+Status get_u64(const json::object& o, const char* name, uint64_t* out) {
+  auto v = member(o, name);
+  if (!v) return v.status();
+  if ((*v)->is_uint64()) {
+    *out = (*v)->get_uint64();
+  } else if ((*v)->is_int64() && (*v)->get_int64() >= 0) {
+    *out = static_cast<uint64_t>((*v)->get_int64());
+  } else {
+    return mistyped(name, "a non-negative integer");
+  }
+  return Status::ok();
+}
+
+template <class Id>
+Status get_id(const json::object& o, const char* name, Id* out) {
+  std::string text;
+  ACCT_RETURN_IF_ERROR(get_string(o, name, &text));
+  auto id = Id::parse(text);
+  if (!id) return invalid_argument("must be a UUID: " + id.status().message(), name);
+  *out = *id;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<ConsumedEvent> parse_event_message(std::string_view value) {
+  json::error_code ec;
+  json::value doc = json::parse(jsv(value), ec);
+  if (ec) return invalid_argument("the message value is not JSON: " + ec.message());
+  if (!doc.is_object()) return invalid_argument("the message value must be a JSON object");
+  const json::object& o = doc.get_object();
+  ConsumedEvent e;
+  uint64_t n = 0;
+  ACCT_RETURN_IF_ERROR(get_u64(o, "format", &n));
+  if (n != static_cast<uint64_t>(kEventMessageFormat)) {
+    return invalid_argument("is " + std::to_string(n) + "; this consumer reads format " +
+                                std::to_string(kEventMessageFormat),
+                            "format");
+  }
+  ACCT_RETURN_IF_ERROR(get_u64(o, "position", &n));
+  if (n == 0) return invalid_argument("must be at least 1", "position");
+  e.position = GlobalPosition(n);
+  ACCT_RETURN_IF_ERROR(get_string(o, "stream", &e.stream));
+  ACCT_RETURN_IF_ERROR(get_u64(o, "version", &n));
+  if (n == 0) return invalid_argument("must be at least 1", "version");
+  e.version = StreamVersion(n);
+  ACCT_RETURN_IF_ERROR(get_string(o, "type", &e.type));
+  ACCT_RETURN_IF_ERROR(get_u64(o, "schema_version", &n));
+  if (n == 0 || n > 0xffff) return invalid_argument("must be from 1 to 65535", "schema_version");
+  e.schema_version = static_cast<uint16_t>(n);
+  ACCT_RETURN_IF_ERROR(get_id(o, "event_id", &e.event_id));
+  ACCT_RETURN_IF_ERROR(get_id(o, "command_id", &e.command_id));
+  ACCT_RETURN_IF_ERROR(get_id(o, "correlation_id", &e.correlation_id));
+  ACCT_RETURN_IF_ERROR(get_id(o, "causation_id", &e.causation_id));
+  ACCT_RETURN_IF_ERROR(get_string(o, "actor", &e.actor));
+  std::string text;
+  ACCT_RETURN_IF_ERROR(get_string(o, "recorded_at", &text));
+  auto t = parse_timestamp(text);
+  if (!t) return invalid_argument("must be an RFC 3339 UTC time: " + t.status().message(), "recorded_at");
+  e.recorded_at = *t;
+  auto partner = member(o, "partner");
+  if (!partner) return partner.status();
+  if ((*partner)->is_string()) {
+    e.partner.assign((*partner)->get_string().data(), (*partner)->get_string().size());
+  } else if (!(*partner)->is_null()) {
+    return mistyped("partner", "a string or null");
+  }
+  ACCT_RETURN_IF_ERROR(get_string(o, "hash", &e.hash));
+  auto erased = member(o, "erased_subjects");
+  if (!erased) return erased.status();
+  if (!(*erased)->is_array()) return mistyped("erased_subjects", "an array of strings");
+  for (const json::value& s : (*erased)->get_array()) {
+    if (!s.is_string()) return mistyped("erased_subjects", "an array of strings");
+    e.erased_subjects.emplace_back(s.get_string().data(), s.get_string().size());
+  }
+  ACCT_RETURN_IF_ERROR(get_u64(o, "data_schema_version", &n));
+  if (n == 0 || n > 0xffff) return invalid_argument("must be from 1 to 65535", "data_schema_version");
+  e.data_schema_version = static_cast<uint16_t>(n);
+  auto data = member(o, "data");
+  if (!data) return data.status();
+  if (!(*data)->is_object()) return mistyped("data", "an object");
+  e.data = (*data)->get_object();
+  return e;
+}
+
+}  // namespace accountable
