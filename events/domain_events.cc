@@ -1,5 +1,7 @@
 #include "events/domain_events.h"
 
+#include "events/bounded_binary_archive.h"
+
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/array.hpp>
 #include <cereal/types/optional.hpp>
@@ -21,22 +23,26 @@ namespace {
 
 using personal_detail::to_bytes;  // a value's PortableBinary bytes (domain_events.h)
 
-// Parses exactly `bytes` into T. cereal throws on short input; trailing bytes
-// mean the payload is not a T of this version, so they are refused too.
+// Parses exactly `bytes` into T with the bounded archive
+// (events/bounded_binary_archive.h): it throws cereal::Exception on short
+// input, on a length larger than the bytes left and on a bool byte other than
+// 0/1; trailing bytes mean the payload is not a T of this version, so they are
+// refused too.
 template <class T>
 Result<T> from_bytes(std::string_view bytes) {
-  std::istringstream in(std::string(bytes), std::ios::binary);
   T value{};
+  std::size_t trailing = 0;
   try {
-    cereal::PortableBinaryInputArchive ar(in);
+    BoundedBinaryInputArchive ar(bytes);
     ar(value);
+    trailing = ar.remaining();
   } catch (const PersonalDataError& e) {
     return Status(e.status.code(), std::string("event payload of type ") + std::string(T::kType) +
                                        ": personal data: " + e.status.message());
   } catch (const std::exception& e) {
     return corruption(std::string("event payload of type ") + std::string(T::kType) + " does not parse: " + e.what());
   }
-  if (in.peek() != std::char_traits<char>::eof()) {
+  if (trailing != 0) {
     return corruption(std::string("event payload of type ") + std::string(T::kType) + " has trailing bytes");
   }
   return value;

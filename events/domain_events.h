@@ -25,6 +25,7 @@
 #include <cereal/types/string.hpp>
 #include <sstream>
 
+#include "events/bounded_binary_archive.h"
 #include "events/personal_data.h"
 #include "events/status.h"
 #include "events/types.h"
@@ -77,11 +78,13 @@ std::string to_bytes(const T& value) {
   }
   return std::move(out).str();
 }
+// Decoded with the bounded archive (events/bounded_binary_archive.h): these
+// bytes come from a payload, so a forged length or bool byte is refused with a
+// cereal::Exception (from_bytes in domain_events.cc makes it kCorruption).
 template <class T>
-T from_bytes(const std::string& bytes) {
-  std::istringstream in(bytes, std::ios::binary);
+T from_bytes(std::string_view bytes) {
   T value{};
-  cereal::PortableBinaryInputArchive ar(in);
+  BoundedBinaryInputArchive ar(bytes);
   ar(value);
   return value;
 }

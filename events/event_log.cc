@@ -254,6 +254,11 @@ Hash256 EventLog::head_hash() const {
   return head_hash_;
 }
 
+std::pair<GlobalPosition, Hash256> EventLog::head_and_hash() const {
+  std::shared_lock lock(index_mu_);
+  return {head(), head_hash_};
+}
+
 StreamVersion EventLog::stream_version(std::string_view stream) const {
   std::shared_lock lock(index_mu_);
   return index_.stream_version(stream);

@@ -21,6 +21,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "events/env.h"
@@ -135,6 +136,9 @@ class EventLog {
   StreamVersion stream_version(std::string_view stream) const;
   GlobalPosition head() const { return GlobalPosition(durable_head_.load(std::memory_order_acquire)); }
   Hash256 head_hash() const;
+  // The durable head and the hash chain value at exactly that position, taken
+  // together (the writer updates both under one lock). Signed checkpoints use it.
+  std::pair<GlobalPosition, Hash256> head_and_hash() const;
   // Blocks until head() >= position or the deadline passes; returns head() >= position.
   bool wait_for(GlobalPosition position, std::chrono::steady_clock::time_point deadline) const;
   // kPoisoned after a failed write or fsync, else OK.

@@ -4,20 +4,25 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "events/env.h"
 #include "events/sha256.h"
+#include "events/signed_checkpoint.h"
 #include "events/types.h"
 
 namespace accountable {
 
 struct VerifyProblem {
+  enum class Kind { kOther, kCrc, kHashChain };
   std::string segment;
   uint64_t offset = 0;
   GlobalPosition position;  // the first position that could not be trusted
   std::string reason;
+  Kind kind = Kind::kOther;  // kCrc: bytes changed; kHashChain: bytes changed with their CRCs recomputed
 };
 
 struct VerifyReport {
@@ -31,12 +36,66 @@ struct VerifyReport {
   std::optional<VerifyProblem> problem;  // the first failure; verification stops there
   // A partial commit at the very end that open would cut off (never acknowledged).
   std::optional<VerifyProblem> torn_tail;
+  // The chain hash at each position asked for in VerifyOptions::hashes_at
+  // that the verified part of the log holds.
+  std::map<uint64_t, Hash256> hashes_at;
   bool ok() const { return !problem.has_value(); }
 };
 
-// Called after each segment with the bytes checked so far and the total.
+// Called after each segment, and every 4,096 commits within one, with the
+// bytes checked so far and the total.
 using VerifyProgress = std::function<void(uint64_t bytes_done, uint64_t bytes_total, uint64_t events)>;
 
 Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const VerifyProgress& progress = {});
+
+struct VerifyOptions {
+  VerifyProgress progress;
+  std::vector<uint64_t> hashes_at;  // positions whose chain hash to report (signed checkpoints)
+};
+Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const VerifyOptions& options);
+
+// --- signed checkpoints (docs/log-format.md, "Signed checkpoints") ----------
+
+struct SignatureProblem {
+  enum class Kind {
+    kNoCheckpoints,    // the log has events but nothing is signed
+    kCheckpointsFile,  // DATA/signatures/checkpoints is damaged
+    kBadSignature,     // not signed by the given key
+    kMismatch,         // validly signed, but the log's hash at that position differs: chain rewritten
+    kMissing,          // validly signed position beyond the end of the log: log cut short
+  };
+  Kind kind = Kind::kNoCheckpoints;
+  uint64_t checkpoint = 0;  // 1-based, in file order
+  uint64_t position = 0;
+  std::string message;      // one line, names the checkpoint and the position
+};
+
+struct SignatureReport {
+  uint64_t checkpoints = 0;  // in the file
+  uint64_t verified = 0;     // valid signature and same hash as the log
+  uint64_t failed = 0;
+  uint64_t not_checked = 0;  // beyond a failure of the log itself
+  uint64_t last_verified_position = 0;
+  uint64_t unsigned_events = 0;  // events after the last verified checkpoint
+  std::optional<SignatureProblem> problem;  // the first failure
+  bool ok() const { return !problem.has_value(); }
+};
+
+// Checks every checkpoint against `log`, which must come from verify_log with
+// hashes_at holding every checkpoint's position.
+SignatureReport check_signatures(const VerifyReport& log, const std::vector<SignedCheckpoint>& checkpoints,
+                                 const PublicKey& public_key, const std::string& checkpoints_file);
+
+struct SignedVerifyReport {
+  VerifyReport log;
+  SignatureReport signatures;
+  bool ok() const { return log.ok() && signatures.ok(); }
+};
+
+// The log (verify_log) and every signed checkpoint of DATA/signatures/ under
+// `public_key`. A damaged or missing checkpoints file is a SignatureProblem,
+// not an error: it is what tampering looks like.
+Result<SignedVerifyReport> verify_signed_log(Env* env, const std::string& data_dir, const PublicKey& public_key,
+                                             const VerifyProgress& progress = {});
 
 }  // namespace accountable

@@ -5,7 +5,9 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <map>
 
+#include "aggregates/partner_history.h"
 #include "aggregates/user.h"
 #include "events/subscription.h"
 #include "projections/view_json.h"
@@ -96,20 +98,23 @@ Result<std::string> string_field(const json::object& o, const std::string& key) 
   return std::string(it->value().as_string());
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Server-Sent Events over a log subscription: `id` is the position, so a
 // client resumes with Last-Event-ID.
 class EventStream final : public ResponseStream {
  public:
-  EventStream(const EventLog& log, GlobalPosition from, AllFilter filter, PersonalDataCipher* cipher)
-      : subscription_(log, from, std::move(filter), 256), cipher_(cipher) {}
+  // `still_allowed` re-checks the caller (token, user, permission) before each
+  // batch is sent: a token revoked or expired, or a user deactivated, ends the stream.
+  EventStream(const EventLog& log, GlobalPosition from, AllFilter filter, PersonalDataCipher* cipher,
+              std::function<Status()> still_allowed)
+      : subscription_(log, from, std::move(filter), 256), cipher_(cipher), still_allowed_(std::move(still_allowed)) {}
   std::string content_type() const override { return "text/event-stream"; }
   std::optional<std::string> next(std::chrono::milliseconds wait) override {
+    if (ended_) return std::nullopt;
     auto batch = subscription_.next(wait);
+    if (Status s = still_allowed_(); !s.is_ok()) {
+      ended_ = true;
+      return "event: error\ndata: " + json::serialize(json::object{{"error", error_object(s)}}) + "\n\n";
+    }
     if (!batch) {
       return "event: error\ndata: " + json::serialize(json::object{{"error", error_object(batch.status())}}) + "\n\n";
     }
@@ -131,7 +136,18 @@ class EventStream final : public ResponseStream {
  private:
   Subscription subscription_;
   PersonalDataCipher* cipher_;
+  std::function<Status()> still_allowed_;
   unsigned quiet_rounds_ = 0;
+  bool ended_ = false;
+};
+
+// A copy of a credential, wiped when the last holder lets go.
+struct WipedString {
+  std::string value;
+  explicit WipedString(std::string v) : value(std::move(v)) {}
+  ~WipedString() { sodium_memzero(value.data(), value.size()); }
+  WipedString(const WipedString&) = delete;
+  WipedString& operator=(const WipedString&) = delete;
 };
 
 }  // namespace
@@ -167,6 +183,7 @@ void Api::add_routes() {
   router_.add(V::get, "/v1/partners/{id}/users", bind(&Api::get_users));
   router_.add(V::get, "/v1/partners/{id}/profile", bind(&Api::get_profile));
   router_.add(V::get, "/v1/partners/{id}/history", bind(&Api::get_history));
+  router_.add(V::get, "/v1/partners/{id}/state", bind(&Api::get_state));
   router_.add(V::get, "/healthz", bind(&Api::get_health));
   router_.add(V::get, "/metrics", bind(&Api::get_metrics));
   router_.add(V::get, "/v1/openapi.yaml", bind(&Api::get_openapi));
@@ -281,7 +298,10 @@ ApiReply Api::post_session(const ApiRequest& req) {
   auto partner = PartnerId::parse(*partner_text);
   if (!partner) return reply_error(invalid_argument("is not a partner id (UUID)", "partner_id"));
 
-  const std::string account = partner->to_string() + "/" + lower(*email);
+  // The limiter's key is the account as the credential lookup sees it (the
+  // email fingerprint's normalization: trimmed, ASCII lower case), so that
+  // " Ada@x " and "ada@x" share one budget of failures.
+  const std::string account = partner->to_string() + "/" + KeyStore::normalize_email(*email);
   const auto wait = sign_in_limiter_.wait_before_attempt(account, SignInLimiter::Clock::now());
   if (wait.count() > 0) {
     ApiReply r = reply_with_status(Status(StatusCode::kBusy, "too many failed sign-ins for this account; retry in " +
@@ -291,7 +311,11 @@ ApiReply Api::post_session(const ApiRequest& req) {
     return r;
   }
   const Status refused(StatusCode::kUnauthenticated, "wrong partner, email or password");
-  auto user = find_user_by_email(stack_, *partner, *email);
+  // An unknown partner is looked up no further: the email fingerprint would
+  // create (and write) a secret for any partner id an anonymous caller names.
+  const bool partner_known = stack_.log().stream_version(partner_stream(*partner)).value() > 0;
+  auto user = partner_known ? find_user_by_email(stack_, *partner, *email)
+                            : Result<std::optional<UserId>>(std::optional<UserId>());
   // An unknown account still pays for one verification, so timing does not
   // tell which accounts exist.
   const UserId who = user && user->has_value() ? **user : UserId::random();
@@ -381,7 +405,13 @@ namespace {
 // history permission; the catalog stream needs the price-list permission.
 Status may_read_partner_events(const Principal& who, const std::string& partner) {
   if (std::holds_alternative<Operator>(who)) return Status::ok();
-  if (partner.empty()) return authorize(who, Permission::kReadPriceLists, std::nullopt);
+  if (partner.empty()) {
+    // The catalog (no partner): the price-list permission, held in one's own
+    // partner (as the pricing view asks it); a partner user always has one.
+    std::optional<PartnerId> own;
+    if (const auto* u = std::get_if<PartnerUser>(&who)) own = u->partner_id;
+    return authorize(who, Permission::kReadPriceLists, own);
+  }
   auto id = PartnerId::parse(partner);
   if (!id) return Status(StatusCode::kNotFound, "not found");
   return authorize(who, Permission::kReadAuditHistory, *id);
@@ -419,18 +449,27 @@ ApiReply Api::get_stream(const ApiRequest& req) {
   if (!limit) return reply_error(limit.status());
   auto batch = stack_.log().read_stream(stream, StreamVersion(*from), *limit);
   if (!batch) return reply_error(batch.status());
-  if (batch->events.empty() && stack_.log().stream_version(stream).value() == 0) {
-    return reply_error(Status(StatusCode::kNotFound, "no stream " + stream, "stream"));
+  const Status absent(StatusCode::kNotFound, "no stream " + stream, "stream");
+  auto may_read = [&](const RecordedEvent& e) -> Status {
+    Status s = may_read_partner_events(*who, std::string(e.partner));
+    // Another tenant's stream reads as absent, not as forbidden.
+    if (!s.is_ok() && s.code() == StatusCode::kForbidden && !e.partner.empty() && own_partner(*who) &&
+        *own_partner(*who) != e.partner) {
+      return absent;
+    }
+    return s;
+  };
+  if (batch->events.empty()) {
+    // A page past the end is authorized on the stream's first event, so that it
+    // tells a caller without access nothing (not even that the stream exists).
+    auto first = stack_.log().read_stream(stream, StreamVersion(1), 1);
+    if (!first) return reply_error(first.status());
+    if (first->events.empty()) return reply_error(absent);
+    if (Status s = may_read(first->events.front()); !s.is_ok()) return reply_error(s);
   }
   json::array events;
   for (const RecordedEvent& e : batch->events) {
-    if (Status s = may_read_partner_events(*who, std::string(e.partner)); !s.is_ok()) {
-      // Another tenant's stream reads as absent, not as forbidden.
-      if (s.code() == StatusCode::kForbidden && own_partner(*who) && *own_partner(*who) != e.partner) {
-        return reply_error(Status(StatusCode::kNotFound, "no stream " + stream, "stream"));
-      }
-      return reply_error(s);
-    }
+    if (Status s = may_read(e); !s.is_ok()) return reply_error(s);
     events.push_back(recorded_event_json(e, &stack_.cipher()));
   }
   return reply_json(json::object{{"stream", stream},
@@ -469,7 +508,7 @@ ApiReply Api::subscribe(const ApiRequest& req) {
     uint64_t id = 0;
     std::string_view v = last->value();
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
-    if (ec != std::errc() || end != v.data() + v.size()) {
+    if (ec != std::errc() || end != v.data() + v.size() || id >= (UINT64_MAX >> 1)) {
       return reply_error(invalid_argument("Last-Event-ID must be a position", "Last-Event-ID"));
     }
     start = id + 1;
@@ -477,8 +516,22 @@ ApiReply Api::subscribe(const ApiRequest& req) {
   AllFilter filter;
   if (auto p = req.query.find("partner"); p != req.query.end()) filter.partner = p->second;
   if (Status s = restrict_to_own_partner(*who, &filter); !s.is_ok()) return reply_error(s);
+  // The stream outlives this request: the caller is checked again before each
+  // batch, from the same Authorization value (kept in memory only, wiped).
+  auto authorization = std::make_shared<WipedString>(std::string(req.http[http::field::authorization]));
+  auto still_allowed = [this, authorization, partner = filter.partner]() -> Status {
+    HttpRequest probe;
+    probe.set(http::field::authorization, authorization->value);
+    const ApiRequest again{probe, "", {}, {}};
+    auto current = caller(again);
+    if (!current) return current.status();
+    AllFilter f;
+    f.partner = partner;
+    return restrict_to_own_partner(*current, &f);
+  };
   ApiReply r{json_response(http::status::ok, ""), nullptr};
-  r.stream = std::make_shared<EventStream>(stack_.log(), GlobalPosition(start), std::move(filter), &stack_.cipher());
+  r.stream = std::make_shared<EventStream>(stack_.log(), GlobalPosition(start), std::move(filter), &stack_.cipher(),
+                                           std::move(still_allowed));
   return r;
 }
 
@@ -595,10 +648,62 @@ ApiReply Api::get_history(const ApiRequest& req) {
     if (!from_time) return reply_error(from_time.status());
     auto to_time = query_time(req, "to_time", Timestamp{INT64_MAX});
     if (!to_time) return reply_error(to_time.status());
-    return reply_result(
-        queries_->timeline_between(*who, *partner, *from_time, *to_time, GlobalPosition(*from), *limit, qo));
+    return reply_history(
+        queries_->timeline_between(*who, *partner, *from_time, *to_time, GlobalPosition(*from), *limit, qo), *partner);
   }
-  return reply_result(queries_->timeline(*who, *partner, GlobalPosition(*from), *limit, qo));
+  return reply_history(queries_->timeline(*who, *partner, GlobalPosition(*from), *limit, qo), *partner);
+}
+
+// The view's page, each entry with what it changed: command_type, actor_name
+// and changes, from the states before and after the event replayed from the
+// log (aggregates/partner_history.h). The view is never ahead of the log.
+ApiReply Api::reply_history(const Result<AuditPage>& page, const PartnerId& partner) const {
+  if (!page) return reply_error(page.status());
+  json::value out = to_json(*page);
+  if (page->entries.empty()) return reply_json(out);
+  HistoryOptions options;
+  options.from_position = page->entries.front().position;
+  options.to_position = page->entries.back().position;
+  auto lines = partner_history(stack_.log(), &stack_.cipher(), partner, options);
+  if (!lines) return reply_error(lines.status());
+  std::map<uint64_t, const HistoryLine*> by_position;
+  for (const HistoryLine& l : *lines) by_position[l.position.value()] = &l;
+  for (json::value& entry : out.at("entries").as_array()) {
+    auto it = by_position.find(entry.at("position").to_number<uint64_t>());
+    if (it == by_position.end()) continue;
+    json::object line = history_line_json(*it->second);
+    json::object& e = entry.as_object();
+    for (const char* key : {"command_type", "actor_name", "changes"}) e[key] = std::move(line[key]);
+  }
+  return reply_json(out);
+}
+
+// The partner's aggregates as of a time or a position, replayed from the log
+// (not the views: the answer is what the log proves). Same permission as the history.
+ApiReply Api::get_state(const ApiRequest& req) {
+  auto who = caller(req);
+  if (!who) return reply_error(who.status());
+  auto partner = path_partner(req);
+  if (!partner) return reply_error(partner.status());
+  if (Status s = authorize(*who, Permission::kReadAuditHistory, *partner); !s.is_ok()) return reply_error(s);
+  const bool by_time = req.query.count("as_of") > 0;
+  if (by_time == (req.query.count("at_position") > 0)) {
+    return reply_error(invalid_argument("give exactly one of as_of (a time) and at_position", "as_of"));
+  }
+  AsOf point;
+  if (by_time) {
+    if (req.query.at("as_of").empty()) return reply_error(invalid_argument("must be an RFC 3339 UTC time", "as_of"));
+    auto t = query_time(req, "as_of", Timestamp{});
+    if (!t) return reply_error(t.status());
+    point.time = *t;
+  } else {
+    auto n = query_u64(req, "at_position", 0, 0, UINT64_MAX >> 1);
+    if (!n) return reply_error(n.status());
+    point.position = GlobalPosition(*n);
+  }
+  auto states = partner_state_as_of(stack_.log(), &stack_.cipher(), *partner, point);
+  if (!states) return reply_error(states.status());
+  return reply_json(partner_states_json(*partner, *states, point));
 }
 
 #undef ACCT_VIEW_PROLOGUE

@@ -66,6 +66,8 @@ class Api {
   ApiReply get_users(const ApiRequest& req);
   ApiReply get_profile(const ApiRequest& req);
   ApiReply get_history(const ApiRequest& req);
+  ApiReply get_state(const ApiRequest& req);
+  ApiReply reply_history(const Result<AuditPage>& page, const PartnerId& partner) const;
   ApiReply get_health(const ApiRequest& req);
   ApiReply get_metrics(const ApiRequest& req);
   ApiReply get_openapi(const ApiRequest& req);
