@@ -9,10 +9,15 @@ namespace accountable::cli {
 // Each adds its subcommand to `app`; the callback stores the exit code in `*exit_code`.
 void add_serve_command(CLI::App& app, int* exit_code);
 void add_verify_command(CLI::App& app, int* exit_code);
+void add_keys_command(CLI::App& app, int* exit_code);
 void add_read_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_exec_command(CLI::App& app, int* exit_code);
 void add_views_command(CLI::App& app, int* exit_code);
 void add_relay_command(CLI::App& app, int* exit_code);
+void add_history_command(CLI::App& app, int* exit_code);
+void add_state_command(CLI::App& app, int* exit_code);
+void add_export_command(CLI::App& app, int* exit_code);
+void add_verify_export_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

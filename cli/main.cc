@@ -13,11 +13,16 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   accountable::cli::add_serve_command(app, &exit_code);
   accountable::cli::add_verify_command(app, &exit_code);
+  accountable::cli::add_keys_command(app, &exit_code);
   accountable::cli::add_read_command(app, &exit_code);
   accountable::cli::add_bench_command(app, &exit_code);
   accountable::cli::add_exec_command(app, &exit_code);
   accountable::cli::add_relay_command(app, &exit_code);
   accountable::cli::add_views_command(app, &exit_code);
+  accountable::cli::add_history_command(app, &exit_code);
+  accountable::cli::add_state_command(app, &exit_code);
+  accountable::cli::add_export_command(app, &exit_code);
+  accountable::cli::add_verify_export_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

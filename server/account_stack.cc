@@ -11,12 +11,24 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   LogOptions log_options;
   log_options.data_dir = options.data_dir;
   log_options.recovery = options.recovery;
+  log_options.env = options.env;
   auto log = EventLog::open(log_options);  // takes DATA/LOCK first: nothing else is touched by a second process
   if (!log) return log.status();
   stack->log_ = std::move(*log);
   auto keys = KeyStore::open(posix_env(), options.data_dir);
   if (!keys) return keys.status();
   stack->keys_ = std::move(*keys);
+  if (options.sign_checkpoints) {
+    CheckpointSignerOptions signer_options;
+    signer_options.data_dir = options.data_dir;
+    signer_options.every_events = options.sign_every_events;
+    signer_options.every = options.sign_every;
+    // The system clock, not options.clock: a checkpoint records when it was
+    // really signed, and test clocks are not safe to read from another thread.
+    auto signer = CheckpointSigner::open(signer_options, stack->log_.get());
+    if (!signer) return signer.status();
+    stack->signer_ = std::move(*signer);
+  }
   CredentialStoreOptions credential_options = options.credentials;
   if (credential_options.clock == nullptr) credential_options.clock = options.clock;
   auto credentials = CredentialStore::open(posix_env(), options.data_dir, credential_options);
@@ -39,11 +51,15 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   return stack;
 }
 
-AccountStack::~AccountStack() {
-  if (log_) (void)log_->close();
-}
+AccountStack::~AccountStack() { close().ignore(); }
 
-Status AccountStack::close() { return log_ ? log_->close() : Status::ok(); }
+// The signer goes first: its final signature must be written while the log
+// still holds DATA/LOCK. Callers stop appending before close.
+Status AccountStack::close() {
+  Status signed_head = signer_ ? signer_->close() : Status::ok();
+  Status closed = log_ ? log_->close() : Status::ok();
+  return closed.is_ok() ? signed_head : closed;
+}
 
 Result<std::optional<UserId>> find_user_by_email(AccountStack& stack, const PartnerId& partner,
                                                  std::string_view email) {

@@ -7,6 +7,7 @@
 // and the Engine over them. Shared by `acct serve`, `acct exec` and the tests.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "aggregates/engine.h"
 #include "aggregates/key_store.h"
 #include "aggregates/snapshot_store.h"
+#include "events/checkpoint_signer.h"
 #include "events/event_log.h"
 
 namespace accountable {
@@ -24,6 +26,16 @@ struct AccountStackOptions {
   const Clock* clock = nullptr;                 // null: the system clock
   CredentialStoreOptions credentials;          // argon2id cost (tests lower it)
   uint64_t snapshot_every = 100;
+  // The file layer of the event log (DATA/log, DATA/index); null: posix_env().
+  // Tests pass a FaultInjectionEnv (events/fault_env.h) to fail fsyncs or fill
+  // the disk under a running server. The other parts stay on the real disk.
+  Env* env = nullptr;
+  // Signed checkpoints (DATA/keys/signing.*, DATA/signatures/): the log's head
+  // is signed every this many events or this often, when it moved, and on
+  // close. 0 turns a rule off; sign_checkpoints = false turns signing off.
+  bool sign_checkpoints = true;
+  uint64_t sign_every_events = 10'000;
+  std::chrono::seconds sign_every{60};
 };
 
 class AccountStack {
@@ -40,14 +52,16 @@ class AccountStack {
   PersonalDataCipher& cipher() { return *cipher_; }
   Engine& engine() { return *engine_; }
   const std::string& data_dir() const { return data_dir_; }
+  CheckpointSigner* signer() { return signer_.get(); }  // null when signing is off
 
-  // Drains the log and writes its index checkpoint.
+  // Signs the final head, drains the log and writes its index checkpoint.
   Status close();
 
  private:
   AccountStack() = default;
   std::string data_dir_;
   std::unique_ptr<EventLog> log_;
+  std::unique_ptr<CheckpointSigner> signer_;  // after log_: destroyed before it
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<CredentialStore> credentials_;
   std::unique_ptr<SnapshotStore> snapshots_;

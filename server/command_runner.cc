@@ -80,7 +80,18 @@ Result<CommandReply> CommandRunner::run(const Principal& actor, ParsedCommand pa
   request.correlation_id = CorrelationId(parsed.command_id.bytes());
   request.causation_id = CausationId(parsed.command_id.bytes());
   auto outcome = stack_.engine().execute(actor, request);
-  if (!outcome) return outcome.status();
+  if (!outcome) {
+    if (outcome.status().code() == StatusCode::kPoisoned) {
+      // The batch whose write or fsync failed may still have reached the file
+      // (a restart then finds it): say what a client should do about it.
+      return Status(StatusCode::kPoisoned,
+                    outcome.status().message() +
+                        ". This command may or may not have been written: once the server is back, send it again "
+                        "with the same command_id (commands are idempotent by id)",
+                    outcome.status().field());
+    }
+    return outcome.status();
+  }
 
   CommandReply reply{std::move(parsed), std::move(*outcome), {}, std::nullopt, Status::ok()};
   boost::json::object& body = reply.body;

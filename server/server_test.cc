@@ -4,159 +4,17 @@
 // last-Global-admin race through the API.
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "projections/view_set.h"
-#include "server/api.h"
-#include "server/http_server.h"
+#include "server/testing/http_test_client.h"
 
 namespace accountable {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace json = boost::json;
-using tcp = net::ip::tcp;
-
-struct Reply {
-  unsigned status = 0;
-  std::string body;
-  json::value json() const {
-    json::error_code ec;
-    json::value v = json::parse(body, ec);
-    return ec ? json::value() : v;
-  }
-};
-
-class ServerFixture : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("acct-server-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    AccountStackOptions options;
-    options.data_dir = dir_;
-    options.credentials.opslimit = 1;  // argon2id at its minimum cost: tests are not about its strength
-    options.credentials.memlimit = 8192;
-    auto stack = AccountStack::open(options);
-    ASSERT_TRUE(stack.is_ok()) << stack.status().to_string();
-    stack_ = std::move(*stack);
-    auto tokens = TokenStore::open(posix_env(), dir_, SystemClock().now());
-    ASSERT_TRUE(tokens.is_ok()) << tokens.status().to_string();
-    tokens_ = std::move(*tokens);
-    auto views = ViewSet::open(dir_, stack_->log(), &stack_->cipher());
-    ASSERT_TRUE(views.is_ok()) << views.status().to_string();
-    views_ = std::move(*views);
-    ASSERT_TRUE(views_->start().is_ok());
-    metrics_ = std::make_unique<Metrics>(stack_->log());
-    ApiOptions api_options;
-    api_options.min_position_wait = std::chrono::milliseconds(300);
-    api_ = std::make_unique<Api>(*stack_, *tokens_, *metrics_, views_.get(), api_options);
-    HttpServerOptions http;
-    http.address = "127.0.0.1";
-    http.port = 0;
-    http.workers = 8;
-    http.limits.read_timeout = std::chrono::milliseconds(500);
-    http.limits.idle_timeout = std::chrono::milliseconds(2000);
-    http.limits.body_bytes = 64 * 1024;
-    http.limits.header_bytes = 8 * 1024;
-    server_ = std::make_unique<HttpServer>(http, api_->router(), [this](const std::string& route, unsigned status) {
-      metrics_->count_http(route, status);
-    });
-    ASSERT_TRUE(server_->start().is_ok());
-    std::ifstream in(dir_ + "/operator.token");
-    std::getline(in, operator_token_);
-    ASSERT_FALSE(operator_token_.empty());
-  }
-
-  void TearDown() override {
-    if (server_) server_->stop(std::chrono::milliseconds(2000));
-    if (views_) (void)views_->stop();
-    if (stack_) (void)stack_->close();
-    server_.reset();
-    api_.reset();
-    views_.reset();
-    tokens_.reset();
-    stack_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  Reply request(http::verb method, const std::string& target, const std::string& body = "",
-                const std::string& token = "", std::vector<std::pair<std::string, std::string>> headers = {}) {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
-    stream.expires_after(std::chrono::seconds(30));
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    for (const auto& [k, v] : headers) req.set(k, v);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    beast::error_code ec;
-    http::read(stream, buffer, res, ec);
-    if (ec) return Reply{0, ec.message()};
-    return Reply{res.result_int(), res.body()};
-  }
-
-  Reply command(const std::string& token, json::object c) {
-    c["command_id"] = CommandId::random().to_string();
-    return request(http::verb::post, "/v1/commands", json::serialize(c), token);
-  }
-
-  // Enrols Contoso as the operator; returns (partner id, admin id, temporary password).
-  std::tuple<std::string, std::string, std::string> enroll(const std::string& email = "ada@contoso.example") {
-    json::object c = json::parse(R"({"type":"EnrollPartner","admin":{"first_name":"Ada","last_name":"Lovelace",
-      "email":"","phone":""},"partner_name":"Contoso","mpn_id":"1234567","legal":{"company_name":"Contoso Ltd",
-      "address":{"line1":"1 Main Street","line2":"","city":"Redmond","state":"WA","postal_code":"98052","country":"US",
-      "region":"West"},"primary_contact":{"first_name":"Pat","last_name":"Legal","email":"pat@contoso.example",
-      "phone":""},"approver_email":"approver@contoso.example","approver_address":{"line1":"1 Main Street","line2":"",
-      "city":"Redmond","state":"WA","postal_code":"98052","country":"US","region":"West"}},
-      "tenant_id":"6f1b1d0e-8a43-4c59-9f64-0c1f5b6a7d11","default_domain":"contoso.onmicrosoft.com",
-      "language":"en","culture":"en-us"})").as_object();
-    c["admin"].as_object()["email"] = email;
-    Reply r = command(operator_token_, c);
-    EXPECT_EQ(r.status, 200u) << r.body;
-    json::value v = r.json();
-    return {std::string(v.at("result").at("partner_id").as_string()),
-            std::string(v.at("result").at("admin_user_id").as_string()),
-            std::string(v.at("result").at("temporary_password").as_string())};
-  }
-
-  // Signs in and changes the temporary password; returns a full token.
-  std::string sign_in_and_change(const std::string& partner, const std::string& email, const std::string& temporary) {
-    Reply s = request(http::verb::post, "/v1/sessions",
-                      json::serialize(json::object{{"partner_id", partner}, {"email", email}, {"password", temporary}}));
-    EXPECT_EQ(s.status, 200u) << s.body;
-    const std::string token(s.json().at("token").as_string());
-    Reply changed = request(http::verb::post, "/v1/me/password",
-                            json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token);
-    EXPECT_EQ(changed.status, 200u) << changed.body;
-    return token;
-  }
-
-  std::string dir_;
-  std::unique_ptr<AccountStack> stack_;
-  std::unique_ptr<TokenStore> tokens_;
-  std::unique_ptr<ViewSet> views_;
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<Api> api_;
-  std::unique_ptr<HttpServer> server_;
-  std::string operator_token_;
-};
+using namespace http_test;  // ServerFixture, Reply, net, beast, json, tcp (server/testing/http_test_client.h)
 
 TEST_F(ServerFixture, EnrolSignInChangePasswordCreateUsersPinAndReadYourWrites) {
   auto [partner, admin, temporary] = enroll();

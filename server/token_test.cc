@@ -1,0 +1,377 @@
+// Bearer tokens over real HTTP (issue 9): malformed, expired and revoked tokens
+// get 401 with a clear message on every authenticated route; no token, password
+// or hash reaches the server's log; the sign-in limiter refuses after the
+// documented number of failures (docs/http-api.md "Tokens").
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "aggregates/key_store.h"
+#include "server/sign_in_limiter.h"
+#include "server/testing/http_test_client.h"
+
+namespace accountable {
+namespace {
+
+using namespace http_test;
+
+constexpr int64_t kHour = 3'600'000'000LL;
+
+class TokenFixture : public ServerFixture {
+ protected:
+  TokenFixture() : clock_impl_(SystemClock().now()) { clock_ = &clock_impl_; }
+  void advance_hours(int64_t hours) { clock_impl_.advance(std::chrono::microseconds(hours * kHour)); }
+  void advance_micros(int64_t micros) { clock_impl_.advance(std::chrono::microseconds(micros)); }
+
+  // Every route that needs a token, with a request that would pass for the right principal.
+  std::vector<std::pair<http::verb, std::string>> authenticated_targets(const std::string& partner) const {
+    return {{http::verb::get, "/v1/events"},
+            {http::verb::get, "/v1/streams/partner-" + partner},
+            {http::verb::get, "/v1/partners/" + partner + "/catalog"},
+            {http::verb::get, "/v1/partners/" + partner + "/users"},
+            {http::verb::get, "/v1/partners/" + partner + "/profile"},
+            {http::verb::get, "/v1/partners/" + partner + "/history"},
+            {http::verb::get, "/v1/pricing/US/USD"},
+            {http::verb::post, "/v1/views/directory/rebuild"},
+            {http::verb::post, "/v1/me/password"},
+            {http::verb::post, "/v1/commands"}};
+  }
+
+  json::object support_update(const std::string& partner) const {
+    return json::object{{"type", "UpdateSupportProfile"}, {"partner_id", partner},
+                        {"support", {{"email", "help@contoso.example"}, {"phone", ""}, {"website", ""}}}};
+  }
+
+  SteppedClock clock_impl_;
+};
+
+// 401, an error body with a message that says what is wrong, and never the
+// presented value echoed back.
+void expect_refused(const Reply& r, const std::string& presented, const std::string& what) {
+  EXPECT_EQ(r.status, 401u) << what << ": " << r.body.substr(0, 300);
+  const std::string message = r.error_message();
+  EXPECT_FALSE(message.empty()) << what << ": " << r.body.substr(0, 300);
+  EXPECT_TRUE(message.find("token") != std::string::npos || message.find("Authorization") != std::string::npos ||
+              message.find("deactivated") != std::string::npos)
+      << what << ": the message should say what is wrong (the token, the header, the user): " << message;
+  if (presented.size() >= 8) {
+    EXPECT_EQ(r.body.find(presented), std::string::npos) << what << ": the token is echoed";
+  }
+  json::value v = r.json();
+  EXPECT_TRUE(v.is_object() && v.at("error").at("code") == "unauthenticated") << what << ": " << r.body.substr(0, 300);
+}
+
+TEST_F(TokenFixture, MalformedTokensAreRefusedWith401AndAClearMessageOnEveryRoute) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string good = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  ASSERT_EQ(good.size(), TokenStore::kPrefix.size() + 43);
+  std::string flipped = good;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  const std::string body43(43, 'A');
+  struct Case {
+    const char* what;
+    std::optional<std::string> header;  // the whole Authorization value; nullopt: no header
+  };
+  const std::vector<Case> cases = {
+      {"no Authorization header", std::nullopt},
+      {"empty header", std::string("")},
+      {"scheme only", std::string("Bearer")},
+      {"empty token", std::string("Bearer ")},
+      {"another scheme", "Basic " + std::string("YWRhOnB3")},
+      {"two spaces", "Bearer  " + good},
+      {"wrong length (short)", "Bearer " + good.substr(0, good.size() - 1)},
+      {"wrong length (long)", "Bearer " + good + "A"},
+      {"wrong prefix", "Bearer tokn_" + good.substr(5)},
+      {"upper-case prefix", "Bearer ACCT_" + good.substr(5)},
+      {"no prefix", "Bearer " + good.substr(5)},
+      {"not base64url", "Bearer acct_" + std::string(43, '!')},
+      {"hex, right length", "Bearer acct_" + std::string(43, 'f')},
+      {"unknown token of the right form", "Bearer acct_" + body43},
+      {"one character changed", "Bearer " + flipped},
+      {"very long", "Bearer acct_" + std::string(6000, 'a')},
+      {"token twice", "Bearer " + good + " " + good},
+  };
+  const uint64_t before = head();
+  for (const Case& c : cases) {
+    for (const auto& [method, target] : authenticated_targets(partner)) {
+      std::vector<std::pair<std::string, std::string>> headers;
+      if (c.header) headers.emplace_back("Authorization", *c.header);
+      const std::string body = method == http::verb::post && target == "/v1/commands"
+                                   ? json::serialize(support_update(partner))
+                                   : (target == "/v1/me/password" ? R"({"old":"a-long-new-password","new":"another-long-password"})" : "");
+      Reply r = request(method, target, body, "", headers);
+      expect_refused(r, c.header ? c.header->substr(std::min<size_t>(7, c.header->size())) : "",
+                     std::string(c.what) + " on " + target);
+    }
+  }
+  EXPECT_EQ(head(), before) << "a refused token wrote something";
+  // The good token still works, everywhere it should.
+  EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/users", "", good).status, 200u);
+  EXPECT_EQ(command(good, support_update(partner)).status, 200u);
+}
+
+TEST_F(TokenFixture, UserTokensExpireAfter12HoursAndAuditorTokensWithTheirGrant) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  Reply issued = command(operator_token_, json::object{{"type", "IssueAuditorAccess"}, {"partner_id", partner},
+                                                       {"auditor_email", "audit@kpmg.example"},
+                                                       {"valid_until", format_timestamp(Timestamp{now().micros + 20 * kHour})}});
+  ASSERT_EQ(issued.status, 200u) << issued.body;
+  const std::string auditor(issued.json().at("result").at("auditor_token").as_string());
+  // Raw reads (not the views, which may lag): the Global admin and the auditor may read A's events.
+  const std::string history = "/v1/streams/partner-" + partner;
+  EXPECT_EQ(request(http::verb::get, history, "", ada).status, 200u);
+  EXPECT_EQ(request(http::verb::get, history, "", auditor).status, 200u);
+
+  advance_micros(12 * kHour - 1'000'000);  // one second before the user token's end
+  EXPECT_EQ(request(http::verb::get, history, "", ada).status, 200u);
+  advance_micros(1'000'000);  // exactly 12 hours: expired
+  expect_refused(request(http::verb::get, history, "", ada), ada, "expired user token");
+  expect_refused(command(ada, support_update(partner)), ada, "expired user token, command");
+  EXPECT_EQ(request(http::verb::get, history, "", auditor).status, 200u);
+  advance_hours(8);  // past the grant's valid_until
+  expect_refused(request(http::verb::get, history, "", auditor), auditor, "expired auditor token");
+  expect_refused(request(http::verb::get, "/v1/events", "", auditor), auditor, "expired auditor token, $all");
+  // The operator's token does not expire.
+  EXPECT_EQ(request(http::verb::get, history, "", operator_token_).status, 200u);
+}
+
+TEST_F(TokenFixture, ResetDeactivationAndPurgeRevokeTheUsersTokens) {
+  auto [partner, admin, temporary] = enroll();
+  std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  // A view route: it may answer 404/503 while the view catches up; what matters here is 401 or not.
+  const std::string profile = "/v1/partners/" + partner + "/profile";
+
+  // Password reset: every token of the user dies, also one with must-change.
+  auto [reset_id, reset_temp] = create_user(ada, partner, "rita@contoso.example", {"billing_admin"});
+  const std::string rita1 = sign_in_and_change(partner, "rita@contoso.example", reset_temp);
+  auto [rita2, second] = sign_in(partner, "rita@contoso.example", "a-long-new-password");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_NE(request(http::verb::get, profile, "", rita1).status, 401u);
+  Reply reset = command(ada, json::object{{"type", "ResetPassword"}, {"partner_id", partner}, {"user_id", reset_id}});
+  ASSERT_EQ(reset.status, 200u) << reset.body;
+  expect_refused(request(http::verb::get, profile, "", rita1), rita1, "token after ResetPassword");
+  expect_refused(request(http::verb::get, profile, "", rita2), rita2, "second token after ResetPassword");
+  // Even POST /v1/me/password, the one call a temporary password allows.
+  expect_refused(request(http::verb::post, "/v1/me/password",
+                         R"({"old":"a-long-new-password","new":"another-long-password"})", rita1),
+                 rita1, "me/password after ResetPassword");
+  EXPECT_EQ(sign_in(partner, "rita@contoso.example", "a-long-new-password").second.status, 401u);
+
+  // Deactivation: the token dies and stays dead after a restore.
+  auto [dee_id, dee_temp] = create_user(ada, partner, "dee@contoso.example", {"billing_admin"});
+  const std::string dee = sign_in_and_change(partner, "dee@contoso.example", dee_temp);
+  EXPECT_NE(request(http::verb::get, profile, "", dee).status, 401u);
+  ASSERT_EQ(command(ada, json::object{{"type", "DeactivateUser"}, {"partner_id", partner}, {"user_id", dee_id}}).status,
+            200u);
+  expect_refused(request(http::verb::get, profile, "", dee), dee, "token after DeactivateUser");
+  EXPECT_EQ(sign_in(partner, "dee@contoso.example", "a-long-new-password").second.status, 401u);
+  ASSERT_EQ(command(ada, json::object{{"type", "RestoreUser"}, {"partner_id", partner}, {"user_id", dee_id}}).status,
+            200u);
+  expect_refused(request(http::verb::get, profile, "", dee), dee, "old token after RestoreUser");
+  auto [dee_again, again] = sign_in(partner, "dee@contoso.example", "a-long-new-password");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_NE(request(http::verb::get, profile, "", dee_again).status, 401u);
+
+  // Purge (after the 30-day window, by the operator's retention job): a token
+  // that somehow outlived the deactivation is dropped from the store too.
+  ASSERT_EQ(command(ada, json::object{{"type", "DeactivateUser"}, {"partner_id", partner}, {"user_id", dee_id}}).status,
+            200u);
+  TokenGrant stray;
+  stray.kind = TokenGrant::Kind::kUser;
+  stray.partner = *PartnerId::parse(partner);
+  stray.user = *UserId::parse(dee_id);
+  stray.expires_at = Timestamp{now().micros + 40 * 24 * kHour};
+  auto stray_token = tokens_->issue(stray);
+  ASSERT_TRUE(stray_token.is_ok());
+  expect_refused(request(http::verb::get, profile, "", *stray_token), *stray_token, "token of a deactivated user");
+  advance_hours(31 * 24);
+  Reply purged = command(operator_token_, json::object{{"type", "PurgeUser"}, {"partner_id", partner}, {"user_id", dee_id}});
+  ASSERT_EQ(purged.status, 200u) << purged.body;
+  EXPECT_FALSE(tokens_->authenticate(*stray_token, now()).is_ok()) << "PurgeUser must revoke the user's tokens";
+  expect_refused(request(http::verb::get, profile, "", *stray_token), *stray_token, "token after PurgeUser");
+  EXPECT_EQ(sign_in(partner, "dee@contoso.example", "a-long-new-password").second.status, 401u);
+  // (There is no sign-out route: DELETE /v1/sessions is not a route.)
+  EXPECT_EQ(request(http::verb::delete_, "/v1/sessions", "", ada).status, 405u);
+}
+
+TEST_F(TokenFixture, NoTokenPasswordOrHashReachesTheServerLog) {
+  LogCapture log;
+  std::vector<std::string> secrets;
+  auto [partner, admin, temporary] = enroll();
+  secrets.push_back(temporary);
+  secrets.push_back(operator_token_);
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary, "ada-chosen-password-1");
+  secrets.push_back(ada);
+  secrets.push_back("ada-chosen-password-1");
+  auto [sam_id, sam_temp] = create_user(ada, partner, "sam@contoso.example", {"sales_agent"});
+  secrets.push_back(sam_temp);
+  const std::string sam = sign_in_and_change(partner, "sam@contoso.example", sam_temp, "sam-chosen-password-1");
+  secrets.push_back(sam);
+  secrets.push_back("sam-chosen-password-1");
+  // Failures of every kind.
+  for (const std::string& wrong : std::vector<std::string>{"wrong-password-one", "wrong-password-two"}) {
+    EXPECT_EQ(sign_in(partner, "sam@contoso.example", wrong).second.status, 401u);
+    secrets.push_back(wrong);
+  }
+  EXPECT_EQ(request(http::verb::post, "/v1/me/password", R"({"old":"not-my-old-password","new":"sam-next-password-2"})",
+                    sam).status,
+            403u);
+  secrets.push_back("not-my-old-password");
+  secrets.push_back("sam-next-password-2");
+  const std::string forged = "acct_" + std::string(43, 'Z');
+  EXPECT_EQ(request(http::verb::get, "/v1/events", "", forged).status, 401u);
+  secrets.push_back(forged);
+  Reply reset = command(ada, json::object{{"type", "ResetPassword"}, {"partner_id", partner}, {"user_id", sam_id}});
+  ASSERT_EQ(reset.status, 200u);
+  secrets.push_back(std::string(reset.json().at("result").at("temporary_password").as_string()));
+  Reply issued = command(operator_token_, json::object{{"type", "IssueAuditorAccess"}, {"partner_id", partner},
+                                                       {"auditor_email", "audit@kpmg.example"},
+                                                       {"valid_until", format_timestamp(Timestamp{now().micros + kHour})}});
+  ASSERT_EQ(issued.status, 200u);
+  secrets.push_back(std::string(issued.json().at("result").at("auditor_token").as_string()));
+  EXPECT_EQ(request(http::verb::get, "/v1/events", "", secrets.back()).status, 200u);
+
+  const std::string text = log.text();
+  EXPECT_NE(text.find("signed in"), std::string::npos) << "the capture should have seen the server's log:\n" << text;
+  for (const std::string& s : secrets) EXPECT_EQ(text.find(s), std::string::npos) << "a secret is in the server's log";
+  EXPECT_EQ(text.find("$argon2id$"), std::string::npos) << "a password hash is in the server's log";
+  EXPECT_EQ(text.find("acct_"), std::string::npos) << text;
+  // Nor in the data folder (tokens are kept as SHA-256; operator.token is the operator's own file).
+  for (const auto& [path, bytes] : data_files()) {
+    if (std::filesystem::path(path).filename() == "operator.token") continue;
+    for (const std::string& s : secrets) EXPECT_EQ(bytes.find(s), std::string::npos) << path;
+  }
+}
+
+TEST_F(TokenFixture, AnOpenSubscriptionEndsWhenItsTokenIsRevokedOrExpiresOrItsUserIsDeactivated) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  auto [bob_id, bob_temp] = create_user(ada, partner, "bob@contoso.example", {"global_admin"});
+  const std::string bob = sign_in_and_change(partner, "bob@contoso.example", bob_temp);
+  auto [cat_id, cat_temp] = create_user(ada, partner, "cat@contoso.example", {"global_admin"});
+  const std::string cat = sign_in_and_change(partner, "cat@contoso.example", cat_temp);
+  Reply issued = command(operator_token_, json::object{{"type", "IssueAuditorAccess"}, {"partner_id", partner},
+                                                       {"auditor_email", "audit@kpmg.example"},
+                                                       {"valid_until", format_timestamp(Timestamp{now().micros + kHour})}});
+  ASSERT_EQ(issued.status, 200u) << issued.body;
+  const std::string auditor(issued.json().at("result").at("auditor_token").as_string());
+  const std::string caught_up = "id: " + std::to_string(head()) + "\n";
+  auto has = [](const std::string& what) { return [what](const std::string& t) { return t.find(what) != std::string::npos; }; };
+
+  SseClient ada_sub(server_->port(), "/v1/events/subscribe", ada);
+  SseClient bob_sub(server_->port(), "/v1/events/subscribe", bob);
+  SseClient cat_sub(server_->port(), "/v1/events/subscribe", cat);
+  SseClient auditor_sub(server_->port(), "/v1/events/subscribe", auditor);
+  for (SseClient* sub : {&ada_sub, &bob_sub, &cat_sub, &auditor_sub}) {
+    ASSERT_NE(sub->read_until(has(caught_up)).find(caught_up), std::string::npos) << sub->text().substr(0, 300);
+  }
+  // Bob's password is reset, Cat is deactivated, the auditor's grant runs out.
+  ASSERT_EQ(command(ada, json::object{{"type", "ResetPassword"}, {"partner_id", partner}, {"user_id", bob_id}}).status,
+            200u);
+  ASSERT_EQ(command(ada, json::object{{"type", "DeactivateUser"}, {"partner_id", partner}, {"user_id", cat_id}}).status,
+            200u);
+  advance_hours(2);
+  const size_t bob_before = bob_sub.text().size(), cat_before = cat_sub.text().size(),
+               auditor_before = auditor_sub.text().size();
+  Reply update = command(ada, support_update(partner));
+  ASSERT_EQ(update.status, 200u) << update.body;
+
+  // The one still entitled sees the change; the others' streams end with an error instead.
+  EXPECT_NE(ada_sub.read_until(has("SupportProfileUpdated")).find("SupportProfileUpdated"), std::string::npos);
+  for (auto [name, sub, before] : {std::make_tuple("reset", &bob_sub, bob_before),
+                                   std::make_tuple("deactivated", &cat_sub, cat_before),
+                                   std::make_tuple("expired auditor", &auditor_sub, auditor_before)}) {
+    const std::string after = sub->read_until(has("event: error")).substr(before);
+    EXPECT_NE(after.find("event: error"), std::string::npos) << name << ": " << after.substr(0, 300);
+    EXPECT_NE(after.find("unauthenticated"), std::string::npos) << name << ": " << after.substr(0, 300);
+    EXPECT_EQ(after.find("SupportProfileUpdated"), std::string::npos) << name << " still receives events";
+    // And the server closes it.
+    sub->read_until([](const std::string&) { return false; }, std::chrono::milliseconds(5000));
+    EXPECT_TRUE(sub->closed()) << name;
+  }
+}
+
+// ---- the sign-in limiter --------------------------------------------------------------------
+
+TEST(SignInLimiterCounts, RefusesAfterTheDocumentedNumberOfFailuresCountBased) {
+  SignInLimiter limiter;
+  const auto t0 = SignInLimiter::Clock::time_point{} + std::chrono::hours(1000);
+  const std::string account = "p/ada@contoso.example";
+  EXPECT_EQ(limiter.wait_before_attempt(account, t0).count(), 0);
+  limiter.record_failure(account, t0);  // first failure: free
+  EXPECT_EQ(limiter.wait_before_attempt(account, t0).count(), 0);
+  limiter.record_failure(account, t0);  // second: 1 s
+  EXPECT_EQ(limiter.wait_before_attempt(account, t0), std::chrono::milliseconds(1000));
+  // The waits double per failure up to 5 minutes, at the same instant each time.
+  const long long expected[] = {2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000, 300000, 300000};
+  for (long long e : expected) {
+    limiter.record_failure(account, t0);
+    EXPECT_EQ(limiter.wait_before_attempt(account, t0).count(), e);
+  }
+  // Time passing ends the wait; other accounts are not affected.
+  EXPECT_EQ(limiter.wait_before_attempt(account, t0 + std::chrono::minutes(5)).count(), 0);
+  EXPECT_EQ(limiter.wait_before_attempt("p/other@contoso.example", t0).count(), 0);
+  limiter.record_success(account);
+  EXPECT_EQ(limiter.wait_before_attempt(account, t0).count(), 0);
+  // Many failures never overflow the doubling.
+  for (int i = 0; i < 1000; ++i) limiter.record_failure(account, t0);
+  EXPECT_EQ(limiter.wait_before_attempt(account, t0), std::chrono::milliseconds(300000));
+}
+
+TEST(SignInLimiterCounts, MemoryIsBoundedAndWaitingEntriesSurviveAShrink) {
+  SignInLimiter limiter(4);
+  const auto t0 = SignInLimiter::Clock::time_point{} + std::chrono::hours(1000);
+  for (int f = 0; f < 3; ++f) limiter.record_failure("locked", t0);
+  for (int i = 0; i < 100; ++i) limiter.record_failure("noise-" + std::to_string(i), t0 + std::chrono::seconds(1));
+  // "locked" may have been dropped as the oldest (documented), but the limiter stayed bounded and sane.
+  EXPECT_LE(limiter.wait_before_attempt("locked", t0).count(), 2000);
+}
+
+TEST_F(TokenFixture, TheThirdAttemptAfterTwoFailuresIsRefusedEvenWithTheRightPasswordAndEmailVariants) {
+  auto [partner, admin, temporary] = enroll();
+  (void)sign_in_and_change(partner, "ada@contoso.example", temporary, "ada-chosen-password-1");
+  EXPECT_EQ(sign_in(partner, "ada@contoso.example", "wrong-password-one").second.status, 401u);
+  EXPECT_EQ(sign_in(partner, "ada@contoso.example", "wrong-password-two").second.status, 401u);
+  // The documented budget: after the second failure the account waits (429 with
+  // Retry-After), whatever the password, and whatever spelling of the same email.
+  for (const std::string& email : std::vector<std::string>{"ada@contoso.example", "ADA@Contoso.Example",
+                                                          " ada@contoso.example", "ada@contoso.example\t",
+                                                          "  ADA@contoso.example  "}) {
+    Reply r = sign_in(partner, email, "ada-chosen-password-1").second;
+    EXPECT_EQ(r.status, 429u) << "'" << email << "': " << r.body;
+    EXPECT_FALSE(r.error_message().empty()) << r.body;
+    r = sign_in(partner, email, "wrong-password-three").second;
+    EXPECT_EQ(r.status, 429u) << "'" << email << "' (wrong password): " << r.body;
+  }
+  // Another account of the partner is not affected.
+  auto [other_token, other] = sign_in(partner, "nobody@contoso.example", "whatever-password");
+  EXPECT_EQ(other.status, 401u) << other.body;
+}
+
+TEST_F(TokenFixture, SignInToAnUnknownPartnerWritesNothing) {
+  auto [partner, admin, temporary] = enroll();
+  // The secrets and keys folders (the views' files change as they catch up).
+  auto count_files = [&] {
+    std::set<std::string> out;
+    for (const char* sub : {"keys", "secrets"}) {
+      for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/" + sub)) {
+        if (entry.is_regular_file()) out.insert(entry.path().string());
+      }
+    }
+    return out;
+  };
+  const auto files = count_files();
+  const uint64_t before = head();
+  for (int i = 0; i < 20; ++i) {
+    Reply r = sign_in(PartnerId::random().to_string(), "ada@contoso.example", "whatever-password").second;
+    EXPECT_EQ(r.status, 401u) << r.body;
+    EXPECT_EQ(r.error_message(), "wrong partner, email or password");
+  }
+  EXPECT_EQ(count_files(), files) << "anonymous sign-ins to unknown partners must not create files (e.g. keys/partners)";
+  EXPECT_EQ(head(), before);
+}
+
+}  // namespace
+}  // namespace accountable

@@ -1,0 +1,150 @@
+// Fuzz target: event payload decoding with upcasting (events/domain_events.h):
+// every event type's payload at every schema version it can be read at.
+//
+// Input: "<type>\0" <version byte> <payload bytes>. The version byte's low 7
+// bits are the schema version; its high bit installs a PersonalDataScope with
+// a test cipher, so that sealed personal data (kind 1) and erased subjects are
+// decoded too (without it, kind 1 must be refused with a Status).
+//
+// Checks: decode_event never crashes and returns a value or a Status; a value
+// has the requested type; and its encoding is a fixed point: decoding the
+// encoded bytes again and encoding them gives the same bytes.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/domain_events.h"
+#include "events/personal_data.h"
+
+// Global operator new over malloc, for this target only. ASan's own operator
+// new aborts when an allocation fails ("out of memory") where production
+// throws std::bad_alloc, which the decoder catches and turns into a Status.
+// A safety net for the bug fixed by events/bounded_binary_archive.h (README.md,
+// regressions/event_payload/string-length-*: cereal trusted length fields and
+// allocated what they claimed): an allocation above kAllocLimit throws
+// std::bad_alloc here, as an allocator that refuses would; with
+// ACCT_FUZZ_REPORT_BIG_ALLOCS=1 it aborts instead (the regression tests set it,
+// so a return of the bug fails them). ASan still checks every heap access.
+namespace {
+constexpr std::size_t kAllocLimit = std::size_t{64} << 20;  // payloads are at most 4 MiB
+bool report_big_allocs() {
+  static const bool report = std::getenv("ACCT_FUZZ_REPORT_BIG_ALLOCS") != nullptr;
+  return report;
+}
+void refuse(std::size_t n) {
+  if (report_big_allocs()) {
+    std::fprintf(stderr, "fuzz_event_payload: allocation of %zu bytes: a length field was trusted\n", n);
+    std::abort();
+  }
+  throw std::bad_alloc();
+}
+void* fuzz_alloc(std::size_t n) {
+  if (n > kAllocLimit) refuse(n);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* fuzz_alloc_aligned(std::size_t n, std::align_val_t a) {
+  if (n > kAllocLimit) refuse(n);
+  void* p = nullptr;
+  const std::size_t align = std::max(static_cast<std::size_t>(a), sizeof(void*));
+  if (posix_memalign(&p, align, n == 0 ? 1 : n) == 0 && p != nullptr) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+void* operator new(std::size_t n) { return fuzz_alloc(n); }
+void* operator new[](std::size_t n) { return fuzz_alloc(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try { return fuzz_alloc(n); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  try { return fuzz_alloc(n); } catch (...) { return nullptr; }
+}
+void* operator new(std::size_t n, std::align_val_t a) { return fuzz_alloc_aligned(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return fuzz_alloc_aligned(n, a); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return fuzz_alloc_aligned(n, a); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return fuzz_alloc_aligned(n, a); } catch (...) { return nullptr; }
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace accountable {
+namespace {
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "fuzz_event_payload: invariant violated: %s\n", what);
+    std::abort();
+  }
+}
+
+// seal: 'K' + plain. open: "" -> the subject's key is gone (erased);
+// 'K' + plain -> plain; anything else -> an error.
+class TestCipher : public PersonalDataCipher {
+ public:
+  Result<std::string> seal(const std::string&, std::string_view plaintext) override {
+    return "K" + std::string(plaintext);
+  }
+  Result<std::string> open(const std::string&, std::string_view sealed) override {
+    if (sealed.empty()) return not_found("key destroyed");
+    if (sealed[0] != 'K') return corruption("bad seal");
+    return std::string(sealed.substr(1));
+  }
+  Status erase(const std::string&) override { return Status::ok(); }
+};
+
+void run_one(const uint8_t* data, size_t size) {
+  const char* text = reinterpret_cast<const char*>(data);
+  const void* nul = std::memchr(text, '\0', size);
+  if (nul == nullptr) return;
+  const size_t type_len = static_cast<const char*>(nul) - text;
+  if (type_len + 1 >= size) return;
+  const std::string type(text, type_len);
+  const uint8_t version_byte = data[type_len + 1];
+  const uint16_t version = version_byte & 0x7f;
+  const std::string payload(text + type_len + 2, size - type_len - 2);
+
+  TestCipher cipher;
+  std::optional<PersonalDataScope> scope;
+  if (version_byte & 0x80) scope.emplace(&cipher);
+
+  Result<DomainEvent> decoded = decode_event(type, version, payload);
+  if (!decoded) {
+    check(!decoded.status().is_ok(), "an error result carries an ok status");
+    return;
+  }
+  check(event_type(*decoded) == type, "decoded to another type");
+  const EncodedEvent first = encode_event(*decoded);
+  check(first.type == type, "encoded under another type");
+  Result<DomainEvent> again = decode_event(first.type, first.schema_version, first.bytes);
+  check(again.is_ok(), "the encoding of a decoded event does not decode");
+  const EncodedEvent second = encode_event(*again);
+  check(second.bytes == first.bytes, "encode(decode(encode(e))) != encode(e)");
+}
+
+}  // namespace
+}  // namespace accountable
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  accountable::run_one(data, size);
+  return 0;
+}
