@@ -108,6 +108,12 @@ class MockRelayTest : public ::testing::Test {
     ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_topic_create(cluster_.get(), "events", 6, 3));
     ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
               rd_kafka_mock_topic_create(cluster_.get(), "events.relay-checkpoint", 1, 3));
+    // Leaders fixed, two partitions each, so that produce requests reach every
+    // broker and each injected produce error is really served.
+    for (int32_t partition = 0; partition < 6; ++partition) {
+      ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
+                rd_kafka_mock_partition_set_leader(cluster_.get(), "events", partition, partition % 3 + 1));
+    }
     ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
               rd_kafka_mock_coordinator_set(cluster_.get(), "transaction", "accountable-relay.events", 1));
   }

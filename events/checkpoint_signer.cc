@@ -50,7 +50,9 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::open(const Checkpoin
   // due) are signed now, so a process that keeps crashing early still signs.
   if (head.value() > signer->last_position_) {
     std::lock_guard lock(signer->mu_);
-    if (auto signed_now = signer->sign_locked(true); !signed_now) return signed_now.status();
+    // A failure is logged by sign_locked and stops signing, as in the loop;
+    // the log itself is not affected, so the process still opens.
+    (void)signer->sign_locked(true);
   }
   spdlog::info("signed checkpoints: key {}, {} checkpoint(s), every {} events or {} s", public_key_text(signer->public_key()),
                signer->file_->checkpoints().size(), options.every_events, options.every.count());

@@ -155,11 +155,30 @@ TEST_F(CheckpointSignerTest, AFailedWriteStopsSigningAndTheNextOpenCutsThePartia
 
   auto again = CheckpointSigner::open(options(1, 0), log_.get());
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();
-  EXPECT_EQ((*again)->last_signed_position(), 1u);
+  // The partial record is cut; the head the failed signer left unsigned (3)
+  // is signed at open.
+  EXPECT_EQ((*again)->last_signed_position(), 3u);
+  EXPECT_EQ((*again)->checkpoints_written(), 1u);
   ASSERT_TRUE((*again)->close().is_ok());
   auto cps = on_disk();
   ASSERT_EQ(cps.size(), 2u);
   EXPECT_EQ(cps[1].position, 3u);
+}
+
+TEST_F(CheckpointSignerTest, SignsAtOpenWhatACrashLeftUnsigned) {
+  append(3);  // committed, and the process died before a signature was due
+  auto signer = CheckpointSigner::open(options(100, 0), log_.get());
+  ASSERT_TRUE(signer.is_ok());
+  EXPECT_EQ((*signer)->last_signed_position(), 3u);
+  signer->reset();
+  auto again = CheckpointSigner::open(options(100, 0), log_.get());  // nothing new: nothing signed
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ((*again)->checkpoints_written(), 0u);
+  ASSERT_TRUE((*again)->close().is_ok());
+  auto cps = on_disk();
+  ASSERT_EQ(cps.size(), 1u);
+  EXPECT_EQ(cps[0].position, 3u);
+  EXPECT_EQ(cps[0].head_hash, log_->head_and_hash().second);
 }
 
 TEST_F(CheckpointSignerTest, TheBackgroundThreadSignsWithoutBeingAsked) {
