@@ -78,6 +78,27 @@ TEST(PersonalData, IsSealedInTheLogAndInSnapshotsAndReadableWithTheKey) {
   }
 }
 
+// A partner enrolled without a billing profile has an empty, subject-less
+// billing contact; its snapshots must still be written (they were refused as
+// "a data subject must have 1..80 bytes", so every load replayed the stream).
+TEST(PersonalData, APartnerWithAnUnfilledContactSlotIsSnapshotted) {
+  SealedWorld w;
+  for (int i = 0; i < 3; ++i) {
+    SupportProfile support{"s" + std::to_string(i) + "@contoso.com", "+1 425 555 0100", ""};
+    ASSERT_TRUE(w.run(w.as_admin(), UpdateSupportProfile{w.partner, support}).is_ok());
+  }
+  const std::string stream = partner_stream(w.partner);
+  auto replayed = w.engine->replay<PartnerState>(stream);
+  ASSERT_TRUE(replayed.is_ok()) << replayed.status().to_string();
+  ASSERT_TRUE(replayed->billing.primary_contact.subject.empty()) << "the test needs an unfilled slot";
+  ASSERT_TRUE(w.env.file_exists(w.snapshots->path_of(stream))) << "the partner's snapshot was not written";
+  auto loaded = w.engine->load<PartnerState>(stream);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->version, replayed->version);
+  EXPECT_EQ(loaded->support, replayed->support);
+  EXPECT_EQ(loaded->legal, replayed->legal);
+}
+
 TEST(PersonalData, PurgeErasesItFromEveryReplayAndTheLogStillVerifies) {
   SealedWorld w;
   auto created = w.run(w.as_admin(), CreateUser{w.partner, testing::contact("Sam", kLastName, kEmail), {}});

@@ -112,6 +112,12 @@ struct Personal {
       return;
     }
     std::string plain = personal_detail::to_bytes(value);
+    // A slot never filled (a state's billing contact before the first
+    // UpdateBillingProfile) has no subject and holds nothing: nothing to seal.
+    if (subject.empty() && value == T{}) {
+      ar(subject, uint8_t{0}, plain);
+      return;
+    }
     if (PersonalDataCipher* cipher = current_personal_cipher()) {
       auto sealed = cipher->seal(subject, plain);
       if (!sealed) throw PersonalDataError(sealed.status());
