@@ -1,18 +1,56 @@
 #include "aggregates/engine.h"
 
+#include <array>
 #include <cstring>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
+#include "aggregates/state_cache.h"
 #include "aggregates/state_codec.h"
 #include "events/sha256.h"
 
 namespace accountable {
 
+struct Engine::Shared {
+  explicit Shared(size_t entries) : partners(entries), users(entries), profiles(entries), catalogs(entries) {}
+  StateCache<PartnerState> partners;
+  StateCache<UserState> users;
+  StateCache<BusinessProfileState> profiles;
+  StateCache<CatalogState> catalogs;
+  template <class State>
+  StateCache<State>& cache();
+  void clear() {
+    partners.clear();
+    users.clear();
+    profiles.clear();
+    catalogs.clear();
+  }
+
+  // Commands of one partner (or of the catalog) decide and commit one at a
+  // time in this process: they would otherwise race on the partner's stream
+  // and retry, and under load could exhaust max_attempts. Expected versions
+  // still guard against every other writer. Striped: a few unrelated
+  // partners share a lock.
+  std::mutex& serial_lock(std::string_view key) { return stripes[std::hash<std::string_view>{}(key) % stripes.size()]; }
+  std::array<std::mutex, 256> stripes;
+};
+template <>
+StateCache<PartnerState>& Engine::Shared::cache<PartnerState>() { return partners; }
+template <>
+StateCache<UserState>& Engine::Shared::cache<UserState>() { return users; }
+template <>
+StateCache<BusinessProfileState>& Engine::Shared::cache<BusinessProfileState>() { return profiles; }
+template <>
+StateCache<CatalogState>& Engine::Shared::cache<CatalogState>() { return catalogs; }
+
 Engine::Engine(EventLog& log, EngineOptions options) : log_(log), options_(std::move(options)) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
   if (options_.max_attempts < 1) options_.max_attempts = 1;
+  shared_ = std::make_unique<Shared>(options_.state_cache_entries);
 }
+
+Engine::~Engine() = default;
 
 std::vector<GeneratedId> Engine::ids_for(const CommandId& id, size_t count) {
   std::vector<GeneratedId> out;
@@ -58,6 +96,20 @@ Result<State> Engine::replay(const std::string& stream) const {
 
 template <class State>
 Result<State> Engine::load(const std::string& stream) const {
+  StateCache<State>& cache = shared_->cache<State>();
+  if (auto cached = cache.get(stream); cached != nullptr && cached->version <= log_.stream_version(stream)) {
+    const StreamVersion cached_version = cached->version;
+    auto state = load_from(stream, State(*cached));
+    if (state && state->version != cached_version) cache.put(stream, std::make_shared<const State>(*state));
+    return state;
+  }
+  auto state = load_uncached<State>(stream);
+  if (state) cache.put(stream, std::make_shared<const State>(*state));
+  return state;
+}
+
+template <class State>
+Result<State> Engine::load_uncached(const std::string& stream) const {
   if (options_.snapshots != nullptr) {
     if (auto snapshot = options_.snapshots->load(stream, StateSchema<State>::kVersion)) {
       PersonalDataScope sealed(options_.cipher);
@@ -74,12 +126,13 @@ Result<State> Engine::load(const std::string& stream) const {
 }
 
 template <class State>
-void Engine::maybe_snapshot(const StreamWrite& write, const State& before, StreamVersion after) const {
-  const uint64_t every = options_.snapshot_every;
-  if (options_.snapshots == nullptr || every == 0 || before.version.value() / every == after.value() / every) return;
+void Engine::after_commit(const StreamWrite& write, const State& before, StreamVersion after) const {
   State state = before;
   for (const DomainEvent& e : write.events) state = evolve(std::move(state), e);
   if (state.version != after) return;  // evolve must count every event; if not, do not cache a wrong state
+  shared_->cache<State>().put(write.stream, std::make_shared<const State>(state));
+  const uint64_t every = options_.snapshot_every;
+  if (options_.snapshots == nullptr || every == 0 || before.version.value() / every == after.value() / every) return;
   std::string bytes;
   try {
     PersonalDataScope sealed(options_.cipher);  // personal data in a snapshot is sealed like in the log
@@ -140,6 +193,7 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
   // every replay, view and export reads their personal data as erased.
   if (outcome && options_.cipher != nullptr) {
     if (const auto* purge = std::get_if<PurgeUser>(&request.command)) {
+      shared_->clear();  // the cached states hold the user's personal data in clear
       Status erased = options_.cipher->erase(user_subject(purge->user_id));
       if (!erased.is_ok()) {
         return Status(erased.code(), "the purge is committed but the user's key was not destroyed (" +
@@ -166,6 +220,15 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
   auto fingerprint = fingerprint_for(request.command, ids);
   if (!fingerprint) return fingerprint.status();
   const StateKeys keys = state_keys(request.command);
+  std::string serial_key;
+  if (keys.partner) {
+    serial_key = keys.partner->to_string();
+  } else if (keys.catalog) {
+    serial_key = catalog_stream();
+  } else if (std::holds_alternative<EnrollPartner>(request.command)) {
+    serial_key = PartnerId(ids.at(0).bytes()).to_string();
+  }
+  std::unique_lock serial(shared_->serial_lock(serial_key));
 
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     // A partner user's rights come from the user's stream as it is now, never
@@ -253,7 +316,13 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
         commit.streams.push_back(std::move(check));
       }
     }
-    if (options_.before_append_for_test) options_.before_append_for_test(attempt);
+    if (options_.before_append_for_test) {
+      // The hook commits a racing command through this engine: it must not
+      // wait for this command's lock (a racer from another process would not).
+      serial.unlock();
+      options_.before_append_for_test(attempt);
+      serial.lock();
+    }
     auto appended = log_.append(std::move(commit));
     if (!appended) {
       if (appended.status().code() == StatusCode::kWrongExpectedVersion && attempt < options_.max_attempts) continue;
@@ -267,12 +336,12 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
     for (const StreamWriteResult& r : appended->streams) {
       const StreamWrite* w = decision->find(r.stream);
       if (w == nullptr) continue;
-      if (keys.partner && r.stream == partner_stream(*keys.partner)) maybe_snapshot(*w, partner, r.last_version);
-      if (keys.user && r.stream == user_stream(*keys.user)) maybe_snapshot(*w, user, r.last_version);
+      if (keys.partner && r.stream == partner_stream(*keys.partner)) after_commit(*w, partner, r.last_version);
+      if (keys.user && r.stream == user_stream(*keys.user)) after_commit(*w, user, r.last_version);
       if (keys.partner && keys.region && r.stream == business_profile_stream(*keys.partner, *keys.region)) {
-        maybe_snapshot(*w, profile, r.last_version);
+        after_commit(*w, profile, r.last_version);
       }
-      if (keys.catalog && r.stream == catalog_stream()) maybe_snapshot(*w, catalog, r.last_version);
+      if (keys.catalog && r.stream == catalog_stream()) after_commit(*w, catalog, r.last_version);
     }
     CommandOutcome out;
     out.first_position = appended->first_position;

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct EngineOptions {
   // Null: personal data is written in clear (tests of the pure domain only).
   PersonalDataCipher* cipher = nullptr;
   uint64_t snapshot_every = 100;       // snapshot a stream each time its version crosses a multiple of this
+  // States kept in memory per state type (aggregates/state_cache.h), least
+  // recently used out; 0 turns the cache off.
+  size_t state_cache_entries = 4096;
   // Tests only: runs after each decision, before its append (attempt 1, 2, ...),
   // so a test can commit a racing command in between.
   std::function<void(int attempt)> before_append_for_test;
@@ -68,10 +72,12 @@ struct EngineOptions {
 class Engine {
  public:
   Engine(EventLog& log, EngineOptions options);
+  ~Engine();
 
   Result<CommandOutcome> execute(const Principal& actor, const CommandRequest& request);
 
-  // The state of one stream: its snapshot (if usable) plus the events after it.
+  // The state of one stream: the cached state, else its snapshot (if usable),
+  // plus the events after it.
   template <class State>
   Result<State> load(const std::string& stream) const;
   // The same by replaying every event, ignoring snapshots (for tests and audits).
@@ -88,14 +94,21 @@ class Engine {
   Result<EmailFingerprint> fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const;
   template <class State>
   Result<State> load_from(const std::string& stream, State state) const;
-  // After a commit: the state with the write's events applied is saved when
-  // the stream's version crossed a multiple of snapshot_every.
   template <class State>
-  void maybe_snapshot(const StreamWrite& write, const State& before, StreamVersion after) const;
+  Result<State> load_uncached(const std::string& stream) const;
+  // After a commit: the state with the write's events applied is cached, and
+  // saved as a snapshot when the stream's version crossed a multiple of
+  // snapshot_every.
+  template <class State>
+  void after_commit(const StreamWrite& write, const State& before, StreamVersion after) const;
 
   EventLog& log_;
   EngineOptions options_;
   SystemClock system_clock_;
+  // The state caches, and the locks that run one partner's commands one at a
+  // time in this process (engine.cc).
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
 };
 
 }  // namespace accountable

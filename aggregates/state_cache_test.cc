@@ -1,0 +1,160 @@
+// The engine's in-memory state cache (aggregates/state_cache.h): a load through
+// it equals a full replay, sees what another writer committed to the same log,
+// and serves no personal data once a purge committed; and one partner's
+// concurrent commands all commit, without exhausting the retries.
+#include "aggregates/state_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "aggregates/engine.h"
+#include "aggregates/key_store.h"
+#include "aggregates/state_codec.h"
+#include "aggregates/testing/fixtures.h"
+#include "events/fault_env.h"
+
+namespace accountable {
+namespace {
+
+using testing::at;
+
+struct Version {
+  StreamVersion version;
+};
+
+TEST(StateCache, KeepsTheNewestVersionAndEvictsTheLeastRecentlyUsed) {
+  StateCache<Version> cache(2);
+  cache.put("a", std::make_shared<const Version>(Version{StreamVersion(3)}));
+  cache.put("a", std::make_shared<const Version>(Version{StreamVersion(2)}));  // older: ignored
+  ASSERT_NE(cache.get("a"), nullptr);
+  EXPECT_EQ(cache.get("a")->version, StreamVersion(3));
+  cache.put("b", std::make_shared<const Version>(Version{StreamVersion(1)}));
+  ASSERT_NE(cache.get("a"), nullptr);  // "a" is now the most recently used
+  cache.put("c", std::make_shared<const Version>(Version{StreamVersion(1)}));
+  EXPECT_EQ(cache.get("b"), nullptr);
+  EXPECT_NE(cache.get("a"), nullptr);
+  EXPECT_NE(cache.get("c"), nullptr);
+  cache.clear();
+  EXPECT_EQ(cache.get("a"), nullptr);
+
+  StateCache<Version> off(0);
+  off.put("a", std::make_shared<const Version>(Version{StreamVersion(1)}));
+  EXPECT_EQ(off.get("a"), nullptr);
+}
+
+struct CacheWorld {
+  FaultInjectionEnv env;
+  FixedClock clock{at("2026-03-02T12:00:00Z")};
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<KeyStore> keys;
+  std::unique_ptr<KeyStoreCipher> cipher;
+  std::unique_ptr<Engine> engine;  // caches states
+  std::unique_ptr<Engine> other;   // a second writer over the same log, its own cache
+  PartnerId partner;
+  UserId admin;
+
+  CacheWorld() {
+    LogOptions options;
+    options.data_dir = "/data";
+    options.env = &env;
+    log = std::move(EventLog::open(options).value());
+    keys = std::move(KeyStore::open(&env, "/data").value());
+    cipher = std::make_unique<KeyStoreCipher>(*keys);
+    EngineOptions eo;
+    eo.clock = &clock;
+    eo.fingerprint = [this](const PartnerId& p, std::string_view email) { return keys->email_fingerprint_bytes(p, email); };
+    eo.cipher = cipher.get();
+    engine = std::make_unique<Engine>(*log, eo);
+    other = std::make_unique<Engine>(*log, eo);
+    auto enrolled = run(*engine, testing::op(), testing::enroll_command());
+    partner = PartnerId(enrolled.value().created_ids.at(0).bytes());
+    admin = UserId(enrolled.value().created_ids.at(1).bytes());
+  }
+
+  Result<CommandOutcome> run(Engine& e, const Principal& actor, Command command) {
+    CommandRequest r;
+    r.id = CommandId::random();
+    r.digest[0] = 1;
+    r.command = std::move(command);
+    return e.execute(actor, r);
+  }
+  Principal as_admin() const { return PartnerUser{partner, admin, {}, true}; }
+  SupportProfile support(int n) const { return {"s" + std::to_string(n) + "@contoso.com", "+1 425 555 0100", ""}; }
+};
+
+TEST(StateCache, ALoadSeesWhatAnotherWriterCommittedAndEqualsAReplay) {
+  CacheWorld w;
+  const std::string stream = partner_stream(w.partner);
+  ASSERT_TRUE(w.run(*w.engine, w.as_admin(), UpdateSupportProfile{w.partner, w.support(1)}).is_ok());
+  auto cached = w.engine->load<PartnerState>(stream);  // now in the cache
+  ASSERT_TRUE(cached.is_ok());
+  // The other engine commits; the first engine's cache is now behind the log.
+  ASSERT_TRUE(w.run(*w.other, w.as_admin(), UpdateSupportProfile{w.partner, w.support(2)}).is_ok());
+  auto loaded = w.engine->load<PartnerState>(stream);
+  auto replayed = w.engine->replay<PartnerState>(stream);
+  ASSERT_TRUE(loaded.is_ok() && replayed.is_ok());
+  EXPECT_EQ(loaded->version, w.log->stream_version(stream));
+  EXPECT_GT(loaded->version, cached->version);
+  EXPECT_EQ(loaded->support, w.support(2));
+  {
+    PersonalDataScope sealed(w.cipher.get());
+    EXPECT_EQ(encode_state(*loaded), encode_state(*replayed));
+  }
+  // And a command decided through the stale cache still commits (on the tail).
+  auto third = w.run(*w.engine, w.as_admin(), UpdateSupportProfile{w.partner, w.support(3)});
+  ASSERT_TRUE(third.is_ok()) << third.status().to_string();
+  EXPECT_EQ(third->attempts, 1);
+}
+
+TEST(StateCache, NoPersonalDataIsServedFromItAfterAPurge) {
+  CacheWorld w;
+  auto created = w.run(*w.engine, w.as_admin(), CreateUser{w.partner, testing::contact("Sam", "Secret", "sam@contoso.com"), {}});
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  const UserId sam(created->created_ids.at(0).bytes());
+  const std::string stream = user_stream(sam);
+  ASSERT_TRUE(w.run(*w.engine, w.as_admin(), DeactivateUser{w.partner, sam}).is_ok());
+  auto before = w.engine->load<UserState>(stream);
+  ASSERT_TRUE(before.is_ok());
+  ASSERT_EQ(before->profile.value.email, "sam@contoso.com") << "the cache held the clear value";
+  w.clock.advance_days(31);
+  ASSERT_TRUE(w.run(*w.engine, w.as_admin(), PurgeUser{w.partner, sam}).is_ok());
+  auto after = w.engine->load<UserState>(stream);
+  ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+  EXPECT_TRUE(after->profile.value.email.empty());
+  EXPECT_TRUE(after->profile.value.last_name.empty());
+  EXPECT_EQ(after->status, UserStatus::kPurged);
+}
+
+TEST(StateCache, OnePartnersConcurrentCommandsAllCommitWithoutRetries) {
+  CacheWorld w;
+  constexpr int kThreads = 8, kEach = 10;
+  std::atomic<int> failures{0}, retries{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto out = w.run(*w.engine, w.as_admin(), UpdateSupportProfile{w.partner, w.support(t * 100 + i)});
+        if (!out) {
+          failures++;
+        } else {
+          retries += out->attempts - 1;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(retries.load(), 0) << "commands of one partner in one engine should queue, not race";
+  auto state = w.engine->replay<PartnerState>(partner_stream(w.partner));
+  ASSERT_TRUE(state.is_ok());
+  // Enrolment's events plus one SupportProfileUpdated per command.
+  auto enrolled_only = w.log->read_stream(partner_stream(w.partner), StreamVersion(1), 1000);
+  ASSERT_TRUE(enrolled_only.is_ok());
+  size_t updates = 0;
+  for (const RecordedEvent& e : enrolled_only->events) updates += e.type == "SupportProfileUpdated" ? 1 : 0;
+  EXPECT_EQ(updates, static_cast<size_t>(kThreads * kEach));
+}
+
+}  // namespace
+}  // namespace accountable
