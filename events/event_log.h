@@ -216,7 +216,8 @@ class EventLog {
   uint64_t head_record_location_ = 0;
 
   std::atomic<uint64_t> durable_head_{0};
-  std::atomic<uint64_t> completions_{0};  // batches completed; synchronous appenders wait on it
+  // Batches completed (wrapping); synchronous appenders sleep on it (events/futex.h).
+  std::atomic<uint32_t> completions_{0};
   mutable std::mutex head_mu_;  // with head_cv_: wake readers waiting for a position
   mutable std::condition_variable head_cv_;
 

@@ -10,6 +10,7 @@
 
 #include "events/coding.h"
 #include "events/event_log.h"
+#include "events/futex.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
 #include "events/record_codec.h"
@@ -89,9 +90,9 @@ Result<CommitResult> EventLog::append(CommitRequest request) {
     waiter.done.store(true, std::memory_order_release);
   });
   while (!waiter.done.load(std::memory_order_acquire)) {
-    const uint64_t seen = completions_.load(std::memory_order_acquire);
+    const uint32_t seen = completions_.load(std::memory_order_acquire);
     if (waiter.done.load(std::memory_order_acquire)) break;
-    completions_.wait(seen, std::memory_order_acquire);
+    futex_wait(completions_, seen);
   }
   return std::move(*waiter.result);
 }
@@ -99,7 +100,7 @@ Result<CommitResult> EventLog::append(CommitRequest request) {
 void EventLog::complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes) {
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
   completions_.fetch_add(1, std::memory_order_release);
-  completions_.notify_all();
+  futex_wake_all(completions_);
 }
 
 void EventLog::writer_loop() {
