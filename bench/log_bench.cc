@@ -1,5 +1,7 @@
 #include "bench/log_bench.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,49 +13,17 @@
 #include <set>
 #include <thread>
 
+#include "bench/bench_report.h"
+#include "bench/domain_bench.h"
+#include "bench/http_bench.h"
 #include "bench/relay_bench.h"
 #include "events/env.h"
 #include "events/event_log.h"
+#include "projections/view_bench.h"
 
 namespace accountable::bench {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double micros_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::micro>(b - a).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-struct Figure {
-  std::string workload;
-  uint64_t events = 0;
-  double seconds = 0;
-  std::vector<double> latencies_us;
-  std::vector<std::pair<std::string, double>> extra;
-};
-
-void print(const Figure& f) {
-  std::printf("{\"system\":\"accountable\",\"workload\":\"%s\",\"events\":%llu,\"seconds\":%.6f,"
-              "\"events_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f",
-              f.workload.c_str(), static_cast<unsigned long long>(f.events), f.seconds,
-              f.seconds > 0 ? static_cast<double>(f.events) / f.seconds : 0.0, percentile(f.latencies_us, 0.50),
-              percentile(f.latencies_us, 0.99));
-  for (const auto& [k, v] : f.extra) std::printf(",\"%s\":%.1f", k.c_str(), v);
-  std::printf("}\n");
-  std::fflush(stdout);
-}
 
 std::string random_payload(std::mt19937_64& rng) {
   std::string p(200, '\0');
@@ -80,22 +50,15 @@ CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expec
   return r;
 }
 
-class Workspace {
- public:
-  Workspace(const BenchOptions& o, const std::string& name)
-      : dir_(std::filesystem::path(o.data_dir) / name), keep_(o.keep_data) {
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+// Bytes of every segment in DIR/log: the log's size on disk, per event when divided.
+double log_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(dir) / "log", ec)) {
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
   }
-  ~Workspace() {
-    if (!keep_) std::filesystem::remove_all(dir_);
-  }
-  std::string dir() const { return dir_.string(); }
-
- private:
-  std::filesystem::path dir_;
-  bool keep_;
-};
+  return static_cast<double>(total);
+}
 
 Result<std::unique_ptr<EventLog>> open_log(const std::string& dir) {
   LogOptions options;
@@ -205,6 +168,7 @@ Status w3(const BenchOptions& o) {
     f.events += 100;
   }
   f.seconds = seconds_since(start);
+  f.extra.emplace_back("bytes_per_event", log_bytes(ws.dir()) / static_cast<double>(std::max<uint64_t>(f.events, 1)));
   print(f);
   return Status::ok();
 }
@@ -229,6 +193,7 @@ Status w4(const BenchOptions& o) {
   }
   f.seconds = seconds_since(start);
   f.extra.emplace_back("reads", static_cast<double>(reads));
+  f.extra.emplace_back("bytes_per_event", log_bytes(ws.dir()) / 1000.0);
   f.extra.emplace_back("checksum", static_cast<double>(checksum));
   print(f);
   return Status::ok();
@@ -258,6 +223,7 @@ Status w5(const BenchOptions& o) {
   }));
   f.seconds = seconds_since(start);
   f.extra.emplace_back("payload_bytes", static_cast<double>(checksum));
+  f.extra.emplace_back("bytes_per_event", log_bytes(ws.dir()) / static_cast<double>(std::max<uint64_t>(f.events, 1)));
   f.extra.emplace_back("load_seconds", load_seconds);
   print(f);
   return Status::ok();
@@ -349,13 +315,24 @@ Status open_log_workload(const BenchOptions& o) {
 
   Figure f{"open", n, 0, {}, {}};
   LogStats with_index;
+  // Memory: the peak RSS while the log is opened and held, measured from a
+  // reset peak after the load's memory went back to the system.
+  malloc_trim(0);
+  const uint64_t rss_before = current_rss_bytes();
+  const bool peak_was_reset = reset_peak_rss();
+  uint64_t peak_open = 0, rss_open = 0;
   {
     const auto start = Clock::now();
     auto log = open_log(ws.dir());
     if (!log) return log.status();
     f.seconds = seconds_since(start);
     with_index = (*log)->stats();
+    rss_open = current_rss_bytes();
+    peak_open = peak_rss_bytes();
   }
+  std::error_code size_ec;
+  const double checkpoint_bytes =
+      static_cast<double>(std::filesystem::file_size(std::filesystem::path(ws.dir()) / "index" / "checkpoint", size_ec));
   ACCT_RETURN_IF_ERROR(posix_env()->remove_file(join_path(join_path(ws.dir(), "index"), "checkpoint")));
   double rebuild_seconds = 0;
   {
@@ -367,9 +344,40 @@ Status open_log_workload(const BenchOptions& o) {
   }
   f.extra.emplace_back("from_checkpoint", with_index.opened_from_checkpoint ? 1 : 0);
   f.extra.emplace_back("rebuild_seconds", rebuild_seconds);
+  f.extra.emplace_back("checkpoint_bytes", size_ec ? 0.0 : checkpoint_bytes);
   f.extra.emplace_back("streams", static_cast<double>(with_index.streams));
   f.extra.emplace_back("index_bytes_per_event", static_cast<double>(with_index.index_memory_bytes) / static_cast<double>(n));
   f.extra.emplace_back("load_seconds", load_seconds);
+  print(f);
+
+  Figure m{"memory", n, f.seconds, {}, {}};
+  m.extra.emplace_back("streams", static_cast<double>(with_index.streams));
+  m.extra.emplace_back("index_bytes_per_event", static_cast<double>(with_index.index_memory_bytes) / static_cast<double>(n));
+  m.extra.emplace_back("rss_before_open_bytes", static_cast<double>(rss_before));
+  m.extra.emplace_back("rss_open_bytes", static_cast<double>(rss_open));
+  m.extra.emplace_back("peak_rss_open_bytes", static_cast<double>(peak_open));
+  m.extra.emplace_back("peak_rss_growth_per_event",
+                       static_cast<double>(peak_open > rss_before ? peak_open - rss_before : 0) / static_cast<double>(n));
+  m.extra.emplace_back("peak_was_reset", peak_was_reset ? 1 : 0);
+  print(m);
+  return Status::ok();
+}
+
+// The machine's memory bandwidth, the limit of the read workloads: the best of
+// 5 copies of 256 MiB (read + write counted, as in STREAM's copy).
+Status memory_bandwidth() {
+  constexpr size_t kBytes = 256u << 20;
+  std::vector<char> from(kBytes, 1), to(kBytes, 0);
+  double best = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    from[static_cast<size_t>(i) * 4096] = static_cast<char>(i);
+    const auto start = Clock::now();
+    std::memcpy(to.data(), from.data(), kBytes);
+    best = std::min(best, seconds_since(start));
+  }
+  Figure f{"membw", kBytes, best, {}, {}};
+  f.extra.emplace_back("bytes_per_s", 2.0 * kBytes / best);
+  f.extra.emplace_back("check", static_cast<double>(to[4 * 4096]));  // the copy happened
   print(f);
   return Status::ok();
 }
@@ -414,19 +422,33 @@ Status disk(const BenchOptions& o) {
     print(f);
     ACCT_RETURN_IF_ERROR((*file)->close());
   }
-  return Status::ok();
+  return memory_bandwidth();
+}
+
+Status views_workload(const BenchOptions& o) {
+  ViewBenchOptions v;
+  v.data_dir = o.data_dir;
+  v.events = o.events ? o.events : 1'000'000;
+  v.keep = o.keep_data;
+  auto result = bench_views(v);  // prints its own lines
+  return result.status();
 }
 
 }  // namespace
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names = {"disk", "W1", "W2", "W3", "W4", "W5", "W6", "open"};
+  static const std::vector<std::string> names = {"disk", "W1",        "W2",       "W3",    "W4",  "W5",
+                                                 "W6",   "open",      "aggregate", "commands", "views", "http"};
   return names;
 }
 
 Status run_workload(const BenchOptions& options) {
+  // `memory` is measured while `open` opens its log: the same run prints both lines.
   static const std::map<std::string, Status (*)(const BenchOptions&)> table = {
-      {"disk", disk}, {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W5", w5}, {"W6", w6}, {"open", open_log_workload}};
+      {"disk", disk},        {"W1", w1},         {"W2", w2},          {"W3", w3},
+      {"W4", w4},            {"W5", w5},         {"W6", w6},          {"open", open_log_workload},
+      {"memory", open_log_workload}, {"aggregate", aggregate_workload}, {"commands", commands_workload},
+      {"views", views_workload},     {"http", http_workload}};
   if (options.workload == "all") {
     for (const std::string& name : workload_names()) {
       BenchOptions one = options;
@@ -439,7 +461,9 @@ Status run_workload(const BenchOptions& options) {
   if (options.workload == "relay") return relay_workload(options);
   auto it = table.find(options.workload);
   if (it == table.end()) {
-    return invalid_argument("unknown workload '" + options.workload + "' (disk, W1..W6, open, all, relay)", "workload");
+    return invalid_argument("unknown workload '" + options.workload +
+                                "' (disk, W1..W6, open, memory, aggregate, commands, views, http, all, relay)",
+                            "workload");
   }
   return it->second(options);
 }

@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
 # `acct bench --workload all` runs every workload and prints one JSON line per
-# figure with the documented fields. Small counts: this checks the program, not speed.
+# figure with the documented fields; bench/plot turns those lines into a PNG
+# and a table, and names the line of a malformed input. Small counts: this
+# checks the programs, not speed.
 set -euo pipefail
 acct="$1"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-"$acct" bench --data "$work" --workload all --events 2000 --json > "$work/out.jsonl"
+"$acct" bench --data "$work/data" --workload all --events 2000 --json > "$work/out.jsonl"
 cat "$work/out.jsonl"
-for w in disk W1 W2 W3 W4 W5 W6; do
+for w in disk membw W1 W2 W3 W4 W5 W6 open memory aggregate-snapshot aggregate-cached aggregate-replay commands views http; do
   grep -q "\"workload\":\"$w\"" "$work/out.jsonl" || { echo "missing workload $w"; exit 1; }
 done
 while IFS= read -r line; do
-  for field in system workload events seconds events_per_s p50_us p99_us; do
+  fields="system workload events seconds events_per_s"
+  case "$line" in *'"workload":"views"'*) fields="$fields figure cpu_seconds" ;; *) fields="$fields p50_us p99_us" ;; esac
+  for field in $fields; do
     case "$line" in *"\"$field\":"*) ;; *) echo "line lacks $field: $line"; exit 1 ;; esac
   done
 done < "$work/out.jsonl"
-grep -q '"duplicate_versions":0.0' "$work/out.jsonl"
-[ "$(ls -A "$work")" = "out.jsonl" ] || { echo "bench left data behind"; exit 1; }
-echo "every workload printed its figures"
+grep -Eq '"duplicate_versions":0(\.0+)?[,}]' "$work/out.jsonl" || { echo "W6 found duplicate versions"; exit 1; }
+grep -q '"workload":"commands".*"failures":0.000' "$work/out.jsonl" || { echo "commands had failures"; exit 1; }
+grep -q '"workload":"http".*"refused":0.000' "$work/out.jsonl" || { echo "http had refusals"; exit 1; }
+[ -z "$(ls -A "$work/data")" ] || { echo "bench left data behind: $(ls -A "$work/data")"; exit 1; }
+
+# bench/plot: a PNG and a table with a row per workload it can place.
+"$root/bench/plot" "$work/out.jsonl" --out "$work/chart.png" --table > "$work/table.md"
+cat "$work/table.md"
+[ "$(head -c 8 "$work/chart.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || { echo "not a PNG"; exit 1; }
+for w in W1 W2 W3 W4 W5 open memory commands views http; do
+  grep -q "^| $w |" "$work/table.md" || { echo "table lacks $w"; exit 1; }
+done
+printf '%s\n' '{"workload":"W1","events_per_s":1}' '{"workload": broken' > "$work/bad.jsonl"
+if "$root/bench/plot" "$work/bad.jsonl" --out "$work/bad.png" 2> "$work/err.txt"; then
+  echo "plot accepted a malformed line"; exit 1
+fi
+grep -q "bad.jsonl:2: not a JSON object" "$work/err.txt" || { echo "plot did not name the line: $(cat "$work/err.txt")"; exit 1; }
+echo "every workload printed its figures, and bench/plot drew them"
