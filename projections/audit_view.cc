@@ -136,13 +136,18 @@ std::vector<std::string> AuditView::schema() const {
       "stream_key INTEGER NOT NULL, stream_version INTEGER NOT NULL, actor_key INTEGER NOT NULL, "
       "command_id BLOB NOT NULL, correlation_id BLOB, causation_id BLOB, event_type TEXT NOT NULL, "
       "schema_version INTEGER NOT NULL, payload BLOB NOT NULL)",
+      // Data subjects purged so far: their values read "erased" whatever the key store says.
+      "CREATE TABLE erased_subject(subject TEXT PRIMARY KEY, erased_at INTEGER NOT NULL, "
+      "position INTEGER NOT NULL) WITHOUT ROWID",
+  };
+}
+
+std::vector<std::string> AuditView::indexes() const {
+  return {
       // Entries are (partner_key, position) and (partner_key, recorded_at, position):
       // an index entry ends with the row's key.
       "CREATE INDEX audit_event_by_partner ON audit_event(partner_key)",
       "CREATE INDEX audit_event_by_time ON audit_event(partner_key, recorded_at)",
-      // Data subjects purged so far: their values read "erased" whatever the key store says.
-      "CREATE TABLE erased_subject(subject TEXT PRIMARY KEY, erased_at INTEGER NOT NULL, "
-      "position INTEGER NOT NULL) WITHOUT ROWID",
   };
 }
 

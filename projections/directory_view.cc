@@ -85,6 +85,11 @@ std::vector<std::string> DirectoryView::schema() const {
       "changed_at INTEGER NOT NULL, changed_position INTEGER NOT NULL, "
       "deactivated_at INTEGER, must_change_password INTEGER NOT NULL DEFAULT 0, "
       "roles TEXT NOT NULL DEFAULT '[]') WITHOUT ROWID",
+  };
+}
+
+std::vector<std::string> DirectoryView::indexes() const {
+  return {
       "CREATE INDEX directory_user_by_partner ON directory_user(partner_id, created_position)",
   };
 }

@@ -16,8 +16,10 @@
 //    source of truth), secure_delete=ON (overwritten personal data does not
 //    linger in free pages);
 //  - building: a fresh file filled from position 0 with no journal and no
-//    fsync (a crash discards it), sealed durable with a rollback journal before
-//    it is renamed over the live file (see docs/views.md, "Rebuild").
+//    fsync (a crash discards it), as ONE transaction from the first batch to
+//    seal(), which commits it with its checkpoint and makes it durable with a
+//    rollback journal before it is renamed over the live file (see
+//    docs/views.md, "Rebuild").
 #pragma once
 
 #include <memory>
@@ -65,8 +67,10 @@ class ViewFile {
   // query can keep the WAL alive until the next checkpoint).
   void truncate_wal();
 
-  // A built file, made ready to be renamed over the live one: durable, in
-  // rollback-journal mode (so no -wal file sits beside it), and closed.
+  // A built file, made ready to be renamed over the live one: the build's
+  // transaction committed (the projection's last rows, the checkpoint, the
+  // secondary indexes), durable, in rollback-journal mode (so no -wal file
+  // sits beside it), and closed.
   Status seal();
 
   const ViewMeta& meta() const { return meta_; }
@@ -85,6 +89,7 @@ class ViewFile {
   std::unique_ptr<Statement> begin_, commit_, rollback_;
   ViewMeta meta_;
   bool building_ = false;
+  bool in_transaction_ = false;  // a building file's one transaction is open
 };
 
 }  // namespace accountable
