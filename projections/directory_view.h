@@ -55,6 +55,8 @@ class DirectoryView final : public Projection {
   Status begin_batch() override;
   Status apply(const ViewEvent& event) override;
   Status finish_batch() override;
+  Status begin_build() override;
+  Status finish_build() override;
 
   // The partner's users in creation order; `status` filters when given.
   static Result<std::vector<DirectoryUser>> users(Db& db, const PartnerId& partner,
@@ -66,6 +68,7 @@ class DirectoryView final : public Projection {
 
  private:
   RowCache users_;
+  bool whole_build_ = false;  // the cache lives across batches (a build from position 0)
 };
 
 }  // namespace accountable
