@@ -300,7 +300,7 @@ TEST(ViewSet, ARebuildNeverShowsAQueryAnEmptyOrHalfBuiltView) {
     });
     if (!s.is_ok()) return s;
     return views->read("audit", [&](Db& db) {
-      auto r = AuditView::page(db, v.cipher.get(), p, GlobalPosition(1), 50);
+      auto r = AuditView::page(db, *v.log, v.cipher.get(), p, GlobalPosition(1), 50);
       if (r) *audit = *r;
       return r.status();
     });
