@@ -1,5 +1,7 @@
 #include "projections/view_file.h"
 
+#include <chrono>
+
 #include "events/env.h"
 
 namespace accountable {
@@ -132,6 +134,13 @@ Result<std::unique_ptr<ViewFile>> ViewFile::create_for_build(const std::string& 
 }
 
 Result<uint64_t> ViewFile::apply(const std::vector<ViewEvent>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  auto result = apply_batch(batch);
+  last_apply_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+Result<uint64_t> ViewFile::apply_batch(const std::vector<ViewEvent>& batch) {
   if (!db_) return Status(StatusCode::kInternal, path_ + ": the file is closed");
   size_t first = 0;
   while (first < batch.size() && batch[first].record().position <= meta_.position) ++first;

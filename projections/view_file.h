@@ -73,6 +73,8 @@ class ViewFile {
   // sits beside it), and closed.
   Status seal();
 
+  // Wall-clock seconds the last apply() took (the runner orders parallel work by it).
+  double last_apply_seconds() const { return last_apply_seconds_; }
   const ViewMeta& meta() const { return meta_; }
   GlobalPosition position() const { return meta_.position; }
   const std::string& path() const { return path_; }
@@ -80,6 +82,7 @@ class ViewFile {
  private:
   ViewFile(std::string path, std::unique_ptr<Db> db, std::unique_ptr<Projection> projection, ViewMeta meta);
   Status prepare();
+  Result<uint64_t> apply_batch(const std::vector<ViewEvent>& batch);
 
   std::string path_;
   // Declaration order matters: statements and the projection go before the connection.
@@ -90,6 +93,7 @@ class ViewFile {
   ViewMeta meta_;
   bool building_ = false;
   bool in_transaction_ = false;  // a building file's one transaction is open
+  double last_apply_seconds_ = 0;
 };
 
 }  // namespace accountable
