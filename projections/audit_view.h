@@ -6,9 +6,10 @@
 // The command's TYPE is not in the envelope (only its id), so the timeline
 // shows the command id and nothing is inferred from the event types.
 //
-// The payload is stored as the log has it, personal data still sealed; the
-// fields are rendered at query time (decode with the cipher, event_to_json).
-// So the file never holds personal data in clear, and erasure needs no
+// The view is an index of log positions by partner (and by time): each entry
+// (envelope and payload) is read from the log at query time, and the fields
+// rendered then (decode with the cipher, event_to_json). So the file holds no
+// payload at all, personal data in clear least of all, and erasure needs no
 // rewrite: a purged subject's key is gone, its values decode as erased. The
 // view also records each purged subject (table erased_subject, on UserPurged)
 // and renders that subject's values as "erased" even if the key store has not
@@ -22,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "events/event_log.h"
 #include "projections/projection.h"
 
 namespace accountable {
@@ -53,43 +55,38 @@ inline constexpr size_t kMaxAuditPage = 1000;
 class AuditView final : public Projection {
  public:
   static constexpr std::string_view kName = "audit";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: positions only, entries read from the log
 
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
+  std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status apply(const ViewEvent& event) override;
   void abort_batch() override;
 
-  // Events of the partner with position >= from, at most `limit` (<= kMaxAuditPage).
-  static Result<AuditPage> page(Db& db, PersonalDataCipher* cipher, const PartnerId& partner, GlobalPosition from,
-                                size_t limit);
+  // Events of the partner with position >= from, at most `limit` (<= kMaxAuditPage),
+  // read from `log` (the log the view was built from).
+  static Result<AuditPage> page(Db& db, const EventLog& log, PersonalDataCipher* cipher, const PartnerId& partner,
+                                GlobalPosition from, size_t limit);
   // The same, restricted to recorded_at in [from_time, to_time).
-  static Result<AuditPage> between(Db& db, PersonalDataCipher* cipher, const PartnerId& partner, Timestamp from_time,
-                                   Timestamp to_time, GlobalPosition from, size_t limit);
+  static Result<AuditPage> between(Db& db, const EventLog& log, PersonalDataCipher* cipher, const PartnerId& partner,
+                                   Timestamp from_time, Timestamp to_time, GlobalPosition from, size_t limit);
 
  private:
-  // Partners, streams and actors are stored once each and referred to by a
-  // small integer key, assigned in order of first appearance (so a rebuilt
-  // file assigns the same keys). The maps cache them across batches; a
-  // rolled-back batch empties them, since the keys it assigned are gone.
-  struct Names {
-    std::string table, key_column;
-    std::unique_ptr<Statement> select, insert;
-    struct Hash {
-      using is_transparent = void;
-      size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-    };
-    std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> cached;
+  // Partners are stored once each and referred to by a small integer key,
+  // assigned in order of first appearance (so a rebuilt file assigns the same
+  // keys). The map caches them across batches; a rolled-back batch empties
+  // it, since the keys it assigned are gone.
+  Result<int64_t> partner_key(std::string_view partner);
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  Status prepare_names(Db& db, Names& names, const std::string& table, const std::string& key_column,
-                       const std::string& name_column);
-  Result<int64_t> key_of(Names& names, std::string_view name);
 
   Db* db_ = nullptr;
-  Names partners_, streams_, actors_;
-  std::unique_ptr<Statement> insert_event_, insert_erased_;
+  std::unordered_map<std::string, int64_t, NameHash, std::equal_to<>> partners_;
+  std::unique_ptr<Statement> select_partner_, insert_partner_, insert_event_, insert_erased_;
 };
 
 // The personal values an event holds: where in event_to_json's object, whose,

@@ -55,11 +55,16 @@ std::vector<std::string> CatalogView::schema() const {
       "CREATE TABLE orderable_window("
       "list_position INTEGER NOT NULL, row_index INTEGER NOT NULL, market TEXT NOT NULL, offer_id TEXT NOT NULL, "
       "valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, PRIMARY KEY(list_position, row_index)) WITHOUT ROWID",
-      "CREATE INDEX orderable_window_by_offer ON orderable_window(market, offer_id, valid_from)",
       // Each partner's market: the country of its legal address (it never changes).
       "CREATE TABLE partner(partner_id TEXT PRIMARY KEY, market TEXT NOT NULL) WITHOUT ROWID",
       "CREATE TABLE pin(partner_id TEXT NOT NULL, rank INTEGER NOT NULL, offer_id TEXT NOT NULL, "
       "PRIMARY KEY(partner_id, rank)) WITHOUT ROWID",
+  };
+}
+
+std::vector<std::string> CatalogView::indexes() const {
+  return {
+      "CREATE INDEX orderable_window_by_offer ON orderable_window(market, offer_id, valid_from)",
   };
 }
 

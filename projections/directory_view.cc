@@ -85,6 +85,11 @@ std::vector<std::string> DirectoryView::schema() const {
       "changed_at INTEGER NOT NULL, changed_position INTEGER NOT NULL, "
       "deactivated_at INTEGER, must_change_password INTEGER NOT NULL DEFAULT 0, "
       "roles TEXT NOT NULL DEFAULT '[]') WITHOUT ROWID",
+  };
+}
+
+std::vector<std::string> DirectoryView::indexes() const {
+  return {
       "CREATE INDEX directory_user_by_partner ON directory_user(partner_id, created_position)",
   };
 }
@@ -121,12 +126,23 @@ DirectoryView::DirectoryView() : users_("directory_user", kUserColumnNames, {"pa
 
 Status DirectoryView::prepare(Db& db) { return users_.prepare(db); }
 
-Status DirectoryView::begin_batch() {
-  users_.clear();
+Status DirectoryView::begin_build() {
+  whole_build_ = true;
   return Status::ok();
 }
 
-Status DirectoryView::finish_batch() { return users_.flush(); }
+Status DirectoryView::begin_batch() {
+  if (!whole_build_) users_.clear();
+  return Status::ok();
+}
+
+Status DirectoryView::finish_batch() {
+  // A build keeps every user in memory and writes each once, in key order, at its end.
+  if (whole_build_ && users_.size() < kMaxRowsHeldByABuild) return Status::ok();
+  return users_.flush();
+}
+
+Status DirectoryView::finish_build() { return users_.flush(); }
 
 Status DirectoryView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();

@@ -50,10 +50,13 @@ class DirectoryView final : public Projection {
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
+  std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status begin_batch() override;
   Status apply(const ViewEvent& event) override;
   Status finish_batch() override;
+  Status begin_build() override;
+  Status finish_build() override;
 
   // The partner's users in creation order; `status` filters when given.
   static Result<std::vector<DirectoryUser>> users(Db& db, const PartnerId& partner,
@@ -65,6 +68,7 @@ class DirectoryView final : public Projection {
 
  private:
   RowCache users_;
+  bool whole_build_ = false;  // the cache lives across batches (a build from position 0)
 };
 
 }  // namespace accountable

@@ -89,7 +89,6 @@ std::vector<std::string> PricingView::schema() const {
       "position INTEGER PRIMARY KEY, market TEXT NOT NULL, currency TEXT NOT NULL, year INTEGER NOT NULL, "
       "month INTEGER NOT NULL, billing_model TEXT NOT NULL, published_at INTEGER NOT NULL, "
       "month_start INTEGER NOT NULL, month_end INTEGER NOT NULL)",
-      "CREATE INDEX price_list_by_month ON price_list(market, year, month, currency)",
       "CREATE TABLE price_row("
       "position INTEGER NOT NULL, row_index INTEGER NOT NULL, change_code TEXT NOT NULL, "
       "valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, offer_display_name TEXT NOT NULL, "
@@ -97,6 +96,12 @@ std::vector<std::string> PricingView::schema() const {
       "secondary_license_type TEXT NOT NULL, end_customer_type TEXT NOT NULL, "
       "list_price_micros INTEGER NOT NULL, erp_price_micros INTEGER NOT NULL, "
       "PRIMARY KEY(position, row_index)) WITHOUT ROWID",
+  };
+}
+
+std::vector<std::string> PricingView::indexes() const {
+  return {
+      "CREATE INDEX price_list_by_month ON price_list(market, year, month, currency)",
       "CREATE INDEX price_row_by_offer ON price_row(offer_id, position)",
   };
 }

@@ -80,6 +80,7 @@ class PricingView final : public Projection {
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
+  std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status apply(const ViewEvent& event) override;
 

@@ -204,19 +204,37 @@ Status ProfileView::prepare(Db& db) {
   return Status::ok();
 }
 
+Status ProfileView::begin_build() {
+  whole_build_ = true;
+  return Status::ok();
+}
+
 Status ProfileView::begin_batch() {
+  if (whole_build_) return Status::ok();
   partners_.clear();
   pins_.clear();
   return Status::ok();
 }
 
 Status ProfileView::finish_batch() {
-  for (auto& [partner, pins] : pins_) {
-    if (!pins.dirty) continue;
-    delete_pins_->bind_text(1, partner);
+  // A build keeps every partner in memory and writes each once, in key order, at its end.
+  if (whole_build_ && partners_.size() + pins_.size() < kMaxRowsHeldByABuild) return Status::ok();
+  return flush();
+}
+
+Status ProfileView::finish_build() { return flush(); }
+
+Status ProfileView::flush() {
+  std::vector<std::pair<const std::string*, const Pins*>> dirty;
+  for (const auto& [partner, pins] : pins_) {
+    if (pins.dirty) dirty.emplace_back(&partner, &pins);
+  }
+  std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (const auto& [partner, pins] : dirty) {
+    delete_pins_->bind_text(1, *partner);
     ACCT_RETURN_IF_ERROR(delete_pins_->run());
-    for (size_t i = 0; i < pins.offers.size(); ++i) {
-      insert_pin_->bind_text(1, partner).bind_int(2, static_cast<int64_t>(i)).bind_text(3, pins.offers[i]);
+    for (size_t i = 0; i < pins->offers.size(); ++i) {
+      insert_pin_->bind_text(1, *partner).bind_int(2, static_cast<int64_t>(i)).bind_text(3, pins->offers[i]);
       ACCT_RETURN_IF_ERROR(insert_pin_->run());
     }
   }

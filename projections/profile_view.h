@@ -115,6 +115,8 @@ class ProfileView final : public Projection {
   Status begin_batch() override;
   Status apply(const ViewEvent& event) override;
   Status finish_batch() override;
+  Status begin_build() override;
+  Status finish_build() override;
 
   // kNotFound when the partner is not enrolled.
   static Result<PartnerProfileView> query(Db& db, const PartnerId& partner, Timestamp date);
@@ -131,6 +133,8 @@ class ProfileView final : public Projection {
                                 const DomainEvent& e);
   Status run(std::string_view sql_key, const std::function<void(Statement&)>& bind);
   Result<Pins*> pins_of(const std::string& partner);
+  // Writes the cached pins and partner rows, in key order, and empties the caches.
+  Status flush();
 
   // The partner_profile row of each partner the batch touches (most events
   // of a partner stream only move changed_at).
@@ -138,6 +142,7 @@ class ProfileView final : public Projection {
   std::unordered_map<std::string, Pins> pins_;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
   std::unique_ptr<Statement> select_pins_, delete_pins_, insert_pin_;
+  bool whole_build_ = false;  // the caches live across batches (a build from position 0)
 };
 
 }  // namespace accountable

@@ -63,8 +63,12 @@ class Projection {
   // Bumped whenever what the view stores changes (schema or apply logic): a
   // stored version that differs makes the view rebuild itself at startup.
   virtual int version() const = 0;
-  // CREATE TABLE / CREATE INDEX statements, run once on a new file.
+  // CREATE TABLE statements, run once on a new file.
   virtual std::vector<std::string> schema() const = 0;
+  // CREATE INDEX statements of the secondary indexes. A new file is always
+  // built from position 0, and a build creates them after its last row: one
+  // sort per index instead of one random B-tree insert per row.
+  virtual std::vector<std::string> indexes() const { return {}; }
   // Prepares the statements apply() uses, on the writer connection.
   virtual Status prepare(Db& db) = 0;
   // Called after BEGIN, before the batch's first event: a projection that
@@ -77,6 +81,15 @@ class Projection {
   virtual Status finish_batch() { return Status::ok(); }
   // Called after a batch was rolled back: forget anything learnt during it.
   virtual void abort_batch() {}
+  // Called once on a file built from position 0, before its first batch. The
+  // whole build is then ONE transaction, committed with its checkpoint when
+  // the build is sealed, and nothing reads the file before: the projection
+  // may keep its rows in memory across batches (bounded) and write them,
+  // sorted by key, in finish_build().
+  virtual Status begin_build() { return Status::ok(); }
+  // Called once when the build reached the head, inside the build's
+  // transaction, before the final checkpoint and the indexes.
+  virtual Status finish_build() { return Status::ok(); }
 };
 
 using ProjectionFactory = std::function<std::unique_ptr<Projection>()>;

@@ -90,8 +90,13 @@ RowCache::Row& RowCache::insert(std::vector<SqlValue> values) {
 }
 
 Status RowCache::flush() {
+  std::vector<std::pair<const std::string*, Row*>> dirty;
+  dirty.reserve(rows_.size());
   for (auto& [key, row] : rows_) {
-    if (!row || !row->dirty) continue;
+    if (row && row->dirty) dirty.emplace_back(&key, row.get());
+  }
+  std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (auto [key, row] : dirty) {
     Statement& s = row->stored ? *update_ : *insert_;
     for (size_t i = 0; i < row->values.size(); ++i) {
       // An UPDATE has no parameter for an immutable column.

@@ -24,6 +24,11 @@ namespace accountable {
 
 using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 
+// During a build (Projection::begin_build) a view keeps its cached rows across
+// batches, up to this many (about 1 KiB each: ~256 MiB, as the build's page
+// cache); past it the rows are written and the cache starts again empty.
+inline constexpr size_t kMaxRowsHeldByABuild = size_t{1} << 18;
+
 class RowCache {
  public:
   struct Row {
@@ -45,10 +50,11 @@ class RowCache {
   // Column index by name; columns are fixed at construction.
   int column(std::string_view name) const;
 
-  // Writes every dirty row (INSERT, or UPDATE of its mutable columns) and
-  // empties the cache.
+  // Writes every dirty row (INSERT, or UPDATE of its mutable columns) in key
+  // order, so the B-tree is filled left to right, and empties the cache.
   Status flush();
   void clear() { rows_.clear(); }
+  size_t size() const { return rows_.size(); }
 
  private:
   const std::string table_;

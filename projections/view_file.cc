@@ -1,5 +1,7 @@
 #include "projections/view_file.h"
 
+#include <chrono>
+
 #include "events/env.h"
 
 namespace accountable {
@@ -127,18 +129,32 @@ Result<std::unique_ptr<ViewFile>> ViewFile::create_for_build(const std::string& 
   std::unique_ptr<ViewFile> file(new ViewFile(path, std::move(*db), std::move(projection), std::move(meta)));
   file->building_ = true;
   ACCT_RETURN_IF_ERROR(file->prepare());
+  ACCT_RETURN_IF_ERROR(file->projection_->begin_build());
   return file;
 }
 
 Result<uint64_t> ViewFile::apply(const std::vector<ViewEvent>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  auto result = apply_batch(batch);
+  last_apply_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+Result<uint64_t> ViewFile::apply_batch(const std::vector<ViewEvent>& batch) {
   if (!db_) return Status(StatusCode::kInternal, path_ + ": the file is closed");
   size_t first = 0;
   while (first < batch.size() && batch[first].record().position <= meta_.position) ++first;
   if (first == batch.size()) return uint64_t{0};
 
-  ACCT_RETURN_IF_ERROR(begin_->run());
+  // A live file commits each batch; a building file is one transaction from
+  // its first batch to seal() (a failed build is deleted, never resumed).
+  if (!in_transaction_) {
+    ACCT_RETURN_IF_ERROR(begin_->run());
+    in_transaction_ = true;
+  }
   auto abort = [this](Status why) {
     rollback_->run().ignore();  // the transaction's changes and checkpoint go together
+    in_transaction_ = false;
     projection_->abort_batch();
     return why;
   };
@@ -159,7 +175,10 @@ Result<uint64_t> ViewFile::apply(const std::vector<ViewEvent>& batch) {
   save_checkpoint_->bind_int(1, static_cast<int64_t>(last.position.value()))
       .bind_text(2, hex_encode(last.hash.data(), last.hash.size()));
   if (Status saved = save_checkpoint_->run(); !saved.is_ok()) return abort(saved);
-  if (Status committed = commit_->run(); !committed.is_ok()) return abort(committed);
+  if (!building_) {
+    if (Status committed = commit_->run(); !committed.is_ok()) return abort(committed);
+    in_transaction_ = false;
+  }
   meta_.position = last.position;
   meta_.head_hash_hex = hex_encode(last.hash.data(), last.hash.size());
   return static_cast<uint64_t>(batch.size() - first);
@@ -175,6 +194,20 @@ void ViewFile::truncate_wal() {
 
 Status ViewFile::seal() {
   if (!db_) return Status(StatusCode::kInternal, path_ + ": the file is closed");
+  if (building_) {
+    // The build's transaction ends here: what the projection kept in memory,
+    // the checkpoint, the secondary indexes, then COMMIT, all together.
+    if (!in_transaction_) {
+      ACCT_RETURN_IF_ERROR(begin_->run());
+      in_transaction_ = true;
+    }
+    ACCT_RETURN_IF_ERROR(projection_->finish_build());
+    save_checkpoint_->bind_int(1, static_cast<int64_t>(meta_.position.value())).bind_text(2, meta_.head_hash_hex);
+    ACCT_RETURN_IF_ERROR(save_checkpoint_->run());
+    for (const std::string& ddl : projection_->indexes()) ACCT_RETURN_IF_ERROR(db_->exec(ddl));
+    ACCT_RETURN_IF_ERROR(commit_->run());
+    in_transaction_ = false;
+  }
   ACCT_RETURN_IF_ERROR(expect_pragma(*db_, "PRAGMA journal_mode = DELETE", "delete"));
   save_checkpoint_.reset();
   begin_.reset();

@@ -16,8 +16,10 @@
 //    source of truth), secure_delete=ON (overwritten personal data does not
 //    linger in free pages);
 //  - building: a fresh file filled from position 0 with no journal and no
-//    fsync (a crash discards it), sealed durable with a rollback journal before
-//    it is renamed over the live file (see docs/views.md, "Rebuild").
+//    fsync (a crash discards it), as ONE transaction from the first batch to
+//    seal(), which commits it with its checkpoint and makes it durable with a
+//    rollback journal before it is renamed over the live file (see
+//    docs/views.md, "Rebuild").
 #pragma once
 
 #include <memory>
@@ -65,10 +67,14 @@ class ViewFile {
   // query can keep the WAL alive until the next checkpoint).
   void truncate_wal();
 
-  // A built file, made ready to be renamed over the live one: durable, in
-  // rollback-journal mode (so no -wal file sits beside it), and closed.
+  // A built file, made ready to be renamed over the live one: the build's
+  // transaction committed (the projection's last rows, the checkpoint, the
+  // secondary indexes), durable, in rollback-journal mode (so no -wal file
+  // sits beside it), and closed.
   Status seal();
 
+  // Wall-clock seconds the last apply() took (the runner orders parallel work by it).
+  double last_apply_seconds() const { return last_apply_seconds_; }
   const ViewMeta& meta() const { return meta_; }
   GlobalPosition position() const { return meta_.position; }
   const std::string& path() const { return path_; }
@@ -76,6 +82,7 @@ class ViewFile {
  private:
   ViewFile(std::string path, std::unique_ptr<Db> db, std::unique_ptr<Projection> projection, ViewMeta meta);
   Status prepare();
+  Result<uint64_t> apply_batch(const std::vector<ViewEvent>& batch);
 
   std::string path_;
   // Declaration order matters: statements and the projection go before the connection.
@@ -85,6 +92,8 @@ class ViewFile {
   std::unique_ptr<Statement> begin_, commit_, rollback_;
   ViewMeta meta_;
   bool building_ = false;
+  bool in_transaction_ = false;  // a building file's one transaction is open
+  double last_apply_seconds_ = 0;
 };
 
 }  // namespace accountable

@@ -97,14 +97,14 @@ Result<PartnerProfileView> ViewQueries::profile(const Principal& who, const Part
 Result<AuditPage> ViewQueries::timeline(const Principal& who, const PartnerId& partner, GlobalPosition from,
                                         size_t limit, const QueryOptions& options) const {
   return run<AuditPage>(who, Permission::kReadAuditHistory, partner, AuditView::kName, options,
-                        [&](Db& db) { return AuditView::page(db, views_.cipher(), partner, from, limit); });
+                        [&](Db& db) { return AuditView::page(db, views_.log(), views_.cipher(), partner, from, limit); });
 }
 
 Result<AuditPage> ViewQueries::timeline_between(const Principal& who, const PartnerId& partner, Timestamp from_time,
                                                 Timestamp to_time, GlobalPosition from, size_t limit,
                                                 const QueryOptions& options) const {
   return run<AuditPage>(who, Permission::kReadAuditHistory, partner, AuditView::kName, options, [&](Db& db) {
-    return AuditView::between(db, views_.cipher(), partner, from_time, to_time, from, limit);
+    return AuditView::between(db, views_.log(), views_.cipher(), partner, from_time, to_time, from, limit);
   });
 }
 

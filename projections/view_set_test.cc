@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,35 @@ TEST(ViewSet, CatchUpBuildsEveryViewAndLeavesNoLag) {
   ASSERT_TRUE(views->catch_up().is_ok());
   EXPECT_EQ(views->status("directory")->lag, 0u);
   EXPECT_GT(views->status("directory")->events_applied, 0u);
+}
+
+// A build creates the secondary indexes after its last row: the swapped-in
+// file must have every one of them, or queries would scan whole tables.
+TEST(ViewSet, ABuiltFileHasEveryIndexOfItsView) {
+  Scenario s;
+  auto views = s.w.open_views();
+  ASSERT_TRUE(views->catch_up().is_ok());
+  for (const ProjectionDefinition& def : builtin_projections()) {
+    std::vector<std::string> expected;
+    for (const std::string& ddl : def.make()->indexes()) {
+      const std::string name = ddl.substr(std::string("CREATE INDEX ").size());
+      expected.push_back(name.substr(0, name.find(' ')));
+    }
+    std::sort(expected.begin(), expected.end());
+    std::vector<std::string> found;
+    Status read = views->read(def.name, [&](Db& db) -> Status {
+      auto q = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+      if (!q) return q.status();
+      while (true) {
+        auto row = (*q)->step();
+        if (!row) return row.status();
+        if (!*row) return Status::ok();
+        found.push_back((*q)->column_text(0));
+      }
+    });
+    ASSERT_TRUE(read.is_ok()) << read.to_string();
+    EXPECT_EQ(found, expected) << def.name;
+  }
 }
 
 TEST(ViewSet, ARestartResumesFromTheCheckpointAndDoesNotReplayFromZero) {
@@ -300,7 +330,7 @@ TEST(ViewSet, ARebuildNeverShowsAQueryAnEmptyOrHalfBuiltView) {
     });
     if (!s.is_ok()) return s;
     return views->read("audit", [&](Db& db) {
-      auto r = AuditView::page(db, v.cipher.get(), p, GlobalPosition(1), 50);
+      auto r = AuditView::page(db, *v.log, v.cipher.get(), p, GlobalPosition(1), 50);
       if (r) *audit = *r;
       return r.status();
     });

@@ -689,7 +689,7 @@ void check_against_model(ViewWorld& w, ViewSet& views, const Generator& g) {
     GlobalPosition from(1);
     for (int page = 0; page < 10000; ++page) {
       auto p = query<AuditPage>(views, "audit",
-                                [&](Db& db) { return AuditView::page(db, w.cipher.get(), t.id, from, 7); });
+                                [&](Db& db) { return AuditView::page(db, *w.log, w.cipher.get(), t.id, from, 7); });
       got.insert(got.end(), p.entries.begin(), p.entries.end());
       if (!p.next) break;
       from = *p.next;
@@ -703,7 +703,7 @@ void check_against_model(ViewWorld& w, ViewSet& views, const Generator& g) {
         if (from_time <= a.recorded_at && a.recorded_at < to_time) window.push_back(a);
       }
       auto between = query<AuditPage>(views, "audit", [&](Db& db) {
-        return AuditView::between(db, w.cipher.get(), t.id, from_time, to_time, GlobalPosition(1), kMaxAuditPage);
+        return AuditView::between(db, *w.log, w.cipher.get(), t.id, from_time, to_time, GlobalPosition(1), kMaxAuditPage);
       });
       expect_same_entries(between.entries, window);
     }
