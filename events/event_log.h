@@ -178,6 +178,14 @@ class EventLog {
   Status quarantine(size_t segment_index, uint64_t offset, const std::string& why);
   Status open_active_segment();
 
+  // Validates and encodes a request for the queue; an error goes to `done`.
+  std::optional<PendingCommit> prepare(CommitRequest request, AppendCallback& done);
+  // A lone synchronous appender writes its own commit when no batch is being
+  // written and the last batch had one commit: no hand-off to the writer
+  // thread and back. False (and `pc` untouched) when it may not.
+  bool try_write_alone(PendingCommit& pc);
+  // Puts a prepared commit on the bounded queue (or fails it: full, closing).
+  void enqueue(PendingCommit pc);
   void writer_loop();
   void process_batch(std::vector<PendingCommit>& batch);
   // Runs the callbacks of a batch, then wakes every synchronous appender at once.
@@ -228,8 +236,12 @@ class EventLog {
   std::deque<PendingCommit> queue_;
   bool stopping_ = false;
   size_t gather_target_ = 1;  // the queue length at which appenders wake the writer
+  // A batch is being written, by the writer thread or by a lone appender
+  // (try_write_alone): at most one at a time. batch_idle_ signals its end.
+  bool batch_in_progress_ = false;
+  std::condition_variable batch_idle_;
 
-  // Owned by the writer thread.
+  // Owned by whoever writes the current batch (batch_in_progress_).
   std::unique_ptr<WritableFile> active_file_;
   uint64_t scan_start_ = 0;          // open: the location the tail scan starts from
   Timestamp last_recorded_at_{};

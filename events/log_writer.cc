@@ -30,9 +30,15 @@ Status closing_error() { return Status(StatusCode::kBusy, "the log is closing");
 
 }  // namespace
 
-void EventLog::append_async(CommitRequest request, AppendCallback done) {
-  if (Status s = record_codec::validate(request); !s.is_ok()) return done(s);
-  if (Status s = health(); !s.is_ok()) return done(s);
+std::optional<EventLog::PendingCommit> EventLog::prepare(CommitRequest request, AppendCallback& done) {
+  if (Status s = record_codec::validate(request); !s.is_ok()) {
+    done(s);
+    return std::nullopt;
+  }
+  if (Status s = health(); !s.is_ok()) {
+    done(s);
+    return std::nullopt;
+  }
   if (!request.command_digest) request.command_digest = record_codec::derive_command_digest(request);
 
   PendingCommit pc;
@@ -44,7 +50,16 @@ void EventLog::append_async(CommitRequest request, AppendCallback done) {
     pc.streams.push_back({std::move(s.stream), s.expected, static_cast<uint32_t>(s.events.size())});
   }
   pc.done = std::move(done);
+  return pc;
+}
 
+void EventLog::append_async(CommitRequest request, AppendCallback done) {
+  std::optional<PendingCommit> prepared = prepare(std::move(request), done);
+  if (!prepared) return;
+  enqueue(std::move(*prepared));
+}
+
+void EventLog::enqueue(PendingCommit pc) {
   std::unique_lock lock(queue_mu_);
   const bool room = queue_not_full_.wait_for(lock, options_.queue_wait, [&] {
     return stopping_ || queue_.size() < options_.max_queued_commits;
@@ -85,16 +100,43 @@ Result<CommitResult> EventLog::append(CommitRequest request) {
     std::atomic<bool> done{false};
     std::optional<Result<CommitResult>> result;
   } waiter;
-  append_async(std::move(request), [&waiter](Result<CommitResult> r) {
+  AppendCallback done = [&waiter](Result<CommitResult> r) {
     waiter.result.emplace(std::move(r));
     waiter.done.store(true, std::memory_order_release);
-  });
+  };
+  std::optional<PendingCommit> prepared = prepare(std::move(request), done);
+  if (!prepared) return std::move(*waiter.result);
+  if (try_write_alone(*prepared)) return std::move(*waiter.result);
+  enqueue(std::move(*prepared));
   while (!waiter.done.load(std::memory_order_acquire)) {
     const uint32_t seen = completions_.load(std::memory_order_acquire);
     if (waiter.done.load(std::memory_order_acquire)) break;
     futex_wait(completions_, seen);
   }
   return std::move(*waiter.result);
+}
+
+bool EventLog::try_write_alone(PendingCommit& pc) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_ || batch_in_progress_ || !queue_.empty() || last_batch_commits_ > 1) return false;
+    batch_in_progress_ = true;
+  }
+  std::vector<PendingCommit> batch;
+  batch.push_back(std::move(pc));
+  process_batch(batch);  // runs pc's callback
+  bool wake_writer;
+  {
+    std::lock_guard lock(queue_mu_);
+    batch_in_progress_ = false;
+    last_batch_commits_ = 1;
+    // Commits that queued meanwhile are the writer's; a closing writer waits
+    // for this batch to end before it may exit.
+    wake_writer = !queue_.empty() || stopping_;
+  }
+  batch_idle_.notify_all();
+  if (wake_writer) queue_not_empty_.notify_one();
+  return true;
 }
 
 void EventLog::complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes) {
@@ -109,7 +151,7 @@ void EventLog::writer_loop() {
     {
       std::unique_lock lock(queue_mu_);
       gather_target_ = 1;
-      queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      queue_not_empty_.wait(lock, [&] { return (stopping_ || !queue_.empty()) && !batch_in_progress_; });
       if (queue_.empty()) return;  // stopping, and drained
       // Group-commit window: the appenders of the last batch usually come back
       // together; wait a little for them so that one fsync serves them all,
@@ -128,11 +170,17 @@ void EventLog::writer_loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      batch_in_progress_ = true;
+      last_batch_commits_ = batch.size();
     }
     queue_not_full_.notify_all();
-    last_batch_commits_ = batch.size();
     process_batch(batch);
     batch.clear();
+    {
+      std::lock_guard lock(queue_mu_);
+      batch_in_progress_ = false;
+    }
+    batch_idle_.notify_all();
   }
 }
 
@@ -203,7 +251,8 @@ struct EventLog::BatchState {
 void EventLog::process_batch(std::vector<PendingCommit>& batch) {
   std::vector<std::optional<Result<CommitResult>>> outcomes(batch.size());
   if (Status s = health(); !s.is_ok()) {
-    for (PendingCommit& pc : batch) pc.done(s);
+    for (auto& outcome : outcomes) outcome = s;
+    complete(batch, outcomes);  // also wakes the synchronous appenders asleep on completions_
     return;
   }
 
@@ -392,6 +441,11 @@ Status EventLog::close() {
   queue_not_empty_.notify_all();
   queue_not_full_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    // A lone appender may still be writing its commit (try_write_alone).
+    std::unique_lock lock(queue_mu_);
+    batch_idle_.wait(lock, [&] { return !batch_in_progress_; });
+  }
   {
     std::lock_guard lock(checkpoint_mu_);
     stopping_checkpointer_ = true;
