@@ -104,7 +104,6 @@ void RelayEncoder::run(GlobalPosition from) {
       enc.position = e.position.value();
       enc.hash = e.hash;
       enc.event_id = e.event_id;
-      enc.headers = make_kafka_headers(enc.message);
     }
     out.events.resize(n);
     out.caught_up = sub.caught_up();

@@ -1,7 +1,7 @@
 // RelayEncoder: the relay's read-and-encode stage, on a thread of its own.
 //
 // Reads the log from a position (events/subscription.h), turns each event
-// into its message (consumers/event_message.h) with librdkafka headers, and
+// into its message (consumers/event_message.h), and
 // hands the batches to the relay's producing thread through a BOUNDED queue,
 // so encoding goes on while the producer waits for a commit.
 //
@@ -43,7 +43,6 @@ struct EncodedEvent {
   Hash256 hash{};
   EventId event_id;
   EventMessage message;
-  KafkaHeaders headers;  // built from message.headers; given to librdkafka when produced
 };
 
 struct EncodedBatch {
