@@ -555,7 +555,7 @@ class Relay::Session {
       }
 
       bool replay = false;
-      for (EncodedEvent& e : batch.events) {
+      for (EncodedMessage& e : batch.events) {
         if (!in_txn_) {
           kafka::Error err(rd_kafka_begin_transaction(producer_.get()));
           if (err) {

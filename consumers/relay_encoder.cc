@@ -94,7 +94,7 @@ void RelayEncoder::run(GlobalPosition from) {
     if (out.events.size() < n) out.events.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const RecordedEvent& e = read->events[i];
-      EncodedEvent& enc = out.events[i];
+      EncodedMessage& enc = out.events[i];
       if (Status s = encode_event_message(e, cipher_, &enc.message); !s.is_ok()) {
         out.events.clear();
         out.status = std::move(s);

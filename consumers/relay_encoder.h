@@ -38,7 +38,7 @@ using KafkaHeaders = std::unique_ptr<rd_kafka_headers_t, KafkaHeadersDeleter>;
 KafkaHeaders make_kafka_headers(const EventMessage& m);
 
 // One event, encoded and ready to produce.
-struct EncodedEvent {
+struct EncodedMessage {
   uint64_t position = 0;
   Hash256 hash{};
   EventId event_id;
@@ -47,7 +47,7 @@ struct EncodedEvent {
 
 struct EncodedBatch {
   Status status;           // a log read or encoding error: fatal for the relay; the last batch
-  std::vector<EncodedEvent> events;
+  std::vector<EncodedMessage> events;
   bool caught_up = false;  // the log had nothing more when this batch was read
 };
 
