@@ -479,6 +479,9 @@ class Relay::Session {
 
   Ended abort() {
     for (int attempt = 1;; ++attempt) {
+      // abort_transaction waits for every outstanding message's delivery
+      // report, which only rd_kafka_poll serves; unserved, it times out.
+      rd_kafka_poll(producer_.get(), 0);
       kafka::Error err(rd_kafka_abort_transaction(producer_.get(), kafka::to_ms(o_.operation_timeout)));
       if (!err) {
         in_txn_ = false;
@@ -488,7 +491,7 @@ class Relay::Session {
       }
       if (classify(err.get(), "abort_transaction") == Next::kFatal) return Ended::kFatal;
       if (r_.stopping_ && attempt >= 2) return Ended::kStopped;  // the broker ends it after its timeout
-      r_.sleep_unless_stopped(milliseconds(100));
+      rd_kafka_poll(producer_.get(), 100);  // the back-off, serving delivery reports meanwhile
     }
   }
 
