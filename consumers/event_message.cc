@@ -59,9 +59,8 @@ void append_hex(std::string& out, const unsigned char* p, size_t n) {
   }
 }
 
-// The canonical 8-4-4-4-12 form, lower case (as format_uuid_bytes), quoted.
-void append_uuid(std::string& out, const std::array<unsigned char, 16>& b) {
-  out += '"';
+// The canonical 8-4-4-4-12 form, lower case (as format_uuid_bytes).
+void append_uuid_text(std::string& out, const std::array<unsigned char, 16>& b) {
   append_hex(out, b.data(), 4);
   out += '-';
   append_hex(out, b.data() + 4, 2);
@@ -71,6 +70,11 @@ void append_uuid(std::string& out, const std::array<unsigned char, 16>& b) {
   append_hex(out, b.data() + 8, 2);
   out += '-';
   append_hex(out, b.data() + 10, 6);
+}
+
+void append_uuid(std::string& out, const std::array<unsigned char, 16>& b) {
+  out += '"';
+  append_uuid_text(out, b);
   out += '"';
 }
 
@@ -101,7 +105,13 @@ std::string_view event_message_key(const RecordedEvent& event) {
   return event.partner.empty() ? event.stream : event.partner;
 }
 
-Result<EventMessage> make_event_message(const RecordedEvent& e, PersonalDataCipher* cipher) {
+Result<EventMessage> make_event_message(const RecordedEvent& event, PersonalDataCipher* cipher) {
+  EventMessage m;
+  ACCT_RETURN_IF_ERROR(encode_event_message(event, cipher, &m));
+  return m;
+}
+
+Status encode_event_message(const RecordedEvent& e, PersonalDataCipher* cipher, EventMessage* m) {
   Result<DomainEvent> decoded = Status(StatusCode::kInternal, "not decoded");
   std::vector<std::string> erased;
   if (cipher != nullptr) {
@@ -124,7 +134,8 @@ Result<EventMessage> make_event_message(const RecordedEvent& e, PersonalDataCiph
   // The envelope is written as text directly (a JSON tree per event was the
   // relay's main cost in allocations); `data` is serialized into the same buffer.
   std::sort(erased.begin(), erased.end());
-  std::string out;
+  std::string& out = m->value;
+  out.clear();  // keeps its capacity: a buffer reused for many events
   out.reserve(640 + e.payload.size() * 2);
   out += "{\"format\":";
   append_number(out, static_cast<uint64_t>(kEventMessageFormat));
@@ -169,27 +180,40 @@ Result<EventMessage> make_event_message(const RecordedEvent& e, PersonalDataCiph
   append_number(out, event_schema_version(*decoded));
   out += ",\"data\":";
   const json::value data = event_to_json(*decoded);
-  json::serializer sr;
+  // One serializer per thread: reset() keeps its stack, so no allocation per
+  // event. It writes straight into the tail of `out`.
+  thread_local json::serializer sr;
   sr.reset(&data);
-  char buf[4096];
   while (!sr.done()) {
-    json::string_view chunk = sr.read(buf, sizeof buf);
-    out.append(chunk.data(), chunk.size());
+    const size_t used = out.size();
+    out.resize(used + 4096);
+    json::string_view chunk = sr.read(out.data() + used, 4096);
+    out.resize(used + chunk.size());
   }
   out += '}';
 
-  EventMessage m;
-  m.key = std::string(event_message_key(e));
-  m.value = std::move(out);
-  m.headers = {
-      {"event_type", std::string(e.type)},
-      {"schema_version", std::to_string(e.schema_version)},
-      {"position", std::to_string(e.position.value())},
-      {"stream", std::string(e.stream)},
-      {"version", std::to_string(e.version.value())},
-      {"event_id", e.event_id.to_string()},
+  m->key.assign(event_message_key(e));
+  // Assigned in place, so that a reused message reuses its strings.
+  m->headers.resize(6);
+  auto set = [&](size_t i, std::string_view name, std::string_view value) {
+    m->headers[i].first.assign(name);
+    m->headers[i].second.assign(value);
   };
-  return m;
+  char num[24];
+  auto number = [&num](uint64_t v) {
+    auto [end, ec] = std::to_chars(num, num + sizeof num, v);
+    (void)ec;  // 24 bytes always hold a uint64_t
+    return std::string_view(num, static_cast<size_t>(end - num));
+  };
+  set(0, "event_type", e.type);
+  set(1, "schema_version", number(e.schema_version));
+  set(2, "position", number(e.position.value()));
+  set(3, "stream", e.stream);
+  set(4, "version", number(e.version.value()));
+  m->headers[5].first.assign("event_id");
+  m->headers[5].second.clear();
+  append_uuid_text(m->headers[5].second, e.event_id.bytes());
+  return Status::ok();
 }
 
 // ---- parsing -------------------------------------------------------------------

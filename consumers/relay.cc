@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <future>
+#include <optional>
 
 #include "consumers/event_message.h"
-#include "events/subscription.h"
+#include "consumers/relay_encoder.h"
 
 namespace accountable {
 
@@ -37,6 +37,7 @@ Status RelayOptions::validate() const {
   if (max_batch_events < 1) return invalid_argument("must be at least 1", "max_batch_events");
   if (max_batch_bytes < 1024) return invalid_argument("must be at least 1024", "max_batch_bytes");
   if (read_batch_events < 1) return invalid_argument("must be at least 1", "read_batch_events");
+  if (encode_ahead_batches < 1) return invalid_argument("must be at least 1", "encode_ahead_batches");
   if (operation_timeout < milliseconds(100)) return invalid_argument("must be at least 100 ms", "operation_timeout");
   if (transaction_timeout < milliseconds(1000)) {
     return invalid_argument("must be at least 1000 ms", "transaction_timeout");
@@ -438,24 +439,11 @@ class Relay::Session {
 
   enum class Produced { kOk, kAbort, kFatal, kStopped };
 
-  // The message's headers in librdkafka's form (built on the encoding thread).
-  struct HeadersDeleter {
-    void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
-  };
-  using Headers = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
-  static Headers make_headers(const EventMessage& m) {
-    if (m.headers.empty()) return nullptr;
-    Headers h(rd_kafka_headers_new(m.headers.size()));
-    for (const auto& [name, value] : m.headers) {
-      rd_kafka_header_add(h.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                          static_cast<ssize_t>(value.size()));
-    }
-    return h;
-  }
-
-  Produced produce(const std::string& topic, int32_t partition, const EventMessage& m, uint64_t position,
-                   Headers headers_owned = nullptr) {
-    Headers headers = headers_owned ? std::move(headers_owned) : make_headers(m);
+  // The headers are built here, not on the encoding thread: librdkafka frees
+  // them on this thread (delivery reports), and frees of another thread's
+  // allocations were a large part of both threads' time (malloc arenas).
+  Produced produce(const std::string& topic, int32_t partition, const EventMessage& m, uint64_t position) {
+    KafkaHeaders headers = make_kafka_headers(m);
     while (true) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
@@ -491,6 +479,9 @@ class Relay::Session {
 
   Ended abort() {
     for (int attempt = 1;; ++attempt) {
+      // abort_transaction waits for every outstanding message's delivery
+      // report, which only rd_kafka_poll serves; unserved, it times out.
+      rd_kafka_poll(producer_.get(), 0);
       kafka::Error err(rd_kafka_abort_transaction(producer_.get(), kafka::to_ms(o_.operation_timeout)));
       if (!err) {
         in_txn_ = false;
@@ -500,7 +491,7 @@ class Relay::Session {
       }
       if (classify(err.get(), "abort_transaction") == Next::kFatal) return Ended::kFatal;
       if (r_.stopping_ && attempt >= 2) return Ended::kStopped;  // the broker ends it after its timeout
-      r_.sleep_unless_stopped(milliseconds(100));
+      rd_kafka_poll(producer_.get(), 100);  // the back-off, serving delivery reports meanwhile
     }
   }
 
@@ -534,90 +525,40 @@ class Relay::Session {
     }
   }
 
-  // One batch read from the log and encoded, ready to produce.
-  struct Encoded {
-    uint64_t position = 0;
-    Hash256 hash{};
-    EventId event_id;
-    EventMessage message;
-    Headers headers;
-  };
-  struct EncodedBatch {
-    Status status;            // a log read or decode error (fatal)
-    std::vector<Encoded> events;
-    bool caught_up = false;   // nothing more in the log when it was read
-  };
-
-  // Reads the next batch after what `sub` delivered and encodes it. Runs on a
-  // helper thread while the relay thread produces and commits the previous
-  // batch: encoding is the relay's main cost, and a commit's round trips
-  // would otherwise leave it idle.
-  // It reads several log batches (up to 4 x read_batch_events) so that one
-  // encoded batch covers the time a commit takes.
-  EncodedBatch read_and_encode(Subscription& sub) {
-    EncodedBatch out;
-    const size_t want = o_.read_batch_events * 4;
-    while (out.events.size() < want) {
-      auto batch = sub.next(out.events.empty() ? o_.idle_wait : milliseconds(0));
-      if (!batch) {
-        out.status = Status(batch.status().code(), "reading the log at position " +
-                                                       std::to_string(sub.position().value()) + ": " +
-                                                       batch.status().message());
-        return out;
-      }
-      if (batch->events.empty()) break;
-      out.events.reserve(want);
-      for (const RecordedEvent& e : batch->events) {
-        auto message = make_event_message(e, r_.cipher_);
-        if (!message) {
-          out.status = message.status();
-          return out;
-        }
-        Headers headers = make_headers(*message);
-        out.events.push_back(Encoded{e.position.value(), e.hash, e.event_id, std::move(*message), std::move(headers)});
-      }
-      if (sub.caught_up()) break;
-    }
-    out.caught_up = sub.caught_up();
-    return out;
-  }
-
   Outcome publish() {
     const uint64_t target = o_.stop_at_head ? r_.log_.head().value() : 0;
     {
       std::lock_guard lock(r_.mu_);
       r_.status_.target_position = target;
     }
-    auto sub = std::make_unique<Subscription>(r_.log_, GlobalPosition(committed_ + 1), AllFilter{},
-                                              o_.read_batch_events);
-    // At most one batch is encoded ahead; the Subscription is only used by
-    // that one task at a time.
-    auto encode_next = [this, &sub] {
-      return std::async(std::launch::async, [this, s = sub.get()] { return read_and_encode(*s); });
+    // Encoding runs ahead on its own thread, bounded (encode_ahead_batches),
+    // so it goes on while this thread waits for a commit.
+    auto start_encoder = [this] {
+      return std::make_unique<RelayEncoder>(r_.log_, r_.cipher_, GlobalPosition(committed_ + 1),
+                                            o_.read_batch_events, o_.encode_ahead_batches, o_.idle_wait);
     };
-    std::future<EncodedBatch> next = encode_next();
+    std::unique_ptr<RelayEncoder> encoder = start_encoder();
     milliseconds backoff(100);
     uint64_t last_position = 0;
     Hash256 last_hash{};
     EventId last_id;
     while (true) {
-      EncodedBatch batch = next.get();
       if (r_.stopping_) return Outcome::ok();
       if (o_.stop_at_head && committed_ >= target) {
         r_.set_state(RelayState::kFinished);
         return Outcome::ok();
       }
+      rd_kafka_poll(producer_.get(), 0);
+      std::optional<EncodedBatch> next = encoder->next(o_.idle_wait);
+      if (!next) continue;  // a quiet log: what was open is committed already (caught_up)
+      EncodedBatch& batch = *next;
       if (!batch.status.is_ok()) {
         r_.note_error(batch.status.message(), true);
         return Outcome::stop(batch.status);
       }
-      // Encode the next batch meanwhile. (Returning early is safe: the
-      // future of std::async waits for its task, and is destroyed before `sub`.)
-      next = encode_next();
-      rd_kafka_poll(producer_.get(), 0);
 
       bool replay = false;
-      for (Encoded& e : batch.events) {
+      for (EncodedMessage& e : batch.events) {
         if (!in_txn_) {
           kafka::Error err(rd_kafka_begin_transaction(producer_.get()));
           if (err) {
@@ -627,7 +568,7 @@ class Relay::Session {
           }
           in_txn_ = true;
         }
-        Produced p = produce(o_.topic, RD_KAFKA_PARTITION_UA, e.message, e.position, std::move(e.headers));
+        Produced p = produce(o_.topic, RD_KAFKA_PARTITION_UA, e.message, e.position);
         if (p == Produced::kOk) {
           ++txn_events_;
           txn_bytes_ += e.message.value.size();
@@ -657,19 +598,20 @@ class Relay::Session {
         }
         backoff = milliseconds(100);
       }
-      // Caught up (or nothing came): commit what is open, so that a quiet log
-      // does not hold events back.
-      if (!replay && in_txn_ && (batch.caught_up || batch.events.empty())) {
+      // Caught up: commit what is open, so that a quiet log does not hold
+      // events back.
+      if (!replay && in_txn_ && batch.caught_up) {
         Ended c = commit(last_position, last_hash, last_id);
         if (c == Ended::kFatal) return Outcome::stop(Status(StatusCode::kIOError, "commit failed fatally"));
         if (c == Ended::kStopped) return Outcome::ok();
         if (c == Ended::kAborted) replay = true;
         if (c == Ended::kCommitted) backoff = milliseconds(100);
       }
+      if (!replay) encoder->recycle(std::move(batch));  // librdkafka copied the values
       if (replay) {
         // Everything after the last committed checkpoint is published again;
         // what was encoded ahead is thrown away.
-        next.get();
+        encoder.reset();
         txn_events_ = 0;
         txn_bytes_ = 0;
         {
@@ -679,10 +621,8 @@ class Relay::Session {
         }
         r_.sleep_unless_stopped(backoff);
         backoff = std::min(backoff * 2, o_.max_backoff);
-        sub = std::make_unique<Subscription>(r_.log_, GlobalPosition(committed_ + 1), AllFilter{},
-                                             o_.read_batch_events);
         r_.set_state(RelayState::kRunning);
-        next = encode_next();
+        encoder = start_encoder();
       }
     }
   }

@@ -53,6 +53,9 @@ struct RelayOptions {
   size_t max_batch_events = 50000;
   size_t max_batch_bytes = 32u << 20;
   size_t read_batch_events = 4096;            // events read from the log at a time
+  // Batches of read_batch_events encoded ahead of the producer at most (the
+  // bound on the encoding thread's queue; consumers/relay_encoder.h).
+  size_t encode_ahead_batches = 8;
 
   // Every blocking Kafka call is bounded by this; a call that runs out is
   // retried (it resumes in the background) unless the relay is stopping.
