@@ -193,8 +193,10 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
   // every replay, view and export reads their personal data as erased.
   if (outcome && options_.cipher != nullptr) {
     if (const auto* purge = std::get_if<PurgeUser>(&request.command)) {
-      shared_->clear();  // the cached states hold the user's personal data in clear
       Status erased = options_.cipher->erase(user_subject(purge->user_id));
+      // The cached states may hold the user's personal data in clear, decoded
+      // before the key went; from here on every load decodes it as erased.
+      shared_->clear();
       if (!erased.is_ok()) {
         return Status(erased.code(), "the purge is committed but the user's key was not destroyed (" +
                                          erased.message() + "); retry the same command");

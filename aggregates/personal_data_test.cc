@@ -5,6 +5,7 @@
 #include "aggregates/engine.h"
 #include "aggregates/key_store.h"
 #include "aggregates/testing/fixtures.h"
+#include "aggregates/testing/sealed_engine.h"
 #include "aggregates/testing/folder_bytes.h"
 #include "events/fault_env.h"
 #include "events/log_verify.h"
@@ -12,50 +13,12 @@
 namespace accountable {
 namespace {
 
-using testing::at;
-
 constexpr char kEmail[] = "sam.confidential@contoso.com";
 constexpr char kLastName[] = "Zyxwvutsrq";
 
-struct SealedWorld {
-  FaultInjectionEnv env;
-  FixedClock clock{at("2026-03-02T12:00:00Z")};
-  std::unique_ptr<EventLog> log;
-  std::unique_ptr<KeyStore> keys;
-  std::unique_ptr<KeyStoreCipher> cipher;
-  std::unique_ptr<SnapshotStore> snapshots;
-  std::unique_ptr<Engine> engine;
-  PartnerId partner;
-  UserId admin;
-
-  SealedWorld() {
-    LogOptions options;
-    options.data_dir = "/data";
-    options.env = &env;
-    log = std::move(EventLog::open(options).value());
-    keys = std::move(KeyStore::open(&env, "/data").value());
-    cipher = std::make_unique<KeyStoreCipher>(*keys);
-    snapshots = std::move(SnapshotStore::open(&env, "/data").value());
-    EngineOptions eo;
-    eo.clock = &clock;
-    eo.fingerprint = [this](const PartnerId& p, std::string_view email) { return keys->email_fingerprint_bytes(p, email); };
-    eo.cipher = cipher.get();
-    eo.snapshots = snapshots.get();
-    eo.snapshot_every = 2;  // so that snapshots are written, and must be sealed too
-    engine = std::make_unique<Engine>(*log, eo);
-    auto enrolled = run(testing::op(), testing::enroll_command());
-    partner = PartnerId(enrolled.value().created_ids.at(0).bytes());
-    admin = UserId(enrolled.value().created_ids.at(1).bytes());
-  }
-
-  Result<CommandOutcome> run(const Principal& actor, Command command, CommandId id = CommandId::random()) {
-    CommandRequest r;
-    r.id = id;
-    r.digest[0] = 1;
-    r.command = std::move(command);
-    return engine->execute(actor, r);
-  }
-  Principal as_admin() const { return PartnerUser{partner, admin, {}, true}; }
+// snapshot_every 2: snapshots are written, and must be sealed too.
+struct SealedWorld : testing::SealedEngine {
+  SealedWorld() : SealedEngine(/*snapshot_every=*/2) {}
 };
 
 TEST(PersonalData, IsSealedInTheLogAndInSnapshotsAndReadableWithTheKey) {

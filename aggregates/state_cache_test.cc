@@ -9,15 +9,12 @@
 #include <thread>
 
 #include "aggregates/engine.h"
-#include "aggregates/key_store.h"
 #include "aggregates/state_codec.h"
 #include "aggregates/testing/fixtures.h"
-#include "events/fault_env.h"
+#include "aggregates/testing/sealed_engine.h"
 
 namespace accountable {
 namespace {
-
-using testing::at;
 
 struct Version {
   StreamVersion version;
@@ -43,43 +40,9 @@ TEST(StateCache, KeepsTheNewestVersionAndEvictsTheLeastRecentlyUsed) {
   EXPECT_EQ(off.get("a"), nullptr);
 }
 
-struct CacheWorld {
-  FaultInjectionEnv env;
-  FixedClock clock{at("2026-03-02T12:00:00Z")};
-  std::unique_ptr<EventLog> log;
-  std::unique_ptr<KeyStore> keys;
-  std::unique_ptr<KeyStoreCipher> cipher;
-  std::unique_ptr<Engine> engine;  // caches states
-  std::unique_ptr<Engine> other;   // a second writer over the same log, its own cache
-  PartnerId partner;
-  UserId admin;
-
-  CacheWorld() {
-    LogOptions options;
-    options.data_dir = "/data";
-    options.env = &env;
-    log = std::move(EventLog::open(options).value());
-    keys = std::move(KeyStore::open(&env, "/data").value());
-    cipher = std::make_unique<KeyStoreCipher>(*keys);
-    EngineOptions eo;
-    eo.clock = &clock;
-    eo.fingerprint = [this](const PartnerId& p, std::string_view email) { return keys->email_fingerprint_bytes(p, email); };
-    eo.cipher = cipher.get();
-    engine = std::make_unique<Engine>(*log, eo);
-    other = std::make_unique<Engine>(*log, eo);
-    auto enrolled = run(*engine, testing::op(), testing::enroll_command());
-    partner = PartnerId(enrolled.value().created_ids.at(0).bytes());
-    admin = UserId(enrolled.value().created_ids.at(1).bytes());
-  }
-
-  Result<CommandOutcome> run(Engine& e, const Principal& actor, Command command) {
-    CommandRequest r;
-    r.id = CommandId::random();
-    r.digest[0] = 1;
-    r.command = std::move(command);
-    return e.execute(actor, r);
-  }
-  Principal as_admin() const { return PartnerUser{partner, admin, {}, true}; }
+// Two engines over one log: `engine`, and `other`, a second writer with its own cache.
+struct CacheWorld : testing::SealedEngine {
+  std::unique_ptr<Engine> other = make_engine();
   SupportProfile support(int n) const { return {"s" + std::to_string(n) + "@contoso.com", "+1 425 555 0100", ""}; }
 };
 
