@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -36,6 +37,7 @@ using tcp = asio::ip::tcp;
 constexpr size_t kPartners = 16;
 constexpr size_t kConnections = 64;  // kPartners x 4 slots
 constexpr auto kServerStartLimit = std::chrono::seconds(60);
+constexpr auto kServerStopLimit = std::chrono::seconds(60);
 constexpr auto kRunLimit = std::chrono::seconds(600);
 
 // `acct serve` as a child process on 127.0.0.1 and a free port; its stdout
@@ -100,12 +102,23 @@ class ServerProcess {
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
 
-  // SIGTERM, then waits (the server finishes in-flight requests and closes the log).
+  // SIGTERM, then waits (the server finishes in-flight requests and closes
+  // the log); SIGKILL if it has not exited within kServerStopLimit.
   Status stop() {
     if (pid_ <= 0) return Status::ok();
     kill(pid_, SIGTERM);
     int status = 0;
-    const pid_t waited = waitpid(pid_, &status, 0);
+    pid_t waited = 0;
+    const auto deadline = Clock::now() + kServerStopLimit;
+    while ((waited = waitpid(pid_, &status, WNOHANG)) == 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (waited == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return Status(StatusCode::kInternal, "http: acct serve did not stop within 60 s of SIGTERM (killed)");
+    }
     pid_ = -1;
     if (waited < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       return Status(StatusCode::kInternal, "http: acct serve did not stop cleanly");
