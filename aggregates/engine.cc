@@ -127,16 +127,21 @@ Result<State> Engine::load_uncached(const std::string& stream) const {
 
 template <class State>
 void Engine::after_commit(const StreamWrite& write, const State& before, StreamVersion after) const {
+  const uint64_t every = options_.snapshot_every;
+  const bool snapshot_due =
+      options_.snapshots != nullptr && every != 0 && before.version.value() / every != after.value() / every;
+  const bool caching = options_.state_cache_entries > 0;
+  if (!snapshot_due && !caching) return;
   State state = before;
   for (const DomainEvent& e : write.events) state = evolve(std::move(state), e);
   if (state.version != after) return;  // evolve must count every event; if not, do not cache a wrong state
-  shared_->cache<State>().put(write.stream, std::make_shared<const State>(state));
-  const uint64_t every = options_.snapshot_every;
-  if (options_.snapshots == nullptr || every == 0 || before.version.value() / every == after.value() / every) return;
+  auto kept = std::make_shared<const State>(std::move(state));
+  if (caching) shared_->cache<State>().put(write.stream, kept);
+  if (!snapshot_due) return;
   std::string bytes;
   try {
     PersonalDataScope sealed(options_.cipher);  // personal data in a snapshot is sealed like in the log
-    bytes = encode_state(state);
+    bytes = encode_state(*kept);
   } catch (const PersonalDataError& e) {
     spdlog::warn("snapshot of '{}' not saved: {}", write.stream, e.status.to_string());
     return;
