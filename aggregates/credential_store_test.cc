@@ -15,7 +15,7 @@
 
 #include "events/crc32c.h"
 #include "aggregates/testing/folder_bytes.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "aggregates/rule_errors.h"
 #include "aggregates/testing/fixtures.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 #include "events/log_verify.h"
 
 namespace accountable {

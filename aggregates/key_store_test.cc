@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "aggregates/testing/folder_bytes.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

@@ -18,7 +18,7 @@
 #include "aggregates/engine.h"
 #include "aggregates/key_store.h"
 #include "aggregates/testing/fixtures.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

@@ -7,7 +7,7 @@
 #include "aggregates/testing/fixtures.h"
 #include "aggregates/testing/sealed_engine.h"
 #include "aggregates/testing/folder_bytes.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 #include "events/log_verify.h"
 
 namespace accountable {

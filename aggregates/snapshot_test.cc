@@ -10,7 +10,7 @@
 #include "aggregates/engine.h"
 #include "aggregates/state_codec.h"
 #include "aggregates/testing/fixtures.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <thread>
 
-#include "events/fault_env.h"
-#include "events/log_test_util.h"
+#include "testing/fault_env.h"
+#include "testing/log_test_util.h"
 
 namespace accountable {
 namespace {

@@ -1,6 +1,6 @@
 // Env: every file-system call the log makes goes through this small interface,
 // so that tests can drop unsynced data, inject EIO/ENOSPC and tear writes
-// (see events/fault_env.h). Production uses posix_env().
+// (see testing/fault_env.h). Production uses posix_env().
 //
 // Contract shared by all implementations:
 //  - WritableFile::append buffers nothing of its own: bytes handed to append are

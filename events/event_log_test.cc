@@ -14,9 +14,9 @@
 
 #include <unistd.h>
 
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 #include "events/log_format.h"
-#include "events/log_test_util.h"
+#include "testing/log_test_util.h"
 #include "events/subscription.h"
 
 namespace accountable {

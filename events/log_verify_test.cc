@@ -8,9 +8,9 @@
 #include "events/coding.h"
 #include "events/crc32c.h"
 #include "events/event_log.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 #include "events/log_format.h"
-#include "events/log_test_util.h"
+#include "testing/log_test_util.h"
 
 namespace accountable {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

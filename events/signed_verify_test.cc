@@ -9,9 +9,9 @@
 #include "events/checkpoint_signer.h"
 #include "events/coding.h"
 #include "events/crc32c.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 #include "events/log_format.h"
-#include "events/log_test_util.h"
+#include "testing/log_test_util.h"
 #include "events/log_verify.h"
 #include "events/record_codec.h"
 

@@ -27,7 +27,7 @@ struct AccountStackOptions {
   CredentialStoreOptions credentials;          // argon2id cost (tests lower it)
   uint64_t snapshot_every = 100;
   // The file layer of the event log (DATA/log, DATA/index); null: posix_env().
-  // Tests pass a FaultInjectionEnv (events/fault_env.h) to fail fsyncs or fill
+  // Tests pass a FaultInjectionEnv (testing/fault_env.h) to fail fsyncs or fill
   // the disk under a running server. The other parts stay on the real disk.
   Env* env = nullptr;
   // Signed checkpoints (DATA/keys/signing.*, DATA/signatures/): the log's head

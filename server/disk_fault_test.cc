@@ -1,5 +1,5 @@
 // Disk faults under a running server (issue 9): the event log runs over
-// FaultInjectionEnv (events/fault_env.h) through AccountStackOptions::env, the
+// FaultInjectionEnv (testing/fault_env.h) through AccountStackOptions::env, the
 // rest of the data folder (keys, secrets, tokens, views) on the real disk, and
 // clients talk HTTP to 127.0.0.1 with a Beast client.
 //
@@ -27,7 +27,7 @@
 #include <mutex>
 #include <thread>
 
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 #include "events/log_verify.h"
 #include "projections/view_set.h"
 #include "server/api.h"

@@ -1,4 +1,4 @@
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "events/event_log.h"
-#include "events/fault_env.h"
+#include "testing/fault_env.h"
 
 namespace accountable::testing {
 
