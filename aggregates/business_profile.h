@@ -7,7 +7,7 @@
 #include <string>
 
 #include "aggregates/catalog.h"
-#include "aggregates/commands.h"
+#include "schema/commands.h"
 #include "aggregates/context.h"
 #include "aggregates/partner.h"
 

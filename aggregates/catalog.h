@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "aggregates/commands.h"
+#include "schema/commands.h"
 #include "aggregates/context.h"
 
 namespace accountable {

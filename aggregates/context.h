@@ -8,7 +8,7 @@
 
 #include "aggregates/principal.h"
 #include "events/envelope.h"
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 #include "events/types.h"
 
 namespace accountable {

@@ -27,7 +27,7 @@
 #include <utility>
 
 #include "aggregates/context.h"
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 #include "events/env.h"
 #include "events/status.h"
 

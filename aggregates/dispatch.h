@@ -8,7 +8,7 @@
 
 #include "aggregates/business_profile.h"
 #include "aggregates/catalog.h"
-#include "aggregates/commands.h"
+#include "schema/commands.h"
 #include "aggregates/context.h"
 #include "aggregates/partner.h"
 #include "aggregates/user.h"

@@ -1,5 +1,5 @@
 // Every event through encode/decode, the v1 -> v2 upcast, and refusals of bad payloads.
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 
 #include <gtest/gtest.h>
 

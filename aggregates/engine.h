@@ -10,7 +10,7 @@
 //
 // Loads start from the stream's snapshot when there is a usable one
 // (aggregates/snapshot_store.h). Personal data is sealed per data subject with
-// the cipher (events/personal_data.h); a committed PurgeUser destroys the
+// the cipher (schema/personal_data.h); a committed PurgeUser destroys the
 // user's key, which erases their personal data from every replay.
 #pragma once
 

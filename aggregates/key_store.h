@@ -2,7 +2,7 @@
 // secrets, kept OUTSIDE the event log (docs/secrets.md).
 //
 //  - Each data subject (a string such as "user:<uuid>", see Personal<T> in
-//    events/domain_events.h) has one 32-byte XChaCha20-Poly1305 key, created on
+//    schema/domain_events.h) has one 32-byte XChaCha20-Poly1305 key, created on
 //    first use. seal()/open() encrypt personal fields with it.
 //  - destroy(subject) is crypto-shredding (PurgeUser): the key file is replaced
 //    atomically by a tombstone, so the key is gone for good and the store
@@ -30,9 +30,9 @@
 #include <string>
 #include <string_view>
 
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 #include "events/env.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 #include "events/status.h"
 
 namespace accountable {
@@ -111,7 +111,7 @@ class KeyStore {
 };
 
 // The key store as the cipher of personal data in event payloads and
-// snapshots (events/personal_data.h). The subject is the associated data, so a
+// snapshots (schema/personal_data.h). The subject is the associated data, so a
 // sealed value cannot be moved to another subject.
 class KeyStoreCipher final : public PersonalDataCipher {
  public:

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "aggregates/catalog.h"
-#include "aggregates/commands.h"
+#include "schema/commands.h"
 #include "aggregates/context.h"
 
 namespace accountable {

@@ -4,7 +4,7 @@
 #include <boost/json.hpp>
 #include <iterator>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 

@@ -27,7 +27,7 @@
 #include "aggregates/state_json.h"
 #include "aggregates/user.h"
 #include "events/event_log.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 

@@ -4,7 +4,7 @@
 // "what changed" is the difference of the states before and after an event,
 // not a dump of its payload.
 //
-// Values use the spellings of event_to_json (aggregates/command_json.h): ids as
+// Values use the spellings of event_to_json (schema/json_codec.h): ids as
 // UUID strings, times as RFC 3339, enums snake_case, email fingerprints as hex,
 // a Personal<T> as its plain value or {"erased": true} once its subject's key
 // is gone. Maps keyed by an id (locations, tax exemptions, users, ...) are JSON

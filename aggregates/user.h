@@ -10,7 +10,7 @@
 
 #include <set>
 
-#include "aggregates/commands.h"
+#include "schema/commands.h"
 #include "aggregates/context.h"
 #include "aggregates/partner.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

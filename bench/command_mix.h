@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "aggregates/commands.h"
+#include "schema/commands.h"
 #include "server/account_stack.h"
 
 namespace accountable::bench {

@@ -19,7 +19,7 @@
 #include <sstream>
 #include <thread>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 #include "bench/bench_report.h"
 #include "bench/command_mix.h"
 

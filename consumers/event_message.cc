@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 
-#include "aggregates/command_json.h"
-#include "events/domain_events.h"
+#include "schema/json_codec.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

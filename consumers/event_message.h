@@ -23,7 +23,7 @@
 #include <boost/json/object.hpp>
 
 #include "events/envelope.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 #include "events/status.h"
 
 namespace accountable {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 #include "consumers/consumer.h"
 #include "consumers/relay.h"
 #include "consumers/testing/kafka_testing.h"

@@ -25,7 +25,7 @@
 
 #include "consumers/event_message.h"
 #include "events/event_log.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

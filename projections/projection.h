@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 #include "events/envelope.h"
 #include "projections/sqlite_db.h"
 

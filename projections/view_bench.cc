@@ -17,7 +17,7 @@
 #include <unordered_set>
 
 #include "aggregates/catalog.h"
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 #include "projections/view_set.h"
 
 namespace accountable {

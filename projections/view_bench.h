@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "events/event_log.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

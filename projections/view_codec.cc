@@ -16,7 +16,7 @@ struct EnumName {
   std::string_view text;
 };
 
-// The spellings of docs/commands.md (aggregates/command_json.cc keeps its own
+// The spellings of docs/commands.md (schema/json_codec.cc keeps its own
 // table private; projections/view_codec_test.cc checks the two agree).
 constexpr EnumName<Role> kRoles[] = {
     {Role::kGlobalAdmin, "global_admin"},       {Role::kUserManagementAdmin, "user_management_admin"},

@@ -6,7 +6,7 @@
 
 #include <boost/json.hpp>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 #include "aggregates/testing/fixtures.h"
 
 namespace accountable {

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "events/event_log.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 #include "events/subscription.h"
 #include "projections/projection.h"
 

@@ -15,7 +15,7 @@
 #include <functional>
 #include <set>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 #include "aggregates/roles.h"
 #include "server/testing/http_test_client.h"
 

@@ -14,7 +14,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 #include "server/account_stack.h"
 
 namespace accountable {

@@ -1,7 +1,7 @@
 #include "server/event_json.h"
 
-#include "aggregates/command_json.h"
-#include "events/domain_events.h"
+#include "schema/json_codec.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

@@ -5,7 +5,7 @@
 // Refusals are 403 or 404, leak none of B's data, and write no event.
 #include <gtest/gtest.h>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 #include "server/testing/http_test_client.h"
 
 namespace accountable {

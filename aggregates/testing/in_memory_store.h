@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "aggregates/context.h"
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 
 namespace accountable::testing {
 

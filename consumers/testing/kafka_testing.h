@@ -14,7 +14,7 @@
 
 #include "aggregates/key_store.h"
 #include "consumers/kafka_client.h"
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 #include "events/event_log.h"
 
 namespace accountable::testing {

@@ -1,4 +1,4 @@
-// Fuzz target: the JSON command parser (aggregates/command_json.h).
+// Fuzz target: the JSON command parser (schema/json_codec.h).
 //
 // Checks: parse_command_json never crashes and returns a command or a
 // kInvalidArgument Status; a parsed command's documented JSON form parses
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 namespace {

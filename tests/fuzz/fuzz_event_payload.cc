@@ -1,4 +1,4 @@
-// Fuzz target: event payload decoding with upcasting (events/domain_events.h):
+// Fuzz target: event payload decoding with upcasting (schema/domain_events.h):
 // every event type's payload at every schema version it can be read at.
 //
 // Input: "<type>\0" <version byte> <payload bytes>. The version byte's low 7
@@ -20,13 +20,13 @@
 #include <string>
 #include <string_view>
 
-#include "events/domain_events.h"
-#include "events/personal_data.h"
+#include "schema/domain_events.h"
+#include "schema/personal_data.h"
 
 // Global operator new over malloc, for this target only. ASan's own operator
 // new aborts when an allocation fails ("out of memory") where production
 // throws std::bad_alloc, which the decoder catches and turns into a Status.
-// A safety net for the bug fixed by events/bounded_binary_archive.h (README.md,
+// A safety net for the bug fixed by schema/bounded_binary_archive.h (README.md,
 // regressions/event_payload/string-length-*: cereal trusted length fields and
 // allocated what they claimed): an allocation above kAllocLimit throws
 // std::bad_alloc here, as an allocator that refuses would; with

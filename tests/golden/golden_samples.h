@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 
 namespace accountable::golden {
 

@@ -1,7 +1,7 @@
-// events/bounded_binary_archive.h: the archive event payloads are decoded
+// schema/bounded_binary_archive.h: the archive event payloads are decoded
 // with refuses forged lengths and bool bytes other than 0/1, and reads what
 // cereal::PortableBinaryOutputArchive writes.
-#include "events/bounded_binary_archive.h"
+#include "schema/bounded_binary_archive.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 namespace {

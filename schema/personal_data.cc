@@ -1,4 +1,4 @@
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

@@ -1,4 +1,4 @@
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>

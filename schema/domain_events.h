@@ -9,7 +9,7 @@
 //  - Personal data (people's names, emails, phones, personal addresses) is held
 //    only inside `Personal<T>`, which names its data subject; it is sealed with
 //    that subject's key when a PersonalDataScope is installed (the engine always
-//    does), see events/personal_data.h.
+//    does), see schema/personal_data.h.
 //  - Events never carry passwords, password hashes, tokens or plain emails used
 //    for uniqueness (uniqueness uses `email_fingerprint`, a keyed hash).
 #pragma once
@@ -25,8 +25,8 @@
 #include <cereal/types/string.hpp>
 #include <sstream>
 
-#include "events/bounded_binary_archive.h"
-#include "events/personal_data.h"
+#include "schema/bounded_binary_archive.h"
+#include "schema/personal_data.h"
 #include "events/status.h"
 #include "events/types.h"
 
@@ -78,7 +78,7 @@ std::string to_bytes(const T& value) {
   }
   return std::move(out).str();
 }
-// Decoded with the bounded archive (events/bounded_binary_archive.h): these
+// Decoded with the bounded archive (schema/bounded_binary_archive.h): these
 // bytes come from a payload, so a forged length or bool byte is refused with a
 // cereal::Exception (from_bytes in domain_events.cc makes it kCorruption).
 template <class T>
@@ -93,7 +93,7 @@ T from_bytes(std::string_view bytes) {
 // A value that is personal data of one data subject. The codec seals `value`
 // with the subject's key; destroying that key erases the value everywhere.
 //
-// Wire form (schema 2 of the events that hold it; events/personal_data.h):
+// Wire form (schema 2 of the events that hold it; schema/personal_data.h):
 //   subject, kind u8, bytes   kind 1: sealed with the subject's key (the log)
 //                             kind 0: the value in clear (no cipher installed:
 //                                     tests and golden fixtures only)

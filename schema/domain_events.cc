@@ -1,6 +1,6 @@
-#include "events/domain_events.h"
+#include "schema/domain_events.h"
 
-#include "events/bounded_binary_archive.h"
+#include "schema/bounded_binary_archive.h"
 
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/array.hpp>
@@ -24,7 +24,7 @@ namespace {
 using personal_detail::to_bytes;  // a value's PortableBinary bytes (domain_events.h)
 
 // Parses exactly `bytes` into T with the bounded archive
-// (events/bounded_binary_archive.h): it throws cereal::Exception on short
+// (schema/bounded_binary_archive.h): it throws cereal::Exception on short
 // input, on a length larger than the bytes left and on a bool byte other than
 // 0/1; trailing bytes mean the payload is not a T of this version, so they are
 // refused too.

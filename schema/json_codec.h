@@ -2,7 +2,7 @@
 // POST /v1/commands) and of event payloads (views, exports, reads).
 //
 // A command is one JSON object: {"type": "<CommandName>", "command_id": "<uuid>",
-// ...the command struct's fields, snake_case, exactly as in aggregates/commands.h}.
+// ...the command struct's fields, snake_case, exactly as in schema/commands.h}.
 // The full form of every command is in docs/commands.md; the rules are:
 //  - ids are canonical UUID strings; times are RFC 3339 UTC strings
 //    ("2026-11-24T13:00:00Z", "2026-11-24T13:00:00.123456Z" or "2026-11-24");
@@ -31,8 +31,8 @@
 
 #include <boost/json/value.hpp>
 
-#include "aggregates/commands.h"
-#include "events/domain_events.h"
+#include "schema/commands.h"
+#include "schema/domain_events.h"
 #include "events/types.h"
 
 namespace accountable {

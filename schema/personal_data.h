@@ -2,7 +2,7 @@
 // inside event payloads and snapshots, so that destroying a subject's key
 // erases it everywhere while the log's hash chain stays intact (crypto-shredding).
 //
-// Personal<T> (events/domain_events.h) serializes through the cipher installed
+// Personal<T> (schema/domain_events.h) serializes through the cipher installed
 // on the current thread by a PersonalDataScope. Without one, it is written in
 // the clear (kind 0) — only tests and golden fixtures do that.
 #pragma once

@@ -1,6 +1,6 @@
 // The JSON form of commands: round trip of every command type, the bad-input
 // table, the examples of docs/commands.md, and event_to_json.
-#include "aggregates/command_json.h"
+#include "schema/json_codec.h"
 
 #include <gtest/gtest.h>
 
