@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "schema/commands.h"
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 namespace accountable::bench {
 

@@ -15,8 +15,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "server/account_stack.h"
-#include "server/command_runner.h"
+#include "app/account_stack.h"
+#include "app/command_runner.h"
 
 namespace accountable::cli {
 

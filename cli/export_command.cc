@@ -11,7 +11,7 @@
 
 #include "aggregates/partner_export.h"
 #include "cli/commands.h"
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 namespace accountable::cli {
 

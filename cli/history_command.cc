@@ -9,7 +9,7 @@
 
 #include "aggregates/partner_history.h"
 #include "cli/commands.h"
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 namespace accountable::cli {
 

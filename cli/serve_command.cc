@@ -12,12 +12,12 @@
 #include "cli/commands.h"
 #include "consumers/relay.h"
 #include "projections/view_set.h"
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 #include "server/api.h"
 #include "server/demo.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
-#include "server/token_store.h"
+#include "app/token_store.h"
 
 namespace accountable::cli {
 

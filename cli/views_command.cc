@@ -11,7 +11,7 @@
 #include "cli/commands.h"
 #include "projections/view_json.h"
 #include "projections/view_queries.h"
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 namespace accountable::cli {
 

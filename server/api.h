@@ -12,12 +12,12 @@
 
 #include "projections/view_queries.h"
 #include "projections/view_set.h"
-#include "server/account_stack.h"
-#include "server/command_runner.h"
+#include "app/account_stack.h"
+#include "app/command_runner.h"
 #include "server/metrics.h"
 #include "server/router.h"
 #include "server/sign_in_limiter.h"
-#include "server/token_store.h"
+#include "app/token_store.h"
 
 namespace accountable {
 

@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "aggregates/catalog.h"
-#include "server/command_runner.h"
+#include "app/command_runner.h"
 
 namespace accountable {
 

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 namespace accountable {
 

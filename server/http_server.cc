@@ -12,7 +12,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "server/command_runner.h"
+#include "app/command_runner.h"
 
 namespace accountable {
 

@@ -1,4 +1,4 @@
-#include "server/command_runner.h"
+#include "app/command_runner.h"
 
 #include <sodium.h>
 

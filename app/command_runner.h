@@ -15,7 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "schema/json_codec.h"
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 namespace accountable {
 

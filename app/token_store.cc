@@ -1,4 +1,4 @@
-#include "server/token_store.h"
+#include "app/token_store.h"
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "server/account_stack.h"
+#include "app/account_stack.h"
 
 #include <sodium.h>
 
