@@ -19,7 +19,7 @@
 #include "bench/relay_bench.h"
 #include "events/env.h"
 #include "events/event_log.h"
-#include "projections/view_bench.h"
+#include "bench/view_bench.h"
 
 namespace accountable::bench {
 

@@ -100,8 +100,6 @@ struct ProjectionDefinition {
   ProjectionFactory make;
 };
 
-// The five views of this build, in a fixed order: catalog, pricing,
-// directory, profile, audit.
-const std::vector<ProjectionDefinition>& builtin_projections();
+// The views of this build: projections/view_registry.h.
 
 }  // namespace accountable

@@ -9,6 +9,7 @@
 #include "events/env.h"
 #include "projections/reader_pool.h"
 #include "projections/view_file.h"
+#include "projections/view_registry.h"
 
 namespace accountable {
 

@@ -1,4 +1,4 @@
-#include "projections/view_bench.h"
+#include "bench/view_bench.h"
 
 #include <sodium.h>
 
