@@ -13,18 +13,11 @@ constexpr std::string_view kUserColumns =
     "u.user_id, u.partner_id, u.status, u.first_name, u.last_name, u.email, u.phone, u.erased, u.created_at, "
     "u.changed_at, u.deactivated_at, u.must_change_password, u.roles";
 
-std::optional<DirectoryStatus> status_from_text(std::string_view s) {
-  if (s == "active") return DirectoryStatus::kActive;
-  if (s == "inactive") return DirectoryStatus::kInactive;
-  if (s == "purged") return DirectoryStatus::kPurged;
-  return std::nullopt;
-}
-
 DirectoryUser user_from_row(const Statement& s) {
   DirectoryUser u;
   u.user_id = UserId::parse(s.column_text(0)).value();
   u.partner_id = PartnerId::parse(s.column_text(1)).value();
-  u.status = status_from_text(s.column_text(2)).value_or(DirectoryStatus::kActive);
+  u.status = enum_from_name<DirectoryStatus>(s.column_text(2)).value_or(DirectoryStatus::kActive);
   u.profile = ContactDetails{s.column_text(3), s.column_text(4), s.column_text(5), s.column_text(6)};
   u.erased = s.column_int(7) != 0;
   u.created_at = s.column_time(8);
@@ -66,14 +59,7 @@ Result<std::vector<DirectoryUser>> run_users(Statement& users) {
 
 }  // namespace
 
-std::string_view directory_status_name(DirectoryStatus s) {
-  switch (s) {
-    case DirectoryStatus::kActive: return "active";
-    case DirectoryStatus::kInactive: return "inactive";
-    case DirectoryStatus::kPurged: return "purged";
-  }
-  return "unknown";
-}
+std::string_view directory_status_name(DirectoryStatus s) { return enum_text(s); }
 
 std::vector<std::string> DirectoryView::schema() const {
   return {
@@ -159,7 +145,7 @@ Status DirectoryView::apply(const ViewEvent& event) {
       std::vector<SqlValue> values(kUserColumnCount);
       values[kUserId] = user;
       values[kPartnerId] = created->partner_id.to_string();
-      values[kStatus] = std::string("active");
+      values[kStatus] = std::string(directory_status_name(DirectoryStatus::kActive));
       values[kCreatedAt] = r.recorded_at.micros;
       values[kCreatedPosition] = position;
       values[kChangedAt] = r.recorded_at.micros;
@@ -196,13 +182,13 @@ Status DirectoryView::apply(const ViewEvent& event) {
   } else if (const auto* password = std::get_if<PasswordSet>(e)) {
     row->values[kMustChangePassword] = int64_t{password->must_change_at_next_sign_in ? 1 : 0};
   } else if (const auto* deactivated = std::get_if<UserDeactivated>(e)) {
-    row->values[kStatus] = std::string("inactive");
+    row->values[kStatus] = std::string(directory_status_name(DirectoryStatus::kInactive));
     row->values[kDeactivatedAt] = deactivated->at.micros;
   } else if (std::holds_alternative<UserRestored>(*e)) {
-    row->values[kStatus] = std::string("active");
+    row->values[kStatus] = std::string(directory_status_name(DirectoryStatus::kActive));
     row->values[kDeactivatedAt] = SqlValue();
   } else if (std::holds_alternative<UserPurged>(*e)) {
-    row->values[kStatus] = std::string("purged");
+    row->values[kStatus] = std::string(directory_status_name(DirectoryStatus::kPurged));
     set_profile(*row, PersonalContact{"", {}, true});
     row->values[kRoles] = std::string("[]");
   }

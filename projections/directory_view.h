@@ -21,11 +21,18 @@
 
 #include "projections/projection.h"
 #include "projections/row_cache.h"
+#include "schema/enum_names.h"
 
 namespace accountable {
 
 enum class DirectoryStatus : uint8_t { kActive, kInactive, kPurged };
-std::string_view directory_status_name(DirectoryStatus s);  // "active", "inactive", "purged"
+// Its spellings (columns, JSON, the ?status= parameter), in the table form of schema/enum_names.h.
+template <>
+struct EnumNames<DirectoryStatus> {
+  static constexpr EnumName<DirectoryStatus> kNames[] = {
+      {DirectoryStatus::kActive, "active"}, {DirectoryStatus::kInactive, "inactive"}, {DirectoryStatus::kPurged, "purged"}};
+};
+std::string_view directory_status_name(DirectoryStatus s);  // "unknown" outside the table
 
 struct DirectoryUser {
   UserId user_id;

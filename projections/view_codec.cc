@@ -10,77 +10,6 @@ namespace json = boost::json;
 
 namespace {
 
-template <class E>
-struct EnumName {
-  E value;
-  std::string_view text;
-};
-
-// The spellings of docs/commands.md (schema/json_codec.cc keeps its own
-// table private; projections/view_codec_test.cc checks the two agree).
-constexpr EnumName<Role> kRoles[] = {
-    {Role::kGlobalAdmin, "global_admin"},       {Role::kUserManagementAdmin, "user_management_admin"},
-    {Role::kBillingAdmin, "billing_admin"},     {Role::kAccountAdmin, "account_admin"},
-    {Role::kMpnPartnerAdmin, "mpn_partner_admin"}, {Role::kAdminAgent, "admin_agent"},
-    {Role::kSalesAgent, "sales_agent"},         {Role::kHelpdeskAgent, "helpdesk_agent"},
-    {Role::kIncentivesAdmin, "incentives_admin"}, {Role::kIncentivesUser, "incentives_user"},
-    {Role::kReferralAdmin, "referral_admin"},   {Role::kBusinessProfileAdmin, "business_profile_admin"}};
-constexpr EnumName<VettingStatus> kVettingStatuses[] = {{VettingStatus::kNone, "none"},
-                                                        {VettingStatus::kPending, "pending"},
-                                                        {VettingStatus::kAuthorized, "authorized"},
-                                                        {VettingStatus::kRejected, "rejected"}};
-constexpr EnumName<VettingSubStatus> kVettingSubStatuses[] = {
-    {VettingSubStatus::kNone, "none"},
-    {VettingSubStatus::kEntry, "entry"},
-    {VettingSubStatus::kEmailOwnership, "email_ownership"},
-    {VettingSubStatus::kEmailDomain, "email_domain"},
-    {VettingSubStatus::kEmploymentVerification, "employment_verification"},
-    {VettingSubStatus::kDecision, "decision"},
-    {VettingSubStatus::kOther, "other"},
-    {VettingSubStatus::kBusinessVerification, "business_verification"}};
-constexpr EnumName<SuspensionReason> kSuspensionReasons[] = {{SuspensionReason::kBillingOverdue, "billing_overdue"},
-                                                             {SuspensionReason::kAbuse, "abuse"},
-                                                             {SuspensionReason::kProviderIssue, "provider_issue"}};
-constexpr EnumName<Segment> kSegments[] = {
-    {Segment::kEnterprise, "enterprise"}, {Segment::kSmallBusiness, "small_business"}, {Segment::kGovernment, "government"}};
-constexpr EnumName<LicenseAgreementType> kLicenseAgreementTypes[] = {{LicenseAgreementType::kCorporate, "corporate"},
-                                                                     {LicenseAgreementType::kGovernment, "government"},
-                                                                     {LicenseAgreementType::kAcademic, "academic"}};
-constexpr EnumName<SecondaryLicenseType> kSecondaryLicenseTypes[] = {
-    {SecondaryLicenseType::kNonSpecific, "non_specific"},
-    {SecondaryLicenseType::kAddOn, "add_on"},
-    {SecondaryLicenseType::kTrial, "trial"}};
-constexpr EnumName<EndCustomerType> kEndCustomerTypes[] = {{EndCustomerType::kCorporate, "corporate"},
-                                                           {EndCustomerType::kGovernment, "government"},
-                                                           {EndCustomerType::kFaculty, "faculty"},
-                                                           {EndCustomerType::kStudent, "student"}};
-constexpr EnumName<BillingModel> kBillingModels[] = {{BillingModel::kLicenseBased, "license_based"},
-                                                     {BillingModel::kUsageBased, "usage_based"}};
-constexpr EnumName<ChangeCode> kChangeCodes[] = {
-    {ChangeCode::kAdd, "ADD"}, {ChangeCode::kChg, "CHG"}, {ChangeCode::kDel, "DEL"}, {ChangeCode::kUnc, "UNC"}};
-constexpr EnumName<LogoFormat> kLogoFormats[] = {
-    {LogoFormat::kGif, "gif"}, {LogoFormat::kJpg, "jpg"}, {LogoFormat::kPng, "png"}};
-constexpr EnumName<CustomerSize> kCustomerSizes[] = {{CustomerSize::k1To9, "1-9"},
-                                                     {CustomerSize::k10To49, "10-49"},
-                                                     {CustomerSize::k50To249, "50-249"},
-                                                     {CustomerSize::k250To999, "250-999"},
-                                                     {CustomerSize::k1000Plus, "1000+"}};
-
-template <class E, size_t N>
-std::string_view text_in(const EnumName<E> (&table)[N], E value) {
-  for (const auto& n : table) {
-    if (n.value == value) return n.text;
-  }
-  return "unknown";
-}
-template <class E, size_t N>
-std::optional<E> value_in(const EnumName<E> (&table)[N], std::string_view text) {
-  for (const auto& n : table) {
-    if (n.text == text) return n.value;
-  }
-  return std::nullopt;
-}
-
 std::string text_of(const json::value& v) {
   if (!v.is_string()) return {};
   return std::string(v.get_string().data(), v.get_string().size());
@@ -116,29 +45,6 @@ Result<json::object> parse_object(std::string_view text, std::string_view what) 
 json::string_view sv(std::string_view s) { return json::string_view(s.data(), s.size()); }
 
 }  // namespace
-
-#define ACCT_VIEW_ENUM(E, table)                                                    \
-  template <>                                                                       \
-  std::string_view enum_text<E>(E value) {                                          \
-    return text_in(table, value);                                                   \
-  }                                                                                 \
-  template <>                                                                       \
-  std::optional<E> enum_from_text<E>(std::string_view text) {                       \
-    return value_in(table, text);                                                   \
-  }
-ACCT_VIEW_ENUM(Role, kRoles)
-ACCT_VIEW_ENUM(VettingStatus, kVettingStatuses)
-ACCT_VIEW_ENUM(VettingSubStatus, kVettingSubStatuses)
-ACCT_VIEW_ENUM(SuspensionReason, kSuspensionReasons)
-ACCT_VIEW_ENUM(Segment, kSegments)
-ACCT_VIEW_ENUM(LicenseAgreementType, kLicenseAgreementTypes)
-ACCT_VIEW_ENUM(SecondaryLicenseType, kSecondaryLicenseTypes)
-ACCT_VIEW_ENUM(EndCustomerType, kEndCustomerTypes)
-ACCT_VIEW_ENUM(BillingModel, kBillingModels)
-ACCT_VIEW_ENUM(ChangeCode, kChangeCodes)
-ACCT_VIEW_ENUM(LogoFormat, kLogoFormats)
-ACCT_VIEW_ENUM(CustomerSize, kCustomerSizes)
-#undef ACCT_VIEW_ENUM
 
 json::object address_json(const Address& a) {
   return json::object{{"line1", sv(a.line1)},   {"line2", sv(a.line2)},

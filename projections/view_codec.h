@@ -12,33 +12,21 @@
 #include <string_view>
 
 #include "schema/domain_events.h"
+#include "schema/enum_names.h"
 
 namespace accountable {
 
-// Enum <-> text. Unknown text: nullopt (a view never stores one).
-template <class E>
-std::string_view enum_text(E value);
-template <class E>
-std::optional<E> enum_from_text(std::string_view text);
-
-#define ACCT_VIEW_ENUM_DECLARE(E)                 \
-  template <>                                     \
-  std::string_view enum_text<E>(E value);         \
-  template <>                                     \
-  std::optional<E> enum_from_text<E>(std::string_view text);
-ACCT_VIEW_ENUM_DECLARE(Role)
-ACCT_VIEW_ENUM_DECLARE(VettingStatus)
-ACCT_VIEW_ENUM_DECLARE(VettingSubStatus)
-ACCT_VIEW_ENUM_DECLARE(SuspensionReason)
-ACCT_VIEW_ENUM_DECLARE(Segment)
-ACCT_VIEW_ENUM_DECLARE(LicenseAgreementType)
-ACCT_VIEW_ENUM_DECLARE(SecondaryLicenseType)
-ACCT_VIEW_ENUM_DECLARE(EndCustomerType)
-ACCT_VIEW_ENUM_DECLARE(BillingModel)
-ACCT_VIEW_ENUM_DECLARE(ChangeCode)
-ACCT_VIEW_ENUM_DECLARE(LogoFormat)
-ACCT_VIEW_ENUM_DECLARE(CustomerSize)
-#undef ACCT_VIEW_ENUM_DECLARE
+// Enum <-> text, in the spellings of schema/enum_names.h. A value outside the
+// table: "unknown"; unknown text: nullopt (a view never stores one).
+template <NamedEnum E>
+std::string_view enum_text(E value) {
+  const std::string_view name = enum_name(value);
+  return name.empty() ? std::string_view("unknown") : name;
+}
+template <NamedEnum E>
+std::optional<E> enum_from_text(std::string_view text) {
+  return enum_from_name<E>(text);
+}
 
 boost::json::object address_json(const Address& a);
 boost::json::object contact_json(const ContactDetails& c);

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "schema/enum_names.h"
+
 namespace accountable {
 
 namespace json = boost::json;
@@ -164,83 +166,10 @@ Status check_text(std::string_view text) {
   return invalid_argument("malformed JSON at byte " + std::to_string(n) + ": " + why + near(text, n));
 }
 
-// ---- enum spellings ------------------------------------------------------------
-
-template <class E>
-struct EnumName {
-  E value;
-  std::string_view name;
-};
-
-template <class E>
-struct EnumTable;
-
-#define ACCT_ENUM_TABLE(E, ...)                                  \
-  template <>                                                    \
-  struct EnumTable<E> {                                          \
-    static constexpr EnumName<E> kNames[] = {__VA_ARGS__};       \
-  }
-
-ACCT_ENUM_TABLE(Role, {Role::kGlobalAdmin, "global_admin"}, {Role::kUserManagementAdmin, "user_management_admin"},
-                {Role::kBillingAdmin, "billing_admin"}, {Role::kAccountAdmin, "account_admin"},
-                {Role::kMpnPartnerAdmin, "mpn_partner_admin"}, {Role::kAdminAgent, "admin_agent"},
-                {Role::kSalesAgent, "sales_agent"}, {Role::kHelpdeskAgent, "helpdesk_agent"},
-                {Role::kIncentivesAdmin, "incentives_admin"}, {Role::kIncentivesUser, "incentives_user"},
-                {Role::kReferralAdmin, "referral_admin"}, {Role::kBusinessProfileAdmin, "business_profile_admin"});
-ACCT_ENUM_TABLE(VettingStatus, {VettingStatus::kNone, "none"}, {VettingStatus::kPending, "pending"},
-                {VettingStatus::kAuthorized, "authorized"}, {VettingStatus::kRejected, "rejected"});
-ACCT_ENUM_TABLE(VettingSubStatus, {VettingSubStatus::kNone, "none"}, {VettingSubStatus::kEntry, "entry"},
-                {VettingSubStatus::kEmailOwnership, "email_ownership"},
-                {VettingSubStatus::kEmailDomain, "email_domain"},
-                {VettingSubStatus::kEmploymentVerification, "employment_verification"},
-                {VettingSubStatus::kDecision, "decision"}, {VettingSubStatus::kOther, "other"},
-                {VettingSubStatus::kBusinessVerification, "business_verification"});
-ACCT_ENUM_TABLE(SuspensionReason, {SuspensionReason::kBillingOverdue, "billing_overdue"},
-                {SuspensionReason::kAbuse, "abuse"}, {SuspensionReason::kProviderIssue, "provider_issue"});
-ACCT_ENUM_TABLE(PasswordReason, {PasswordReason::kCreated, "created"}, {PasswordReason::kReset, "reset"},
-                {PasswordReason::kChanged, "changed"});
-ACCT_ENUM_TABLE(Segment, {Segment::kEnterprise, "enterprise"}, {Segment::kSmallBusiness, "small_business"},
-                {Segment::kGovernment, "government"});
-ACCT_ENUM_TABLE(LicenseAgreementType, {LicenseAgreementType::kCorporate, "corporate"},
-                {LicenseAgreementType::kGovernment, "government"}, {LicenseAgreementType::kAcademic, "academic"});
-ACCT_ENUM_TABLE(SecondaryLicenseType, {SecondaryLicenseType::kNonSpecific, "non_specific"},
-                {SecondaryLicenseType::kAddOn, "add_on"}, {SecondaryLicenseType::kTrial, "trial"});
-ACCT_ENUM_TABLE(EndCustomerType, {EndCustomerType::kCorporate, "corporate"},
-                {EndCustomerType::kGovernment, "government"}, {EndCustomerType::kFaculty, "faculty"},
-                {EndCustomerType::kStudent, "student"});
-ACCT_ENUM_TABLE(BillingModel, {BillingModel::kLicenseBased, "license_based"},
-                {BillingModel::kUsageBased, "usage_based"});
-ACCT_ENUM_TABLE(ChangeCode, {ChangeCode::kAdd, "ADD"}, {ChangeCode::kChg, "CHG"}, {ChangeCode::kDel, "DEL"},
-                {ChangeCode::kUnc, "UNC"});
-ACCT_ENUM_TABLE(LogoFormat, {LogoFormat::kGif, "gif"}, {LogoFormat::kJpg, "jpg"}, {LogoFormat::kPng, "png"});
-ACCT_ENUM_TABLE(CustomerSize, {CustomerSize::k1To9, "1-9"}, {CustomerSize::k10To49, "10-49"},
-                {CustomerSize::k50To249, "50-249"}, {CustomerSize::k250To999, "250-999"},
-                {CustomerSize::k1000Plus, "1000+"});
-#undef ACCT_ENUM_TABLE
-
-template <class E>
-std::string_view enum_name(E value) {
-  for (const auto& n : EnumTable<E>::kNames) {
-    if (n.value == value) return n.name;
-  }
-  return {};
-}
-
-template <class E>
-std::string enum_choices() {
-  std::string out;
-  for (const auto& n : EnumTable<E>::kNames) {
-    if (!out.empty()) out += ", ";
-    // Appended piece by piece: gcc 12 at -O3 warns falsely (-Wrestrict) on "x" + std::string.
-    out += '"';
-    out += n.name;
-    out += '"';
-  }
-  return out;
-}
+// ---- enum spellings: schema/enum_names.h ------------------------------------
 
 template <class T>
-concept JsonEnum = std::is_enum_v<T> && requires { EnumTable<T>::kNames; };
+concept JsonEnum = NamedEnum<T>;
 
 // ---- field lists: one per struct, used by the reader and the writer ---------------
 //
@@ -593,11 +522,9 @@ Status read(const json::value& v, T& out, const std::string& path) {
   } else if constexpr (JsonEnum<T>) {
     if (!v.is_string()) return wrong_type(v, "a string, one of " + enum_choices<T>(), path);
     std::string_view s(v.get_string().data(), v.get_string().size());
-    for (const auto& n : EnumTable<T>::kNames) {
-      if (n.name == s) {
-        out = n.value;
-        return Status::ok();
-      }
+    if (auto value = enum_from_name<T>(s)) {
+      out = *value;
+      return Status::ok();
     }
     return invalid_argument("must be one of " + enum_choices<T>(), path);
   } else if constexpr (std::is_integral_v<T>) {
