@@ -22,18 +22,8 @@ std::string hex(const Hash256& h) { return hex_encode(h.data(), h.size()); }
 json::object event_line(const PartnerEvent& e) {
   json::object o;
   o["record"] = "event";
-  o["position"] = e.position.value();
-  o["stream"] = e.stream;
-  o["version"] = e.version.value();
-  o["type"] = e.type;
-  o["schema_version"] = e.schema_version;
-  o["event_id"] = e.event_id.to_string();
-  o["command_id"] = e.command_id.to_string();
-  o["correlation_id"] = e.correlation_id.to_string();
-  o["causation_id"] = e.causation_id.to_string();
-  o["actor"] = e.actor;
-  o["recorded_at"] = format_timestamp(e.recorded_at);
-  o["partner"] = e.partner;
+  EnvelopeObjectWriter envelope(o);
+  envelope_members(e, envelope);
   o["hash"] = hex(e.hash);
   auto decoded = decode_event(e.type, e.schema_version, e.payload);
   // An event this build cannot decode is exported without its data, not guessed.

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "server/event_json.h"
+#include "schema/json_codec.h"
 #include "events/event_log.h"
 
 namespace accountable::cli {

@@ -99,6 +99,40 @@ void append_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// The envelope's members (schema/json_codec.h, envelope_members) as JSON text,
+// each after a comma: the partner is null when the stream has none.
+struct EnvelopeTextWriter {
+  std::string& out;
+  void name(std::string_view n) {
+    out += ",\"";
+    out += n;
+    out += "\":";
+  }
+  template <class N>
+  void number(std::string_view n, const N& v) {
+    name(n);
+    append_number(out, envelope_number(v));
+  }
+  void text(std::string_view n, std::string_view v) {
+    name(n);
+    append_string(out, v);
+  }
+  template <class Id>
+  void id(std::string_view n, const Id& v) {
+    name(n);
+    append_uuid(out, v.bytes());
+  }
+  void time(std::string_view n, Timestamp v) { text(n, format_timestamp(v)); }
+  void partner(std::string_view n, std::string_view v) {
+    if (v.empty()) {
+      name(n);
+      out += "null";
+    } else {
+      text(n, v);
+    }
+  }
+};
+
 }  // namespace
 
 std::string_view event_message_key(const RecordedEvent& event) {
@@ -139,34 +173,8 @@ Status encode_event_message(const RecordedEvent& e, PersonalDataCipher* cipher, 
   out.reserve(640 + e.payload.size() * 2);
   out += "{\"format\":";
   append_number(out, static_cast<uint64_t>(kEventMessageFormat));
-  out += ",\"position\":";
-  append_number(out, e.position.value());
-  out += ",\"stream\":";
-  append_string(out, e.stream);
-  out += ",\"version\":";
-  append_number(out, e.version.value());
-  out += ",\"type\":";
-  append_string(out, e.type);
-  out += ",\"schema_version\":";
-  append_number(out, e.schema_version);
-  out += ",\"event_id\":";
-  append_uuid(out, e.event_id.bytes());
-  out += ",\"command_id\":";
-  append_uuid(out, e.command_id.bytes());
-  out += ",\"correlation_id\":";
-  append_uuid(out, e.correlation_id.bytes());
-  out += ",\"causation_id\":";
-  append_uuid(out, e.causation_id.bytes());
-  out += ",\"actor\":";
-  append_string(out, e.actor);
-  out += ",\"recorded_at\":";
-  append_string(out, format_timestamp(e.recorded_at));
-  out += ",\"partner\":";
-  if (e.partner.empty()) {
-    out += "null";
-  } else {
-    append_string(out, e.partner);
-  }
+  EnvelopeTextWriter envelope{out};
+  envelope_members(e, envelope);
   out += ",\"hash\":\"";
   append_hex(out, e.hash.data(), e.hash.size());
   out += "\",\"erased_subjects\":[";
@@ -260,6 +268,69 @@ Status get_id(const json::object& o, const char* name, Id* out) {
   return Status::ok();
 }
 
+// Reads the envelope's members (schema/json_codec.h, envelope_members) in
+// order; the first missing or wrong one is `status`, and the rest are skipped.
+struct EnvelopeReader {
+  const json::object& o;
+  Status status = Status::ok();
+
+  void number(const char* name, GlobalPosition& out) {
+    uint64_t n = 0;
+    if (at_least_one(name, &n)) out = GlobalPosition(n);
+  }
+  void number(const char* name, StreamVersion& out) {
+    uint64_t n = 0;
+    if (at_least_one(name, &n)) out = StreamVersion(n);
+  }
+  void number(const char* name, uint16_t& out) {
+    uint64_t n = 0;
+    if (!status.is_ok() || !(status = get_u64(o, name, &n)).is_ok()) return;
+    if (n == 0 || n > 0xffff) {
+      status = invalid_argument("must be from 1 to 65535", name);
+      return;
+    }
+    out = static_cast<uint16_t>(n);
+  }
+  void text(const char* name, std::string& out) {
+    if (status.is_ok()) status = get_string(o, name, &out);
+  }
+  template <class Id>
+  void id(const char* name, Id& out) {
+    if (status.is_ok()) status = get_id(o, name, &out);
+  }
+  void time(const char* name, Timestamp& out) {
+    std::string text;
+    if (!status.is_ok() || !(status = get_string(o, name, &text)).is_ok()) return;
+    auto t = parse_timestamp(text);
+    if (!t) {
+      status = invalid_argument("must be an RFC 3339 UTC time: " + t.status().message(), name);
+      return;
+    }
+    out = *t;
+  }
+  void partner(const char* name, std::string& out) {
+    if (!status.is_ok()) return;
+    auto partner = member(o, name);
+    if (!partner) {
+      status = partner.status();
+    } else if ((*partner)->is_string()) {
+      out.assign((*partner)->get_string().data(), (*partner)->get_string().size());
+    } else if (!(*partner)->is_null()) {
+      status = mistyped(name, "a string or null");
+    }
+  }
+
+ private:
+  bool at_least_one(const char* name, uint64_t* n) {
+    if (!status.is_ok() || !(status = get_u64(o, name, n)).is_ok()) return false;
+    if (*n == 0) {
+      status = invalid_argument("must be at least 1", name);
+      return false;
+    }
+    return true;
+  }
+};
+
 }  // namespace
 
 Result<ConsumedEvent> parse_event_message(std::string_view value) {
@@ -276,34 +347,9 @@ Result<ConsumedEvent> parse_event_message(std::string_view value) {
                                 std::to_string(kEventMessageFormat),
                             "format");
   }
-  ACCT_RETURN_IF_ERROR(get_u64(o, "position", &n));
-  if (n == 0) return invalid_argument("must be at least 1", "position");
-  e.position = GlobalPosition(n);
-  ACCT_RETURN_IF_ERROR(get_string(o, "stream", &e.stream));
-  ACCT_RETURN_IF_ERROR(get_u64(o, "version", &n));
-  if (n == 0) return invalid_argument("must be at least 1", "version");
-  e.version = StreamVersion(n);
-  ACCT_RETURN_IF_ERROR(get_string(o, "type", &e.type));
-  ACCT_RETURN_IF_ERROR(get_u64(o, "schema_version", &n));
-  if (n == 0 || n > 0xffff) return invalid_argument("must be from 1 to 65535", "schema_version");
-  e.schema_version = static_cast<uint16_t>(n);
-  ACCT_RETURN_IF_ERROR(get_id(o, "event_id", &e.event_id));
-  ACCT_RETURN_IF_ERROR(get_id(o, "command_id", &e.command_id));
-  ACCT_RETURN_IF_ERROR(get_id(o, "correlation_id", &e.correlation_id));
-  ACCT_RETURN_IF_ERROR(get_id(o, "causation_id", &e.causation_id));
-  ACCT_RETURN_IF_ERROR(get_string(o, "actor", &e.actor));
-  std::string text;
-  ACCT_RETURN_IF_ERROR(get_string(o, "recorded_at", &text));
-  auto t = parse_timestamp(text);
-  if (!t) return invalid_argument("must be an RFC 3339 UTC time: " + t.status().message(), "recorded_at");
-  e.recorded_at = *t;
-  auto partner = member(o, "partner");
-  if (!partner) return partner.status();
-  if ((*partner)->is_string()) {
-    e.partner.assign((*partner)->get_string().data(), (*partner)->get_string().size());
-  } else if (!(*partner)->is_null()) {
-    return mistyped("partner", "a string or null");
-  }
+  EnvelopeReader envelope{o};
+  envelope_members(e, envelope);
+  ACCT_RETURN_IF_ERROR(envelope.status);
   ACCT_RETURN_IF_ERROR(get_string(o, "hash", &e.hash));
   auto erased = member(o, "erased_subjects");
   if (!erased) return erased.status();

@@ -710,4 +710,18 @@ json::value event_to_json(const DomainEvent& event) {
   return out;
 }
 
+boost::json::object recorded_event_json(const RecordedEvent& e, PersonalDataCipher* cipher) {
+  boost::json::object o = envelope_json(e);
+  PersonalDataScope scope(cipher);
+  auto decoded = decode_event(e.type, e.schema_version, e.payload);
+  if (decoded) {
+    o["data"] = event_to_json(*decoded);
+  } else {
+    // Not a domain event we know (or damaged): say so rather than guess.
+    o["data"] = nullptr;
+    o["data_error"] = decoded.status().to_string();
+  }
+  return o;
+}
+
 }  // namespace accountable

@@ -1,5 +1,7 @@
 // The JSON form of commands (one line of `acct exec`, or the body of
-// POST /v1/commands) and of event payloads (views, exports, reads).
+// POST /v1/commands), of event payloads (views, exports, reads), and of the
+// envelope of a recorded event (HTTP reads, `acct read`, exports, Kafka
+// messages). Enum spellings: schema/enum_names.h.
 //
 // A command is one JSON object: {"type": "<CommandName>", "command_id": "<uuid>",
 // ...the command struct's fields, snake_case, exactly as in schema/commands.h}.
@@ -29,11 +31,14 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "events/envelope.h"
+#include "events/types.h"
 #include "schema/commands.h"
 #include "schema/domain_events.h"
-#include "events/types.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 
@@ -63,5 +68,77 @@ boost::json::value event_to_json(const DomainEvent& event);
 
 // Enum spellings used in the JSON form (also for docs and views).
 std::string_view role_json_name(Role role);
+
+// ---- the envelope ----------------------------------------------------------------
+//
+// THE JSON shape of a recorded event's envelope: its members in order, each
+// handed to the visitor with its name. Every writer and reader goes through it
+// with a visitor that has
+//   number(name, N)      position, version (strong types), schema_version (uint16_t)
+//   text(name, S)        stream, type, actor
+//   id(name, Id)         event_id, command_id, correlation_id, causation_id (canonical UUID text)
+//   time(name, T)        recorded_at (RFC 3339 UTC)
+//   partner(name, S)     partner, empty when the stream has none ("" or null: the visitor's choice)
+// `Event` is RecordedEvent, or any type with the same members (an owning copy,
+// a consumed message); const for writers, not for readers.
+template <class Event, class Visitor>
+void envelope_members(Event& e, Visitor& v) {
+  v.number("position", e.position);
+  v.text("stream", e.stream);
+  v.number("version", e.version);
+  v.text("type", e.type);
+  v.number("schema_version", e.schema_version);
+  v.id("event_id", e.event_id);
+  v.id("command_id", e.command_id);
+  v.id("correlation_id", e.correlation_id);
+  v.id("causation_id", e.causation_id);
+  v.text("actor", e.actor);
+  v.time("recorded_at", e.recorded_at);
+  v.partner("partner", e.partner);
+}
+
+// A number member's value: positions and versions are strong types.
+inline uint64_t envelope_number(uint64_t v) { return v; }
+template <class T>
+  requires requires(const T& t) { t.value(); }
+uint64_t envelope_number(const T& t) {
+  return t.value();
+}
+
+// Adds the envelope's members to a JSON object (the partner as "" when none).
+class EnvelopeObjectWriter {
+ public:
+  explicit EnvelopeObjectWriter(boost::json::object& out) : out_(out) {}
+  template <class N>
+  void number(std::string_view name, const N& v) {
+    out_[name] = envelope_number(v);
+  }
+  void text(std::string_view name, std::string_view v) { out_[name] = boost::json::string_view(v.data(), v.size()); }
+  template <class Id>
+  void id(std::string_view name, const Id& v) {
+    out_[name] = v.to_string();
+  }
+  void time(std::string_view name, Timestamp v) { out_[name] = format_timestamp(v); }
+  void partner(std::string_view name, std::string_view v) { text(name, v); }
+
+ private:
+  boost::json::object& out_;
+};
+
+// The envelope only (no payload), as a JSON object.
+template <class Event>
+boost::json::object envelope_json(const Event& e) {
+  boost::json::object o;
+  EnvelopeObjectWriter writer(o);
+  envelope_members(e, writer);
+  return o;
+}
+
+// The envelope plus `data`, the payload decoded (and upcast) with personal
+// data opened through the cipher (a purged subject's fields read
+// {"erased": true}); an event this build cannot decode has "data": null and
+// "data_error". For GET /v1/streams, /v1/events and the SSE subscription
+// (docs/http-api.md, "Events").
+boost::json::object recorded_event_json(const RecordedEvent& e, PersonalDataCipher* cipher);
 
 }  // namespace accountable

@@ -11,7 +11,7 @@
 #include "aggregates/user.h"
 #include "events/subscription.h"
 #include "projections/view_json.h"
-#include "server/event_json.h"
+#include "schema/json_codec.h"
 #include "server/http_server.h"
 #include "server/openapi_yaml.h"
 
