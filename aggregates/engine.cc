@@ -193,22 +193,21 @@ Result<CommandOutcome> Engine::answer_duplicate(const CommitResult& earlier) con
 }
 
 Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequest& request) {
-  auto outcome = decide_and_append(actor, request);
-  // A committed purge (or a retry of one) destroys the user's key: from then on
-  // every replay, view and export reads their personal data as erased.
-  if (outcome && options_.cipher != nullptr) {
-    if (const auto* purge = std::get_if<PurgeUser>(&request.command)) {
-      Status erased = options_.cipher->erase(user_subject(purge->user_id));
-      // The cached states may hold the user's personal data in clear, decoded
-      // before the key went; from here on every load decodes it as erased.
-      shared_->clear();
-      if (!erased.is_ok()) {
-        return Status(erased.code(), "the purge is committed but the user's key was not destroyed (" +
-                                         erased.message() + "); retry the same command");
-      }
-    }
+  return decide_and_append(actor, request);
+}
+
+void Engine::forget_cached_states() { shared_->clear(); }
+
+Status forget_user(Engine& engine, PersonalDataCipher& cipher, const UserId& user) {
+  Status erased = cipher.erase(user_subject(user));
+  // The cached states may hold the user's personal data in clear, decoded
+  // before the key went; from here on every load decodes it as erased.
+  engine.forget_cached_states();
+  if (!erased.is_ok()) {
+    return Status(erased.code(), "the purge is committed but the user's key was not destroyed (" + erased.message() +
+                                     "); retry the same command");
   }
-  return outcome;
+  return Status::ok();
 }
 
 Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const CommandRequest& request) {

@@ -10,8 +10,10 @@
 //
 // Loads start from the stream's snapshot when there is a usable one
 // (aggregates/snapshot_store.h). Personal data is sealed per data subject with
-// the cipher (schema/personal_data.h); a committed PurgeUser destroys the
-// user's key, which erases their personal data from every replay.
+// the cipher (schema/personal_data.h). The engine decides and appends only:
+// what follows a commit beside the log (a purged user's key destroyed through
+// forget_user() below, passwords, tokens) is the command pipeline's
+// (app/command_effects.cc).
 #pragma once
 
 #include <array>
@@ -88,6 +90,10 @@ class Engine {
   // the same command decides on the same ids.
   static std::vector<GeneratedId> ids_for(const CommandId& id, size_t count = 2);
 
+  // Drops every cached state: they may hold personal data decoded in clear
+  // before a subject's key went (forget_user).
+  void forget_cached_states();
+
  private:
   Result<CommandOutcome> decide_and_append(const Principal& actor, const CommandRequest& request);
   Result<CommandOutcome> answer_duplicate(const CommitResult& earlier) const;
@@ -110,5 +116,10 @@ class Engine {
   struct Shared;
   std::unique_ptr<Shared> shared_;
 };
+
+// After a committed PurgeUser (or a retry of one): destroys the user's key, so
+// that every replay, view and export reads their personal data as erased, and
+// drops the engine's cached states. The error says the purge is committed.
+Status forget_user(Engine& engine, PersonalDataCipher& cipher, const UserId& user);
 
 }  // namespace accountable

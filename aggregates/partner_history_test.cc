@@ -70,7 +70,12 @@ struct AuditWorld {
     r.command = command;
     r.correlation_id = CorrelationId(id.bytes());
     r.causation_id = CausationId(id.bytes());
-    return engine->execute(actor, r);
+    auto out = engine->execute(actor, r);
+    // After a committed purge, what the command pipeline does (app/command_effects.cc).
+    if (const auto* purge = std::get_if<PurgeUser>(&r.command); out && purge != nullptr) {
+      if (Status s = forget_user(*engine, *cipher, purge->user_id); !s.is_ok()) return s;
+    }
+    return out;
   }
   CommandOutcome must_run(const Principal& actor, const Command& command) {
     auto out = run(actor, command, CommandId::random());

@@ -74,6 +74,7 @@ const std::vector<PermissionRule>& permission_rules() {
       // Accepting a contract binds the company: the legal profile's owner.
       {Permission::kAcceptResellerAgreement, "accept the reseller agreement", {R::kGlobalAdmin}},
       {Permission::kAwardEarnedTags, "award earned tags", {}, false, false, true},
+      {Permission::kRebuildViews, "rebuild views", {}, false, false, true},
   };
   return kRules;
 }
@@ -232,6 +233,40 @@ Status authorize_grant(const Principal& actor, Role role) {
     if (std::find(g.grantable.begin(), g.grantable.end(), role) != g.grantable.end()) return Status::ok();
   }
   return forbidden("missing permission: assign or remove role " + std::string(role_name(role)), "role");
+}
+
+// ---- raw events ------------------------------------------------------------------
+
+std::optional<PartnerId> own_partner(const Principal& who) {
+  if (const auto* u = std::get_if<PartnerUser>(&who)) return u->partner_id;
+  if (const auto* a = std::get_if<Auditor>(&who)) return a->partner_id;
+  return std::nullopt;
+}
+
+Status authorize_partner_events(const Principal& who, std::string_view partner) {
+  if (std::holds_alternative<Operator>(who)) return Status::ok();
+  if (partner.empty()) {
+    // The catalog (no partner): the price-list permission, held in one's own
+    // partner (as the pricing view asks it); a partner user always has one.
+    std::optional<PartnerId> own;
+    if (const auto* u = std::get_if<PartnerUser>(&who)) own = u->partner_id;
+    return authorize(who, Permission::kReadPriceLists, own);
+  }
+  auto id = PartnerId::parse(partner);
+  if (!id) return Status(StatusCode::kNotFound, "not found");
+  return authorize(who, Permission::kReadAuditHistory, *id);
+}
+
+Status restrict_to_own_partner(const Principal& who, std::string* partner_filter) {
+  if (std::holds_alternative<Operator>(who)) return Status::ok();
+  auto own = own_partner(who);
+  if (!own) return Status(StatusCode::kForbidden, "missing permission read the audit history");
+  const std::string own_text = own->to_string();
+  if (!partner_filter->empty() && *partner_filter != own_text) {
+    return Status(StatusCode::kForbidden, "only your own partner's events can be read", "partner");
+  }
+  *partner_filter = own_text;
+  return authorize_partner_events(who, own_text);
 }
 
 }  // namespace accountable

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +49,7 @@ enum class Permission : uint8_t {
   kIssueAuditorAccess,
   kAcceptResellerAgreement,
   kAwardEarnedTags,
+  kRebuildViews,  // blue/green rebuild of a read view while serving
 };
 
 // Who holds a permission.
@@ -90,5 +92,24 @@ Status authorize_command(const Principal& actor, std::string_view command, const
 
 // May the actor assign (or remove) `role`? kForbidden naming the role if not.
 Status authorize_grant(const Principal& actor, Role role);
+
+// ---- raw events (GET /v1/streams, /v1/events, the SSE subscription) ------------
+//
+// The operator reads everything. The auditor and partner users read their own
+// partner's events, with the audit history permission; the catalog's events
+// (no partner) need the price-list permission, held in one's own partner.
+
+// The partner the principal belongs to (a partner user's or an auditor's).
+std::optional<PartnerId> own_partner(const Principal& who);
+
+// May `who` read an event of `partner` (its text in the envelope; empty for
+// the catalog)? A partner that is not a UUID reads as kNotFound.
+Status authorize_partner_events(const Principal& who, std::string_view partner);
+
+// Reads of $all: the operator reads every partner (or the one asked for in
+// `partner_filter`); anyone else only their own partner's events, with the
+// audit permission: the filter is set to their partner (asking for another one
+// is kForbidden, field "partner").
+Status restrict_to_own_partner(const Principal& who, std::string* partner_filter);
 
 }  // namespace accountable

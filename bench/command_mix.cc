@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "aggregates/catalog.h"
-#include "app/command_runner.h"
+#include "app/command_pipeline.h"
 
 namespace accountable::bench {
 
@@ -65,7 +65,7 @@ Result<BenchAccounts> seed_bench_accounts(AccountStack& stack, size_t partners, 
     prices.rows.push_back(row);
   }
   if (auto r = execute(stack, op, PublishPriceList{prices}); !r) return r.status();
-  CommandRunner runner(stack);
+  CommandPipeline pipeline(stack);
   for (size_t p = 0; p < partners; ++p) {
     BenchPartner bp;
     bp.admin_email = "admin" + std::to_string(p) + "@bench" + std::to_string(p) + ".example";
@@ -81,7 +81,7 @@ Result<BenchAccounts> seed_bench_accounts(AccountStack& stack, size_t partners, 
     enroll.default_domain = "bench" + std::to_string(p) + ".onmicrosoft.com";
     enroll.language = "en";
     enroll.culture = "en-us";
-    auto enrolled = runner.run(op, ParsedCommand{CommandId::random(), enroll});
+    auto enrolled = pipeline.run(op, ParsedCommand{CommandId::random(), enroll});
     if (!enrolled) return enrolled.status();
     if (enrolled->password) {  // the temporary password: replaced below, never printed
       sodium_memzero(enrolled->password->password.data(), enrolled->password->password.size());
@@ -90,8 +90,9 @@ Result<BenchAccounts> seed_bench_accounts(AccountStack& stack, size_t partners, 
     bp.admin = UserId(enrolled->outcome.created_ids.at(1).bytes());
     const Principal admin = PartnerUser{bp.partner, bp.admin, {}, true};
     // A chosen password, recorded as a change (as the demo does).
-    if (auto r = execute(stack, admin, ChangePassword{bp.partner, bp.admin}); !r) return r.status();
-    ACCT_RETURN_IF_ERROR(stack.credentials().set_password(bp.partner, bp.admin, kBenchPassword));
+    auto changed = pipeline.change_password(admin, bp.partner, bp.admin, kBenchPassword);
+    if (!changed) return changed.status();
+    ACCT_RETURN_IF_ERROR(changed->failure);
     if (auto r = execute(stack, admin, AcceptResellerAgreement{bp.partner, "2019-10"}); !r) return r.status();
     for (size_t s = 0; s < slots; ++s) {
       ContactDetails who{"User", std::to_string(s), "user" + std::to_string(s) + "@bench" + std::to_string(p) + ".example", ""};

@@ -7,7 +7,7 @@
 #include "bench/bench_report.h"
 #include "bench/command_mix.h"
 #include "events/env.h"
-#include "app/command_runner.h"
+#include "app/command_pipeline.h"
 
 namespace accountable::bench {
 

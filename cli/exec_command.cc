@@ -16,7 +16,7 @@
 
 #include "cli/commands.h"
 #include "app/account_stack.h"
-#include "app/command_runner.h"
+#include "app/command_pipeline.h"
 
 namespace accountable::cli {
 
@@ -79,7 +79,7 @@ void add_exec_command(CLI::App& app, int* exit_code) {
       if (passwords_fd >= 0) ::close(passwords_fd);
       return;
     }
-    CommandRunner runner(**stack);
+    CommandPipeline pipeline(**stack);
 
     std::string line;
     size_t line_number = 0;
@@ -99,14 +99,14 @@ void add_exec_command(CLI::App& app, int* exit_code) {
         ++failures;
         continue;
       }
-      if (CommandRunner::issues_password(parsed->command) && passwords_fd < 0) {
+      if (pipeline.issues_password(parsed->command) && passwords_fd < 0) {
         print_error(invalid_argument("this command issues a temporary password; run with --passwords-file FILE to "
                                      "receive it",
                                      "passwords_file"));
         ++failures;
         continue;
       }
-      auto reply = runner.run(*actor, std::move(*parsed));
+      auto reply = pipeline.run(*actor, std::move(*parsed));
       if (!reply) {
         print_error(reply.status());
         ++failures;

@@ -2,17 +2,9 @@
 
 namespace accountable {
 
-namespace {
-
 // Price lists are the operator's, not a partner's: a partner user reads them
-// on behalf of their own partner, an auditor of the partner it audits.
-std::optional<PartnerId> own_partner(const Principal& who) {
-  if (const auto* user = std::get_if<PartnerUser>(&who)) return user->partner_id;
-  if (const auto* auditor = std::get_if<Auditor>(&who)) return auditor->partner_id;
-  return std::nullopt;
-}
-
-}  // namespace
+// on behalf of their own partner, an auditor of the partner it audits
+// (own_partner, aggregates/roles.h).
 
 template <class T, class Fn>
 Result<T> ViewQueries::run(const Principal& who, Permission permission, const std::optional<PartnerId>& partner,

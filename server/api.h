@@ -1,5 +1,9 @@
 // Api: the routes of the HTTP API (docs/http-api.md, docs/openapi.yaml) over
-// the account stack, the token store and the views.
+// the account stack, the token store and the views. One file per resource,
+// each registering its own routes: command_routes.cc, session_routes.cc,
+// event_routes.cc (reads and the SSE stream), view_routes.cc, audit_routes.cc,
+// operation_routes.cc. Access decisions are the permission matrix's
+// (aggregates/roles.h); handlers only ask it.
 //
 // Identity comes only from the bearer token, never from the request body; a
 // partner user's rights are read from their stream on every request.
@@ -13,7 +17,7 @@
 #include "projections/view_queries.h"
 #include "projections/view_set.h"
 #include "app/account_stack.h"
-#include "app/command_runner.h"
+#include "app/command_pipeline.h"
 #include "server/metrics.h"
 #include "server/router.h"
 #include "server/sign_in_limiter.h"
@@ -43,7 +47,9 @@ class Api {
   static std::string_view openapi_yaml();
 
  private:
+  using Handler = RouteHandler;
   void add_routes();
+  Handler bind(ApiReply (Api::*fn)(const ApiRequest&));
   Timestamp now() const;
 
   // The caller's grant from "Authorization: Bearer <token>"; kUnauthenticated if
@@ -55,23 +61,46 @@ class Api {
   // authenticate() then current_principal(): who is asking, with current rights.
   Result<Principal> caller(const ApiRequest& req) const;
 
+  // commands (command_routes.cc)
+  void add_command_routes();
   ApiReply post_command(const ApiRequest& req);
+
+  // sessions and one's own password (session_routes.cc)
+  void add_session_routes();
   ApiReply post_session(const ApiRequest& req);
   ApiReply post_my_password(const ApiRequest& req);
+
+  // raw events and the SSE stream (event_routes.cc)
+  void add_event_routes();
   ApiReply get_stream(const ApiRequest& req);
   ApiReply get_events(const ApiRequest& req);
   ApiReply subscribe(const ApiRequest& req);
+
+  // the read views (view_routes.cc)
+  struct ViewRead {
+    Principal who;         // the caller, with current rights
+    QueryOptions options;  // min_position (read-your-writes) and its wait
+  };
+  // Who reads a view and with which options, or the error to reply with.
+  Result<ViewRead> view_read(const ApiRequest& req) const;
+  void add_view_routes();
   ApiReply get_catalog(const ApiRequest& req);
   ApiReply get_pricing(const ApiRequest& req);
   ApiReply get_users(const ApiRequest& req);
   ApiReply get_profile(const ApiRequest& req);
+  ApiReply post_view_rebuild(const ApiRequest& req);
+
+  // the audit: history and state as of (audit_routes.cc)
+  void add_audit_routes();
   ApiReply get_history(const ApiRequest& req);
   ApiReply get_state(const ApiRequest& req);
   ApiReply reply_history(const Result<AuditPage>& page, const PartnerId& partner) const;
+
+  // operations: health, metrics, the OpenAPI document (operation_routes.cc)
+  void add_operation_routes();
   ApiReply get_health(const ApiRequest& req);
   ApiReply get_metrics(const ApiRequest& req);
   ApiReply get_openapi(const ApiRequest& req);
-  ApiReply post_view_rebuild(const ApiRequest& req);
 
   AccountStack& stack_;
   TokenStore& tokens_;
@@ -80,7 +109,7 @@ class Api {
   std::unique_ptr<ViewQueries> queries_;
   ApiOptions options_;
   SystemClock system_clock_;
-  CommandRunner runner_;
+  CommandPipeline pipeline_;  // with the token effects over tokens_
   SignInLimiter sign_in_limiter_;
   Router router_;
   std::vector<HealthContributor> health_;

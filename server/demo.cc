@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "aggregates/catalog.h"
-#include "app/command_runner.h"
+#include "app/command_pipeline.h"
 
 namespace accountable {
 
@@ -57,10 +57,10 @@ Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now) {
   if (stack.log().head().value() != 0) {
     return Status(StatusCode::kConflict, "--demo seeds only an empty data folder (this one has events)");
   }
-  CommandRunner runner(stack);
+  CommandPipeline pipeline(stack);
   const Principal op = Operator{"demo"};
   auto run = [&](const Principal& who, Command c) -> Result<CommandReply> {
-    auto reply = runner.run(who, ParsedCommand{CommandId::random(), std::move(c)});
+    auto reply = pipeline.run(who, ParsedCommand{CommandId::random(), std::move(c)});
     if (reply && reply->password) {
       sodium_memzero(reply->password->password.data(), reply->password->password.size());
       reply->password.reset();
@@ -87,12 +87,9 @@ Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now) {
   const Principal admin = PartnerUser{demo.partner, demo.admin, {}, true};
 
   // The demo admin's password: public, documented, recorded as a change.
-  CommandRequest change;
-  change.id = CommandId::random();
-  change.command = ChangePassword{demo.partner, demo.admin};
-  change.digest = command_digest(ParsedCommand{change.id, change.command});
-  if (auto out = stack.engine().execute(admin, change); !out) return out.status();
-  ACCT_RETURN_IF_ERROR(stack.credentials().set_password(demo.partner, demo.admin, kDemoPassword));
+  auto changed = pipeline.change_password(admin, demo.partner, demo.admin, kDemoPassword);
+  if (!changed) return changed.status();
+  ACCT_RETURN_IF_ERROR(changed->failure);
 
   const std::vector<Command> partner_setup = {
       AcceptResellerAgreement{demo.partner, "2019-10"},

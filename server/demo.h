@@ -1,7 +1,7 @@
 // The demo seed of `acct serve --demo`: a realistic partner (enrollment, users
 // with different roles, a business profile, the operator's offers, this month's
 // price list and a license-based preview, pins), run through the same
-// CommandRunner as the API. Only on an empty log.
+// CommandPipeline as the API. Only on an empty log.
 //
 // The demo admin's password is set to kDemoPassword (a documented, public demo
 // value) so that the printed curl lines work; the other users' temporary

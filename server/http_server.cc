@@ -12,7 +12,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "app/command_runner.h"
+#include "app/command_pipeline.h"
 
 namespace accountable {
 

@@ -54,7 +54,12 @@ struct SealedEngine {
     r.id = id;
     r.digest[0] = 1;
     r.command = std::move(command);
-    return e.execute(actor, r);
+    auto out = e.execute(actor, r);
+    // After a committed purge, what the command pipeline does (app/command_effects.cc).
+    if (const auto* purge = std::get_if<PurgeUser>(&r.command); out && purge != nullptr) {
+      if (Status s = forget_user(e, *cipher, purge->user_id); !s.is_ok()) return s;
+    }
+    return out;
   }
   Result<CommandOutcome> run(const Principal& actor, Command command, CommandId id = CommandId::random()) {
     return run(*engine, actor, std::move(command), id);

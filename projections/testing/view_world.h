@@ -71,7 +71,12 @@ class ViewWorld {
     r.command = std::move(command);
     r.correlation_id = CorrelationId(r.id.bytes());
     r.causation_id = CausationId(r.id.bytes());
-    return engine->execute(actor, r);
+    auto out = engine->execute(actor, r);
+    // After a committed purge, what the command pipeline does (app/command_effects.cc).
+    if (const auto* purge = std::get_if<PurgeUser>(&r.command); out && purge != nullptr) {
+      if (Status s = forget_user(*engine, *cipher, purge->user_id); !s.is_ok()) return s;
+    }
+    return out;
   }
 
   CommandOutcome must_execute(const Principal& actor, Command command, const char* what) {

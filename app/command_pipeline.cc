@@ -1,24 +1,10 @@
-#include "app/command_runner.h"
-
-#include <sodium.h>
-
-#include <spdlog/spdlog.h>
+#include "app/command_pipeline.h"
 
 #include "events/sha256.h"
 
 namespace accountable {
 
 namespace {
-
-// Which user receives a temporary password when this command succeeds.
-std::optional<std::pair<PartnerId, UserId>> password_recipient(const Command& c, const CommandOutcome& out) {
-  if (std::holds_alternative<EnrollPartner>(c)) {
-    return std::make_pair(PartnerId(out.created_ids.at(0).bytes()), UserId(out.created_ids.at(1).bytes()));
-  }
-  if (const auto* u = std::get_if<CreateUser>(&c)) return std::make_pair(u->partner_id, UserId(out.created_ids.at(0).bytes()));
-  if (const auto* r = std::get_if<ResetPassword>(&c)) return std::make_pair(r->partner_id, r->user_id);
-  return std::nullopt;
-}
 
 // The ids a command created, by the meaning commands.h gives new_ids.
 boost::json::object created_json(const Command& c, const CommandOutcome& out) {
@@ -41,10 +27,10 @@ boost::json::object created_json(const Command& c, const CommandOutcome& out) {
 
 }  // namespace
 
-bool CommandRunner::issues_password(const Command& c) {
-  return std::holds_alternative<EnrollPartner>(c) || std::holds_alternative<CreateUser>(c) ||
-         std::holds_alternative<ResetPassword>(c);
-}
+CommandPipeline::CommandPipeline(AccountStack& stack, TokenStore* tokens)
+    : stack_(stack), effects_(commit_effects(stack, tokens)) {}
+
+bool CommandPipeline::issues_password(const Command& c) const { return effects_.hands_out_password(c); }
 
 std::array<unsigned char, 16> command_digest(const ParsedCommand& parsed) {
   const Hash256 digest = sha256(command_to_json(parsed));
@@ -61,13 +47,13 @@ boost::json::object error_object(const Status& s) {
   return e;
 }
 
-Result<CommandReply> CommandRunner::run(const Principal& actor, std::string_view json_text) {
+Result<CommandReply> CommandPipeline::run(const Principal& actor, std::string_view json_text) {
   auto parsed = parse_command_json(json_text);
   if (!parsed) return parsed.status();
   return run(actor, std::move(*parsed));
 }
 
-Result<CommandReply> CommandRunner::run(const Principal& actor, ParsedCommand parsed) {
+Result<CommandReply> CommandPipeline::run(const Principal& actor, ParsedCommand parsed) {
   if (std::holds_alternative<ChangePassword>(parsed.command)) {
     return invalid_argument("ChangePassword is not accepted as a command: the new password must not travel inside it "
                             "(use POST /v1/me/password)",
@@ -77,23 +63,43 @@ Result<CommandReply> CommandRunner::run(const Principal& actor, ParsedCommand pa
   request.id = parsed.command_id;
   request.digest = command_digest(parsed);
   request.command = parsed.command;
-  request.correlation_id = CorrelationId(parsed.command_id.bytes());
-  request.causation_id = CausationId(parsed.command_id.bytes());
-  auto outcome = stack_.engine().execute(actor, request);
-  if (!outcome) {
-    if (outcome.status().code() == StatusCode::kPoisoned) {
+  auto reply = execute(actor, std::move(parsed), std::move(request), {});
+  if (!reply) {
+    if (reply.status().code() == StatusCode::kPoisoned) {
       // The batch whose write or fsync failed may still have reached the file
       // (a restart then finds it): say what a client should do about it.
       return Status(StatusCode::kPoisoned,
-                    outcome.status().message() +
+                    reply.status().message() +
                         ". This command may or may not have been written: once the server is back, send it again "
                         "with the same command_id (commands are idempotent by id)",
-                    outcome.status().field());
+                    reply.status().field());
     }
-    return outcome.status();
+    return reply.status();
   }
+  // A command sent again after a failed effect finds its first commit and runs
+  // the effects meant for retries (the key store's).
+  if (!reply->failure.is_ok()) return reply->failure;
+  return reply;
+}
 
-  CommandReply reply{std::move(parsed), std::move(*outcome), {}, std::nullopt, Status::ok()};
+Result<CommandReply> CommandPipeline::change_password(const Principal& actor, const PartnerId& partner,
+                                                      const UserId& user, std::string_view new_password) {
+  CommandRequest request;
+  request.id = CommandId::random();
+  request.command = ChangePassword{partner, user};
+  ParsedCommand parsed{request.id, request.command};
+  request.digest = command_digest(parsed);
+  return execute(actor, std::move(parsed), std::move(request), new_password);
+}
+
+Result<CommandReply> CommandPipeline::execute(const Principal& actor, ParsedCommand parsed, CommandRequest request,
+                                              std::string_view new_password) {
+  request.correlation_id = CorrelationId(request.id.bytes());
+  request.causation_id = CausationId(request.id.bytes());
+  auto outcome = stack_.engine().execute(actor, request);
+  if (!outcome) return outcome.status();
+
+  CommandReply reply{std::move(parsed), std::move(*outcome), {}, std::nullopt, Status::ok(), {}, Status::ok()};
   boost::json::object& body = reply.body;
   body["command_id"] = reply.command.command_id.to_string();
   body["position"] = reply.outcome.first_position.value();
@@ -106,25 +112,8 @@ Result<CommandReply> CommandRunner::run(const Principal& actor, ParsedCommand pa
   body["events"] = std::move(events);
   body["result"] = created_json(reply.command.command, reply.outcome);
 
-  // A retried command was answered from its first commit: its password was issued then.
-  if (!reply.outcome.duplicate) {
-    if (auto who = password_recipient(reply.command.command, reply.outcome)) {
-      auto password = stack_.credentials().issue_temporary_password(who->first, who->second);
-      if (password) {
-        reply.password = TemporaryPassword{who->first, who->second, std::move(*password)};
-      } else {
-        reply.password_error = password.status();
-        spdlog::error("command {} committed but no temporary password was issued for user {}: {}",
-                      reply.command.command_id.to_string(), who->second.to_string(), password.status().to_string());
-      }
-    }
-    if (const auto* purge = std::get_if<PurgeUser>(&reply.command.command)) {
-      if (Status erased = stack_.credentials().erase(purge->partner_id, purge->user_id); !erased.is_ok()) {
-        spdlog::error("user {} purged but the credential was not erased: {}", purge->user_id.to_string(),
-                      erased.to_string());
-      }
-    }
-  }
+  Committed committed{actor, reply, new_password};
+  effects_.run(committed);
   return reply;
 }
 

@@ -1,0 +1,61 @@
+#include "server/api.h"
+
+#include <boost/json.hpp>
+
+#include "server/api_replies.h"
+#include "server/openapi_yaml.h"
+
+namespace accountable {
+
+using namespace api;  // NOLINT: the shared replies and parsers
+
+void Api::add_operation_routes() {
+  router_.add(http::verb::get, "/healthz", bind(&Api::get_health));
+  router_.add(http::verb::get, "/metrics", bind(&Api::get_metrics));
+  router_.add(http::verb::get, "/v1/openapi.yaml", bind(&Api::get_openapi));
+}
+
+ApiReply Api::get_health(const ApiRequest&) {
+  bool healthy = true;
+  json::object log{{"head", stack_.log().head().value()}};
+  const Status log_health = stack_.log().health();
+  log["writable"] = log_health.is_ok();
+  if (!log_health.is_ok()) {
+    log["error"] = log_health.message();  // e.g. poisoned after a failed fsync: reads go on, writes are refused
+    healthy = false;
+  }
+  json::object health{{"log", std::move(log)}};
+  if (views_) {
+    json::array views;
+    for (const ViewStatus& v : views_->lag()) {
+      json::object o{{"name", v.name}, {"position", v.position.value()}, {"lag", v.lag}, {"serving", v.serving}};
+      if (!v.error.is_ok()) {
+        o["error"] = v.error.message();
+        healthy = false;
+      }
+      views.push_back(std::move(o));
+    }
+    health["views"] = std::move(views);
+  }
+  for (const HealthContributor& c : health_) c(health, &healthy);
+  health["status"] = healthy ? "ok" : "degraded";
+  return reply_json(health, healthy ? http::status::ok : http::status::service_unavailable);
+}
+
+ApiReply Api::get_metrics(const ApiRequest&) {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics_.render();
+  res.prepare_payload();
+  return ApiReply{std::move(res), nullptr};
+}
+
+ApiReply Api::get_openapi(const ApiRequest&) {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/yaml");
+  res.body() = std::string(openapi_yaml());
+  res.prepare_payload();
+  return ApiReply{std::move(res), nullptr};
+}
+
+}  // namespace accountable

@@ -1,0 +1,119 @@
+#include "server/api.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "aggregates/user.h"
+#include "server/api_replies.h"
+
+namespace accountable {
+
+using namespace api;  // NOLINT: the shared replies and parsers
+
+void Api::add_session_routes() {
+  router_.add(http::verb::post, "/v1/sessions", bind(&Api::post_session));
+  router_.add(http::verb::post, "/v1/me/password", bind(&Api::post_my_password));
+}
+
+ApiReply Api::post_session(const ApiRequest& req) {
+  auto body = parse_body_object(req);
+  if (!body) return reply_error(body.status());
+  auto partner_text = string_field(*body, "partner_id");
+  if (!partner_text) return reply_error(partner_text.status());
+  auto email = string_field(*body, "email");
+  if (!email) return reply_error(email.status());
+  auto password = string_field(*body, "password");
+  if (!password) return reply_error(password.status());
+  auto partner = PartnerId::parse(*partner_text);
+  if (!partner) return reply_error(invalid_argument("is not a partner id (UUID)", "partner_id"));
+
+  // The limiter's key is the account as the credential lookup sees it (the
+  // email fingerprint's normalization: trimmed, ASCII lower case), so that
+  // " Ada@x " and "ada@x" share one budget of failures.
+  const std::string account = partner->to_string() + "/" + KeyStore::normalize_email(*email);
+  const auto wait = sign_in_limiter_.wait_before_attempt(account, SignInLimiter::Clock::now());
+  if (wait.count() > 0) {
+    ApiReply r = reply_with_status(Status(StatusCode::kBusy, "too many failed sign-ins for this account; retry in " +
+                                                                 std::to_string((wait.count() + 999) / 1000) + " s"),
+                                   http::status::too_many_requests);
+    r.response.set(http::field::retry_after, std::to_string((wait.count() + 999) / 1000));
+    return r;
+  }
+  const Status refused(StatusCode::kUnauthenticated, "wrong partner, email or password");
+  // An unknown partner is looked up no further: the email fingerprint would
+  // create (and write) a secret for any partner id an anonymous caller names.
+  const bool partner_known = stack_.log().stream_version(partner_stream(*partner)).value() > 0;
+  auto user = partner_known ? find_user_by_email(stack_, *partner, *email)
+                            : Result<std::optional<UserId>>(std::optional<UserId>());
+  // An unknown account still pays for one verification, so timing does not
+  // tell which accounts exist.
+  const UserId who = user && user->has_value() ? **user : UserId::random();
+  auto verified = stack_.credentials().verify(*partner, who, *password);
+  sodium_memzero(password->data(), password->size());
+  bool active = false;
+  if (verified && user && user->has_value()) {
+    auto state = stack_.engine().load<UserState>(user_stream(who));
+    active = state && state->exists && principal_of(*state).active;
+  }
+  if (!verified || !active) {
+    sign_in_limiter_.record_failure(account, SignInLimiter::Clock::now());
+    spdlog::info("sign-in refused for partner {}", partner->to_string());
+    return reply_error(refused);
+  }
+  sign_in_limiter_.record_success(account);
+  TokenGrant g;
+  g.kind = TokenGrant::Kind::kUser;
+  g.partner = *partner;
+  g.user = who;
+  g.expires_at = Timestamp{now().micros + std::chrono::duration_cast<std::chrono::microseconds>(options_.user_token_ttl).count()};
+  g.must_change_password = verified->must_change;
+  auto token = tokens_.issue(g);
+  if (!token) return reply_error(token.status());
+  json::object out{{"token", *token},
+                   {"must_change_password", g.must_change_password},
+                   {"expires_at", format_timestamp(g.expires_at)},
+                   {"partner_id", partner->to_string()},
+                   {"user_id", who.to_string()}};
+  sodium_memzero(token->data(), token->size());
+  spdlog::info("user {} of partner {} signed in", who.to_string(), partner->to_string());
+  return reply_json(out);
+}
+
+ApiReply Api::post_my_password(const ApiRequest& req) {
+  auto grant = authenticate(req, /*allow_must_change=*/true);
+  if (!grant) return reply_error(grant.status());
+  if (grant->kind != TokenGrant::Kind::kUser) {
+    return reply_error(Status(StatusCode::kForbidden, "only partner users have a password here"));
+  }
+  auto body = parse_body_object(req);
+  if (!body) return reply_error(body.status());
+  auto old_password = string_field(*body, "old");
+  if (!old_password) return reply_error(old_password.status());
+  auto new_password = string_field(*body, "new");
+  if (!new_password) return reply_error(new_password.status());
+  struct Wipe {
+    std::string& a;
+    std::string& b;
+    ~Wipe() {
+      sodium_memzero(a.data(), a.size());
+      sodium_memzero(b.data(), b.size());
+    }
+  } wipe{*old_password, *new_password};
+
+  if (Status s = CredentialStore::check_new_password(*new_password); !s.is_ok()) return reply_error(s);
+  if (*new_password == *old_password) return reply_error(invalid_argument("must differ from the old password", "new"));
+  auto verified = stack_.credentials().verify(grant->partner, grant->user, *old_password);
+  if (!verified) return reply_error(Status(StatusCode::kForbidden, "the old password is wrong", "old"));
+
+  // Recorded first (audit), then stored, then the user's tokens no longer ask
+  // for a change (app/command_effects.cc).
+  auto reply = pipeline_.change_password(grant->principal(), grant->partner, grant->user, *new_password);
+  metrics_.count_command("ChangePassword", reply ? "ok" : status_code_name(reply.status().code()));
+  if (!reply) return reply_error(reply.status());
+  if (!reply->failure.is_ok()) return reply_error(reply->failure);
+  return reply_json(json::object{{"changed", true}, {"position", reply->outcome.first_position.value()}});
+}
+
+}  // namespace accountable

@@ -1,0 +1,125 @@
+#include "server/api.h"
+
+#include <boost/json.hpp>
+
+#include "aggregates/roles.h"
+#include "projections/view_json.h"
+#include "server/api_replies.h"
+
+namespace accountable {
+
+using namespace api;  // NOLINT: the shared replies and parsers
+
+void Api::add_view_routes() {
+  router_.add(http::verb::get, "/v1/partners/{id}/catalog", bind(&Api::get_catalog));
+  router_.add(http::verb::get, "/v1/pricing/{market}/{currency}", bind(&Api::get_pricing));
+  router_.add(http::verb::get, "/v1/partners/{id}/users", bind(&Api::get_users));
+  router_.add(http::verb::get, "/v1/partners/{id}/profile", bind(&Api::get_profile));
+  router_.add(http::verb::post, "/v1/views/{name}/rebuild", bind(&Api::post_view_rebuild));
+}
+
+Result<Api::ViewRead> Api::view_read(const ApiRequest& req) const {
+  if (!queries_) return Status(StatusCode::kBusy, "the views are not running");
+  auto who = caller(req);
+  if (!who) return who.status();
+  ViewRead read{std::move(*who), {}};
+  read.options.wait = options_.min_position_wait;
+  if (req.query.count("min_position")) {
+    auto mp = query_u64(req, "min_position", 0, 0, UINT64_MAX >> 1);
+    if (!mp) return mp.status();
+    read.options.min_position = GlobalPosition(*mp);
+  }
+  return read;
+}
+
+ApiReply Api::get_catalog(const ApiRequest& req) {
+  auto read = view_read(req);
+  if (!read) return reply_error(read.status());
+  auto partner = path_partner(req);
+  if (!partner) return reply_error(partner.status());
+  auto date = query_time(req, "date", now());
+  if (!date) return reply_error(date.status());
+  CatalogFilter filter;
+  if (Status s = query_enum(req, "segment", &filter.segment); !s.is_ok()) return reply_error(s);
+  if (Status s = query_enum(req, "billing_model", &filter.billing_model); !s.is_ok()) return reply_error(s);
+  return reply_result(queries_->catalog(read->who, *partner, *date, filter, read->options));
+}
+
+ApiReply Api::get_pricing(const ApiRequest& req) {
+  auto read = view_read(req);
+  if (!read) return reply_error(read.status());
+  const std::string& market = req.path_params.at("market");
+  const std::string& currency = req.path_params.at("currency");
+  auto date = query_time(req, "date", now());
+  if (!date) return reply_error(date.status());
+  const std::string view = req.query.count("view") ? req.query.at("view") : "";
+  if (auto offer = req.query.find("offer"); offer != req.query.end()) {
+    if (view == "history") {
+      return reply_result(queries_->price_history(read->who, offer->second, market, currency, read->options));
+    }
+    auto quote = queries_->price(read->who, offer->second, market, currency, *date, read->options);
+    if (!quote) return reply_error(quote.status());
+    if (!quote->has_value()) {
+      return reply_error(Status(StatusCode::kNotFound, "no price for offer " + offer->second + " in " + market + "/" +
+                                                           currency + " on that date",
+                                "offer"));
+    }
+    return reply_json(to_json(*quote));
+  }
+  if (view == "preview") {
+    return reply_result(queries_->price_list_preview(read->who, market, *date, currency, read->options));
+  }
+  if (view == "diff") {
+    auto from = parse_month(req, "from_month");
+    if (!from) return reply_error(from.status());
+    auto to = parse_month(req, "to_month");
+    if (!to) return reply_error(to.status());
+    return reply_result(queries_->price_diff(read->who, market, currency, *from, *to, read->options));
+  }
+  if (!view.empty()) return reply_error(invalid_argument("must be preview, diff or history (with offer)", "view"));
+  return reply_result(queries_->price_list(read->who, market, *date, currency, read->options));
+}
+
+ApiReply Api::get_users(const ApiRequest& req) {
+  auto read = view_read(req);
+  if (!read) return reply_error(read.status());
+  auto partner = path_partner(req);
+  if (!partner) return reply_error(partner.status());
+  if (auto r = req.query.find("role"); r != req.query.end()) {
+    const std::optional<Role> role = enum_from_name<Role>(r->second);
+    if (!role) {
+      return reply_error(invalid_argument("is not a role (e.g. " + std::string(enum_name(Role::kGlobalAdmin)) + ")", "role"));
+    }
+    return reply_result(queries_->role_holders(read->who, *partner, *role, read->options));
+  }
+  std::optional<DirectoryStatus> status;
+  if (Status s = query_enum(req, "status", &status); !s.is_ok()) return reply_error(s);
+  return reply_result(queries_->users(read->who, *partner, status, read->options));
+}
+
+ApiReply Api::get_profile(const ApiRequest& req) {
+  auto read = view_read(req);
+  if (!read) return reply_error(read.status());
+  auto partner = path_partner(req);
+  if (!partner) return reply_error(partner.status());
+  auto date = query_time(req, "date", now());
+  if (!date) return reply_error(date.status());
+  return reply_result(queries_->profile(read->who, *partner, *date, read->options));
+}
+
+// Blue/green rebuild while the server serves: the old file answers queries
+// until the new one has caught up and is swapped in. Operator only.
+ApiReply Api::post_view_rebuild(const ApiRequest& req) {
+  if (!views_) return reply_error(Status(StatusCode::kBusy, "the views are not running"));
+  auto grant = authenticate(req);
+  if (!grant) return reply_error(grant.status());
+  const Principal who = grant->principal();
+  if (Status s = authorize(who, Permission::kRebuildViews, own_partner(who)); !s.is_ok()) return reply_error(s);
+  const std::string& name = req.path_params.at("name");
+  if (Status s = views_->rebuild(name); !s.is_ok()) return reply_error(s);
+  auto status = views_->status(name);
+  if (!status) return reply_error(status.status());
+  return reply_json(to_json(*status));
+}
+
+}  // namespace accountable
