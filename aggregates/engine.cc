@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <tuple>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
@@ -12,19 +14,37 @@
 
 namespace accountable {
 
+namespace {
+
+// One state cache per aggregate of AggregateStates (aggregates/dispatch.h).
+template <class Tuple>
+struct CachesOf;
+template <class... State>
+struct CachesOf<std::tuple<State...>> {
+  using type = std::tuple<StateCache<State>...>;
+  static type make(size_t entries) { return type(((void)sizeof(State), entries)...); }
+};
+using StateCaches = CachesOf<AggregateStates>;
+
+// Calls fn(state) for each state of the tuple, in order, until one fails.
+template <class Tuple, class Fn>
+Status for_each_state(Tuple& states, Fn&& fn) {
+  Status status = Status::ok();
+  std::apply([&](auto&... s) { (void)((status = fn(s), status.is_ok()) && ...); }, states);
+  return status;
+}
+
+}  // namespace
+
 struct Engine::Shared {
-  explicit Shared(size_t entries) : partners(entries), users(entries), profiles(entries), catalogs(entries) {}
-  StateCache<PartnerState> partners;
-  StateCache<UserState> users;
-  StateCache<BusinessProfileState> profiles;
-  StateCache<CatalogState> catalogs;
+  explicit Shared(size_t entries) : caches(StateCaches::make(entries)) {}
+  StateCaches::type caches;
   template <class State>
-  StateCache<State>& cache();
+  StateCache<State>& cache() {
+    return std::get<StateCache<State>>(caches);
+  }
   void clear() {
-    partners.clear();
-    users.clear();
-    profiles.clear();
-    catalogs.clear();
+    std::apply([](auto&... c) { (c.clear(), ...); }, caches);
   }
 
   // Commands of one partner (or of the catalog) decide and commit one at a
@@ -35,14 +55,6 @@ struct Engine::Shared {
   std::mutex& serial_lock(std::string_view key) { return stripes[std::hash<std::string_view>{}(key) % stripes.size()]; }
   std::array<std::mutex, 256> stripes;
 };
-template <>
-StateCache<PartnerState>& Engine::Shared::cache<PartnerState>() { return partners; }
-template <>
-StateCache<UserState>& Engine::Shared::cache<UserState>() { return users; }
-template <>
-StateCache<BusinessProfileState>& Engine::Shared::cache<BusinessProfileState>() { return profiles; }
-template <>
-StateCache<CatalogState>& Engine::Shared::cache<CatalogState>() { return catalogs; }
 
 Engine::Engine(EventLog& log, EngineOptions options) : log_(log), options_(std::move(options)) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
@@ -150,14 +162,23 @@ void Engine::after_commit(const StreamWrite& write, const State& before, StreamV
   if (!saved.is_ok()) spdlog::warn("snapshot of '{}' not saved: {}", write.stream, saved.to_string());
 }
 
-template Result<PartnerState> Engine::load<PartnerState>(const std::string&) const;
-template Result<UserState> Engine::load<UserState>(const std::string&) const;
-template Result<BusinessProfileState> Engine::load<BusinessProfileState>(const std::string&) const;
-template Result<CatalogState> Engine::load<CatalogState>(const std::string&) const;
-template Result<PartnerState> Engine::replay<PartnerState>(const std::string&) const;
-template Result<UserState> Engine::replay<UserState>(const std::string&) const;
-template Result<BusinessProfileState> Engine::replay<BusinessProfileState>(const std::string&) const;
-template Result<CatalogState> Engine::replay<CatalogState>(const std::string&) const;
+// load<State> and replay<State> for every aggregate of AggregateStates,
+// instantiated here where they are defined: the explicit instantiation below
+// emits instantiate(), whose calls instantiate them.
+namespace engine_detail {
+template <class Tuple>
+struct AggregateLoads;
+template <class... State>
+struct AggregateLoads<std::tuple<State...>> {
+  static void instantiate(const Engine& engine, const std::string& stream);
+};
+template <class... State>
+void AggregateLoads<std::tuple<State...>>::instantiate(const Engine& engine, const std::string& stream) {
+  ((void)engine.load<State>(stream), ...);
+  ((void)engine.replay<State>(stream), ...);
+}
+template struct AggregateLoads<AggregateStates>;
+}  // namespace engine_detail
 
 Result<EmailFingerprint> Engine::fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const {
   std::string_view email;
@@ -250,32 +271,20 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
       current = principal_of(*state);
       actor_version = state->version;
     }
-    PartnerState partner;
-    UserState user;
-    BusinessProfileState profile;
-    CatalogState catalog;
-    if (keys.partner) {
-      auto s = load<PartnerState>(partner_stream(*keys.partner));
+    // Every aggregate the command reads, from its stream; the others stay empty.
+    AggregateStates states;
+    Status loaded = for_each_state(states, [&](auto& state) -> Status {
+      using State = std::decay_t<decltype(state)>;
+      const std::optional<std::string> stream = aggregate_stream<State>(keys);
+      if (!stream) return Status::ok();
+      auto s = load<State>(*stream);
       if (!s) return s.status();
-      partner = std::move(*s);
-    }
-    if (keys.user) {
-      auto s = load<UserState>(user_stream(*keys.user));
-      if (!s) return s.status();
-      user = std::move(*s);
-    }
-    if (keys.partner && keys.region) {
-      auto s = load<BusinessProfileState>(business_profile_stream(*keys.partner, *keys.region));
-      if (!s) return s.status();
-      profile = std::move(*s);
-    }
-    if (keys.catalog) {
-      auto s = load<CatalogState>(catalog_stream());
-      if (!s) return s.status();
-      catalog = std::move(*s);
-    }
+      state = std::move(*s);
+      return Status::ok();
+    });
+    if (!loaded.is_ok()) return loaded;
     const CommandContext ctx = CommandContext::make(current, *options_.clock, ids, *fingerprint);
-    auto decision = decide(request.command, DecideInputs{partner, user, profile, catalog}, ctx);
+    auto decision = decide(request.command, decide_inputs(states), ctx);
     if (!decision) return decision.status();
 
     CommitRequest commit;
@@ -342,12 +351,11 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
     for (const StreamWriteResult& r : appended->streams) {
       const StreamWrite* w = decision->find(r.stream);
       if (w == nullptr) continue;
-      if (keys.partner && r.stream == partner_stream(*keys.partner)) after_commit(*w, partner, r.last_version);
-      if (keys.user && r.stream == user_stream(*keys.user)) after_commit(*w, user, r.last_version);
-      if (keys.partner && keys.region && r.stream == business_profile_stream(*keys.partner, *keys.region)) {
-        after_commit(*w, profile, r.last_version);
-      }
-      if (keys.catalog && r.stream == catalog_stream()) after_commit(*w, catalog, r.last_version);
+      for_each_state(states, [&](const auto& state) {
+        using State = std::decay_t<decltype(state)>;
+        if (aggregate_stream<State>(keys) == r.stream) after_commit(*w, state, r.last_version);
+        return Status::ok();
+      }).ignore();
     }
     CommandOutcome out;
     out.first_position = appended->first_position;
