@@ -6,7 +6,7 @@ production writer: make_log_seeds.cc). Run by `scripts/fuzz --make-seeds`.
   event_payload: each tests/golden/<Type>.v<N>.bin as "<Type>\\0" <N> <bytes>,
                  and the same with the cipher bit (0x80) set on the version;
   command_json:  each ```json block of docs/commands.md;
-  http_request:  requests on every route of server/api.cc, some with a
+  http_request:  requests on every route of server/*_routes.cc, some with a
                  command of docs/commands.md as the body.
 """
 import hashlib
