@@ -12,10 +12,30 @@ namespace json = boost::json;
 
 namespace {
 
-// The columns of an event line, in order (CSV header and JSONL keys alike).
-constexpr const char* kColumns[] = {"record",   "position",     "stream",         "version",        "type",
-                                    "schema_version", "event_id", "command_id", "correlation_id", "causation_id",
-                                    "actor",    "recorded_at",  "partner",        "hash",           "data"};
+// The columns of an event line, in order (CSV header and JSONL keys alike):
+// "record", the envelope's members (envelope_members, schema/json_codec.h),
+// "hash", "data".
+struct MemberNames {
+  std::vector<std::string> out{"record"};
+  void add(std::string_view name) { out.emplace_back(name); }
+  void number(std::string_view name, const auto&) { add(name); }
+  void text(std::string_view name, const auto&) { add(name); }
+  void id(std::string_view name, const auto&) { add(name); }
+  void time(std::string_view name, const auto&) { add(name); }
+  void partner(std::string_view name, const auto&) { add(name); }
+};
+
+const std::vector<std::string>& columns() {
+  static const std::vector<std::string> kColumns = [] {
+    MemberNames names;
+    const PartnerEvent any{};
+    envelope_members(any, names);
+    names.out.emplace_back("hash");
+    names.out.emplace_back("data");
+    return names.out;
+  }();
+  return kColumns;
+}
 
 std::string hex(const Hash256& h) { return hex_encode(h.data(), h.size()); }
 
@@ -170,7 +190,7 @@ Result<std::vector<std::string>> export_partner(const PartnerLog& log, PersonalD
   std::vector<std::string> lines;
   if (format == ExportFormat::kCsv) {
     std::string header;
-    for (const char* c : kColumns) header += std::string(header.empty() ? "" : ",") + c;
+    for (const std::string& c : columns()) header += std::string(header.empty() ? "" : ",") + c;
     lines.push_back(header);
   }
   const std::vector<json::object> events = event_lines(log, cipher, log.head);
@@ -196,7 +216,7 @@ Result<std::vector<std::string>> export_partner(const PartnerLog& log, PersonalD
   if (format == ExportFormat::kCsv) {
     // The trailer row: the head in the position and hash columns, everything in data.
     Row row;
-    for (const char* c : kColumns) row.emplace_back(c, "");
+    for (const std::string& c : columns()) row.emplace_back(c, "");
     row[0].second = "trailer";
     row[1].second = std::to_string(log.head.value());
     row[13].second = hex(log.head_hash);
@@ -225,7 +245,7 @@ Result<ExportCheck> verify_export(const EventLog& log, PersonalDataCipher* ciphe
   const size_t first = csv ? 1 : 0;  // index of the first event line
   if (csv) {
     std::string header;
-    for (const char* c : kColumns) header += std::string(header.empty() ? "" : ",") + c;
+    for (const std::string& c : columns()) header += std::string(header.empty() ? "" : ",") + c;
     if (lines.front() != header) return invalid_argument("line 1 is not the export's CSV header", "file");
   }
   if (lines.size() < first + 1) return invalid_argument("the export has no trailer", "file");
@@ -238,7 +258,7 @@ Result<ExportCheck> verify_export(const EventLog& log, PersonalDataCipher* ciphe
       auto fields = parse_csv_line(lines[i]);
       if (!fields) return invalid_argument("line " + std::to_string(i + 1) + ": " + fields.status().message(), "file");
       for (size_t c = 0; c < fields->size(); ++c) {
-        row.emplace_back(c < std::size(kColumns) ? kColumns[c] : "column " + std::to_string(c + 1), (*fields)[c]);
+        row.emplace_back(c < columns().size() ? columns()[c] : "column " + std::to_string(c + 1), (*fields)[c]);
       }
     } else {
       json::error_code ec;
@@ -256,7 +276,7 @@ Result<ExportCheck> verify_export(const EventLog& log, PersonalDataCipher* ciphe
   {
     std::string trailer_text;
     if (csv) {
-      if (trailer_row.empty() || trailer_row[0].second != "trailer" || trailer_row.size() != std::size(kColumns)) {
+      if (trailer_row.empty() || trailer_row[0].second != "trailer" || trailer_row.size() != columns().size()) {
         return invalid_argument("the last line is not the trailer", "file");
       }
       trailer_text = trailer_row.back().second;
