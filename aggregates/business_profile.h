@@ -7,9 +7,9 @@
 #include <string>
 
 #include "aggregates/catalog.h"
-#include "schema/commands.h"
 #include "aggregates/context.h"
 #include "aggregates/partner.h"
+#include "schema/commands.h"
 
 namespace accountable {
 

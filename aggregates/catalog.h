@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "schema/commands.h"
 #include "aggregates/context.h"
+#include "schema/commands.h"
 
 namespace accountable {
 

@@ -8,8 +8,8 @@
 
 #include "aggregates/principal.h"
 #include "events/envelope.h"
-#include "schema/domain_events.h"
 #include "events/types.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

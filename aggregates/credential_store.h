@@ -27,9 +27,9 @@
 #include <utility>
 
 #include "aggregates/context.h"
-#include "schema/domain_events.h"
 #include "events/env.h"
 #include "events/status.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

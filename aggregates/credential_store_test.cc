@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "events/crc32c.h"
 #include "aggregates/testing/folder_bytes.h"
+#include "events/crc32c.h"
 #include "testing/fault_env.h"
 
 namespace accountable {

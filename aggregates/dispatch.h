@@ -9,10 +9,10 @@
 
 #include "aggregates/business_profile.h"
 #include "aggregates/catalog.h"
-#include "schema/commands.h"
 #include "aggregates/context.h"
 #include "aggregates/partner.h"
 #include "aggregates/user.h"
+#include "schema/commands.h"
 
 namespace accountable {
 

@@ -8,8 +8,8 @@
 
 #include "aggregates/rule_errors.h"
 #include "aggregates/testing/fixtures.h"
-#include "testing/fault_env.h"
 #include "events/log_verify.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

@@ -30,10 +30,10 @@
 #include <string>
 #include <string_view>
 
-#include "schema/domain_events.h"
 #include "events/env.h"
-#include "schema/personal_data.h"
 #include "events/status.h"
+#include "schema/domain_events.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "aggregates/catalog.h"
-#include "schema/commands.h"
 #include "aggregates/context.h"
+#include "schema/commands.h"
 
 namespace accountable {
 

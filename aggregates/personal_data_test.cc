@@ -5,10 +5,10 @@
 #include "aggregates/engine.h"
 #include "aggregates/key_store.h"
 #include "aggregates/testing/fixtures.h"
-#include "aggregates/testing/sealed_engine.h"
 #include "aggregates/testing/folder_bytes.h"
-#include "testing/fault_env.h"
+#include "aggregates/testing/sealed_engine.h"
 #include "events/log_verify.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

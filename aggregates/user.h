@@ -10,9 +10,9 @@
 
 #include <set>
 
-#include "schema/commands.h"
 #include "aggregates/context.h"
 #include "aggregates/partner.h"
+#include "schema/commands.h"
 
 namespace accountable {
 

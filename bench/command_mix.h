@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "schema/commands.h"
 #include "app/account_stack.h"
+#include "schema/commands.h"
 
 namespace accountable::bench {
 

@@ -4,10 +4,10 @@
 #include <mutex>
 #include <thread>
 
+#include "app/command_pipeline.h"
 #include "bench/bench_report.h"
 #include "bench/command_mix.h"
 #include "events/env.h"
-#include "app/command_pipeline.h"
 
 namespace accountable::bench {
 

@@ -19,9 +19,9 @@
 #include <sstream>
 #include <thread>
 
-#include "schema/json_codec.h"
 #include "bench/bench_report.h"
 #include "bench/command_mix.h"
+#include "schema/json_codec.h"
 
 extern char** environ;
 

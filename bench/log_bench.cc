@@ -17,9 +17,9 @@
 #include "bench/domain_bench.h"
 #include "bench/http_bench.h"
 #include "bench/relay_bench.h"
+#include "bench/view_bench.h"
 #include "events/env.h"
 #include "events/event_log.h"
-#include "bench/view_bench.h"
 
 namespace accountable::bench {
 

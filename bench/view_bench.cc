@@ -17,8 +17,8 @@
 #include <unordered_set>
 
 #include "aggregates/catalog.h"
-#include "schema/domain_events.h"
 #include "projections/view_set.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

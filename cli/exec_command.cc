@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/commands.h"
 #include "app/account_stack.h"
 #include "app/command_pipeline.h"
+#include "cli/commands.h"
 
 namespace accountable::cli {
 

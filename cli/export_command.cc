@@ -10,8 +10,8 @@
 #include <string>
 
 #include "aggregates/partner_export.h"
-#include "cli/commands.h"
 #include "app/account_stack.h"
+#include "cli/commands.h"
 
 namespace accountable::cli {
 

@@ -8,8 +8,8 @@
 #include <boost/json.hpp>
 
 #include "aggregates/partner_history.h"
-#include "cli/commands.h"
 #include "app/account_stack.h"
+#include "cli/commands.h"
 
 namespace accountable::cli {
 

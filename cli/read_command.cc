@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "schema/json_codec.h"
 #include "events/event_log.h"
+#include "schema/json_codec.h"
 
 namespace accountable::cli {
 

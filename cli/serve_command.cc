@@ -9,15 +9,15 @@
 
 #include <cstdio>
 
+#include "app/account_stack.h"
+#include "app/token_store.h"
 #include "cli/commands.h"
 #include "consumers/relay.h"
 #include "projections/view_set.h"
-#include "app/account_stack.h"
 #include "server/api.h"
 #include "server/demo.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
-#include "app/token_store.h"
 
 namespace accountable::cli {
 

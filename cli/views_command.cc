@@ -8,10 +8,10 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "app/account_stack.h"
 #include "cli/commands.h"
 #include "projections/view_json.h"
 #include "projections/view_queries.h"
-#include "app/account_stack.h"
 
 namespace accountable::cli {
 

@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 
-#include "schema/json_codec.h"
 #include "schema/domain_events.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 

@@ -23,8 +23,8 @@
 #include <boost/json/object.hpp>
 
 #include "events/envelope.h"
-#include "schema/personal_data.h"
 #include "events/status.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

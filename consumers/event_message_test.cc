@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "schema/json_codec.h"
 #include "consumers/consumer.h"
 #include "consumers/relay.h"
 #include "consumers/testing/kafka_testing.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 namespace {

@@ -14,10 +14,10 @@
 
 #include <unistd.h>
 
-#include "testing/fault_env.h"
 #include "events/log_format.h"
-#include "testing/log_test_util.h"
 #include "events/subscription.h"
+#include "testing/fault_env.h"
+#include "testing/log_test_util.h"
 
 namespace accountable {
 namespace {

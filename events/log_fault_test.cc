@@ -5,9 +5,9 @@
 
 #include "events/coding.h"
 #include "events/event_log.h"
-#include "testing/fault_env.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
+#include "testing/fault_env.h"
 #include "testing/log_test_util.h"
 
 namespace accountable {

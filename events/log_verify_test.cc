@@ -8,8 +8,8 @@
 #include "events/coding.h"
 #include "events/crc32c.h"
 #include "events/event_log.h"
-#include "testing/fault_env.h"
 #include "events/log_format.h"
+#include "testing/fault_env.h"
 #include "testing/log_test_util.h"
 
 namespace accountable {

@@ -9,11 +9,11 @@
 #include "events/checkpoint_signer.h"
 #include "events/coding.h"
 #include "events/crc32c.h"
-#include "testing/fault_env.h"
 #include "events/log_format.h"
-#include "testing/log_test_util.h"
 #include "events/log_verify.h"
 #include "events/record_codec.h"
+#include "testing/fault_env.h"
+#include "testing/log_test_util.h"
 
 namespace accountable {
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
-#include "schema/json_codec.h"
 #include "projections/view_codec.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 

@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/domain_events.h"
 #include "events/envelope.h"
 #include "projections/sqlite_db.h"
+#include "schema/domain_events.h"
 
 namespace accountable {
 

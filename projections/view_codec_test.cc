@@ -6,8 +6,8 @@
 
 #include <boost/json.hpp>
 
-#include "schema/json_codec.h"
 #include "aggregates/testing/fixtures.h"
+#include "schema/json_codec.h"
 
 namespace accountable {
 namespace {

@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "events/event_log.h"
-#include "schema/personal_data.h"
 #include "events/subscription.h"
 #include "projections/projection.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

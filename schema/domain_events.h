@@ -25,10 +25,10 @@
 #include <cereal/types/string.hpp>
 #include <sstream>
 
-#include "schema/bounded_binary_archive.h"
-#include "schema/personal_data.h"
 #include "events/status.h"
 #include "events/types.h"
+#include "schema/bounded_binary_archive.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 

@@ -14,14 +14,14 @@
 #include <memory>
 #include <string>
 
-#include "projections/view_queries.h"
-#include "projections/view_set.h"
 #include "app/account_stack.h"
 #include "app/command_pipeline.h"
+#include "app/token_store.h"
+#include "projections/view_queries.h"
+#include "projections/view_set.h"
 #include "server/metrics.h"
 #include "server/router.h"
 #include "server/sign_in_limiter.h"
-#include "app/token_store.h"
 
 namespace accountable {
 

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "app/command_pipeline.h"
-#include "server/http_server.h"
 #include "schema/enum_names.h"
+#include "server/http_server.h"
 #include "server/router.h"
 
 namespace accountable::api {

@@ -15,8 +15,8 @@
 #include <functional>
 #include <set>
 
-#include "schema/json_codec.h"
 #include "aggregates/roles.h"
+#include "schema/json_codec.h"
 #include "server/testing/http_test_client.h"
 
 namespace accountable {

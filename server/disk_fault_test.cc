@@ -27,12 +27,12 @@
 #include <mutex>
 #include <thread>
 
-#include "testing/fault_env.h"
 #include "events/log_verify.h"
 #include "projections/view_set.h"
 #include "server/api.h"
 #include "server/demo.h"
 #include "server/http_server.h"
+#include "testing/fault_env.h"
 
 namespace accountable {
 namespace {

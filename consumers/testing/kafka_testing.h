@@ -14,8 +14,8 @@
 
 #include "aggregates/key_store.h"
 #include "consumers/kafka_client.h"
-#include "schema/domain_events.h"
 #include "events/event_log.h"
+#include "schema/domain_events.h"
 
 namespace accountable::testing {
 
