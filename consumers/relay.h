@@ -33,7 +33,7 @@
 
 #include "consumers/kafka_client.h"
 #include "events/event_log.h"
-#include "schema/personal_data.h"
+#include "events/personal_data.h"
 
 namespace accountable {
 
