@@ -160,6 +160,24 @@ bool is_permanent(rd_kafka_resp_err_t err) {
   }
 }
 
+// Fatal producer errors that only mean its idempotence state is lost: its
+// sequence numbers are out of step with a broker's (librdkafka 2.0.2 raises
+// this after a refused delivery inside a transaction) or its producer id is
+// unknown. A new producer, with a new epoch from init_transactions, starts
+// clean; every other fatal error (fenced above all) stops the relay.
+bool only_idempotence_state_lost(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_DUPLICATE_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+    case RD_KAFKA_RESP_ERR__INCONSISTENT:
+    case RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
   // syslog levels: 0..3 errors, 4 warning, 5..6 notice/info, 7 debug.
   if (level <= 3) {
@@ -320,15 +338,12 @@ class Relay::Session {
     return Outcome::ok();
   }
 
-  // Classifies a transactional API error. `retried` counts this operation's
-  // failed attempts.
-  enum class Next { kRetry, kAbort, kFatal };
+  // Classifies a transactional API error (docs/kafka-events.md, "Errors,
+  // retries and backpressure"); kRestart and kFatal are noted already.
+  enum class Next { kRetry, kAbort, kRestart, kFatal };
   Next classify(rd_kafka_error_t* err, const std::string& what) {
     Status s = kafka::error_status(err, what);
-    if (rd_kafka_error_is_fatal(err)) {
-      r_.note_error(kafka_fatal(producer_.get(), what).message(), true);
-      return Next::kFatal;
-    }
+    if (rd_kafka_error_is_fatal(err)) return on_fatal(what);
     if (is_permanent(rd_kafka_error_code(err))) {
       r_.note_error(s.message() + " (will not heal by retrying)", true);
       return Next::kFatal;
@@ -348,6 +363,17 @@ class Relay::Session {
     return Next::kFatal;
   }
 
+  // The producer failed fatally: restarted if only its idempotence state is
+  // lost, else the relay stops.
+  Next on_fatal(const std::string& what) {
+    const Status s = kafka_fatal(producer_.get(), what);
+    if (only_idempotence_state_lost(rd_kafka_fatal_error(producer_.get(), nullptr, 0))) {
+      return give_up(s.message()) ? Next::kRestart : Next::kFatal;
+    }
+    r_.note_error(s.message(), true);
+    return Next::kFatal;
+  }
+
   Outcome init_transactions() {
     milliseconds backoff(100);
     while (!r_.stopping_) {
@@ -355,6 +381,7 @@ class Relay::Session {
       if (!err) return Outcome::ok();
       Next next = classify(err.get(), "init_transactions");
       if (next == Next::kFatal) return Outcome::stop(kafka::error_status(err.get(), "init_transactions"));
+      if (next == Next::kRestart) return Outcome::retry(kafka::error_status(err.get(), "init_transactions"));
       r_.sleep_unless_stopped(backoff);
       backoff = std::min(backoff * 2, o_.max_backoff);
     }
@@ -500,7 +527,7 @@ class Relay::Session {
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !r_.stopping_) {
         if (Clock::now() >= deadline) {
           return give_up("the producer's queue stayed full (" + std::to_string(rd_kafka_outq_len(producer_.get())) +
-                         " messages outstanding)")
+                         " messages outstanding) for " + std::to_string(o_.end_transaction_timeout.count()) + " ms")
                      ? Produced::kRestart
                      : Produced::kFatal;
         }
@@ -509,8 +536,8 @@ class Relay::Session {
       }
       if (r_.stopping_) return Produced::kStopped;
       if (rd_kafka_fatal_error(producer_.get(), nullptr, 0)) {
-        r_.note_error(kafka_fatal(producer_.get(), "producing position " + std::to_string(position)).message(), true);
-        return Produced::kFatal;
+        return on_fatal("producing position " + std::to_string(position)) == Next::kRestart ? Produced::kRestart
+                                                                                             : Produced::kFatal;
       }
       if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
         r_.note_error("position " + std::to_string(position) + ": its message (" + std::to_string(m.value.size()) +
@@ -525,18 +552,14 @@ class Relay::Session {
 
   enum class Ended { kCommitted, kAborted, kFatal, kStopped, kRestart };
 
-  // The producer is stuck (`what` says how): it is abandoned, and the session
-  // ends so that a new producer fences it and replays from the checkpoint.
-  // Returns false (fatal) when a delivery already failed for good: a new
-  // producer would only fail the same way.
+  // The producer is stuck or broken (`what` says how): it is abandoned, and
+  // the session ends so that a new producer fences it and replays from the
+  // checkpoint. Returns false (fatal, noted) when a delivery failed for good
+  // or was refused too often: a new producer would only fail the same way.
   bool give_up(const std::string& what) {
-    if (!permanent_failure_.empty()) {
-      r_.note_error(permanent_failure_ + " (will not heal by retrying)", true);
-      return false;
-    }
+    if (failed_for_good() || refused_too_often()) return false;
     abandoned_ = true;
-    r_.note_producer_restart(what + " for " + std::to_string(o_.end_transaction_timeout.count()) +
-                             " ms: restarting the producer; publishing resumes from the checkpoint");
+    r_.note_producer_restart(what + ": restarting the producer; publishing resumes from the checkpoint");
     return true;
   }
 
@@ -582,11 +605,13 @@ class Relay::Session {
         // The delivery reports served by the abort may name a refusal for good.
         return failed_for_good() ? Ended::kFatal : Ended::kAborted;
       }
-      if (classify(err.get(), "abort_transaction") == Next::kFatal) return Ended::kFatal;
+      const Next next = classify(err.get(), "abort_transaction");
+      if (next == Next::kFatal) return Ended::kFatal;
+      if (next == Next::kRestart) return Ended::kRestart;
       if (r_.stopping_ && attempt >= 2) return Ended::kStopped;  // the broker ends it after its timeout
       if (Clock::now() >= deadline) {
         return give_up("abort_transaction did not finish (" + std::to_string(rd_kafka_outq_len(producer_.get())) +
-                       " messages outstanding)")
+                       " messages outstanding) in " + std::to_string(o_.end_transaction_timeout.count()) + " ms")
                    ? Ended::kRestart
                    : Ended::kFatal;
       }
@@ -618,6 +643,7 @@ class Relay::Session {
       }
       switch (classify(err.get(), "commit_transaction")) {
         case Next::kFatal: return Ended::kFatal;
+        case Next::kRestart: return Ended::kRestart;
         case Next::kAbort: return abort();
         case Next::kRetry:
           // A timed-out commit goes on in the background; calling again resumes
@@ -626,7 +652,8 @@ class Relay::Session {
           if (r_.stopping_ && attempt >= 2) return Ended::kStopped;
           if (Clock::now() >= deadline) {
             return give_up("commit_transaction did not finish (" +
-                           std::to_string(rd_kafka_outq_len(producer_.get())) + " messages outstanding)")
+                           std::to_string(rd_kafka_outq_len(producer_.get())) + " messages outstanding) in " +
+                           std::to_string(o_.end_transaction_timeout.count()) + " ms")
                        ? Ended::kRestart
                        : Ended::kFatal;
           }
@@ -693,8 +720,7 @@ class Relay::Session {
           kafka::Error err(rd_kafka_begin_transaction(producer_.get()));
           if (err) {
             Status s = kafka::error_status(err.get(), "begin_transaction");
-            classify(err.get(), "begin_transaction");
-            return rd_kafka_error_is_fatal(err.get()) ? Outcome::stop(s) : Outcome::retry(s);
+            return classify(err.get(), "begin_transaction") == Next::kFatal ? Outcome::stop(s) : Outcome::retry(s);
           }
           in_txn_ = true;
         }
