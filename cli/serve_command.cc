@@ -55,6 +55,11 @@ void expose_relay(const Relay& relay, Metrics& metrics, Api& api) {
                     gauge([](const RelayStatus& s) { return static_cast<double>(s.checkpoint_position); }));
   metrics.add_gauge("acct_relay_failed", "1 when the relay stopped on a fatal error (see /healthz), else 0.",
                     gauge([](const RelayStatus& s) { return s.fatal ? 1.0 : 0.0; }));
+  metrics.add_gauge("acct_relay_producer_restarts", "Stuck producers the relay replaced (a commit or abort that did not end).",
+                    gauge([](const RelayStatus& s) { return static_cast<double>(s.producer_restarts); }));
+  metrics.add_gauge("acct_relay_stalled_seconds",
+                    "Seconds since the relay last committed or was caught up while events wait; 0 when caught up.",
+                    gauge([](const RelayStatus& s) { return s.stalled_seconds; }));
   api.add_health([&relay](boost::json::object& health, bool*) { health["relay"] = relay_status_json(relay.status()); });
 }
 

@@ -1,6 +1,7 @@
 // Fault injection with librdkafka's MOCK cluster (only here: every other
-// Kafka test runs against the real broker). Request errors and a broker going
-// down; the relay retries and no event is lost.
+// Kafka test runs against the real broker). Request errors, a broker going
+// down and a broker whose answers never come: the relay retries, replaces a
+// stuck producer, and no event is lost; refusals that will not heal stop it.
 //
 // Limits of the mock in librdkafka 2.0.2, measured (docs/kafka-events.md):
 // it accepts the transactional protocol (InitProducerId, AddPartitionsToTxn,
@@ -28,6 +29,17 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::TempLog;
+
+// Polls `pred` every 20 ms until it holds or `timeout` passes.
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
 
 // Kafka protocol request types (ApiKey).
 constexpr int16_t kProduce = 0;
@@ -154,7 +166,9 @@ TEST_F(MockRelayTest, InjectedRequestErrorsAreRetriedAndNothingIsLost) {
   rd_kafka_mock_cluster_t* mc = cluster_.get();
   // Retriable errors on the coordinator (broker 1) and on produce requests to
   // every broker, and one permanent produce error that fails a delivery: its
-  // transaction must be aborted and replayed.
+  // transaction must be aborted and replayed. (INVALID_RECORD takes the same
+  // path in librdkafka as any permanent produce error; an authorization
+  // failure would be fatal: AnAuthorizationRefusalIsFatalAtOnce.)
   ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
             rd_kafka_mock_broker_push_request_error_rtts(mc, 1, kInitProducerId, 2,
                                                          RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, 0,
@@ -172,7 +186,7 @@ TEST_F(MockRelayTest, InjectedRequestErrorsAreRetriedAndNothingIsLost) {
                                                            RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0));
   }
   ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
-            rd_kafka_mock_broker_push_request_error_rtts(mc, 2, kProduce, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0));
+            rd_kafka_mock_broker_push_request_error_rtts(mc, 2, kProduce, 1, RD_KAFKA_RESP_ERR_INVALID_RECORD, 0));
 
   RelayOptions o = options();
   o.stop_at_head = true;
@@ -256,6 +270,105 @@ TEST_F(MockRelayTest, AFatalCoordinatorErrorStopsTheRelayAndLeavesTheLogAlone) {
   EXPECT_NE(std::string::npos, s.last_error.find("AUTHORIZATION")) << s.last_error;
   EXPECT_EQ(0u, s.events_published);
   EXPECT_TRUE(testing::append_event(log_.log(), "catalog", "", OfferRetired{"o", Timestamp{1}}, log_.cipher()).is_ok());
+}
+
+
+// The hang of issue 15, forced: broker 2 holds its answer to the first
+// produce request back for ten minutes (longer than any time-out in play),
+// and broker 3 refuses a delivery, which makes the transaction abortable. The
+// abort then waits for messages that are neither delivered nor purged. The
+// relay must give the stuck producer up after end_transaction_timeout, let a
+// new one fence it, and publish everything from the checkpoint. (Before the
+// fix the abort was retried until the held-back answer came: ten minutes.)
+TEST_F(MockRelayTest, AnAbortThatCannotFinishRestartsTheProducerAndLosesNothing) {
+  const uint64_t head = populate(5000);
+  rd_kafka_mock_cluster_t* mc = cluster_.get();
+  constexpr int kHeldBackMs = 600'000;
+  ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_broker_push_request_error_rtts(
+                                            mc, 2, kProduce, 1, RD_KAFKA_RESP_ERR_NO_ERROR, kHeldBackMs));
+  ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
+            rd_kafka_mock_broker_push_request_error_rtts(mc, 3, kProduce, 1, RD_KAFKA_RESP_ERR_INVALID_RECORD, 0));
+
+  RelayOptions o = options();
+  o.stop_at_head = true;
+  o.operation_timeout = 1s;
+  o.end_transaction_timeout = 5s;
+  // No time-out ends the held-back request first: it stays in flight.
+  o.transaction_timeout = std::chrono::milliseconds(kHeldBackMs);
+  o.producer_config["message.timeout.ms"] = std::to_string(kHeldBackMs);
+  o.producer_config["request.timeout.ms"] = std::to_string(kHeldBackMs);
+  Relay relay(log_.log(), log_.cipher(), o);
+  ASSERT_TRUE(relay.start().is_ok());
+  ASSERT_TRUE(relay.wait(240s)) << boost::json::serialize(relay_status_json(relay.status()));
+  relay.stop();
+  const RelayStatus s = relay.status();
+  ASSERT_EQ(RelayState::kFinished, s.state) << s.last_error;
+  EXPECT_FALSE(s.fatal);
+  EXPECT_EQ(1u, s.producer_restarts) << "the stuck producer was not replaced (exactly once)";
+  EXPECT_EQ(head, s.checkpoint_position);
+  for (int32_t b : {2, 3}) {
+    size_t left = 99;
+    ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_broker_error_stack_cnt(mc, b, kProduce, &left));
+    EXPECT_EQ(0u, left) << "broker " << b << ": the injected answer was not served";
+  }
+
+  MockCheck c = check(read_all(head), head);
+  EXPECT_EQ(0u, c.missing) << c.first_problem;
+  EXPECT_EQ(0u, c.out_of_order) << c.first_problem;
+}
+
+// A broker that refuses for good (here: not authorized to write the topic)
+// stops the relay as fatal at the first refusal, with the reason in its
+// status, instead of aborting and replaying forever.
+TEST_F(MockRelayTest, AnAuthorizationRefusalIsFatalAtOnce) {
+  const uint64_t head = populate(2000);
+  rd_kafka_mock_cluster_t* mc = cluster_.get();
+  // Enough refusals for every try a looping relay would make.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
+              rd_kafka_mock_broker_push_request_error_rtts(mc, 2, kProduce, 1,
+                                                           RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0));
+  }
+  RelayOptions o = options();
+  o.stop_at_head = true;
+  Relay relay(log_.log(), log_.cipher(), o);
+  ASSERT_TRUE(relay.start().is_ok());
+  ASSERT_TRUE(relay.wait(120s)) << boost::json::serialize(relay_status_json(relay.status()));
+  const RelayStatus s = relay.status();
+  EXPECT_EQ(RelayState::kFailed, s.state);
+  EXPECT_TRUE(s.fatal);
+  EXPECT_NE(std::string::npos, s.last_error.find("TOPIC_AUTHORIZATION_FAILED")) << s.last_error;
+  EXPECT_LE(s.transactions_aborted, 1u) << "refused for good, yet replayed";
+  EXPECT_LT(s.checkpoint_position, head);
+  EXPECT_GT(s.stalled_seconds, 0.0) << "a failed relay with events waiting is stalled";
+  size_t left = 0;
+  ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_broker_error_stack_cnt(mc, 2, kProduce, &left));
+  EXPECT_GE(left, 45u) << "the relay kept producing after a refusal for good";
+}
+
+// A refusal that is not known to be for good (INVALID_RECORD) is replayed,
+// but max_delivery_refusals transactions refused in a row, with no commit
+// between them, stop the relay as fatal: it does not loop forever.
+TEST_F(MockRelayTest, RefusalsInARowStopTheRelayAfterTheLimit) {
+  const uint64_t head = populate(2000);
+  rd_kafka_mock_cluster_t* mc = cluster_.get();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
+              rd_kafka_mock_broker_push_request_error_rtts(mc, 2, kProduce, 1, RD_KAFKA_RESP_ERR_INVALID_RECORD, 0));
+  }
+  RelayOptions o = options();
+  o.stop_at_head = true;
+  o.max_delivery_refusals = 3;
+  Relay relay(log_.log(), log_.cipher(), o);
+  ASSERT_TRUE(relay.start().is_ok());
+  ASSERT_TRUE(relay.wait(120s)) << boost::json::serialize(relay_status_json(relay.status()));
+  const RelayStatus s = relay.status();
+  EXPECT_EQ(RelayState::kFailed, s.state);
+  EXPECT_TRUE(s.fatal);
+  EXPECT_NE(std::string::npos, s.last_error.find("3 transactions in a row")) << s.last_error;
+  EXPECT_NE(std::string::npos, s.last_error.find("INVALID_RECORD")) << s.last_error;
+  EXPECT_EQ(3u, s.transactions_aborted);
+  EXPECT_LT(s.checkpoint_position, head);
 }
 
 }  // namespace

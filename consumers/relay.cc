@@ -42,6 +42,10 @@ Status RelayOptions::validate() const {
   if (transaction_timeout < milliseconds(1000)) {
     return invalid_argument("must be at least 1000 ms", "transaction_timeout");
   }
+  if (max_delivery_refusals < 1) return invalid_argument("must be at least 1", "max_delivery_refusals");
+  if (end_transaction_timeout < operation_timeout) {
+    return invalid_argument("must be at least operation_timeout", "end_transaction_timeout");
+  }
   return Status::ok();
 }
 
@@ -71,6 +75,8 @@ json::object relay_status_json(const RelayStatus& s) {
   o["transactions_committed"] = s.transactions_committed;
   o["transactions_aborted"] = s.transactions_aborted;
   o["retries"] = s.retries;
+  o["producer_restarts"] = s.producer_restarts;
+  o["stalled_seconds"] = s.stalled_seconds;
   o["publish_rate"] = s.publish_rate;
   o["last_error"] = s.last_error;
   o["topic"] = s.topic;
@@ -134,6 +140,44 @@ Result<Checkpoint> parse_checkpoint(std::string_view text, int64_t offset) {
   return c;
 }
 
+// Broker answers that will not change by trying again with the same settings
+// and messages: the relay stops as fatal instead of replaying forever
+// (docs/kafka-events.md, "Errors, retries and backpressure").
+bool is_permanent(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Fatal producer errors that only mean its idempotence state is lost: its
+// sequence numbers are out of step with a broker's (librdkafka 2.0.2 raises
+// this after a refused delivery inside a transaction) or its producer id is
+// unknown. A new producer, with a new epoch from init_transactions, starts
+// clean; every other fatal error (fenced above all) stops the relay.
+bool only_idempotence_state_lost(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_DUPLICATE_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+    case RD_KAFKA_RESP_ERR__INCONSISTENT:
+    case RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
   // syslog levels: 0..3 errors, 4 warning, 5..6 notice/info, 7 debug.
   if (level <= 3) {
@@ -152,6 +196,13 @@ class Relay::Session {
  public:
   explicit Session(Relay& relay) : r_(relay), o_(relay.options_) {}
   ~Session() {
+    if (producer_ && abandoned_) {
+      // A stuck producer: no more waiting on it. Whatever it has in flight is
+      // dropped; the next session's init_transactions aborts its transaction.
+      rd_kafka_purge(producer_.get(),
+                     RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+      return;
+    }
     if (producer_ && in_txn_) {
       // Bounded: an open transaction left behind is aborted by the broker after
       // transaction.timeout.ms, or at once by the next init_transactions().
@@ -185,12 +236,16 @@ class Relay::Session {
         m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
       return;
     }
-    // The transaction fails too and is aborted and replayed; this says why.
+    // The transaction fails too and is aborted and replayed (or, for an error
+    // that will not heal, the relay stops: see abort()); this says why.
     auto* self = static_cast<Session*>(opaque);
     const auto position = reinterpret_cast<uintptr_t>(m->_private);
-    self->r_.note_error("delivery of position " + std::to_string(position) + " failed: " +
-                            rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err),
-                        false);
+    const std::string what = "delivery of position " + std::to_string(position) + " failed: " +
+                             rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err);
+    if (is_permanent(m->err) && self->permanent_failure_.empty()) self->permanent_failure_ = what;
+    // A broker's answer (error codes >= 0), not a local time-out or transport error.
+    if (m->err > 0) self->refusal_ = what;
+    self->r_.note_error(what, false);
   }
 
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -283,13 +338,14 @@ class Relay::Session {
     return Outcome::ok();
   }
 
-  // Classifies a transactional API error. `retried` counts this operation's
-  // failed attempts.
-  enum class Next { kRetry, kAbort, kFatal };
+  // Classifies a transactional API error (docs/kafka-events.md, "Errors,
+  // retries and backpressure"); kRestart and kFatal are noted already.
+  enum class Next { kRetry, kAbort, kRestart, kFatal };
   Next classify(rd_kafka_error_t* err, const std::string& what) {
     Status s = kafka::error_status(err, what);
-    if (rd_kafka_error_is_fatal(err)) {
-      r_.note_error(kafka_fatal(producer_.get(), what).message(), true);
+    if (rd_kafka_error_is_fatal(err)) return on_fatal(what);
+    if (is_permanent(rd_kafka_error_code(err))) {
+      r_.note_error(s.message() + " (will not heal by retrying)", true);
       return Next::kFatal;
     }
     if (rd_kafka_error_txn_requires_abort(err)) {
@@ -307,6 +363,17 @@ class Relay::Session {
     return Next::kFatal;
   }
 
+  // The producer failed fatally: restarted if only its idempotence state is
+  // lost, else the relay stops.
+  Next on_fatal(const std::string& what) {
+    const Status s = kafka_fatal(producer_.get(), what);
+    if (only_idempotence_state_lost(rd_kafka_fatal_error(producer_.get(), nullptr, 0))) {
+      return give_up(s.message()) ? Next::kRestart : Next::kFatal;
+    }
+    r_.note_error(s.message(), true);
+    return Next::kFatal;
+  }
+
   Outcome init_transactions() {
     milliseconds backoff(100);
     while (!r_.stopping_) {
@@ -314,6 +381,7 @@ class Relay::Session {
       if (!err) return Outcome::ok();
       Next next = classify(err.get(), "init_transactions");
       if (next == Next::kFatal) return Outcome::stop(kafka::error_status(err.get(), "init_transactions"));
+      if (next == Next::kRestart) return Outcome::retry(kafka::error_status(err.get(), "init_transactions"));
       r_.sleep_unless_stopped(backoff);
       backoff = std::min(backoff * 2, o_.max_backoff);
     }
@@ -437,13 +505,14 @@ class Relay::Session {
     return Outcome::ok();
   }
 
-  enum class Produced { kOk, kAbort, kFatal, kStopped };
+  enum class Produced { kOk, kAbort, kFatal, kStopped, kRestart };
 
   // The headers are built here, not on the encoding thread: librdkafka frees
   // them on this thread (delivery reports), and frees of another thread's
   // allocations were a large part of both threads' time (malloc arenas).
   Produced produce(const std::string& topic, int32_t partition, const EventMessage& m, uint64_t position) {
     KafkaHeaders headers = make_kafka_headers(m);
+    const auto deadline = Clock::now() + o_.end_transaction_timeout;
     while (true) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
@@ -456,13 +525,19 @@ class Relay::Session {
         return Produced::kOk;
       }
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !r_.stopping_) {
+        if (Clock::now() >= deadline) {
+          return give_up("the producer's queue stayed full (" + std::to_string(rd_kafka_outq_len(producer_.get())) +
+                         " messages outstanding) for " + std::to_string(o_.end_transaction_timeout.count()) + " ms")
+                     ? Produced::kRestart
+                     : Produced::kFatal;
+        }
         rd_kafka_poll(producer_.get(), 50);  // backpressure: serve deliveries until there is room
         continue;
       }
       if (r_.stopping_) return Produced::kStopped;
       if (rd_kafka_fatal_error(producer_.get(), nullptr, 0)) {
-        r_.note_error(kafka_fatal(producer_.get(), "producing position " + std::to_string(position)).message(), true);
-        return Produced::kFatal;
+        return on_fatal("producing position " + std::to_string(position)) == Next::kRestart ? Produced::kRestart
+                                                                                             : Produced::kFatal;
       }
       if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
         r_.note_error("position " + std::to_string(position) + ": its message (" + std::to_string(m.value.size()) +
@@ -475,22 +550,71 @@ class Relay::Session {
     }
   }
 
-  enum class Ended { kCommitted, kAborted, kFatal, kStopped };
+  enum class Ended { kCommitted, kAborted, kFatal, kStopped, kRestart };
 
+  // The producer is stuck or broken (`what` says how): it is abandoned, and
+  // the session ends so that a new producer fences it and replays from the
+  // checkpoint. Returns false (fatal, noted) when a delivery failed for good
+  // or was refused too often: a new producer would only fail the same way.
+  bool give_up(const std::string& what) {
+    if (failed_for_good() || refused_too_often()) return false;
+    abandoned_ = true;
+    r_.note_producer_restart(what + ": restarting the producer; publishing resumes from the checkpoint");
+    return true;
+  }
+
+  // A delivery failed with an error that will not heal: stop as fatal
+  // rather than replay the same messages into the same refusal.
+  bool failed_for_good() {
+    if (permanent_failure_.empty()) return false;
+    r_.note_error(permanent_failure_ + " (will not heal by retrying)", true);
+    return true;
+  }
+
+  // After an abort: was it a broker's refusal, the max_delivery_refusals-th
+  // in a row? Then it is fatal (noted). Commits reset the count.
+  bool refused_too_often() {
+    if (refusal_.empty()) return false;
+    const std::string what = std::move(refusal_);
+    refusal_.clear();
+    if (++r_.refusals_in_a_row_ < o_.max_delivery_refusals) return false;
+    r_.note_error("the broker refused deliveries in " + std::to_string(r_.refusals_in_a_row_) +
+                      " transactions in a row (last: " + what + "); stopping rather than replaying forever",
+                  true);
+    return true;
+  }
+
+  // Bounded: attempts of operation_timeout each, for end_transaction_timeout
+  // at most; then the producer is given up (kRestart).
   Ended abort() {
+    const auto deadline = Clock::now() + o_.end_transaction_timeout;
     for (int attempt = 1;; ++attempt) {
       // abort_transaction waits for every outstanding message's delivery
       // report, which only rd_kafka_poll serves; unserved, it times out.
       rd_kafka_poll(producer_.get(), 0);
-      kafka::Error err(rd_kafka_abort_transaction(producer_.get(), kafka::to_ms(o_.operation_timeout)));
+      if (failed_for_good()) return Ended::kFatal;
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      kafka::Error err(rd_kafka_abort_transaction(
+          producer_.get(), kafka::to_ms(std::clamp(left, milliseconds(1), o_.operation_timeout))));
       if (!err) {
         in_txn_ = false;
-        std::lock_guard lock(r_.mu_);
-        ++r_.status_.transactions_aborted;
-        return Ended::kAborted;
+        {
+          std::lock_guard lock(r_.mu_);
+          ++r_.status_.transactions_aborted;
+        }
+        // The delivery reports served by the abort may name a refusal for good.
+        return failed_for_good() ? Ended::kFatal : Ended::kAborted;
       }
-      if (classify(err.get(), "abort_transaction") == Next::kFatal) return Ended::kFatal;
+      const Next next = classify(err.get(), "abort_transaction");
+      if (next == Next::kFatal) return Ended::kFatal;
+      if (next == Next::kRestart) return Ended::kRestart;
       if (r_.stopping_ && attempt >= 2) return Ended::kStopped;  // the broker ends it after its timeout
+      if (Clock::now() >= deadline) {
+        return give_up("abort_transaction did not finish (" + std::to_string(rd_kafka_outq_len(producer_.get())) +
+                       " messages outstanding) in " + std::to_string(o_.end_transaction_timeout.count()) + " ms")
+                   ? Ended::kRestart
+                   : Ended::kFatal;
+      }
       rd_kafka_poll(producer_.get(), 100);  // the back-off, serving delivery reports meanwhile
     }
   }
@@ -502,9 +626,13 @@ class Relay::Session {
     Produced p = produce(o_.resolved_checkpoint_topic(), 0, cp, position);
     if (p == Produced::kFatal) return Ended::kFatal;
     if (p == Produced::kStopped) return Ended::kStopped;
+    if (p == Produced::kRestart) return Ended::kRestart;
     if (p == Produced::kAbort) return abort();
+    const auto deadline = Clock::now() + o_.end_transaction_timeout;
     for (int attempt = 1;; ++attempt) {
-      kafka::Error err(rd_kafka_commit_transaction(producer_.get(), kafka::to_ms(o_.operation_timeout)));
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      kafka::Error err(rd_kafka_commit_transaction(
+          producer_.get(), kafka::to_ms(std::clamp(left, milliseconds(1), o_.operation_timeout))));
       if (!err) {
         in_txn_ = false;
         committed_ = position;
@@ -515,11 +643,20 @@ class Relay::Session {
       }
       switch (classify(err.get(), "commit_transaction")) {
         case Next::kFatal: return Ended::kFatal;
+        case Next::kRestart: return Ended::kRestart;
         case Next::kAbort: return abort();
         case Next::kRetry:
           // A timed-out commit goes on in the background; calling again resumes
-          // it. Aborting instead could throw away a commit that succeeded.
+          // it. Aborting instead could throw away a commit that succeeded; a
+          // new producer cannot: the checkpoint in Kafka says which it was.
           if (r_.stopping_ && attempt >= 2) return Ended::kStopped;
+          if (Clock::now() >= deadline) {
+            return give_up("commit_transaction did not finish (" +
+                           std::to_string(rd_kafka_outq_len(producer_.get())) + " messages outstanding) in " +
+                           std::to_string(o_.end_transaction_timeout.count()) + " ms")
+                       ? Ended::kRestart
+                       : Ended::kFatal;
+          }
           break;
       }
     }
@@ -550,7 +687,11 @@ class Relay::Session {
       }
       rd_kafka_poll(producer_.get(), 0);
       std::optional<EncodedBatch> next = encoder->next(o_.idle_wait);
-      if (!next) continue;  // a quiet log: what was open is committed already (caught_up)
+      if (!next) {
+        // A quiet log: what was open is committed already (caught_up).
+        if (!in_txn_) r_.note_caught_up();
+        continue;
+      }
       EncodedBatch& batch = *next;
       if (!batch.status.is_ok()) {
         r_.note_error(batch.status.message(), true);
@@ -558,13 +699,28 @@ class Relay::Session {
       }
 
       bool replay = false;
+      // How a transaction's end goes on: nullopt to keep publishing (replay
+      // set after an abort), else what the session returns.
+      auto ended = [&](Ended how) -> std::optional<Outcome> {
+        switch (how) {
+          case Ended::kCommitted: backoff = milliseconds(100); return std::nullopt;
+          case Ended::kAborted:
+            if (refused_too_often()) return Outcome::stop(Status(StatusCode::kIOError, r_.status().last_error));
+            replay = true;
+            return std::nullopt;
+          case Ended::kStopped: return Outcome::ok();
+          case Ended::kFatal: return Outcome::stop(Status(StatusCode::kIOError, r_.status().last_error));
+          case Ended::kRestart:
+            return Outcome::retry(Status(StatusCode::kIOError, "the producer was stuck and is replaced"));
+        }
+        return Outcome::ok();
+      };
       for (EncodedMessage& e : batch.events) {
         if (!in_txn_) {
           kafka::Error err(rd_kafka_begin_transaction(producer_.get()));
           if (err) {
             Status s = kafka::error_status(err.get(), "begin_transaction");
-            classify(err.get(), "begin_transaction");
-            return rd_kafka_error_is_fatal(err.get()) ? Outcome::stop(s) : Outcome::retry(s);
+            return classify(err.get(), "begin_transaction") == Next::kFatal ? Outcome::stop(s) : Outcome::retry(s);
           }
           in_txn_ = true;
         }
@@ -581,31 +737,21 @@ class Relay::Session {
                                                                 " failed fatally"));
         } else if (p == Produced::kStopped) {
           return Outcome::ok();
+        } else if (p == Produced::kRestart) {
+          return *ended(Ended::kRestart);
         } else {
-          Ended a = abort();
-          if (a == Ended::kFatal) return Outcome::stop(Status(StatusCode::kIOError, "abort_transaction failed fatally"));
-          if (a == Ended::kStopped) return Outcome::ok();
-          replay = true;
-          break;
+          if (auto o = ended(abort())) return *o;
+          break;  // replay
         }
         // The transaction is full: commit it before producing more.
-        Ended c = commit(last_position, last_hash, last_id);
-        if (c == Ended::kFatal) return Outcome::stop(Status(StatusCode::kIOError, "commit failed fatally"));
-        if (c == Ended::kStopped) return Outcome::ok();
-        if (c == Ended::kAborted) {
-          replay = true;
-          break;
-        }
-        backoff = milliseconds(100);
+        if (auto o = ended(commit(last_position, last_hash, last_id))) return *o;
+        if (replay) break;
       }
       // Caught up: commit what is open, so that a quiet log does not hold
       // events back.
       if (!replay && in_txn_ && batch.caught_up) {
-        Ended c = commit(last_position, last_hash, last_id);
-        if (c == Ended::kFatal) return Outcome::stop(Status(StatusCode::kIOError, "commit failed fatally"));
-        if (c == Ended::kStopped) return Outcome::ok();
-        if (c == Ended::kAborted) replay = true;
-        if (c == Ended::kCommitted) backoff = milliseconds(100);
+        if (auto o = ended(commit(last_position, last_hash, last_id))) return *o;
+        if (!replay) r_.note_caught_up();
       }
       if (!replay) encoder->recycle(std::move(batch));  // librdkafka copied the values
       if (replay) {
@@ -637,6 +783,9 @@ class Relay::Session {
   bool in_txn_ = false;
   uint64_t txn_events_ = 0;
   uint64_t txn_bytes_ = 0;
+  bool abandoned_ = false;          // stuck: destroyed without waiting on it (give_up)
+  std::string permanent_failure_;   // the first delivery refused for good (is_permanent)
+  std::string refusal_;             // a delivery the broker refused in this transaction
 };
 
 Relay::Relay(const EventLog& log, PersonalDataCipher* cipher, RelayOptions options)
@@ -655,6 +804,7 @@ Status Relay::start() {
   started_ = true;
   status_.state = RelayState::kStarting;
   rate_samples_.emplace_back(Clock::now(), 0);  // the rate's first window starts here
+  last_progress_ = Clock::now();
   thread_ = std::thread([this] { run(); });
   return Status::ok();
 }
@@ -739,8 +889,24 @@ void Relay::note_error(const std::string& what, bool fatal, bool log) {
   }
 }
 
-void Relay::note_committed(uint64_t position, uint64_t events, uint64_t bytes) {
+void Relay::note_producer_restart(const std::string& why) {
+  {
+    std::lock_guard lock(mu_);
+    ++status_.producer_restarts;
+    status_.last_error = why;
+  }
+  spdlog::warn("relay: {}", why);
+}
+
+void Relay::note_caught_up() {
   std::lock_guard lock(mu_);
+  last_progress_ = Clock::now();
+}
+
+void Relay::note_committed(uint64_t position, uint64_t events, uint64_t bytes) {
+  refusals_in_a_row_ = 0;
+  std::lock_guard lock(mu_);
+  last_progress_ = Clock::now();
   status_.checkpoint_position = position;
   status_.events_published += events;
   status_.bytes_published += bytes;
@@ -762,6 +928,9 @@ RelayStatus Relay::status() const {
   RelayStatus s = status_;
   s.log_head = log_.head().value();
   s.lag = s.log_head > s.checkpoint_position ? s.log_head - s.checkpoint_position : 0;
+  const bool ended = s.state == RelayState::kFinished || s.state == RelayState::kStopped || s.state == RelayState::kIdle;
+  s.stalled_seconds =
+      s.lag > 0 && !ended ? std::chrono::duration<double>(Clock::now() - last_progress_).count() : 0;
   s.publish_rate = 0;
   if (rate_samples_.size() >= 2) {
     const auto& [t0, n0] = rate_samples_.front();

@@ -11,10 +11,13 @@
 //    transaction; then the checkpoint topic is read to its end with a
 //    read_committed consumer to find where to resume.
 //  - Abortable errors abort the transaction and replay from the last
-//    committed checkpoint; retriable ones are retried; a fatal error (fenced
-//    by a newer instance, authorization, a checkpoint that does not match
-//    this log) stops the relay with `fatal` set. The log and the engine are
-//    not affected either way: the relay only reads.
+//    committed checkpoint; retriable ones are retried; a commit or abort
+//    that does not end within end_transaction_timeout replaces the producer
+//    (a new init_transactions fences the stuck one and aborts its
+//    transaction) and replays from the checkpoint; an error that will not
+//    heal (fenced by a newer instance, authorization, a checkpoint that does
+//    not match this log) stops the relay with `fatal` set. The log and the
+//    engine are not affected either way: the relay only reads.
 //
 // Design and settings: docs/kafka-events.md.
 #pragma once
@@ -61,6 +64,17 @@ struct RelayOptions {
   // retried (it resumes in the background) unless the relay is stopping.
   std::chrono::milliseconds operation_timeout{10000};
   std::chrono::milliseconds transaction_timeout{60000};  // transaction.timeout.ms
+  // A commit_transaction or abort_transaction still unfinished after this
+  // long (each call bounded by operation_timeout, then called again), or a
+  // producer queue that stays full this long, means the producer is stuck
+  // (messages it never delivers nor purges): it is destroyed, a new one
+  // fences it with init_transactions, and publishing resumes from the
+  // checkpoint. Counted in producer_restarts.
+  std::chrono::milliseconds end_transaction_timeout{30000};
+  // A broker that refuses deliveries (an error it answered, not a time-out or
+  // a lost connection) in this many transactions in a row, with no commit
+  // between them, will not accept them on the next try either: fatal.
+  int max_delivery_refusals = 5;
   std::chrono::milliseconds idle_wait{200};             // wait for new events when caught up
   std::chrono::milliseconds max_backoff{5000};          // between retries after errors
 
@@ -99,6 +113,11 @@ struct RelayStatus {
   uint64_t transactions_committed = 0;
   uint64_t transactions_aborted = 0;
   uint64_t retries = 0;               // retried operations and sessions
+  uint64_t producer_restarts = 0;     // stuck producers replaced (end_transaction_timeout)
+  // Seconds since the relay last made progress (a commit, or being caught
+  // up) while events wait to be published; 0 when caught up. A relay that
+  // retries without end shows it here before anything else.
+  double stalled_seconds = 0;
   double publish_rate = 0;            // events/s committed over the last 10 s
   std::string last_error;             // the most recent error ("" when none yet)
   std::string topic;
@@ -142,6 +161,8 @@ class Relay {
   // already logged it through the log callback).
   void note_error(const std::string& what, bool fatal, bool log = true);
   void note_committed(uint64_t position, uint64_t events, uint64_t bytes);
+  void note_caught_up();
+  void note_producer_restart(const std::string& why);
   bool sleep_unless_stopped(std::chrono::milliseconds d);
 
   const EventLog& log_;
@@ -156,6 +177,8 @@ class Relay {
   std::condition_variable cv_;  // stop requests and state changes
   RelayStatus status_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, uint64_t>> rate_samples_;
+  std::chrono::steady_clock::time_point last_progress_{};  // a commit or caught up; start() sets it
+  int refusals_in_a_row_ = 0;  // transactions aborted for a broker's refusal since the last commit (relay thread)
 };
 
 }  // namespace accountable
