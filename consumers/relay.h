@@ -36,7 +36,7 @@
 
 #include "consumers/kafka_client.h"
 #include "events/event_log.h"
-#include "events/personal_data.h"
+#include "schema/personal_data.h"
 
 namespace accountable {
 
