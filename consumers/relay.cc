@@ -242,6 +242,7 @@ class Relay::Session {
     const auto position = reinterpret_cast<uintptr_t>(m->_private);
     const std::string what = "delivery of position " + std::to_string(position) + " failed: " +
                              rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err);
+    self->delivery_failed_ = true;
     if (is_permanent(m->err) && self->permanent_failure_.empty()) self->permanent_failure_ = what;
     // A broker's answer (error codes >= 0), not a local time-out or transport error.
     if (m->err > 0) self->refusal_ = what;
@@ -619,7 +620,34 @@ class Relay::Session {
     }
   }
 
+  // Waits until every event of the transaction is acknowledged, so that its
+  // checkpoint is only produced for events that landed: on a real broker an
+  // aborted checkpoint is hidden from read_committed anyway, but where aborted
+  // records show (librdkafka's mock cluster), a restarted relay would resume
+  // after events that never landed. Costs the checkpoint message's round trip
+  // once per transaction. kCommitted: go on and commit.
+  Ended deliver_events(std::chrono::steady_clock::time_point deadline) {
+    while (rd_kafka_outq_len(producer_.get()) > 0 && !delivery_failed_) {
+      if (r_.stopping_) return Ended::kStopped;
+      if (Clock::now() >= deadline) {
+        return give_up("the transaction's events were not all delivered (" +
+                       std::to_string(rd_kafka_outq_len(producer_.get())) + " messages outstanding) in " +
+                       std::to_string(o_.end_transaction_timeout.count()) + " ms")
+                   ? Ended::kRestart
+                   : Ended::kFatal;
+      }
+      rd_kafka_flush(producer_.get(), 100);  // serves the delivery reports
+    }
+    if (rd_kafka_fatal_error(producer_.get(), nullptr, 0)) {
+      return on_fatal("delivering the transaction's events") == Next::kRestart ? Ended::kRestart : Ended::kFatal;
+    }
+    if (delivery_failed_) return abort();
+    return Ended::kCommitted;
+  }
+
   Ended commit(uint64_t position, const Hash256& hash, const EventId& event_id) {
+    const auto deadline = Clock::now() + o_.end_transaction_timeout;
+    if (Ended e = deliver_events(deadline); e != Ended::kCommitted) return e;
     EventMessage cp;
     cp.key = o_.topic;
     cp.value = checkpoint_value(o_, position, hash, event_id, txn_events_);
@@ -628,7 +656,6 @@ class Relay::Session {
     if (p == Produced::kStopped) return Ended::kStopped;
     if (p == Produced::kRestart) return Ended::kRestart;
     if (p == Produced::kAbort) return abort();
-    const auto deadline = Clock::now() + o_.end_transaction_timeout;
     for (int attempt = 1;; ++attempt) {
       const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
       kafka::Error err(rd_kafka_commit_transaction(
@@ -723,6 +750,7 @@ class Relay::Session {
             return classify(err.get(), "begin_transaction") == Next::kFatal ? Outcome::stop(s) : Outcome::retry(s);
           }
           in_txn_ = true;
+          delivery_failed_ = false;
         }
         Produced p = produce(o_.topic, RD_KAFKA_PARTITION_UA, e.message, e.position);
         if (p == Produced::kOk) {
@@ -786,6 +814,7 @@ class Relay::Session {
   bool abandoned_ = false;          // stuck: destroyed without waiting on it (give_up)
   std::string permanent_failure_;   // the first delivery refused for good (is_permanent)
   std::string refusal_;             // a delivery the broker refused in this transaction
+  bool delivery_failed_ = false;    // a delivery of this transaction failed (dr_cb)
 };
 
 Relay::Relay(const EventLog& log, PersonalDataCipher* cipher, RelayOptions options)
