@@ -738,7 +738,8 @@ class Relay::Session {
           case Ended::kStopped: return Outcome::ok();
           case Ended::kFatal: return Outcome::stop(Status(StatusCode::kIOError, r_.status().last_error));
           case Ended::kRestart:
-            return Outcome::retry(Status(StatusCode::kIOError, "the producer was stuck and is replaced"));
+            return Outcome::retry(
+                Status(StatusCode::kIOError, "the producer was given up: " + r_.status().last_error));
         }
         return Outcome::ok();
       };
