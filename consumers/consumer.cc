@@ -41,16 +41,6 @@ Status MemoryVersionTracker::remember(std::string_view stream, uint64_t version)
 
 namespace {
 
-void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  if (level <= 3) {
-    spdlog::error("kafka consumer {}: {}", facility, message);
-  } else if (level == 4) {
-    spdlog::warn("kafka consumer {}: {}", facility, message);
-  } else {
-    spdlog::debug("kafka consumer {}: {}", facility, message);
-  }
-}
-
 std::string where(const rd_kafka_message_t* m) {
   return std::string(rd_kafka_topic_name(m->rkt)) + "[" + std::to_string(m->partition) + "]@" +
          std::to_string(m->offset);
@@ -97,7 +87,7 @@ Result<std::unique_ptr<EventConsumer>> EventConsumer::open(ConsumerOptions optio
   if (!conf) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), c.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), &EventConsumer::rebalance_cb);
-  rd_kafka_conf_set_log_cb(conf->get(), &log_cb);
+  rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
   auto rk = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk) return rk.status();
   c->rk_ = std::move(*rk);

@@ -4,7 +4,19 @@
 #include <cstring>
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 namespace accountable::kafka {
+
+void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  if (level <= 3) {
+    spdlog::error("kafka {}: {}", facility, message);
+  } else if (level == 4) {
+    spdlog::warn("kafka {}: {}", facility, message);
+  } else {
+    spdlog::debug("kafka {}: {}", facility, message);
+  }
+}
 
 Result<Conf> make_conf(const Properties& props) {
   Conf conf(rd_kafka_conf_new());

@@ -51,6 +51,10 @@ Status error_status(const rd_kafka_error_t* err, const std::string& what, const 
 
 int to_ms(std::chrono::milliseconds d);
 
+// librdkafka's log lines into spdlog (syslog levels: 0..3 error, 4 warning,
+// the rest debug), prefixed "kafka <facility>". For rd_kafka_conf_set_log_cb.
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
+
 // "KEY=VALUE" -> (KEY, VALUE); kInvalidArgument naming `field` otherwise.
 Status parse_property(const std::string& text, Properties* out, const std::string& field);
 

@@ -178,16 +178,6 @@ bool only_idempotence_state_lost(rd_kafka_resp_err_t err) {
   }
 }
 
-void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  // syslog levels: 0..3 errors, 4 warning, 5..6 notice/info, 7 debug.
-  if (level <= 3) {
-    spdlog::error("kafka {}: {}", facility, message);
-  } else if (level == 4) {
-    spdlog::warn("kafka {}: {}", facility, message);
-  } else {
-    spdlog::debug("kafka {}: {}", facility, message);
-  }
-}
 
 }  // namespace
 
@@ -290,7 +280,7 @@ class Relay::Session {
     rd_kafka_conf_set_opaque(conf->get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &Session::dr_cb);
     rd_kafka_conf_set_error_cb(conf->get(), &Session::error_cb);
-    rd_kafka_conf_set_log_cb(conf->get(), &log_cb);
+    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
     auto producer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
     if (!producer) return Outcome::stop(producer.status());
     producer_ = std::move(*producer);
@@ -406,7 +396,7 @@ class Relay::Session {
     p["auto.offset.reset"] = "earliest";
     auto conf = kafka::make_conf(p);
     if (!conf) return conf.status();
-    rd_kafka_conf_set_log_cb(conf->get(), &log_cb);
+    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
     auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
     if (!consumer) return consumer.status();
     rd_kafka_t* rk = consumer->get();
@@ -422,7 +412,7 @@ class Relay::Session {
       hp["group.id"] = o_.resolved_transactional_id() + ".checkpoint-watermark";
       auto hconf = kafka::make_conf(hp);
       if (!hconf) return hconf.status();
-      rd_kafka_conf_set_log_cb(hconf->get(), &log_cb);
+      rd_kafka_conf_set_log_cb(hconf->get(), &kafka::log_to_spdlog);
       auto hw = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*hconf));
       if (!hw) return hw.status();
       if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(hw->get(), cp_topic.c_str(), 0, &lo, &hi,

@@ -37,6 +37,23 @@ enum class RecoveryMode {
   kTruncate,          // move the bad bytes and everything after into quarantine/, then open
 };
 
+// One batch of sealed commit frames, exactly as the writer puts it in its
+// segment: what a cluster leader replicates and its followers apply
+// (docs/cluster.md). The frames carry every position, hash and CRC.
+struct SealedBatch {
+  GlobalPosition first;     // the batch's first position
+  GlobalPosition last;      // its last position
+  Hash256 prev_hash{};      // the hash chain at first - 1 (zeros at the start)
+  Hash256 hash{};           // the hash chain at last
+  std::string_view frames;  // the commit frames, byte for byte
+};
+
+// Cluster mode: called by the writer with each batch once it is sealed and
+// before any byte of it is written. OK: the batch is written, fsynced and
+// acknowledged. An error: nothing of the batch is written, its commits fail
+// with that error, and the log is as it was before the batch.
+using BatchReplicator = std::function<Status(const SealedBatch&)>;
+
 struct LogOptions {
   std::string data_dir;
   Env* env = nullptr;  // null: posix_env()
@@ -53,6 +70,7 @@ struct LogOptions {
   std::function<Timestamp()> clock;  // null: the system clock
   // Tests of crashes turn this off: a crashed process writes nothing more.
   bool checkpoint_on_close = true;
+  BatchReplicator replicator;  // null: a single node (nothing to replicate)
 };
 
 struct ReadOptions {
@@ -147,6 +165,15 @@ class EventLog {
   // Writes the index checkpoint now (also done on close and every N events).
   Status write_checkpoint();
 
+  // Cluster followers: appends a batch that another copy of this log sealed,
+  // byte for byte, so both copies hold the same segments. Checks first that
+  // it continues this log: its first position is head + 1, its prev_hash the
+  // head's hash, and every CRC, position, hash and stream version in it
+  // (kCorruption naming the position otherwise; nothing is written). False
+  // when the batch ends at or below the head (already here; nothing to do).
+  // Waits for a batch being written to end.
+  Result<bool> apply_sealed(const SealedBatch& batch);
+
 
  private:
   struct Segment {
@@ -191,6 +218,14 @@ class EventLog {
   // Runs the callbacks of a batch, then wakes every synchronous appender at once.
   void complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes);
   Status roll_segment(GlobalPosition base);
+  // Writes sealed frames at the end of the active segment (rolling first when
+  // they would push it past segment_bytes) and fsyncs them; poisons the log on
+  // failure. Returns the offset the frames start at. Writer only.
+  Result<bool> apply_sealed_locked(const SealedBatch& batch);  // apply_sealed, in the writer's place
+  Result<uint64_t> write_sealed(std::string_view frames, GlobalPosition first, size_t commits);
+  // Tells readers about a new durable head (and asks for an index checkpoint
+  // every checkpoint_every_events). Writer only, after the index was updated.
+  void publish_head();
   using CommandDigest = std::array<unsigned char, 16>;
   // With a digest, a different one is a kConflict. Caller holds the index lock
   // (or is the writer).

@@ -320,32 +320,23 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
   }
 
   if (committed > 0) {
-    Status written;
-    // Roll before the batch if it would push the segment past its limit.
-    uint64_t base_offset = active_file_->size();
-    if (base_offset > kSegmentHeaderSize && base_offset + buffer.size() > options_.segment_bytes) {
-      written = roll_segment(durable_before.next());
-      base_offset = kSegmentHeaderSize;
+    Status replicated;
+    if (options_.replicator) {
+      replicated = options_.replicator(SealedBatch{durable_before.next(), next.prev(), head_hash_, chain, buffer});
     }
-    if (written.is_ok()) written = active_file_->append(buffer);
-    if (written.is_ok()) {
-      const auto sync_start = std::chrono::steady_clock::now();
-      written = active_file_->sync();
-      fsync_micros_.observe(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                      std::chrono::steady_clock::now() - sync_start)
-                                                      .count()));
-      fsyncs_.fetch_add(1, std::memory_order_relaxed);
-      batch_commits_.observe(committed);
-    }
-    if (!written.is_ok()) {
-      poison(written);
-      const Status failed = health();
+    Result<uint64_t> written = replicated.is_ok() ? write_sealed(buffer, durable_before.next(), committed)
+                                                  : Result<uint64_t>(replicated);
+    if (!written) {
+      // Not replicated: nothing was written and the log is as before the
+      // batch. Not written after replicating: the log is poisoned.
+      const Status failed = replicated.is_ok() ? health() : replicated;
       for (size_t i = 0; i < batch.size(); ++i) {
         if (!outcomes[i].has_value() || outcomes[i]->is_ok()) outcomes[i] = failed;
       }
       complete(batch, outcomes);
       return;
     }
+    const uint64_t base_offset = *written;
     // Durable: publish to the index, then to readers.
     {
       std::unique_lock lock(index_mu_);
@@ -379,11 +370,6 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       head_hash_ = chain;
       durable_head_.store(next.value() - 1, std::memory_order_release);
     }
-    {
-      std::lock_guard lock(head_mu_);  // pairs with wait_for()
-    }
-    head_cv_.notify_all();
-    batches_written_.fetch_add(1, std::memory_order_relaxed);
     commits_appended_.fetch_add(committed, std::memory_order_relaxed);
   }
 
@@ -399,8 +385,141 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       }
     }
   }
+  if (committed > 0) publish_head();
   complete(batch, outcomes);
+}
 
+Result<bool> EventLog::apply_sealed(const SealedBatch& batch) {
+  // Take the writer's place, as a lone appender does (try_write_alone).
+  {
+    std::unique_lock lock(queue_mu_);
+    batch_idle_.wait(lock, [&] { return !batch_in_progress_ || stopping_; });
+    if (stopping_) return closing_error();
+    batch_in_progress_ = true;
+  }
+  auto release = [&] {
+    bool wake_writer;
+    {
+      std::lock_guard lock(queue_mu_);
+      batch_in_progress_ = false;
+      wake_writer = !queue_.empty() || stopping_;
+    }
+    batch_idle_.notify_all();
+    if (wake_writer) queue_not_empty_.notify_one();
+  };
+  Result<bool> applied = apply_sealed_locked(batch);
+  release();
+  return applied;
+}
+
+Result<bool> EventLog::apply_sealed_locked(const SealedBatch& batch) {
+  ACCT_RETURN_IF_ERROR(health());
+  const GlobalPosition head_now = head();
+  if (batch.last <= head_now) return false;
+  auto refuse = [&](const std::string& why) {
+    return Status(StatusCode::kCorruption, "replicated batch " + std::to_string(batch.first.value()) + ".." +
+                                               std::to_string(batch.last.value()) + ": " + why);
+  };
+  if (batch.first != head_now.next()) {
+    return refuse("it does not continue this log, whose head is position " + std::to_string(head_now.value()));
+  }
+  if (batch.prev_hash != head_hash_) {
+    return refuse("its prev_hash is not this log's hash at position " + std::to_string(head_now.value()) +
+                  ": the copies have diverged");
+  }
+  // Every check the log makes when it opens: framing, CRCs, gapless
+  // positions, the hash chain and stream versions. Nothing is indexed yet.
+  struct Placed {
+    uint64_t offset;  // in `frames`
+    CommandId command_id;
+    GlobalPosition first;
+    std::vector<std::pair<std::string_view, uint64_t>> records;  // stream, offset in `frames`
+  };
+  std::vector<Placed> commits;
+  std::unordered_map<std::string_view, uint64_t> versions;
+  Timestamp recorded_at = last_recorded_at_;
+  ScanState state;
+  state.next_position = batch.first;
+  state.chain = batch.prev_hash;
+  ScanResult scanned = scan_commits(batch.frames, 0, state, [&](const ScanCommit& commit) -> Status {
+    Placed placed{commit.offset, commit.header.command_id, commit.header.first_position, {}};
+    for (const ScanRecord& r : commit.records) {
+      auto [it, inserted] = versions.try_emplace(r.event.stream, 0);
+      if (inserted) it->second = index_.stream_version(r.event.stream).value();
+      if (r.event.version.value() != it->second + 1) {
+        return Status(StatusCode::kCorruption,
+                      "stream '" + std::string(r.event.stream) + "' version gap at position " +
+                          std::to_string(r.event.position.value()) + ": expected version " +
+                          std::to_string(it->second + 1) + ", found " + std::to_string(r.event.version.value()));
+      }
+      it->second += 1;
+      placed.records.emplace_back(r.event.stream, r.offset);
+      if (recorded_at < r.event.recorded_at) recorded_at = r.event.recorded_at;
+    }
+    commits.push_back(std::move(placed));
+    return Status::ok();
+  });
+  if (scanned.problem) {
+    return refuse("at byte " + std::to_string(scanned.problem->offset) + " (position " +
+                  std::to_string(scanned.problem->position.value()) + "): " + scanned.problem->reason);
+  }
+  if (commits.empty() || state.last_good() != batch.last || state.chain != batch.hash) {
+    return refuse("its frames end at position " + std::to_string(state.last_good().value()) +
+                  ", not at the position and hash it names");
+  }
+
+  auto written = write_sealed(batch.frames, batch.first, commits.size());
+  if (!written) return written.status();
+  {
+    std::unique_lock lock(index_mu_);
+    const uint64_t ordinal = segments_.size() - 1;
+    for (const Placed& c : commits) {
+      const uint64_t at = *written + c.offset;
+      index_.add_commit(c.command_id, make_location(ordinal, at));
+      index_.note_commit_location(c.first, make_location(ordinal, at));
+      for (const auto& [stream, offset] : c.records) index_.add_event(stream, make_location(ordinal, *written + offset));
+      head_record_location_ = make_location(ordinal, *written + c.records.back().second);
+    }
+    segments_.back()->end = *written + batch.frames.size();
+    head_hash_ = batch.hash;
+    durable_head_.store(batch.last.value(), std::memory_order_release);
+  }
+  last_recorded_at_ = recorded_at;  // a follower that leads later never stamps an earlier time
+  commits_appended_.fetch_add(commits.size(), std::memory_order_relaxed);
+  publish_head();
+  return true;
+}
+
+Result<uint64_t> EventLog::write_sealed(std::string_view frames, GlobalPosition first, size_t commits) {
+  Status written;
+  // Roll before the batch if it would push the segment past its limit.
+  uint64_t base_offset = active_file_->size();
+  if (base_offset > kSegmentHeaderSize && base_offset + frames.size() > options_.segment_bytes) {
+    written = roll_segment(first);
+    base_offset = kSegmentHeaderSize;
+  }
+  if (written.is_ok()) written = active_file_->append(frames);
+  if (written.is_ok()) {
+    const auto sync_start = std::chrono::steady_clock::now();
+    written = active_file_->sync();
+    fsync_micros_.observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start).count()));
+    fsyncs_.fetch_add(1, std::memory_order_relaxed);
+    batch_commits_.observe(commits);
+  }
+  if (!written.is_ok()) {
+    poison(written);
+    return health();
+  }
+  return base_offset;
+}
+
+void EventLog::publish_head() {
+  {
+    std::lock_guard lock(head_mu_);  // pairs with wait_for()
+  }
+  head_cv_.notify_all();
+  batches_written_.fetch_add(1, std::memory_order_relaxed);
   if (options_.checkpoint_every_events > 0 &&
       head().value() >= checkpoint_position_hint_ + options_.checkpoint_every_events) {
     checkpoint_position_hint_ = head().value();

@@ -31,6 +31,7 @@ enum class StatusCode : unsigned char {
   kForbidden,
   kRuleViolated,
   kNotYet,              // a read-your-writes wait ran out
+  kUnavailable,         // cluster: not committed to Kafka, or this node does not lead; nothing written
   kInternal,
 };
 

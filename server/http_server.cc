@@ -33,7 +33,8 @@ unsigned http_status_for(StatusCode code) {
     case StatusCode::kNotYet: return 503;  // the view has not reached min_position yet: retry shortly
     case StatusCode::kBusy:
     case StatusCode::kPoisoned:
-    case StatusCode::kLocked: return 503;
+    case StatusCode::kLocked:
+    case StatusCode::kUnavailable: return 503;  // cluster: no leader or Kafka unreachable; nothing written
     default: return 500;
   }
 }
