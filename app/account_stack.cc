@@ -12,6 +12,8 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   log_options.data_dir = options.data_dir;
   log_options.recovery = options.recovery;
   log_options.env = options.env;
+  log_options.replicator = options.replicator;
+  log_options.max_batch_bytes = options.max_batch_bytes;
   auto log = EventLog::open(log_options);  // takes DATA/LOCK first: nothing else is touched by a second process
   if (!log) return log.status();
   stack->log_ = std::move(*log);

@@ -34,6 +34,11 @@ struct AccountStackOptions {
   // is signed every this many events or this often, when it moved, and on
   // close. 0 turns a rule off; sign_checkpoints = false turns signing off.
   bool sign_checkpoints = true;
+  // Cluster mode (cluster/cluster_node.h): each sealed batch goes to Kafka
+  // before it is written; batches stay under max_batch_bytes so that one fits
+  // in one Kafka message. Null: a single node.
+  BatchReplicator replicator;
+  size_t max_batch_bytes = 8u << 20;
   uint64_t sign_every_events = 10'000;
   std::chrono::seconds sign_every{60};
 };

@@ -12,6 +12,7 @@
 #include "app/account_stack.h"
 #include "app/token_store.h"
 #include "cli/commands.h"
+#include "cluster/cluster_node.h"
 #include "consumers/relay.h"
 #include "projections/view_set.h"
 #include "server/api.h"
@@ -36,7 +37,44 @@ struct ServeArgs {
   bool demo = false;
   RelayOptions relay;                   // used when relay.brokers is set
   std::vector<std::string> kafka_config;  // KEY=VALUE producer settings
+  bool cluster = false;                 // a node of a cluster (docs/cluster.md); relay.brokers are its brokers
+  cluster::ClusterOptions node;
+  size_t session_timeout_ms = 6000;
 };
+
+// The cluster's lines on /metrics and /healthz: this node's role in each
+// shard, how far its copies are behind, and how often it took a lead.
+void expose_cluster(const cluster::ClusterNode& node, Metrics& metrics, Api& api) {
+  auto per_shard = [&node](double (*pick)(const cluster::ShardStatus&)) {
+    return [&node, pick] {
+      std::vector<std::pair<std::string, double>> out;
+      for (const cluster::ShardStatus& s : node.status().shard) {
+        out.emplace_back("shard=\"" + std::to_string(s.shard) + "\"", pick(s));
+      }
+      return out;
+    };
+  };
+  metrics.add_gauge("acct_cluster_leader", "1 when this node leads the shard, else 0.",
+                    per_shard([](const cluster::ShardStatus& s) { return s.role == cluster::ShardRole::kLeader ? 1.0 : 0.0; }));
+  metrics.add_gauge("acct_cluster_failed", "1 when this node's copy of the shard stopped following (see /healthz).",
+                    per_shard([](const cluster::ShardStatus& s) { return s.role == cluster::ShardRole::kFailed ? 1.0 : 0.0; }));
+  metrics.add_gauge("acct_cluster_head_position", "The head position of this node's copy of the shard.",
+                    per_shard([](const cluster::ShardStatus& s) { return static_cast<double>(s.head); }));
+  metrics.add_gauge("acct_cluster_replication_lag_batches", "Batches in the shard's Kafka partition not yet read here.",
+                    per_shard([](const cluster::ShardStatus& s) { return static_cast<double>(s.lag_batches); }));
+  metrics.add_gauge("acct_cluster_replication_lag_seconds",
+                    "Age of the last batch applied here when it was applied; 0 when caught up.",
+                    per_shard([](const cluster::ShardStatus& s) { return s.lag_seconds; }));
+  metrics.add_gauge("acct_cluster_leadership_changes", "Times this node took the lead of the shard.",
+                    per_shard([](const cluster::ShardStatus& s) { return static_cast<double>(s.leadership_changes); }));
+  api.add_health([&node](boost::json::object& health, bool* healthy) {
+    const cluster::ClusterStatus status = node.status();
+    for (const cluster::ShardStatus& s : status.shard) {
+      if (s.role == cluster::ShardRole::kFailed) *healthy = false;
+    }
+    health["cluster"] = cluster::cluster_status_json(status);
+  });
+}
 
 // The relay's lines on /metrics and /healthz. A failed relay does not make the
 // server unhealthy: commands are still accepted and the relay resumes from its
@@ -101,10 +139,28 @@ int serve(const ServeArgs& args) {
   AccountStackOptions options;
   options.data_dir = args.data;
   options.recovery = args.recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
+  std::unique_ptr<cluster::ClusterNode> node;
+  if (args.cluster) {
+    node = std::make_unique<cluster::ClusterNode>(args.node);
+    options.replicator = node->replicator(0);
+    options.max_batch_bytes = 4u << 20;  // one batch, one Kafka message (cluster_node.cc)
+  }
   auto stack = AccountStack::open(options);
   if (!stack) {
     std::fprintf(stderr, "serve: cannot open %s: %s\n", args.data.c_str(), stack.status().to_string().c_str());
     return 1;
+  }
+  if (node) {
+    // Catch up with the cluster before serving anything.
+    node->attach(0, &(*stack)->log(), &(*stack)->cipher());
+    if (Status s = node->start(); !s.is_ok()) {
+      std::fprintf(stderr, "serve: cluster: %s\n", s.to_string().c_str());
+      node.reset();
+      (*stack)->close().ignore();
+      return 1;
+    }
+    spdlog::info("cluster {}: node {} joined ({} shard(s)), advertised at {}", args.node.name, args.node.node_id,
+                 args.node.shards, args.node.advertise);
   }
   const LogStats stats = (*stack)->log().stats();
   spdlog::info("opened {}: head position {}, {} streams, index {}", args.data, stats.head.value(), stats.streams,
@@ -146,9 +202,12 @@ int serve(const ServeArgs& args) {
     for (const ViewStatus& s : v->lag()) out.emplace_back("view=\"" + s.name + "\"", static_cast<double>(s.lag));
     return out;
   });
-  Api api(**stack, **tokens, metrics, views->get());
+  ApiOptions api_options;
+  if (node) api_options.command_target = [n = node.get()] { return n->command_target(0); };
+  Api api(**stack, **tokens, metrics, views->get(), api_options);
+  if (node) expose_cluster(*node, metrics, api);
   std::unique_ptr<Relay> relay;
-  if (!args.relay.brokers.empty()) {
+  if (!args.relay.brokers.empty() && !args.cluster) {
     relay = std::make_unique<Relay>((*stack)->log(), &(*stack)->cipher(), args.relay);
     if (Status s = relay->start(); !s.is_ok()) {
       std::fprintf(stderr, "serve: relay: %s\n", s.to_string().c_str());
@@ -177,6 +236,7 @@ int serve(const ServeArgs& args) {
   spdlog::info("signal {}: stopping (in-flight requests finish)", signal_number);
   server.stop(std::chrono::milliseconds(10'000));
   int code = 0;
+  if (node) node->stop();  // leaves the leaders' group: another node takes the shards at once
   if (relay) {
     relay->stop();  // aborts an open transaction; the next start resumes from the checkpoint
     const RelayStatus last = relay->status();
@@ -226,6 +286,23 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("-X,--kafka-config", args->kafka_config,
                   "extra librdkafka producer setting KEY=VALUE (repeatable)");
+  cmd->add_flag("--cluster", args->cluster,
+                "run as a node of a cluster over the Kafka brokers of --kafka-brokers (docs/cluster.md)");
+  cmd->add_option("--node-id", args->node.node_id, "cluster: this node's unique id");
+  cmd->add_option("--advertise", args->node.advertise,
+                  "cluster: this node's base URL for clients, e.g. http://10.0.0.5:8080 (writes are redirected there)");
+  cmd->add_option("--shards", args->node.shards, "cluster: S, fixed when the cluster is created")->capture_default_str();
+  cmd->add_option("--cluster-name", args->node.name, "cluster: prefix of its topics, group and transactional ids")
+      ->capture_default_str();
+  cmd->add_option("--replication-factor", args->node.replication_factor,
+                  "cluster: replication factor of the topics it creates")
+      ->capture_default_str();
+  cmd->add_option("--min-insync-replicas", args->node.min_insync_replicas,
+                  "cluster: min.insync.replicas of the topics it creates")
+      ->capture_default_str();
+  cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
+                  "cluster: a node silent this long loses its shards (the floor of a failover)")
+      ->capture_default_str();
   cmd->callback([args, exit_code] {
     for (const std::string& kv : args->kafka_config) {
       if (Status s = kafka::parse_property(kv, &args->relay.producer_config, "kafka-config"); !s.is_ok()) {
@@ -234,7 +311,24 @@ void add_serve_command(CLI::App& app, int* exit_code) {
         return;
       }
     }
-    if (!args->relay.brokers.empty()) {
+    if (args->cluster) {
+      args->node.brokers = args->relay.brokers;
+      args->node.events_topic = args->relay.topic;
+      args->node.client_config = args->relay.producer_config;
+      args->node.session_timeout = std::chrono::milliseconds(args->session_timeout_ms);
+      Status s = args->node.validate();
+      if (s.is_ok() && args->node.shards != 1) {
+        // Each shard needs its own stack of log, keys and views on every node,
+        // and the HTTP reads a way across them: not built yet (docs/cluster.md).
+        s = invalid_argument("only 1 shard is supported so far", "shards");
+      }
+      if (s.is_ok() && args->demo) s = invalid_argument("--demo seeds a single node; not with --cluster", "demo");
+      if (!s.is_ok()) {
+        std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
+        *exit_code = 2;
+        return;
+      }
+    } else if (!args->relay.brokers.empty()) {
       if (Status s = args->relay.validate(); !s.is_ok()) {
         std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
         *exit_code = 2;

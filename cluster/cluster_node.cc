@@ -102,6 +102,7 @@ json::object cluster_status_json(const ClusterStatus& status) {
     o["leader_node"] = s.leader_node;
     o["leader_url"] = s.leader_url;
     o["head"] = s.head;
+    o["head_hash"] = s.head_hash;
     o["kafka_end_offset"] = s.kafka_end_offset;
     o["applied_offset"] = s.applied_offset;
     o["lag_batches"] = s.lag_batches;
@@ -880,7 +881,11 @@ ClusterStatus ClusterNode::status() const {
     ShardStatus s;
     s.shard = shard->index;
     s.role = shard->role;
-    s.head = shard->log ? shard->log->head().value() : 0;
+    if (shard->log) {
+      const auto [head, hash] = shard->log->head_and_hash();
+      s.head = head.value();
+      s.head_hash = hex_encode(hash.data(), hash.size());
+    }
     s.kafka_end_offset = static_cast<uint64_t>(std::max<int64_t>(0, shard->end_offset));
     s.applied_offset = static_cast<uint64_t>(std::max<int64_t>(0, shard->next_offset));
     const int64_t read_to = std::max<int64_t>(shard->next_offset, shard->eof_offset);

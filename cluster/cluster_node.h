@@ -85,6 +85,7 @@ struct ShardStatus {
   std::string leader_node;  // as the cluster topic last said; empty: none known
   std::string leader_url;
   uint64_t head = 0;                // this copy's head position
+  std::string head_hash;            // and the hash chain there (hex)
   uint64_t kafka_end_offset = 0;    // of the shard's partition, last looked at
   uint64_t applied_offset = 0;      // next offset this node's reader will read
   uint64_t lag_batches = 0;         // batches in Kafka not yet read here

@@ -23,6 +23,26 @@ std::string_view Api::openapi_yaml() { return kOpenApiYaml; }
 
 Timestamp Api::now() const { return options_.clock ? options_.clock->now() : system_clock_.now(); }
 
+std::optional<ApiReply> Api::route_write(const ApiRequest& req) const {
+  if (!options_.command_target) return std::nullopt;
+  auto target = options_.command_target();
+  if (target && !*target) return std::nullopt;
+  if (!target) {
+    HttpResponse res = error_response(target.status());
+    res.set(http::field::retry_after, "1");
+    return ApiReply{std::move(res), nullptr};
+  }
+  // The leader's URL with the same path and query: a client that follows a
+  // 307 repeats the method and the body there (RFC 9110, 15.4.8).
+  const std::string location = **target + std::string(req.http.target());
+  boost::json::object body{{"code", "not_leader"},
+                           {"message", "this node does not take writes; repeat the request at " + location},
+                           {"location", location}};
+  HttpResponse res = json_response(http::status::temporary_redirect, boost::json::serialize(body));
+  res.set(http::field::location, location);
+  return ApiReply{std::move(res), nullptr};
+}
+
 void Api::add_routes() {
   add_command_routes();
   add_session_routes();

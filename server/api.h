@@ -31,6 +31,10 @@ struct ApiOptions {
   size_t max_read_limit = 1000;
   std::chrono::milliseconds min_position_wait{5000};  // read-your-writes bound
   const Clock* clock = nullptr;                        // null: the system clock
+  // Cluster mode: where writes go (cluster/cluster_node.h). nullopt: this
+  // node takes them; a URL: the leader's, answered with a 307 to it; an
+  // error: answered as such (503, Retry-After). Null: a single node.
+  std::function<Result<std::optional<std::string>>()> command_target;
 };
 
 // Extra lines of /healthz (the relay, when it runs).
@@ -51,6 +55,9 @@ class Api {
   void add_routes();
   Handler bind(ApiReply (Api::*fn)(const ApiRequest&));
   Timestamp now() const;
+  // Cluster mode: the 307 to the leader (or the 503) for a write this node
+  // does not take; nullopt when it takes it. Asked before anything else.
+  std::optional<ApiReply> route_write(const ApiRequest& req) const;
 
   // The caller's grant from "Authorization: Bearer <token>"; kUnauthenticated if
   // absent or invalid; kForbidden if a temporary password must be changed first

@@ -13,6 +13,7 @@ using namespace api;  // NOLINT: the shared replies and parsers
 void Api::add_command_routes() { router_.add(http::verb::post, "/v1/commands", bind(&Api::post_command)); }
 
 ApiReply Api::post_command(const ApiRequest& req) {
+  if (auto elsewhere = route_write(req)) return std::move(*elsewhere);
   auto parsed = parse_command_json(req.http.body());
   const std::string type = parsed ? std::string(command_name(parsed->command)) : "unparsed";
   auto finish = [&](const Status& s) {

@@ -82,6 +82,7 @@ ApiReply Api::post_session(const ApiRequest& req) {
 }
 
 ApiReply Api::post_my_password(const ApiRequest& req) {
+  if (auto elsewhere = route_write(req)) return std::move(*elsewhere);
   auto grant = authenticate(req, /*allow_must_change=*/true);
   if (!grant) return reply_error(grant.status());
   if (grant->kind != TokenGrant::Kind::kUser) {
