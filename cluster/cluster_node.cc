@@ -796,8 +796,11 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
     shard.note_error(why);
     rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
     shard.producer.reset();
-    shard.role = fenced || !shard.assigned ? ShardRole::kFollower : ShardRole::kAcquiring;
-    shard.want_acquire = !fenced && shard.assigned;
+    // Fenced: another node took the lead; the group moves the shard to it
+    // shortly. Until then (or if this node is given it again) it tries to
+    // take the lead again, which fences the other in turn: the group decides.
+    shard.role = shard.assigned ? ShardRole::kAcquiring : ShardRole::kFollower;
+    shard.want_acquire = shard.assigned.load();
     { std::lock_guard l(mu_); }
     cv_.notify_all();
     spdlog::warn("cluster: shard {} batch {}..{} not committed to Kafka ({}): {}", index, batch.first.value(),
