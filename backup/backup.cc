@@ -280,36 +280,46 @@ Result<BackupReport> take_backup(const BackupOptions& options) {
                      "data");
   }
   BackupRun run(env, options);
-  ACCT_RETURN_IF_ERROR(run.make_dest());
-  ACCT_RETURN_IF_ERROR(run.copy_if_present("keys/signing.key"));
-  ACCT_RETURN_IF_ERROR(run.copy_if_present("keys/signing.pub"));
-  ACCT_RETURN_IF_ERROR(run.copy_checkpoints());
-  ACCT_RETURN_IF_ERROR(run.copy_segments());
-  if (options.after_log_copied) options.after_log_copied();
-  ACCT_RETURN_IF_ERROR(run.copy_store_dir("keys/subjects", ".key"));
-  ACCT_RETURN_IF_ERROR(run.copy_store_dir("keys/partners", ".secret"));
-  ACCT_RETURN_IF_ERROR(run.copy_if_present("secrets/credentials"));
-  ACCT_RETURN_IF_ERROR(run.copy_if_present("secrets/tokens"));
-  ACCT_RETURN_IF_ERROR(run.copy_if_present("operator.token"));
-  ACCT_RETURN_IF_ERROR(run.apply_purges());
-  ACCT_RETURN_IF_ERROR(run.sync_dirs());
-  ACCT_RETURN_IF_ERROR(run.verify_copy());
+  ACCT_RETURN_IF_ERROR(run.make_dest());  // refuses before writing anything
+  auto copy = [&]() -> Result<BackupReport> {
+    ACCT_RETURN_IF_ERROR(run.copy_if_present("keys/signing.key"));
+    ACCT_RETURN_IF_ERROR(run.copy_if_present("keys/signing.pub"));
+    ACCT_RETURN_IF_ERROR(run.copy_checkpoints());
+    ACCT_RETURN_IF_ERROR(run.copy_segments());
+    if (options.after_log_copied) options.after_log_copied();
+    ACCT_RETURN_IF_ERROR(run.copy_store_dir("keys/subjects", ".key"));
+    ACCT_RETURN_IF_ERROR(run.copy_store_dir("keys/partners", ".secret"));
+    ACCT_RETURN_IF_ERROR(run.copy_if_present("secrets/credentials"));
+    ACCT_RETURN_IF_ERROR(run.copy_if_present("secrets/tokens"));
+    ACCT_RETURN_IF_ERROR(run.copy_if_present("operator.token"));
+    ACCT_RETURN_IF_ERROR(run.apply_purges());
+    ACCT_RETURN_IF_ERROR(run.sync_dirs());
+    ACCT_RETURN_IF_ERROR(run.verify_copy());
 
-  BackupReport report;
-  report.manifest.created_at = SystemClock().now();
-  report.manifest.source = options.data_dir;
-  report.manifest.head = run.head_;
-  report.manifest.head_hash = run.head_hash_;
-  auto files = run.list_files();
-  if (!files) return files.status();
-  report.manifest.files = std::move(*files);
-  for (const BackupFile& f : report.manifest.files) report.bytes += f.size;
-  report.torn_bytes = run.torn_bytes_;
-  report.purges_applied = run.purges_applied_;
-  // Last: its presence says every file above is complete and durable.
-  ACCT_RETURN_IF_ERROR(env->write_file_atomically(join_path(options.dest_dir, std::string(kManifestName)),
-                                                  encode_manifest(report.manifest)));
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    BackupReport report;
+    report.manifest.created_at = SystemClock().now();
+    report.manifest.source = options.data_dir;
+    report.manifest.head = run.head_;
+    report.manifest.head_hash = run.head_hash_;
+    auto files = run.list_files();
+    if (!files) return files.status();
+    report.manifest.files = std::move(*files);
+    for (const BackupFile& f : report.manifest.files) report.bytes += f.size;
+    report.torn_bytes = run.torn_bytes_;
+    report.purges_applied = run.purges_applied_;
+    // Last: its presence says every file above is complete and durable.
+    ACCT_RETURN_IF_ERROR(env->write_file_atomically(join_path(options.dest_dir, std::string(kManifestName)),
+                                                    encode_manifest(report.manifest)));
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  };
+  auto report = copy();
+  if (!report) {
+    const Status& s = report.status();
+    return Status(s.code(),
+                  s.message() + "; " + options.dest_dir + " holds an incomplete copy without a MANIFEST: remove it",
+                  s.field());
+  }
   return report;
 }
 

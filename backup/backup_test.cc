@@ -193,6 +193,8 @@ TEST_F(BackupTest, DamageBeforeTheTailIsRefusedAndNoManifestIsWritten) {
   EXPECT_EQ(StatusCode::kCorruption, report.status().code());
   EXPECT_NE(std::string::npos, report.status().message().find(fs::path(seg).filename().string()))
       << report.status().message();
+  EXPECT_NE(std::string::npos, report.status().message().find("incomplete copy without a MANIFEST"))
+      << report.status().message();
   EXPECT_FALSE(fs::exists(dest_ + "/MANIFEST"));
   // And such a half-made backup is refused by restore.
   auto restored = restore();
