@@ -19,5 +19,7 @@ void add_history_command(CLI::App& app, int* exit_code);
 void add_state_command(CLI::App& app, int* exit_code);
 void add_export_command(CLI::App& app, int* exit_code);
 void add_verify_export_command(CLI::App& app, int* exit_code);
+void add_backup_command(CLI::App& app, int* exit_code);
+void add_restore_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli
