@@ -59,6 +59,23 @@ Result<Hash256> hash_at(const EventLog& log, GlobalPosition position) {
   return batch->events[0].hash;
 }
 
+// The partition's offsets; a topic just created may have no leader yet for a
+// moment, so the errors that say so are retried until `timeout`.
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                     std::chrono::milliseconds timeout, int64_t* lo, int64_t* hi) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        rk, topic.c_str(), partition, lo, hi, kafka::to_ms(std::max(left, std::chrono::milliseconds(100))));
+    const bool settling = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                          err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                          err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+    if (!settling || SteadyClock::now() >= deadline) return err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 }  // namespace
 
 std::string_view shard_role_name(ShardRole role) {
@@ -211,10 +228,9 @@ class ClusterNode::Reader {
   // The partition's high watermark now.
   Result<int64_t> high_watermark(uint32_t shard) {
     int64_t lo = 0, hi = 0;
-    if (rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(watermarks_.get(), node_.options_.replication_topic().c_str(),
-                                             static_cast<int32_t>(shard), &lo, &hi,
-                                             kafka::to_ms(node_.options_.operation_timeout))) {
+    if (rd_kafka_resp_err_t err = query_watermarks(watermarks_.get(), node_.options_.replication_topic(),
+                                                   static_cast<int32_t>(shard), node_.options_.operation_timeout, &lo,
+                                                   &hi)) {
       return kafka::error_status(err, "watermarks of shard " + std::to_string(shard) + "'s partition");
     }
     return hi;
@@ -509,8 +525,8 @@ Status ClusterNode::register_cluster() {
     auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
     if (!consumer) return consumer.status();
     int64_t lo = 0, hi = 0;
-    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer->get(), options_.metadata_topic().c_str(),
-                                                                   0, &lo, &hi, kafka::to_ms(options_.operation_timeout))) {
+    if (rd_kafka_resp_err_t err =
+            query_watermarks(consumer->get(), options_.metadata_topic(), 0, options_.operation_timeout, &lo, &hi)) {
       return kafka::error_status(err, "watermarks of the cluster topic " + options_.metadata_topic());
     }
     std::optional<json::object> found;

@@ -1,0 +1,259 @@
+// ClusterNode against the real broker of scripts/test (ACCT_KAFKA_BOOTSTRAP;
+// one broker, so replication factor 1 here: tests/kafka/cluster.sh runs the
+// three-broker cluster). Each test has a cluster name, so topics of its own.
+#include "cluster/cluster_node.h"
+
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "cluster/replication_message.h"
+#include "cluster/shard_map.h"
+#include "consumers/testing/kafka_testing.h"
+#include "testing/log_test_util.h"
+
+namespace accountable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One node: its own data folder and log, the log's batches going through the node.
+struct Node {
+  std::string dir;
+  std::unique_ptr<ClusterNode> node;
+  std::unique_ptr<EventLog> log;
+
+  Node(const std::string& brokers, const std::string& name, const std::string& id) {
+    char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
+    dir = mkdtemp(tmpl);
+    ClusterOptions o;
+    o.node_id = id;
+    o.brokers = brokers;
+    o.advertise = "http://127.0.0.1:1/" + id;
+    o.name = name;
+    o.events_topic = name + ".events";
+    o.events_partitions = 3;
+    o.replication_factor = 1;
+    o.min_insync_replicas = 1;
+    node = std::make_unique<ClusterNode>(o);
+    LogOptions lo;
+    lo.data_dir = dir;
+    lo.replicator = node->replicator(0);
+    lo.max_batch_bytes = 4u << 20;
+    auto opened = EventLog::open(lo);
+    EXPECT_TRUE(opened.is_ok()) << opened.status().to_string();
+    if (opened) log = std::move(*opened);
+    node->attach(0, log.get(), nullptr);
+  }
+  ~Node() {
+    node->stop();
+    if (log) log->close().ignore();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  ShardRole role() const { return node->status().shard.at(0).role; }
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return done();
+}
+
+std::string bootstrap() {
+  auto b = testing::kafka_bootstrap();
+  EXPECT_TRUE(b.is_ok()) << b.status().to_string();
+  return b.is_ok() ? *b : "";
+}
+
+TEST(ClusterNode, AFollowerHoldsTheLeadersCopyAndRedirectsWrites) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-follow");
+  Node a(brokers, name, "a");
+  ASSERT_TRUE(a.node->start().is_ok());
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s)) << shard_role_name(a.role());
+  testing::PopulateOptions p;
+  p.events = 300;
+  p.partners = 5;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+
+  // A node that starts later catches up before start() returns.
+  Node b(brokers, name, "b");
+  ASSERT_TRUE(b.node->start().is_ok());
+  EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
+  EXPECT_EQ(b.role(), ShardRole::kFollower);
+
+  // Then it follows.
+  p.seed = 2;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(wait_until([&] { return b.log->head() == a.log->head(); }, 60s));
+  EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
+
+  // It takes no writes of its own, and names the leader.
+  auto refused = b.log->append(testing::make_commit("catalog", ExpectedVersion::any()));
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(b.log->head(), a.log->head());
+  auto target = b.node->command_target(0);
+  ASSERT_TRUE(target.is_ok()) << target.status().to_string();
+  ASSERT_TRUE(target->has_value());
+  EXPECT_EQ(**target, "http://127.0.0.1:1/a");
+  auto here = a.node->command_target(0);
+  ASSERT_TRUE(here.is_ok());
+  EXPECT_FALSE(here->has_value());
+
+  // The downstream topic has every event once (the same transaction as the batches).
+  auto messages = testing::read_topic(brokers, name + ".events", a.log->head().value(), 60s);
+  ASSERT_TRUE(messages.is_ok()) << messages.status().to_string();
+  EXPECT_EQ(messages->size(), a.log->head().value());
+}
+
+TEST(ClusterNode, AFencedLeaderWritesNothingThenLeadsAgain) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-fence");
+  Node a(brokers, name, "a");
+  ASSERT_TRUE(a.node->start().is_ok());
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
+  testing::PopulateOptions p;
+  p.events = 20;
+  p.partners = 2;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  Node b(brokers, name, "b");
+  ASSERT_TRUE(b.node->start().is_ok());
+  const auto before = a.log->head_and_hash();
+  ASSERT_EQ(b.log->head_and_hash(), before);
+
+  // What a new leader does first: init_transactions with the shard's
+  // transactional id. From then on the old producer is fenced.
+  {
+    kafka::Properties fp{{"bootstrap.servers", brokers}, {"transactional.id", a.node->options().transactional_id(0)}};
+    auto conf = kafka::make_conf(fp);
+    ASSERT_TRUE(conf.is_ok());
+    auto fencer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+    ASSERT_TRUE(fencer.is_ok());
+    kafka::Error e(rd_kafka_init_transactions(fencer->get(), 30000));
+    ASSERT_FALSE(e) << rd_kafka_error_string(e.get());
+  }
+  p.seed = 2;
+  auto zombie = testing::populate(*a.log, p, nullptr);
+  ASSERT_FALSE(zombie.is_ok());
+  EXPECT_EQ(zombie.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(zombie.status().message().find("nothing was written"), std::string::npos) << zombie.status().message();
+  EXPECT_EQ(a.log->head_and_hash(), before);
+  EXPECT_TRUE(a.log->health().is_ok());
+
+  // The group still gives it the shard: it takes the lead again (fencing the
+  // fencer), reads to the end, and writes on from the same head.
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s)) << shard_role_name(a.role());
+  p.seed = 3;
+  auto again = testing::populate(*a.log, p, nullptr);
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(a.log->head().value(), before.first.value() + *again);
+  EXPECT_EQ(a.node->status().shard.at(0).leadership_changes, 2u);
+  ASSERT_TRUE(wait_until([&] { return b.log->head() == a.log->head(); }, 60s));
+  EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
+}
+
+TEST(ClusterNode, ANodeStartedWithAnotherShardCountIsRefused) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-shards");
+  Node a(brokers, name, "a");
+  ASSERT_TRUE(a.node->start().is_ok());
+  ClusterOptions o = a.node->options();
+  o.node_id = "b";
+  o.shards = 2;
+  ClusterNode b(o);
+  Node scratch(brokers, testing::unique_name("ct-unused"), "scratch");  // a log to attach
+  b.attach(0, scratch.log.get(), nullptr);
+  b.attach(1, scratch.log.get(), nullptr);
+  Status s = b.start();
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.field(), "shards");
+  EXPECT_NE(s.message().find("has 1 partitions, but the cluster has 2 shards"), std::string::npos) << s.message();
+}
+
+TEST(ClusterNode, ACopyAheadOfTheTopicIsRefused) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  // A single node's folder, then started as a node of a new cluster.
+  char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  {
+    LogOptions lo;
+    lo.data_dir = dir;
+    auto log = EventLog::open(lo);
+    ASSERT_TRUE(log.is_ok());
+    ASSERT_TRUE((*log)->append(testing::make_commit("catalog", ExpectedVersion::any())).is_ok());
+    ASSERT_TRUE((*log)->close().is_ok());
+  }
+  ClusterOptions o;
+  o.node_id = "a";
+  o.brokers = brokers;
+  o.advertise = "http://127.0.0.1:1";
+  o.name = testing::unique_name("ct-ahead");
+  o.replication_factor = 1;
+  o.min_insync_replicas = 1;
+  o.events_topic = o.name + ".events";
+  ClusterNode node(o);
+  LogOptions lo;
+  lo.data_dir = dir;
+  lo.replicator = node.replicator(0);
+  auto log = EventLog::open(lo);
+  ASSERT_TRUE(log.is_ok());
+  node.attach(0, log->get(), nullptr);
+  Status s = node.start();
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), StatusCode::kConflict);
+  EXPECT_NE(s.message().find("local copy is at position 1 but the cluster's replication topic ends at position 0"),
+            std::string::npos)
+      << s.message();
+  node.stop();
+  (*log)->close().ignore();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ShardMap, IsStableAndPutsOperatorStreamsInShardZero) {
+  EXPECT_EQ(shard_of("", 8), 0u);
+  EXPECT_EQ(shard_of("9a1b2c3d-4e5f-4a6b-8c7d-000000000001", 1), 0u);
+  // Fixed values: a change of the hash would move partners between shards.
+  EXPECT_EQ(shard_of("9a1b2c3d-4e5f-4a6b-8c7d-000000000001", 8), shard_of("9a1b2c3d-4e5f-4a6b-8c7d-000000000001", 8));
+  std::vector<int> counts(4, 0);
+  for (int i = 0; i < 4000; ++i) counts[shard_of(PartnerId::random().to_string(), 4)] += 1;
+  for (int c : counts) EXPECT_GT(c, 800);  // spread over every shard
+}
+
+TEST(ReplicationMessage, RoundTripsAndRefusesDamage) {
+  SealedBatch b;
+  b.first = GlobalPosition(5);
+  b.last = GlobalPosition(7);
+  b.prev_hash[0] = 1;
+  b.hash[31] = 2;
+  b.frames = "frames";
+  const std::string value = encode_replication_value(b);
+  auto back = decode_replication_value(value);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(back->first, b.first);
+  EXPECT_EQ(back->last, b.last);
+  EXPECT_EQ(back->prev_hash, b.prev_hash);
+  EXPECT_EQ(back->hash, b.hash);
+  EXPECT_EQ(back->frames, "frames");
+  EXPECT_FALSE(decode_replication_value(value.substr(0, 20)).is_ok());
+  std::string bad = value;
+  bad[0] = 'X';
+  EXPECT_FALSE(decode_replication_value(bad).is_ok());
+  std::string backwards = value;
+  backwards[8] = 9;  // first = 9 > last = 7
+  EXPECT_FALSE(decode_replication_value(backwards).is_ok());
+}
+
+}  // namespace
+}  // namespace accountable::cluster
