@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include <boost/json.hpp>
 
+#include "cluster/cluster_records.h"
 #include "cluster/replication_message.h"
 #include "consumers/event_message.h"
 #include "consumers/relay_encoder.h"
@@ -57,23 +59,6 @@ Result<Hash256> hash_at(const EventLog& log, GlobalPosition position) {
     return Status(StatusCode::kNotFound, "position " + std::to_string(position.value()) + " is not in the log");
   }
   return batch->events[0].hash;
-}
-
-// The partition's offsets; a topic just created may have no leader yet for a
-// moment, so the errors that say so are retried until `timeout`.
-rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
-                                     std::chrono::milliseconds timeout, int64_t* lo, int64_t* hi) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        rk, topic.c_str(), partition, lo, hi, kafka::to_ms(std::max(left, std::chrono::milliseconds(100))));
-    const bool settling = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                          err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                          err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
-    if (!settling || SteadyClock::now() >= deadline) return err;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
 }
 
 }  // namespace
@@ -457,9 +442,78 @@ class ClusterNode::Membership {
   std::thread thread_;
 };
 
+// ---- the reaper: producers given up are destroyed off the write path ---------------
+
+// rd_kafka_destroy() of a producer waits for its threads and requests; for
+// one that was fenced mid-transaction it has been seen to take very long.
+// The writer, the reader and the group's callbacks must never wait for it, so
+// a producer given up goes here: purged without waiting, destroyed on this
+// thread. At most kMaxWaiting wait; beyond that they are kept (leaked) until
+// the process ends, with an error in the log, rather than block a writer.
+class ClusterNode::Reaper {
+ public:
+  Reaper() : state_(std::make_shared<State>()) {
+    std::thread([s = state_] { run(*s); }).detach();  // outlives the node if a destroy never returns
+  }
+  ~Reaper() {
+    std::unique_lock lock(state_->mu);
+    state_->stopping = true;
+    state_->cv.notify_all();
+    // Bounded: a destroy that never returns is left behind with its thread.
+    state_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->queue.empty() && !state_->busy; });
+  }
+  void dispose(kafka::Handle producer) {
+    if (!producer) return;
+    rd_kafka_purge(producer.get(),
+                   RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    std::lock_guard lock(state_->mu);
+    if (state_->queue.size() >= kMaxWaiting) {
+      spdlog::error("cluster: {} given-up producers wait to be destroyed; this one is kept until the process ends",
+                    state_->queue.size());
+      static_cast<void>(producer.release());
+      return;
+    }
+    state_->queue.push_back(std::move(producer));
+    state_->cv.notify_all();
+  }
+
+ private:
+  static constexpr size_t kMaxWaiting = 16;
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<kafka::Handle> queue;
+    bool busy = false;
+    bool stopping = false;
+  };
+  static void run(State& s) {
+    std::unique_lock lock(s.mu);
+    while (true) {
+      s.cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
+      if (s.queue.empty()) {
+        s.cv.notify_all();
+        if (s.stopping) return;
+        continue;
+      }
+      kafka::Handle h = std::move(s.queue.front());
+      s.queue.pop_front();
+      s.busy = true;
+      lock.unlock();
+      const auto started = SteadyClock::now();
+      h.reset();
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+      if (took > std::chrono::seconds(5)) spdlog::warn("cluster: destroying a given-up producer took {} ms", took.count());
+      lock.lock();
+      s.busy = false;
+      s.cv.notify_all();
+    }
+  }
+  std::shared_ptr<State> state_;
+};
+
 // ---- the node ---------------------------------------------------------------------
 
-ClusterNode::ClusterNode(ClusterOptions options) : options_(std::move(options)) {
+ClusterNode::ClusterNode(ClusterOptions options) : options_(std::move(options)), reaper_(std::make_unique<Reaper>()) {
   for (uint32_t s = 0; s < options_.shards; ++s) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = s;
@@ -500,7 +554,13 @@ Status ClusterNode::ensure_topics(rd_kafka_t* admin) {
   topics.push_back({options_.events_topic, options_.events_partitions, options_.replication_factor,
                     {{"min.insync.replicas", min_isr}}});
   ACCT_RETURN_IF_ERROR(kafka::create_topics(admin, topics, options_.operation_timeout));
+  // A topic created a moment ago may show no partitions in the metadata yet.
+  const auto deadline = SteadyClock::now() + options_.operation_timeout;
   auto info = kafka::describe_topic(admin, options_.replication_topic(), options_.operation_timeout);
+  while (info && (!info->exists || info->partitions == 0) && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    info = kafka::describe_topic(admin, options_.replication_topic(), options_.operation_timeout);
+  }
   if (!info) return info.status();
   if (info->partitions != static_cast<int>(options_.shards)) {
     return invalid_argument("the replication topic " + options_.replication_topic() + " has " +
@@ -512,50 +572,12 @@ Status ClusterNode::ensure_topics(rd_kafka_t* admin) {
 }
 
 Status ClusterNode::register_cluster() {
-  // Read the cluster topic to its end: the cluster record, if there is one.
-  kafka::Properties p = client_properties();
-  p["group.id"] = options_.name + ".register." + options_.node_id;
-  p["enable.auto.commit"] = "false";
-  p["enable.partition.eof"] = "true";
-  p["auto.offset.reset"] = "earliest";
   auto read_cluster_record = [&]() -> Result<std::optional<json::object>> {
-    auto conf = kafka::make_conf(p);
-    if (!conf) return conf.status();
-    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
-    auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
-    if (!consumer) return consumer.status();
-    int64_t lo = 0, hi = 0;
-    if (rd_kafka_resp_err_t err =
-            query_watermarks(consumer->get(), options_.metadata_topic(), 0, options_.operation_timeout, &lo, &hi)) {
-      return kafka::error_status(err, "watermarks of the cluster topic " + options_.metadata_topic());
-    }
-    std::optional<json::object> found;
-    if (hi <= lo) return found;
-    kafka::PartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), options_.metadata_topic().c_str(), 0)->offset = lo;
-    if (rd_kafka_resp_err_t err = rd_kafka_assign(consumer->get(), list.get())) {
-      return kafka::error_status(err, "reading the cluster topic");
-    }
-    const auto deadline = SteadyClock::now() + options_.operation_timeout;
-    while (SteadyClock::now() < deadline) {
-      Message m(rd_kafka_consumer_poll(consumer->get(), 100));
-      if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (m->offset >= hi) return found;
-        continue;
-      }
-      if (m->err) return kafka::error_status(m->err, "reading the cluster topic");
-      if (key_of(m.get()) != "cluster" || m->payload == nullptr) continue;
-      boost::system::error_code ec;
-      json::value v = json::parse(value_of(m.get()), ec);
-      if (ec || !v.is_object()) {
-        return Status(StatusCode::kCorruption, "the cluster record at offset " + std::to_string(m->offset) +
-                                                   " of " + options_.metadata_topic() + " is not a JSON object");
-      }
-      found = v.as_object();
-    }
-    return unavailable("reading the cluster topic " + options_.metadata_topic() + " to offset " + std::to_string(hi) +
-                       " did not finish in time");
+    auto records = read_cluster_records(client_properties(), options_.metadata_topic(), options_.operation_timeout);
+    if (!records) return records.status();
+    auto it = records->find("cluster");
+    if (it == records->end()) return std::optional<json::object>();
+    return std::optional<json::object>(it->second);
   };
   auto produce_record = [&](const std::string& key, const json::object& value) -> Status {
     kafka::Properties pp = client_properties();
@@ -684,13 +706,9 @@ void ClusterNode::step_down(Shard& shard, const std::string& why) {
   std::lock_guard lock(shard.mu);  // after a transaction in flight (bounded by commit_timeout)
   if (shard.role == ShardRole::kLeader) spdlog::warn("cluster: no longer the leader of shard {}: {}", shard.index, why);
   if (shard.role != ShardRole::kFailed) shard.role = ShardRole::kFollower;
-  if (shard.producer) {
-    // Whatever it has in flight is dropped; the next leader's
-    // init_transactions aborts a transaction it left open.
-    rd_kafka_purge(shard.producer.get(),
-                   RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
-    shard.producer.reset();
-  }
+  // Whatever it has in flight is dropped; the next leader's
+  // init_transactions aborts a transaction it left open.
+  reaper_->dispose(std::move(shard.producer));
 }
 
 void ClusterNode::leadership_loop() {
@@ -740,6 +758,12 @@ Status ClusterNode::acquire(Shard& shard) {
   rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
   auto producer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!producer) return producer.status();
+  // A producer this attempt gives up goes to the reaper (moved into the shard on success).
+  struct Dispose {
+    Reaper& reaper;
+    kafka::Handle& handle;
+    ~Dispose() { reaper.dispose(std::move(handle)); }
+  } dispose{*reaper_, *producer};
 
   // Fence every older leader: their open transactions are aborted and their
   // next commit fails.
@@ -810,8 +834,9 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
   auto fail = [&](const Status& cause, bool fenced) {
     const std::string why = cause.message();
     shard.note_error(why);
-    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
-    shard.producer.reset();
+    spdlog::warn("cluster: shard {} batch {}..{} not committed to Kafka ({}): {}", index, batch.first.value(),
+                 batch.last.value(), fenced ? "fenced: another node took the lead" : "taking the lead again", why);
+    reaper_->dispose(std::move(shard.producer));
     // Fenced: another node took the lead; the group moves the shard to it
     // shortly. Until then (or if this node is given it again) it tries to
     // take the lead again, which fences the other in turn: the group decides.
@@ -819,8 +844,6 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
     shard.want_acquire = shard.assigned.load();
     { std::lock_guard l(mu_); }
     cv_.notify_all();
-    spdlog::warn("cluster: shard {} batch {}..{} not committed to Kafka ({}): {}", index, batch.first.value(),
-                 batch.last.value(), fenced ? "fenced: another node leads" : "re-taking the lead", why);
     return unavailable("not committed to the cluster (" + why + "); nothing was written; retry");
   };
   auto is_fenced = [](const rd_kafka_error_t* e) {

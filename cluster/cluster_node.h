@@ -137,6 +137,7 @@ class ClusterNode {
   struct Shard;
   class Reader;
   class Membership;
+  class Reaper;
 
   Status replicate(uint32_t shard, const SealedBatch& batch);
   // The leaders' group gave this node shard s's partition, or took it away.
@@ -150,6 +151,7 @@ class ClusterNode {
   kafka::Properties client_properties() const;
 
   ClusterOptions options_;
+  std::unique_ptr<Reaper> reaper_;  // destroys the producers given up, off every path that matters
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<Membership> membership_;

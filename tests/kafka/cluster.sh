@@ -25,7 +25,26 @@ stop_nodes() {
     kill -9 "${node_pid[$n]}" 2>/dev/null || true
   done
 }
-trap 'rc=$?; stop_nodes; [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null; (exit $rc); cleanup' EXIT
+on_exit() {
+  local rc=$? n
+  if [ "$rc" -ne 0 ]; then
+    for n in "${!node_pid[@]}"; do
+      echo "----- node $n: /healthz -----"
+      curl -s -m 2 "$(url_of "$n")/healthz" || true
+      echo
+    done
+    if [ -n "${ACCT_CLUSTER_TEST_KEEP:-}" ]; then mkdir -p "$ACCT_CLUSTER_TEST_KEEP" && cp "$work"/n*.err "$ACCT_CLUSTER_TEST_KEEP"/; fi
+    for f in "$work"/n*.err; do
+      echo "----- warnings and errors of $f -----"
+      grep -E "warn|error|fail" "$f" | grep -v "GETPID\|FindCoord" | tail -n 30 || true
+    done
+  fi
+  stop_nodes
+  if [ -n "${load_pid:-}" ]; then kill "$load_pid" 2>/dev/null || true; fi
+  (exit "$rc")
+  cleanup
+}
+trap on_exit EXIT
 
 start_own_cluster 3
 echo "own Kafka cluster: $brokers"
@@ -165,6 +184,23 @@ head=${heads%% *}
 
 $client check --nodes "$(url_of 1),$(url_of 2),$(url_of 3),$(url_of 4)" --token-file "$work/operator.token" \
   --acked "$work/acked" --min-acked 200 --absent "$zombie_command"
+
+# acct cluster status: four members, the leader, every copy at lag 0.
+"$acct" cluster status --kafka-brokers "$brokers" --cluster-name "$name" >"$work/status.json"
+$python - "$work/status.json" "$leader" "$head" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+leader, head = "n" + sys.argv[2], int(sys.argv[3])
+assert s["shards"] == 1, s
+assert sorted(s["members"]) == ["n1", "n2", "n3", "n4"], s["members"]
+assert [l["node_id"] for l in s["leaders"]] == [leader], s["leaders"]
+assert len(s["nodes"]) == 4 and all(n["reachable"] for n in s["nodes"]), s["nodes"]
+for n in s["nodes"]:
+    sh = n["shards"][0]
+    assert sh["head"] == head and sh["lag_positions"] == 0, n
+    assert (sh["role"] == "leader") == (n["node_id"] == leader), n
+print("cluster status: 4 members, leader %s, every copy at %d" % (leader, head))
+PY
 
 for n in $nodes; do
   kill -TERM "${node_pid[$n]}"
