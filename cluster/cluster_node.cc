@@ -484,8 +484,20 @@ Status ClusterNode::ensure_topics(rd_kafka_t* admin) {
   topics.push_back({options_.events_topic, options_.events_partitions, options_.replication_factor,
                     {{"min.insync.replicas", min_isr}}});
   ACCT_RETURN_IF_ERROR(kafka::create_topics(admin, topics, options_.operation_timeout));
+  // The broker asked may learn of a topic the controller just created a
+  // moment later: until then the topic is unknown there (not 0 partitions).
+  const auto deadline = SteadyClock::now() + options_.operation_timeout;
   auto info = kafka::describe_topic(admin, options_.replication_topic(), options_.operation_timeout);
+  while (info && !info->exists && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    info = kafka::describe_topic(admin, options_.replication_topic(), options_.operation_timeout);
+  }
   if (!info) return info.status();
+  if (!info->exists) {
+    return unavailable("the replication topic " + options_.replication_topic() +
+                       " is not in the brokers' metadata " + std::to_string(options_.operation_timeout.count()) +
+                       " ms after it was created");
+  }
   if (info->partitions != static_cast<int>(options_.shards)) {
     return invalid_argument("the replication topic " + options_.replication_topic() + " has " +
                                 std::to_string(info->partitions) + " partitions, but the cluster has " +
