@@ -23,6 +23,21 @@ using Clock = std::chrono::steady_clock;
 
 Status failure(const std::string& what) { return Status(StatusCode::kInternal, "acct serve: " + what); }
 
+// The last `lines` lines of a file, joined with " | " (for an error message:
+// the workspace and its logs may be removed afterwards).
+std::string tail_of(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::vector<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) last.erase(last.begin());
+  }
+  std::string out;
+  for (const std::string& l : last) out += (out.empty() ? "" : " | ") + l;
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> acct_binary() {
@@ -74,11 +89,12 @@ Status ServeProcess::wait_listening(std::chrono::milliseconds limit) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return failure("exited at start; see " + log_path_);
+      return failure("exited at start; see " + log_path_ + ": " + tail_of(log_path_, 5));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return failure("did not listen within " + std::to_string(limit.count()) + " ms; see " + log_path_);
+  return failure("did not listen within " + std::to_string(limit.count()) + " ms; see " + log_path_ + ": " +
+                 tail_of(log_path_, 5));
 }
 
 int ServeProcess::wait_exit(std::chrono::milliseconds limit) {
