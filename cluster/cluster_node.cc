@@ -26,6 +26,24 @@ constexpr size_t kMaxReplicationMessageBytes = 16u << 20;
 
 Status unavailable(const std::string& why) { return Status(StatusCode::kUnavailable, why); }
 
+// rd_kafka_query_watermark_offsets, with the errors of a partition whose
+// leader is not (yet) known where it was asked retried every 100 ms until
+// `timeout`: a topic created a moment ago, or a leader that just moved.
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition, int64_t* lo,
+                                     int64_t* hi, std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        rk, topic.c_str(), partition, lo, hi, kafka::to_ms(std::max(left, std::chrono::milliseconds(1))));
+    const bool retriable = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                           err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+    if (!retriable || SteadyClock::now() + std::chrono::milliseconds(100) >= deadline) return err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
@@ -212,9 +230,8 @@ class ClusterNode::Reader {
   Result<int64_t> high_watermark(uint32_t shard) {
     int64_t lo = 0, hi = 0;
     if (rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(watermarks_.get(), node_.options_.replication_topic().c_str(),
-                                             static_cast<int32_t>(shard), &lo, &hi,
-                                             kafka::to_ms(node_.options_.operation_timeout))) {
+            query_watermarks(watermarks_.get(), node_.options_.replication_topic(), static_cast<int32_t>(shard), &lo,
+                             &hi, node_.options_.operation_timeout)) {
       return kafka::error_status(err, "watermarks of shard " + std::to_string(shard) + "'s partition");
     }
     return hi;
@@ -521,8 +538,8 @@ Status ClusterNode::register_cluster() {
     auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
     if (!consumer) return consumer.status();
     int64_t lo = 0, hi = 0;
-    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer->get(), options_.metadata_topic().c_str(),
-                                                                   0, &lo, &hi, kafka::to_ms(options_.operation_timeout))) {
+    if (rd_kafka_resp_err_t err =
+            query_watermarks(consumer->get(), options_.metadata_topic(), 0, &lo, &hi, options_.operation_timeout)) {
       return kafka::error_status(err, "watermarks of the cluster topic " + options_.metadata_topic());
     }
     std::optional<json::object> found;
