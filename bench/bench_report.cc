@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -30,6 +31,71 @@ void print(const Figure& f) {
               percentile(f.latencies_us, 0.99));
   for (const auto& [k, v] : f.extra) std::printf(",\"%s\":%.3f", k.c_str(), v);
   std::printf("}\n");
+  std::fflush(stdout);
+}
+
+std::string json_quote(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+JsonLine::JsonLine(const std::string& workload) : body_("{\"system\":\"accountable\"") { text("workload", workload); }
+
+void JsonLine::key(const std::string& k) {
+  body_ += ',';
+  body_ += json_quote(k);
+  body_ += ':';
+}
+
+JsonLine& JsonLine::text(const std::string& k, const std::string& value) {
+  key(k);
+  body_ += json_quote(value);
+  return *this;
+}
+
+JsonLine& JsonLine::number(const std::string& k, double value) {
+  key(k);
+  if (!std::isfinite(value)) {
+    body_ += "null";
+    return *this;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", value);
+  body_ += buf;
+  return *this;
+}
+
+JsonLine& JsonLine::count(const std::string& k, uint64_t value) {
+  key(k);
+  body_ += std::to_string(value);
+  return *this;
+}
+
+JsonLine& JsonLine::flag(const std::string& k, bool value) {
+  key(k);
+  body_ += value ? "true" : "false";
+  return *this;
+}
+
+void JsonLine::print() const {
+  std::printf("%s\n", str().c_str());
   std::fflush(stdout);
 }
 

@@ -32,6 +32,27 @@ struct Figure {
 };
 void print(const Figure& figure);
 
+// A JSON line built field by field, in the order given: for figures that
+// carry text (what the figure is, its unit, what bounds it). Starts with
+// "system" and "workload"; numbers print with 3 decimals (null when not
+// finite), counts as integers.
+class JsonLine {
+ public:
+  explicit JsonLine(const std::string& workload);
+  JsonLine& text(const std::string& key, const std::string& value);
+  JsonLine& number(const std::string& key, double value);
+  JsonLine& count(const std::string& key, uint64_t value);
+  JsonLine& flag(const std::string& key, bool value);
+  std::string str() const { return body_ + "}"; }
+  void print() const;  // str() and a newline on stdout, flushed
+
+ private:
+  void key(const std::string& k);
+  std::string body_;
+};
+// `text` as a JSON string literal, quotes included.
+std::string json_quote(const std::string& text);
+
 // CPU seconds used by this process so far (all threads, user + system).
 double process_cpu_seconds();
 // CPU seconds used by a child process and its children that were waited for.

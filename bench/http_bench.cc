@@ -1,29 +1,19 @@
 #include "bench/http_bench.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
-#include <sstream>
-#include <thread>
 
 #include "bench/bench_report.h"
 #include "bench/command_mix.h"
+#include "bench/serve_process.h"
 #include "schema/json_codec.h"
-
-extern char** environ;
 
 namespace accountable::bench {
 
@@ -39,99 +29,6 @@ constexpr size_t kConnections = 64;  // kPartners x 4 slots
 constexpr auto kServerStartLimit = std::chrono::seconds(60);
 constexpr auto kServerStopLimit = std::chrono::seconds(60);
 constexpr auto kRunLimit = std::chrono::seconds(600);
-
-// `acct serve` as a child process on 127.0.0.1 and a free port; its stdout
-// and stderr go to a file, which is also where the port is read from.
-class ServerProcess {
- public:
-  ~ServerProcess() { stop().ignore(); }
-
-  Status start(const std::string& data_dir, const std::string& log_path) {
-    char exe[4096];
-    const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) return Status(StatusCode::kInternal, "http: cannot find the acct binary (/proc/self/exe)");
-    exe[len] = '\0';
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<std::string> args = {exe, "serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, exe, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return Status(StatusCode::kInternal, "http: cannot start acct serve: " + std::string(strerror(rc)));
-    const auto deadline = Clock::now() + kServerStartLimit;
-    while (Clock::now() < deadline) {
-      std::ifstream in(log_path);
-      std::string line;
-      while (std::getline(in, line)) {
-        const std::string marker = "listening on http://127.0.0.1:";
-        if (auto at = line.find(marker); at != std::string::npos) {
-          port_ = static_cast<unsigned short>(std::stoul(line.substr(at + marker.size())));
-          return Status::ok();
-        }
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return Status(StatusCode::kInternal, "http: acct serve exited at start; see " + log_path);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return Status(StatusCode::kInternal, "http: acct serve did not listen within 60 s; see " + log_path);
-  }
-
-  // CPU seconds the server has used so far (all its threads), from /proc.
-  double cpu_seconds() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; fields >> field; ++i) {  // field 3 is the state
-      if (i == 14) utime = std::stoull(field);
-      if (i == 15) {
-        stime = std::stoull(field);
-        break;
-      }
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-
-  // SIGTERM, then waits (the server finishes in-flight requests and closes
-  // the log); SIGKILL if it has not exited within kServerStopLimit.
-  Status stop() {
-    if (pid_ <= 0) return Status::ok();
-    kill(pid_, SIGTERM);
-    int status = 0;
-    pid_t waited = 0;
-    const auto deadline = Clock::now() + kServerStopLimit;
-    while ((waited = waitpid(pid_, &status, WNOHANG)) == 0 && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (waited == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-      return Status(StatusCode::kInternal, "http: acct serve did not stop within 60 s of SIGTERM (killed)");
-    }
-    pid_ = -1;
-    if (waited < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      return Status(StatusCode::kInternal, "http: acct serve did not stop cleanly");
-    }
-    return Status::ok();
-  }
-
-  unsigned short port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  unsigned short port_ = 0;
-};
 
 // One request on a fresh connection (set-up only).
 Result<http::response<http::string_body>> request_once(unsigned short port, http::verb verb, const std::string& target,
@@ -253,8 +150,9 @@ Status http_workload(const BenchOptions& o) {
     accounts = std::move(*seeded);
     ACCT_RETURN_IF_ERROR((*stack)->close());
   }
-  ServerProcess server;
-  ACCT_RETURN_IF_ERROR(server.start(data_dir, ws.dir() + "/serve.log"));
+  ServeProcess server;
+  ACCT_RETURN_IF_ERROR(server.start({"serve", "--data", data_dir, "--listen", "127.0.0.1:0"}, ws.dir() + "/serve.log",
+                                   kServerStartLimit));
 
   // One session per partner admin, shared by the partner's four connections.
   std::vector<std::string> tokens;
@@ -304,7 +202,7 @@ Status http_workload(const BenchOptions& o) {
   const double seconds = seconds_since(start);
   const double generator_cpu = thread_cpu_seconds() - generator_cpu_before;
   const double server_cpu = server.cpu_seconds() - server_cpu_before;
-  ACCT_RETURN_IF_ERROR(server.stop());
+  ACCT_RETURN_IF_ERROR(server.stop(kServerStopLimit));
 
   Figure f{"http", tally.by_status[200], seconds, std::move(tally.latencies_us), {}};
   uint64_t refused = 0;

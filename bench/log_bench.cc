@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bench/bench_report.h"
+#include "bench/cluster_bench.h"
 #include "bench/domain_bench.h"
 #include "bench/http_bench.h"
 #include "bench/relay_bench.h"
@@ -457,12 +458,13 @@ Status run_workload(const BenchOptions& options) {
     }
     return Status::ok();
   }
-  // Not part of `all`: it needs a Kafka broker (bench/relay_bench.h).
+  // Not part of `all`: they need Kafka brokers (bench/relay_bench.h, bench/cluster_bench.h).
   if (options.workload == "relay") return relay_workload(options);
+  if (options.workload == "cluster") return cluster_workload(options);
   auto it = table.find(options.workload);
   if (it == table.end()) {
     return invalid_argument("unknown workload '" + options.workload +
-                                "' (disk, W1..W6, open, memory, aggregate, commands, views, http, all, relay)",
+                                "' (disk, W1..W6, open, memory, aggregate, commands, views, http, all, relay, cluster)",
                             "workload");
   }
   return it->second(options);

@@ -16,7 +16,7 @@ struct BenchOptions {
   std::string workload;      // W1..W6, disk, or all
   uint64_t events = 0;       // 0: the workload's defined count
   bool keep_data = false;    // leave DATA/<workload> behind
-  std::string kafka_brokers;  // the relay workload's broker (bench/relay_bench.h)
+  std::string kafka_brokers;  // the relay and cluster workloads' brokers (bench/relay_bench.h, bench/cluster_bench.h)
 };
 
 // The workloads this build knows, in the order `all` runs them.
