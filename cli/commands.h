@@ -21,5 +21,6 @@ void add_export_command(CLI::App& app, int* exit_code);
 void add_verify_export_command(CLI::App& app, int* exit_code);
 void add_backup_command(CLI::App& app, int* exit_code);
 void add_restore_command(CLI::App& app, int* exit_code);
+void add_cluster_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   accountable::cli::add_verify_export_command(app, &exit_code);
   accountable::cli::add_backup_command(app, &exit_code);
   accountable::cli::add_restore_command(app, &exit_code);
+  accountable::cli::add_cluster_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
