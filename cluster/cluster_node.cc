@@ -96,6 +96,7 @@ json::object cluster_status_json(const ClusterStatus& status) {
   out["node_id"] = status.node_id;
   out["cluster"] = status.cluster_name;
   out["shards"] = status.shards;
+  out["reader_reconnects"] = status.reader_reconnects;
   json::array shards;
   for (const ShardStatus& s : status.shard) {
     json::object o;
@@ -138,6 +139,7 @@ struct ClusterNode::Shard {
   std::atomic<int64_t> eof_offset{-1};   // where the reader last found the end
   std::atomic<int64_t> end_offset{0};    // the partition's high watermark, last looked at
   std::atomic<uint64_t> kafka_last{0};   // the last position seen in the partition
+  std::atomic<SteadyClock::time_point> progress_at{};  // the reader's last message or end on it
   std::atomic<double> lag_seconds{0};
   std::atomic<uint64_t> leadership_changes{0};
   std::atomic<uint64_t> replicated{0};
@@ -154,6 +156,77 @@ struct ClusterNode::Shard {
   }
 };
 
+// ---- the reaper: clients given up are destroyed off every path that matters -------
+
+// rd_kafka_destroy() of a producer waits for its threads and requests; for
+// one that was fenced mid-transaction it has been seen to take very long.
+// The writer, the reader and the group's callbacks must never wait for it, so
+// a producer given up goes here: purged without waiting, destroyed on this
+// thread. At most kMaxWaiting wait; beyond that they are kept (leaked) until
+// the process ends, with an error in the log, rather than block a writer.
+class ClusterNode::Reaper {
+ public:
+  Reaper() : state_(std::make_shared<State>()) {
+    std::thread([s = state_] { run(*s); }).detach();  // outlives the node if a destroy never returns
+  }
+  ~Reaper() {
+    std::unique_lock lock(state_->mu);
+    state_->stopping = true;
+    state_->cv.notify_all();
+    // Bounded: a destroy that never returns is left behind with its thread.
+    state_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->queue.empty() && !state_->busy; });
+  }
+  void dispose(kafka::Handle producer, bool is_producer = true) {
+    if (!producer) return;
+    if (is_producer) {
+      rd_kafka_purge(producer.get(),
+                     RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    }
+    std::lock_guard lock(state_->mu);
+    if (state_->queue.size() >= kMaxWaiting) {
+      spdlog::error("cluster: {} given-up producers wait to be destroyed; this one is kept until the process ends",
+                    state_->queue.size());
+      static_cast<void>(producer.release());
+      return;
+    }
+    state_->queue.push_back(std::move(producer));
+    state_->cv.notify_all();
+  }
+
+ private:
+  static constexpr size_t kMaxWaiting = 16;
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<kafka::Handle> queue;
+    bool busy = false;
+    bool stopping = false;
+  };
+  static void run(State& s) {
+    std::unique_lock lock(s.mu);
+    while (true) {
+      s.cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
+      if (s.queue.empty()) {
+        s.cv.notify_all();
+        if (s.stopping) return;
+        continue;
+      }
+      kafka::Handle h = std::move(s.queue.front());
+      s.queue.pop_front();
+      s.busy = true;
+      lock.unlock();
+      const auto started = SteadyClock::now();
+      h.reset();
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+      if (took > std::chrono::seconds(5)) spdlog::warn("cluster: destroying a given-up producer took {} ms", took.count());
+      lock.lock();
+      s.busy = false;
+      s.cv.notify_all();
+    }
+  }
+  std::shared_ptr<State> state_;
+};
+
 // ---- the reader: every shard's partition, and the cluster topic --------------------
 
 class ClusterNode::Reader {
@@ -162,43 +235,7 @@ class ClusterNode::Reader {
   ~Reader() { stop(); }
 
   Status start() {
-    kafka::Properties p = node_.client_properties();
-    p["group.id"] = node_.options_.name + ".reader." + node_.options_.node_id;  // never joins: assign() only
-    p["isolation.level"] = "read_committed";
-    p["enable.auto.commit"] = "false";
-    p["enable.partition.eof"] = "true";
-    p["auto.offset.reset"] = "earliest";
-    p["fetch.max.bytes"] = std::to_string(64u << 20);
-    p["max.partition.fetch.bytes"] = std::to_string(kMaxReplicationMessageBytes + 4096);
-    p["receive.message.max.bytes"] = std::to_string((64u << 20) + (1u << 20));
-    auto conf = kafka::make_conf(p);
-    if (!conf) return conf.status();
-    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
-    auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
-    if (!consumer) return consumer.status();
-    consumer_ = std::move(*consumer);
-
-    kafka::Properties wp = node_.client_properties();
-    wp["group.id"] = node_.options_.name + ".watermarks." + node_.options_.node_id;
-    wp["isolation.level"] = "read_uncommitted";  // the high watermark, not the last stable offset
-    auto wconf = kafka::make_conf(wp);
-    if (!wconf) return wconf.status();
-    rd_kafka_conf_set_log_cb(wconf->get(), &kafka::log_to_spdlog);
-    auto watermarks = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*wconf));
-    if (!watermarks) return watermarks.status();
-    watermarks_ = std::move(*watermarks);
-
-    kafka::PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(node_.shards_.size()) + 1));
-    const std::string replication = node_.options_.replication_topic();
-    for (const auto& shard : node_.shards_) {
-      rd_kafka_topic_partition_list_add(list.get(), replication.c_str(), static_cast<int32_t>(shard->index))->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_topic_partition_list_add(list.get(), node_.options_.metadata_topic().c_str(), 0)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-    if (rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), list.get())) {
-      return kafka::error_status(err, "assigning the replication topic " + replication);
-    }
+    ACCT_RETURN_IF_ERROR(connect());
     thread_ = std::thread([this] { run(); });
     return Status::ok();
   }
@@ -206,20 +243,29 @@ class ClusterNode::Reader {
   void stop() {
     stopping_ = true;
     if (thread_.joinable()) thread_.join();
-    consumer_.reset();
+    node_.reaper_->dispose(std::move(consumer_), /*is_producer=*/false);
+    std::lock_guard lock(clients_mu_);
     watermarks_.reset();
   }
 
   // The partition's high watermark now.
   Result<int64_t> high_watermark(uint32_t shard) {
+    std::shared_ptr<rd_kafka_t> client;
+    {
+      std::lock_guard lock(clients_mu_);
+      client = watermarks_;
+    }
+    if (!client) return unavailable("the cluster reader is not connected");
     int64_t lo = 0, hi = 0;
-    if (rd_kafka_resp_err_t err = query_watermarks(watermarks_.get(), node_.options_.replication_topic(),
+    if (rd_kafka_resp_err_t err = query_watermarks(client.get(), node_.options_.replication_topic(),
                                                    static_cast<int32_t>(shard), node_.options_.operation_timeout, &lo,
                                                    &hi)) {
       return kafka::error_status(err, "watermarks of shard " + std::to_string(shard) + "'s partition");
     }
     return hi;
   }
+
+  uint64_t reconnects() const { return reconnects_; }
 
   // Waits until the reader has applied everything of shard s's partition up
   // to offset `end` (or the deadline passes, or the shard failed).
@@ -241,14 +287,103 @@ class ClusterNode::Reader {
   }
 
  private:
+  // The two clients, reading every shard's partition from where this reader
+  // is (the start, the first time) and the cluster topic from its start.
+  Status connect() {
+    kafka::Properties common = node_.client_properties();
+    // librdkafka 2.0.2 goes on asking a partition's old leader until the next
+    // metadata refresh (fixed in 2.3.0, #4225): refresh often.
+    common["topic.metadata.refresh.interval.ms"] = "2000";
+    kafka::Properties p = common;
+    p["group.id"] = node_.options_.name + ".reader." + node_.options_.node_id;  // never joins: assign() only
+    p["isolation.level"] = "read_committed";
+    p["enable.auto.commit"] = "false";
+    p["enable.partition.eof"] = "true";
+    p["auto.offset.reset"] = "earliest";
+    p["fetch.max.bytes"] = std::to_string(64u << 20);
+    p["max.partition.fetch.bytes"] = std::to_string(kMaxReplicationMessageBytes + 4096);
+    p["receive.message.max.bytes"] = std::to_string((64u << 20) + (1u << 20));
+    auto conf = kafka::make_conf(p);
+    if (!conf) return conf.status();
+    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
+    auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+    if (!consumer) return consumer.status();
+
+    kafka::Properties wp = common;
+    wp["group.id"] = node_.options_.name + ".watermarks." + node_.options_.node_id;
+    wp["isolation.level"] = "read_uncommitted";  // the high watermark, not the last stable offset
+    auto wconf = kafka::make_conf(wp);
+    if (!wconf) return wconf.status();
+    rd_kafka_conf_set_log_cb(wconf->get(), &kafka::log_to_spdlog);
+    auto watermarks = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*wconf));
+    if (!watermarks) return watermarks.status();
+
+    kafka::PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(node_.shards_.size()) + 1));
+    const std::string replication = node_.options_.replication_topic();
+    for (const auto& shard : node_.shards_) {
+      const int64_t next = shard->next_offset;
+      rd_kafka_topic_partition_list_add(list.get(), replication.c_str(), static_cast<int32_t>(shard->index))->offset =
+          next > 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_topic_partition_list_add(list.get(), node_.options_.metadata_topic().c_str(), 0)->offset =
+        metadata_next_ > 0 ? metadata_next_ : RD_KAFKA_OFFSET_BEGINNING;
+    if (rd_kafka_resp_err_t err = rd_kafka_assign(consumer->get(), list.get())) {
+      return kafka::error_status(err, "assigning the replication topic " + replication);
+    }
+    if (consumer_) node_.reaper_->dispose(std::move(consumer_), /*producer=*/false);
+    consumer_ = std::move(*consumer);
+    std::shared_ptr<rd_kafka_t> fresh(watermarks->release(), [reaper = node_.reaper_.get()](rd_kafka_t* rk) {
+      reaper->dispose(kafka::Handle(rk), /*is_producer=*/false);
+    });
+    std::shared_ptr<rd_kafka_t> old;
+    {
+      std::lock_guard lock(clients_mu_);
+      old = std::exchange(watermarks_, std::move(fresh));
+    }
+    (void)old;  // destroyed here, or by the last high_watermark() still using it
+    const auto now = SteadyClock::now();
+    for (auto& shard : node_.shards_) shard->progress_at = now;
+    watermarks_ok_at_ = now;
+    return Status::ok();
+  }
+
+  // librdkafka 2.0.2's consumer can stop fetching for good after quick
+  // leader changes (an OffsetForLeaderEpoch loop, fixed in 2.3.0, #4433): a
+  // partition with data beyond this reader, or watermarks out of reach, for
+  // kStall, and the reader starts over with new clients from where it is.
+  bool stalled(SteadyClock::time_point now) const {
+    if (now - watermarks_ok_at_ > kStall) return true;
+    for (const auto& shard : node_.shards_) {
+      const int64_t read_to = std::max<int64_t>(shard->next_offset, shard->eof_offset);
+      if (shard->role != ShardRole::kFailed && shard->end_offset > read_to && now - shard->progress_at.load() > kStall) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void run() {
     auto last_watermarks = SteadyClock::now() - std::chrono::seconds(10);
     while (!stopping_) {
-      if (SteadyClock::now() - last_watermarks >= std::chrono::seconds(1)) {
-        last_watermarks = SteadyClock::now();
+      const auto now = SteadyClock::now();
+      if (now - last_watermarks >= std::chrono::seconds(1)) {
+        last_watermarks = now;
+        bool all_ok = true;
         for (auto& shard : node_.shards_) {
           auto hi = high_watermark(shard->index);
-          if (hi) shard->end_offset = *hi;
+          if (hi) {
+            shard->end_offset = *hi;
+          } else {
+            all_ok = false;
+          }
+        }
+        if (all_ok) watermarks_ok_at_ = SteadyClock::now();
+        if (stalled(SteadyClock::now())) {
+          spdlog::warn("cluster reader: no progress for {} s with data to read, or the watermarks out of reach: "
+                       "reconnecting from where it is",
+                       std::chrono::duration_cast<std::chrono::seconds>(kStall).count());
+          if (Status s = connect(); !s.is_ok()) spdlog::warn("cluster reader: reconnecting: {}", s.to_string());
+          reconnects_ += 1;
         }
       }
       Message m(rd_kafka_consumer_poll(consumer_.get(), 100));
@@ -259,6 +394,7 @@ class ClusterNode::Reader {
           Shard& shard = *node_.shards_[m->partition];
           shard.eof_offset = m->offset;
           shard.lag_seconds = 0;
+          shard.progress_at = SteadyClock::now();
           notify();
         }
         continue;
@@ -269,9 +405,11 @@ class ClusterNode::Reader {
       }
       if (replication) {
         if (m->partition >= 0 && static_cast<size_t>(m->partition) < node_.shards_.size()) {
+          node_.shards_[m->partition]->progress_at = SteadyClock::now();
           apply(*node_.shards_[m->partition], m.get());
         }
       } else {
+        metadata_next_ = m->offset + 1;
         on_cluster_record(m.get());
       }
     }
@@ -345,9 +483,15 @@ class ClusterNode::Reader {
     s.leader_url = u && u->is_string() ? std::string(u->as_string()) : "";
   }
 
+  static constexpr std::chrono::seconds kStall{15};
+
   ClusterNode& node_;
-  kafka::Handle consumer_;
-  kafka::Handle watermarks_;
+  kafka::Handle consumer_;                  // the reader thread's (and connect()'s at start)
+  std::mutex clients_mu_;                   // watermarks_: replaced by the reader, used by acquire() too
+  std::shared_ptr<rd_kafka_t> watermarks_;
+  int64_t metadata_next_ = 0;               // next offset of the cluster topic
+  SteadyClock::time_point watermarks_ok_at_;
+  std::atomic<uint64_t> reconnects_{0};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;  // with cv_: the reader made progress
   std::condition_variable cv_;
@@ -440,75 +584,6 @@ class ClusterNode::Membership {
   kafka::Handle consumer_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
-};
-
-// ---- the reaper: producers given up are destroyed off the write path ---------------
-
-// rd_kafka_destroy() of a producer waits for its threads and requests; for
-// one that was fenced mid-transaction it has been seen to take very long.
-// The writer, the reader and the group's callbacks must never wait for it, so
-// a producer given up goes here: purged without waiting, destroyed on this
-// thread. At most kMaxWaiting wait; beyond that they are kept (leaked) until
-// the process ends, with an error in the log, rather than block a writer.
-class ClusterNode::Reaper {
- public:
-  Reaper() : state_(std::make_shared<State>()) {
-    std::thread([s = state_] { run(*s); }).detach();  // outlives the node if a destroy never returns
-  }
-  ~Reaper() {
-    std::unique_lock lock(state_->mu);
-    state_->stopping = true;
-    state_->cv.notify_all();
-    // Bounded: a destroy that never returns is left behind with its thread.
-    state_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return state_->queue.empty() && !state_->busy; });
-  }
-  void dispose(kafka::Handle producer) {
-    if (!producer) return;
-    rd_kafka_purge(producer.get(),
-                   RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
-    std::lock_guard lock(state_->mu);
-    if (state_->queue.size() >= kMaxWaiting) {
-      spdlog::error("cluster: {} given-up producers wait to be destroyed; this one is kept until the process ends",
-                    state_->queue.size());
-      static_cast<void>(producer.release());
-      return;
-    }
-    state_->queue.push_back(std::move(producer));
-    state_->cv.notify_all();
-  }
-
- private:
-  static constexpr size_t kMaxWaiting = 16;
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<kafka::Handle> queue;
-    bool busy = false;
-    bool stopping = false;
-  };
-  static void run(State& s) {
-    std::unique_lock lock(s.mu);
-    while (true) {
-      s.cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
-      if (s.queue.empty()) {
-        s.cv.notify_all();
-        if (s.stopping) return;
-        continue;
-      }
-      kafka::Handle h = std::move(s.queue.front());
-      s.queue.pop_front();
-      s.busy = true;
-      lock.unlock();
-      const auto started = SteadyClock::now();
-      h.reset();
-      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
-      if (took > std::chrono::seconds(5)) spdlog::warn("cluster: destroying a given-up producer took {} ms", took.count());
-      lock.lock();
-      s.busy = false;
-      s.cv.notify_all();
-    }
-  }
-  std::shared_ptr<State> state_;
 };
 
 // ---- the node ---------------------------------------------------------------------
@@ -919,6 +994,7 @@ ClusterStatus ClusterNode::status() const {
   out.node_id = options_.node_id;
   out.cluster_name = options_.name;
   out.shards = options_.shards;
+  out.reader_reconnects = reader_ ? reader_->reconnects() : 0;
   for (const auto& shard : shards_) {
     ShardStatus s;
     s.shard = shard->index;

@@ -100,6 +100,7 @@ struct ClusterStatus {
   std::string node_id;
   std::string cluster_name;
   uint32_t shards = 0;
+  uint64_t reader_reconnects = 0;  // the reader started over after a stall (cluster_node.cc)
   std::vector<ShardStatus> shard;
 };
 boost::json::object cluster_status_json(const ClusterStatus& status);

@@ -170,6 +170,40 @@ TEST(LogReplication, ABatchThatDoesNotContinueTheLogIsRefused) {
   EXPECT_EQ(follower->head_and_hash(), leader.log->head_and_hash());
 }
 
+TEST(LogReplication, ACopyHoldingTheStartOfABatchTakesTheRest) {
+  Leader leader;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(leader.log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+  // Batches 2 and 3 as the one batch a writer could have made of them.
+  CopiedBatch both = leader.batches[1];
+  both.frames += leader.batches[2].frames;
+  both.batch.last = leader.batches[2].batch.last;
+  both.batch.hash = leader.batches[2].batch.hash;
+
+  FaultInjectionEnv follower_env;
+  auto follower = open_log(fault_options(&follower_env, "/follower"));
+  ASSERT_TRUE(follower->apply_sealed(leader.batches[0].view()).is_ok());
+  ASSERT_TRUE(follower->apply_sealed(leader.batches[1].view()).is_ok());  // the start of `both`
+  auto applied = follower->apply_sealed(both.view());
+  ASSERT_TRUE(applied.is_ok()) << applied.status().to_string();
+  EXPECT_TRUE(*applied);
+  EXPECT_EQ(follower->head_and_hash(), leader.log->head_and_hash());
+  EXPECT_EQ(segment_bytes_of(follower_env, "/follower"), segment_bytes_of(leader.env, "/leader"));
+
+  // A copy whose head is not a commit boundary of the batch, or whose chain
+  // differs, is refused.
+  FaultInjectionEnv other_env;
+  auto other = open_log(fault_options(&other_env, "/other"));
+  ASSERT_TRUE(other->append(make_commit("x", ExpectedVersion::any())).is_ok());  // its own position 1
+  ASSERT_TRUE(other->apply_sealed(leader.batches[1].view()).status().code() == StatusCode::kCorruption);
+  CopiedBatch all = leader.batches[0];
+  all.frames += both.frames;
+  all.batch.last = both.batch.last;
+  all.batch.hash = both.batch.hash;
+  auto forked = other->apply_sealed(all.view());
+  ASSERT_FALSE(forked.is_ok());
+  EXPECT_EQ(other->head(), GlobalPosition(1));
+}
+
 TEST(LogReplication, AFailedFsyncWhileApplyingPoisonsTheFollower) {
   Leader leader;
   ASSERT_TRUE(leader.log->append(make_commit("s", ExpectedVersion::any())).is_ok());

@@ -412,14 +412,36 @@ Result<bool> EventLog::apply_sealed(const SealedBatch& batch) {
   return applied;
 }
 
-Result<bool> EventLog::apply_sealed_locked(const SealedBatch& batch) {
+Result<bool> EventLog::apply_sealed_locked(const SealedBatch& whole) {
   ACCT_RETURN_IF_ERROR(health());
   const GlobalPosition head_now = head();
-  if (batch.last <= head_now) return false;
+  if (whole.last <= head_now) return false;
   auto refuse = [&](const std::string& why) {
-    return Status(StatusCode::kCorruption, "replicated batch " + std::to_string(batch.first.value()) + ".." +
-                                               std::to_string(batch.last.value()) + ": " + why);
+    return Status(StatusCode::kCorruption, "replicated batch " + std::to_string(whole.first.value()) + ".." +
+                                               std::to_string(whole.last.value()) + ": " + why);
   };
+  // A copy that lost the end of this very batch (a torn tail cut at a commit
+  // boundary on restart) takes the commits after its head; the chain check
+  // below proves that what it skips is what it has.
+  SealedBatch batch = whole;
+  if (whole.first <= head_now) {
+    size_t offset = 0;
+    while (offset < whole.frames.size()) {
+      auto frame = record_codec::parse_frame(whole.frames.substr(offset));
+      if (!frame || frame->type != FrameType::kCommit) return refuse("a bad frame at byte " + std::to_string(offset));
+      auto header = record_codec::parse_commit_header(frame->payload);
+      if (!header) return refuse(header.status().message());
+      if (header->first_position == head_now.next()) break;
+      offset += frame->frame_size;
+    }
+    if (offset >= whole.frames.size()) {
+      return refuse("no commit in it starts at position " + std::to_string(head_now.next().value()) +
+                    ", after this log's head");
+    }
+    batch.first = head_now.next();
+    batch.prev_hash = head_hash_;
+    batch.frames = whole.frames.substr(offset);
+  }
   if (batch.first != head_now.next()) {
     return refuse("it does not continue this log, whose head is position " + std::to_string(head_now.value()));
   }
