@@ -150,12 +150,20 @@ int serve(const ServeArgs& args) {
     std::fprintf(stderr, "serve: cannot open %s: %s\n", args.data.c_str(), stack.status().to_string().c_str());
     return 1;
   }
+  // The node's threads write into the stack's log: on every way out of this
+  // function it stops before the stack is closed and destroyed.
+  struct StopFirst {
+    cluster::ClusterNode* node;
+    ~StopFirst() {
+      if (node) node->stop();
+    }
+  } stop_node_first{node.get()};
   if (node) {
     // Catch up with the cluster before serving anything.
     node->attach(0, &(*stack)->log(), &(*stack)->cipher());
     if (Status s = node->start(); !s.is_ok()) {
       std::fprintf(stderr, "serve: cluster: %s\n", s.to_string().c_str());
-      node.reset();
+      node->stop();
       (*stack)->close().ignore();
       return 1;
     }

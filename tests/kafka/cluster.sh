@@ -49,7 +49,31 @@ trap on_exit EXIT
 start_own_cluster 3
 echo "own Kafka cluster: $brokers"
 name="it$$"
-port_of() { echo $((20000 + ($$ % 5000) * 4 + $1)); }
+# A free port per node, below the ephemeral range (32768 and up), where
+# outgoing connections cannot take it between the pick and the bind.
+declare -A node_port=()
+for n in 1 2 3 4; do
+  node_port[$n]=$($python - "${node_port[@]}" <<'PY'
+import random, socket, sys
+taken = set(int(p) for p in sys.argv[1:])
+for _ in range(1000):
+    port = random.randrange(20000, 32000)
+    if port in taken:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+PY
+)
+  [ -n "${node_port[$n]}" ] || { echo "FAIL: no free port for node $n"; exit 1; }
+done
+port_of() { echo "${node_port[$1]}"; }
 url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
 
 # Starts node N on its folder (kept across restarts); waits until it serves.
