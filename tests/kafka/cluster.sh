@@ -27,6 +27,7 @@ stop_nodes() {
 }
 on_exit() {
   local rc=$? n
+  set +e  # the exit code is decided; what follows must all run, cleanup last
   if [ "$rc" -ne 0 ]; then
     for n in "${!node_pid[@]}"; do
       echo "----- node $n: /healthz -----"
