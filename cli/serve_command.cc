@@ -1,5 +1,6 @@
 // acct serve: the main job. Opens the data folder (log, keys, credentials,
-// snapshots), runs the views and, with --kafka-brokers, the Kafka relay, and
+// snapshots), runs the views and, with --kafka-brokers, the Kafka relay (or,
+// with --cluster, joins a cluster over those brokers: docs/cluster.md), and
 // serves the HTTP API until SIGINT or SIGTERM; then stops accepting, lets
 // in-flight requests finish, stops the relay and the views and closes the log
 // (drained and checkpointed).
