@@ -158,9 +158,8 @@ struct ClusterNode::Shard {
 
 // ---- the reaper: clients given up are destroyed off every path that matters -------
 
-// rd_kafka_destroy() of a producer waits for its threads and requests; for
-// one that was fenced mid-transaction it has been seen to take very long.
-// The writer, the reader and the group's callbacks must never wait for it, so
+// rd_kafka_destroy() of a client waits for its threads and requests, with no
+// bound. The writer, the reader and the group's callbacks must never wait for it, so
 // a producer given up goes here: purged without waiting, destroyed on this
 // thread. At most kMaxWaiting wait; beyond that they are kept (leaked) until
 // the process ends, with an error in the log, rather than block a writer.
