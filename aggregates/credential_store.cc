@@ -150,11 +150,7 @@ Result<std::string> CredentialStore::issue_temporary_password(const PartnerId& p
     return hash.status();
   }
   Entry entry{std::move(*hash), /*must_change=*/true, now()};
-  Status s;
-  {
-    std::lock_guard lock(mu_);
-    s = store_locked({partner, user}, &entry);
-  }
+  Status s = store({partner, user}, &entry);
   wipe(entry.hash);
   if (!s.is_ok()) {
     wipe(password);
@@ -188,11 +184,7 @@ Status CredentialStore::set_password(const PartnerId& partner, const UserId& use
   auto hash = hash_password(new_password);
   if (!hash) return hash.status();
   Entry entry{std::move(*hash), /*must_change=*/false, now()};
-  Status s;
-  {
-    std::lock_guard lock(mu_);
-    s = store_locked({partner, user}, &entry);
-  }
+  Status s = store({partner, user}, &entry);
   wipe(entry.hash);
   if (!s.is_ok()) {
     spdlog::error("credential store: password for user {} of partner {} not stored: {}", user.to_string(),
@@ -233,9 +225,8 @@ Result<VerifyOutcome> CredentialStore::verify(const PartnerId& partner, const Us
 }
 
 Status CredentialStore::erase(const PartnerId& partner, const UserId& user) {
-  std::lock_guard lock(mu_);
-  if (!entries_.count({partner, user})) return Status::ok();
-  ACCT_RETURN_IF_ERROR(store_locked({partner, user}, nullptr));
+  if (!contains(partner, user)) return Status::ok();
+  ACCT_RETURN_IF_ERROR(store({partner, user}, nullptr));
   spdlog::info("credential store: credential of user {} of partner {} erased", user.to_string(), partner.to_string());
   return Status::ok();
 }
@@ -248,6 +239,54 @@ bool CredentialStore::contains(const PartnerId& partner, const UserId& user) con
 size_t CredentialStore::size() const {
   std::lock_guard lock(mu_);
   return entries_.size();
+}
+
+void CredentialStore::enable_replication(SecretPublisher publish) {
+  std::lock_guard order(publish_mu_);
+  publish_ = std::move(publish);
+}
+
+Status CredentialStore::store(const Key& key, const Entry* entry) {
+  std::unique_lock order(publish_mu_);
+  if (publish_) {
+    std::vector<SecretRecord> records;
+    std::optional<std::string> value;
+    if (entry) value = encode(Map{{key, *entry}});
+    records.emplace_back(record_key(key.first, key.second), std::move(value));
+    if (Status s = publish_(records); !s.is_ok()) {
+      return Status(s.code(), "the credential change was not committed to the cluster: " + s.message());
+    }
+  }
+  std::lock_guard lock(mu_);
+  return store_locked(key, entry);
+}
+
+Status CredentialStore::apply_replicated(const SecretRecord& record) {
+  if (!owns_record(record.key)) return invalid_argument("not a credential record: " + record.key, "key");
+  const std::string_view ids = std::string_view(record.key).substr(std::string_view("credential/").size());
+  const size_t slash = ids.find('/');
+  auto partner = PartnerId::parse(ids.substr(0, slash == std::string_view::npos ? 0 : slash));
+  auto user = UserId::parse(slash == std::string_view::npos ? std::string_view() : ids.substr(slash + 1));
+  if (slash == std::string_view::npos || !partner || !user) return invalid_argument("credential record " + record.key + ": bad partner or user id", "key");
+  const Key key{*partner, *user};
+  if (!record.plaintext) {
+    std::lock_guard lock(mu_);
+    if (!entries_.count(key)) return Status::ok();
+    return store_locked(key, nullptr);
+  }
+  auto map = decode(*record.plaintext, "cluster record " + record.key);
+  if (!map) return map.status();
+  struct Wipe {
+    Map& m;
+    ~Wipe() {
+      for (auto& [k, e] : m) wipe(e.hash);
+    }
+  } wipe_map{*map};
+  if (map->size() != 1 || map->begin()->first != key) {
+    return invalid_argument("credential record " + record.key + " does not hold that user's entry", "value");
+  }
+  std::lock_guard lock(mu_);
+  return store_locked(key, &map->begin()->second);
 }
 
 Status CredentialStore::store_locked(const Key& key, const Entry* entry) {

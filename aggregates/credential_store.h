@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "aggregates/context.h"
+#include "aggregates/secret_record.h"
 #include "events/env.h"
 #include "events/status.h"
 #include "schema/domain_events.h"
@@ -90,6 +91,18 @@ class CredentialStore {
   // Removes the user's credential (PurgeUser). OK when there is none (idempotent).
   Status erase(const PartnerId& partner, const UserId& user);
 
+  // --- replication (cluster mode, docs/cluster.md) ---------------------------
+  // From now on every change is published ("credential/<partner>/<user>",
+  // the entry's encoding, or none when erased) before it is made here; when
+  // publishing fails the change fails and the store is as before.
+  void enable_replication(SecretPublisher publish);
+  // A record of the cluster: the entry replaces the local one (none: erased).
+  Status apply_replicated(const SecretRecord& record);
+  static bool owns_record(std::string_view record_key) { return record_key.rfind("credential/", 0) == 0; }
+  static std::string record_key(const PartnerId& partner, const UserId& user) {
+    return "credential/" + partner.to_string() + "/" + user.to_string();
+  }
+
   bool contains(const PartnerId& partner, const UserId& user) const;
   size_t size() const;
   const std::string& path() const { return path_; }
@@ -110,6 +123,8 @@ class CredentialStore {
 
  private:
   Result<std::string> hash_password(std::string_view password) const;
+  // Publishes the change (in a cluster), then store_locked().
+  Status store(const Key& key, const Entry* entry);
   // Applies `entry` (or removal, when nullptr) to a copy of the map, writes the
   // file, and commits the copy only when the write succeeded. Caller holds mu_.
   Status store_locked(const Key& key, const Entry* entry);
@@ -122,6 +137,8 @@ class CredentialStore {
   const size_t memlimit_;
   const Clock* const clock_;
 
+  SecretPublisher publish_;  // set once, before the store is shared
+  std::mutex publish_mu_;    // changes reach the cluster in the order they are made here
   mutable std::mutex mu_;
   Map entries_;             // guarded by mu_
   std::string dummy_hash_;  // guarded by mu_; hash of a random password, for unknown users

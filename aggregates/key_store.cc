@@ -214,6 +214,7 @@ Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool 
   keys_[subject] = r.key;
   Key key = r.key;
   sodium_memzero(r.key.data(), r.key.size());
+  created_locked(subject_record_key(subject));
   spdlog::debug("key store: created the key of data subject {}", subject);
   return key;
 }
@@ -225,7 +226,26 @@ Result<KeyStore::Key> KeyStore::key_for(const std::string& subject, bool create)
 
 Status KeyStore::destroy(const std::string& subject) {
   ACCT_RETURN_IF_ERROR(validate_subject(subject));
+  {
+    std::lock_guard lock(mu_);
+    if (tombstones_.count(subject)) return Status::ok();
+  }
+  // In a cluster the tombstone is committed there first (not under the
+  // mutex: seal and open go on meanwhile); if that fails nothing is destroyed
+  // and the caller retries.
+  if (publish_) {
+    std::vector<SecretRecord> records;
+    records.emplace_back(subject_record_key(subject), encode(Record{Kind::kTombstone, subject, {}}));
+    if (Status s = publish_(records); !s.is_ok()) {
+      return Status(s.code(), "the tombstone of data subject " + subject + " was not committed to the cluster: " +
+                                  s.message());
+    }
+  }
   std::lock_guard lock(mu_);
+  return destroy_locked(subject);
+}
+
+Status KeyStore::destroy_locked(const std::string& subject) {
   if (tombstones_.count(subject)) return Status::ok();
   // The tombstone replaces the key file in one rename: there is no moment at
   // which a crash leaves neither (a fresh key could then be made) or both.
@@ -286,6 +306,104 @@ Result<std::string> KeyStore::open(const std::string& subject, std::string_view 
   return out;
 }
 
+// ---- replication (cluster mode) ------------------------------------------------
+
+void KeyStore::enable_replication(SecretPublisher publish) {
+  std::lock_guard lock(mu_);
+  publish_ = std::move(publish);
+  replicated_ = true;
+}
+
+void KeyStore::created_locked(std::string record_key) {
+  if (replicated_) unshipped_.insert(std::move(record_key));
+}
+
+bool KeyStore::owns_record(std::string_view record_key) {
+  return record_key.rfind("key/", 0) == 0 || record_key.rfind("partner/", 0) == 0;
+}
+
+std::vector<SecretRecord> KeyStore::unshipped_records() const {
+  std::lock_guard lock(mu_);
+  std::vector<SecretRecord> out;
+  for (const std::string& record_key : unshipped_) {
+    if (record_key.rfind("key/", 0) == 0) {
+      const std::string subject = record_key.substr(4);
+      if (tombstones_.count(subject)) {
+        out.emplace_back(record_key, encode(Record{Kind::kTombstone, subject, {}}));
+      } else if (auto it = keys_.find(subject); it != keys_.end()) {
+        out.emplace_back(record_key, encode(Record{Kind::kSubjectKey, subject, it->second}));
+      }
+    } else if (auto partner = PartnerId::parse(record_key.substr(8))) {
+      if (auto it = partner_secrets_.find(*partner); it != partner_secrets_.end()) {
+        out.emplace_back(record_key, encode(Record{Kind::kPartnerSecret, partner->to_string(), it->second}));
+      }
+    }
+  }
+  return out;
+}
+
+void KeyStore::mark_shipped(const std::vector<std::string>& record_keys) {
+  std::lock_guard lock(mu_);
+  for (const std::string& k : record_keys) unshipped_.erase(k);
+}
+
+void KeyStore::reconcile(const std::set<std::string>& cluster_keys) {
+  std::lock_guard lock(mu_);
+  auto check = [&](std::string record_key) {
+    if (!cluster_keys.count(record_key)) unshipped_.insert(std::move(record_key));
+  };
+  for (const auto& [subject, key] : keys_) check(subject_record_key(subject));
+  for (const std::string& subject : tombstones_) check(subject_record_key(subject));
+  for (const auto& [partner, key] : partner_secrets_) check(partner_record_key(partner));
+  if (!unshipped_.empty()) {
+    spdlog::info("key store: {} key(s) held here are not in the cluster yet; they go with the next batch",
+                 unshipped_.size());
+  }
+}
+
+Status KeyStore::apply_replicated(const SecretRecord& record) {
+  if (!owns_record(record.key)) return invalid_argument("not a key store record: " + record.key, "key");
+  if (!record.plaintext) return invalid_argument("a key store record has no value: " + record.key, "value");
+  auto rec = decode(*record.plaintext, "cluster record " + record.key);
+  if (!rec) return rec.status();
+  struct Wipe {
+    Key& k;
+    ~Wipe() { sodium_memzero(k.data(), k.size()); }
+  } wipe{rec->key};
+  const bool subject = rec->kind != Kind::kPartnerSecret;
+  const std::string expected_key = subject ? subject_record_key(rec->name) : "partner/" + rec->name;
+  if (expected_key != record.key || (subject && !validate_subject(rec->name).is_ok())) {
+    return invalid_argument("cluster record " + record.key + " holds the entry of " + rec->name, "key");
+  }
+  std::lock_guard lock(mu_);
+  unshipped_.erase(record.key);  // the cluster's version is the one that counts
+  if (rec->kind == Kind::kTombstone) return destroy_locked(rec->name);
+  if (rec->kind == Kind::kSubjectKey) {
+    if (tombstones_.count(rec->name)) return Status::ok();  // destroyed stays destroyed
+    auto it = keys_.find(rec->name);
+    if (it != keys_.end() && sodium_memcmp(it->second.data(), rec->key.data(), kKeyBytes) == 0) return Status::ok();
+    ACCT_RETURN_IF_ERROR(write_locked(subject_path(rec->name), *rec));
+    if (it != keys_.end()) {
+      // Made here by a leader whose batch never committed: nothing committed uses it.
+      spdlog::warn("key store: the key of data subject {} is replaced by the cluster's", rec->name);
+    }
+    keys_[rec->name] = rec->key;
+    return Status::ok();
+  }
+  auto partner = PartnerId::parse(rec->name);
+  if (!partner || partner->to_string() != rec->name) {
+    return invalid_argument("cluster record " + record.key + ": not a partner id", "key");
+  }
+  auto it = partner_secrets_.find(*partner);
+  if (it != partner_secrets_.end() && sodium_memcmp(it->second.data(), rec->key.data(), kKeyBytes) == 0) {
+    return Status::ok();
+  }
+  ACCT_RETURN_IF_ERROR(
+      write_locked(join_path(join_path(dir_, "partners"), rec->name + std::string(kPartnerSuffix)), *rec));
+  partner_secrets_[*partner] = rec->key;
+  return Status::ok();
+}
+
 std::string KeyStore::normalize_email(std::string_view email) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
   while (!email.empty() && space(email.front())) email.remove_prefix(1);
@@ -318,6 +436,7 @@ Result<KeyStore::Fingerprint> KeyStore::email_fingerprint(const PartnerId& partn
       partner_secrets_[partner] = r.key;
       secret = r.key;
       sodium_memzero(r.key.data(), r.key.size());
+      created_locked(partner_record_key(partner));
       spdlog::info("key store: created the email-fingerprint secret of partner {}", r.name);
     }
   }

@@ -18,6 +18,12 @@
 // Everything is loaded at open(), so a damaged file is found then (kCorruption
 // naming the file and the offset), and destroyed() needs no I/O.
 //
+// In a cluster (docs/cluster.md, "State outside the log") the store also
+// keeps its records in step with the cluster's: new keys wait in an
+// "unshipped" set until the shard's next batch carries them, a destroy is
+// published before it is done here, and the cluster's records are applied
+// with apply_replicated().
+//
 // Thread-safe: one mutex; file writes happen under it.
 #pragma once
 
@@ -29,7 +35,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "aggregates/secret_record.h"
 #include "events/env.h"
 #include "events/status.h"
 #include "schema/domain_events.h"
@@ -79,6 +87,25 @@ class KeyStore {
   // The same as the opaque byte string that events carry (EmailFingerprint).
   Result<EmailFingerprint> email_fingerprint_bytes(const PartnerId& partner, std::string_view email);
 
+  // --- replication (cluster mode) ------------------------------------------
+  // From now on: keys created here are tracked as unshipped, and destroy()
+  // publishes the tombstone first (an error from `publish`: nothing is destroyed).
+  void enable_replication(SecretPublisher publish);
+  // The records of the keys created here that the cluster does not have yet.
+  std::vector<SecretRecord> unshipped_records() const;
+  void mark_shipped(const std::vector<std::string>& record_keys);
+  // Every key and tombstone held here whose record key is not in `cluster_keys`
+  // becomes unshipped.
+  void reconcile(const std::set<std::string>& cluster_keys);
+  // A record of the cluster ("key/<subject>" or "partner/<uuid>"). Its key or
+  // tombstone replaces the local one, except that a destroyed subject stays
+  // destroyed. kInvalidArgument when the record is not the store's or its
+  // plaintext does not match its key; kCorruption when it does not decode.
+  Status apply_replicated(const SecretRecord& record);
+  static bool owns_record(std::string_view record_key);
+  static std::string subject_record_key(std::string_view subject) { return "key/" + std::string(subject); }
+  static std::string partner_record_key(const PartnerId& partner) { return "partner/" + partner.to_string(); }
+
   // --- the file format (docs/secrets.md), exposed for tests ------------------
   static constexpr std::string_view kMagic = "ACCTKEYS";  // 8 bytes
   static constexpr uint8_t kVersion = 1;
@@ -100,6 +127,8 @@ class KeyStore {
   Status write_locked(const std::string& path, const Record& r);
   std::string subject_path(const std::string& subject) const;
   Result<Key> key_for_locked(const std::string& subject, bool create);
+  Status destroy_locked(const std::string& subject);  // the local tombstone
+  void created_locked(std::string record_key);        // tracked as unshipped in a cluster
 
   Env* const env_;
   const std::string dir_;  // DATA/keys
@@ -108,6 +137,9 @@ class KeyStore {
   std::map<std::string, Key> keys_;  // subject -> key
   std::set<std::string> tombstones_;  // erased subjects
   std::map<PartnerId, Key> partner_secrets_;
+  SecretPublisher publish_;               // set once, before the store is shared
+  bool replicated_ = false;
+  std::set<std::string> unshipped_;       // record keys
 };
 
 // The key store as the cipher of personal data in event payloads and

@@ -33,6 +33,32 @@ Id128<Tag> get_id(const char* p) {
   return Id128<Tag>(b);
 }
 
+void append_entry(std::string& out, const std::string& hash, const TokenGrant& g) {
+  out += hash;
+  out.push_back(static_cast<char>(g.kind));
+  put_id(out, g.partner);
+  put_id(out, g.user);
+  put_id(out, g.grant);
+  char expiry[8];
+  coding::put_u64(expiry, static_cast<uint64_t>(g.expires_at.micros));
+  out.append(expiry, 8);
+  out.push_back(g.must_change_password ? 1 : 0);
+}
+
+// One kEntryBytes entry at `p`; `where` names it in errors.
+Result<TokenGrant> decode_entry(const char* p, const std::string& where) {
+  TokenGrant g;
+  const auto kind = static_cast<uint8_t>(p[32]);
+  if (kind < 1 || kind > 3) return Status(StatusCode::kCorruption, where + ": bad token kind");
+  g.kind = static_cast<TokenGrant::Kind>(kind);
+  g.partner = get_id<PartnerIdTag>(p + 33);
+  g.user = get_id<UserIdTag>(p + 49);
+  g.grant = get_id<AuditorGrantIdTag>(p + 65);
+  g.expires_at = Timestamp{static_cast<int64_t>(coding::get_u64(p + 81))};
+  g.must_change_password = p[89] != 0;
+  return g;
+}
+
 }  // namespace
 
 Principal TokenGrant::principal() const {
@@ -72,18 +98,9 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(Env* env, const std::string
     }
     for (size_t at = kFileMagic.size(); at < b.size(); at += kEntryBytes) {
       const char* p = b.data() + at;
-      TokenGrant g;
-      const auto kind = static_cast<uint8_t>(p[32]);
-      if (kind < 1 || kind > 3) {
-        return Status(StatusCode::kCorruption, store->path_ + ": bad token kind at offset " + std::to_string(at + 32));
-      }
-      g.kind = static_cast<TokenGrant::Kind>(kind);
-      g.partner = get_id<PartnerIdTag>(p + 33);
-      g.user = get_id<UserIdTag>(p + 49);
-      g.grant = get_id<AuditorGrantIdTag>(p + 65);
-      g.expires_at = Timestamp{static_cast<int64_t>(coding::get_u64(p + 81))};
-      g.must_change_password = p[89] != 0;
-      if (now < g.expires_at) store->by_hash_.emplace(std::string(p, 32), g);
+      auto g = decode_entry(p, store->path_ + " at offset " + std::to_string(at + 32));
+      if (!g) return g.status();
+      if (now < g->expires_at) store->by_hash_.emplace(std::string(p, 32), *g);
     }
   }
 
@@ -115,18 +132,66 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(Env* env, const std::string
 
 Status TokenStore::persist_locked() const {
   std::string out(kFileMagic);
-  for (const auto& [hash, g] : by_hash_) {
-    out += hash;
-    out.push_back(static_cast<char>(g.kind));
-    put_id(out, g.partner);
-    put_id(out, g.user);
-    put_id(out, g.grant);
-    char expiry[8];
-    coding::put_u64(expiry, static_cast<uint64_t>(g.expires_at.micros));
-    out.append(expiry, 8);
-    out.push_back(g.must_change_password ? 1 : 0);
-  }
+  for (const auto& [hash, g] : by_hash_) append_entry(out, hash, g);
   return env_->write_file_atomically(path_, out);
+}
+
+// ---- replication (cluster mode) ------------------------------------------------
+
+void TokenStore::enable_replication(SecretPublisher publish) {
+  std::lock_guard order(publish_mu_);
+  publish_ = std::move(publish);
+}
+
+std::string TokenStore::record_key(const std::string& hash) {
+  return "token/" + hex_encode(reinterpret_cast<const unsigned char*>(hash.data()), hash.size());
+}
+
+Status TokenStore::publish_locked(const std::vector<std::pair<std::string, const TokenGrant*>>& changes) {
+  if (!publish_ || changes.empty()) return Status::ok();
+  std::vector<SecretRecord> records;
+  for (const auto& [hash, grant] : changes) {
+    std::optional<std::string> value;
+    if (grant) {
+      value.emplace();
+      append_entry(*value, hash, *grant);
+    }
+    records.emplace_back(record_key(hash), std::move(value));
+  }
+  if (Status s = publish_(records); !s.is_ok()) {
+    return Status(s.code(), "the token change was not committed to the cluster: " + s.message());
+  }
+  return Status::ok();
+}
+
+Status TokenStore::apply_replicated(const SecretRecord& record, Timestamp now) {
+  if (!owns_record(record.key)) return invalid_argument("not a token record: " + record.key, "key");
+  const std::string hex = record.key.substr(6);
+  std::string hash(32, '\0');
+  size_t bin_len = 0;
+  if (hex.size() != 64 || sodium_hex2bin(reinterpret_cast<unsigned char*>(hash.data()), hash.size(), hex.data(),
+                                         hex.size(), nullptr, &bin_len, nullptr) != 0 || bin_len != 32) {
+    return invalid_argument("token record " + record.key + ": not a SHA-256 in hex", "key");
+  }
+  std::lock_guard lock(mu_);
+  auto before = by_hash_;
+  if (!record.plaintext) {
+    if (by_hash_.erase(hash) == 0) return Status::ok();
+  } else {
+    if (record.plaintext->size() != kEntryBytes || record.plaintext->compare(0, 32, hash) != 0) {
+      return invalid_argument("token record " + record.key + " does not hold that token's entry", "value");
+    }
+    auto g = decode_entry(record.plaintext->data(), "token record " + record.key);
+    if (!g) return g.status();
+    if (!(now < g->expires_at)) {
+      if (by_hash_.erase(hash) == 0) return Status::ok();
+    } else {
+      by_hash_[hash] = *g;
+    }
+  }
+  Status s = persist_locked();
+  if (!s.is_ok()) by_hash_ = std::move(before);
+  return s;
 }
 
 Result<std::string> TokenStore::issue(const TokenGrant& grant) {
@@ -134,8 +199,13 @@ Result<std::string> TokenStore::issue(const TokenGrant& grant) {
   randombytes_buf(raw, sizeof raw);
   std::string token = std::string(kPrefix) + base64url(raw, sizeof raw);
   sodium_memzero(raw, sizeof raw);
-  std::lock_guard lock(mu_);
   const std::string hash = hash_of(token);
+  std::lock_guard order(publish_mu_);
+  if (Status s = publish_locked({{hash, &grant}}); !s.is_ok()) {
+    sodium_memzero(token.data(), token.size());
+    return s;
+  }
+  std::lock_guard lock(mu_);
   by_hash_[hash] = grant;
   if (Status s = persist_locked(); !s.is_ok()) {
     by_hash_.erase(hash);
@@ -161,11 +231,21 @@ Result<TokenGrant> TokenStore::authenticate(std::string_view token, Timestamp no
 }
 
 Status TokenStore::revoke_user(const PartnerId& partner, const UserId& user) {
+  auto of_user = [&](const auto& entry) {
+    return entry.second.kind == TokenGrant::Kind::kUser && entry.second.partner == partner && entry.second.user == user;
+  };
+  std::lock_guard order(publish_mu_);  // no change of this store can come between
+  std::vector<std::pair<std::string, const TokenGrant*>> gone;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& entry : by_hash_) {
+      if (of_user(entry)) gone.emplace_back(entry.first, nullptr);
+    }
+  }
+  ACCT_RETURN_IF_ERROR(publish_locked(gone));
   std::lock_guard lock(mu_);
   auto before = by_hash_;
-  std::erase_if(by_hash_, [&](const auto& entry) {
-    return entry.second.kind == TokenGrant::Kind::kUser && entry.second.partner == partner && entry.second.user == user;
-  });
+  std::erase_if(by_hash_, of_user);
   if (by_hash_.size() == before.size()) return Status::ok();
   Status s = persist_locked();
   if (!s.is_ok()) by_hash_ = std::move(before);
@@ -173,6 +253,20 @@ Status TokenStore::revoke_user(const PartnerId& partner, const UserId& user) {
 }
 
 Status TokenStore::clear_must_change(const PartnerId& partner, const UserId& user) {
+  std::lock_guard order(publish_mu_);
+  std::map<std::string, TokenGrant> cleared;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [hash, g] : by_hash_) {
+      if (g.kind == TokenGrant::Kind::kUser && g.partner == partner && g.user == user && g.must_change_password) {
+        cleared[hash] = g;
+        cleared[hash].must_change_password = false;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, const TokenGrant*>> changes;
+  for (const auto& [hash, g] : cleared) changes.emplace_back(hash, &g);
+  ACCT_RETURN_IF_ERROR(publish_locked(changes));
   std::lock_guard lock(mu_);
   auto before = by_hash_;
   bool changed = false;

@@ -17,8 +17,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "aggregates/principal.h"
+#include "aggregates/secret_record.h"
 #include "events/env.h"
 
 namespace accountable {
@@ -52,6 +55,17 @@ class TokenStore {
   // The user changed the temporary password: their tokens may do everything again.
   Status clear_must_change(const PartnerId& partner, const UserId& user);
 
+  // --- replication (cluster mode, docs/cluster.md) ---------------------------
+  // From now on every change is published ("token/<sha-256 hex>", the entry,
+  // or none when revoked) before it is made here; when publishing fails the
+  // change fails and the store is as before. The operator's token is not a
+  // record: each node has DATA/operator.token.
+  void enable_replication(SecretPublisher publish);
+  // A record of the cluster: the entry replaces the local one (none, or
+  // expired by `now`: the token is gone).
+  Status apply_replicated(const SecretRecord& record, Timestamp now);
+  static bool owns_record(std::string_view record_key) { return record_key.rfind("token/", 0) == 0; }
+
   const std::string& operator_token_path() const { return operator_token_path_; }
   size_t size() const;
 
@@ -61,11 +75,16 @@ class TokenStore {
   TokenStore(Env* env, std::string path, std::string operator_token_path)
       : env_(env), path_(std::move(path)), operator_token_path_(std::move(operator_token_path)) {}
   Status persist_locked() const;
+  // Publishes the entries (null: revoked) under publish_mu_; OK on a single node.
+  Status publish_locked(const std::vector<std::pair<std::string, const TokenGrant*>>& changes);
   static std::string hash_of(std::string_view token);
+  static std::string record_key(const std::string& hash);
 
   Env* env_;
   const std::string path_;
   const std::string operator_token_path_;
+  SecretPublisher publish_;  // set once, before the store is shared
+  std::mutex publish_mu_;    // changes reach the cluster in the order they are made here
   mutable std::mutex mu_;
   std::map<std::string, TokenGrant> by_hash_;  // SHA-256 (raw 32 bytes) -> grant; the operator's is not persisted here
   std::string operator_hash_;

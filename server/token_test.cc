@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <set>
 
+#include <unistd.h>
+
 #include "aggregates/key_store.h"
+#include "app/token_store.h"
 #include "server/sign_in_limiter.h"
 #include "server/testing/http_test_client.h"
 
@@ -371,6 +374,66 @@ TEST_F(TokenFixture, SignInToAnUnknownPartnerWritesNothing) {
   }
   EXPECT_EQ(count_files(), files) << "anonymous sign-ins to unknown partners must not create files (e.g. keys/partners)";
   EXPECT_EQ(head(), before);
+}
+
+TEST(TokenStoreReplication, ChangesArePublishedFirstAndApplyOnAnotherNode) {
+  const auto dir = std::filesystem::temp_directory_path() / ("acct-token-repl-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const Timestamp now = SystemClock().now();
+  auto leader = TokenStore::open(posix_env(), (dir / "a").string(), now);
+  auto follower = TokenStore::open(posix_env(), (dir / "b").string(), now);
+  ASSERT_TRUE(leader.is_ok() && follower.is_ok());
+  std::vector<SecretRecord> published;
+  Status answer = Status::ok();
+  (*leader)->enable_replication([&](const std::vector<SecretRecord>& r) {
+    if (answer.is_ok()) published.insert(published.end(), r.begin(), r.end());
+    return answer;
+  });
+  TokenGrant g;
+  g.kind = TokenGrant::Kind::kUser;
+  g.partner = PartnerId::random();
+  g.user = UserId::random();
+  g.expires_at = Timestamp{now.micros + kHour};
+  g.must_change_password = true;
+
+  // Refused by the cluster: no token, nothing stored.
+  answer = Status(StatusCode::kUnavailable, "not the leader");
+  auto refused = (*leader)->issue(g);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*leader)->size(), 0u);
+
+  answer = Status::ok();
+  auto token = (*leader)->issue(g);
+  ASSERT_TRUE(token.is_ok());
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].key.rfind("token/", 0), 0u);
+  EXPECT_EQ(published[0].key.find(*token), std::string::npos) << "only the token's hash travels";
+  EXPECT_EQ(published[0].plaintext->find(*token), std::string::npos);
+  EXPECT_FALSE((*follower)->authenticate(*token, now).is_ok());
+  ASSERT_TRUE((*follower)->apply_replicated(published[0], now).is_ok());
+  auto there = (*follower)->authenticate(*token, now);
+  ASSERT_TRUE(there.is_ok());
+  EXPECT_TRUE(there->must_change_password);
+
+  ASSERT_TRUE((*leader)->clear_must_change(g.partner, g.user).is_ok());
+  ASSERT_EQ(published.size(), 2u);
+  ASSERT_TRUE((*follower)->apply_replicated(published[1], now).is_ok());
+  EXPECT_FALSE((*follower)->authenticate(*token, now)->must_change_password);
+
+  ASSERT_TRUE((*leader)->revoke_user(g.partner, g.user).is_ok());
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_FALSE(published[2].plaintext.has_value()) << "a revocation is a tombstone";
+  ASSERT_TRUE((*follower)->apply_replicated(published[2], now).is_ok());
+  EXPECT_FALSE((*follower)->authenticate(*token, now).is_ok());
+
+  // A record that is not a token's, or lies about its hash, is refused.
+  EXPECT_EQ((*follower)->apply_replicated(SecretRecord("token/zz", std::nullopt), now).code(),
+            StatusCode::kInvalidArgument);
+  SecretRecord moved("token/" + std::string(64, 'a'), published[0].plaintext);
+  EXPECT_EQ((*follower)->apply_replicated(moved, now).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*follower)->size(), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
