@@ -20,6 +20,7 @@
 
 #include "bench/bench_report.h"
 #include "bench/serve_process.h"
+#include "cluster/secret_message.h"
 #include "consumers/kafka_client.h"
 #include "consumers/testing/kafka_testing.h"
 
@@ -482,6 +483,7 @@ class BenchCluster {
       std::filesystem::create_directories(node->dir);
       nodes_.push_back(std::move(node));
     }
+    if (!std::filesystem::exists(key_file())) ACCT_RETURN_IF_ERROR(cluster::write_cluster_key_file(key_file()));
     ACCT_RETURN_IF_ERROR(spawn(*nodes_[0]));
     ACCT_RETURN_IF_ERROR(nodes_[0]->process.wait_listening(kNodeStartLimit));
     auto token = read_token(nodes_[0]->dir);
@@ -571,7 +573,7 @@ class BenchCluster {
 
  private:
   Status spawn(Node& node) {
-    return node.process.spawn({"serve", "--cluster", "--cluster-name", name_, "--node-id", node.id,
+    return node.process.spawn({"serve", "--cluster", "--cluster-name", name_, "--cluster-key", key_file(), "--node-id", node.id,
                                "--kafka-brokers", brokers_, "--kafka-topic", name_ + ".events",
                                "--replication-factor", std::to_string(replication_factor_),
                                "--min-insync-replicas", std::to_string(min_insync_),
@@ -580,6 +582,8 @@ class BenchCluster {
                                "--data", node.dir},
                               dir_ + "/" + node.id + ".log");
   }
+
+  std::string key_file() const { return dir_ + "/cluster.key"; }
 
   std::string dir_, brokers_, name_;
   size_t size_;
@@ -787,7 +791,10 @@ Status kafka_transaction_line(const std::string& brokers, const std::string& nam
 Status shards_line(const std::string& dir, const std::string& brokers) {
   ServeProcess probe;
   const std::string log = dir + "/shards-2.log";
+  const std::string key = dir + "/shards-2.key";
+  if (!std::filesystem::exists(key)) ACCT_RETURN_IF_ERROR(cluster::write_cluster_key_file(key));
   ACCT_RETURN_IF_ERROR(probe.spawn({"serve", "--cluster", "--shards", "2", "--cluster-name", "bench-shards-probe",
+                                    "--cluster-key", key,
                                     "--node-id", "probe", "--kafka-brokers", brokers, "--advertise",
                                     "http://127.0.0.1:1", "--listen", "127.0.0.1:0", "--data", dir + "/shards-2"},
                                    log));

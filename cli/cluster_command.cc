@@ -1,11 +1,13 @@
 // acct cluster status --kafka-brokers LIST [--cluster-name NAME]: the members,
 // the shard leaders and each node's lag, as one JSON object (docs/cluster.md).
+// acct cluster keygen --out FILE: a new cluster key (serve --cluster-key).
 #include <cstdio>
 
 #include <boost/json.hpp>
 
 #include "cli/commands.h"
 #include "cluster/cluster_report.h"
+#include "cluster/secret_message.h"
 
 namespace accountable::cli {
 
@@ -30,6 +32,20 @@ void add_cluster_command(CLI::App& app, int* exit_code) {
       return;
     }
     std::printf("%s\n", boost::json::serialize(*report).c_str());
+    *exit_code = 0;
+  });
+
+  auto* keygen = cmd->add_subcommand(
+      "keygen", "Write a new cluster key (64 hex digits, mode 0600); copy it to every node out of band");
+  auto out = std::make_shared<std::string>();
+  keygen->add_option("--out", *out, "the file to create (never replaced)")->required();
+  keygen->callback([out, exit_code] {
+    if (Status s = cluster::write_cluster_key_file(*out); !s.is_ok()) {
+      std::fprintf(stderr, "cluster keygen: %s\n", s.to_string().c_str());
+      *exit_code = 1;
+      return;
+    }
+    std::printf("wrote a new cluster key to %s\n", out->c_str());
     *exit_code = 0;
   });
 }

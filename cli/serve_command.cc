@@ -11,9 +11,11 @@
 #include <cstdio>
 
 #include "app/account_stack.h"
+#include "app/shard_secrets.h"
 #include "app/token_store.h"
 #include "cli/commands.h"
 #include "cluster/cluster_node.h"
+#include "cluster/secret_message.h"
 #include "consumers/relay.h"
 #include "projections/view_set.h"
 #include "server/api.h"
@@ -40,6 +42,7 @@ struct ServeArgs {
   std::vector<std::string> kafka_config;  // KEY=VALUE producer settings
   bool cluster = false;                 // a node of a cluster (docs/cluster.md); relay.brokers are its brokers
   cluster::ClusterOptions node;
+  std::string cluster_key_file;
   size_t session_timeout_ms = 6000;
 };
 
@@ -68,11 +71,22 @@ void expose_cluster(const cluster::ClusterNode& node, Metrics& metrics, Api& api
                     per_shard([](const cluster::ShardStatus& s) { return s.lag_seconds; }));
   metrics.add_gauge("acct_cluster_leadership_changes", "Times this node took the lead of the shard.",
                     per_shard([](const cluster::ShardStatus& s) { return static_cast<double>(s.leadership_changes); }));
+  metrics.add_gauge("acct_cluster_secrets_applied",
+                    "Records of the secrets topic (keys, credentials, tokens) from other nodes applied here.", [&node] {
+                      return std::vector<std::pair<std::string, double>>{
+                          {"", static_cast<double>(node.status().secrets_applied)}};
+                    });
+  metrics.add_gauge("acct_cluster_secrets_failed",
+                    "1 when a record of the secrets topic failed authentication here (see /healthz).", [&node] {
+                      return std::vector<std::pair<std::string, double>>{
+                          {"", node.status().secrets_failed ? 1.0 : 0.0}};
+                    });
   api.add_health([&node](boost::json::object& health, bool* healthy) {
     const cluster::ClusterStatus status = node.status();
     for (const cluster::ShardStatus& s : status.shard) {
       if (s.role == cluster::ShardRole::kFailed) *healthy = false;
     }
+    if (status.secrets_failed) *healthy = false;  // nothing after a record that failed authentication is applied
     health["cluster"] = cluster::cluster_status_json(status);
   });
 }
@@ -151,8 +165,21 @@ int serve(const ServeArgs& args) {
     std::fprintf(stderr, "serve: cannot open %s: %s\n", args.data.c_str(), stack.status().to_string().c_str());
     return 1;
   }
-  // The node's threads write into the stack's log: on every way out of this
-  // function it stops before the stack is closed and destroyed.
+  SystemClock clock;
+  bool created = false;
+  auto tokens = TokenStore::open(posix_env(), args.data, clock.now(), &created);
+  if (!tokens) {
+    std::fprintf(stderr, "serve: tokens: %s\n", tokens.status().to_string().c_str());
+    (*stack)->close().ignore();
+    return 1;
+  }
+  // The log line names the file, never the token.
+  spdlog::info("operator token {} {}", created ? "created in" : "read from", (*tokens)->operator_token_path());
+  // In a cluster the keys, credentials and tokens are replicated too.
+  ShardSecrets secrets(**stack, tokens->get(), clock);
+
+  // The node's threads write into the stack's log and the stores: on every
+  // way out of this function it stops before they are closed and destroyed.
   struct StopFirst {
     cluster::ClusterNode* node;
     ~StopFirst() {
@@ -161,7 +188,8 @@ int serve(const ServeArgs& args) {
   } stop_node_first{node.get()};
   if (node) {
     // Catch up with the cluster before serving anything.
-    node->attach(0, &(*stack)->log(), &(*stack)->cipher());
+    secrets.enable_replication(node->secret_publisher(0));
+    node->attach(0, &(*stack)->log(), &(*stack)->cipher(), &secrets);
     if (Status s = node->start(); !s.is_ok()) {
       std::fprintf(stderr, "serve: cluster: %s\n", s.to_string().c_str());
       node->stop();
@@ -174,16 +202,6 @@ int serve(const ServeArgs& args) {
   const LogStats stats = (*stack)->log().stats();
   spdlog::info("opened {}: head position {}, {} streams, index {}", args.data, stats.head.value(), stats.streams,
                stats.opened_from_checkpoint ? "loaded from checkpoint" : "built from the log");
-
-  SystemClock clock;
-  bool created = false;
-  auto tokens = TokenStore::open(posix_env(), args.data, clock.now(), &created);
-  if (!tokens) {
-    std::fprintf(stderr, "serve: tokens: %s\n", tokens.status().to_string().c_str());
-    return 1;
-  }
-  // The log line names the file, never the token.
-  spdlog::info("operator token {} {}", created ? "created in" : "read from", (*tokens)->operator_token_path());
 
   std::optional<DemoInfo> demo;
   if (args.demo) {
@@ -300,6 +318,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--node-id", args->node.node_id, "cluster: this node's unique id");
   cmd->add_option("--advertise", args->node.advertise,
                   "cluster: this node's base URL for clients, e.g. http://10.0.0.5:8080 (writes are redirected there)");
+  cmd->add_option("--cluster-key", args->cluster_key_file,
+                  "cluster: the file of the key that seals the replicated secrets, the same on every node "
+                  "(acct cluster keygen --out FILE)");
   cmd->add_option("--shards", args->node.shards, "cluster: S, fixed when the cluster is created")->capture_default_str();
   cmd->add_option("--cluster-name", args->node.name, "cluster: prefix of its topics, group and transactional ids")
       ->capture_default_str();
@@ -325,7 +346,18 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       args->node.events_topic = args->relay.topic;
       args->node.client_config = args->relay.producer_config;
       args->node.session_timeout = std::chrono::milliseconds(args->session_timeout_ms);
-      Status s = args->node.validate();
+      Status s = args->cluster_key_file.empty()
+                     ? invalid_argument("is required with --cluster (acct cluster keygen --out FILE)", "cluster-key")
+                     : Status::ok();
+      if (s.is_ok()) {
+        auto key = cluster::read_cluster_key_file(args->cluster_key_file);
+        if (key) {
+          args->node.cluster_key = *key;
+        } else {
+          s = key.status();
+        }
+      }
+      if (s.is_ok()) s = args->node.validate();
       if (s.is_ok() && args->node.shards != 1) {
         // Each shard needs its own stack of log, keys and views on every node,
         // and the HTTP reads a way across them: not built yet (docs/cluster.md).

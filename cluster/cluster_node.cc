@@ -1,11 +1,13 @@
 #include "cluster/cluster_node.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 
 #include <boost/json.hpp>
 
@@ -61,6 +63,42 @@ Result<Hash256> hash_at(const EventLog& log, GlobalPosition position) {
   return batch->events[0].hash;
 }
 
+// A reader's two clients: a read_committed consumer that reads by assign()
+// only (it never joins its group) from the earliest offset, with `extra`
+// settings, and a read_uncommitted one that asks for high watermarks (not
+// the last stable offset). `group` names their groups.
+struct ReaderClients {
+  kafka::Handle consumer;
+  kafka::Handle watermarks;
+};
+Result<ReaderClients> make_reader_clients(kafka::Properties common, const std::string& group,
+                                          const kafka::Properties& extra) {
+  // librdkafka 2.0.2 goes on asking a partition's old leader until the next
+  // metadata refresh (fixed in 2.3.0, #4225): refresh often.
+  common["topic.metadata.refresh.interval.ms"] = "2000";
+  auto client = [&](kafka::Properties p) -> Result<kafka::Handle> {
+    auto conf = kafka::make_conf(p);
+    if (!conf) return conf.status();
+    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
+    return kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  };
+  kafka::Properties p = common;
+  p["group.id"] = group + ".reader";
+  p["isolation.level"] = "read_committed";
+  p["enable.auto.commit"] = "false";
+  p["enable.partition.eof"] = "true";
+  p["auto.offset.reset"] = "earliest";
+  for (const auto& [k, v] : extra) p[k] = v;
+  auto consumer = client(std::move(p));
+  if (!consumer) return consumer.status();
+  kafka::Properties wp = std::move(common);
+  wp["group.id"] = group + ".watermarks";
+  wp["isolation.level"] = "read_uncommitted";
+  auto watermarks = client(std::move(wp));
+  if (!watermarks) return watermarks.status();
+  return ReaderClients{std::move(*consumer), std::move(*watermarks)};
+}
+
 }  // namespace
 
 std::string_view shard_role_name(ShardRole role) {
@@ -84,6 +122,9 @@ Status ClusterOptions::validate() const {
     return invalid_argument("must be this node's base URL, e.g. http://10.0.0.5:8080", "advertise");
   }
   if (shards < 1 || shards > 256) return invalid_argument("must be from 1 to 256", "shards");
+  if (std::all_of(cluster_key.begin(), cluster_key.end(), [](unsigned char b) { return b == 0; })) {
+    return invalid_argument("a cluster key is required (acct cluster keygen --out FILE)", "cluster-key");
+  }
   if (replication_factor < 1) return invalid_argument("must be at least 1", "replication-factor");
   if (min_insync_replicas < 1 || min_insync_replicas > replication_factor) {
     return invalid_argument("must be from 1 to the replication factor", "min-insync-replicas");
@@ -117,6 +158,13 @@ json::object cluster_status_json(const ClusterStatus& status) {
     shards.push_back(std::move(o));
   }
   out["shard"] = std::move(shards);
+  json::object secrets;
+  secrets["offset"] = status.secrets_offset;
+  secrets["end_offset"] = status.secrets_end_offset;
+  secrets["applied"] = status.secrets_applied;
+  secrets["failed"] = status.secrets_failed;
+  if (!status.secrets_error.empty()) secrets["last_error"] = status.secrets_error;
+  out["secrets"] = std::move(secrets);
   return out;
 }
 
@@ -126,6 +174,7 @@ struct ClusterNode::Shard {
   uint32_t index = 0;
   EventLog* log = nullptr;
   PersonalDataCipher* cipher = nullptr;
+  SecretStores* secrets = nullptr;  // null: nothing outside the log is replicated
 
   // Held by replicate() for a whole transaction, and by role changes.
   std::mutex mu;
@@ -226,6 +275,259 @@ class ClusterNode::Reaper {
   std::shared_ptr<State> state_;
 };
 
+// ---- the secrets reader: the state outside the log ---------------------------------
+
+// Reads <name>.secrets (one partition, compacted, read_committed) from its
+// start, opens each record with the cluster key and applies it to its shard's
+// stores, except this run's own (already made here, in that order). The
+// replication reader waits on it for the keys a batch names. A record that
+// fails authentication stops it for good (secrets_failed): nothing after it
+// is trusted. A record a store cannot apply (its disk) is retried.
+class ClusterNode::SecretsReader {
+ public:
+  explicit SecretsReader(ClusterNode& node) : node_(node) {}
+  ~SecretsReader() { stop(); }
+
+  Status start() {
+    ACCT_RETURN_IF_ERROR(connect());
+    thread_ = std::thread([this] { run(); });
+    return Status::ok();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    node_.reaper_->dispose(std::move(consumer_), /*is_producer=*/false);
+    node_.reaper_->dispose(std::move(watermarks_), /*is_producer=*/false);
+  }
+
+  // Reads the topic up to its high watermark as of now.
+  Status catch_up(SteadyClock::time_point deadline) {
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    {
+      std::lock_guard lock(clients_mu_);
+      if (!watermarks_) return unavailable("the secrets reader is not connected");
+      err = query_watermarks(watermarks_.get(), node_.options_.secrets_topic(), 0, node_.options_.operation_timeout,
+                             &lo, &hi);
+    }
+    if (err) return kafka::error_status(err, "watermarks of the secrets topic");
+    std::unique_lock lock(mu_);
+    const bool done = cv_.wait_until(lock, deadline, [&] {
+      return stopping_ || failed_ || next_offset_ >= hi || eof_offset_ >= hi;
+    });
+    if (failed_) return Status(StatusCode::kCorruption, "the secrets topic: " + error_);
+    if (!done || stopping_) {
+      return unavailable("reading the secrets topic to offset " + std::to_string(hi) +
+                         " did not finish in time (at offset " + std::to_string(next_offset_) + ")");
+    }
+    return Status::ok();
+  }
+
+  // Waits until every message key in `keys` has been read (true), or the
+  // deadline passed, or the reader stopped or failed (false).
+  bool wait_for(const std::vector<std::string>& keys, SteadyClock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_until(lock, deadline, [&] {
+      if (stopping_ || failed_) return true;
+      return std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return seen_.count(k) != 0; });
+    }) && !stopping_ && !failed_;
+  }
+
+  // The record keys of shard s the topic holds (read so far).
+  std::set<std::string> record_keys(uint32_t shard) {
+    const std::string prefix = std::to_string(shard) + "/";
+    std::lock_guard lock(mu_);
+    std::set<std::string> out;
+    for (auto it = seen_.lower_bound(prefix); it != seen_.end() && it->rfind(prefix, 0) == 0; ++it) {
+      if (!tombstoned_.count(*it)) out.insert(it->substr(prefix.size()));
+    }
+    return out;
+  }
+
+  void fill(ClusterStatus& out) {
+    std::lock_guard lock(mu_);
+    out.secrets_offset = static_cast<uint64_t>(std::max<int64_t>(0, next_offset_));
+    out.secrets_end_offset = static_cast<uint64_t>(std::max<int64_t>(0, end_offset_));
+    out.secrets_applied = applied_;
+    out.secrets_failed = failed_;
+    out.secrets_error = error_;
+  }
+
+ private:
+  Status connect() {
+    auto clients = make_reader_clients(node_.client_properties(),
+                                       node_.options_.name + ".secrets." + node_.options_.node_id, {});
+    if (!clients) return clients.status();
+    kafka::Handle* consumer = &clients->consumer;
+    kafka::Handle* watermarks = &clients->watermarks;
+
+    kafka::PartitionList list(rd_kafka_topic_partition_list_new(1));
+    int64_t next = 0;
+    {
+      std::lock_guard lock(mu_);
+      next = next_offset_;
+    }
+    rd_kafka_topic_partition_list_add(list.get(), node_.options_.secrets_topic().c_str(), 0)->offset =
+        next > 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    if (rd_kafka_resp_err_t err = rd_kafka_assign(consumer->get(), list.get())) {
+      return kafka::error_status(err, "assigning the secrets topic " + node_.options_.secrets_topic());
+    }
+    if (consumer_) node_.reaper_->dispose(std::move(consumer_), /*is_producer=*/false);
+    consumer_ = std::move(*consumer);
+    kafka::Handle old;
+    {
+      std::lock_guard lock(clients_mu_);
+      old = std::exchange(watermarks_, std::move(*watermarks));
+    }
+    node_.reaper_->dispose(std::move(old), /*is_producer=*/false);
+    progress_at_ = SteadyClock::now();
+    return Status::ok();
+  }
+
+  void run() {
+    auto last_check = SteadyClock::now();
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      const auto now = SteadyClock::now();
+      if (retry_ || now - last_check >= std::chrono::seconds(1)) {
+        last_check = now;
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t err;
+        {
+          std::lock_guard lock(clients_mu_);
+          err = query_watermarks(watermarks_.get(), node_.options_.secrets_topic(), 0,
+                                 node_.options_.operation_timeout, &lo, &hi);
+        }
+        bool behind = false;
+        {
+          std::lock_guard lock(mu_);
+          if (!err) end_offset_ = hi;
+          behind = !failed_ && end_offset_ > std::max(next_offset_, eof_offset_);
+        }
+        // librdkafka 2.0.2 can stop fetching after leader changes (#4433): a
+        // reader with data to read and no progress for kStall starts over.
+        if (retry_ || (behind && now - progress_at_ > kStall)) {
+          if (!retry_) spdlog::warn("cluster secrets reader: no progress with data to read: reconnecting");
+          retry_ = false;
+          if (Status s = connect(); !s.is_ok()) spdlog::warn("cluster secrets reader: reconnecting: {}", s.to_string());
+        }
+      }
+      Message m(rd_kafka_consumer_poll(consumer_.get(), 100));
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        progress_at_ = SteadyClock::now();
+        {
+          std::lock_guard lock(mu_);
+          eof_offset_ = m->offset;
+        }
+        cv_.notify_all();
+        continue;
+      }
+      if (m->err) {
+        spdlog::warn("cluster secrets reader: {}: {}", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m.get()));
+        continue;
+      }
+      progress_at_ = SteadyClock::now();
+      {
+        std::lock_guard lock(mu_);
+        if (failed_) continue;  // nothing after a record that failed authentication is trusted
+      }
+      handle(m.get());
+      cv_.notify_all();
+    }
+  }
+
+  void handle(const rd_kafka_message_t* m) {
+    const std::string key(key_of(m));
+    const std::string where = "offset " + std::to_string(m->offset) + " (" + key + ")";
+    const size_t slash = key.find('/');
+    uint32_t shard = 0;
+    const bool shard_ok = slash != std::string::npos && slash > 0 && slash <= 3 &&
+                          std::all_of(key.begin(), key.begin() + static_cast<long>(slash),
+                                      [](char c) { return c >= '0' && c <= '9'; }) &&
+                          (shard = static_cast<uint32_t>(std::stoul(key.substr(0, slash)))) < node_.shards_.size();
+    std::optional<std::string> plaintext;
+    if (m->payload != nullptr) {
+      auto opened = open_secret_value(node_.options_.cluster_key, key, value_of(m));
+      if (!opened) {
+        std::lock_guard lock(mu_);
+        failed_ = true;
+        error_ = where + ": " + opened.status().message();
+        spdlog::error("cluster secrets reader stops: {}", error_);
+        return;
+      }
+      plaintext = std::move(*opened);
+    }
+    SecretRecord record(shard_ok ? key.substr(slash + 1) : key, std::move(plaintext));
+    bool own = false;
+    rd_kafka_headers_t* headers = nullptr;
+    const void* run = nullptr;
+    size_t run_size = 0;
+    if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(headers, kRunHeader.data(), &run, &run_size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      own = std::string_view(static_cast<const char*>(run), run_size) == node_.run_id_;
+    }
+    if (!shard_ok) {
+      spdlog::warn("cluster secrets reader: {}: not a record of a shard of this cluster; skipped", where);
+    } else if (!own && node_.shards_[shard]->secrets != nullptr) {
+      if (Status s = node_.shards_[shard]->secrets->apply(record); !s.is_ok()) {
+        if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kCorruption) {
+          // Authentic (it opened under the cluster key) but not understood:
+          // a newer node's record, or a bug. Say so; the rest still applies.
+          spdlog::error("cluster secrets reader: {}: {}", where, s.to_string());
+        } else {
+          std::lock_guard lock(mu_);
+          error_ = where + ": " + s.to_string() + " (retried)";
+          spdlog::warn("cluster secrets reader: {}", error_);
+          retry_ = true;  // read it again from this offset after a reconnect
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          return;
+        }
+      }
+    }
+    std::lock_guard lock(mu_);
+    next_offset_ = m->offset + 1;
+    seen_.insert(key);
+    if (m->payload == nullptr) {
+      tombstoned_.insert(key);
+    } else {
+      tombstoned_.erase(key);
+    }
+    if (!own && shard_ok) applied_ += 1;
+    if (error_.find("(retried)") != std::string::npos) error_.clear();
+  }
+
+  static constexpr std::chrono::seconds kStall{15};
+
+  ClusterNode& node_;
+  kafka::Handle consumer_;  // the thread's
+  std::mutex clients_mu_;   // watermarks_: used by catch_up() from other threads
+  kafka::Handle watermarks_;
+  SteadyClock::time_point progress_at_;  // the thread's
+  bool retry_ = false;                   // the thread's: reconnect from next_offset_ now
+
+  std::mutex mu_;  // with cv_: everything below
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool failed_ = false;
+  std::string error_;
+  int64_t next_offset_ = 0;
+  int64_t eof_offset_ = -1;
+  int64_t end_offset_ = 0;
+  uint64_t applied_ = 0;
+  std::set<std::string> seen_;        // message keys read (tombstones too: "present")
+  std::set<std::string> tombstoned_;  // ... whose last record is a tombstone
+  std::thread thread_;
+};
+
 // ---- the reader: every shard's partition, and the cluster topic --------------------
 
 class ClusterNode::Reader {
@@ -289,33 +591,14 @@ class ClusterNode::Reader {
   // The two clients, reading every shard's partition from where this reader
   // is (the start, the first time) and the cluster topic from its start.
   Status connect() {
-    kafka::Properties common = node_.client_properties();
-    // librdkafka 2.0.2 goes on asking a partition's old leader until the next
-    // metadata refresh (fixed in 2.3.0, #4225): refresh often.
-    common["topic.metadata.refresh.interval.ms"] = "2000";
-    kafka::Properties p = common;
-    p["group.id"] = node_.options_.name + ".reader." + node_.options_.node_id;  // never joins: assign() only
-    p["isolation.level"] = "read_committed";
-    p["enable.auto.commit"] = "false";
-    p["enable.partition.eof"] = "true";
-    p["auto.offset.reset"] = "earliest";
-    p["fetch.max.bytes"] = std::to_string(64u << 20);
-    p["max.partition.fetch.bytes"] = std::to_string(kMaxReplicationMessageBytes + 4096);
-    p["receive.message.max.bytes"] = std::to_string((64u << 20) + (1u << 20));
-    auto conf = kafka::make_conf(p);
-    if (!conf) return conf.status();
-    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
-    auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
-    if (!consumer) return consumer.status();
-
-    kafka::Properties wp = common;
-    wp["group.id"] = node_.options_.name + ".watermarks." + node_.options_.node_id;
-    wp["isolation.level"] = "read_uncommitted";  // the high watermark, not the last stable offset
-    auto wconf = kafka::make_conf(wp);
-    if (!wconf) return wconf.status();
-    rd_kafka_conf_set_log_cb(wconf->get(), &kafka::log_to_spdlog);
-    auto watermarks = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*wconf));
-    if (!watermarks) return watermarks.status();
+    // Group ids "<name>.<node>.reader" / ".watermarks": never joined, assign() only.
+    auto clients = make_reader_clients(node_.client_properties(), node_.options_.name + "." + node_.options_.node_id,
+                                       {{"fetch.max.bytes", std::to_string(64u << 20)},
+                                        {"max.partition.fetch.bytes", std::to_string(kMaxReplicationMessageBytes + 4096)},
+                                        {"receive.message.max.bytes", std::to_string((64u << 20) + (1u << 20))}});
+    if (!clients) return clients.status();
+    kafka::Handle* consumer = &clients->consumer;
+    kafka::Handle* watermarks = &clients->watermarks;
 
     kafka::PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(node_.shards_.size()) + 1));
     const std::string replication = node_.options_.replication_topic();
@@ -364,6 +647,17 @@ class ClusterNode::Reader {
   void run() {
     auto last_watermarks = SteadyClock::now() - std::chrono::seconds(10);
     while (!stopping_) {
+      if (reconnect_now_) {
+        // Before the next poll: nothing after the batch to read again is applied first.
+        reconnect_now_ = false;
+        if (Status s = connect(); !s.is_ok()) {
+          spdlog::warn("cluster reader: reconnecting: {}", s.to_string());
+          reconnect_now_ = true;
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          continue;
+        }
+        reconnects_ += 1;
+      }
       const auto now = SteadyClock::now();
       if (now - last_watermarks >= std::chrono::seconds(1)) {
         last_watermarks = now;
@@ -428,12 +722,24 @@ class ClusterNode::Reader {
 
   void apply(Shard& shard, const rd_kafka_message_t* m) {
     if (shard.role == ShardRole::kFailed) return;
-    shard.next_offset = m->offset + 1;
-    auto batch = decode_replication_value(value_of(m));
-    if (!batch) {
-      fail(shard, "offset " + std::to_string(m->offset) + ": " + batch.status().message());
+    auto message = decode_replication_value(value_of(m));
+    if (!message) {
+      shard.next_offset = m->offset + 1;
+      fail(shard, "offset " + std::to_string(m->offset) + ": " + message.status().message());
       return;
     }
+    // The keys that unseal the batch were committed with it: wait for the
+    // secrets reader to have them, or read this batch again later.
+    if (!message->secrets.empty() &&
+        !node_.secrets_reader_->wait_for(message->secrets, SteadyClock::now() + kSecretsWait)) {
+      shard.note_error("offset " + std::to_string(m->offset) + ": the secret records committed with this batch (" +
+                       message->secrets.front() + ", ...) are not read yet; retrying");
+      shard.next_offset = m->offset;
+      reconnect_now_ = true;
+      return;
+    }
+    shard.next_offset = m->offset + 1;
+    const SealedBatch* batch = &message->batch;
     shard.kafka_last = std::max<uint64_t>(shard.kafka_last, batch->last.value());
     auto applied = shard.log->apply_sealed(*batch);
     if (!applied) {
@@ -483,8 +789,10 @@ class ClusterNode::Reader {
   }
 
   static constexpr std::chrono::seconds kStall{15};
+  static constexpr std::chrono::seconds kSecretsWait{30};
 
   ClusterNode& node_;
+  bool reconnect_now_ = false;              // the thread's: read again from each shard's next_offset
   kafka::Handle consumer_;                  // the reader thread's (and connect()'s at start)
   std::mutex clients_mu_;                   // watermarks_: replaced by the reader, used by acquire() too
   std::shared_ptr<rd_kafka_t> watermarks_;
@@ -587,7 +895,16 @@ class ClusterNode::Membership {
 
 // ---- the node ---------------------------------------------------------------------
 
-ClusterNode::ClusterNode(ClusterOptions options) : options_(std::move(options)), reaper_(std::make_unique<Reaper>()) {
+namespace {
+std::string new_run_id() {
+  std::array<unsigned char, 16> raw{};
+  randombytes_buf(raw.data(), raw.size());
+  return hex_encode(raw.data(), raw.size());
+}
+}  // namespace
+
+ClusterNode::ClusterNode(ClusterOptions options)
+    : options_(std::move(options)), reaper_(std::make_unique<Reaper>()), run_id_(new_run_id()) {
   for (uint32_t s = 0; s < options_.shards; ++s) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->index = s;
@@ -608,9 +925,14 @@ BatchReplicator ClusterNode::replicator(uint32_t shard) {
   return [this, shard](const SealedBatch& batch) { return replicate(shard, batch); };
 }
 
-void ClusterNode::attach(uint32_t shard, EventLog* log, PersonalDataCipher* cipher) {
+void ClusterNode::attach(uint32_t shard, EventLog* log, PersonalDataCipher* cipher, SecretStores* secrets) {
   shards_.at(shard)->log = log;
   shards_.at(shard)->cipher = cipher;
+  shards_.at(shard)->secrets = secrets;
+}
+
+SecretPublisher ClusterNode::secret_publisher(uint32_t shard) {
+  return [this, shard](const std::vector<SecretRecord>& records) { return publish_secrets(shard, records); };
 }
 
 Status ClusterNode::ensure_topics(rd_kafka_t* admin) {
@@ -627,6 +949,17 @@ Status ClusterNode::ensure_topics(rd_kafka_t* admin) {
                      {"max.message.bytes", std::to_string(kMaxReplicationMessageBytes + 1024)}}});
   topics.push_back({options_.events_topic, options_.events_partitions, options_.replication_factor,
                     {{"min.insync.replicas", min_isr}}});
+  // The state outside the log: compacted, so a replaced record (a key
+  // destroyed, a credential erased) leaves the topic within about the
+  // segment age plus the compaction lag (docs/cluster.md states the bound).
+  const std::string lag = std::to_string(options_.secrets_compaction_lag.count());
+  topics.push_back({options_.secrets_topic(), 1, options_.replication_factor,
+                    {{"cleanup.policy", "compact"},
+                     {"min.insync.replicas", min_isr},
+                     {"segment.ms", lag},
+                     {"max.compaction.lag.ms", lag},
+                     {"min.cleanable.dirty.ratio", "0.01"},
+                     {"delete.retention.ms", std::to_string(options_.secrets_tombstone_retention.count())}}});
   ACCT_RETURN_IF_ERROR(kafka::create_topics(admin, topics, options_.operation_timeout));
   // A topic created a moment ago may show no partitions in the metadata yet.
   const auto deadline = SteadyClock::now() + options_.operation_timeout;
@@ -718,6 +1051,14 @@ Status ClusterNode::start() {
   }
   ACCT_RETURN_IF_ERROR(register_cluster());
 
+  // The state outside the log first: the keys that unseal the batches below.
+  secrets_reader_ = std::make_unique<SecretsReader>(*this);
+  ACCT_RETURN_IF_ERROR(secrets_reader_->start());
+  ACCT_RETURN_IF_ERROR(secrets_reader_->catch_up(SteadyClock::now() + options_.catch_up_timeout));
+  for (auto& shard : shards_) {
+    if (shard->secrets) shard->secrets->reconcile(secrets_reader_->record_keys(shard->index));
+  }
+
   // Catch every copy up with the topic before serving anything.
   reader_ = std::make_unique<Reader>(*this);
   ACCT_RETURN_IF_ERROR(reader_->start());
@@ -754,6 +1095,7 @@ void ClusterNode::stop() {
   if (membership_) membership_->stop();  // leaves the group: the revocations step this node down
   if (leadership_.joinable()) leadership_.join();
   for (auto& shard : shards_) step_down(*shard, "the node is stopping");
+  if (secrets_reader_) secrets_reader_->stop();  // first: the reader may wait on it
   if (reader_) reader_->stop();
 }
 
@@ -848,6 +1190,9 @@ Status ClusterNode::acquire(Shard& shard) {
   auto end = reader_->high_watermark(shard.index);
   if (!end) return end.status();
   ACCT_RETURN_IF_ERROR(reader_->wait_caught_up(shard, *end, SteadyClock::now() + options_.catch_up_timeout));
+  // And the secrets topic: every key, credential and token an earlier leader
+  // committed is here before this node makes or changes any.
+  ACCT_RETURN_IF_ERROR(secrets_reader_->catch_up(SteadyClock::now() + options_.catch_up_timeout));
   if (!shard.assigned) return unavailable("the shard was moved to another node while this one caught up");
 
   std::lock_guard lock(shard.mu);
@@ -888,8 +1233,9 @@ Status ClusterNode::acquire(Shard& shard) {
   return Status::ok();
 }
 
-Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
-  Shard& shard = *shards_.at(index);
+Status ClusterNode::transact(Shard& shard, const std::string& what,
+                             const std::function<Status(const Produce&)>& body) {
+  const uint32_t index = shard.index;
   auto not_leader = [&] {
     return unavailable("this node does not lead shard " + std::to_string(index) + " (it is " +
                        std::string(shard_role_name(shard.role)) + "); nothing was written; retry");
@@ -900,7 +1246,7 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
   rd_kafka_t* rk = shard.producer.get();
   const auto deadline = SteadyClock::now() + options_.commit_timeout;
 
-  // Any failure: the batch is not acknowledged and nothing is written here.
+  // Any failure: nothing is acknowledged and nothing is written here.
   // Whether a commit that timed out landed, nobody knows yet; so the shard
   // takes its leadership again (init_transactions settles that transaction),
   // reads its partition to the end (applying the batch if it did land), and
@@ -908,8 +1254,8 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
   auto fail = [&](const Status& cause, bool fenced) {
     const std::string why = cause.message();
     shard.note_error(why);
-    spdlog::warn("cluster: shard {} batch {}..{} not committed to Kafka ({}): {}", index, batch.first.value(),
-                 batch.last.value(), fenced ? "fenced: another node took the lead" : "taking the lead again", why);
+    spdlog::warn("cluster: shard {} {} not committed to Kafka ({}): {}", index, what,
+                 fenced ? "fenced: another node took the lead" : "taking the lead again", why);
     reaper_->dispose(std::move(shard.producer));
     // Fenced: another node took the lead; the group moves the shard to it
     // shortly. Until then (or if this node is given it again) it tries to
@@ -925,15 +1271,19 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
     return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
            code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH || code == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
   };
-  auto produce = [&](const char* topic, int32_t partition, std::string_view key, std::string_view value,
-                     rd_kafka_headers_t* headers) -> rd_kafka_resp_err_t {
+  const Produce produce = [&](const std::string& topic, int32_t partition, std::string_view key,
+                              const std::string* value, rd_kafka_headers_t* headers) -> Status {
     while (true) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || SteadyClock::now() >= deadline) return err;
+          RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::ok();  // librdkafka owns the headers now
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || SteadyClock::now() >= deadline) {
+        if (headers) rd_kafka_headers_destroy(headers);  // a failed produce does not take them
+        return kafka::error_status(err, "producing to " + topic);
+      }
       rd_kafka_poll(rk, 10);  // bounded by the deadline
     }
   };
@@ -941,34 +1291,75 @@ Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
   if (kafka::Error e{rd_kafka_begin_transaction(rk)}) {
     return fail(kafka::error_status(e.get(), "begin_transaction"), is_fenced(e.get()));
   }
-  const std::string key = std::to_string(index);
-  const std::string value = encode_replication_value(batch);
-  if (rd_kafka_resp_err_t err = produce(options_.replication_topic().c_str(), static_cast<int32_t>(index), key, value,
-                                        nullptr)) {
-    return fail(kafka::error_status(err, "producing the batch"), false);
-  }
-  // The change events, as the relay would publish them (docs/kafka-events.md).
-  EventMessage message;
-  for (size_t offset = 0; offset < batch.frames.size();) {
-    auto commit = decode_commit(batch.frames.substr(offset), offset);
-    if (!commit) return fail(commit.status(), false);
-    for (const ScanRecord& r : commit->records) {
-      if (Status s = encode_event_message(r.event, shard.cipher, &message); !s.is_ok()) return fail(s, false);
-      KafkaHeaders headers = make_kafka_headers(message);
-      if (rd_kafka_resp_err_t err = produce(options_.events_topic.c_str(), RD_KAFKA_PARTITION_UA, message.key,
-                                            message.value, headers.get())) {
-        return fail(kafka::error_status(err, "producing event " + std::to_string(r.event.position.value())), false);
-      }
-      headers.release();  // librdkafka owns them now
-    }
-    offset += commit->size;
-  }
+  if (Status s = body(produce); !s.is_ok()) return fail(s, false);
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
   if (kafka::Error e{rd_kafka_commit_transaction(rk, kafka::to_ms(std::max(left, std::chrono::milliseconds(1))))}) {
     if (!is_fenced(e.get()) && rd_kafka_error_txn_requires_abort(e.get())) {
       kafka::Error(rd_kafka_abort_transaction(rk, kafka::to_ms(options_.operation_timeout))).reset();
     }
     return fail(kafka::error_status(e.get(), "commit_transaction"), is_fenced(e.get()) || rd_kafka_error_is_fatal(e.get()));
+  }
+  return Status::ok();
+}
+
+Status ClusterNode::produce_secrets(uint32_t index, const std::vector<SecretRecord>& records, const Produce& produce,
+                                    std::vector<std::string>* message_keys) {
+  for (const SecretRecord& r : records) {
+    const std::string key = std::to_string(index) + "/" + r.key;
+    std::optional<std::string> value;
+    if (r.plaintext) value = seal_secret_value(options_.cluster_key, key, *r.plaintext);
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
+    rd_kafka_header_add(headers, kRunHeader.data(), static_cast<ssize_t>(kRunHeader.size()), run_id_.data(),
+                        static_cast<ssize_t>(run_id_.size()));
+    ACCT_RETURN_IF_ERROR(produce(options_.secrets_topic(), 0, key, value ? &*value : nullptr, headers));
+    if (message_keys) message_keys->push_back(key);
+  }
+  return Status::ok();
+}
+
+Status ClusterNode::publish_secrets(uint32_t index, const std::vector<SecretRecord>& records) {
+  Shard& shard = *shards_.at(index);
+  return transact(shard, std::to_string(records.size()) + " secret record(s)", [&](const Produce& produce) {
+    return produce_secrets(index, records, produce, nullptr);
+  });
+}
+
+Status ClusterNode::replicate(uint32_t index, const SealedBatch& batch) {
+  Shard& shard = *shards_.at(index);
+  // The keys made here since the last batch go in the same transaction: no
+  // follower ever holds a batch without the keys that unseal it.
+  std::vector<SecretRecord> keys;
+  if (shard.secrets) keys = shard.secrets->unshipped();
+  std::vector<std::string> key_names;
+  Status s = transact(shard, "batch " + std::to_string(batch.first.value()) + ".." + std::to_string(batch.last.value()),
+                      [&](const Produce& produce) -> Status {
+    ACCT_RETURN_IF_ERROR(produce_secrets(index, keys, produce, &key_names));
+    const std::string key = std::to_string(index);
+    const std::string value = encode_replication_value(batch, key_names);
+    ACCT_RETURN_IF_ERROR(produce(options_.replication_topic(), static_cast<int32_t>(index), key, &value, nullptr));
+    // The change events, as the relay would publish them (docs/kafka-events.md).
+    EventMessage message;
+    for (size_t offset = 0; offset < batch.frames.size();) {
+      auto commit = decode_commit(batch.frames.substr(offset), offset);
+      if (!commit) return commit.status();
+      for (const ScanRecord& r : commit->records) {
+        ACCT_RETURN_IF_ERROR(encode_event_message(r.event, shard.cipher, &message));
+        KafkaHeaders headers = make_kafka_headers(message);
+        Status produced = produce(options_.events_topic, RD_KAFKA_PARTITION_UA, message.key, &message.value,
+                                  headers.release());  // librdkafka owns them now (or produce freed them)
+        if (!produced.is_ok()) {
+          return Status(produced.code(), "event " + std::to_string(r.event.position.value()) + ": " + produced.message());
+        }
+      }
+      offset += commit->size;
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  if (shard.secrets && !keys.empty()) {
+    std::vector<std::string> shipped;
+    for (const SecretRecord& r : keys) shipped.push_back(r.key);
+    shard.secrets->shipped(shipped);
   }
   shard.replicated += 1;
   return Status::ok();
@@ -994,6 +1385,7 @@ ClusterStatus ClusterNode::status() const {
   out.cluster_name = options_.name;
   out.shards = options_.shards;
   out.reader_reconnects = reader_ ? reader_->reconnects() : 0;
+  if (secrets_reader_) secrets_reader_->fill(out);
   for (const auto& shard : shards_) {
     ShardStatus s;
     s.shard = shard->index;

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,8 @@
 
 #include <boost/json/object.hpp>
 
+#include "aggregates/secret_record.h"
+#include "cluster/secret_message.h"
 #include "consumers/kafka_client.h"
 #include "events/event_log.h"
 #include "events/status.h"
@@ -63,8 +66,17 @@ struct ClusterOptions {
   // start() waits this long at most to catch up with the replication topic.
   std::chrono::milliseconds catch_up_timeout{300000};
   kafka::Properties client_config;  // extra librdkafka settings for every client (security, ...)
+  // Seals the records of the secrets topic (cluster/secret_message.h); the
+  // same on every node, kept out of band (--cluster-key). Required.
+  ClusterKey cluster_key{};
+  // The secrets topic: a record replaced (a key destroyed, a credential
+  // erased) is compacted away within about segment + compaction lag; a
+  // tombstone is kept for tombstone_retention so that late readers see it.
+  std::chrono::milliseconds secrets_compaction_lag{std::chrono::hours(24)};
+  std::chrono::milliseconds secrets_tombstone_retention{std::chrono::hours(24)};
 
   std::string replication_topic() const { return name + ".replication"; }
+  std::string secrets_topic() const { return name + ".secrets"; }
   std::string metadata_topic() const { return name + ".cluster"; }
   std::string group_id() const { return name + ".leaders"; }
   std::string transactional_id(uint32_t shard) const { return name + ".shard-" + std::to_string(shard); }
@@ -102,6 +114,12 @@ struct ClusterStatus {
   uint32_t shards = 0;
   uint64_t reader_reconnects = 0;  // the reader started over after a stall (cluster_node.cc)
   std::vector<ShardStatus> shard;
+  // The secrets topic, as this node's secrets reader has read it.
+  uint64_t secrets_offset = 0;      // next offset to read
+  uint64_t secrets_end_offset = 0;  // its high watermark, last looked at
+  uint64_t secrets_applied = 0;     // records of other runs applied here
+  bool secrets_failed = false;      // a record failed authentication: nothing more is applied
+  std::string secrets_error;
 };
 boost::json::object cluster_status_json(const ClusterStatus& status);
 
@@ -115,9 +133,15 @@ class ClusterNode {
   // What the log of shard `s` calls with each sealed batch (LogOptions::replicator).
   BatchReplicator replicator(uint32_t shard);
 
-  // Shard s's log, and the cipher that renders its change events; both must
-  // outlive the node. Every shard before start().
-  void attach(uint32_t shard, EventLog* log, PersonalDataCipher* cipher);
+  // Shard s's log, the cipher that renders its change events, and its stores
+  // outside the log (null: none replicated); all must outlive the node.
+  // Every shard before start().
+  void attach(uint32_t shard, EventLog* log, PersonalDataCipher* cipher, SecretStores* secrets = nullptr);
+
+  // What shard s's stores call with a change before they make it: one
+  // transaction of the shard's leader on the secrets topic. kUnavailable
+  // when this node does not lead the shard (nothing is published).
+  SecretPublisher secret_publisher(uint32_t shard);
 
   // Creates the cluster's topics if missing, checks (or records) S, records
   // this node, catches every shard up with the replication topic (refusing a
@@ -137,10 +161,22 @@ class ClusterNode {
  private:
   struct Shard;
   class Reader;
+  class SecretsReader;
   class Membership;
   class Reaper;
 
   Status replicate(uint32_t shard, const SealedBatch& batch);
+  Status publish_secrets(uint32_t shard, const std::vector<SecretRecord>& records);
+  // One transaction of shard s's leader: `body` produces through the
+  // callback it is given (topic, partition, key, value or none for a
+  // tombstone, headers). On any failure nothing is committed, and the shard
+  // takes its lead again (replicate() says why).
+  using Produce = std::function<Status(const std::string& topic, int32_t partition, std::string_view key,
+                                       const std::string* value, rd_kafka_headers_t* headers)>;
+  Status transact(Shard& shard, const std::string& what, const std::function<Status(const Produce&)>& body);
+  // The secrets topic's records of shard s, sealed, in the open transaction.
+  Status produce_secrets(uint32_t shard, const std::vector<SecretRecord>& records, const Produce& produce,
+                         std::vector<std::string>* message_keys);
   // The leaders' group gave this node shard s's partition, or took it away.
   void on_assigned(uint32_t shard);
   void on_revoked(uint32_t shard, const std::string& why);
@@ -154,6 +190,7 @@ class ClusterNode {
   ClusterOptions options_;
   std::unique_ptr<Reaper> reaper_;  // destroys the producers given up, off every path that matters
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<SecretsReader> secrets_reader_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<Membership> membership_;
 
@@ -161,6 +198,7 @@ class ClusterNode {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread leadership_;
+  const std::string run_id_;  // random per process: the acct-run header of the secrets this run publishes
 };
 
 }  // namespace accountable::cluster

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "cluster/replication_message.h"
@@ -20,13 +23,56 @@ namespace {
 
 using namespace std::chrono_literals;
 
+ClusterKey test_key(unsigned char fill = 7) {
+  ClusterKey k;
+  k.fill(fill);
+  return k;
+}
+
+// The stores outside the log, as a map: what was applied, what waits to ship.
+class FakeSecrets final : public SecretStores {
+ public:
+  std::vector<SecretRecord> unshipped() override {
+    std::lock_guard lock(mu);
+    std::vector<SecretRecord> out;
+    for (const auto& [k, v] : waiting) out.emplace_back(k, v);
+    return out;
+  }
+  void shipped(const std::vector<std::string>& keys) override {
+    std::lock_guard lock(mu);
+    for (const auto& k : keys) waiting.erase(k);
+  }
+  Status apply(const SecretRecord& r) override {
+    std::lock_guard lock(mu);
+    applied[r.key] = r.plaintext;
+    order.push_back(r.key);
+    return Status::ok();
+  }
+  void reconcile(const std::set<std::string>& keys) override {
+    std::lock_guard lock(mu);
+    reconciled = keys;
+  }
+  std::optional<std::optional<std::string>> get(const std::string& k) {
+    std::lock_guard lock(mu);
+    auto it = applied.find(k);
+    if (it == applied.end()) return std::nullopt;
+    return it->second;
+  }
+  std::mutex mu;
+  std::map<std::string, std::string> waiting;
+  std::map<std::string, std::optional<std::string>> applied;
+  std::vector<std::string> order;
+  std::set<std::string> reconciled;
+};
+
 // One node: its own data folder and log, the log's batches going through the node.
 struct Node {
   std::string dir;
   std::unique_ptr<ClusterNode> node;
   std::unique_ptr<EventLog> log;
+  FakeSecrets secrets;
 
-  Node(const std::string& brokers, const std::string& name, const std::string& id) {
+  Node(const std::string& brokers, const std::string& name, const std::string& id, ClusterKey key = test_key()) {
     char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
     dir = mkdtemp(tmpl);
     ClusterOptions o;
@@ -38,6 +84,7 @@ struct Node {
     o.events_partitions = 3;
     o.replication_factor = 1;
     o.min_insync_replicas = 1;
+    o.cluster_key = key;
     node = std::make_unique<ClusterNode>(o);
     LogOptions lo;
     lo.data_dir = dir;
@@ -46,7 +93,7 @@ struct Node {
     auto opened = EventLog::open(lo);
     EXPECT_TRUE(opened.is_ok()) << opened.status().to_string();
     if (opened) log = std::move(*opened);
-    node->attach(0, log.get(), nullptr);
+    node->attach(0, log.get(), nullptr, &secrets);
   }
   ~Node() {
     node->stop();
@@ -203,6 +250,7 @@ TEST(ClusterNode, ACopyAheadOfTheTopicIsRefused) {
   o.replication_factor = 1;
   o.min_insync_replicas = 1;
   o.events_topic = o.name + ".events";
+  o.cluster_key = test_key();
   ClusterNode node(o);
   LogOptions lo;
   lo.data_dir = dir;
@@ -219,6 +267,93 @@ TEST(ClusterNode, ACopyAheadOfTheTopicIsRefused) {
   node.stop();
   (*log)->close().ignore();
   std::filesystem::remove_all(dir);
+}
+
+TEST(ClusterNode, SecretsTravelSealedWithTheirBatchAndReachEveryNode) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-secrets");
+  Node a(brokers, name, "a");
+  a.secrets.waiting["key/user:made-before-start"] = "K0";  // a key of an earlier run, never shipped
+  ASSERT_TRUE(a.node->start().is_ok()) << "start";
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
+
+  // A key made for a command goes in the transaction of the batch that uses it.
+  {
+    std::lock_guard lock(a.secrets.mu);
+    a.secrets.waiting["key/user:1"] = "K1";
+  }
+  testing::PopulateOptions p;
+  p.events = 10;
+  p.partners = 1;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  {
+    std::lock_guard lock(a.secrets.mu);
+    EXPECT_TRUE(a.secrets.waiting.empty()) << "shipped with the batch";
+  }
+  // A credential and a token revocation: published, Kafka first.
+  ASSERT_TRUE(a.node->secret_publisher(0)({SecretRecord("credential/p/u", std::string("H1"))}).is_ok());
+  ASSERT_TRUE(a.node->secret_publisher(0)({SecretRecord("token/t", std::nullopt)}).is_ok());
+  // This run's own records are not applied again here: it made them itself.
+  EXPECT_TRUE(a.secrets.applied.empty());
+
+  // A node that starts later has every record before it serves, and was told
+  // which record keys the cluster holds.
+  Node b(brokers, name, "b");
+  ASSERT_TRUE(b.node->start().is_ok());
+  EXPECT_EQ(b.secrets.get("key/user:1"), std::optional<std::optional<std::string>>(std::string("K1")));
+  EXPECT_EQ(b.secrets.get("key/user:made-before-start"), std::optional<std::optional<std::string>>(std::string("K0")));
+  EXPECT_EQ(b.secrets.get("credential/p/u"), std::optional<std::optional<std::string>>(std::string("H1")));
+  EXPECT_EQ(b.secrets.get("token/t"), std::make_optional(std::optional<std::string>()));  // a tombstone
+  EXPECT_EQ(b.secrets.reconciled,
+            (std::set<std::string>{"credential/p/u", "key/user:1", "key/user:made-before-start"}));  // not the tombstone
+  EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
+
+  // Then it follows: a batch is applied after the keys it names.
+  {
+    std::lock_guard lock(a.secrets.mu);
+    a.secrets.waiting["key/user:2"] = "K2";
+  }
+  p.seed = 2;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(wait_until([&] { return b.log->head() == a.log->head(); }, 60s));
+  EXPECT_EQ(b.secrets.get("key/user:2"), std::optional<std::optional<std::string>>(std::string("K2")));
+
+  // A follower publishes nothing.
+  Status refused = b.node->secret_publisher(0)({SecretRecord("credential/p/u", std::string("H2"))});
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.to_string();
+
+  // Nothing rests in Kafka in the clear.
+  auto records = testing::read_topic(brokers, name + ".secrets", 5, 60s);
+  ASSERT_TRUE(records.is_ok()) << records.status().to_string();
+  ASSERT_GE(records->size(), 5u);
+  for (const auto& m : *records) {
+    EXPECT_EQ(m.key.rfind("0/", 0), 0u) << m.key;
+    EXPECT_EQ(m.value.find("K1"), std::string::npos);
+    EXPECT_EQ(m.value.find("H1"), std::string::npos);
+    if (!m.value.empty()) {
+      EXPECT_EQ(m.value.rfind("ACCTSEC1", 0), 0u);
+    }
+  }
+  EXPECT_EQ(b.node->status().secrets_failed, false);
+}
+
+TEST(ClusterNode, ASecretSealedUnderAnotherKeyStopsTheSecretsReader) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-badkey");
+  Node a(brokers, name, "a");
+  ASSERT_TRUE(a.node->start().is_ok());
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
+  ASSERT_TRUE(a.node->secret_publisher(0)({SecretRecord("credential/p/u", std::string("H1"))}).is_ok());
+  // A node with another cluster key cannot open the record: it refuses to start.
+  Node b(brokers, name, "b", test_key(9));
+  Status s = b.node->start();
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.to_string();
+  EXPECT_NE(s.message().find("failed authentication"), std::string::npos) << s.message();
+  EXPECT_TRUE(b.node->status().secrets_failed);
+  EXPECT_TRUE(b.secrets.applied.empty());
 }
 
 TEST(ShardMap, IsStableAndPutsOperatorStreamsInShardZero) {
@@ -238,18 +373,28 @@ TEST(ReplicationMessage, RoundTripsAndRefusesDamage) {
   b.prev_hash[0] = 1;
   b.hash[31] = 2;
   b.frames = "frames";
-  const std::string value = encode_replication_value(b);
+  const std::string value = encode_replication_value(b, {"0/key/user:1", "0/partner/p"});
   auto back = decode_replication_value(value);
-  ASSERT_TRUE(back.is_ok());
-  EXPECT_EQ(back->first, b.first);
-  EXPECT_EQ(back->last, b.last);
-  EXPECT_EQ(back->prev_hash, b.prev_hash);
-  EXPECT_EQ(back->hash, b.hash);
-  EXPECT_EQ(back->frames, "frames");
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->batch.first, b.first);
+  EXPECT_EQ(back->batch.last, b.last);
+  EXPECT_EQ(back->batch.prev_hash, b.prev_hash);
+  EXPECT_EQ(back->batch.hash, b.hash);
+  EXPECT_EQ(back->batch.frames, "frames");
+  EXPECT_EQ(back->secrets, (std::vector<std::string>{"0/key/user:1", "0/partner/p"}));
+  const std::string without_secrets = encode_replication_value(b, {});  // the frames point into it
+  auto none = decode_replication_value(without_secrets);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_TRUE(none->secrets.empty());
+  EXPECT_EQ(none->batch.frames, "frames");
   EXPECT_FALSE(decode_replication_value(value.substr(0, 20)).is_ok());
+  EXPECT_FALSE(decode_replication_value(value.substr(0, 90)).is_ok());  // inside the secret keys
   std::string bad = value;
   bad[0] = 'X';
   EXPECT_FALSE(decode_replication_value(bad).is_ok());
+  std::string many = value;
+  many[80 + 8] = 100;  // 100 secret keys: runs past the end
+  EXPECT_FALSE(decode_replication_value(many).is_ok());
   std::string backwards = value;
   backwards[8] = 9;  // first = 9 > last = 7
   EXPECT_FALSE(decode_replication_value(backwards).is_ok());

@@ -18,6 +18,8 @@ void Api::add_session_routes() {
 }
 
 ApiReply Api::post_session(const ApiRequest& req) {
+  // In a cluster a sign-in is a write (the token is replicated): the shard's leader takes it.
+  if (auto elsewhere = route_write(req)) return std::move(*elsewhere);
   auto body = parse_body_object(req);
   if (!body) return reply_error(body.status());
   auto partner_text = string_field(*body, "partner_id");
