@@ -12,6 +12,14 @@
           with, on every node; every node has the same events, position by
           position. Prints the head.
   post    One command to one node, redirects NOT followed; prints the status.
+  account create   Enrols a partner (its admin's name and email are personal
+          data, sealed under a key of the leader's), signs the admin in with
+          the temporary password at a random node and changes it; writes
+          {partner_id, user_id, email, password} to --out.
+  account check    At every node: signs the admin in with that password (the
+          leader takes it) and reads the partner's directory at EVERY node
+          with the token: the email must read back in clear everywhere (the
+          keys, the credential and the token reached every node).
 All waits are bounded.
 """
 import argparse
@@ -44,7 +52,7 @@ def request(url, method, token, body=None, timeout=20):
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
-        headers = {"Authorization": "Bearer " + token}
+        headers = {"Authorization": "Bearer " + token} if token else {}
         if body is not None:
             headers["Content-Type"] = "application/json"
         conn.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=headers)
@@ -54,9 +62,9 @@ def request(url, method, token, body=None, timeout=20):
         conn.close()
 
 
-def post_command(node, token, body, hops=3):
+def post_command(node, token, body, hops=3, path="/v1/commands"):
     """(status, json body, url that answered); follows at most `hops` 307s."""
-    url = node + "/v1/commands"
+    url = node + path
     for _ in range(hops + 1):
         status, headers, data = request(url, "POST", token, body)
         if status == 307:
@@ -181,6 +189,78 @@ def cmd_post(a):
         print("0 %s" % e, flush=True)
 
 
+def post_retrying(node, token, body, path, what, attempts=150):
+    """A write that rides over a leader change: 503s and lost connections are retried (bounded)."""
+    for _ in range(attempts):
+        try:
+            status, reply, url = post_command(node, token, body, path=path)
+        except (OSError, http.client.HTTPException):
+            status, reply, url = 0, {}, node
+        if status == 200:
+            return reply, url
+        if status not in (0, 307, 503):
+            fail("%s at %s: %d %s" % (what, url, status, json.dumps(reply)))
+        time.sleep(0.2)
+    fail("%s: no answer after %d attempts" % (what, attempts))
+
+
+def cmd_account_create(a):
+    nodes = a.nodes.split(",")
+    token = open(a.token_file).read().strip()
+    email = "ada-%s@contoso.example" % uuid.uuid4().hex[:8]
+    addr = {"line1": "1 Main Street", "line2": "", "city": "Redmond", "state": "WA", "postal_code": "98052",
+            "country": "US", "region": "West"}
+    enroll = {"type": "EnrollPartner", "command_id": str(uuid.uuid4()),
+              "admin": {"first_name": "Ada", "last_name": "Lovelace", "email": email, "phone": ""},
+              "partner_name": "Contoso", "mpn_id": "1234567",
+              "legal": {"company_name": "Contoso Ltd", "address": addr,
+                        "primary_contact": {"first_name": "Pat", "last_name": "Legal",
+                                            "email": "pat@contoso.example", "phone": ""},
+                        "approver_email": "approver@contoso.example", "approver_address": addr},
+              "tenant_id": str(uuid.uuid4()), "default_domain": "contoso.onmicrosoft.com", "language": "en",
+              "culture": "en-us", "billing_currency": "USD"}
+    reply, url = post_retrying(random.choice(nodes), token, json.dumps(enroll), "/v1/commands", "EnrollPartner")
+    result = reply.get("result", {})
+    partner, temporary = result.get("partner_id"), result.get("temporary_password")
+    if not partner or not temporary:
+        fail("EnrollPartner at %s: no partner id or temporary password in %s" % (url, sorted(result)))
+    sign_in = json.dumps({"partner_id": partner, "email": email, "password": temporary})
+    session, url = post_retrying(random.choice(nodes), None, sign_in, "/v1/sessions", "sign-in")
+    if not session.get("must_change_password"):
+        fail("the first sign-in at %s did not ask for a new password" % url)
+    password = "a new password " + uuid.uuid4().hex[:12]
+    post_retrying(random.choice(nodes), session["token"], json.dumps({"old": temporary, "new": password}),
+                  "/v1/me/password", "password change")
+    with open(a.out, "w") as f:
+        json.dump({"partner_id": partner, "user_id": session["user_id"], "email": email, "password": password}, f)
+    print("account: partner %s enrolled, its admin's password changed" % partner, flush=True)
+
+
+def cmd_account_check(a):
+    nodes = a.nodes.split(",")
+    acct = json.load(open(a.account))
+    sign_in = json.dumps({"partner_id": acct["partner_id"], "email": acct["email"], "password": acct["password"]})
+    for signed_at in nodes:
+        session, url = post_retrying(signed_at, None, sign_in, "/v1/sessions", "sign-in at " + signed_at)
+        if session.get("must_change_password"):
+            fail("sign-in at %s (answered by %s): still a temporary password" % (signed_at, url))
+        for node in nodes:
+            # The token was committed before it was handed out; a follower
+            # may take a moment to read it (bounded).
+            for _ in range(150):
+                status, _, data = request("%s/v1/partners/%s/users" % (node, acct["partner_id"]), "GET",
+                                          session["token"])
+                if status != 401:
+                    break
+                time.sleep(0.2)
+            if status != 200:
+                fail("directory at %s with a token from %s: %d %s" % (node, url, status, data[:200]))
+            if acct["email"].encode() not in data:
+                fail("directory at %s: the admin's email does not read back in clear: %s" % (node, data[:300]))
+    print("account: signed in at %d nodes; the admin's email reads back in clear at every node" % len(nodes),
+          flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -204,7 +284,18 @@ def main():
     post.add_argument("--token-file", required=True)
     post.add_argument("--command-id", required=True)
     post.add_argument("--timeout", type=float, default=30)
+    account = sub.add_parser("account").add_subparsers(dest="what", required=True)
+    create = account.add_parser("create")
+    create.add_argument("--nodes", required=True)
+    create.add_argument("--token-file", required=True)
+    create.add_argument("--out", required=True)
+    account_check = account.add_parser("check")
+    account_check.add_argument("--nodes", required=True)
+    account_check.add_argument("--account", required=True)
     a = ap.parse_args()
+    if a.cmd == "account":
+        {"create": cmd_account_create, "check": cmd_account_check}[a.what](a)
+        return
     {"load": cmd_load, "check": cmd_check, "post": cmd_post}[a.cmd](a)
 
 
