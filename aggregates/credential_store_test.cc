@@ -387,5 +387,50 @@ TEST(CredentialStorePosixTest, RoundTripInARealFolder) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(CredentialStoreTest, InAClusterEveryChangeIsPublishedFirstAndAppliesElsewhere) {
+  std::vector<SecretRecord> published;
+  Status answer = Status::ok();
+  store_->enable_replication([&](const std::vector<SecretRecord>& r) {
+    if (answer.is_ok()) published.insert(published.end(), r.begin(), r.end());
+    return answer;
+  });
+  auto temporary = store_->issue_temporary_password(partner_n(1), user_n(1));
+  ASSERT_TRUE(temporary.is_ok());
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].key, CredentialStore::record_key(partner_n(1), user_n(1)));
+  ASSERT_TRUE(published[0].plaintext.has_value());
+  EXPECT_EQ(published[0].plaintext->find(*temporary), std::string::npos) << "only the hash travels";
+
+  // Another node's store takes the record and verifies the same password.
+  FaultInjectionEnv other_env;
+  ASSERT_TRUE(other_env.create_dir(kData).is_ok());
+  auto other = CredentialStore::open(&other_env, kData, fast_options(&clock_));
+  ASSERT_TRUE(other.is_ok());
+  ASSERT_TRUE((*other)->apply_replicated(published[0]).is_ok());
+  auto verified = (*other)->verify(partner_n(1), user_n(1), *temporary);
+  ASSERT_TRUE(verified.is_ok()) << verified.status().to_string();
+  EXPECT_TRUE(verified->must_change);
+
+  // Publishing refused: the change is not made here either.
+  answer = Status(StatusCode::kUnavailable, "not the leader");
+  EXPECT_EQ(store_->set_password(partner_n(1), user_n(1), "a long new password").code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(store_->verify(partner_n(1), user_n(1), *temporary).is_ok());
+  EXPECT_EQ(store_->erase(partner_n(1), user_n(1)).code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(store_->contains(partner_n(1), user_n(1)));
+
+  // Erased: a record without a value, which erases the other copy.
+  answer = Status::ok();
+  ASSERT_TRUE(store_->erase(partner_n(1), user_n(1)).is_ok());
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_FALSE(published[1].plaintext.has_value());
+  ASSERT_TRUE((*other)->apply_replicated(published[1]).is_ok());
+  EXPECT_FALSE((*other)->contains(partner_n(1), user_n(1)));
+
+  // A record for another user's key is refused and changes nothing.
+  SecretRecord moved(CredentialStore::record_key(partner_n(1), UserId::random()), published[0].plaintext);
+  EXPECT_EQ((*other)->apply_replicated(moved).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*other)->size(), 0u);
+}
+
 }  // namespace
 }  // namespace accountable

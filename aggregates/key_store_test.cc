@@ -293,5 +293,114 @@ TEST(KeyStorePosixTest, RoundTripAndDestroyInARealFolder) {
   std::filesystem::remove_all(dir);
 }
 
+// ---- replication (cluster mode) ------------------------------------------------
+
+struct Published {
+  std::vector<SecretRecord> records;
+  Status answer = Status::ok();
+  SecretPublisher publisher() {
+    return [this](const std::vector<SecretRecord>& r) {
+      if (answer.is_ok()) records.insert(records.end(), r.begin(), r.end());
+      return answer;
+    };
+  }
+};
+
+TEST_F(KeyStoreTest, InAClusterNewKeysWaitToShipWithTheNextBatch) {
+  const std::string before = seal(kBob, "made before replication");  // a single node's key: not tracked
+  Published published;
+  store_->enable_replication(published.publisher());
+  EXPECT_TRUE(store_->unshipped_records().empty());
+  seal(kAlice, "Alice");
+  ASSERT_TRUE(store_->email_fingerprint(partner_n(1), "a@example.com").is_ok());
+  auto records = store_->unshipped_records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].key, KeyStore::subject_record_key(kAlice));
+  EXPECT_EQ(records[1].key, KeyStore::partner_record_key(partner_n(1)));
+  EXPECT_TRUE(published.records.empty()) << "new keys go with a batch, not on their own";
+
+  // Another node applies them and opens what this one sealed.
+  FaultInjectionEnv other_env;
+  ASSERT_TRUE(other_env.create_dir(kData).is_ok());
+  auto other = KeyStore::open(&other_env, kData);
+  ASSERT_TRUE(other.is_ok());
+  for (const SecretRecord& r : records) ASSERT_TRUE((*other)->apply_replicated(r).is_ok()) << r.key;
+  const std::string sealed = seal(kAlice, "Alice again");
+  auto opened = (*other)->open(kAlice, sealed, "ad");
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(*opened, "Alice again");
+  EXPECT_EQ(*(*other)->email_fingerprint(partner_n(1), "A@example.com"),
+            *store_->email_fingerprint(partner_n(1), "a@example.com"));
+
+  store_->mark_shipped({records[0].key});
+  ASSERT_EQ(store_->unshipped_records().size(), 1u);
+  // At start, every key the cluster lacks ships again (Bob's, from before).
+  store_->reconcile({KeyStore::subject_record_key(kAlice)});
+  auto again = store_->unshipped_records();
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].key, KeyStore::subject_record_key(kBob));
+  EXPECT_EQ(again[1].key, KeyStore::partner_record_key(partner_n(1)));
+  EXPECT_FALSE(before.empty());
+}
+
+TEST_F(KeyStoreTest, TheClustersKeyReplacesAnUnshippedOneButNeverADestroyedOne) {
+  Published published;
+  store_->enable_replication(published.publisher());
+  seal(kAlice, "made here by a leader whose batch never committed");
+  // The cluster's key for the same subject (another leader's).
+  FaultInjectionEnv other_env;
+  ASSERT_TRUE(other_env.create_dir(kData).is_ok());
+  auto other = KeyStore::open(&other_env, kData);
+  ASSERT_TRUE(other.is_ok());
+  (*other)->enable_replication(published.publisher());
+  const std::string sealed = (*other)->seal(kAlice, "the cluster's", "ad").value();
+  auto theirs = (*other)->unshipped_records();
+  ASSERT_EQ(theirs.size(), 1u);
+  ASSERT_TRUE(store_->apply_replicated(theirs[0]).is_ok());
+  EXPECT_TRUE(store_->unshipped_records().empty()) << "the cluster's version counts";
+  EXPECT_EQ(store_->open(kAlice, sealed, "ad").value(), "the cluster's");
+  reopen();  // durable
+  EXPECT_EQ(store_->open(kAlice, sealed, "ad").value(), "the cluster's");
+
+  // A destroyed subject stays destroyed, whatever arrives later.
+  ASSERT_TRUE(store_->destroy(kAlice).is_ok());
+  ASSERT_TRUE(store_->apply_replicated(theirs[0]).is_ok());
+  EXPECT_TRUE(store_->destroyed(kAlice));
+  EXPECT_EQ(store_->open(kAlice, sealed, "ad").status().code(), StatusCode::kNotFound);
+
+  // Records that are not the store's, or lie about their key, change nothing.
+  EXPECT_EQ(store_->apply_replicated(SecretRecord("credential/x/y", std::string("h"))).code(),
+            StatusCode::kInvalidArgument);
+  SecretRecord moved(KeyStore::subject_record_key(kBob), theirs[0].plaintext);
+  EXPECT_EQ(store_->apply_replicated(moved).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(store_->key_for(kBob, false).is_ok());
+  SecretRecord damaged = theirs[0];
+  (*damaged.plaintext)[12] ^= 1;
+  EXPECT_EQ(store_->apply_replicated(damaged).code(), StatusCode::kCorruption);
+}
+
+TEST_F(KeyStoreTest, InAClusterADestroyIsPublishedFirstAndNotDoneWhenThatFails) {
+  Published published;
+  store_->enable_replication(published.publisher());
+  const std::string sealed = seal(kAlice, "Alice");
+  published.answer = Status(StatusCode::kUnavailable, "not the leader");
+  Status refused = store_->destroy(kAlice);
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(store_->destroyed(kAlice));
+  EXPECT_TRUE(store_->open(kAlice, sealed, "ad").is_ok());
+
+  published.answer = Status::ok();
+  ASSERT_TRUE(store_->destroy(kAlice).is_ok());
+  ASSERT_EQ(published.records.size(), 1u);
+  EXPECT_EQ(published.records[0].key, KeyStore::subject_record_key(kAlice));
+  // Another node destroys its copy when it applies the record.
+  FaultInjectionEnv other_env;
+  ASSERT_TRUE(other_env.create_dir(kData).is_ok());
+  auto other = KeyStore::open(&other_env, kData);
+  ASSERT_TRUE(other.is_ok());
+  ASSERT_TRUE((*other)->apply_replicated(published.records[0]).is_ok());
+  EXPECT_TRUE((*other)->destroyed(kAlice));
+}
+
 }  // namespace
 }  // namespace accountable
