@@ -346,6 +346,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       args->node.events_topic = args->relay.topic;
       args->node.client_config = args->relay.producer_config;
       args->node.session_timeout = std::chrono::milliseconds(args->session_timeout_ms);
+      args->node.resume_dir = join_path(args->data, "cluster");
       Status s = args->cluster_key_file.empty()
                      ? invalid_argument("is required with --cluster (acct cluster keygen --out FILE)", "cluster-key")
                      : Status::ok();

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <boost/json.hpp>
 
@@ -149,6 +150,7 @@ json::object cluster_status_json(const ClusterStatus& status) {
     o["head_hash"] = s.head_hash;
     o["kafka_end_offset"] = s.kafka_end_offset;
     o["applied_offset"] = s.applied_offset;
+    o["resumed_from"] = s.resumed_from;
     o["lag_batches"] = s.lag_batches;
     o["lag_seconds"] = s.lag_seconds;
     o["leadership_changes"] = s.leadership_changes;
@@ -188,6 +190,19 @@ struct ClusterNode::Shard {
   std::atomic<int64_t> eof_offset{-1};   // where the reader last found the end
   std::atomic<int64_t> end_offset{0};    // the partition's high watermark, last looked at
   std::atomic<uint64_t> kafka_last{0};   // the last position seen in the partition
+  std::atomic<int64_t> resumed_from{0};  // where this run's reader started
+
+  // How far the reader has applied (or checked) the partition, for the
+  // resume file: the next offset and the position and hash this copy
+  // durably holds at the batch before it.
+  struct Resume {
+    int64_t next_offset = 0;
+    uint64_t position = 0;
+    Hash256 hash{};
+  };
+  std::mutex resume_mu;
+  Resume resume;
+  bool resume_dirty = false;
   std::atomic<SteadyClock::time_point> progress_at{};  // the reader's last message or end on it
   std::atomic<double> lag_seconds{0};
   std::atomic<uint64_t> leadership_changes{0};
@@ -544,6 +559,7 @@ class ClusterNode::Reader {
   void stop() {
     stopping_ = true;
     if (thread_.joinable()) thread_.join();
+    node_.save_resume_points();
     node_.reaper_->dispose(std::move(consumer_), /*is_producer=*/false);
     std::lock_guard lock(clients_mu_);
     watermarks_.reset();
@@ -671,6 +687,7 @@ class ClusterNode::Reader {
           }
         }
         if (all_ok) watermarks_ok_at_ = SteadyClock::now();
+        node_.save_resume_points();
         if (stalled(SteadyClock::now())) {
           spdlog::warn("cluster reader: no progress for {} s with data to read, or the watermarks out of reach: "
                        "reconnecting from where it is",
@@ -764,6 +781,12 @@ class ClusterNode::Reader {
                         " differs from the cluster's: the local copy has diverged (restore it from another node)");
         return;
       }
+    }
+    {
+      // The copy durably holds batch->last now (apply_sealed fsynced, or had it).
+      std::lock_guard lock(shard.resume_mu);
+      shard.resume = Shard::Resume{m->offset + 1, batch->last.value(), batch->hash};
+      shard.resume_dirty = true;
     }
     notify();
   }
@@ -1036,6 +1059,81 @@ Status ClusterNode::register_cluster() {
   return produce_record("node/" + options_.node_id, me);
 }
 
+namespace {
+constexpr std::string_view kResumeMagic = "ACCTRESUME1";
+}
+
+std::string ClusterNode::resume_path(uint32_t shard) const {
+  return join_path(options_.resume_dir, "shard-" + std::to_string(shard) + ".resume");
+}
+
+void ClusterNode::save_resume_points() {
+  if (options_.resume_dir.empty()) return;
+  for (auto& shard : shards_) {
+    Shard::Resume r;
+    {
+      std::lock_guard lock(shard->resume_mu);
+      if (!shard->resume_dirty) continue;
+      r = shard->resume;
+      shard->resume_dirty = false;
+    }
+    const std::string text = std::string(kResumeMagic) + " " + std::to_string(r.next_offset) + " " +
+                             std::to_string(r.position) + " " + hex_encode(r.hash.data(), r.hash.size()) + "\n";
+    // Best effort: a missing or stale file costs a longer read at the next start, never a wrong one.
+    if (Status s = posix_env()->write_file_atomically(resume_path(shard->index), text); !s.is_ok()) {
+      spdlog::warn("cluster: shard {}: resume point not saved: {}", shard->index, s.to_string());
+    }
+  }
+}
+
+void ClusterNode::load_resume_point(rd_kafka_t* client, Shard& shard) {
+  if (options_.resume_dir.empty()) return;
+  Env* env = posix_env();
+  if (Status s = env->create_dir(options_.resume_dir); !s.is_ok()) {
+    spdlog::warn("cluster: {}: {}", options_.resume_dir, s.to_string());
+    return;
+  }
+  const std::string path = resume_path(shard.index);
+  if (!env->file_exists(path)) return;
+  auto text = env->read_file(path);
+  std::istringstream in(text ? *text : std::string());
+  std::string magic, hash_hex;
+  int64_t next = -1;
+  uint64_t position = 0;
+  in >> magic >> next >> position >> hash_hex;
+  auto from_start = [&](const std::string& why) {
+    spdlog::warn("cluster: shard {}: {} ({}); reading the replication topic from its start", shard.index, why, path);
+  };
+  Hash256 hash{};
+  size_t length = 0;
+  if (!in || magic != kResumeMagic || next < 0 || hash_hex.size() != 64 ||
+      sodium_hex2bin(hash.data(), hash.size(), hash_hex.data(), hash_hex.size(), nullptr, &length, nullptr) != 0 ||
+      length != hash.size()) {
+    return from_start("the resume point does not parse");
+  }
+  // The copy must hold that position with that hash (a restored or replaced
+  // folder may not), and the partition must reach that offset (a topic made
+  // again may not).
+  auto have = position == 0 ? Result<Hash256>(Hash256{}) : hash_at(*shard.log, GlobalPosition(position));
+  if (shard.log->head().value() < position || !have || *have != hash) {
+    return from_start("this copy does not hold position " + std::to_string(position) + " with the recorded hash");
+  }
+  int64_t lo = 0, hi = 0;
+  if (rd_kafka_resp_err_t err = query_watermarks(client, options_.replication_topic(),
+                                                 static_cast<int32_t>(shard.index), options_.operation_timeout, &lo,
+                                                 &hi)) {
+    return from_start(std::string("the partition's watermarks: ") + rd_kafka_err2str(err));
+  }
+  if (next > hi || next < lo) {
+    return from_start("offset " + std::to_string(next) + " is outside the partition (" + std::to_string(lo) + ".." +
+                      std::to_string(hi) + ")");
+  }
+  shard.next_offset = next;
+  shard.kafka_last = position;
+  shard.resumed_from = next;
+  spdlog::info("cluster: shard {}: reading on from offset {} (position {})", shard.index, next, position);
+}
+
 Status ClusterNode::start() {
   ACCT_RETURN_IF_ERROR(options_.validate());
   for (const auto& shard : shards_) {
@@ -1048,6 +1146,7 @@ Status ClusterNode::start() {
     auto admin = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
     if (!admin) return admin.status();
     ACCT_RETURN_IF_ERROR(ensure_topics(admin->get()));
+    for (auto& shard : shards_) load_resume_point(admin->get(), *shard);
   }
   ACCT_RETURN_IF_ERROR(register_cluster());
 
@@ -1397,6 +1496,7 @@ ClusterStatus ClusterNode::status() const {
     }
     s.kafka_end_offset = static_cast<uint64_t>(std::max<int64_t>(0, shard->end_offset));
     s.applied_offset = static_cast<uint64_t>(std::max<int64_t>(0, shard->next_offset));
+    s.resumed_from = static_cast<uint64_t>(std::max<int64_t>(0, shard->resumed_from));
     const int64_t read_to = std::max<int64_t>(shard->next_offset, shard->eof_offset);
     s.lag_batches = static_cast<uint64_t>(std::max<int64_t>(0, shard->end_offset - read_to));
     s.lag_seconds = s.lag_batches == 0 ? 0 : shard->lag_seconds.load();

@@ -74,6 +74,10 @@ struct ClusterOptions {
   // tombstone is kept for tombstone_retention so that late readers see it.
   std::chrono::milliseconds secrets_compaction_lag{std::chrono::hours(24)};
   std::chrono::milliseconds secrets_tombstone_retention{std::chrono::hours(24)};
+  // Where each shard's reader records how far it has applied the replication
+  // topic (a file per shard, at most a second behind), so that a restart reads
+  // on from there instead of from the topic's start. Empty: from the start.
+  std::string resume_dir;
 
   std::string replication_topic() const { return name + ".replication"; }
   std::string secrets_topic() const { return name + ".secrets"; }
@@ -100,6 +104,7 @@ struct ShardStatus {
   std::string head_hash;            // and the hash chain there (hex)
   uint64_t kafka_end_offset = 0;    // of the shard's partition, last looked at
   uint64_t applied_offset = 0;      // next offset this node's reader will read
+  uint64_t resumed_from = 0;        // the offset this run's reader started at (0: the topic's start)
   uint64_t lag_batches = 0;         // batches in Kafka not yet read here
   double lag_seconds = 0;           // age of the oldest unread batch; 0 when caught up
   uint64_t leadership_changes = 0;  // times this node became this shard's leader
@@ -184,6 +189,10 @@ class ClusterNode {
   Status acquire(Shard& shard);
   void step_down(Shard& shard, const std::string& why);
   Status ensure_topics(rd_kafka_t* admin);
+  // The reader's resume points (ClusterOptions::resume_dir).
+  std::string resume_path(uint32_t shard) const;
+  void save_resume_points();
+  void load_resume_point(rd_kafka_t* client, Shard& shard);
   Status register_cluster();
   kafka::Properties client_properties() const;
 

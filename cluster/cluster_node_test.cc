@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -72,9 +73,14 @@ struct Node {
   std::unique_ptr<EventLog> log;
   FakeSecrets secrets;
 
-  Node(const std::string& brokers, const std::string& name, const std::string& id, ClusterKey key = test_key()) {
+  bool keep_dir = false;
+
+  // `folder`: an existing data folder (kept afterwards); empty: a new one.
+  Node(const std::string& brokers, const std::string& name, const std::string& id, ClusterKey key = test_key(),
+       const std::string& folder = "") {
     char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
-    dir = mkdtemp(tmpl);
+    keep_dir = !folder.empty();
+    dir = keep_dir ? folder : mkdtemp(tmpl);
     ClusterOptions o;
     o.node_id = id;
     o.brokers = brokers;
@@ -85,6 +91,7 @@ struct Node {
     o.replication_factor = 1;
     o.min_insync_replicas = 1;
     o.cluster_key = key;
+    o.resume_dir = dir + "/cluster";
     node = std::make_unique<ClusterNode>(o);
     LogOptions lo;
     lo.data_dir = dir;
@@ -99,7 +106,7 @@ struct Node {
     node->stop();
     if (log) log->close().ignore();
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    if (!keep_dir) std::filesystem::remove_all(dir, ec);
   }
   ShardRole role() const { return node->status().shard.at(0).role; }
 };
@@ -354,6 +361,59 @@ TEST(ClusterNode, ASecretSealedUnderAnotherKeyStopsTheSecretsReader) {
   EXPECT_NE(s.message().find("failed authentication"), std::string::npos) << s.message();
   EXPECT_TRUE(b.node->status().secrets_failed);
   EXPECT_TRUE(b.secrets.applied.empty());
+}
+
+TEST(ClusterNode, ARestartedNodeReadsOnFromWhereItStoppedUnlessItsCopyDisagrees) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-resume");
+  Node a(brokers, name, "a");
+  ASSERT_TRUE(a.node->start().is_ok());
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
+  testing::PopulateOptions p;
+  p.events = 50;
+  p.partners = 2;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+
+  char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
+  const std::string folder = mkdtemp(tmpl);
+  uint64_t stopped_at = 0;
+  {
+    Node b(brokers, name, "b", test_key(), folder);
+    ASSERT_TRUE(b.node->start().is_ok());
+    EXPECT_EQ(b.node->status().shard.at(0).resumed_from, 0u) << "a new folder reads from the start";
+    stopped_at = b.node->status().shard.at(0).applied_offset;
+    ASSERT_GT(stopped_at, 0u);
+  }  // stop() saves the resume point
+  p.seed = 2;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  {
+    Node b(brokers, name, "b", test_key(), folder);
+    ASSERT_TRUE(b.node->start().is_ok());
+    EXPECT_EQ(b.node->status().shard.at(0).resumed_from, stopped_at);
+    EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash()) << "caught up from there";
+  }
+  // A resume point the copy does not back (here: a hash that is not its own)
+  // is ignored: the reader starts over and still ends with the same copy.
+  const std::string resume = folder + "/cluster/shard-0.resume";
+  std::string text;
+  {
+    std::ifstream in(resume);
+    std::getline(in, text);
+  }
+  ASSERT_EQ(text.rfind("ACCTRESUME1 ", 0), 0u) << text;
+  text[text.size() - 1] = text.back() == '0' ? '1' : '0';
+  {
+    std::ofstream out(resume, std::ios::trunc);
+    out << text << "\n";
+  }
+  {
+    Node b(brokers, name, "b", test_key(), folder);
+    ASSERT_TRUE(b.node->start().is_ok());
+    EXPECT_EQ(b.node->status().shard.at(0).resumed_from, 0u);
+    EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
+  }
+  std::filesystem::remove_all(folder);
 }
 
 TEST(ShardMap, IsStableAndPutsOperatorStreamsInShardZero) {
