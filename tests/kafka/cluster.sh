@@ -2,7 +2,8 @@
 # A cluster of 3 nodes over 3 brokers of its own (docs/cluster.md), under the
 # load of 8 HTTP clients that send commands to random nodes, through:
 #   1. the leader killed (kill -9): another node leads; the time is printed;
-#   2. the killed node restarted with its data folder: it catches up;
+#   2. the killed node restarted with its data folder: it reads on from its
+#      resume point and catches up;
 #   3. a zombie: the leader stopped (SIGSTOP) until another node leads, then
 #      continued: a command sent straight to it fails and never reaches any
 #      log, and it follows again;
@@ -161,8 +162,12 @@ leader=$(wait_leader 90 "${others[@]}")
 echo "leader killed: node $leader leads after $(echo "$(date +%s.%N) - $killed_at" | bc) s"
 wait_acks 60 50
 
-# 2. Restarted with its folder.
+# 2. Restarted with its folder: it reads on from its resume point, not from the topic's start.
 start_node "$killed"
+resumed=$(curl -s -m 2 "$(url_of "$killed")/healthz" |
+  $python -c 'import json,sys; print(json.load(sys.stdin)["cluster"]["shard"][0]["resumed_from"])')
+echo "node $killed restarted: read on from offset $resumed"
+[ "$resumed" -gt 0 ] || { echo "FAIL: node $killed read the replication topic from its start again"; exit 1; }
 wait_acks 60 20
 
 # 3. A zombie.
