@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -110,6 +111,12 @@ constexpr int kMaxAttempts = 3000;  // x kRetryPause: 60 s, rides over a failove
 constexpr int kMaxHops = 3;         // 307s followed for one attempt
 constexpr int kSessionTimeoutMs = 6000;  // serve's default; the brokers' group.min.session.timeout.ms by default
 constexpr uint64_t kDefaultCap = 1'000'000;  // commands per phase at most (besides the time)
+// The *_partners figures: each client sends SetVettingStatus to a partner of
+// its own (16 partner streams), so commands of different clients share
+// batches (group commit) instead of waiting for one stream.
+constexpr const char* kPartnersBound =
+    "16 clients, each on its own partner's stream (SetVettingStatus): the writer groups the commands that arrive "
+    "while a batch is in flight into the next batch";
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -145,6 +152,44 @@ std::string offer_json(const std::string& command_id, const std::string& offer_i
                             {"end_customer_type", "corporate"},
                             {"billing_model", "usage_based"}};
   boost::json::object command{{"type", "PublishOffer"}, {"command_id", command_id}, {"offer", std::move(offer)}};
+  return boost::json::serialize(command);
+}
+
+// SetVettingStatus on `partner`, alternating between two statuses: an
+// operator command on that partner's own stream.
+std::string vetting_json(const std::string& command_id, const std::string& partner, uint64_t n) {
+  boost::json::object command{{"type", "SetVettingStatus"},
+                              {"command_id", command_id},
+                              {"partner_id", partner},
+                              {"status", n % 2 ? "pending" : "authorized"},
+                              {"sub_status", "none"}};
+  return boost::json::serialize(command);
+}
+
+std::string enroll_json(const std::string& command_id, size_t n) {
+  boost::json::object address{{"line1", "1 Main Street"}, {"line2", ""},         {"city", "Redmond"},
+                              {"state", "WA"},            {"postal_code", "98052"}, {"country", "US"},
+                              {"region", "West"}};
+  auto person = [](const std::string& first, const std::string& email) {
+    return boost::json::object{{"first_name", first}, {"last_name", "Bench"}, {"email", email}, {"phone", ""}};
+  };
+  const std::string tag = std::to_string(n);
+  boost::json::object legal{{"company_name", "Bench " + tag},
+                            {"address", address},
+                            {"primary_contact", person("Pat", "pat" + tag + "@bench.example")},
+                            {"approver_email", "approver" + tag + "@bench.example"},
+                            {"approver_address", address}};
+  boost::json::object command{{"type", "EnrollPartner"},
+                              {"command_id", command_id},
+                              {"admin", person("Ada", "ada" + tag + "@bench.example")},
+                              {"partner_name", "Bench " + tag},
+                              {"mpn_id", "1234567"},
+                              {"legal", std::move(legal)},
+                              {"tenant_id", CommandId::random().to_string()},
+                              {"default_domain", "bench" + tag + ".onmicrosoft.com"},
+                              {"language", "en"},
+                              {"culture", "en-us"},
+                              {"billing_currency", "USD"}};
   return boost::json::serialize(command);
 }
 
@@ -296,10 +341,25 @@ struct Totals {
 // offer ids) one after the other to a node picked at random among `ports`,
 // following 307s with the same body and token; a lost connection or a 503 is
 // retried with the same command id (on a node picked again), bounded.
+// The body of client `client`'s n-th command, with that command id.
+using CommandBody = std::function<std::string(size_t client, uint64_t n, const std::string& command_id)>;
+
+CommandBody offers(const std::string& tag) {
+  return [tag](size_t client, uint64_t n, const std::string& command_id) {
+    return offer_json(command_id, tag + "-" + std::to_string(client) + "-" + std::to_string(n));
+  };
+}
+// Client i works on partners[i % size]: as many streams as partners.
+CommandBody vettings(std::vector<std::string> partners) {
+  return [partners = std::move(partners)](size_t client, uint64_t n, const std::string& command_id) {
+    return vetting_json(command_id, partners[client % partners.size()], n);
+  };
+}
+
 class Load {
  public:
-  Load(std::string token, std::vector<unsigned short> ports, uint64_t cap, std::string tag)
-      : token_(std::move(token)), ports_(std::move(ports)), cap_(cap), tag_(std::move(tag)) {}
+  Load(std::string token, std::vector<unsigned short> ports, uint64_t cap, CommandBody body)
+      : token_(std::move(token)), ports_(std::move(ports)), cap_(cap), body_(std::move(body)) {}
   ~Load() { stop(); }
 
   void start(size_t clients) {
@@ -357,7 +417,7 @@ class Load {
     uint64_t n = 0;
     while (!stop_.load() && issued_.fetch_add(1) < cap_) {
       const std::string command_id = CommandId::random().to_string();
-      const std::string body = offer_json(command_id, tag_ + "-" + std::to_string(index) + "-" + std::to_string(++n));
+      const std::string body = body_(index, ++n, command_id);
       const Clock::time_point sent = Clock::now();
       unsigned short port = any_node();
       bool redirected = false, acked = false, refused = false, abandoned = false;
@@ -422,7 +482,7 @@ class Load {
   std::string token_;
   std::vector<unsigned short> ports_;
   uint64_t cap_;
-  std::string tag_;
+  CommandBody body_;
   Clock::time_point t0_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> issued_{0};
@@ -434,6 +494,47 @@ class Load {
   std::vector<Totals> tallies_;             // one per client, read after stop()
   std::vector<std::vector<Ack>> acks_;      // one per client, read after stop()
 };
+
+// `count` partners enrolled through the node at `port` (307s followed, 503s
+// retried, bounded); their ids.
+Result<std::vector<std::string>> enroll_partners(unsigned short port, const std::string& token, size_t count) {
+  HttpClient http(kRequestTimeout);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string body = enroll_json(CommandId::random().to_string(), i);
+    unsigned short at = port;
+    bool done = false;
+    for (int attempt = 0; attempt < kMaxAttempts && !done; ++attempt) {
+      HttpClient::Reply r = http.request(at, http::verb::post, "/v1/commands", body, token);
+      if (r.status == 307) {
+        at = cluster_bench::port_of_url(r.location);
+        if (at == 0) return Status(StatusCode::kInternal, "cluster: a 307 without a usable Location: " + r.location);
+        continue;
+      }
+      if (r.error || r.status == 503) {
+        at = port;
+        std::this_thread::sleep_for(kRetryPause);
+        continue;
+      }
+      if (r.status != 200) {
+        return Status(StatusCode::kInternal, "cluster: EnrollPartner: HTTP " + std::to_string(r.status) + ": " +
+                                                 r.body.substr(0, 300));
+      }
+      boost::system::error_code ec;
+      boost::json::value v = boost::json::parse(r.body, ec);
+      const boost::json::value* result = !ec && v.is_object() ? v.as_object().if_contains("result") : nullptr;
+      const boost::json::value* id =
+          result != nullptr && result->is_object() ? result->as_object().if_contains("partner_id") : nullptr;
+      if (id == nullptr || !id->is_string()) {
+        return Status(StatusCode::kInternal, "cluster: EnrollPartner answered no partner id: " + r.body.substr(0, 300));
+      }
+      ids.emplace_back(id->as_string());
+      done = true;
+    }
+    if (!done) return Status(StatusCode::kUnavailable, "cluster: EnrollPartner was not acknowledged");
+  }
+  return ids;
+}
 
 Result<std::string> read_token(const std::string& data_dir) {
   std::ifstream in(data_dir + "/operator.token");
@@ -611,10 +712,10 @@ struct Measured {
 
 Measured measure(const std::string& token, const std::vector<unsigned short>& ports,
                  const std::vector<ServeProcess*>& processes, std::optional<unsigned short> leader,
-                 const std::vector<unsigned short>& followers, uint64_t cap, const std::string& tag) {
+                 const std::vector<unsigned short>& followers, uint64_t cap, CommandBody body) {
   Measured m;
   HttpClient health(kHealthTimeout);
-  Load load(token, ports, cap, tag);
+  Load load(token, ports, cap, std::move(body));
   load.start(kClients);
   const auto warm_until = Clock::now() + kWarmup;
   while (Clock::now() < warm_until && !load.finished()) std::this_thread::sleep_for(milliseconds(10));
@@ -841,12 +942,18 @@ Status cluster_workload(const BenchOptions& o) {
                                       kNodeStartLimit));
     auto token = read_token(dir);
     if (!token) return token.status();
-    const Measured m = measure(*token, {single.port()}, {&single}, std::nullopt, {}, cap, "s");
+    const Measured m = measure(*token, {single.port()}, {&single}, std::nullopt, {}, cap, offers("s"));
+    auto partners = enroll_partners(single.port(), *token, kClients);
+    if (!partners) return partners.status();
+    const Measured mp = measure(*token, {single.port()}, {&single}, std::nullopt, {}, cap, vettings(*partners));
     Status stopped = single.stop(kStopLimit);
     print_throughput("single_node", "every PublishOffer appends to the one catalog stream, which the engine decides "
                      "and commits one command at a time (ms_per_command: decide, append, its own fdatasync, the "
                      "HTTP answer); no Kafka; 2 cores shared with the generator", m, 1, 0, 0);
+    print_throughput("single_node_partners", kPartnersBound + std::string("; no Kafka; 2 cores shared with the "
+                     "generator"), mp, 1, 0, 0);
     ACCT_RETURN_IF_ERROR(check_totals("single_node", m.totals));
+    ACCT_RETURN_IF_ERROR(check_totals("single_node_partners", mp.totals));
     ACCT_RETURN_IF_ERROR(stopped);
   }
 
@@ -860,7 +967,12 @@ Status cluster_workload(const BenchOptions& o) {
     ACCT_RETURN_IF_ERROR(c.start());
     auto leader = c.wait_leader(kLeaderLimit);
     if (!leader) return leader.status();
-    const Measured m = measure(c.token(), c.ports(), {&c.nodes()[0]->process}, c.nodes()[0]->port, {}, cap, "c1");
+    const Measured m = measure(c.token(), c.ports(), {&c.nodes()[0]->process}, c.nodes()[0]->port, {}, cap,
+                               offers("c1"));
+    auto partners = enroll_partners(c.nodes()[0]->port, c.token(), kClients);
+    if (!partners) return partners.status();
+    const Measured mp = measure(c.token(), c.ports(), {&c.nodes()[0]->process}, c.nodes()[0]->port, {}, cap,
+                                vettings(*partners));
     Status stopped = c.stop();
     if (!o.keep_data) c.delete_topics();
     print_throughput("nodes_1",
@@ -868,7 +980,11 @@ Status cluster_workload(const BenchOptions& o) {
                      "(produce + commit, acks=all, replication factor " + std::to_string(rf) + ") before the local "
                      "fdatasync; 2 cores shared by " + brokers_text + ", the node and the generator",
                      m, 1, brokers, rf);
+    print_throughput("nodes_1_partners", kPartnersBound + std::string("; each batch one Kafka transaction before "
+                     "its fdatasync; 2 cores shared by ") + brokers_text + ", the node and the generator",
+                     mp, 1, brokers, rf);
     ACCT_RETURN_IF_ERROR(check_totals("nodes_1", m.totals));
+    ACCT_RETURN_IF_ERROR(check_totals("nodes_1_partners", mp.totals));
     ACCT_RETURN_IF_ERROR(stopped);
   }
 
@@ -886,13 +1002,25 @@ Status cluster_workload(const BenchOptions& o) {
       processes.push_back(&c.nodes()[i]->process);
       if (i != *leader) followers.push_back(c.nodes()[i]->port);
     }
-    const Measured m = measure(c.token(), c.ports(), processes, c.nodes()[*leader]->port, followers, cap, "c3");
+    const Measured m = measure(c.token(), c.ports(), processes, c.nodes()[*leader]->port, followers, cap,
+                               offers("c3"));
     print_throughput("nodes_3",
                      "as nodes_1 (one catalog stream, one Kafka transaction per command), plus a 307 hop for the "
                      "commands sent to a follower, and 2 followers reading and applying every batch; 2 cores shared "
                      "by " + brokers_text + ", 3 nodes and the generator",
                      m, 3, brokers, rf);
     ACCT_RETURN_IF_ERROR(check_totals("nodes_3", m.totals));
+    {
+      auto partners = enroll_partners(c.nodes()[*leader]->port, c.token(), kClients);
+      if (!partners) return partners.status();
+      const Measured mp = measure(c.token(), c.ports(), processes, c.nodes()[*leader]->port, followers, cap,
+                                  vettings(*partners));
+      print_throughput("nodes_3_partners", kPartnersBound + std::string("; each batch one Kafka transaction; a 307 "
+                       "hop for 2 in 3 commands; 2 followers applying every batch; 2 cores shared by ") +
+                       brokers_text + ", 3 nodes and the generator",
+                       mp, 3, brokers, rf);
+      ACCT_RETURN_IF_ERROR(check_totals("nodes_3_partners", mp.totals));
+    }
 
     JsonLine lag("cluster");
     lag.text("figure", "follower_lag").text("unit", "batches, seconds, positions");
@@ -915,7 +1043,7 @@ Status cluster_workload(const BenchOptions& o) {
     // The failover: the leader killed (SIGKILL) under load.
     leader = c.wait_leader(kLeaderLimit);  // (again: it could have moved since)
     if (!leader) return leader.status();
-    Load load(c.token(), c.ports(), cap, "f");
+    Load load(c.token(), c.ports(), cap, offers("f"));
     load.start(kClients);
     std::this_thread::sleep_for(kBeforeKill);
     Node& killed = *c.nodes()[*leader];
