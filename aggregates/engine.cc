@@ -80,6 +80,8 @@ std::vector<GeneratedId> Engine::ids_for(const CommandId& id, size_t count) {
   return out;
 }
 
+PartnerId Engine::enrolled_partner(const CommandId& id) { return PartnerId(ids_for(id, 1).at(0).bytes()); }
+
 template <class State>
 Result<State> Engine::load_from(const std::string& stream, State state) const {
   StreamVersion next = state.version.next();
@@ -247,13 +249,16 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
   auto fingerprint = fingerprint_for(request.command, ids);
   if (!fingerprint) return fingerprint.status();
   const StateKeys keys = state_keys(request.command);
+  if (options_.catalog_source != nullptr && keys.catalog && !keys.partner) {
+    return invalid_argument("the catalog is kept in shard 0: this shard does not take catalog commands", "type");
+  }
   std::string serial_key;
   if (keys.partner) {
     serial_key = keys.partner->to_string();
   } else if (keys.catalog) {
     serial_key = catalog_stream();
   } else if (std::holds_alternative<EnrollPartner>(request.command)) {
-    serial_key = PartnerId(ids.at(0).bytes()).to_string();
+    serial_key = enrolled_partner(request.id).to_string();
   }
   std::unique_lock serial(shared_->serial_lock(serial_key));
 
@@ -277,7 +282,12 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
       using State = std::decay_t<decltype(state)>;
       const std::optional<std::string> stream = aggregate_stream<State>(keys);
       if (!stream) return Status::ok();
-      auto s = load<State>(*stream);
+      Result<State> s = [&] {
+        if constexpr (std::is_same_v<State, CatalogState>) {
+          if (options_.catalog_source != nullptr) return options_.catalog_source->load<State>(*stream);
+        }
+        return load<State>(*stream);
+      }();
       if (!s) return s.status();
       state = std::move(*s);
       return Status::ok();
@@ -298,11 +308,14 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
     if (keys.partner) {
       tenant = keys.partner->to_string();
     } else if (std::holds_alternative<EnrollPartner>(request.command)) {
-      tenant = PartnerId(ids.at(0).bytes()).to_string();
+      tenant = enrolled_partner(request.id).to_string();
     }
     try {
       PersonalDataScope sealed(options_.cipher);  // personal data enters the log sealed per subject
       for (const StreamWrite& w : decision->writes) {
+        if (options_.catalog_source != nullptr && w.stream == catalog_stream()) {
+          return Status(StatusCode::kInternal, "a decision wrote the catalog in a shard that does not keep it");
+        }
         StreamAppend append;
         append.stream = w.stream;
         append.expected = w.expected;

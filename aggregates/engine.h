@@ -54,6 +54,8 @@ struct CommandOutcome {
 // The keyed hash of an email within a partner (DOMAIN.md: unique per partner).
 using FingerprintFn = std::function<Result<EmailFingerprint>(const PartnerId& partner, std::string_view email)>;
 
+class Engine;
+
 struct EngineOptions {
   const Clock* clock = nullptr;  // null: the system clock
   int max_attempts = 5;
@@ -66,6 +68,11 @@ struct EngineOptions {
   // States kept in memory per state type (aggregates/state_cache.h), least
   // recently used out; 0 turns the cache off.
   size_t state_cache_entries = 4096;
+  // A cluster with S > 1 shards (docs/cluster.md): the catalog stream lives in
+  // shard 0 only. The other shards' engines read it from shard 0's engine on
+  // the same node (a copy that may lag its leader) and refuse to write it.
+  // Null: the catalog is in this engine's own log.
+  const Engine* catalog_source = nullptr;
   // Tests only: runs after each decision, before its append (attempt 1, 2, ...),
   // so a test can commit a racing command in between.
   std::function<void(int attempt)> before_append_for_test;
@@ -89,6 +96,9 @@ class Engine {
   // The ids a command creates, derived from its command id, so that a retry of
   // the same command decides on the same ids.
   static std::vector<GeneratedId> ids_for(const CommandId& id, size_t count = 2);
+  // The partner an EnrollPartner with this command id creates (the first of
+  // ids_for): a cluster's router knows its shard before the command runs.
+  static PartnerId enrolled_partner(const CommandId& id);
 
   // Drops every cached state: they may hold personal data decoded in clear
   // before a subject's key went (forget_user).

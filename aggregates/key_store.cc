@@ -318,9 +318,7 @@ void KeyStore::created_locked(std::string record_key) {
   if (replicated_) unshipped_.insert(std::move(record_key));
 }
 
-bool KeyStore::owns_record(std::string_view record_key) {
-  return record_key.rfind("key/", 0) == 0 || record_key.rfind("partner/", 0) == 0;
-}
+bool KeyStore::owns_record(std::string_view record_key) { return is_key_store_record(record_key); }
 
 std::vector<SecretRecord> KeyStore::unshipped_records() const {
   std::lock_guard lock(mu_);

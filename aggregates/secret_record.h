@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sodium.h>
@@ -35,6 +36,13 @@ struct SecretRecord {
     if (plaintext) sodium_memzero(plaintext->data(), plaintext->size());
   }
 };
+
+// A record of the key store (a subject key or a partner's fingerprint
+// secret): the only kind a batch can depend on (it names them), so the only
+// kind a cluster's secrets reader keeps the names of.
+inline bool is_key_store_record(std::string_view record_key) {
+  return record_key.rfind("key/", 0) == 0 || record_key.rfind("partner/", 0) == 0;
+}
 
 // Kafka first: a store calls it with a change before it makes the change
 // itself; an error leaves the store as it was. Empty on a single node.

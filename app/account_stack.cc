@@ -49,6 +49,7 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   engine_options.snapshots = stack->snapshots_.get();
   engine_options.cipher = stack->cipher_.get();
   engine_options.snapshot_every = options.snapshot_every;
+  if (options.catalog_shard != nullptr) engine_options.catalog_source = &options.catalog_shard->engine();
   stack->engine_ = std::make_unique<Engine>(*stack->log_, engine_options);
   return stack;
 }

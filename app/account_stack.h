@@ -20,6 +20,8 @@
 
 namespace accountable {
 
+class AccountStack;
+
 struct AccountStackOptions {
   std::string data_dir;
   RecoveryMode recovery = RecoveryMode::kFailOnCorruption;
@@ -39,6 +41,10 @@ struct AccountStackOptions {
   // in one Kafka message. Null: a single node.
   BatchReplicator replicator;
   size_t max_batch_bytes = 8u << 20;
+  // A cluster with S > 1 shards: shard 0's stack on this node, which keeps the
+  // catalog this shard's commands read (EngineOptions::catalog_source). It
+  // must outlive this stack. Null: this stack keeps its own catalog.
+  AccountStack* catalog_shard = nullptr;
   uint64_t sign_every_events = 10'000;
   std::chrono::seconds sign_every{60};
 };

@@ -79,13 +79,15 @@ std::string TokenStore::hash_of(std::string_view token) {
 }
 
 Result<std::unique_ptr<TokenStore>> TokenStore::open(Env* env, const std::string& data_dir, Timestamp now,
-                                                     bool* created_operator_token) {
+                                                     bool* created_operator_token,
+                                                     const std::string& operator_token_file) {
   if (sodium_init() < 0) return Status(StatusCode::kInternal, "libsodium failed to initialise");
   const std::string secrets = join_path(data_dir, "secrets");
   ACCT_RETURN_IF_ERROR(env->create_dir(data_dir));
   ACCT_RETURN_IF_ERROR(env->create_dir(secrets));
   std::unique_ptr<TokenStore> store(
-      new TokenStore(env, join_path(secrets, "tokens"), join_path(data_dir, "operator.token")));
+      new TokenStore(env, join_path(secrets, "tokens"),
+                     operator_token_file.empty() ? join_path(data_dir, "operator.token") : operator_token_file));
 
   if (env->file_exists(store->path_)) {
     auto bytes = env->read_file(store->path_);
@@ -197,6 +199,7 @@ Status TokenStore::apply_replicated(const SecretRecord& record, Timestamp now) {
 Result<std::string> TokenStore::issue(const TokenGrant& grant) {
   unsigned char raw[kTokenBytes];
   randombytes_buf(raw, sizeof raw);
+  if (token_shard_) raw[0] = *token_shard_;
   std::string token = std::string(kPrefix) + base64url(raw, sizeof raw);
   sodium_memzero(raw, sizeof raw);
   const std::string hash = hash_of(token);
@@ -213,6 +216,21 @@ Result<std::string> TokenStore::issue(const TokenGrant& grant) {
     return s;
   }
   return token;
+}
+
+std::optional<uint8_t> TokenStore::shard_of_token(std::string_view token) {
+  if (token.size() != kPrefix.size() + 43 || token.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  // The first byte is in the first two base64url characters (6 + 2 bits);
+  // four characters decode to three whole bytes.
+  unsigned char first[3];
+  size_t n = 0;
+  const std::string_view head = token.substr(kPrefix.size(), 4);
+  if (sodium_base642bin(first, sizeof first, head.data(), head.size(), nullptr, &n, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      n != sizeof first) {
+    return std::nullopt;
+  }
+  return first[0];
 }
 
 Result<TokenGrant> TokenStore::authenticate(std::string_view token, Timestamp now) const {

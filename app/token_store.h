@@ -43,8 +43,12 @@ class TokenStore {
   // Loads DATA/secrets/tokens (dropping expired entries) and DATA/operator.token,
   // creating the operator token on first start. `*created_operator_token` tells
   // whether it was created now.
+  // `operator_token_file`: where the operator's token is kept, when not
+  // DATA/operator.token (a node of a cluster with S > 1 shards has one store
+  // per shard folder and one operator token for the node).
   static Result<std::unique_ptr<TokenStore>> open(Env* env, const std::string& data_dir, Timestamp now,
-                                                  bool* created_operator_token = nullptr);
+                                                  bool* created_operator_token = nullptr,
+                                                  const std::string& operator_token_file = "");
 
   // A new token for `grant`; the plain token is returned once.
   Result<std::string> issue(const TokenGrant& grant);
@@ -66,6 +70,15 @@ class TokenStore {
   Status apply_replicated(const SecretRecord& record, Timestamp now);
   static bool owns_record(std::string_view record_key) { return record_key.rfind("token/", 0) == 0; }
 
+  // --- shards (a cluster with S > 1, docs/cluster.md) ------------------------
+  // Every token this store issues from now on carries `shard` as the first of
+  // its 32 random bytes (31 stay random: 248 bits), so that any node's router
+  // knows the token's shard before that node has read the token.
+  void set_token_shard(uint8_t shard) { token_shard_ = shard; }
+  // The shard byte of a well-formed token (the operator's has none that
+  // means anything: ask authenticate() first); nullopt when malformed.
+  static std::optional<uint8_t> shard_of_token(std::string_view token);
+
   const std::string& operator_token_path() const { return operator_token_path_; }
   size_t size() const;
 
@@ -84,6 +97,7 @@ class TokenStore {
   const std::string path_;
   const std::string operator_token_path_;
   SecretPublisher publish_;  // set once, before the store is shared
+  std::optional<uint8_t> token_shard_;  // set once, before the store is shared
   std::mutex publish_mu_;    // changes reach the cluster in the order they are made here
   mutable std::mutex mu_;
   std::map<std::string, TokenGrant> by_hash_;  // SHA-256 (raw 32 bytes) -> grant; the operator's is not persisted here

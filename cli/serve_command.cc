@@ -16,12 +16,14 @@
 #include "cli/commands.h"
 #include "cluster/cluster_node.h"
 #include "cluster/secret_message.h"
+#include "cluster/shard_map.h"
 #include "consumers/relay.h"
 #include "projections/view_set.h"
 #include "server/api.h"
 #include "server/demo.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/shard_router.h"
 
 namespace accountable::cli {
 
@@ -130,6 +132,17 @@ Status parse_listen(const std::string& text, std::string* address, unsigned shor
   return Status::ok();
 }
 
+// One shard's parts on this node: its stack (log, keys, credentials,
+// snapshots), tokens, replicated secrets, views and routes. A single node and
+// a cluster with S = 1 have one, over DATA; S > 1 has one per DATA/shard-<s>.
+struct ShardParts {
+  std::unique_ptr<AccountStack> stack;
+  std::unique_ptr<TokenStore> tokens;
+  std::unique_ptr<ShardSecrets> secrets;
+  std::unique_ptr<ViewSet> views;
+  std::unique_ptr<Api> api;
+};
+
 int serve(const ServeArgs& args) {
   // Block the stop signals in every thread (threads inherit the mask), then
   // wait for them on this one.
@@ -151,34 +164,67 @@ int serve(const ServeArgs& args) {
   http.limits.read_timeout = std::chrono::milliseconds(args.read_timeout_ms);
   http.limits.idle_timeout = std::chrono::milliseconds(args.idle_timeout_ms);
 
-  AccountStackOptions options;
-  options.data_dir = args.data;
-  options.recovery = args.recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
+  const uint32_t shard_count = args.cluster ? args.node.shards : 1;
+  // S > 1: a folder per shard, and one operator token for the node.
+  auto shard_dir = [&](uint32_t s) {
+    return shard_count == 1 ? args.data : join_path(args.data, "shard-" + std::to_string(s));
+  };
+  const std::string operator_token_file = shard_count == 1 ? "" : join_path(args.data, "operator.token");
   std::unique_ptr<cluster::ClusterNode> node;
-  if (args.cluster) {
-    node = std::make_unique<cluster::ClusterNode>(args.node);
-    options.replicator = node->replicator(0);
-    options.max_batch_bytes = 4u << 20;  // one batch, one Kafka message (cluster_node.cc)
+  if (args.cluster) node = std::make_unique<cluster::ClusterNode>(args.node);
+  if (shard_count > 1) {
+    if (Status s = posix_env()->create_dir(args.data); !s.is_ok()) {
+      std::fprintf(stderr, "serve: cannot create %s: %s\n", args.data.c_str(), s.to_string().c_str());
+      return 1;
+    }
   }
-  auto stack = AccountStack::open(options);
-  if (!stack) {
-    std::fprintf(stderr, "serve: cannot open %s: %s\n", args.data.c_str(), stack.status().to_string().c_str());
-    return 1;
-  }
+  std::vector<ShardParts> shards(shard_count);
+  // Closed on every way out, shard 0 last: the others read its catalog.
+  struct CloseStacks {
+    std::vector<ShardParts>& shards;
+    ~CloseStacks() {
+      for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+        if (it->stack) it->stack->close().ignore();
+      }
+    }
+  };
+  CloseStacks close_stacks{shards};
   SystemClock clock;
-  bool created = false;
-  auto tokens = TokenStore::open(posix_env(), args.data, clock.now(), &created);
-  if (!tokens) {
-    std::fprintf(stderr, "serve: tokens: %s\n", tokens.status().to_string().c_str());
-    (*stack)->close().ignore();
-    return 1;
+  for (uint32_t s = 0; s < shard_count; ++s) {
+    AccountStackOptions options;
+    options.data_dir = shard_dir(s);
+    options.recovery = args.recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
+    if (node) {
+      options.replicator = node->replicator(s);
+      options.max_batch_bytes = 4u << 20;  // one batch, one Kafka message (cluster_node.cc)
+    }
+    if (s > 0) options.catalog_shard = shards[0].stack.get();
+    auto stack = AccountStack::open(options);
+    if (!stack) {
+      std::fprintf(stderr, "serve: cannot open %s: %s\n", options.data_dir.c_str(),
+                   stack.status().to_string().c_str());
+      return 1;
+    }
+    shards[s].stack = std::move(*stack);
   }
-  // The log line names the file, never the token.
-  spdlog::info("operator token {} {}", created ? "created in" : "read from", (*tokens)->operator_token_path());
-  // In a cluster the keys, credentials and tokens are replicated too.
-  ShardSecrets secrets(**stack, tokens->get(), clock);
+  for (uint32_t s = 0; s < shard_count; ++s) {
+    bool created = false;
+    auto tokens = TokenStore::open(posix_env(), shard_dir(s), clock.now(), &created, operator_token_file);
+    if (!tokens) {
+      std::fprintf(stderr, "serve: tokens: %s\n", tokens.status().to_string().c_str());
+      return 1;
+    }
+    // The log line names the file, never the token.
+    if (s == 0) {
+      spdlog::info("operator token {} {}", created ? "created in" : "read from", (*tokens)->operator_token_path());
+    }
+    shards[s].tokens = std::move(*tokens);
+    if (shard_count > 1) shards[s].tokens->set_token_shard(static_cast<uint8_t>(s));
+    // In a cluster the keys, credentials and tokens are replicated too.
+    shards[s].secrets = std::make_unique<ShardSecrets>(*shards[s].stack, shards[s].tokens.get(), clock);
+  }
 
-  // The node's threads write into the stack's log and the stores: on every
+  // The node's threads write into the stacks' logs and the stores: on every
   // way out of this function it stops before they are closed and destroyed.
   struct StopFirst {
     cluster::ClusterNode* node;
@@ -188,24 +234,26 @@ int serve(const ServeArgs& args) {
   } stop_node_first{node.get()};
   if (node) {
     // Catch up with the cluster before serving anything.
-    secrets.enable_replication(node->secret_publisher(0));
-    node->attach(0, &(*stack)->log(), &(*stack)->cipher(), &secrets);
+    for (uint32_t s = 0; s < shard_count; ++s) {
+      shards[s].secrets->enable_replication(node->secret_publisher(s));
+      node->attach(s, &shards[s].stack->log(), &shards[s].stack->cipher(), shards[s].secrets.get());
+    }
     if (Status s = node->start(); !s.is_ok()) {
       std::fprintf(stderr, "serve: cluster: %s\n", s.to_string().c_str());
-      node->stop();
-      (*stack)->close().ignore();
       return 1;
     }
     spdlog::info("cluster {}: node {} joined ({} shard(s)), advertised at {}", args.node.name, args.node.node_id,
                  args.node.shards, args.node.advertise);
   }
-  const LogStats stats = (*stack)->log().stats();
-  spdlog::info("opened {}: head position {}, {} streams, index {}", args.data, stats.head.value(), stats.streams,
-               stats.opened_from_checkpoint ? "loaded from checkpoint" : "built from the log");
+  for (uint32_t s = 0; s < shard_count; ++s) {
+    const LogStats stats = shards[s].stack->log().stats();
+    spdlog::info("opened {}: head position {}, {} streams, index {}", shard_dir(s), stats.head.value(), stats.streams,
+                 stats.opened_from_checkpoint ? "loaded from checkpoint" : "built from the log");
+  }
 
   std::optional<DemoInfo> demo;
   if (args.demo) {
-    auto seeded = seed_demo(**stack, clock.now());
+    auto seeded = seed_demo(*shards[0].stack, clock.now());
     if (!seeded) {
       std::fprintf(stderr, "serve: --demo: %s\n", seeded.status().to_string().c_str());
       return 1;
@@ -213,29 +261,67 @@ int serve(const ServeArgs& args) {
     demo = *seeded;
   }
 
-  auto views = ViewSet::open(args.data, (*stack)->log(), &(*stack)->cipher());
-  if (!views) {
-    std::fprintf(stderr, "serve: views: %s\n", views.status().to_string().c_str());
-    return 1;
-  }
-  if (Status s = (*views)->start(); !s.is_ok()) {
-    std::fprintf(stderr, "serve: views: %s\n", s.to_string().c_str());
-    return 1;
+  // Views stop before their logs close, on every way out.
+  struct StopViews {
+    std::vector<ShardParts>& shards;
+    int* code;
+    ~StopViews() {
+      for (ShardParts& p : shards) {
+        if (!p.views) continue;
+        if (Status s = p.views->stop(); !s.is_ok()) {
+          spdlog::error("views: {}", s.to_string());
+          *code = 1;
+        }
+      }
+    }
+  };
+  int code = 0;
+  StopViews stop_views{shards, &code};
+  for (uint32_t s = 0; s < shard_count; ++s) {
+    auto views = ViewSet::open(shard_dir(s), shards[s].stack->log(), &shards[s].stack->cipher());
+    if (!views) {
+      std::fprintf(stderr, "serve: views: %s\n", views.status().to_string().c_str());
+      return 1;
+    }
+    shards[s].views = std::move(*views);
+    if (Status st = shards[s].views->start(); !st.is_ok()) {
+      std::fprintf(stderr, "serve: views: %s\n", st.to_string().c_str());
+      return 1;
+    }
   }
 
-  Metrics metrics((*stack)->log());
-  metrics.add_gauge("acct_view_lag_positions", "Log positions a view is behind the head.", [v = views->get()] {
+  std::vector<const EventLog*> logs;
+  for (ShardParts& p : shards) logs.push_back(&p.stack->log());
+  Metrics metrics(logs);
+  metrics.add_gauge("acct_view_lag_positions", "Log positions a view is behind the head.", [&shards] {
     std::vector<std::pair<std::string, double>> out;
-    for (const ViewStatus& s : v->lag()) out.emplace_back("view=\"" + s.name + "\"", static_cast<double>(s.lag));
+    for (size_t s = 0; s < shards.size(); ++s) {
+      const std::string shard_label = shards.size() == 1 ? "" : "shard=\"" + std::to_string(s) + "\",";
+      for (const ViewStatus& v : shards[s].views->lag()) {
+        out.emplace_back(shard_label + "view=\"" + v.name + "\"", static_cast<double>(v.lag));
+      }
+    }
     return out;
   });
-  ApiOptions api_options;
-  if (node) api_options.command_target = [n = node.get()] { return n->command_target(0); };
-  Api api(**stack, **tokens, metrics, views->get(), api_options);
+  for (uint32_t s = 0; s < shard_count; ++s) {
+    ApiOptions api_options;
+    if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
+    if (s > 0) api_options.catalog_views = shards[0].views.get();
+    shards[s].api = std::make_unique<Api>(*shards[s].stack, *shards[s].tokens, metrics, shards[s].views.get(),
+                                          api_options);
+  }
+  Api& api = *shards[0].api;  // /metrics, and the node's lines of /healthz
   if (node) expose_cluster(*node, metrics, api);
+  std::unique_ptr<ShardRouter> shard_router;
+  if (shard_count > 1) {
+    std::vector<ShardEndpoints> endpoints;
+    for (ShardParts& p : shards) endpoints.push_back({&p.api->router(), p.tokens.get(), &p.stack->log()});
+    shard_router = std::make_unique<ShardRouter>(
+        std::move(endpoints), [shard_count](std::string_view partner) { return cluster::shard_of(partner, shard_count); });
+  }
   std::unique_ptr<Relay> relay;
   if (!args.relay.brokers.empty() && !args.cluster) {
-    relay = std::make_unique<Relay>((*stack)->log(), &(*stack)->cipher(), args.relay);
+    relay = std::make_unique<Relay>(shards[0].stack->log(), &shards[0].stack->cipher(), args.relay);
     if (Status s = relay->start(); !s.is_ok()) {
       std::fprintf(stderr, "serve: relay: %s\n", s.to_string().c_str());
       return 1;
@@ -243,7 +329,7 @@ int serve(const ServeArgs& args) {
     expose_relay(*relay, metrics, api);
     spdlog::info("relay: publishing to {} at {}", args.relay.topic, args.relay.brokers);
   }
-  HttpServer server(http, api.router(),
+  HttpServer server(http, shard_router ? shard_router->router() : api.router(),
                     [&metrics](const std::string& route, unsigned status) { metrics.count_http(route, status); });
   if (Status s = server.start(); !s.is_ok()) {
     std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
@@ -262,7 +348,6 @@ int serve(const ServeArgs& args) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {}: stopping (in-flight requests finish)", signal_number);
   server.stop(std::chrono::milliseconds(10'000));
-  int code = 0;
   if (node) node->stop();  // leaves the leaders' group: another node takes the shards at once
   if (relay) {
     relay->stop();  // aborts an open transaction; the next start resumes from the checkpoint
@@ -270,13 +355,20 @@ int serve(const ServeArgs& args) {
     spdlog::info("relay: stopped at position {} ({} events published)", last.checkpoint_position,
                  last.events_published);
   }
-  if (Status s = (*views)->stop(); !s.is_ok()) {
-    spdlog::error("views: {}", s.to_string());
-    code = 1;
+  for (ShardParts& p : shards) {
+    if (!p.views) continue;
+    if (Status s = p.views->stop(); !s.is_ok()) {
+      spdlog::error("views: {}", s.to_string());
+      code = 1;
+    }
+    p.views.reset();
   }
-  if (Status s = (*stack)->close(); !s.is_ok()) {
-    spdlog::error("close: {}", s.to_string());
-    code = 1;
+  for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+    if (Status s = it->stack->close(); !s.is_ok()) {
+      spdlog::error("close: {}", s.to_string());
+      code = 1;
+    }
+    it->stack.reset();
   }
   spdlog::info("stopped");
   return code;
@@ -359,11 +451,6 @@ void add_serve_command(CLI::App& app, int* exit_code) {
         }
       }
       if (s.is_ok()) s = args->node.validate();
-      if (s.is_ok() && args->node.shards != 1) {
-        // Each shard needs its own stack of log, keys and views on every node,
-        // and the HTTP reads a way across them: not built yet (docs/cluster.md).
-        s = invalid_argument("only 1 shard is supported so far", "shards");
-      }
       if (s.is_ok() && args->demo) s = invalid_argument("--demo seeds a single node; not with --cluster", "demo");
       if (!s.is_ok()) {
         std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());

@@ -353,7 +353,7 @@ class ClusterNode::SecretsReader {
     }) && !stopping_ && !failed_;
   }
 
-  // The record keys of shard s the topic holds (read so far).
+  // The key-store record keys of shard s the topic holds (read so far).
   std::set<std::string> record_keys(uint32_t shard) {
     const std::string prefix = std::to_string(shard) + "/";
     std::lock_guard lock(mu_);
@@ -510,11 +510,16 @@ class ClusterNode::SecretsReader {
     }
     std::lock_guard lock(mu_);
     next_offset_ = m->offset + 1;
-    seen_.insert(key);
-    if (m->payload == nullptr) {
-      tombstoned_.insert(key);
-    } else {
-      tombstoned_.erase(key);
+    // Only key-store records are remembered: batches name only those, and
+    // reconcile asks only for those. Credentials and tokens (one per sign-in)
+    // would make this grow without bound.
+    if (shard_ok && is_key_store_record(record.key)) {
+      seen_.insert(key);
+      if (m->payload == nullptr) {
+        tombstoned_.insert(key);
+      } else {
+        tombstoned_.erase(key);
+      }
     }
     if (!own && shard_ok) applied_ += 1;
     if (error_.find("(retried)") != std::string::npos) error_.clear();
@@ -538,7 +543,7 @@ class ClusterNode::SecretsReader {
   int64_t eof_offset_ = -1;
   int64_t end_offset_ = 0;
   uint64_t applied_ = 0;
-  std::set<std::string> seen_;        // message keys read (tombstones too: "present")
+  std::set<std::string> seen_;        // key-store record keys read (tombstones too: "present")
   std::set<std::string> tombstoned_;  // ... whose last record is a tombstone
   std::thread thread_;
 };

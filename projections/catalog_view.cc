@@ -1,5 +1,7 @@
 #include "projections/catalog_view.h"
 
+#include <set>
+
 #include "aggregates/catalog.h"
 #include "projections/view_codec.h"
 
@@ -188,21 +190,39 @@ Status CatalogView::apply(const ViewEvent& event) {
 }
 
 Result<CatalogPage> CatalogView::query(Db& db, const PartnerId& partner, Timestamp date, const CatalogFilter& filter) {
+  return query(db, db, partner, date, filter);
+}
+
+Result<CatalogPage> CatalogView::query(Db& partner_db, Db& catalog_db, const PartnerId& partner, Timestamp date,
+                                       const CatalogFilter& filter) {
   CatalogPage page;
   page.partner_id = partner;
   page.date = date;
   const std::string partner_text = partner.to_string();
+  // The partner's side: its market and its pins, in its order.
+  std::vector<std::pair<int, std::string>> pins;
   {
-    auto market = db.prepare("SELECT market FROM partner WHERE partner_id = ?1");
+    auto market = partner_db.prepare("SELECT market FROM partner WHERE partner_id = ?1");
     if (!market) return market.status();
     (*market)->bind_text(1, partner_text);
     auto row = (*market)->step();
     if (!row) return row.status();
     if (!*row) return not_found("partner " + partner_text + " is not in the catalog view", "partner_id");
     page.market = (*market)->column_text(0);
+    auto pinned = partner_db.prepare("SELECT rank, offer_id FROM pin WHERE partner_id = ?1 ORDER BY rank");
+    if (!pinned) return pinned.status();
+    (*pinned)->bind_text(1, partner_text);
+    while (true) {
+      auto next = (*pinned)->step();
+      if (!next) return next.status();
+      if (!*next) break;
+      pins.emplace_back(static_cast<int>((*pinned)->column_int(0)), (*pinned)->column_text(1));
+    }
   }
+  // The catalog's side: offers and the price windows that make them orderable.
+  // ?1 market, ?2 date, ?3 offer id (pins), ?4 segment, ?5 billing model.
   auto bind_filter = [&](Statement& s) {
-    s.bind_text(1, page.market).bind_time(2, date).bind_text(3, partner_text);
+    s.bind_text(1, page.market).bind_time(2, date);
     if (filter.segment) s.bind_text(4, enum_text(*filter.segment));
     if (filter.billing_model) s.bind_text(5, enum_text(*filter.billing_model));
   };
@@ -210,21 +230,25 @@ Result<CatalogPage> CatalogView::query(Db& db, const PartnerId& partner, Timesta
       "EXISTS (SELECT 1 FROM orderable_window w WHERE w.market = ?1 AND w.offer_id = o.offer_id "
       "AND w.valid_from <= ?2 AND w.valid_to >= ?2)";
   constexpr std::string_view kFilter = "(?4 IS NULL OR o.segment = ?4) AND (?5 IS NULL OR o.billing_model = ?5)";
+  std::set<std::string> pinned_ids;
   {
-    auto pins = db.prepare("SELECT p.rank, o.retired, " + std::string(kOrderable) + ", " + std::string(kOfferColumns) +
-                           " FROM pin p JOIN offer o ON o.offer_id = p.offer_id WHERE p.partner_id = ?3 AND " +
-                           std::string(kFilter) + " ORDER BY p.rank");
-    if (!pins) return pins.status();
-    bind_filter(**pins);
-    while (true) {
-      auto row = (*pins)->step();
+    auto offer = catalog_db.prepare("SELECT o.retired, " + std::string(kOrderable) + ", " +
+                                    std::string(kOfferColumns) + " FROM offer o WHERE o.offer_id = ?3 AND " +
+                                    std::string(kFilter));
+    if (!offer) return offer.status();
+    for (const auto& [rank, offer_id] : pins) {
+      pinned_ids.insert(offer_id);
+      (*offer)->reset();
+      bind_filter(**offer);
+      (*offer)->bind_text(3, offer_id);
+      auto row = (*offer)->step();
       if (!row) return row.status();
-      if (!*row) break;
+      if (!*row) continue;  // filtered out (or not in the catalog)
       PinnedCatalogOffer pin;
-      pin.rank = static_cast<int>((*pins)->column_int(0));
-      const bool retired = (*pins)->column_int(1) != 0;
-      const bool orderable = (*pins)->column_int(2) != 0;
-      pin.offer = offer_from_row(**pins, 3);
+      pin.rank = rank;
+      const bool retired = (*offer)->column_int(0) != 0;
+      const bool orderable = (*offer)->column_int(1) != 0;
+      pin.offer = offer_from_row(**offer, 2);
       pin.available = !retired && orderable;
       if (retired) {
         pin.unavailable_reason = "retired";
@@ -235,10 +259,9 @@ Result<CatalogPage> CatalogView::query(Db& db, const PartnerId& partner, Timesta
     }
   }
   {
-    auto offers = db.prepare("SELECT " + std::string(kOfferColumns) + " FROM offer o WHERE o.retired = 0 AND " +
-                             std::string(kOrderable) + " AND " + std::string(kFilter) +
-                             " AND o.offer_id NOT IN (SELECT offer_id FROM pin WHERE partner_id = ?3)"
-                             " ORDER BY o.display_name, o.offer_id");
+    auto offers = catalog_db.prepare("SELECT " + std::string(kOfferColumns) + " FROM offer o WHERE o.retired = 0 AND " +
+                                     std::string(kOrderable) + " AND " + std::string(kFilter) +
+                                     " ORDER BY o.display_name, o.offer_id");
     if (!offers) return offers.status();
     bind_filter(**offers);
     CatalogSegment groups[3] = {{Segment::kEnterprise, {}}, {Segment::kSmallBusiness, {}}, {Segment::kGovernment, {}}};
@@ -247,6 +270,7 @@ Result<CatalogPage> CatalogView::query(Db& db, const PartnerId& partner, Timesta
       if (!row) return row.status();
       if (!*row) break;
       Offer o = offer_from_row(**offers, 0);
+      if (pinned_ids.count(o.offer_id) != 0) continue;  // shown among the pins
       const auto index = static_cast<size_t>(o.segment);
       if (index < 3) groups[index].offers.push_back(std::move(o));
     }

@@ -67,6 +67,11 @@ class CatalogView final : public Projection {
 
   // kNotFound when the view has no such partner.
   static Result<CatalogPage> query(Db& db, const PartnerId& partner, Timestamp date, const CatalogFilter& filter);
+  // The same with the partner's rows (market, pins) and the catalog's (offers,
+  // price windows) in two views: a cluster with S > 1 shards keeps the catalog
+  // in shard 0 (docs/cluster.md).
+  static Result<CatalogPage> query(Db& partner_db, Db& catalog_db, const PartnerId& partner, Timestamp date,
+                                   const CatalogFilter& filter);
 
  private:
   Status set_pins(const std::string& partner, const std::vector<std::string>& offers);

@@ -9,14 +9,20 @@ namespace accountable {
 template <class T, class Fn>
 Result<T> ViewQueries::run(const Principal& who, Permission permission, const std::optional<PartnerId>& partner,
                            std::string_view view, const QueryOptions& options, Fn&& query) const {
+  return run_in<T>(views_, who, permission, partner, view, options, std::forward<Fn>(query));
+}
+
+template <class T, class Fn>
+Result<T> ViewQueries::run_in(const ViewSet& set, const Principal& who, Permission permission,
+                              const std::optional<PartnerId>& partner, std::string_view view,
+                              const QueryOptions& options, Fn&& query) const {
   // Authorize before anything else: a refused caller learns nothing, not even the view's lag.
   ACCT_RETURN_IF_ERROR(authorize(who, permission, partner));
   if (options.min_position) {
-    ACCT_RETURN_IF_ERROR(
-        views_.wait_for(view, *options.min_position, std::chrono::steady_clock::now() + options.wait));
+    ACCT_RETURN_IF_ERROR(set.wait_for(view, *options.min_position, std::chrono::steady_clock::now() + options.wait));
   }
   std::optional<T> out;
-  ACCT_RETURN_IF_ERROR(views_.read(view, [&](Db& db) -> Status {
+  ACCT_RETURN_IF_ERROR(set.read(view, [&](Db& db) -> Status {
     auto result = query(db);
     if (!result) return result.status();
     out = std::move(*result);
@@ -28,20 +34,30 @@ Result<T> ViewQueries::run(const Principal& who, Permission permission, const st
 Result<CatalogPage> ViewQueries::catalog(const Principal& who, const PartnerId& partner, Timestamp date,
                                          const CatalogFilter& filter, const QueryOptions& options) const {
   return run<CatalogPage>(who, Permission::kReadCatalog, partner, CatalogView::kName, options,
-                          [&](Db& db) { return CatalogView::query(db, partner, date, filter); });
+                          [&](Db& db) -> Result<CatalogPage> {
+                            if (&catalog_views_ == &views_) return CatalogView::query(db, partner, date, filter);
+                            // The partner's pins here, the offers in the shard that keeps the catalog.
+                            std::optional<Result<CatalogPage>> page;
+                            Status read = catalog_views_.read(CatalogView::kName, [&](Db& catalog_db) -> Status {
+                              page = CatalogView::query(db, catalog_db, partner, date, filter);
+                              return Status::ok();
+                            });
+                            if (!read.is_ok()) return read;
+                            return std::move(*page);
+                          });
 }
 
 Result<std::optional<PriceQuote>> ViewQueries::price(const Principal& who, const std::string& offer_id,
                                                      const std::string& market, const std::string& currency,
                                                      Timestamp date, const QueryOptions& options) const {
-  return run<std::optional<PriceQuote>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+  return run_in<std::optional<PriceQuote>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
                                         [&](Db& db) { return PricingView::price(db, offer_id, market, currency, date); });
 }
 
 Result<std::vector<PriceListView>> ViewQueries::price_list(const Principal& who, const std::string& market,
                                                            Timestamp date, const std::string& currency,
                                                            const QueryOptions& options) const {
-  return run<std::vector<PriceListView>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
+  return run_in<std::vector<PriceListView>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
                                          options,
                                          [&](Db& db) { return PricingView::current_list(db, market, date, currency); });
 }
@@ -49,7 +65,7 @@ Result<std::vector<PriceListView>> ViewQueries::price_list(const Principal& who,
 Result<std::vector<PriceListView>> ViewQueries::price_list_preview(const Principal& who, const std::string& market,
                                                                    Timestamp date, const std::string& currency,
                                                                    const QueryOptions& options) const {
-  return run<std::vector<PriceListView>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
+  return run_in<std::vector<PriceListView>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
                                          options,
                                          [&](Db& db) { return PricingView::preview(db, market, date, currency); });
 }
@@ -57,13 +73,13 @@ Result<std::vector<PriceListView>> ViewQueries::price_list_preview(const Princip
 Result<std::vector<PriceQuote>> ViewQueries::price_history(const Principal& who, const std::string& offer_id,
                                                            const std::string& market, const std::string& currency,
                                                            const QueryOptions& options) const {
-  return run<std::vector<PriceQuote>>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+  return run_in<std::vector<PriceQuote>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
                                       [&](Db& db) { return PricingView::history(db, offer_id, market, currency); });
 }
 
 Result<PriceDiff> ViewQueries::price_diff(const Principal& who, const std::string& market, const std::string& currency,
                                           YearMonth from, YearMonth to, const QueryOptions& options) const {
-  return run<PriceDiff>(who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+  return run_in<PriceDiff>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
                         [&](Db& db) { return PricingView::diff(db, market, currency, from, to); });
 }
 

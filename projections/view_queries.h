@@ -40,7 +40,11 @@ struct QueryOptions {
 
 class ViewQueries {
  public:
-  explicit ViewQueries(const ViewSet& views) : views_(views) {}
+  // `catalog_views`: where the catalog's offers and the price lists are read
+  // (a cluster with S > 1 shards keeps them in shard 0's views on this node;
+  // docs/cluster.md). Null: in `views`.
+  explicit ViewQueries(const ViewSet& views, const ViewSet* catalog_views = nullptr)
+      : views_(views), catalog_views_(catalog_views != nullptr ? *catalog_views : views) {}
 
   // ---- catalog (kReadCatalog) ---------------------------------------------------
   Result<CatalogPage> catalog(const Principal& who, const PartnerId& partner, Timestamp date,
@@ -85,8 +89,13 @@ class ViewQueries {
   template <class T, class Fn>
   Result<T> run(const Principal& who, Permission permission, const std::optional<PartnerId>& partner,
                 std::string_view view, const QueryOptions& options, Fn&& query) const;
+  template <class T, class Fn>
+  Result<T> run_in(const ViewSet& set, const Principal& who, Permission permission,
+                   const std::optional<PartnerId>& partner, std::string_view view, const QueryOptions& options,
+                   Fn&& query) const;
 
   const ViewSet& views_;
+  const ViewSet& catalog_views_;  // the catalog's offers and the price lists
 };
 
 }  // namespace accountable

@@ -13,7 +13,7 @@ Api::Api(AccountStack& stack, TokenStore& tokens, Metrics& metrics, ViewSet* vie
       tokens_(tokens),
       metrics_(metrics),
       views_(views),
-      queries_(views ? std::make_unique<ViewQueries>(*views) : nullptr),
+      queries_(views ? std::make_unique<ViewQueries>(*views, options.catalog_views) : nullptr),
       options_(options),
       pipeline_(stack, &tokens) {
   add_routes();
@@ -58,14 +58,9 @@ Api::Handler Api::bind(ApiReply (Api::*fn)(const ApiRequest&)) {
 
 
 Result<TokenGrant> Api::authenticate(const ApiRequest& req, bool allow_must_change) const {
-  auto it = req.http.find(http::field::authorization);
-  if (it == req.http.end()) return Status(StatusCode::kUnauthenticated, "an Authorization: Bearer token is required");
-  std::string_view value = it->value();
-  constexpr std::string_view kBearer = "Bearer ";
-  if (value.size() <= kBearer.size() || value.substr(0, kBearer.size()) != kBearer) {
-    return Status(StatusCode::kUnauthenticated, "the Authorization header must be 'Bearer <token>'");
-  }
-  auto grant = tokens_.authenticate(value.substr(kBearer.size()), now());
+  auto token = bearer_token(req.http);
+  if (!token) return token.status();
+  auto grant = tokens_.authenticate(*token, now());
   if (!grant) return grant.status();
   if (grant->must_change_password && !allow_must_change) {
     return Status(StatusCode::kForbidden,

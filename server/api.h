@@ -35,6 +35,9 @@ struct ApiOptions {
   // node takes them; a URL: the leader's, answered with a 307 to it; an
   // error: answered as such (503, Retry-After). Null: a single node.
   std::function<Result<std::optional<std::string>>()> command_target;
+  // A cluster with S > 1 shards: shard 0's views on this node, which keep the
+  // catalog's offers and the price lists (docs/cluster.md). Null: `views`.
+  const ViewSet* catalog_views = nullptr;
 };
 
 // Extra lines of /healthz (the relay, when it runs).

@@ -74,6 +74,18 @@ inline Result<YearMonth> parse_month(const ApiRequest& req, const std::string& k
   return m;
 }
 
+// The token of "Authorization: Bearer <token>" (not checked here).
+inline Result<std::string_view> bearer_token(const HttpRequest& req) {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return Status(StatusCode::kUnauthenticated, "an Authorization: Bearer token is required");
+  std::string_view value = it->value();
+  constexpr std::string_view kBearer = "Bearer ";
+  if (value.size() <= kBearer.size() || value.substr(0, kBearer.size()) != kBearer) {
+    return Status(StatusCode::kUnauthenticated, "the Authorization header must be 'Bearer <token>'");
+  }
+  return value.substr(kBearer.size());
+}
+
 inline Result<PartnerId> path_partner(const ApiRequest& req) {
   auto id = PartnerId::parse(req.path_params.at("id"));
   if (!id) return invalid_argument("is not a partner id (UUID)", "id");

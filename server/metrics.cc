@@ -6,27 +6,29 @@ namespace accountable {
 
 namespace {
 
+// `labels`: "" or `shard="1"` (a series per shard's log).
 template <class Snapshot>
-void render_histogram(std::string& out, const std::string& name, const std::string& help, const Snapshot& s,
-                      double scale) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+void render_histogram_series(std::string& out, const std::string& name, const std::string& labels, const Snapshot& s,
+                             double scale) {
+  const std::string sep = labels.empty() ? "" : labels + ",";
+  const std::string own = labels.empty() ? "" : "{" + labels + "}";
   uint64_t cumulative = 0;
-  char line[256];
+  char line[320];
   for (size_t i = 0; i < s.bounds.size(); ++i) {
     cumulative += s.counts[i];
-    std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name.c_str(), s.bounds[i] * scale,
+    std::snprintf(line, sizeof line, "%s_bucket{%sle=\"%g\"} %llu\n", name.c_str(), sep.c_str(), s.bounds[i] * scale,
                   static_cast<unsigned long long>(cumulative));
     out += line;
   }
   cumulative += s.counts[s.bounds.size()];
-  std::snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %g\n%s_count %llu\n", name.c_str(),
-                static_cast<unsigned long long>(cumulative), name.c_str(), s.sum * scale, name.c_str(),
-                static_cast<unsigned long long>(cumulative));
+  std::snprintf(line, sizeof line, "%s_bucket{%sle=\"+Inf\"} %llu\n%s_sum%s %g\n%s_count%s %llu\n", name.c_str(),
+                sep.c_str(), static_cast<unsigned long long>(cumulative), name.c_str(), own.c_str(), s.sum * scale,
+                name.c_str(), own.c_str(), static_cast<unsigned long long>(cumulative));
   out += line;
 }
 
-void render_counter(std::string& out, const std::string& name, const std::string& help, uint64_t value) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " + std::to_string(value) + "\n";
+void render_header(std::string& out, const std::string& name, const std::string& help, std::string_view type) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + std::string(type) + "\n";
 }
 
 // Label values are ours (route patterns, command names, status codes), but escape anyway.
@@ -62,16 +64,27 @@ void Metrics::add_gauge(std::string name, std::string help, GaugeFn fn) {
 
 std::string Metrics::render() const {
   std::string out;
-  const LogStats s = log_.stats();
-  render_counter(out, "acct_log_commits_appended_total", "Commits appended by this process.", s.commits_appended);
-  render_counter(out, "acct_log_batches_written_total", "Group-commit batches written (one write + fdatasync each).",
-                 s.batches_written);
-  out += "# HELP acct_log_head_position The durable head of the log.\n# TYPE acct_log_head_position gauge\n";
-  out += "acct_log_head_position " + std::to_string(s.head.value()) + "\n";
-  render_histogram(out, "acct_log_fsync_seconds", "Latency of each batch's fdatasync.", s.fsync_micros, 1e-6);
-  render_histogram(out, "acct_log_batch_commits", "Commits per group-commit batch.", s.batch_commits, 1.0);
-  out += "# HELP acct_log_healthy 1 while the log accepts writes, 0 once poisoned.\n# TYPE acct_log_healthy gauge\n";
-  out += std::string("acct_log_healthy ") + (log_.health().is_ok() ? "1" : "0") + "\n";
+  // One series per log; labelled by shard when there are several.
+  std::vector<std::pair<std::string, LogStats>> stats;
+  for (size_t i = 0; i < logs_.size(); ++i) {
+    stats.emplace_back(logs_.size() == 1 ? std::string() : "shard=\"" + std::to_string(i) + "\"", logs_[i]->stats());
+  }
+  auto series = [&](const std::string& name, const std::string& labels, const std::string& value) {
+    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + value + "\n";
+  };
+  render_header(out, "acct_log_commits_appended_total", "Commits appended by this process.", "counter");
+  for (const auto& [labels, s] : stats) series("acct_log_commits_appended_total", labels, std::to_string(s.commits_appended));
+  render_header(out, "acct_log_batches_written_total", "Group-commit batches written (one write + fdatasync each).",
+                "counter");
+  for (const auto& [labels, s] : stats) series("acct_log_batches_written_total", labels, std::to_string(s.batches_written));
+  render_header(out, "acct_log_head_position", "The durable head of the log.", "gauge");
+  for (const auto& [labels, s] : stats) series("acct_log_head_position", labels, std::to_string(s.head.value()));
+  render_header(out, "acct_log_fsync_seconds", "Latency of each batch's fdatasync.", "histogram");
+  for (const auto& [labels, s] : stats) render_histogram_series(out, "acct_log_fsync_seconds", labels, s.fsync_micros, 1e-6);
+  render_header(out, "acct_log_batch_commits", "Commits per group-commit batch.", "histogram");
+  for (const auto& [labels, s] : stats) render_histogram_series(out, "acct_log_batch_commits", labels, s.batch_commits, 1.0);
+  render_header(out, "acct_log_healthy", "1 while the log accepts writes, 0 once poisoned.", "gauge");
+  for (size_t i = 0; i < logs_.size(); ++i) series("acct_log_healthy", stats[i].first, logs_[i]->health().is_ok() ? "1" : "0");
 
   std::lock_guard lock(mu_);
   out += "# HELP acct_http_requests_total HTTP requests by route and status.\n# TYPE acct_http_requests_total counter\n";

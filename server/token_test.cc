@@ -436,5 +436,34 @@ TEST(TokenStoreReplication, ChangesArePublishedFirstAndApplyOnAnotherNode) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TokenStoreShards, ATokenNamesTheShardThatIssuedIt) {
+  const auto dir = std::filesystem::temp_directory_path() / ("acct-token-shard-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const Timestamp now = SystemClock().now();
+  auto store = TokenStore::open(posix_env(), dir.string(), now);
+  ASSERT_TRUE(store.is_ok());
+  TokenGrant g;
+  g.kind = TokenGrant::Kind::kUser;
+  g.partner = PartnerId::random();
+  g.user = UserId::random();
+  g.expires_at = Timestamp{now.micros + kHour};
+  std::set<std::string> seen;
+  for (uint8_t shard : {0, 1, 7, 255}) {
+    (*store)->set_token_shard(shard);
+    for (int i = 0; i < 20; ++i) {
+      auto token = (*store)->issue(g);
+      ASSERT_TRUE(token.is_ok());
+      EXPECT_EQ(TokenStore::shard_of_token(*token), std::optional<uint8_t>(shard)) << *token;
+      EXPECT_TRUE((*store)->authenticate(*token, now).is_ok());
+      EXPECT_TRUE(seen.insert(*token).second) << "the other 31 bytes stay random";
+    }
+  }
+  for (const char* bad : {"", "acct_", "acct_short", "nope_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                          "acct_!!!!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}) {
+    EXPECT_EQ(TokenStore::shard_of_token(bad), std::nullopt) << bad;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace accountable

@@ -227,6 +227,20 @@ class LogCapture {
   std::shared_ptr<Sink> sink_;
 };
 
+// The EnrollPartner command of Contoso (US) with the admin's email.
+inline json::object enroll_command_json(const std::string& email) {
+  json::object c = json::parse(R"({"type":"EnrollPartner","admin":{"first_name":"Ada","last_name":"Lovelace",
+    "email":"","phone":""},"partner_name":"Contoso","mpn_id":"1234567","legal":{"company_name":"Contoso Ltd",
+    "address":{"line1":"1 Main Street","line2":"","city":"Redmond","state":"WA","postal_code":"98052","country":"US",
+    "region":"West"},"primary_contact":{"first_name":"Pat","last_name":"Legal","email":"pat@contoso.example",
+    "phone":""},"approver_email":"approver@contoso.example","approver_address":{"line1":"1 Main Street","line2":"",
+    "city":"Redmond","state":"WA","postal_code":"98052","country":"US","region":"West"}},
+    "tenant_id":"6f1b1d0e-8a43-4c59-9f64-0c1f5b6a7d11","default_domain":"contoso.onmicrosoft.com",
+    "language":"en","culture":"en-us"})").as_object();
+  c["admin"].as_object()["email"] = email;
+  return c;
+}
+
 class ServerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -296,18 +310,7 @@ class ServerFixture : public ::testing::Test {
   }
 
   // The EnrollPartner command of Contoso (US) with the admin's email.
-  static json::object enroll_command(const std::string& email) {
-    json::object c = json::parse(R"({"type":"EnrollPartner","admin":{"first_name":"Ada","last_name":"Lovelace",
-      "email":"","phone":""},"partner_name":"Contoso","mpn_id":"1234567","legal":{"company_name":"Contoso Ltd",
-      "address":{"line1":"1 Main Street","line2":"","city":"Redmond","state":"WA","postal_code":"98052","country":"US",
-      "region":"West"},"primary_contact":{"first_name":"Pat","last_name":"Legal","email":"pat@contoso.example",
-      "phone":""},"approver_email":"approver@contoso.example","approver_address":{"line1":"1 Main Street","line2":"",
-      "city":"Redmond","state":"WA","postal_code":"98052","country":"US","region":"West"}},
-      "tenant_id":"6f1b1d0e-8a43-4c59-9f64-0c1f5b6a7d11","default_domain":"contoso.onmicrosoft.com",
-      "language":"en","culture":"en-us"})").as_object();
-    c["admin"].as_object()["email"] = email;
-    return c;
-  }
+  static json::object enroll_command(const std::string& email) { return enroll_command_json(email); }
 
   // Enrols a partner as the operator; returns (partner id, admin id, temporary password).
   std::tuple<std::string, std::string, std::string> enroll_with(const json::object& c) {

@@ -19,129 +19,20 @@
 # confluent_kafka (read_committed) see every event of the downstream topic
 # exactly once, in order per partner (tests/kafka/interop_check.py).
 source "$(dirname "$0")/common.bash"
-here=$(cd "$(dirname "$0")" && pwd)
-client="$python $here/cluster_client.py"
-
-declare -A node_pid=()
-stop_nodes() {
-  local n
-  for n in "${!node_pid[@]}"; do
-    kill -CONT "${node_pid[$n]}" 2>/dev/null || true
-    kill -9 "${node_pid[$n]}" 2>/dev/null || true
-  done
-}
-on_exit() {
-  local rc=$? n
-  set +e  # the exit code is decided; what follows must all run, cleanup last
-  if [ "$rc" -ne 0 ]; then
-    for n in "${!node_pid[@]}"; do
-      echo "----- node $n: /healthz -----"
-      curl -s -m 2 "$(url_of "$n")/healthz" || true
-      echo
-    done
-    if [ -n "${ACCT_CLUSTER_TEST_KEEP:-}" ]; then mkdir -p "$ACCT_CLUSTER_TEST_KEEP" && cp "$work"/n*.err "$ACCT_CLUSTER_TEST_KEEP"/; fi
-    for f in "$work"/n*.err; do
-      echo "----- warnings and errors of $f -----"
-      grep -E "warn|error|fail" "$f" | grep -v "GETPID\|FindCoord" | tail -n 30 || true
-    done
-  fi
-  stop_nodes
-  if [ -n "${load_pid:-}" ]; then kill "$load_pid" 2>/dev/null || true; fi
-  (exit "$rc")
-  cleanup
-}
-trap on_exit EXIT
+source "$(dirname "$0")/cluster_common.bash"
 
 start_own_cluster 3
 echo "own Kafka cluster: $brokers"
 name="it$$"
-# A free port per node, below the ephemeral range (32768 and up), where
-# outgoing connections cannot take it between the pick and the bind.
-declare -A node_port=()
-for n in 1 2 3 4; do
-  node_port[$n]=$($python - "${node_port[@]}" <<'PY'
-import random, socket, sys
-taken = set(int(p) for p in sys.argv[1:])
-for _ in range(1000):
-    port = random.randrange(20000, 32000)
-    if port in taken:
-        continue
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-PY
-)
-  [ -n "${node_port[$n]}" ] || { echo "FAIL: no free port for node $n"; exit 1; }
-done
-port_of() { echo "${node_port[$1]}"; }
-url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
-
-# Starts node N on its folder (kept across restarts); waits until it serves.
-start_node() {
-  local n=$1 i
-  mkdir -p "$work/n$n"
-  [ -f "$work/n$n/operator.token" ] || { [ -f "$work/operator.token" ] && cp "$work/operator.token" "$work/n$n/"; }
-  "$acct" serve --cluster --cluster-name "$name" --node-id "n$n" --kafka-brokers "$brokers" --cluster-key "$work/cluster.key" \
-    --kafka-topic "$name.events" --listen "127.0.0.1:$(port_of "$n")" --advertise "$(url_of "$n")" \
-    --data "$work/n$n" >>"$work/n$n.out" 2>>"$work/n$n.err" &
-  node_pid[$n]=$!
-  for ((i = 0; i < 600; i++)); do
-    curl -sf -m 2 "$(url_of "$n")/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "${node_pid[$n]}" 2>/dev/null || { echo "FAIL: node $n exited"; tail -20 "$work/n$n.err"; exit 1; }
-    sleep 0.2
-  done
-  echo "FAIL: node $n did not serve within 120 s"
-  exit 1
-}
-
-role_of() {
-  curl -s -m 2 "$(url_of "$1")/healthz" 2>/dev/null |
-    $python -c 'import json,sys; print(json.load(sys.stdin)["cluster"]["shard"][0]["role"])' 2>/dev/null || echo down
-}
-
-# Prints the node that leads, among the given ones, waiting at most $1 s.
-wait_leader() {
-  local seconds=$1 i n
-  shift
-  for ((i = 0; i < seconds * 5; i++)); do
-    for n in "$@"; do
-      if [ "$(role_of "$n")" = leader ]; then
-        echo "$n"
-        return 0
-      fi
-    done
-    sleep 0.2
-  done
-  echo "FAIL: no leader among nodes $* after ${seconds}s" >&2
-  return 1
-}
-
-acked_count() { wc -l <"$work/acked" | tr -d ' '; }
-
-# Waits (at most $1 s) until $2 more commands were acknowledged.
-wait_acks() {
-  local seconds=$1 more=$2 from i
-  from=$(acked_count)
-  for ((i = 0; i < seconds * 5; i++)); do
-    [ "$(acked_count)" -ge $((from + more)) ] && return 0
-    sleep 0.2
-  done
-  echo "FAIL: fewer than $more commands acknowledged in ${seconds}s (load: $(tail -3 "$work/load.out"))"
-  exit 1
-}
+shards=1
+pick_ports 1 2 3 4
 
 "$acct" cluster keygen --out "$work/cluster.key" >/dev/null
 start_node 1
 cp "$work/n1/operator.token" "$work/operator.token"
 start_node 2
 start_node 3
-leader=$(wait_leader 60 1 2 3)
+leader=$(wait_leader 60 0 1 2 3)
 echo "node $leader leads"
 $client account create --nodes "$(url_of 1),$(url_of 2),$(url_of 3)" --token-file "$work/operator.token" \
   --out "$work/account.json"
@@ -158,7 +49,7 @@ for n in 1 2 3; do [ "$n" != "$leader" ] && others+=("$n"); done
 kill -9 "${node_pid[$leader]}"
 killed_at=$(date +%s.%N)
 killed=$leader
-leader=$(wait_leader 90 "${others[@]}")
+leader=$(wait_leader 90 0 "${others[@]}")
 echo "leader killed: node $leader leads after $(echo "$(date +%s.%N) - $killed_at" | bc) s"
 wait_acks 60 50
 
@@ -175,7 +66,7 @@ zombie=$leader
 kill -STOP "${node_pid[$zombie]}"
 others=()
 for n in 1 2 3; do [ "$n" != "$zombie" ] && others+=("$n"); done
-leader=$(wait_leader 90 "${others[@]}")
+leader=$(wait_leader 90 0 "${others[@]}")
 echo "zombie: node $zombie stopped; node $leader leads"
 kill -CONT "${node_pid[$zombie]}"
 zombie_command=$(cat /proc/sys/kernel/random/uuid)
@@ -209,15 +100,9 @@ grep -q '"given_up": 0' "$work/load.out" || echo "note: some commands were given
 
 # Every copy reaches the same head, with the same hash.
 nodes="1 2 3 4"
-for ((i = 0; i < 300; i++)); do
-  heads=$(for n in $nodes; do curl -s -m 2 "$(url_of "$n")/healthz" |
-    $python -c 'import json,sys; s=json.load(sys.stdin)["cluster"]["shard"][0]; print(s["head"], s["head_hash"])'; done | sort -u)
-  [ "$(echo "$heads" | wc -l)" -eq 1 ] && break
-  sleep 0.2
-done
+heads=$(same_heads $nodes) || exit 1
 echo "heads: $heads"
-[ "$(echo "$heads" | wc -l)" -eq 1 ] || { echo "FAIL: the copies differ"; exit 1; }
-head=${heads%% *}
+head=$(echo "$heads" | cut -d: -f2)
 
 $client check --nodes "$(url_of 1),$(url_of 2),$(url_of 3),$(url_of 4)" --token-file "$work/operator.token" \
   --acked "$work/acked" --min-acked 200 --absent "$zombie_command"

@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """HTTP clients for tests/kafka/cluster.sh (Python's standard library only).
 
-  load    N clients send PublishOffer commands to random nodes until a stop
-          file appears (or a time limit). A 307 is followed to the leader with
+  load    N clients send commands to random nodes until a stop file
+          appears (or a time limit): PublishOffer (the catalog: shard 0), or
+          with --kind enroll EnrollPartner (each a new partner, on the shard
+          of its id: every shard gets commands). A 307 is followed to the leader with
           the same body and token; a 503 or a lost connection is retried with
           the SAME command id (idempotent), a bounded number of times. Every
           acknowledged command is appended to --acked as a JSON line
-          {command_id, position, node, at}.
-  check   Every node's copy: all events read over HTTP; every acknowledged
-          command is there exactly once, at the position it was acknowledged
-          with, on every node; every node has the same events, position by
-          position. Prints the head.
+          {command_id, position, shard, node, at}.
+  check   Every node's copy of every shard (--shards): all events read over
+          HTTP; every acknowledged command is there exactly once, in the
+          shard and at the position it was acknowledged with, on every node;
+          every node has the same events, position by position. Prints the
+          heads.
   post    One command to one node, redirects NOT followed; prints the status.
   account create   Enrols a partner (its admin's name and email are personal
           data, sealed under a key of the leader's), signs the admin in with
@@ -46,6 +49,21 @@ def offer_command(command_id, offer_id):
                   "license_agreement_type": "corporate", "purchase_unit": "1 Month",
                   "secondary_license_type": "non_specific", "base_offer_ids": [],
                   "end_customer_type": "corporate", "billing_model": "usage_based"}})
+
+
+def enroll_command(command_id, email):
+    addr = {"line1": "1 Main Street", "line2": "", "city": "Redmond", "state": "WA", "postal_code": "98052",
+            "country": "US", "region": "West"}
+    return json.dumps({
+        "type": "EnrollPartner", "command_id": command_id,
+        "admin": {"first_name": "Ada", "last_name": "Lovelace", "email": email, "phone": ""},
+        "partner_name": "Contoso", "mpn_id": "1234567",
+        "legal": {"company_name": "Contoso Ltd", "address": addr,
+                  "primary_contact": {"first_name": "Pat", "last_name": "Legal",
+                                      "email": "pat@contoso.example", "phone": ""},
+                  "approver_email": "approver@contoso.example", "approver_address": addr},
+        "tenant_id": str(uuid.uuid4()), "default_domain": "contoso.onmicrosoft.com", "language": "en",
+        "culture": "en-us", "billing_currency": "USD"})
 
 
 def request(url, method, token, body=None, timeout=20):
@@ -92,7 +110,10 @@ def cmd_load(a):
         while time.monotonic() < deadline and not os.path.exists(a.stop_file):
             i += 1
             command_id = str(uuid.uuid4())
-            body = offer_command(command_id, "c%d-%d-%s" % (n, i, command_id[:8]))
+            if a.kind == "enroll":
+                body = enroll_command(command_id, "ada-%s@contoso.example" % command_id[:8])
+            else:
+                body = offer_command(command_id, "c%d-%d-%s" % (n, i, command_id[:8]))
             for attempt in range(a.attempts):
                 node = rng.choice(nodes)
                 try:
@@ -102,6 +123,8 @@ def cmd_load(a):
                 if status == 200 and "position" in reply:
                     with lock:
                         out.write(json.dumps({"command_id": command_id, "position": reply["position"],
+                                              "last_position": reply.get("last_position", reply["position"]),
+                                              "shard": reply.get("shard", 0),
                                               "node": url.split("/v1/")[0], "at": time.time(),
                                               "duplicate": reply.get("duplicate", False)}) + "\n")
                         out.flush()
@@ -126,11 +149,12 @@ def cmd_load(a):
     print(json.dumps(counts), flush=True)
 
 
-def read_all_events(node, token):
+def read_all_events(node, token, shard=None):
     events = []
     position = 1
+    which = "" if shard is None else "&shard=%d" % shard
     for _ in range(100000):
-        status, _, data = request("%s/v1/events?from=%d&limit=1000" % (node, position), "GET", token)
+        status, _, data = request("%s/v1/events?from=%d&limit=1000%s" % (node, position, which), "GET", token)
         if status != 200:
             fail("GET events from %s: %d %s" % (node, status, data[:200]))
         page = json.loads(data)
@@ -144,39 +168,48 @@ def read_all_events(node, token):
 def cmd_check(a):
     nodes = a.nodes.split(",")
     token = open(a.token_file).read().strip()
-    acked = {}
+    acked = {}  # command id -> (shard, first position, last position)
     with open(a.acked) as f:
         for line in f:
             r = json.loads(line)
-            if r["command_id"] in acked and acked[r["command_id"]] != r["position"]:
-                fail("command %s acknowledged at two positions: %d and %d" %
-                     (r["command_id"], acked[r["command_id"]], r["position"]))
-            acked[r["command_id"]] = r["position"]
+            where = (r.get("shard", 0), r["position"], r.get("last_position", r["position"]))
+            if r["command_id"] in acked and acked[r["command_id"]] != where:
+                fail("command %s acknowledged at two places: %s and %s" % (r["command_id"], acked[r["command_id"]], where))
+            acked[r["command_id"]] = where
     if len(acked) < a.min_acked:
         fail("only %d commands acknowledged (expected at least %d)" % (len(acked), a.min_acked))
-    reference = None
-    for node in nodes:
-        events = read_all_events(node, token)
-        positions = [e["position"] for e in events]
-        if positions != list(range(1, len(events) + 1)):
-            fail("%s: positions are not 1..%d without gaps" % (node, len(events)))
-        by_command = {}
-        for e in events:
-            by_command.setdefault(e["command_id"], []).append(e["position"])
-        for command_id, position in acked.items():
-            found = by_command.get(command_id, [])
-            if found != [position]:
-                fail("%s: acknowledged command %s (position %d) is at %s" % (node, command_id, position, found))
-        for command_id in a.absent or []:
-            if command_id in by_command:
-                fail("%s: command %s, refused by a fenced leader, is in the log at %s" %
-                     (node, command_id, by_command[command_id]))
-        summary = [(e["position"], e["event_id"], e["command_id"]) for e in events]
-        if reference is None:
-            reference = (node, summary)
-        elif summary != reference[1]:
-            fail("%s and %s hold different events" % (node, reference[0]))
-    print(json.dumps({"nodes": len(nodes), "head": len(reference[1]), "acked": len(acked)}), flush=True)
+    heads = []
+    for shard in range(a.shards):
+        reference = None
+        for node in nodes:
+            events = read_all_events(node, token, shard if a.shards > 1 else None)
+            positions = [e["position"] for e in events]
+            if positions != list(range(1, len(events) + 1)):
+                fail("%s shard %d: positions are not 1..%d without gaps" % (node, shard, len(events)))
+            by_command = {}
+            for e in events:
+                by_command.setdefault(e["command_id"], []).append(e["position"])
+            for command_id, (acked_shard, position, last) in acked.items():
+                found = by_command.get(command_id, [])
+                want = list(range(position, last + 1)) if acked_shard == shard else []
+                if found != want:
+                    fail("%s shard %d: acknowledged command %s (shard %d, positions %d..%d) is at %s" %
+                         (node, shard, command_id, acked_shard, position, last, found))
+            for command_id in a.absent or []:
+                if command_id in by_command:
+                    fail("%s: command %s, refused by a fenced leader, is in the log at %s" %
+                         (node, command_id, by_command[command_id]))
+            summary = [(e["position"], e["event_id"], e["command_id"]) for e in events]
+            if reference is None:
+                reference = (node, summary)
+            elif summary != reference[1]:
+                fail("%s and %s hold different events in shard %d" % (node, reference[0], shard))
+        heads.append(len(reference[1]))
+    per_shard = {s: sum(1 for v in acked.values() if v[0] == s) for s in range(a.shards)}
+    print(json.dumps({"nodes": len(nodes), "heads": heads, "acked": len(acked), "acked_per_shard": per_shard}),
+          flush=True)
+    if a.shards > 1 and any(n == 0 for n in per_shard.values()):
+        fail("a shard had no acknowledged command: %s" % per_shard)
 
 
 def cmd_post(a):
@@ -208,18 +241,8 @@ def cmd_account_create(a):
     nodes = a.nodes.split(",")
     token = open(a.token_file).read().strip()
     email = "ada-%s@contoso.example" % uuid.uuid4().hex[:8]
-    addr = {"line1": "1 Main Street", "line2": "", "city": "Redmond", "state": "WA", "postal_code": "98052",
-            "country": "US", "region": "West"}
-    enroll = {"type": "EnrollPartner", "command_id": str(uuid.uuid4()),
-              "admin": {"first_name": "Ada", "last_name": "Lovelace", "email": email, "phone": ""},
-              "partner_name": "Contoso", "mpn_id": "1234567",
-              "legal": {"company_name": "Contoso Ltd", "address": addr,
-                        "primary_contact": {"first_name": "Pat", "last_name": "Legal",
-                                            "email": "pat@contoso.example", "phone": ""},
-                        "approver_email": "approver@contoso.example", "approver_address": addr},
-              "tenant_id": str(uuid.uuid4()), "default_domain": "contoso.onmicrosoft.com", "language": "en",
-              "culture": "en-us", "billing_currency": "USD"}
-    reply, url = post_retrying(random.choice(nodes), token, json.dumps(enroll), "/v1/commands", "EnrollPartner")
+    enroll = enroll_command(str(uuid.uuid4()), email)
+    reply, url = post_retrying(random.choice(nodes), token, enroll, "/v1/commands", "EnrollPartner")
     result = reply.get("result", {})
     partner, temporary = result.get("partner_id"), result.get("temporary_password")
     if not partner or not temporary:
@@ -270,6 +293,7 @@ def main():
     load.add_argument("--acked", required=True)
     load.add_argument("--stop-file", required=True)
     load.add_argument("--clients", type=int, default=8)
+    load.add_argument("--kind", choices=["offer", "enroll"], default="offer")
     load.add_argument("--attempts", type=int, default=150)  # x 0.2 s: rides over a failover
     load.add_argument("--pause", type=float, default=0.02)
     load.add_argument("--max-seconds", type=float, default=600)
@@ -279,6 +303,7 @@ def main():
     check.add_argument("--acked", required=True)
     check.add_argument("--min-acked", type=int, default=1)
     check.add_argument("--absent", action="append")
+    check.add_argument("--shards", type=int, default=1)
     post = sub.add_parser("post")
     post.add_argument("--node", required=True)
     post.add_argument("--token-file", required=True)

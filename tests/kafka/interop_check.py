@@ -4,7 +4,10 @@
 1. kcat's dump (key, partition, offset, headers, value; tab separated):
    every value validates against docs/kafka-event.schema.json, the headers
    agree with the value, the key is the partner (or the stream), and
-   positions 1..head are each there once.
+   positions 1..head are each there once. With a cluster of S > 1 shards
+   (--head h0,h1,...: each shard's head) positions are per shard: each
+   (key, position) is there once, sum(heads) in all (a key lives in one
+   shard).
 2. A confluent_kafka consumer (read_committed, its own group) reads the
    topic: the same count, and per key the same positions in the same order
    as kcat saw.
@@ -42,8 +45,11 @@ def main():
     ap.add_argument("--kcat", required=True)
     ap.add_argument("--brokers", required=True)
     ap.add_argument("--topic", required=True)
-    ap.add_argument("--head", type=int, required=True)
+    ap.add_argument("--head", required=True, help="the head, or each shard's head comma-separated")
     a = ap.parse_args()
+    shard_heads = [int(h) for h in a.head.split(",")]
+    a.head = sum(shard_heads)
+    sharded = len(shard_heads) > 1
 
     with open(a.schema) as f:
         schema = json.load(f)
@@ -79,12 +85,16 @@ def main():
             want_key = doc["partner"] if doc["partner"] is not None else doc["stream"]
             if key != want_key:
                 fail("position %d: key %r, expected %r" % (doc["position"], key, want_key))
-            if doc["position"] in seen:
-                fail("position %d twice in kcat's dump" % doc["position"])
-            seen.add(doc["position"])
+            unique = (key, doc["position"]) if sharded else doc["position"]
+            if unique in seen:
+                fail("position %d%s twice in kcat's dump" % (doc["position"], " of key " + key if sharded else ""))
+            seen.add(unique)
             kcat_by_key.setdefault(key, []).append(doc["position"])
             count += 1
-    if count != a.head or seen != set(range(1, a.head + 1)):
+    if sharded:
+        if count != a.head:
+            fail("kcat read %d messages; expected %d (the shards' heads %s)" % (count, a.head, shard_heads))
+    elif count != a.head or seen != set(range(1, a.head + 1)):
         fail("kcat read %d messages; expected positions 1..%d each once" % (count, a.head))
     for key, positions in kcat_by_key.items():
         if positions != sorted(positions):

@@ -1,0 +1,266 @@
+#include "server/shard_router.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <stdexcept>
+
+#include "aggregates/dispatch.h"
+#include "aggregates/engine.h"
+#include "schema/json_codec.h"
+#include "server/api.h"  // before api_replies.h, which needs what it includes
+#include "server/api_replies.h"
+
+namespace accountable {
+
+using namespace api;  // NOLINT: the shared replies and parsers
+
+namespace {
+
+constexpr std::string_view kShardHeader = "Accountable-Shard";
+constexpr uint64_t kMaxPosition = UINT64_MAX >> 1;  // as the routes' own min_position
+
+bool parse_number(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+void name_shard(ApiReply& reply, uint32_t shard) {
+  reply.response.set(kShardHeader, std::to_string(shard));
+}
+
+}  // namespace
+
+ShardRouter::ShardRouter(std::vector<ShardEndpoints> shards, std::function<uint32_t(std::string_view)> shard_of,
+                         const Clock* clock)
+    : shards_(std::move(shards)), shard_of_(std::move(shard_of)), clock_(clock ? clock : &system_clock_) {
+  if (shards_.empty()) throw std::logic_error("ShardRouter: no shards");
+  const std::vector<Route>& table = shards_[0].routes->routes();
+  for (const ShardEndpoints& s : shards_) {
+    const std::vector<Route>& other = s.routes->routes();
+    bool same = other.size() == table.size();
+    for (size_t i = 0; same && i < table.size(); ++i) {
+      same = other[i].method == table[i].method && other[i].pattern == table[i].pattern;
+    }
+    if (!same) throw std::logic_error("ShardRouter: the shards' route tables differ");
+  }
+  for (size_t i = 0; i < table.size(); ++i) {
+    const Rule rule = rule_for(table[i].pattern);
+    router_.add(table[i].method, table[i].pattern,
+                [this, i, rule](const ApiRequest& req) { return handle(i, rule, req); });
+  }
+}
+
+ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
+  auto starts = [&](std::string_view prefix) { return pattern.rfind(prefix, 0) == 0; };
+  if (pattern == "/v1/commands") return Rule::kCommand;
+  if (pattern == "/v1/sessions") return Rule::kSession;
+  if (starts("/v1/partners/{id}/")) return Rule::kPartner;
+  if (starts("/v1/me/")) return Rule::kCaller;
+  if (starts("/v1/pricing/")) return Rule::kPricing;
+  if (pattern == "/v1/streams/{stream}") return Rule::kStream;
+  if (pattern == "/v1/events" || pattern == "/v1/events/subscribe") return Rule::kEvents;
+  if (pattern == "/healthz") return Rule::kHealth;
+  if (pattern == "/v1/views/{name}/rebuild") return Rule::kEveryShard;
+  if (pattern == "/metrics" || pattern == "/v1/openapi.yaml") return Rule::kShardZero;
+  // A new route must say which shard answers it (docs/cluster.md).
+  throw std::logic_error("ShardRouter: no shard rule for the route " + pattern);
+}
+
+std::string ShardRouter::position_token(uint32_t shard, uint64_t position) {
+  return "s" + std::to_string(shard) + ":" + std::to_string(position);
+}
+
+Result<std::optional<uint64_t>> ShardRouter::position_for(std::string_view min_position, uint32_t shard) {
+  const Status malformed = invalid_argument(
+      "must be a position, or tokens s<shard>:<position> separated by commas (a command's min_position)",
+      "min_position");
+  uint64_t plain = 0;
+  if (parse_number(min_position, &plain)) {
+    if (plain > kMaxPosition) return malformed;
+    return std::optional<uint64_t>(plain);
+  }
+  std::optional<uint64_t> out;
+  size_t start = 0;
+  while (start <= min_position.size()) {
+    size_t comma = min_position.find(',', start);
+    if (comma == std::string_view::npos) comma = min_position.size();
+    const std::string_view item = min_position.substr(start, comma - start);
+    const size_t colon = item.find(':');
+    uint64_t s = 0;
+    uint64_t position = 0;
+    if (item.size() < 4 || item[0] != 's' || colon == std::string_view::npos ||
+        !parse_number(item.substr(1, colon - 1), &s) || !parse_number(item.substr(colon + 1), &position) ||
+        position > kMaxPosition) {
+      return malformed;
+    }
+    if (s == shard) out = std::max(out.value_or(0), position);
+    start = comma + 1;
+  }
+  return out;
+}
+
+uint32_t ShardRouter::partner_shard(std::string_view partner_text) const {
+  auto id = PartnerId::parse(partner_text);
+  if (!id) return 0;  // not a partner id: shard 0 answers the error
+  const uint32_t s = shard_of_(id->to_string());
+  return s < shards() ? s : 0;
+}
+
+std::optional<uint32_t> ShardRouter::caller_shard(const ApiRequest& req) const {
+  auto token = bearer_token(req.http);
+  if (!token) return std::nullopt;
+  // The operator's token is every shard's: shard 0 answers for it.
+  auto grant = shards_[0].tokens->authenticate(*token, clock_->now());
+  if (grant && grant->kind == TokenGrant::Kind::kOperator) return std::nullopt;
+  // Any other token names its shard (TokenStore::set_token_shard), so a node
+  // that has not read it yet still sends it to the right shard (whose leader
+  // takes a write; a read answers 401 until the token arrives).
+  auto shard = TokenStore::shard_of_token(*token);
+  if (!shard || *shard >= shards()) return std::nullopt;
+  return *shard;
+}
+
+ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) const {
+  switch (rule) {
+    case Rule::kCommand: {
+      uint32_t shard = 0;
+      if (auto parsed = parse_command_json(req.http.body())) {
+        const StateKeys keys = state_keys(parsed->command);
+        if (keys.partner) {
+          shard = partner_shard(keys.partner->to_string());
+        } else if (std::holds_alternative<EnrollPartner>(parsed->command)) {
+          shard = partner_shard(Engine::enrolled_partner(parsed->command_id).to_string());
+        }
+      }  // else shard 0 answers the error
+      ApiReply reply = on_shard(route, shard, shard, req);
+      if (reply.response.result() != http::status::ok) return reply;
+      boost::system::error_code ec;
+      json::value body = json::parse(reply.response.body(), ec);
+      if (ec || !body.is_object() || !body.as_object().contains("last_position")) return reply;
+      json::object& o = body.as_object();
+      o["shard"] = shard;
+      o["min_position"] = position_token(shard, o["last_position"].to_number<uint64_t>());
+      reply.response.body() = json::serialize(o);
+      reply.response.prepare_payload();
+      return reply;
+    }
+    case Rule::kSession: {
+      uint32_t shard = 0;
+      boost::system::error_code ec;
+      json::value body = json::parse(req.http.body(), ec);
+      if (!ec && body.is_object()) {
+        if (const json::value* p = body.as_object().if_contains("partner_id"); p && p->is_string()) {
+          shard = partner_shard(std::string_view(p->as_string()));
+        }
+      }
+      return on_shard(route, shard, shard, req);
+    }
+    case Rule::kPartner: {
+      const uint32_t shard = partner_shard(req.path_params.at("id"));
+      return on_shard(route, shard, shard, req);
+    }
+    case Rule::kCaller: {
+      const uint32_t shard = caller_shard(req).value_or(0);
+      return on_shard(route, shard, shard, req);
+    }
+    case Rule::kPricing:
+      return on_shard(route, caller_shard(req).value_or(0), 0, req);
+    case Rule::kStream: {
+      const std::string& stream = req.path_params.at("stream");
+      uint32_t shard = 0;
+      for (uint32_t s = 0; s < shards(); ++s) {
+        if (shards_[s].log->stream_version(stream).value() > 0) {
+          shard = s;
+          break;
+        }
+      }
+      return on_shard(route, shard, shard, req);
+    }
+    case Rule::kEvents: {
+      uint32_t shard = 0;
+      if (auto it = req.query.find("shard"); it != req.query.end()) {
+        uint64_t s = 0;
+        if (!parse_number(it->second, &s) || s >= shards()) {
+          return reply_error(
+              invalid_argument("must be a shard number from 0 to " + std::to_string(shards() - 1), "shard"));
+        }
+        shard = static_cast<uint32_t>(s);
+      } else if (auto p = req.query.find("partner"); p != req.query.end()) {
+        shard = partner_shard(p->second);
+      } else {
+        shard = caller_shard(req).value_or(0);
+      }
+      return on_shard(route, shard, shard, req);
+    }
+    case Rule::kHealth:
+      return health(route, req);
+    case Rule::kEveryShard:
+      return every_shard(route, req);
+    case Rule::kShardZero:
+      return on_shard(route, 0, 0, req);
+  }
+  return reply_error(Status(StatusCode::kInternal, "no shard rule"));
+}
+
+ApiReply ShardRouter::on_shard(size_t route, uint32_t shard, uint32_t data_shard, const ApiRequest& req) const {
+  std::map<std::string, std::string> query = req.query;
+  if (auto it = query.find("min_position"); it != query.end()) {
+    auto position = position_for(it->second, data_shard);
+    if (!position) {
+      ApiReply refused = reply_error(position.status());
+      name_shard(refused, shard);
+      return refused;
+    }
+    if (*position) {
+      it->second = std::to_string(**position);
+    } else {
+      query.erase(it);  // the token names other shards only: nothing to wait for here
+    }
+  }
+  const ApiRequest handed{req.http, req.path, req.path_params, std::move(query)};
+  ApiReply reply = shards_[shard].routes->routes()[route].handler(handed);
+  name_shard(reply, shard);
+  return reply;
+}
+
+ApiReply ShardRouter::health(size_t route, const ApiRequest& req) const {
+  // Shard 0's answer (it carries the node's cluster object), with every
+  // shard's log and views under "shards"; degraded if any shard is.
+  json::object merged;
+  json::array per_shard;
+  bool healthy = true;
+  for (uint32_t s = 0; s < shards(); ++s) {
+    ApiReply reply = shards_[s].routes->routes()[route].handler(req);
+    healthy = healthy && reply.response.result() == http::status::ok;
+    boost::system::error_code ec;
+    json::value body = json::parse(reply.response.body(), ec);
+    if (ec || !body.is_object()) {
+      healthy = false;
+      per_shard.push_back(json::object{{"shard", s}, {"error", "unreadable health answer"}});
+      continue;
+    }
+    json::object& o = body.as_object();
+    if (s == 0) merged = o;
+    o.erase("cluster");  // the node's, once at the top
+    o["shard"] = s;
+    per_shard.push_back(std::move(o));
+  }
+  merged["shards"] = std::move(per_shard);
+  merged["status"] = healthy ? "ok" : "degraded";
+  return reply_json(merged, healthy ? http::status::ok : http::status::service_unavailable);
+}
+
+ApiReply ShardRouter::every_shard(size_t route, const ApiRequest& req) const {
+  json::array answers;
+  for (uint32_t s = 0; s < shards(); ++s) {
+    ApiReply reply = on_shard(route, s, s, req);
+    if (reply.response.result() != http::status::ok) return reply;  // that shard's error; earlier shards are done
+    boost::system::error_code ec;
+    json::value body = json::parse(reply.response.body(), ec);
+    answers.push_back(ec ? json::value(nullptr) : std::move(body));
+  }
+  return reply_json(json::object{{"shards", std::move(answers)}});
+}
+
+}  // namespace accountable
