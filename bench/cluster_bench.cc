@@ -22,6 +22,7 @@
 #include "bench/bench_report.h"
 #include "bench/serve_process.h"
 #include "cluster/secret_message.h"
+#include "cluster/shard_map.h"
 #include "consumers/kafka_client.h"
 #include "consumers/testing/kafka_testing.h"
 
@@ -111,6 +112,7 @@ constexpr int kMaxAttempts = 3000;  // x kRetryPause: 60 s, rides over a failove
 constexpr int kMaxHops = 3;         // 307s followed for one attempt
 constexpr int kSessionTimeoutMs = 6000;  // serve's default; the brokers' group.min.session.timeout.ms by default
 constexpr uint64_t kDefaultCap = 1'000'000;  // commands per phase at most (besides the time)
+constexpr uint32_t kShards = 3;              // the S of the *_shards_3_* figures
 // The *_partners figures: each client sends SetVettingStatus to a partner of
 // its own (16 partner streams), so commands of different clients share
 // batches (group commit) instead of waiting for one stream.
@@ -280,7 +282,8 @@ class HttpClient {
   std::map<unsigned short, std::unique_ptr<Connection>> connections_;
 };
 
-// What a node's /healthz says about shard 0 (cluster mode), and its log head.
+// What a node's /healthz says about shard 0 (cluster mode), and its log head;
+// its batches over all its shards, and its role in each.
 struct NodeHealth {
   bool answered = false;
   std::string role;  // leader, follower, acquiring, failed; empty without --cluster
@@ -288,8 +291,9 @@ struct NodeHealth {
   uint64_t head = 0;
   uint64_t lag_batches = 0;
   double lag_seconds = 0;
-  uint64_t batches_replicated = 0;
+  uint64_t batches_replicated = 0;  // summed over the node's shards
   uint64_t leadership_changes = 0;
+  std::vector<std::string> roles;   // per shard
 };
 
 NodeHealth health_of(HttpClient& client, unsigned short port) {
@@ -307,8 +311,11 @@ NodeHealth health_of(HttpClient& client, unsigned short port) {
       h.head = boost::json::value_to<uint64_t>(s.at("head"));
       h.lag_batches = boost::json::value_to<uint64_t>(s.at("lag_batches"));
       h.lag_seconds = boost::json::value_to<double>(s.at("lag_seconds"));
-      h.batches_replicated = boost::json::value_to<uint64_t>(s.at("batches_replicated"));
       h.leadership_changes = boost::json::value_to<uint64_t>(s.at("leadership_changes"));
+      for (const boost::json::value& each : cluster->as_object().at("shard").as_array()) {
+        h.batches_replicated += boost::json::value_to<uint64_t>(each.as_object().at("batches_replicated"));
+        h.roles.emplace_back(each.as_object().at("role").as_string());
+      }
     }
   } catch (const std::exception&) {
     h.answered = false;
@@ -559,13 +566,14 @@ struct Node {
 class BenchCluster {
  public:
   BenchCluster(std::string dir, std::string brokers, std::string name, size_t size, int replication_factor,
-               int min_insync)
+               int min_insync, uint32_t shards = 1)
       : dir_(std::move(dir)),
         brokers_(std::move(brokers)),
         name_(std::move(name)),
         size_(size),
         replication_factor_(replication_factor),
-        min_insync_(min_insync) {}
+        min_insync_(min_insync),
+        shards_(shards) {}
 
   // Node 1 first (it creates the topics and the operator token), then its
   // token copied into the others' folders, then the others, at once.
@@ -640,6 +648,31 @@ class BenchCluster {
                                                      std::to_string(limit.count()) + " ms (" + seen + ")");
   }
 
+  // S > 1: waits until every shard has exactly one leader among the running
+  // nodes; returns how many shards each node leads.
+  Result<std::vector<size_t>> wait_every_shard_led(milliseconds limit) {
+    HttpClient client(kHealthTimeout);
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      std::vector<size_t> led(nodes_.size(), 0);
+      std::vector<size_t> leaders(shards_, 0);
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (!nodes_[i]->process.running()) continue;
+        const NodeHealth h = health_of(client, nodes_[i]->port);
+        for (size_t s = 0; s < h.roles.size() && s < shards_; ++s) {
+          if (h.roles[s] == "leader") {
+            leaders[s] += 1;
+            led[i] += 1;
+          }
+        }
+      }
+      if (std::all_of(leaders.begin(), leaders.end(), [](size_t n) { return n == 1; })) return led;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return Status(StatusCode::kUnavailable, "cluster " + name_ + ": not every shard had one leader within " +
+                                                std::to_string(limit.count()) + " ms");
+  }
+
   // SIGTERM to every running node, each bounded; the first failure returned.
   Status stop() {
     Status first;
@@ -658,7 +691,8 @@ class BenchCluster {
     if (!conf) return;
     auto admin = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
     if (!admin) return;
-    kafka::delete_topics(admin->get(), {name_ + ".replication", name_ + ".cluster", name_ + ".events"},
+    kafka::delete_topics(admin->get(),
+                         {name_ + ".replication", name_ + ".cluster", name_ + ".secrets", name_ + ".events"},
                          std::chrono::seconds(30))
         .ignore();
   }
@@ -679,6 +713,7 @@ class BenchCluster {
                                "--replication-factor", std::to_string(replication_factor_),
                                "--min-insync-replicas", std::to_string(min_insync_),
                                "--session-timeout-ms", std::to_string(kSessionTimeoutMs),
+                               "--shards", std::to_string(shards_),
                                "--listen", "127.0.0.1:" + std::to_string(node.port), "--advertise", node.url(),
                                "--data", node.dir},
                               dir_ + "/" + node.id + ".log");
@@ -689,6 +724,7 @@ class BenchCluster {
   std::string dir_, brokers_, name_;
   size_t size_;
   int replication_factor_, min_insync_;
+  uint32_t shards_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::string token_;
 };
@@ -710,9 +746,13 @@ struct Measured {
   LagSamples lag;
 };
 
+// The batches replicated in the window are counted on `leader`, or, for a
+// cluster with S > 1, summed over `batch_ports` (every node: each leads some shards).
 Measured measure(const std::string& token, const std::vector<unsigned short>& ports,
                  const std::vector<ServeProcess*>& processes, std::optional<unsigned short> leader,
-                 const std::vector<unsigned short>& followers, uint64_t cap, CommandBody body) {
+                 const std::vector<unsigned short>& followers, uint64_t cap, CommandBody body,
+                 std::vector<unsigned short> batch_ports = {}) {
+  if (batch_ports.empty() && leader) batch_ports.push_back(*leader);
   Measured m;
   HttpClient health(kHealthTimeout);
   Load load(token, ports, cap, std::move(body));
@@ -725,11 +765,17 @@ Measured measure(const std::string& token, const std::vector<unsigned short>& po
     for (const ServeProcess* p : processes) sum += p->cpu_seconds();
     return sum;
   };
-  std::optional<uint64_t> batches_before;
-  if (leader) {
-    const NodeHealth h = health_of(health, *leader);
-    if (h.answered) batches_before = h.batches_replicated;
-  }
+  auto batches_now = [&]() -> std::optional<uint64_t> {
+    if (batch_ports.empty()) return std::nullopt;
+    uint64_t sum = 0;
+    for (unsigned short port : batch_ports) {
+      const NodeHealth h = health_of(health, port);
+      if (!h.answered) return std::nullopt;
+      sum += h.batches_replicated;
+    }
+    return sum;
+  };
+  const std::optional<uint64_t> batches_before = batches_now();
   const double cpu_before = nodes_cpu();
   const double generator_before = process_cpu_seconds();
   const MachineCpu machine;
@@ -753,9 +799,9 @@ Measured measure(const std::string& token, const std::vector<unsigned short>& po
   m.machine_cores = machine.busy_cores();
   m.generator_cpu = process_cpu_seconds() - generator_before;
   m.nodes_cpu = nodes_cpu() - cpu_before;
-  if (leader && batches_before) {
-    const NodeHealth h = health_of(health, *leader);
-    if (h.answered && h.batches_replicated >= *batches_before) m.batches = h.batches_replicated - *batches_before;
+  if (batches_before) {
+    const std::optional<uint64_t> after = batches_now();
+    if (after && *after >= *batches_before) m.batches = *after - *batches_before;
   }
   load.stop();
   m.window = cluster_bench::window(load.acks(), from, to);
@@ -846,6 +892,29 @@ Status kafka_transaction_line(const std::string& brokers, const std::string& nam
   std::string value(1024, '\0');
   std::mt19937_64 rng(7);
   for (char& c : value) c = static_cast<char>(rng());
+  // A topic just created can still be unknown to this producer's metadata
+  // (produce fails at once with _UNKNOWN_TOPIC): one untimed transaction
+  // first, retried every 100 ms for 30 s at most.
+  for (int attempt = 0;; ++attempt) {
+    if (kafka::Error e{rd_kafka_begin_transaction(rk)}) return kafka::error_status(e.get(), "begin_transaction");
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (const std::string& topic : topics) {
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END);
+      }
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (kafka::Error e{rd_kafka_commit_transaction(rk, 30'000)}) {
+        return kafka::error_status(e.get(), "commit_transaction");
+      }
+      break;
+    }
+    if (kafka::Error e{rd_kafka_abort_transaction(rk, 30'000)}) return kafka::error_status(e.get(), "abort_transaction");
+    if (err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || attempt >= 300) return kafka::error_status(err, "produce");
+    std::this_thread::sleep_for(milliseconds(100));
+  }
   std::vector<double> latencies_us;
   Status failed;
   const auto start = Clock::now();
@@ -887,33 +956,6 @@ Status kafka_transaction_line(const std::string& brokers, const std::string& nam
   return Status::ok();
 }
 
-// S > 1: asked of acct serve itself, which refuses it so far; the line says
-// so with serve's own reason.
-Status shards_line(const std::string& dir, const std::string& brokers) {
-  ServeProcess probe;
-  const std::string log = dir + "/shards-2.log";
-  const std::string key = dir + "/shards-2.key";
-  if (!std::filesystem::exists(key)) ACCT_RETURN_IF_ERROR(cluster::write_cluster_key_file(key));
-  ACCT_RETURN_IF_ERROR(probe.spawn({"serve", "--cluster", "--shards", "2", "--cluster-name", "bench-shards-probe",
-                                    "--cluster-key", key,
-                                    "--node-id", "probe", "--kafka-brokers", brokers, "--advertise",
-                                    "http://127.0.0.1:1", "--listen", "127.0.0.1:0", "--data", dir + "/shards-2"},
-                                   log));
-  const int code = probe.wait_exit(milliseconds(10'000));
-  std::ifstream in(log);
-  std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
-  if (code == 0 || said.find("listening on") != std::string::npos) {
-    return Status(StatusCode::kInternal, "cluster: acct serve accepted --shards 2; this workload does not measure it yet");
-  }
-  JsonLine line("cluster");
-  line.text("figure", "shards_2").text("unit", "commands/s").flag("skipped", true);
-  line.text("reason", "acct serve --cluster --shards 2 refuses to start (exit " + std::to_string(code) + "): " + said +
-                          "; each shard needs its own log, keys and views on every node (docs/cluster.md)");
-  line.print();
-  return Status::ok();
-}
-
 }  // namespace
 
 Status cluster_workload(const BenchOptions& o) {
@@ -931,8 +973,6 @@ Status cluster_workload(const BenchOptions& o) {
   Workspace ws(o, "cluster");
   const std::string run = testing::unique_name("bench");  // bench.<pid>.<hex>: this run's clusters
   const std::string brokers_text = std::to_string(brokers) + " broker" + (brokers == 1 ? "" : "s");
-
-  ACCT_RETURN_IF_ERROR(shards_line(ws.dir(), o.kafka_brokers));
 
   // 1. The reference: one acct serve without --cluster, the same commands.
   {
@@ -1110,6 +1150,46 @@ Status cluster_workload(const BenchOptions& o) {
                                                        std::to_string(kFailoverLimit.count() / 1000) + " s of the kill");
     }
     ACCT_RETURN_IF_ERROR(check_totals("failover", totals));
+    ACCT_RETURN_IF_ERROR(stopped);
+  }
+
+  // 4. S = 3 shards, with 1 node and with 3: the partners spread over the
+  // shards, each shard with its own leader, log and chain of transactions.
+  for (const size_t size : {size_t{1}, size_t{3}}) {
+    std::string tag(1, 's');
+    tag += std::to_string(kShards) + "n" + std::to_string(size);
+    BenchCluster c(ws.dir() + "/" + tag, o.kafka_brokers, run + "." + tag, size, rf, min_insync, kShards);
+    ACCT_RETURN_IF_ERROR(c.start());
+    auto led = c.wait_every_shard_led(kLeaderLimit);
+    if (!led) return led.status();
+    std::vector<ServeProcess*> processes;
+    for (auto& n : c.nodes()) processes.push_back(&n->process);
+    auto partners = enroll_partners(c.nodes()[0]->port, c.token(), kClients);
+    if (!partners) return partners.status();
+    std::vector<size_t> per_shard(kShards, 0);
+    for (const std::string& p : *partners) per_shard[cluster::shard_of(p, kShards)] += 1;
+    auto joined = [](const std::vector<size_t>& v) {
+      std::string out;
+      for (size_t x : v) {
+        if (!out.empty()) out += '/';
+        out += std::to_string(x);
+      }
+      return out;
+    };
+    const Measured mp = measure(c.token(), c.ports(), processes, std::nullopt, {}, cap, vettings(*partners),
+                                c.ports());
+    Status stopped = c.stop();
+    if (!o.keep_data) c.delete_topics();
+    const std::string figure = "nodes_" + std::to_string(size) + "_shards_" + std::to_string(kShards) + "_partners";
+    print_throughput(figure,
+                     kPartnersBound + std::string("; the 16 partners on shards ") + joined(per_shard) +
+                         ", each shard's batches its own Kafka transactions, so up to 3 transactions in flight; "
+                         "shards led per node " + joined(*led) +
+                         (size > 1 ? "; a 307 hop for the commands sent to a node that does not lead their shard" : "") +
+                         "; 2 cores shared by " + brokers_text + ", " + std::to_string(size) +
+                         " node(s) and the generator",
+                     mp, size, brokers, rf);
+    ACCT_RETURN_IF_ERROR(check_totals(figure, mp.totals));
     ACCT_RETURN_IF_ERROR(stopped);
   }
   return Status::ok();

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "app/account_stack.h"
 #include "app/shard_secrets.h"
@@ -170,6 +171,18 @@ int serve(const ServeArgs& args) {
     return shard_count == 1 ? args.data : join_path(args.data, "shard-" + std::to_string(s));
   };
   const std::string operator_token_file = shard_count == 1 ? "" : join_path(args.data, "operator.token");
+  // A folder keeps one layout: refuse to start S > 1 over a single log, or
+  // S = 1 over shard folders, rather than serve an empty copy beside them.
+  const bool has_single_log = std::filesystem::exists(join_path(args.data, "log"));
+  const bool has_shard_folders = std::filesystem::exists(join_path(args.data, "shard-0"));
+  if ((shard_count > 1 && has_single_log) || (shard_count == 1 && has_shard_folders)) {
+    std::fprintf(stderr,
+                 "serve: --data %s holds %s, but this node runs %u shard(s): a node with --shards S > 1 keeps "
+                 "each shard in DATA/shard-<s>, and one shard keeps its log in DATA/log (docs/cluster.md)\n",
+                 args.data.c_str(), has_single_log ? "a single log (log/)" : "shard folders (shard-0/...)",
+                 shard_count);
+    return 2;
+  }
   std::unique_ptr<cluster::ClusterNode> node;
   if (args.cluster) node = std::make_unique<cluster::ClusterNode>(args.node);
   if (shard_count > 1) {
@@ -307,6 +320,7 @@ int serve(const ServeArgs& args) {
     ApiOptions api_options;
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
     if (s > 0) api_options.catalog_views = shards[0].views.get();
+    api_options.shard = s;
     shards[s].api = std::make_unique<Api>(*shards[s].stack, *shards[s].tokens, metrics, shards[s].views.get(),
                                           api_options);
   }

@@ -38,6 +38,10 @@ struct ApiOptions {
   // A cluster with S > 1 shards: shard 0's views on this node, which keep the
   // catalog's offers and the price lists (docs/cluster.md). Null: `views`.
   const ViewSet* catalog_views = nullptr;
+  // This Api's shard (0 on a single node and with S = 1): the shard a
+  // command's min_position token names, and whose part of a read's
+  // min_position it waits for (server/shard_positions.h).
+  uint32_t shard = 0;
 };
 
 // Extra lines of /healthz (the relay, when it runs).
@@ -92,7 +96,8 @@ class Api {
     QueryOptions options;  // min_position (read-your-writes) and its wait
   };
   // Who reads a view and with which options, or the error to reply with.
-  Result<ViewRead> view_read(const ApiRequest& req) const;
+  // `reads_catalog`: the price lists, kept in shard 0 (its min_position part).
+  Result<ViewRead> view_read(const ApiRequest& req, bool reads_catalog = false) const;
   void add_view_routes();
   ApiReply get_catalog(const ApiRequest& req);
   ApiReply get_pricing(const ApiRequest& req);

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "server/api_replies.h"
+#include "server/shard_positions.h"
 
 namespace accountable {
 
@@ -28,6 +29,9 @@ ApiReply Api::post_command(const ApiRequest& req) {
   metrics_.count_command(type, "ok");
 
   json::object body = std::move(reply->body);
+  // Where the command landed, as a token every read's min_position takes.
+  body["shard"] = options_.shard;
+  body["min_position"] = position_token(options_.shard, body["last_position"].to_number<uint64_t>());
   json::object& result = body["result"].as_object();
   if (reply->password) {
     // Returned once, here; never logged. The caller hands it to the person.

@@ -266,5 +266,27 @@ TEST_F(ServerFixture, TwoGlobalAdminsDemotingEachOtherOverHttpLeaveOne) {
   EXPECT_TRUE(loser == 403 || loser == 422) << loser;
 }
 
+TEST_F(ServerFixture, OneLogSpeaksTheShardPositionTokensToo) {
+  // A client written for a cluster with shards works against one log: the
+  // answer names shard 0 and its token, and reads take such tokens.
+  auto [partner, admin, temporary] = enroll();
+  const std::string token = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  Reply accepted = command(token, json::object{{"type", "AcceptResellerAgreement"}, {"partner_id", partner},
+                                               {"agreement_version", "2019-10"}});
+  ASSERT_EQ(accepted.status, 200u) << accepted.body;
+  EXPECT_EQ(accepted.json().at("shard").as_int64(), 0);
+  const uint64_t last = accepted.json().at("last_position").to_number<uint64_t>();
+  const std::string at(accepted.json().at("min_position").as_string());
+  EXPECT_EQ(at, "s0:" + std::to_string(last));
+  const std::string users = "/v1/partners/" + partner + "/users?min_position=";
+  EXPECT_EQ(request(http::verb::get, users + at, "", token).status, 200u);
+  EXPECT_EQ(request(http::verb::get, users + "s0:" + std::to_string(last + 1000), "", token).status, 503u);
+  EXPECT_EQ(request(http::verb::get, users + "s1:" + std::to_string(last + 1000) + "," + at, "", token).status, 200u)
+      << "another shard's position is not this log's to wait for";
+  Reply bad = request(http::verb::get, users + "s0:", "", token);
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(bad.json().at("error").at("field").as_string(), "min_position") << bad.body;
+}
+
 }  // namespace
 }  // namespace accountable

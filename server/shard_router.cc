@@ -1,7 +1,6 @@
 #include "server/shard_router.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <stdexcept>
 
 #include "aggregates/dispatch.h"
@@ -17,13 +16,6 @@ using namespace api;  // NOLINT: the shared replies and parsers
 namespace {
 
 constexpr std::string_view kShardHeader = "Accountable-Shard";
-constexpr uint64_t kMaxPosition = UINT64_MAX >> 1;  // as the routes' own min_position
-
-bool parse_number(std::string_view text, uint64_t* out) {
-  if (text.empty()) return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
 
 void name_shard(ApiReply& reply, uint32_t shard) {
   reply.response.set(kShardHeader, std::to_string(shard));
@@ -56,8 +48,7 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   if (pattern == "/v1/commands") return Rule::kCommand;
   if (pattern == "/v1/sessions") return Rule::kSession;
   if (starts("/v1/partners/{id}/")) return Rule::kPartner;
-  if (starts("/v1/me/")) return Rule::kCaller;
-  if (starts("/v1/pricing/")) return Rule::kPricing;
+  if (starts("/v1/me/") || starts("/v1/pricing/")) return Rule::kCaller;
   if (pattern == "/v1/streams/{stream}") return Rule::kStream;
   if (pattern == "/v1/events" || pattern == "/v1/events/subscribe") return Rule::kEvents;
   if (pattern == "/healthz") return Rule::kHealth;
@@ -65,39 +56,6 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   if (pattern == "/metrics" || pattern == "/v1/openapi.yaml") return Rule::kShardZero;
   // A new route must say which shard answers it (docs/cluster.md).
   throw std::logic_error("ShardRouter: no shard rule for the route " + pattern);
-}
-
-std::string ShardRouter::position_token(uint32_t shard, uint64_t position) {
-  return "s" + std::to_string(shard) + ":" + std::to_string(position);
-}
-
-Result<std::optional<uint64_t>> ShardRouter::position_for(std::string_view min_position, uint32_t shard) {
-  const Status malformed = invalid_argument(
-      "must be a position, or tokens s<shard>:<position> separated by commas (a command's min_position)",
-      "min_position");
-  uint64_t plain = 0;
-  if (parse_number(min_position, &plain)) {
-    if (plain > kMaxPosition) return malformed;
-    return std::optional<uint64_t>(plain);
-  }
-  std::optional<uint64_t> out;
-  size_t start = 0;
-  while (start <= min_position.size()) {
-    size_t comma = min_position.find(',', start);
-    if (comma == std::string_view::npos) comma = min_position.size();
-    const std::string_view item = min_position.substr(start, comma - start);
-    const size_t colon = item.find(':');
-    uint64_t s = 0;
-    uint64_t position = 0;
-    if (item.size() < 4 || item[0] != 's' || colon == std::string_view::npos ||
-        !parse_number(item.substr(1, colon - 1), &s) || !parse_number(item.substr(colon + 1), &position) ||
-        position > kMaxPosition) {
-      return malformed;
-    }
-    if (s == shard) out = std::max(out.value_or(0), position);
-    start = comma + 1;
-  }
-  return out;
 }
 
 uint32_t ShardRouter::partner_shard(std::string_view partner_text) const {
@@ -133,17 +91,7 @@ ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) con
           shard = partner_shard(Engine::enrolled_partner(parsed->command_id).to_string());
         }
       }  // else shard 0 answers the error
-      ApiReply reply = on_shard(route, shard, shard, req);
-      if (reply.response.result() != http::status::ok) return reply;
-      boost::system::error_code ec;
-      json::value body = json::parse(reply.response.body(), ec);
-      if (ec || !body.is_object() || !body.as_object().contains("last_position")) return reply;
-      json::object& o = body.as_object();
-      o["shard"] = shard;
-      o["min_position"] = position_token(shard, o["last_position"].to_number<uint64_t>());
-      reply.response.body() = json::serialize(o);
-      reply.response.prepare_payload();
-      return reply;
+      return on_shard(route, shard, req);
     }
     case Rule::kSession: {
       uint32_t shard = 0;
@@ -154,18 +102,16 @@ ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) con
           shard = partner_shard(std::string_view(p->as_string()));
         }
       }
-      return on_shard(route, shard, shard, req);
+      return on_shard(route, shard, req);
     }
     case Rule::kPartner: {
       const uint32_t shard = partner_shard(req.path_params.at("id"));
-      return on_shard(route, shard, shard, req);
+      return on_shard(route, shard, req);
     }
     case Rule::kCaller: {
       const uint32_t shard = caller_shard(req).value_or(0);
-      return on_shard(route, shard, shard, req);
+      return on_shard(route, shard, req);
     }
-    case Rule::kPricing:
-      return on_shard(route, caller_shard(req).value_or(0), 0, req);
     case Rule::kStream: {
       const std::string& stream = req.path_params.at("stream");
       uint32_t shard = 0;
@@ -175,51 +121,33 @@ ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) con
           break;
         }
       }
-      return on_shard(route, shard, shard, req);
+      return on_shard(route, shard, req);
     }
     case Rule::kEvents: {
       uint32_t shard = 0;
-      if (auto it = req.query.find("shard"); it != req.query.end()) {
-        uint64_t s = 0;
-        if (!parse_number(it->second, &s) || s >= shards()) {
-          return reply_error(
-              invalid_argument("must be a shard number from 0 to " + std::to_string(shards() - 1), "shard"));
-        }
-        shard = static_cast<uint32_t>(s);
+      if (req.query.count("shard")) {
+        auto s = query_u64(req, "shard", 0, 0, shards() - 1);
+        if (!s) return reply_error(s.status());
+        shard = static_cast<uint32_t>(*s);
       } else if (auto p = req.query.find("partner"); p != req.query.end()) {
         shard = partner_shard(p->second);
       } else {
         shard = caller_shard(req).value_or(0);
       }
-      return on_shard(route, shard, shard, req);
+      return on_shard(route, shard, req);
     }
     case Rule::kHealth:
       return health(route, req);
     case Rule::kEveryShard:
       return every_shard(route, req);
     case Rule::kShardZero:
-      return on_shard(route, 0, 0, req);
+      return on_shard(route, 0, req);
   }
   return reply_error(Status(StatusCode::kInternal, "no shard rule"));
 }
 
-ApiReply ShardRouter::on_shard(size_t route, uint32_t shard, uint32_t data_shard, const ApiRequest& req) const {
-  std::map<std::string, std::string> query = req.query;
-  if (auto it = query.find("min_position"); it != query.end()) {
-    auto position = position_for(it->second, data_shard);
-    if (!position) {
-      ApiReply refused = reply_error(position.status());
-      name_shard(refused, shard);
-      return refused;
-    }
-    if (*position) {
-      it->second = std::to_string(**position);
-    } else {
-      query.erase(it);  // the token names other shards only: nothing to wait for here
-    }
-  }
-  const ApiRequest handed{req.http, req.path, req.path_params, std::move(query)};
-  ApiReply reply = shards_[shard].routes->routes()[route].handler(handed);
+ApiReply ShardRouter::on_shard(size_t route, uint32_t shard, const ApiRequest& req) const {
+  ApiReply reply = shards_[shard].routes->routes()[route].handler(req);
   name_shard(reply, shard);
   return reply;
 }
@@ -254,7 +182,7 @@ ApiReply ShardRouter::health(size_t route, const ApiRequest& req) const {
 ApiReply ShardRouter::every_shard(size_t route, const ApiRequest& req) const {
   json::array answers;
   for (uint32_t s = 0; s < shards(); ++s) {
-    ApiReply reply = on_shard(route, s, s, req);
+    ApiReply reply = on_shard(route, s, req);
     if (reply.response.result() != http::status::ok) return reply;  // that shard's error; earlier shards are done
     boost::system::error_code ec;
     json::value body = json::parse(reply.response.body(), ec);

@@ -18,11 +18,9 @@
 //     caller's, else 0;
 //   - /healthz: every shard's, merged; /v1/views/{name}/rebuild: every shard;
 //   - /metrics and /v1/openapi.yaml: shard 0 (the metrics are the node's).
-// Positions are per shard. A command's answer adds "shard" and a
-// "min_position" token "s<shard>:<position>"; min_position accepts such
-// tokens, comma-separated, and each shard is given its own position (a plain
-// number applies to whichever shard the request goes to). Every answer of a
-// routed request names its shard in the header Accountable-Shard.
+// Positions are per shard; each shard's Api speaks the min_position tokens
+// (server/shard_positions.h). Every answer of a routed request names its
+// shard in the header Accountable-Shard.
 // A shard this node does not lead answers a write with its 307 to the leader
 // as usual; the leader's router picks the same shard.
 #pragma once
@@ -58,20 +56,12 @@ class ShardRouter {
   const Router& router() const { return router_; }
   uint32_t shards() const { return static_cast<uint32_t>(shards_.size()); }
 
-  // "s<shard>:<position>" (the token a command's answer carries).
-  static std::string position_token(uint32_t shard, uint64_t position);
-  // The position of `shard` in a min_position value: a plain number (any
-  // shard), or tokens "s<n>:<position>" comma-separated (nullopt: this shard
-  // is not named). kInvalidArgument, naming min_position, when malformed.
-  static Result<std::optional<uint64_t>> position_for(std::string_view min_position, uint32_t shard);
-
  private:
   enum class Rule {
     kCommand,     // the command's partner
     kSession,     // the body's partner_id
     kPartner,     // the path's {id}
-    kCaller,      // the bearer token's partner
-    kPricing,     // the caller's shard; the data (and min_position) in shard 0
+    kCaller,      // the bearer token's shard (price lists: read there from shard 0's views)
     kStream,      // the shard whose log has the stream
     kEvents,      // ?shard=, ?partner=, the caller's
     kHealth,      // every shard, merged
@@ -80,7 +70,7 @@ class ShardRouter {
   };
   static Rule rule_for(const std::string& pattern);
   ApiReply handle(size_t route, Rule rule, const ApiRequest& req) const;
-  ApiReply on_shard(size_t route, uint32_t shard, uint32_t data_shard, const ApiRequest& req) const;
+  ApiReply on_shard(size_t route, uint32_t shard, const ApiRequest& req) const;
   ApiReply health(size_t route, const ApiRequest& req) const;
   ApiReply every_shard(size_t route, const ApiRequest& req) const;
   // The shard the bearer token names; nullopt: no token, a malformed one

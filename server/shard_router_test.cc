@@ -13,6 +13,7 @@
 
 #include "aggregates/engine.h"
 #include "cluster/shard_map.h"
+#include "server/shard_positions.h"
 #include "server/testing/http_test_client.h"
 
 namespace accountable {
@@ -22,16 +23,17 @@ using namespace http_test;  // NOLINT: Reply, send_request, json
 
 constexpr uint32_t kShards = 3;
 
-TEST(ShardRouterPositions, PlainNumbersAndShardTokens) {
-  EXPECT_EQ(*ShardRouter::position_for("12", 0), std::optional<uint64_t>(12));
-  EXPECT_EQ(*ShardRouter::position_for("12", 2), std::optional<uint64_t>(12));
-  EXPECT_EQ(*ShardRouter::position_for("s1:5,s2:7", 1), std::optional<uint64_t>(5));
-  EXPECT_EQ(*ShardRouter::position_for("s1:5,s2:7", 2), std::optional<uint64_t>(7));
-  EXPECT_EQ(*ShardRouter::position_for("s1:5,s2:7", 0), std::nullopt);
-  EXPECT_EQ(*ShardRouter::position_for("s1:5,s1:9", 1), std::optional<uint64_t>(9));  // the later one
-  EXPECT_EQ(ShardRouter::position_token(2, 41), "s2:41");
-  for (const char* bad : {"", "s1", "s1:", "x1:2", "s:2", "s1:2,", "s1:abc", "-1", "s1:99999999999999999999"}) {
-    auto r = ShardRouter::position_for(bad, 1);
+TEST(ShardPositions, PlainNumbersAndShardTokens) {
+  EXPECT_EQ(*position_for("12", 0), std::optional<uint64_t>(12));
+  EXPECT_EQ(*position_for("12", 2), std::optional<uint64_t>(12));
+  EXPECT_EQ(*position_for("s1:5,s2:7", 1), std::optional<uint64_t>(5));
+  EXPECT_EQ(*position_for("s1:5,s2:7", 2), std::optional<uint64_t>(7));
+  EXPECT_EQ(*position_for("s1:5,s2:7", 0), std::nullopt);
+  EXPECT_EQ(*position_for("s1:5,s1:9", 1), std::optional<uint64_t>(9));  // the later one
+  EXPECT_EQ(position_token(2, 41), "s2:41");
+  for (const char* bad : {"", "s1", "s1:", "x1:2", "s:2", "s1:2,", "s1:abc", "-1", "s1:99999999999999999999",
+                          "99999999999999999999"}) {
+    auto r = position_for(bad, 1);
     ASSERT_FALSE(r.is_ok()) << bad;
     EXPECT_EQ(r.status().field(), "min_position") << bad;
   }
@@ -78,6 +80,7 @@ class ShardedServer : public ::testing::Test {
       ApiOptions api_options;
       api_options.min_position_wait = std::chrono::milliseconds(300);
       if (s > 0) api_options.catalog_views = shards_[0].views.get();
+      api_options.shard = s;
       shards_[s].api = std::make_unique<Api>(*shards_[s].stack, *shards_[s].tokens, *metrics_,
                                              shards_[s].views.get(), api_options);
       endpoints.push_back({&shards_[s].api->router(), shards_[s].tokens.get(), &shards_[s].stack->log()});
@@ -211,7 +214,7 @@ TEST_F(ShardedServer, PartnersOnEveryShardReadTheCatalogAndPriceListsOfShardZero
     Reply pinned = command(token, json::object{{"type", "PinOffer"}, {"partner_id", partner}, {"offer_id", "azure-plan"}});
     ASSERT_EQ(pinned.status, 200u) << pinned.body;
     const std::string pinned_at(pinned.json().at("min_position").as_string());
-    EXPECT_EQ(pinned_at, ShardRouter::position_token(shard, pinned.json().at("last_position").to_number<uint64_t>()));
+    EXPECT_EQ(pinned_at, position_token(shard, pinned.json().at("last_position").to_number<uint64_t>()));
 
     // The catalog view joins this shard's pins with shard 0's offers; the
     // token names both shards, and each waits for its own position.

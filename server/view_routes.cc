@@ -5,6 +5,7 @@
 #include "aggregates/roles.h"
 #include "projections/view_json.h"
 #include "server/api_replies.h"
+#include "server/shard_positions.h"
 
 namespace accountable {
 
@@ -18,16 +19,17 @@ void Api::add_view_routes() {
   router_.add(http::verb::post, "/v1/views/{name}/rebuild", bind(&Api::post_view_rebuild));
 }
 
-Result<Api::ViewRead> Api::view_read(const ApiRequest& req) const {
+Result<Api::ViewRead> Api::view_read(const ApiRequest& req, bool reads_catalog) const {
   if (!queries_) return Status(StatusCode::kBusy, "the views are not running");
   auto who = caller(req);
   if (!who) return who.status();
   ViewRead read{std::move(*who), {}};
   read.options.wait = options_.min_position_wait;
-  if (req.query.count("min_position")) {
-    auto mp = query_u64(req, "min_position", 0, 0, UINT64_MAX >> 1);
+  if (auto it = req.query.find("min_position"); it != req.query.end()) {
+    // A position, or shard tokens: this shard's part (the catalog's: shard 0).
+    auto mp = position_for(it->second, reads_catalog ? 0 : options_.shard);
     if (!mp) return mp.status();
-    read.options.min_position = GlobalPosition(*mp);
+    if (*mp) read.options.min_position = GlobalPosition(**mp);
   }
   return read;
 }
@@ -46,7 +48,7 @@ ApiReply Api::get_catalog(const ApiRequest& req) {
 }
 
 ApiReply Api::get_pricing(const ApiRequest& req) {
-  auto read = view_read(req);
+  auto read = view_read(req, /*reads_catalog=*/true);
   if (!read) return reply_error(read.status());
   const std::string& market = req.path_params.at("market");
   const std::string& currency = req.path_params.at("currency");
