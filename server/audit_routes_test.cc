@@ -9,6 +9,7 @@
 
 #include "projections/view_set.h"
 #include "server/api.h"
+#include "server/testing/http_test_client.h"
 
 namespace accountable {
 namespace {
@@ -76,15 +77,7 @@ class AuditRoutes : public ::testing::Test {
 
   // Enrols a partner; returns its id and a Global admin's token.
   std::pair<std::string, std::string> enroll(const std::string& email) {
-    json::object c = json::parse(R"({"type":"EnrollPartner","admin":{"first_name":"Ada","last_name":"Lovelace",
-      "email":"","phone":""},"partner_name":"Contoso","mpn_id":"1234567","legal":{"company_name":"Contoso Ltd",
-      "address":{"line1":"1 Main Street","line2":"","city":"Redmond","state":"WA","postal_code":"98052","country":"US",
-      "region":"West"},"primary_contact":{"first_name":"Pat","last_name":"Legal","email":"pat@contoso.example",
-      "phone":""},"approver_email":"approver@contoso.example","approver_address":{"line1":"1 Main Street","line2":"",
-      "city":"Redmond","state":"WA","postal_code":"98052","country":"US","region":"West"}},
-      "tenant_id":"6f1b1d0e-8a43-4c59-9f64-0c1f5b6a7d11","default_domain":"contoso.onmicrosoft.com",
-      "language":"en","culture":"en-us"})").as_object();
-    c["admin"].as_object()["email"] = email;
+    json::object c = http_test::enroll_command_json(email);
     Answer r = command(operator_, c);
     EXPECT_EQ(r.status, 200u);
     const std::string partner(r.body.at("result").at("partner_id").as_string());

@@ -57,23 +57,12 @@ TEST_F(ServerFixture, EnrolSignInChangePasswordCreateUsersPinAndReadYourWrites) 
   gmtime_r(&secs, &tm);
   char month_first[16], month_last[16];
   std::strftime(month_first, sizeof month_first, "%Y-%m-01", &tm);
-  Reply offer = command(operator_token_, json::parse(R"({"type":"PublishOffer","offer":{"offer_id":"azure-plan",
-      "display_name":"Azure plan","segment":"enterprise","license_agreement_type":"corporate",
-      "purchase_unit":"1 Month","secondary_license_type":"non_specific","base_offer_ids":[],
-      "end_customer_type":"corporate","billing_model":"usage_based"}})").as_object());
+  Reply offer = command(operator_token_, azure_plan_offer_command());
   ASSERT_EQ(offer.status, 200u) << offer.body;
   std::strftime(month_last, sizeof month_last, "%Y-%m-28", &tm);
-  json::object list = json::parse(R"({"type":"PublishPriceList","price_list":{"market":"US","currency":"USD",
-      "year":0,"month":0,"billing_model":"usage_based","rows":[{"change_code":"ADD","valid_from":"","valid_to":"",
-      "offer_display_name":"Azure plan","offer_id":"azure-plan","license_agreement_type":"corporate",
-      "purchase_unit":"1 Month","secondary_license_type":"non_specific","end_customer_type":"corporate",
-      "list_price_micros":10000000,"erp_price_micros":12000000}]}})").as_object();
-  auto& pl = list["price_list"].as_object();
-  pl["year"] = tm.tm_year + 1900;
-  pl["month"] = tm.tm_mon + 1;
-  auto& row = pl["rows"].as_array()[0].as_object();
-  row["valid_from"] = month_first;
-  row["valid_to"] = tm.tm_mday <= 28 ? std::string(month_last) + "T23:59:59Z" : format_timestamp(Timestamp{now.micros + 3'600'000'000LL});
+  const json::object list = azure_plan_price_list_command(
+      tm.tm_year + 1900, tm.tm_mon + 1, month_first,
+      tm.tm_mday <= 28 ? std::string(month_last) + "T23:59:59Z" : format_timestamp(Timestamp{now.micros + 3'600'000'000LL}));
   Reply prices = command(operator_token_, list);
   ASSERT_EQ(prices.status, 200u) << prices.body;
   Reply pinned = command(token, json::object{{"type", "PinOffer"}, {"partner_id", partner}, {"offer_id", "azure-plan"}});

@@ -155,23 +155,12 @@ std::string month_text(const char* format) {
 
 TEST_F(ShardedServer, PartnersOnEveryShardReadTheCatalogAndPriceListsOfShardZero) {
   // The operator's catalog and price list: shard 0.
-  Reply offer = command(operator_token_, json::parse(R"({"type":"PublishOffer","offer":{"offer_id":"azure-plan",
-      "display_name":"Azure plan","segment":"enterprise","license_agreement_type":"corporate",
-      "purchase_unit":"1 Month","secondary_license_type":"non_specific","base_offer_ids":[],
-      "end_customer_type":"corporate","billing_model":"usage_based"}})").as_object());
+  Reply offer = command(operator_token_, azure_plan_offer_command());
   ASSERT_EQ(offer.status, 200u) << offer.body;
   EXPECT_EQ(offer.json().at("shard").as_int64(), 0);
-  json::object list = json::parse(R"({"type":"PublishPriceList","price_list":{"market":"US","currency":"USD",
-      "year":0,"month":0,"billing_model":"usage_based","rows":[{"change_code":"ADD","valid_from":"","valid_to":"",
-      "offer_display_name":"Azure plan","offer_id":"azure-plan","license_agreement_type":"corporate",
-      "purchase_unit":"1 Month","secondary_license_type":"non_specific","end_customer_type":"corporate",
-      "list_price_micros":10000000,"erp_price_micros":12000000}]}})").as_object();
-  auto& pl = list["price_list"].as_object();
-  pl["year"] = std::stoi(month_text("%Y"));
-  pl["month"] = std::stoi(month_text("%m"));
-  auto& row = pl["rows"].as_array()[0].as_object();
-  row["valid_from"] = month_text("%Y-%m-01");
-  row["valid_to"] = format_timestamp(Timestamp{SystemClock().now().micros + 40LL * 24 * 3600 * 1'000'000});
+  const json::object list = azure_plan_price_list_command(
+      std::stoi(month_text("%Y")), std::stoi(month_text("%m")), month_text("%Y-%m-01"),
+      format_timestamp(Timestamp{SystemClock().now().micros + 40LL * 24 * 3600 * 1'000'000}));
   Reply prices = command(operator_token_, list);
   ASSERT_EQ(prices.status, 200u) << prices.body;
   const std::string prices_at(prices.json().at("min_position").as_string());

@@ -241,6 +241,32 @@ inline json::object enroll_command_json(const std::string& email) {
   return c;
 }
 
+// The operator's PublishOffer of "azure-plan" (enterprise, usage based).
+inline json::object azure_plan_offer_command() {
+  return json::parse(R"({"type":"PublishOffer","offer":{"offer_id":"azure-plan",
+      "display_name":"Azure plan","segment":"enterprise","license_agreement_type":"corporate",
+      "purchase_unit":"1 Month","secondary_license_type":"non_specific","base_offer_ids":[],
+      "end_customer_type":"corporate","billing_model":"usage_based"}})").as_object();
+}
+
+// A US/USD price list of the month `year`-`month` pricing "azure-plan" from
+// `valid_from` to `valid_to` (RFC 3339 times or dates).
+inline json::object azure_plan_price_list_command(int year, int month, const std::string& valid_from,
+                                                  const std::string& valid_to) {
+  json::object list = json::parse(R"({"type":"PublishPriceList","price_list":{"market":"US","currency":"USD",
+      "year":0,"month":0,"billing_model":"usage_based","rows":[{"change_code":"ADD","valid_from":"","valid_to":"",
+      "offer_display_name":"Azure plan","offer_id":"azure-plan","license_agreement_type":"corporate",
+      "purchase_unit":"1 Month","secondary_license_type":"non_specific","end_customer_type":"corporate",
+      "list_price_micros":10000000,"erp_price_micros":12000000}]}})").as_object();
+  auto& pl = list["price_list"].as_object();
+  pl["year"] = year;
+  pl["month"] = month;
+  auto& row = pl["rows"].as_array()[0].as_object();
+  row["valid_from"] = valid_from;
+  row["valid_to"] = valid_to;
+  return list;
+}
+
 class ServerFixture : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -15,23 +15,21 @@ node() {
 }
 
 "$acct" bench --data "$work" --workload W3 --events 100 --keep >/dev/null  # a single log in $work/W3/log
+# refused WHAT ARGS...: the node must exit 2 saying WHAT.
+refused() {
+  local what=$1 rc=0
+  shift
+  node "$@" >"$work/out" 2>"$work/err" || rc=$?
+  cat "$work/err"
+  [ "$rc" -eq 2 ] || { echo "FAIL: expected exit 2 for $*, got $rc"; exit 1; }
+  grep -qF "$what" "$work/err" || { echo "FAIL: the error does not say: $what"; exit 1; }
+}
+
 before=$(find "$work/W3" | sort | md5sum)
-set +e
-node --shards 3 --data "$work/W3" >"$work/a.out" 2>"$work/a.err"
-rc=$?
-set -e
-cat "$work/a.err"
-[ "$rc" -eq 2 ] || { echo "FAIL: expected exit 2 for --shards 3 over a single log, got $rc"; exit 1; }
-grep -q "holds a single log (log/), but this node runs 3 shard(s)" "$work/a.err"
+refused "holds a single log (log/), but this node runs 3 shard(s)" --shards 3 --data "$work/W3"
 [ "$(find "$work/W3" | sort | md5sum)" = "$before" ] || { echo "FAIL: the refused start changed the folder"; exit 1; }
 
 mkdir -p "$work/sharded/shard-0"
-set +e
-node --shards 1 --data "$work/sharded" >"$work/b.out" 2>"$work/b.err"
-rc=$?
-set -e
-cat "$work/b.err"
-[ "$rc" -eq 2 ] || { echo "FAIL: expected exit 2 for --shards 1 over shard folders, got $rc"; exit 1; }
-grep -q "holds shard folders (shard-0/...), but this node runs 1 shard(s)" "$work/b.err"
+refused "holds shard folders (shard-0/...), but this node runs 1 shard(s)" --shards 1 --data "$work/sharded"
 [ ! -e "$work/sharded/log" ] || { echo "FAIL: the refused start created a log"; exit 1; }
 echo "OK: each layout refused by the other"
