@@ -1,6 +1,7 @@
 // TokenStore: bearer tokens of the HTTP API, kept OUTSIDE the event log.
 //
-//  - A token is 256 random bits (libsodium CSPRNG), given to the client once as
+//  - A token is 256 random bits (libsodium CSPRNG; with S > 1 shards the first
+//    byte names the shard, set_token_shard), given to the client once as
 //    "acct_" + base64url. Only its SHA-256 is kept, with whom it stands for,
 //    when it expires, and whether its user must change a temporary password.
 //  - Durable: DATA/secrets/tokens is rewritten atomically (write, fsync,

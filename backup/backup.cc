@@ -13,6 +13,7 @@
 #include "aggregates/key_store.h"
 #include "app/token_store.h"
 #include "backup/file_copy.h"
+#include "events/data_layout.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
 #include "events/log_verify.h"
@@ -273,6 +274,7 @@ Result<BackupReport> take_backup(const BackupOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   Env* env = options.env ? options.env : posix_env();
   if (options.data_dir.empty()) return invalid_argument("no data folder given", "data");
+  ACCT_RETURN_IF_ERROR(refuse_shard_parent(options.data_dir));  // back up each DATA/shard-<s> of a node with S > 1
   if (options.dest_dir.empty()) return invalid_argument("no destination given", "to");
   if (!env->file_exists(join_path(options.data_dir, "log"))) {
     return not_found("no log in " + options.data_dir + " (missing " + join_path(options.data_dir, "log") +

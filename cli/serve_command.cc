@@ -191,8 +191,10 @@ int serve(const ServeArgs& args) {
       return 1;
     }
   }
+  SystemClock clock;  // before the shards: their secrets read it until they go
   std::vector<ShardParts> shards(shard_count);
-  // Closed on every way out, shard 0 last: the others read its catalog.
+  // Closed on every way out (close is idempotent), shard 0 last: the others
+  // read its catalog.
   struct CloseStacks {
     std::vector<ShardParts>& shards;
     ~CloseStacks() {
@@ -202,7 +204,6 @@ int serve(const ServeArgs& args) {
     }
   };
   CloseStacks close_stacks{shards};
-  SystemClock clock;
   for (uint32_t s = 0; s < shard_count; ++s) {
     AccountStackOptions options;
     options.data_dir = shard_dir(s);
@@ -382,7 +383,6 @@ int serve(const ServeArgs& args) {
       spdlog::error("close: {}", s.to_string());
       code = 1;
     }
-    it->stack.reset();
   }
   spdlog::info("stopped");
   return code;

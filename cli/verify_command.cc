@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "events/data_layout.h"
 #include "events/log_verify.h"
 #include "events/signed_checkpoint.h"
 
@@ -89,6 +90,11 @@ void add_verify_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--public-key", args->public_key,
                   "the signing public key, kept out of band (from `acct keys export-public`)");
   cmd->callback([args, exit_code] {
+    if (Status s = refuse_shard_parent(args->data); !s.is_ok()) {
+      std::fprintf(stderr, "verify: %s\n", s.to_string().c_str());
+      *exit_code = 2;
+      return;
+    }
     Env* env = posix_env();
     auto shown = std::make_shared<bool>(false);
     const VerifyProgress progress = terminal_progress(shown);

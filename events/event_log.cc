@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "events/coding.h"
+#include "events/data_layout.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
 #include "events/record_codec.h"
@@ -34,6 +35,7 @@ EventLog::~EventLog() { close().ignore(); }
 
 Result<std::unique_ptr<EventLog>> EventLog::open(const LogOptions& options) {
   if (options.data_dir.empty()) return invalid_argument("a data folder is required", "data_dir");
+  ACCT_RETURN_IF_ERROR(refuse_shard_parent(options.data_dir));  // never a new log beside a node's shards
   if (options.segment_bytes < 4096) return invalid_argument("segment_bytes must be at least 4096", "segment_bytes");
   if (options.max_queued_commits == 0 || options.max_batch_commits == 0 || options.max_batch_bytes == 0) {
     return invalid_argument("queue and batch limits must be positive", "max_queued_commits");

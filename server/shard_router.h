@@ -1,5 +1,5 @@
 // ShardRouter: the HTTP routes of a node of a cluster with S > 1 shards
-// (docs/cluster.md, "Shards on one node"). Each shard has its own unchanged
+// (docs/cluster.md, "Shards"). Each shard has its own unchanged
 // Api over its own stack, tokens and views; this router takes every request
 // first, picks the shard it belongs to, and hands it to that shard's route:
 //   - POST /v1/commands: the partner the command names (state_keys), or for

@@ -2,7 +2,8 @@
 # A data folder keeps one layout (docs/cluster.md, "Shards"): `serve --cluster
 # --shards 3` refuses a folder that holds a single log, and `--shards 1`
 # refuses one that holds shard folders, naming both layouts; nothing is
-# created. Refused before any broker is contacted (the brokers here do not exist).
+# created. Refused before any broker is contacted (the brokers here do not
+# exist). verify, read and backup given a node's folder ask for one shard's.
 set -euo pipefail
 acct="$1"
 work=$(mktemp -d)
@@ -32,4 +33,15 @@ refused "holds a single log (log/), but this node runs 3 shard(s)" --shards 3 --
 mkdir -p "$work/sharded/shard-0"
 refused "holds shard folders (shard-0/...), but this node runs 1 shard(s)" --shards 1 --data "$work/sharded"
 [ ! -e "$work/sharded/log" ] || { echo "FAIL: the refused start created a log"; exit 1; }
-echo "OK: each layout refused by the other"
+# The offline tools name one shard's folder instead of opening (or creating)
+# a log beside a node's shards.
+for tool in "verify" "read" "backup --to $work/bk"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$acct" $tool --data "$work/sharded" >"$work/out" 2>"$work/err" || rc=$?
+  [ "$rc" -ne 0 ] || { echo "FAIL: acct $tool accepted a folder of shard folders"; exit 1; }
+  grep -q "holds the shard folders of a cluster node" "$work/err" ||
+    { echo "FAIL: acct $tool did not say why:"; cat "$work/err"; exit 1; }
+done
+[ ! -e "$work/sharded/log" ] || { echo "FAIL: a tool created a log beside the shards"; exit 1; }
+echo "OK: each layout refused by the other; the tools ask for one shard's folder"
