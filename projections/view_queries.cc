@@ -50,37 +50,39 @@ Result<CatalogPage> ViewQueries::catalog(const Principal& who, const PartnerId& 
 Result<std::optional<PriceQuote>> ViewQueries::price(const Principal& who, const std::string& offer_id,
                                                      const std::string& market, const std::string& currency,
                                                      Timestamp date, const QueryOptions& options) const {
-  return run_in<std::optional<PriceQuote>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
-                                        [&](Db& db) { return PricingView::price(db, offer_id, market, currency, date); });
+  return run_in<std::optional<PriceQuote>>(
+      catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+      [&](Db& db) { return PricingView::price(db, offer_id, market, currency, date); });
 }
 
 Result<std::vector<PriceListView>> ViewQueries::price_list(const Principal& who, const std::string& market,
                                                            Timestamp date, const std::string& currency,
                                                            const QueryOptions& options) const {
-  return run_in<std::vector<PriceListView>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
-                                         options,
-                                         [&](Db& db) { return PricingView::current_list(db, market, date, currency); });
+  return run_in<std::vector<PriceListView>>(
+      catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+      [&](Db& db) { return PricingView::current_list(db, market, date, currency); });
 }
 
 Result<std::vector<PriceListView>> ViewQueries::price_list_preview(const Principal& who, const std::string& market,
                                                                    Timestamp date, const std::string& currency,
                                                                    const QueryOptions& options) const {
-  return run_in<std::vector<PriceListView>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
-                                         options,
-                                         [&](Db& db) { return PricingView::preview(db, market, date, currency); });
+  return run_in<std::vector<PriceListView>>(
+      catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+      [&](Db& db) { return PricingView::preview(db, market, date, currency); });
 }
 
 Result<std::vector<PriceQuote>> ViewQueries::price_history(const Principal& who, const std::string& offer_id,
                                                            const std::string& market, const std::string& currency,
                                                            const QueryOptions& options) const {
-  return run_in<std::vector<PriceQuote>>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
-                                      [&](Db& db) { return PricingView::history(db, offer_id, market, currency); });
+  return run_in<std::vector<PriceQuote>>(
+      catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
+      [&](Db& db) { return PricingView::history(db, offer_id, market, currency); });
 }
 
 Result<PriceDiff> ViewQueries::price_diff(const Principal& who, const std::string& market, const std::string& currency,
                                           YearMonth from, YearMonth to, const QueryOptions& options) const {
-  return run_in<PriceDiff>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName, options,
-                        [&](Db& db) { return PricingView::diff(db, market, currency, from, to); });
+  return run_in<PriceDiff>(catalog_views_, who, Permission::kReadPriceLists, own_partner(who), PricingView::kName,
+                           options, [&](Db& db) { return PricingView::diff(db, market, currency, from, to); });
 }
 
 Result<std::vector<DirectoryUser>> ViewQueries::users(const Principal& who, const PartnerId& partner,

@@ -73,18 +73,28 @@ std::string Metrics::render() const {
     out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + value + "\n";
   };
   render_header(out, "acct_log_commits_appended_total", "Commits appended by this process.", "counter");
-  for (const auto& [labels, s] : stats) series("acct_log_commits_appended_total", labels, std::to_string(s.commits_appended));
+  for (const auto& [labels, s] : stats) {
+    series("acct_log_commits_appended_total", labels, std::to_string(s.commits_appended));
+  }
   render_header(out, "acct_log_batches_written_total", "Group-commit batches written (one write + fdatasync each).",
                 "counter");
-  for (const auto& [labels, s] : stats) series("acct_log_batches_written_total", labels, std::to_string(s.batches_written));
+  for (const auto& [labels, s] : stats) {
+    series("acct_log_batches_written_total", labels, std::to_string(s.batches_written));
+  }
   render_header(out, "acct_log_head_position", "The durable head of the log.", "gauge");
   for (const auto& [labels, s] : stats) series("acct_log_head_position", labels, std::to_string(s.head.value()));
   render_header(out, "acct_log_fsync_seconds", "Latency of each batch's fdatasync.", "histogram");
-  for (const auto& [labels, s] : stats) render_histogram_series(out, "acct_log_fsync_seconds", labels, s.fsync_micros, 1e-6);
+  for (const auto& [labels, s] : stats) {
+    render_histogram_series(out, "acct_log_fsync_seconds", labels, s.fsync_micros, 1e-6);
+  }
   render_header(out, "acct_log_batch_commits", "Commits per group-commit batch.", "histogram");
-  for (const auto& [labels, s] : stats) render_histogram_series(out, "acct_log_batch_commits", labels, s.batch_commits, 1.0);
+  for (const auto& [labels, s] : stats) {
+    render_histogram_series(out, "acct_log_batch_commits", labels, s.batch_commits, 1.0);
+  }
   render_header(out, "acct_log_healthy", "1 while the log accepts writes, 0 once poisoned.", "gauge");
-  for (size_t i = 0; i < logs_.size(); ++i) series("acct_log_healthy", stats[i].first, logs_[i]->health().is_ok() ? "1" : "0");
+  for (size_t i = 0; i < logs_.size(); ++i) {
+    series("acct_log_healthy", stats[i].first, logs_[i]->health().is_ok() ? "1" : "0");
+  }
 
   std::lock_guard lock(mu_);
   out += "# HELP acct_http_requests_total HTTP requests by route and status.\n# TYPE acct_http_requests_total counter\n";
