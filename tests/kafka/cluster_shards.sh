@@ -33,9 +33,23 @@ cp "$work/n1/operator.token" "$work/operator.token"
 start_node 2
 start_node 3
 declare -A leader_of=()
-for s in 0 1 2; do
-  leader_of[$s]=$(wait_leader 60 "$s" 1 2 3)
+# The group settles in rounds (cooperative-sticky: a node that joins late gets
+# its shard in a later rebalance), balanced when each node leads one shard.
+# Wait for that (bounded), so that the setup's writes below do not meet a
+# planned move: a commit whose password then cannot be stored is answered
+# with temporary_password_error, and a retry does not issue it again.
+settled=""
+for ((i = 0; i < 150; i++)); do
+  for s in 0 1 2; do
+    leader_of[$s]=$(wait_leader 60 "$s" 1 2 3)
+  done
+  if [ "$(printf '%s\n' "${leader_of[@]}" | sort -u | wc -l)" -eq 3 ]; then
+    settled=1
+    break
+  fi
+  sleep 0.2
 done
+[ -n "$settled" ] || { echo "FAIL: the leaders' group did not spread the 3 shards over the 3 nodes"; exit 1; }
 echo "leaders: shard 0: node ${leader_of[0]}, shard 1: node ${leader_of[1]}, shard 2: node ${leader_of[2]}"
 $client account create --nodes "$all" --token-file "$work/operator.token" --out "$work/account.json"
 
