@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "events/sha256.h"
-#include "events/signed_checkpoint.h"
 #include "events/status.h"
 
 namespace accountable {
+
+using PublicKey = std::array<uint8_t, 32>;  // Ed25519 (RFC 8032) public key
+using Signature = std::array<uint8_t, 64>;  // Ed25519 detached signature
 
 namespace checkpoint_note_format {
 // The em dash (U+2014) and space that open every signature line.

@@ -8,6 +8,7 @@ namespace {
 // How often the thread looks at the head. The count rule is therefore met
 // within this delay, not at exactly N events; close() never waits for it.
 constexpr std::chrono::milliseconds kPoll{100};
+constexpr int kPublishRetryPolls = 10;
 
 Timestamp system_now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
@@ -35,6 +36,38 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::open(const Checkpoin
                  signer->file_->truncated_bytes_at_open(), checkpoints_path(options.data_dir));
   }
   const auto [head, hash] = log->head_and_hash();
+  if (options.merkle_tree) {
+    // The last tree checkpoint says what the tree must hold; a note that does
+    // not parse is damage the whole signer stops on (verify names it).
+    std::optional<TreeHead> signed_head;
+    if (!signer->file_->tree_notes().empty()) {
+      auto last = parse_tree_checkpoint(signer->file_->tree_notes().back());
+      if (last) {
+        signed_head = last->head();
+        signer->origin_ = last->body.origin;
+        signer->latest_tree_ = *last;
+      } else {
+        signer->tree_failed_ = corruption(checkpoints_path(options.data_dir) +
+                                          ": the last tree checkpoint does not parse: " + last.status().message());
+      }
+    }
+    if (signer->tree_failed_.is_ok()) {
+      MerkleOpenReport report;
+      auto tree = MerkleTree::open(signer->env_, options.data_dir, *log, signed_head, &report);
+      if (tree) {
+        signer->tree_ = std::move(*tree);
+        if (report.rebuilt) spdlog::warn("merkle tree: rebuilt ({}), {} leaves", report.why_rebuilt, head.value());
+      } else {
+        signer->tree_failed_ = tree.status();
+      }
+    }
+    if (!signer->tree_failed_.is_ok()) {
+      // The process still serves; nothing more is signed over a log that is
+      // not the signed one (or a tree that cannot be kept).
+      signer->failed_ = signer->tree_failed_;
+      spdlog::error("signed checkpoints: signing stopped: {}", signer->tree_failed_.to_string());
+    }
+  }
   if (!signer->file_->checkpoints().empty()) {
     const SignedCheckpoint& last = signer->file_->checkpoints().back();
     signer->last_position_ = last.position;
@@ -48,7 +81,8 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::open(const Checkpoin
   signer->last_time_ = signer->now();
   // Events committed since the last signature (a crash before the next one was
   // due) are signed now, so a process that keeps crashing early still signs.
-  if (head.value() > signer->last_position_) {
+  const uint64_t tree_signed = signer->latest_tree_ ? signer->latest_tree_->body.tree_size : 0;
+  if (signer->failed_.is_ok() && (head.value() > signer->last_position_ || (signer->tree_ && head.value() > tree_signed))) {
     std::lock_guard lock(signer->mu_);
     // A failure is logged by sign_locked and stops signing, as in the loop;
     // the log itself is not affected, so the process still opens.
@@ -56,6 +90,7 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::open(const Checkpoin
   }
   spdlog::info("signed checkpoints: key {}, {} checkpoint(s), every {} events or {} s", public_key_text(signer->public_key()),
                signer->file_->checkpoints().size(), options.every_events, options.every.count());
+  signer->publish_waiting();
   if (options.background) signer->thread_ = std::thread([s = signer.get()] { s->loop(); });
   return signer;
 }
@@ -93,32 +128,126 @@ Result<bool> CheckpointSigner::sign_locked(bool force) {
   const auto [head, hash] = log_->head_and_hash();
   // Moved: another position, or the same position with another hash (a log
   // cut back by recovery and written again).
-  if (head.value() == 0 || (head.value() == last_position_ && hash == last_hash_)) return false;
+  const bool chain_moved = head.value() != 0 && !(head.value() == last_position_ && hash == last_hash_);
+  const uint64_t tree_signed = latest_tree_ ? latest_tree_->body.tree_size : 0;
+  const bool tree_moved = tree_ != nullptr && head.value() > tree_signed;
+  if (!chain_moved && !tree_moved) return false;
   const Timestamp t = now();
   if (!force) {
-    const bool by_count = options_.every_events > 0 && head.value() >= last_position_ + options_.every_events;
+    const uint64_t since = std::min(last_position_, tree_signed);
+    const bool by_count = options_.every_events > 0 && head.value() >= since + options_.every_events;
     const bool by_time = options_.every.count() > 0 &&
                          t.micros - last_time_.micros >=
                              std::chrono::duration_cast<std::chrono::microseconds>(options_.every).count();
     if (!by_count && !by_time) return false;
   }
-  SignedCheckpoint c;
-  c.position = head.value();
-  c.head_hash = hash;
-  c.recorded_at_micros = t.micros;
-  key_->sign(&c);
-  if (Status s = file_->append(c); !s.is_ok()) {
-    // A failed append may have left a partial record: stop, like the log's
-    // poisoning; the next open cuts it off.
-    failed_ = s;
-    spdlog::error("signed checkpoints: stopped after a failed write: {}", s.to_string());
-    return s;
+  if (chain_moved) {
+    SignedCheckpoint c;
+    c.position = head.value();
+    c.head_hash = hash;
+    c.recorded_at_micros = t.micros;
+    key_->sign(&c);
+    if (Status s = file_->append(c); !s.is_ok()) {
+      // A failed append may have left a partial record: stop, like the log's
+      // poisoning; the next open cuts it off.
+      failed_ = s;
+      spdlog::error("signed checkpoints: stopped after a failed write: {}", s.to_string());
+      return s;
+    }
+    last_position_ = c.position;
+    last_hash_ = c.head_hash;
   }
-  last_position_ = c.position;
-  last_hash_ = c.head_hash;
+  if (tree_moved) {
+    if (Status s = sign_tree_locked(t); !s.is_ok()) {
+      failed_ = s;
+      spdlog::error("signed checkpoints: stopped: {}", s.to_string());
+      return s;
+    }
+  }
   last_time_ = t;
   written_ += 1;
   return true;
+}
+
+Status CheckpointSigner::sign_tree_locked(Timestamp t) {
+  if (Status s = tree_->catch_up(*log_); !s.is_ok()) {
+    tree_failed_ = s;
+    return s;
+  }
+  // The root is signed only once the tree's files that give it are durable.
+  if (Status s = tree_->sync(); !s.is_ok()) {
+    tree_failed_ = s;
+    return s;
+  }
+  const TreeHead head = tree_->head();
+  if (head.size == 0 || (latest_tree_ && head.size <= latest_tree_->body.tree_size)) return Status::ok();
+  if (origin_.empty()) {
+    auto first = log_->read_all(GlobalPosition(1), 1);
+    if (!first) return first.status();
+    if (first->events.empty()) return Status(StatusCode::kInternal, "the log has a head but no first record");
+    origin_ = log_origin(first->events[0].hash);
+  }
+  TreeCheckpoint c = sign_tree_checkpoint(origin_, head, t, *key_);
+  if (Status s = file_->append_tree_note(c.note); !s.is_ok()) return s;
+  latest_tree_ = c;
+  std::lock_guard publish_lock(publish_mu_);
+  if (!options_.publishers.empty()) {
+    if (unpublished_.size() >= options_.max_unpublished) {
+      unpublished_.pop_front();
+      publish_stats_.dropped += 1;
+      spdlog::error("checkpoint publishing: {} checkpoints wait; the oldest was dropped unpublished",
+                    options_.max_unpublished);
+    }
+    unpublished_.push_back(std::move(c));
+  }
+  return Status::ok();
+}
+
+void CheckpointSigner::publish_waiting() {
+  std::lock_guard lock(publish_mu_);
+  // Every publisher must take a checkpoint before the next is tried, so that
+  // each destination receives them in order.
+  while (!unpublished_.empty()) {
+    const TreeCheckpoint& c = unpublished_.front();
+    for (const CheckpointPublisher& p : options_.publishers) {
+      if (Status s = p.publish(c); !s.is_ok()) {
+        publish_stats_.failures += 1;
+        spdlog::warn("checkpoint publishing: {} refused tree size {}: {} (tried again later)", p.name,
+                     c.body.tree_size, s.to_string());
+        return;
+      }
+    }
+    unpublished_.pop_front();
+    publish_stats_.published += 1;
+  }
+}
+
+PublishStats CheckpointSigner::publish_stats() const {
+  std::lock_guard lock(publish_mu_);
+  PublishStats out = publish_stats_;
+  out.waiting = unpublished_.size();
+  return out;
+}
+
+Result<const MerkleTree*> CheckpointSigner::tree_at_head() {
+  std::lock_guard lock(mu_);
+  if (!tree_failed_.is_ok()) return tree_failed_;
+  if (!tree_) return Status(StatusCode::kUnavailable, "this log keeps no Merkle tree");
+  if (Status s = tree_->catch_up(*log_); !s.is_ok()) {
+    tree_failed_ = s;
+    return s;
+  }
+  return static_cast<const MerkleTree*>(tree_.get());
+}
+
+Status CheckpointSigner::tree_status() const {
+  std::lock_guard lock(mu_);
+  return tree_failed_;
+}
+
+std::optional<TreeCheckpoint> CheckpointSigner::latest_tree_checkpoint() const {
+  std::lock_guard lock(mu_);
+  return latest_tree_;
 }
 
 void CheckpointSigner::loop() {
@@ -128,6 +257,13 @@ void CheckpointSigner::loop() {
     if (stopping_) break;
     auto signed_now = sign_locked(false);
     if (!signed_now) break;  // logged in sign_locked; close() reports it again
+    // Publish what was just signed, and retry what waits once a second.
+    if (*signed_now || ++polls_since_publish_ >= kPublishRetryPolls) {
+      polls_since_publish_ = 0;
+      lock.unlock();
+      publish_waiting();
+      lock.lock();
+    }
   }
 }
 
@@ -140,14 +276,23 @@ Status CheckpointSigner::close() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mu_);
   Status result;
-  if (file_) {
-    auto final_sign = sign_locked(true);  // the final head, so a clean shutdown leaves nothing unsigned
-    if (!final_sign) result = final_sign.status();
-    Status closed = file_->close();
-    if (result.is_ok()) result = closed;
-    file_.reset();
+  {
+    std::lock_guard lock(mu_);
+    if (file_) {
+      auto final_sign = sign_locked(true);  // the final head, so a clean shutdown leaves nothing unsigned
+      if (!final_sign) result = final_sign.status();
+      Status closed = file_->close();
+      if (result.is_ok()) result = closed;
+      file_.reset();
+    }
+    tree_.reset();
+  }
+  // The final checkpoint leaves too (each publisher bounds its own wait);
+  // what still waits is said, since this process will not retry it.
+  publish_waiting();
+  if (const PublishStats p = publish_stats(); p.waiting > 0) {
+    spdlog::error("checkpoint publishing: {} tree checkpoint(s) not published at close", p.waiting);
   }
   return result;
 }

@@ -2,23 +2,41 @@
 // when the head moved) and once more on close, appending each signature to
 // DATA/signatures/checkpoints (events/signed_checkpoint.h). Run by the process
 // that owns the data folder, after the log is open.
+//
+// Each time it signs two records: the chain checkpoint (position, head hash)
+// and the tree checkpoint (events/tree_checkpoint.h) over the Merkle tree it
+// keeps beside the log (events/merkle_tree.h). Every tree checkpoint then
+// leaves the folder through the publishers (a file elsewhere, a Kafka topic),
+// so that a later rewrite of the folder cannot take it back.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "events/env.h"
 #include "events/event_log.h"
+#include "events/merkle_tree.h"
 #include "events/signed_checkpoint.h"
 #include "events/status.h"
+#include "events/tree_checkpoint.h"
 
 namespace accountable {
+
+// Sends one tree checkpoint out of the data folder. OK once it is durably
+// elsewhere; an error keeps it queued for the next try.
+struct CheckpointPublisher {
+  std::string name;  // for logs: "file /mnt/audit/checkpoints.jsonl", "kafka topic accountable.checkpoints"
+  std::function<Status(const TreeCheckpoint&)> publish;
+};
 
 struct CheckpointSignerOptions {
   std::string data_dir;
@@ -28,6 +46,17 @@ struct CheckpointSignerOptions {
   std::function<Timestamp()> clock;   // null: the system clock
   // False: no thread; the caller drives sign_if_due() (deterministic tests).
   bool background = true;
+  // Keep the Merkle tree (DATA/merkle/) and sign tree checkpoints too.
+  bool merkle_tree = true;
+  std::vector<CheckpointPublisher> publishers;
+  size_t max_unpublished = 1024;  // tree checkpoints waiting for a publisher; the oldest go first
+};
+
+struct PublishStats {
+  uint64_t published = 0;  // checkpoints accepted by every publisher
+  uint64_t failures = 0;   // failed attempts
+  uint64_t dropped = 0;    // never published: the queue was full
+  uint64_t waiting = 0;
 };
 
 class CheckpointSigner {
@@ -49,11 +78,22 @@ class CheckpointSigner {
 
   const PublicKey& public_key() const { return key_->public_key(); }
   uint64_t last_signed_position() const;
-  uint64_t checkpoints_written() const;  // by this process
+  uint64_t checkpoints_written() const;  // signings by this process (each writes a chain and a tree checkpoint)
+
+  // The tree, brought up to the log's head first (null when merkle_tree is
+  // off); an error when it could not be opened or written: then nothing is
+  // signed any more (tree_status says why).
+  Result<const MerkleTree*> tree_at_head();
+  Status tree_status() const;
+  std::optional<TreeCheckpoint> latest_tree_checkpoint() const;
+  // Tries every waiting checkpoint on every publisher, oldest first.
+  void publish_waiting();
+  PublishStats publish_stats() const;
 
  private:
   CheckpointSigner(CheckpointSignerOptions options, const EventLog* log);
   Result<bool> sign_locked(bool force);
+  Status sign_tree_locked(Timestamp t);
   Timestamp now() const;
   void loop();
 
@@ -69,6 +109,14 @@ class CheckpointSigner {
   Timestamp last_time_{};
   uint64_t written_ = 0;
   Status failed_;  // the first failed append: the file is then not trusted, signing stops
+  std::unique_ptr<MerkleTree> tree_;
+  Status tree_failed_;  // the tree could not be opened or written, or the log is not the signed one
+  std::string origin_;  // from the log's first record, once it has one
+  std::optional<TreeCheckpoint> latest_tree_;
+  std::deque<TreeCheckpoint> unpublished_;
+  PublishStats publish_stats_;
+  mutable std::mutex publish_mu_;
+  int polls_since_publish_ = 0;  // the loop's, under mu_  // one publishing pass at a time (not under mu_: a publisher may be slow)
   bool stopping_ = false;
   bool closed_ = false;
   std::condition_variable stop_cv_;

@@ -171,37 +171,64 @@ Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, co
     const uint64_t remaining = bytes.size() - offset;
     const char* frame = bytes.data() + offset;
     std::string problem;
-    if (remaining < fmt::kFrameSize) {
+    uint64_t frame_size = fmt::kFrameSize;
+    if (remaining < fmt::kRecordHeaderSize) {
       problem = "incomplete record";
-    } else if (get_u32(frame + 4) != fmt::kPayloadSize || static_cast<uint8_t>(frame[8]) != fmt::kRecordType) {
-      problem = "bad record header";
-    } else if (crc32c::unmask(get_u32(frame)) != crc32c::value(frame + 8, 1 + fmt::kPayloadSize)) {
-      problem = "record CRC mismatch";
+    } else {
+      const uint32_t length = get_u32(frame + 4);
+      const uint8_t type = static_cast<uint8_t>(frame[8]);
+      frame_size = fmt::kRecordHeaderSize + uint64_t{length};
+      if (frame_size > remaining) {
+        problem = "incomplete record";
+      } else if (!(type == fmt::kRecordType && length == fmt::kPayloadSize) &&
+                 !(type == fmt::kTreeRecordType && length > 0 && length <= fmt::kMaxNoteBytes)) {
+        problem = "bad record header";
+      } else if (crc32c::unmask(get_u32(frame)) != crc32c::value(frame + 8, 1 + length)) {
+        problem = "record CRC mismatch";
+      }
     }
     if (!problem.empty()) {
       // Records are appended one at a time and synced: only the last one can
       // be torn by a crash. Damage anywhere before it is corruption.
-      if (remaining <= fmt::kFrameSize) {
+      if (remaining <= frame_size) {
         out.torn_bytes = remaining;
         break;
       }
       return corrupt_at(path, offset, problem);
     }
-    auto c = decode_payload(std::string_view(frame + 9, fmt::kPayloadSize));
-    if (!c) return c.status();
-    out.checkpoints.push_back(*c);
-    offset += fmt::kFrameSize;
+    const std::string_view payload(frame + fmt::kRecordHeaderSize, frame_size - fmt::kRecordHeaderSize);
+    if (static_cast<uint8_t>(frame[8]) == fmt::kTreeRecordType) {
+      out.tree_notes.emplace_back(payload);
+    } else {
+      auto c = decode_payload(payload);
+      if (!c) return c.status();
+      out.checkpoints.push_back(*c);
+    }
+    offset += frame_size;
   }
   out.valid_bytes = offset;
   return out;
 }
 
-Result<std::vector<SignedCheckpoint>> read_signed_checkpoints(Env* env, const std::string& data_dir) {
+std::string encode_tree_checkpoint_record(std::string_view note) {
+  std::string out(8, '\0');  // crc and length, filled in below
+  out.push_back(static_cast<char>(fmt::kTreeRecordType));
+  out.append(note);
+  put_u32(out.data() + 4, static_cast<uint32_t>(note.size()));
+  put_u32(out.data(), crc32c::mask(crc32c::value(out.data() + 8, out.size() - 8)));
+  return out;
+}
+
+Result<CheckpointFileContents> read_checkpoints_file(Env* env, const std::string& data_dir) {
   const std::string path = checkpoints_path(data_dir);
   if (!env->file_exists(path)) return not_found("no signed checkpoints: " + path + " does not exist");
   auto bytes = env->read_file(path);
   if (!bytes) return bytes.status();
-  auto parsed = parse_checkpoints_file(*bytes, path);
+  return parse_checkpoints_file(*bytes, path);
+}
+
+Result<std::vector<SignedCheckpoint>> read_signed_checkpoints(Env* env, const std::string& data_dir) {
+  auto parsed = read_checkpoints_file(env, data_dir);
   if (!parsed) return parsed.status();
   return std::move(parsed->checkpoints);
 }
@@ -228,6 +255,7 @@ Result<std::unique_ptr<CheckpointFile>> CheckpointFile::open(Env* env, const std
   if (!writable) return writable.status();
   file->file_ = std::move(*writable);
   file->checkpoints_ = std::move(parsed->checkpoints);
+  file->tree_notes_ = std::move(parsed->tree_notes);
   return file;
 }
 
@@ -236,6 +264,15 @@ Status CheckpointFile::append(const SignedCheckpoint& c) {
   ACCT_RETURN_IF_ERROR(file_->append(encode_checkpoint_record(c)));
   ACCT_RETURN_IF_ERROR(file_->sync());
   checkpoints_.push_back(c);
+  return Status::ok();
+}
+
+Status CheckpointFile::append_tree_note(const std::string& note) {
+  if (!file_) return Status(StatusCode::kInternal, "the checkpoints file is closed");
+  if (note.empty() || note.size() > fmt::kMaxNoteBytes) return invalid_argument("a checkpoint note of " + std::to_string(note.size()) + " bytes", "note");
+  ACCT_RETURN_IF_ERROR(file_->append(encode_tree_checkpoint_record(note)));
+  ACCT_RETURN_IF_ERROR(file_->sync());
+  tree_notes_.push_back(note);
   return Status::ok();
 }
 
@@ -256,9 +293,31 @@ void SigningKey::sign(SignedCheckpoint* c) const {
                        secret_key_.data());
 }
 
+NoteSignature SigningKey::sign_note(std::string_view text, std::string_view key_name) const {
+  return accountable::sign_note(text, key_name, secret_key_);
+}
+
 Result<std::unique_ptr<SigningKey>> SigningKey::load(Env* env, const std::string& data_dir) {
+  return load_file(env, signing_key_path(data_dir));
+}
+
+Result<std::unique_ptr<SigningKey>> SigningKey::open_or_create_file(Env* env, const std::string& path) {
   ACCT_RETURN_IF_ERROR(sodium_ready());
-  const std::string path = signing_key_path(data_dir);
+  if (env->file_exists(path + ".tmp")) ACCT_RETURN_IF_ERROR(env->remove_file(path + ".tmp"));
+  if (!env->file_exists(path)) {
+    std::array<uint8_t, crypto_sign_SEEDBYTES> seed{};
+    randombytes_buf(seed.data(), seed.size());
+    std::string bytes = encode_key_file(seed.data());
+    sodium_memzero(seed.data(), seed.size());
+    Status written = env->write_file_atomically(path, bytes);  // new files are mode 0600
+    sodium_memzero(bytes.data(), bytes.size());
+    ACCT_RETURN_IF_ERROR(written);
+  }
+  return load_file(env, path);
+}
+
+Result<std::unique_ptr<SigningKey>> SigningKey::load_file(Env* env, const std::string& path) {
+  ACCT_RETURN_IF_ERROR(sodium_ready());
   if (!env->file_exists(path)) return not_found("no signing key: " + path + " does not exist");
   auto bytes = env->read_file(path);
   if (!bytes) return bytes.status();

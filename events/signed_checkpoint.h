@@ -19,14 +19,12 @@
 #include <string_view>
 #include <vector>
 
+#include "events/checkpoint_note.h"
 #include "events/env.h"
 #include "events/sha256.h"
 #include "events/status.h"
 
 namespace accountable {
-
-using PublicKey = std::array<uint8_t, 32>;
-using Signature = std::array<uint8_t, 64>;
 
 struct SignedCheckpoint {
   uint64_t position = 0;          // a log position; the log's hash chain value at it is head_hash
@@ -45,7 +43,10 @@ inline constexpr std::string_view kDomain = "accountable/signed-checkpoint";  //
 inline constexpr uint32_t kVersion = 1;
 inline constexpr std::string_view kFileMagic = "ACCTSIG1";
 inline constexpr size_t kFileHeaderSize = 16;    // magic, version u32, masked crc u32
-inline constexpr uint8_t kRecordType = 1;
+inline constexpr uint8_t kRecordType = 1;       // a chain checkpoint (SignedCheckpoint)
+inline constexpr uint8_t kTreeRecordType = 2;   // a tree checkpoint: a signed note (events/tree_checkpoint.h)
+inline constexpr size_t kMaxNoteBytes = 16 << 10;
+inline constexpr size_t kRecordHeaderSize = 4 + 4 + 1;  // crc, length, type
 inline constexpr size_t kPayloadSize = 8 + 32 + 8 + 64;  // position, hash, recorded_at, signature
 inline constexpr size_t kFrameSize = 4 + 4 + 1 + kPayloadSize;  // crc, length, type, payload
 inline constexpr std::string_view kKeyMagic = "ACCTSGNK";
@@ -75,7 +76,8 @@ Result<PublicKey> parse_public_key_text(std::string_view text);           // tol
 
 // The parsed checkpoints file, for the writer and for tests.
 struct CheckpointFileContents {
-  std::vector<SignedCheckpoint> checkpoints;
+  std::vector<SignedCheckpoint> checkpoints;  // chain checkpoints, in file order
+  std::vector<std::string> tree_notes;        // tree checkpoints (signed notes), in file order
   uint64_t valid_bytes = 0;  // header plus every good record
   uint64_t torn_bytes = 0;   // a torn last record after valid_bytes (ignored; cut on the next open)
 };
@@ -83,6 +85,9 @@ struct CheckpointFileContents {
 Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, const std::string& path);
 std::string encode_checkpoints_file_header();
 std::string encode_checkpoint_record(const SignedCheckpoint& c);
+std::string encode_tree_checkpoint_record(std::string_view note);
+// The whole file (kNotFound when there is none), as parse_checkpoints_file reads it.
+Result<CheckpointFileContents> read_checkpoints_file(Env* env, const std::string& data_dir);
 
 // --- the signing key (owner of the data folder only) -------------------------
 
@@ -102,9 +107,15 @@ class SigningKey {
   const PublicKey& public_key() const { return public_key_; }
   // Fills in c.signature over checkpoint_message(c).
   void sign(SignedCheckpoint* c) const;
+  // An Ed25519 signature line (c2sp.org/signed-note) over a note's text.
+  NoteSignature sign_note(std::string_view text, std::string_view key_name) const;
+  // The key file at `path` (the format of keys/signing.key), created with a
+  // new random seed when missing: a witness's own key.
+  static Result<std::unique_ptr<SigningKey>> open_or_create_file(Env* env, const std::string& path);
 
  private:
   SigningKey() = default;
+  static Result<std::unique_ptr<SigningKey>> load_file(Env* env, const std::string& path);
   PublicKey public_key_{};
   std::array<uint8_t, 64> secret_key_{};  // libsodium's seed || public key form
 };
@@ -118,7 +129,9 @@ class CheckpointFile {
   static Result<std::unique_ptr<CheckpointFile>> open(Env* env, const std::string& data_dir);
   // Appends one record and syncs it: the checkpoint counts once this returns OK.
   Status append(const SignedCheckpoint& c);
+  Status append_tree_note(const std::string& note);
   const std::vector<SignedCheckpoint>& checkpoints() const { return checkpoints_; }
+  const std::vector<std::string>& tree_notes() const { return tree_notes_; }
   uint64_t truncated_bytes_at_open() const { return truncated_bytes_at_open_; }
   Status close();
 
@@ -126,6 +139,7 @@ class CheckpointFile {
   CheckpointFile() = default;
   std::unique_ptr<WritableFile> file_;
   std::vector<SignedCheckpoint> checkpoints_;
+  std::vector<std::string> tree_notes_;
   uint64_t truncated_bytes_at_open_ = 0;
 };
 
