@@ -25,6 +25,7 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
     signer_options.data_dir = options.data_dir;
     signer_options.every_events = options.sign_every_events;
     signer_options.every = options.sign_every;
+    signer_options.publishers = options.checkpoint_publishers;
     // The system clock, not options.clock: a checkpoint records when it was
     // really signed, and test clocks are not safe to read from another thread.
     auto signer = CheckpointSigner::open(signer_options, stack->log_.get());

@@ -47,6 +47,9 @@ struct AccountStackOptions {
   AccountStack* catalog_shard = nullptr;
   uint64_t sign_every_events = 10'000;
   std::chrono::seconds sign_every{60};
+  // Where every signed tree checkpoint goes as soon as it is made (a file
+  // elsewhere, a Kafka topic): CheckpointSignerOptions::publishers.
+  std::vector<CheckpointPublisher> checkpoint_publishers;
 };
 
 class AccountStack {

@@ -22,5 +22,9 @@ void add_verify_export_command(CLI::App& app, int* exit_code);
 void add_backup_command(CLI::App& app, int* exit_code);
 void add_restore_command(CLI::App& app, int* exit_code);
 void add_cluster_command(CLI::App& app, int* exit_code);
+void add_witness_command(CLI::App& app, int* exit_code);
+void add_audit_command(CLI::App& app, int* exit_code);
+void add_proof_command(CLI::App& app, int* exit_code);
+void add_verify_proof_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   accountable::cli::add_backup_command(app, &exit_code);
   accountable::cli::add_restore_command(app, &exit_code);
   accountable::cli::add_cluster_command(app, &exit_code);
+  accountable::cli::add_witness_command(app, &exit_code);
+  accountable::cli::add_audit_command(app, &exit_code);
+  accountable::cli::add_proof_command(app, &exit_code);
+  accountable::cli::add_verify_proof_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -22,7 +22,9 @@
 #include "projections/view_set.h"
 #include "server/api.h"
 #include "server/demo.h"
+#include "consumers/checkpoint_topic.h"
 #include "server/http_server.h"
+#include "transparency/checkpoint_publishers.h"
 #include "server/metrics.h"
 #include "server/shard_router.h"
 
@@ -47,6 +49,11 @@ struct ServeArgs {
   cluster::ClusterOptions node;
   std::string cluster_key_file;
   size_t session_timeout_ms = 6000;
+  std::vector<std::string> publish_checkpoints;  // files or http:// endpoints
+  std::string checkpoint_topic = "accountable.checkpoints";
+  std::vector<std::string> witness_key_files;
+  uint64_t sign_every_events = 10'000;
+  uint64_t sign_every_seconds = 60;
 };
 
 // The cluster's lines on /metrics and /healthz: this node's role in each
@@ -204,9 +211,50 @@ int serve(const ServeArgs& args) {
     }
   };
   CloseStacks close_stacks{shards};
+  // Every signed tree checkpoint leaves the folder (docs/witness.md).
+  std::vector<CheckpointPublisher> publishers;
+  for (const std::string& destination : args.publish_checkpoints) {
+    auto p = checkpoint_publisher_for(destination);
+    if (!p) {
+      std::fprintf(stderr, "serve: --publish-checkpoints: %s\n", p.status().to_string().c_str());
+      return 1;
+    }
+    publishers.push_back(std::move(*p));
+  }
+  std::unique_ptr<CheckpointTopic> checkpoint_topic;
+  if (!args.relay.brokers.empty()) {
+    CheckpointTopicOptions topic_options;
+    topic_options.brokers = args.relay.brokers;
+    topic_options.topic = args.checkpoint_topic;
+    topic_options.client_config = args.relay.producer_config;
+    topic_options.replication_factor = args.cluster ? args.node.replication_factor : args.relay.replication_factor;
+    topic_options.min_insync_replicas = args.cluster ? args.node.min_insync_replicas : args.relay.min_insync_replicas;
+    auto topic = CheckpointTopic::open(topic_options);
+    if (!topic) {
+      std::fprintf(stderr, "serve: checkpoints topic %s: %s\n", args.checkpoint_topic.c_str(),
+                   topic.status().to_string().c_str());
+      return 1;
+    }
+    checkpoint_topic = std::move(*topic);
+    publishers.push_back(checkpoint_topic->publisher());
+  }
+  std::vector<NoteVerifierKey> witness_keys;
+  for (const std::string& path : args.witness_key_files) {
+    auto text = posix_env()->read_file(path);
+    auto vkey = text ? parse_verifier_key(*text) : Result<NoteVerifierKey>(text.status());
+    if (!vkey || vkey->type != NoteKeyType::kCosignatureV1) {
+      std::fprintf(stderr, "serve: --witness-key %s: %s\n", path.c_str(),
+                   vkey ? "not a cosignature (type 0x04) verifier key" : vkey.status().to_string().c_str());
+      return 1;
+    }
+    witness_keys.push_back(*vkey);
+  }
   for (uint32_t s = 0; s < shard_count; ++s) {
     AccountStackOptions options;
     options.data_dir = shard_dir(s);
+    options.checkpoint_publishers = publishers;
+    options.sign_every_events = args.sign_every_events;
+    options.sign_every = std::chrono::seconds(args.sign_every_seconds);
     options.recovery = args.recovery == "truncate" ? RecoveryMode::kTruncate : RecoveryMode::kFailOnCorruption;
     if (node) {
       options.replicator = node->replicator(s);
@@ -322,6 +370,7 @@ int serve(const ServeArgs& args) {
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
     if (s > 0) api_options.catalog_views = shards[0].views.get();
     api_options.shard = s;
+    api_options.witness_keys = witness_keys;
     shards[s].api = std::make_unique<Api>(*shards[s].stack, *shards[s].tokens, metrics, shards[s].views.get(),
                                           api_options);
   }
@@ -436,6 +485,23 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--min-insync-replicas", args->node.min_insync_replicas,
                   "cluster: min.insync.replicas of the topics it creates")
       ->capture_default_str();
+  cmd->add_option("--publish-checkpoints", args->publish_checkpoints,
+                  "also send every signed tree checkpoint to this file (JSON lines, fsynced) or http:// endpoint; "
+                  "repeat for several (docs/witness.md)")
+      ->take_all();
+  cmd->add_option("--sign-every-events", args->sign_every_events,
+                  "sign the head (chain and tree checkpoints) when it moved this far (0: not by count)")
+      ->capture_default_str();
+  cmd->add_option("--sign-every-seconds", args->sign_every_seconds,
+                  "or when this long passed and the head moved (0: not by time)")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-topic", args->checkpoint_topic,
+                  "with --kafka-brokers: the topic every signed tree checkpoint goes to")
+      ->capture_default_str();
+  cmd->add_option("--witness-key", args->witness_key_files,
+                  "a witness's verifier key file: its cosignatures are kept (POST /v1/checkpoints/cosignatures); "
+                  "repeat for several")
+      ->take_all();
   cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
                   "cluster: a node silent this long loses its shards (the floor of a failover)")
       ->capture_default_str();

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "events/data_layout.h"
 #include "events/log_verify.h"
+#include "events/tree_verify.h"
 #include "events/signed_checkpoint.h"
 
 namespace accountable::cli {
@@ -76,6 +77,32 @@ void print_signature_report(const SignatureReport& s, bool missing_is_a_note) {
   }
 }
 
+void print_tree_report(const TreeVerifyReport& t, uint64_t events) {
+  if (t.files_present) {
+    std::printf("tree: %llu leaves in merkle/, checked against the log\n", static_cast<ull>(t.file_leaves));
+  } else if (events > 0) {
+    std::printf("note: no merkle/ tree files (the next open builds them from the log)\n");
+  }
+  if (t.file_problem) std::printf("FAILED: tree files damaged: %s\n", t.file_problem->c_str());
+  std::printf("tree checkpoints: %llu, %llu verified, %llu failed, last verified tree size %llu", static_cast<ull>(t.checkpoints),
+              static_cast<ull>(t.verified), static_cast<ull>(t.failed), static_cast<ull>(t.last_verified_size));
+  if (t.verified > 0) std::printf(", root %s", hex_encode(t.last_verified_root.data(), t.last_verified_root.size()).c_str());
+  std::printf("\n");
+  if (t.problem) std::printf("FAILED: %s\n", t.problem->c_str());
+  if (t.witness_keys > 0) {
+    if (t.witnessed_size > 0) {
+      std::printf("witnesses: tree size %llu cosigned by %llu of %llu witness key(s) (quorum %llu)\n",
+                  static_cast<ull>(t.witnessed_size), static_cast<ull>(t.witnessed_by), static_cast<ull>(t.witness_keys),
+                  static_cast<ull>(t.quorum));
+      if (events > t.witnessed_size) {
+        std::printf("note: %llu event(s) after tree size %llu are not witnessed (yet)\n",
+                    static_cast<ull>(events - t.witnessed_size), static_cast<ull>(t.witnessed_size));
+      }
+    }
+    if (t.witness_problem) std::printf("FAILED: witnesses: %s\n", t.witness_problem->c_str());
+  }
+}
+
 }  // namespace
 
 void add_verify_command(CLI::App& app, int* exit_code) {
@@ -84,11 +111,18 @@ void add_verify_command(CLI::App& app, int* exit_code) {
   struct Args {
     std::string data = "./data";
     std::string public_key;
+    std::vector<std::string> witness_keys;
+    uint64_t witness_quorum = 0;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--data", args->data, "data folder")->capture_default_str();
   cmd->add_option("--public-key", args->public_key,
                   "the signing public key, kept out of band (from `acct keys export-public`)");
+  cmd->add_option("--witness-key", args->witness_keys,
+                  "a witness's verifier key file (from `acct witness --key`); repeat for several")
+      ->take_all();
+  cmd->add_option("--witness-quorum", args->witness_quorum,
+                  "how many of the witness keys must have cosigned (default: all of them)");
   cmd->callback([args, exit_code] {
     if (Status s = refuse_shard_parent(args->data); !s.is_ok()) {
       std::fprintf(stderr, "verify: %s\n", s.to_string().c_str());
@@ -125,6 +159,12 @@ void add_verify_command(CLI::App& app, int* exit_code) {
       key_source = "from " + pub;
     }
 
+    if (!key && !args->witness_keys.empty()) {
+      std::fprintf(stderr, "verify: --witness-key needs the log's public key (--public-key, or %s)\n",
+                   signing_pub_path(args->data).c_str());
+      *exit_code = 2;
+      return;
+    }
     if (!key) {
       auto report = verify_log(env, args->data, progress);
       end_progress();
@@ -143,7 +183,27 @@ void add_verify_command(CLI::App& app, int* exit_code) {
       return;
     }
 
-    auto report = verify_signed_log(env, args->data, *key, progress);
+    SignedVerifyOptions verify_options;
+    verify_options.progress = progress;
+    for (const std::string& path : args->witness_keys) {
+      auto text = env->read_file(path);
+      auto vkey = text ? parse_verifier_key(*text) : Result<NoteVerifierKey>(text.status());
+      if (!vkey || vkey->type != NoteKeyType::kCosignatureV1) {
+        std::fprintf(stderr, "verify: --witness-key %s: %s\n", path.c_str(),
+                     vkey ? "not a cosignature (type 0x04) verifier key" : vkey.status().to_string().c_str());
+        *exit_code = 2;
+        return;
+      }
+      verify_options.witness_keys.push_back(*vkey);
+    }
+    if (args->witness_quorum > verify_options.witness_keys.size()) {
+      std::fprintf(stderr, "verify: --witness-quorum %llu is more than the %zu witness key(s) given\n",
+                   static_cast<ull>(args->witness_quorum), verify_options.witness_keys.size());
+      *exit_code = 2;
+      return;
+    }
+    verify_options.witness_quorum = args->witness_quorum;
+    auto report = verify_signed_log(env, args->data, *key, verify_options);
     end_progress();
     if (!report) {
       std::fprintf(stderr, "verify: %s\n", report.status().to_string().c_str());
@@ -153,6 +213,7 @@ void add_verify_command(CLI::App& app, int* exit_code) {
     print_log_report(report->log);
     std::printf("signing key %s, %s\n", public_key_text(*key).c_str(), key_source.c_str());
     print_signature_report(report->signatures, /*missing_is_a_note=*/args->public_key.empty());
+    print_tree_report(report->tree, report->log.head.value());
     if (args->public_key.empty()) {
       std::printf(
           "note: that key sits next to the data, so whoever can rewrite the log can replace it too; only a key kept "
@@ -163,7 +224,7 @@ void add_verify_command(CLI::App& app, int* exit_code) {
     const bool nothing_signed_is_a_note = args->public_key.empty() && report->signatures.problem &&
                                           report->signatures.problem->kind == SignatureProblem::Kind::kNoCheckpoints &&
                                           report->signatures.failed == 0;
-    if (!report->log.ok() || (!report->signatures.ok() && !nothing_signed_is_a_note)) {
+    if (!report->log.ok() || (!report->signatures.ok() && !nothing_signed_is_a_note) || !report->tree.ok()) {
       *exit_code = 1;
       return;
     }

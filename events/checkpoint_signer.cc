@@ -240,6 +240,62 @@ Result<const MerkleTree*> CheckpointSigner::tree_at_head() {
   return static_cast<const MerkleTree*>(tree_.get());
 }
 
+Result<size_t> CheckpointSigner::add_cosigned(const std::string& note, const std::vector<NoteVerifierKey>& trusted) {
+  if (note.size() > signed_checkpoint_format::kMaxNoteBytes) {
+    return invalid_argument("a cosigned checkpoint of at most " +
+                                std::to_string(signed_checkpoint_format::kMaxNoteBytes) + " bytes",
+                            "body");
+  }
+  auto parsed = parse_signed_note(note);
+  if (!parsed) return invalid_argument(parsed.status().message(), "body");
+  size_t valid = 0;
+  for (const NoteVerifierKey& key : trusted) {
+    const NoteSignatureResult r = check_note_signature(*parsed, key);
+    if (r.check == NoteSignatureCheck::kBad) {
+      return invalid_argument("the cosignature of witness " + key.name + " does not verify", "body");
+    }
+    if (r.check == NoteSignatureCheck::kValid) ++valid;
+  }
+  if (valid == 0) return invalid_argument("no cosignature by a witness this log trusts (serve --witness-key)", "body");
+  std::lock_guard lock(mu_);
+  if (!file_) return Status(StatusCode::kUnavailable, "the signer is closed");
+  bool ours = false;
+  for (const std::string& n : file_->tree_notes()) {
+    auto mine = parse_signed_note(n);
+    if (mine && mine->text == parsed->text) {
+      ours = true;
+      break;
+    }
+  }
+  if (!ours) return not_found("this log signed no checkpoint with that text", "body");
+  for (const std::string& kept : file_->cosigned_notes()) {
+    if (kept == note) return valid;
+  }
+  if (Status s = file_->append_cosigned_note(note); !s.is_ok()) {
+    failed_ = s;
+    spdlog::error("signed checkpoints: stopped after a failed write: {}", s.to_string());
+    return s;
+  }
+  return valid;
+}
+
+std::vector<std::string> CheckpointSigner::cosigned_notes() const {
+  std::lock_guard lock(mu_);
+  return file_ ? file_->cosigned_notes() : std::vector<std::string>{};
+}
+
+std::optional<TreeCheckpoint> CheckpointSigner::tree_checkpoint_at(uint64_t tree_size) const {
+  std::lock_guard lock(mu_);
+  if (!file_) return std::nullopt;
+  const auto& notes = file_->tree_notes();
+  for (auto it = notes.rbegin(); it != notes.rend(); ++it) {
+    auto c = parse_tree_checkpoint(*it);
+    if (c && c->body.tree_size == tree_size) return *c;
+    if (c && c->body.tree_size < tree_size) break;  // sizes only grow along the file
+  }
+  return std::nullopt;
+}
+
 Status CheckpointSigner::tree_status() const {
   std::lock_guard lock(mu_);
   return tree_failed_;

@@ -86,6 +86,16 @@ class CheckpointSigner {
   Result<const MerkleTree*> tree_at_head();
   Status tree_status() const;
   std::optional<TreeCheckpoint> latest_tree_checkpoint() const;
+  // Keeps a witness's cosigned copy of one of this log's tree checkpoints
+  // (DATA/signatures/checkpoints, record type 3): its text must be one this
+  // signer signed, with at least one valid cosignature by one of
+  // `trusted` and none that fails. Returns how many trusted witnesses
+  // cosigned it; a copy already kept is not kept twice.
+  Result<size_t> add_cosigned(const std::string& note, const std::vector<NoteVerifierKey>& trusted);
+  // Every cosigned copy kept, in file order.
+  std::vector<std::string> cosigned_notes() const;
+  // The tree checkpoint this signer signed at exactly `tree_size`, if any.
+  std::optional<TreeCheckpoint> tree_checkpoint_at(uint64_t tree_size) const;
   // Tries every waiting checkpoint on every publisher, oldest first.
   void publish_waiting();
   PublishStats publish_stats() const;

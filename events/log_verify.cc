@@ -87,6 +87,7 @@ Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const Ver
         const uint64_t position = r.event.position.value();
         while (next_wanted < wanted.size() && wanted[next_wanted] < position) ++next_wanted;
         if (next_wanted < wanted.size() && wanted[next_wanted] == position) report.hashes_at[position] = r.event.hash;
+        if (options.on_record) options.on_record(r.event);
       }
       // Progress inside a segment too (segments are large): every 4,096 commits.
       if (progress && (state.commits + 1) % 4096 == 0) {
@@ -171,35 +172,6 @@ SignatureReport check_signatures(const VerifyReport& log, const std::vector<Sign
     out.last_verified_position = std::max(out.last_verified_position, c.position);
   }
   if (head > out.last_verified_position) out.unsigned_events = head - out.last_verified_position;
-  return out;
-}
-
-Result<SignedVerifyReport> verify_signed_log(Env* env, const std::string& data_dir, const PublicKey& public_key,
-                                             const VerifyProgress& progress) {
-  SignedVerifyReport out;
-  const std::string file = checkpoints_path(data_dir);
-  std::vector<SignedCheckpoint> checkpoints;
-  std::optional<SignatureProblem> file_problem;
-  auto read = read_signed_checkpoints(env, data_dir);
-  if (read) {
-    checkpoints = std::move(*read);
-  } else if (read.status().code() == StatusCode::kCorruption) {
-    file_problem = SignatureProblem{SignatureProblem::Kind::kCheckpointsFile, 0, 0,
-                                    "the signed checkpoints are damaged: " + read.status().message()};
-  } else if (read.status().code() != StatusCode::kNotFound) {
-    return read.status();
-  }
-  VerifyOptions options;
-  options.progress = progress;
-  for (const SignedCheckpoint& c : checkpoints) options.hashes_at.push_back(c.position);
-  auto log = verify_log(env, data_dir, options);
-  if (!log) return log.status();
-  out.log = std::move(*log);
-  out.signatures = check_signatures(out.log, checkpoints, public_key, file);
-  if (file_problem) {
-    out.signatures.problem = file_problem;
-    out.signatures.failed += 1;
-  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "events/env.h"
+#include "events/envelope.h"
 #include "events/sha256.h"
 #include "events/signed_checkpoint.h"
 #include "events/types.h"
@@ -51,6 +52,9 @@ Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const Ver
 struct VerifyOptions {
   VerifyProgress progress;
   std::vector<uint64_t> hashes_at;  // positions whose chain hash to report (signed checkpoints)
+  // Called with every record that passed its checks, in position order (the
+  // Merkle tree's check, events/tree_verify.h).
+  std::function<void(const RecordedEvent&)> on_record;
 };
 Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const VerifyOptions& options);
 
@@ -85,17 +89,5 @@ struct SignatureReport {
 // hashes_at holding every checkpoint's position.
 SignatureReport check_signatures(const VerifyReport& log, const std::vector<SignedCheckpoint>& checkpoints,
                                  const PublicKey& public_key, const std::string& checkpoints_file);
-
-struct SignedVerifyReport {
-  VerifyReport log;
-  SignatureReport signatures;
-  bool ok() const { return log.ok() && signatures.ok(); }
-};
-
-// The log (verify_log) and every signed checkpoint of DATA/signatures/ under
-// `public_key`. A damaged or missing checkpoints file is a SignatureProblem,
-// not an error: it is what tampering looks like.
-Result<SignedVerifyReport> verify_signed_log(Env* env, const std::string& data_dir, const PublicKey& public_key,
-                                             const VerifyProgress& progress = {});
 
 }  // namespace accountable

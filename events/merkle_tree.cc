@@ -15,17 +15,6 @@ namespace fmt_ = merkle_tree_format;
 
 constexpr uint64_t kFlushEvery = 1 << 16;  // leaves between writes while catching up
 
-std::string level_path(const std::string& data_dir, unsigned level) {
-  return join_path(merkle_dir(data_dir), "level-" + std::to_string(level));
-}
-
-std::string header(unsigned level) {
-  std::string h(fmt_::kMagic);
-  coding::append_u32(&h, fmt_::kVersion);
-  coding::append_u32(&h, level);
-  return h;
-}
-
 // Leaves a subtree of file level k stands for: 256^k.
 uint64_t leaves_per_entry(unsigned file_level) { return uint64_t{1} << (fmt_::kTileHeight * file_level); }
 
@@ -34,6 +23,17 @@ std::string hex(const Hash256& h) { return hex_encode(h.data(), h.size()); }
 }  // namespace
 
 std::string merkle_dir(const std::string& data_dir) { return join_path(data_dir, "merkle"); }
+
+std::string merkle_level_path(const std::string& data_dir, unsigned level) {
+  return join_path(merkle_dir(data_dir), "level-" + std::to_string(level));
+}
+
+std::string merkle_level_header(unsigned level) {
+  std::string h(fmt_::kMagic);
+  coding::append_u32(&h, fmt_::kVersion);
+  coding::append_u32(&h, level);
+  return h;
+}
 
 MerkleTree::MerkleTree(Env* env, std::string data_dir) : env_(env), data_dir_(std::move(data_dir)) {}
 
@@ -123,11 +123,11 @@ Status MerkleTree::open_levels(MerkleOpenReport* report) {
   std::vector<uint64_t> counts(fmt_::kLevels, 0);
   bool damaged = false;
   for (unsigned k = 0; k < fmt_::kLevels; ++k) {
-    const std::string path = level_path(data_dir_, k);
+    const std::string path = merkle_level_path(data_dir_, k);
     if (!env_->file_exists(path)) {
       auto w = env_->new_writable_file(path);
       if (!w) return w.status();
-      if (Status s = (*w)->append(header(k)); !s.is_ok()) return s;
+      if (Status s = (*w)->append(merkle_level_header(k)); !s.is_ok()) return s;
       if (Status s = (*w)->close(); !s.is_ok()) return s;
       continue;
     }
@@ -141,7 +141,7 @@ Status MerkleTree::open_levels(MerkleOpenReport* report) {
       if (Status s = (*file)->read(0, fmt_::kHeaderSize, head.data(), &got); !s.is_ok()) return s;
       head.assign(got);
     }
-    if (head != header(k)) {
+    if (head != merkle_level_header(k)) {
       damaged = true;
       spdlog::warn("merkle tree: {} has no valid header", path);
       continue;
@@ -165,10 +165,10 @@ Status MerkleTree::reset_levels() {
     Level& l = levels_[k];
     if (l.writer) (void)l.writer->close();
     l = Level{};
-    const std::string path = level_path(data_dir_, k);
+    const std::string path = merkle_level_path(data_dir_, k);
     auto w = env_->new_writable_file(path);
     if (!w) return w.status();
-    if (Status s = (*w)->append(header(k)); !s.is_ok()) return s;
+    if (Status s = (*w)->append(merkle_level_header(k)); !s.is_ok()) return s;
     l.writer = std::move(*w);
     auto reader = env_->new_random_access_file(path);
     if (!reader) return reader.status();
@@ -185,7 +185,7 @@ Status MerkleTree::truncate_to(uint64_t size) {
     l.writer.reset();
     l.reader.reset();
     l.pending.clear();
-    const std::string path = level_path(data_dir_, k);
+    const std::string path = merkle_level_path(data_dir_, k);
     const uint64_t count = size / leaves_per_entry(k);
     if (l.count > count) {
       if (Status s = env_->truncate_file(path, fmt_::kHeaderSize + count * 32); !s.is_ok()) return s;
@@ -285,7 +285,7 @@ Result<Hash256> MerkleTree::stored(unsigned file_level, uint64_t index, size_t c
     return s;
   }
   if (got.size() != count * 32) {
-    return corruption("merkle tree: " + level_path(data_dir_, file_level) + " ends early at hash " +
+    return corruption("merkle tree: " + merkle_level_path(data_dir_, file_level) + " ends early at hash " +
                       std::to_string(index + got.size() / 32));
   }
   out->resize(count);

@@ -35,6 +35,8 @@ inline constexpr unsigned kLevels = 8;      // 2^64 leaves
 }  // namespace merkle_tree_format
 
 std::string merkle_dir(const std::string& data_dir);  // DATA/merkle
+std::string merkle_level_path(const std::string& data_dir, unsigned level);  // DATA/merkle/level-<k>
+std::string merkle_level_header(unsigned level);  // the 16 bytes every level file starts with
 
 // A tree size and its root, as a signed checkpoint states them.
 struct TreeHead {

@@ -268,6 +268,20 @@ Hash256 compute_record_hash(std::string_view record_payload) {
   return sha256(record_payload.substr(0, record_payload.size() - kHashSize));
 }
 
+Result<std::string_view> record_payload_of(const RecordedEvent& e) {
+  // decode_record's layout: the fixed fields, then stream (first), type,
+  // actor, partner and payload, then the two hashes.
+  const size_t length = kRecordFixedSize + e.stream.size() + e.type.size() + e.actor.size() + e.partner.size() +
+                        e.payload.size() + kRecordTrailerSize;
+  const std::string_view raw(e.stream.data() - kRecordFixedSize, length);
+  if (get_u64(raw.data()) != e.position.value() || compute_record_hash(raw) != e.hash ||
+      std::memcmp(raw.data() + raw.size() - kHashSize, e.hash.data(), kHashSize) != 0) {
+    return corruption("the record at position " + std::to_string(e.position.value()) +
+                      " does not hash to its hash");
+  }
+  return raw;
+}
+
 std::string encode_segment_header(GlobalPosition base_position) {
   std::string h(kSegmentHeaderSize, '\0');
   std::memcpy(h.data(), kSegmentMagic, 8);

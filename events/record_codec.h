@@ -58,6 +58,10 @@ Result<RecordedEvent> decode_record(std::string_view record_payload);
 Status decode_record_into(std::string_view record_payload, RecordedEvent* out);
 // SHA-256 over the record payload before its own hash.
 Hash256 compute_record_hash(std::string_view record_payload);
+// The record payload a decoded event's views point into (every read of the
+// log decodes with decode_record): the bytes as written, which its hash
+// covers. kCorruption if they do not hash to the event's hash.
+Result<std::string_view> record_payload_of(const RecordedEvent& e);
 
 // Builds a segment header for `base_position`, and checks one.
 std::string encode_segment_header(GlobalPosition base_position);

@@ -181,7 +181,8 @@ Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, co
       if (frame_size > remaining) {
         problem = "incomplete record";
       } else if (!(type == fmt::kRecordType && length == fmt::kPayloadSize) &&
-                 !(type == fmt::kTreeRecordType && length > 0 && length <= fmt::kMaxNoteBytes)) {
+                 !((type == fmt::kTreeRecordType || type == fmt::kCosignedRecordType) && length > 0 &&
+                   length <= fmt::kMaxNoteBytes)) {
         problem = "bad record header";
       } else if (crc32c::unmask(get_u32(frame)) != crc32c::value(frame + 8, 1 + length)) {
         problem = "record CRC mismatch";
@@ -199,6 +200,8 @@ Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, co
     const std::string_view payload(frame + fmt::kRecordHeaderSize, frame_size - fmt::kRecordHeaderSize);
     if (static_cast<uint8_t>(frame[8]) == fmt::kTreeRecordType) {
       out.tree_notes.emplace_back(payload);
+    } else if (static_cast<uint8_t>(frame[8]) == fmt::kCosignedRecordType) {
+      out.cosigned_notes.emplace_back(payload);
     } else {
       auto c = decode_payload(payload);
       if (!c) return c.status();
@@ -210,9 +213,9 @@ Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, co
   return out;
 }
 
-std::string encode_tree_checkpoint_record(std::string_view note) {
+std::string encode_note_record(uint8_t type, std::string_view note) {
   std::string out(8, '\0');  // crc and length, filled in below
-  out.push_back(static_cast<char>(fmt::kTreeRecordType));
+  out.push_back(static_cast<char>(type));
   out.append(note);
   put_u32(out.data() + 4, static_cast<uint32_t>(note.size()));
   put_u32(out.data(), crc32c::mask(crc32c::value(out.data() + 8, out.size() - 8)));
@@ -256,6 +259,7 @@ Result<std::unique_ptr<CheckpointFile>> CheckpointFile::open(Env* env, const std
   file->file_ = std::move(*writable);
   file->checkpoints_ = std::move(parsed->checkpoints);
   file->tree_notes_ = std::move(parsed->tree_notes);
+  file->cosigned_notes_ = std::move(parsed->cosigned_notes);
   return file;
 }
 
@@ -267,13 +271,23 @@ Status CheckpointFile::append(const SignedCheckpoint& c) {
   return Status::ok();
 }
 
-Status CheckpointFile::append_tree_note(const std::string& note) {
+Status CheckpointFile::append_note(uint8_t type, const std::string& note) {
   if (!file_) return Status(StatusCode::kInternal, "the checkpoints file is closed");
-  if (note.empty() || note.size() > fmt::kMaxNoteBytes) return invalid_argument("a checkpoint note of " + std::to_string(note.size()) + " bytes", "note");
-  ACCT_RETURN_IF_ERROR(file_->append(encode_tree_checkpoint_record(note)));
+  if (note.empty() || note.size() > fmt::kMaxNoteBytes) {
+    return invalid_argument("a checkpoint note of " + std::to_string(note.size()) + " bytes (at most " +
+                                std::to_string(fmt::kMaxNoteBytes) + ")",
+                            "note");
+  }
+  ACCT_RETURN_IF_ERROR(file_->append(encode_note_record(type, note)));
   ACCT_RETURN_IF_ERROR(file_->sync());
-  tree_notes_.push_back(note);
+  (type == fmt::kTreeRecordType ? tree_notes_ : cosigned_notes_).push_back(note);
   return Status::ok();
+}
+
+Status CheckpointFile::append_tree_note(const std::string& note) { return append_note(fmt::kTreeRecordType, note); }
+
+Status CheckpointFile::append_cosigned_note(const std::string& note) {
+  return append_note(fmt::kCosignedRecordType, note);
 }
 
 Status CheckpointFile::close() {
@@ -295,6 +309,11 @@ void SigningKey::sign(SignedCheckpoint* c) const {
 
 NoteSignature SigningKey::sign_note(std::string_view text, std::string_view key_name) const {
   return accountable::sign_note(text, key_name, secret_key_);
+}
+
+NoteSignature SigningKey::cosign(std::string_view checkpoint_text, std::string_view cosigner_name,
+                                 uint64_t unix_seconds) const {
+  return cosign_checkpoint(checkpoint_text, cosigner_name, secret_key_, unix_seconds);
 }
 
 Result<std::unique_ptr<SigningKey>> SigningKey::load(Env* env, const std::string& data_dir) {

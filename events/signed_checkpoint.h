@@ -45,6 +45,7 @@ inline constexpr std::string_view kFileMagic = "ACCTSIG1";
 inline constexpr size_t kFileHeaderSize = 16;    // magic, version u32, masked crc u32
 inline constexpr uint8_t kRecordType = 1;       // a chain checkpoint (SignedCheckpoint)
 inline constexpr uint8_t kTreeRecordType = 2;   // a tree checkpoint: a signed note (events/tree_checkpoint.h)
+inline constexpr uint8_t kCosignedRecordType = 3;  // a tree checkpoint as a witness cosigned it
 inline constexpr size_t kMaxNoteBytes = 16 << 10;
 inline constexpr size_t kRecordHeaderSize = 4 + 4 + 1;  // crc, length, type
 inline constexpr size_t kPayloadSize = 8 + 32 + 8 + 64;  // position, hash, recorded_at, signature
@@ -78,6 +79,7 @@ Result<PublicKey> parse_public_key_text(std::string_view text);           // tol
 struct CheckpointFileContents {
   std::vector<SignedCheckpoint> checkpoints;  // chain checkpoints, in file order
   std::vector<std::string> tree_notes;        // tree checkpoints (signed notes), in file order
+  std::vector<std::string> cosigned_notes;    // the same with witnesses' cosignatures, in file order
   uint64_t valid_bytes = 0;  // header plus every good record
   uint64_t torn_bytes = 0;   // a torn last record after valid_bytes (ignored; cut on the next open)
 };
@@ -85,7 +87,7 @@ struct CheckpointFileContents {
 Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, const std::string& path);
 std::string encode_checkpoints_file_header();
 std::string encode_checkpoint_record(const SignedCheckpoint& c);
-std::string encode_tree_checkpoint_record(std::string_view note);
+std::string encode_note_record(uint8_t type, std::string_view note);  // kTreeRecordType or kCosignedRecordType
 // The whole file (kNotFound when there is none), as parse_checkpoints_file reads it.
 Result<CheckpointFileContents> read_checkpoints_file(Env* env, const std::string& data_dir);
 
@@ -109,6 +111,8 @@ class SigningKey {
   void sign(SignedCheckpoint* c) const;
   // An Ed25519 signature line (c2sp.org/signed-note) over a note's text.
   NoteSignature sign_note(std::string_view text, std::string_view key_name) const;
+  // A timestamped cosignature line (c2sp.org/tlog-cosignature) over a checkpoint's text.
+  NoteSignature cosign(std::string_view checkpoint_text, std::string_view cosigner_name, uint64_t unix_seconds) const;
   // The key file at `path` (the format of keys/signing.key), created with a
   // new random seed when missing: a witness's own key.
   static Result<std::unique_ptr<SigningKey>> open_or_create_file(Env* env, const std::string& path);
@@ -130,16 +134,20 @@ class CheckpointFile {
   // Appends one record and syncs it: the checkpoint counts once this returns OK.
   Status append(const SignedCheckpoint& c);
   Status append_tree_note(const std::string& note);
+  Status append_cosigned_note(const std::string& note);
   const std::vector<SignedCheckpoint>& checkpoints() const { return checkpoints_; }
   const std::vector<std::string>& tree_notes() const { return tree_notes_; }
+  const std::vector<std::string>& cosigned_notes() const { return cosigned_notes_; }
   uint64_t truncated_bytes_at_open() const { return truncated_bytes_at_open_; }
   Status close();
 
  private:
   CheckpointFile() = default;
+  Status append_note(uint8_t type, const std::string& note);
   std::unique_ptr<WritableFile> file_;
   std::vector<SignedCheckpoint> checkpoints_;
   std::vector<std::string> tree_notes_;
+  std::vector<std::string> cosigned_notes_;
   uint64_t truncated_bytes_at_open_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "events/crc32c.h"
 #include "events/log_format.h"
 #include "events/log_verify.h"
+#include "events/tree_verify.h"
 #include "events/record_codec.h"
 #include "testing/fault_env.h"
 #include "testing/log_test_util.h"

@@ -49,6 +49,7 @@ void Api::add_routes() {
   add_event_routes();
   add_view_routes();
   add_audit_routes();
+  add_proof_routes();
   add_operation_routes();
 }
 

@@ -42,6 +42,9 @@ struct ApiOptions {
   // command's min_position token names, and whose part of a read's
   // min_position it waits for (server/shard_positions.h).
   uint32_t shard = 0;
+  // The witnesses whose cosignatures POST /v1/checkpoints/cosignatures keeps
+  // (serve --witness-key); empty: none are taken.
+  std::vector<NoteVerifierKey> witness_keys;
 };
 
 // Extra lines of /healthz (the relay, when it runs).
@@ -110,6 +113,13 @@ class Api {
   ApiReply get_history(const ApiRequest& req);
   ApiReply get_state(const ApiRequest& req);
   ApiReply reply_history(const Result<AuditPage>& page, const PartnerId& partner) const;
+
+  // the Merkle tree: checkpoints, proofs, witnesses' cosignatures (proof_routes.cc)
+  void add_proof_routes();
+  ApiReply get_latest_checkpoint(const ApiRequest& req);
+  ApiReply get_inclusion_proof(const ApiRequest& req);
+  ApiReply get_consistency_proof(const ApiRequest& req);
+  ApiReply post_cosignature(const ApiRequest& req);
 
   // operations: health, metrics, the OpenAPI document (operation_routes.cc)
   void add_operation_routes();

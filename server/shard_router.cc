@@ -50,7 +50,11 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   if (starts("/v1/partners/{id}/")) return Rule::kPartner;
   if (starts("/v1/me/") || starts("/v1/pricing/")) return Rule::kCaller;
   if (pattern == "/v1/streams/{stream}") return Rule::kStream;
-  if (pattern == "/v1/events" || pattern == "/v1/events/subscribe") return Rule::kEvents;
+  // Each shard's log has its own tree and checkpoints: ?shard=, else as events.
+  if (pattern == "/v1/events" || pattern == "/v1/events/subscribe" || starts("/v1/proofs/") ||
+      starts("/v1/checkpoints/")) {
+    return Rule::kEvents;
+  }
   if (pattern == "/healthz") return Rule::kHealth;
   if (pattern == "/v1/views/{name}/rebuild") return Rule::kEveryShard;
   if (pattern == "/metrics" || pattern == "/v1/openapi.yaml") return Rule::kShardZero;
