@@ -17,6 +17,7 @@
 #include "events/log_format.h"
 #include "events/log_scanner.h"
 #include "events/log_verify.h"
+#include "events/tree_verify.h"
 #include "events/record_codec.h"
 #include "events/signed_checkpoint.h"
 #include "schema/domain_events.h"

@@ -17,6 +17,7 @@
 #include "backup/manifest.h"
 #include "backup/restore.h"
 #include "events/log_verify.h"
+#include "events/tree_verify.h"
 #include "events/signed_checkpoint.h"
 #include "schema/domain_events.h"
 #include "testing/log_test_util.h"
