@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/json.hpp>
+
 #include "cli/commands.h"
 #include "events/data_layout.h"
 #include "events/log_verify.h"
@@ -77,6 +79,33 @@ void print_signature_report(const SignatureReport& s, bool missing_is_a_note) {
   }
 }
 
+// A file of checkpoints: one signed note, or JSON lines with a "checkpoint"
+// member (serve --publish-checkpoints, a witness's state file).
+Result<std::vector<std::string>> read_checkpoint_notes(Env* env, const std::string& path) {
+  auto text = env->read_file(path);
+  if (!text) return text.status();
+  std::vector<std::string> notes;
+  if (!text->empty() && text->front() == '{') {
+    size_t start = 0;
+    while (start < text->size()) {
+      size_t end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      const std::string line = text->substr(start, end - start);
+      start = end + 1;
+      if (line.empty()) continue;
+      boost::json::error_code ec;
+      boost::json::value v = boost::json::parse(line, ec);
+      if (ec || !v.is_object() || !v.as_object().contains("checkpoint") || !v.at("checkpoint").is_string()) {
+        return invalid_argument("a line without a \"checkpoint\" string", "checkpoint");
+      }
+      notes.emplace_back(v.at("checkpoint").as_string());
+    }
+  } else {
+    notes.push_back(*text);
+  }
+  return notes;
+}
+
 void print_tree_report(const TreeVerifyReport& t, uint64_t events) {
   if (t.files_present) {
     std::printf("tree: %llu leaves in merkle/, checked against the log\n", static_cast<ull>(t.file_leaves));
@@ -84,6 +113,10 @@ void print_tree_report(const TreeVerifyReport& t, uint64_t events) {
     std::printf("note: no merkle/ tree files (the next open builds them from the log)\n");
   }
   if (t.file_problem) std::printf("FAILED: tree files damaged: %s\n", t.file_problem->c_str());
+  if (t.external > 0) {
+    std::printf("checkpoints kept outside the folder: %llu, %llu given by the log\n", static_cast<ull>(t.external),
+                static_cast<ull>(t.external_verified));
+  }
   std::printf("tree checkpoints: %llu, %llu verified, %llu failed, last verified tree size %llu", static_cast<ull>(t.checkpoints),
               static_cast<ull>(t.verified), static_cast<ull>(t.failed), static_cast<ull>(t.last_verified_size));
   if (t.verified > 0) std::printf(", root %s", hex_encode(t.last_verified_root.data(), t.last_verified_root.size()).c_str());
@@ -113,6 +146,7 @@ void add_verify_command(CLI::App& app, int* exit_code) {
     std::string public_key;
     std::vector<std::string> witness_keys;
     uint64_t witness_quorum = 0;
+    std::vector<std::string> checkpoints;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--data", args->data, "data folder")->capture_default_str();
@@ -120,6 +154,10 @@ void add_verify_command(CLI::App& app, int* exit_code) {
                   "the signing public key, kept out of band (from `acct keys export-public`)");
   cmd->add_option("--witness-key", args->witness_keys,
                   "a witness's verifier key file (from `acct witness --key`); repeat for several")
+      ->take_all();
+  cmd->add_option("--checkpoint", args->checkpoints,
+                  "a tree checkpoint kept outside the folder: a signed note, or a file of published checkpoints "
+                  "(serve --publish-checkpoints); the log must still give each one")
       ->take_all();
   cmd->add_option("--witness-quorum", args->witness_quorum,
                   "how many of the witness keys must have cosigned (default: all of them)");
@@ -203,6 +241,16 @@ void add_verify_command(CLI::App& app, int* exit_code) {
       return;
     }
     verify_options.witness_quorum = args->witness_quorum;
+    for (const std::string& path : args->checkpoints) {
+      auto notes = read_checkpoint_notes(env, path);
+      if (!notes) {
+        std::fprintf(stderr, "verify: --checkpoint %s: %s\n", path.c_str(), notes.status().to_string().c_str());
+        *exit_code = 2;
+        return;
+      }
+      verify_options.external_checkpoints.insert(verify_options.external_checkpoints.end(), notes->begin(),
+                                                 notes->end());
+    }
     auto report = verify_signed_log(env, args->data, *key, verify_options);
     end_progress();
     if (!report) {

@@ -79,9 +79,13 @@ class TreeVerifier::FileReader {
 };
 
 TreeVerifier::TreeVerifier(Env* env, std::string data_dir, std::vector<std::string> notes,
-                           std::vector<std::string> cosigned)
-    : env_(env), data_dir_(std::move(data_dir)), notes_(std::move(notes)), cosigned_(std::move(cosigned)) {
-  for (const auto* list : {&notes_, &cosigned_}) {
+                           std::vector<std::string> cosigned, std::vector<std::string> external)
+    : env_(env),
+      data_dir_(std::move(data_dir)),
+      notes_(std::move(notes)),
+      cosigned_(std::move(cosigned)),
+      external_(std::move(external)) {
+  for (const auto* list : {&notes_, &cosigned_, &external_}) {
     for (const std::string& n : *list) {
       if (auto c = parse_tree_checkpoint(n)) roots_at_[c->body.tree_size] = std::nullopt;
     }
@@ -130,15 +134,20 @@ TreeVerifyReport TreeVerifier::finish(const VerifyReport& log, const PublicKey& 
   }
   const std::string origin = first_hash_ ? log_origin(*first_hash_) : std::string();
 
-  // The log's own tree checkpoints.
+  // The log's own tree checkpoints, then those kept outside the folder.
   out.checkpoints = notes_.size();
+  out.external = external_.size();
   auto fail = [&](std::string message) {
     out.failed += 1;
     if (!out.problem) out.problem = std::move(message);
   };
-  for (size_t i = 0; i < notes_.size(); ++i) {
-    const std::string where = "tree checkpoint " + std::to_string(i + 1);
-    auto c = parse_tree_checkpoint(notes_[i]);
+  for (size_t i = 0; i < notes_.size() + external_.size(); ++i) {
+    const bool outside = i >= notes_.size();
+    const std::string& text = outside ? external_[i - notes_.size()] : notes_[i];
+    const std::string where = outside ? "the checkpoint kept outside the folder (" +
+                                            std::to_string(i - notes_.size() + 1) + ")"
+                                      : "tree checkpoint " + std::to_string(i + 1);
+    auto c = parse_tree_checkpoint(text);
     if (!c) {
       fail(where + " does not parse: " + c.status().message());
       continue;
@@ -166,6 +175,17 @@ TreeVerifyReport TreeVerifier::finish(const VerifyReport& log, const PublicKey& 
     if (*root != c->body.root) {
       fail("root mismatch at " + named + ": the log's tree root there is " + hex(*root) + ", the signed one is " +
            hex(c->body.root) + "; an event at or before position " + std::to_string(size) + " was rewritten");
+      continue;
+    }
+    if (outside) {
+      // The log still gives it; its own file must still hold it too, or the
+      // file was cut back (or rewritten) after the checkpoint left it.
+      if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) {
+        fail("the checkpoints file has no copy of " + named + ": it was cut back or rewritten after that checkpoint "
+             "was published");
+        continue;
+      }
+      out.external_verified += 1;
       continue;
     }
     out.verified += 1;
@@ -254,7 +274,7 @@ Result<SignedVerifyReport> verify_signed_log(Env* env, const std::string& data_d
   } else if (read.status().code() != StatusCode::kNotFound) {
     return read.status();
   }
-  TreeVerifier tree(env, data_dir, contents.tree_notes, contents.cosigned_notes);
+  TreeVerifier tree(env, data_dir, contents.tree_notes, contents.cosigned_notes, options.external_checkpoints);
   VerifyOptions log_options;
   log_options.progress = options.progress;
   log_options.on_record = [&tree](const RecordedEvent& e) { tree.on_record(e); };

@@ -32,6 +32,8 @@ struct TreeVerifyReport {
   uint64_t failed = 0;
   uint64_t last_verified_size = 0;
   Hash256 last_verified_root{};
+  uint64_t external = 0;           // checkpoints kept outside the folder, checked the same way
+  uint64_t external_verified = 0;
   std::optional<std::string> problem;  // the first failed checkpoint
   // Witnesses (when keys were given).
   uint64_t witness_keys = 0;
@@ -47,7 +49,11 @@ class TreeVerifier {
  public:
   // `notes`: the log's tree checkpoints, in file order; `cosigned`: the
   // copies that witnesses cosigned (the same notes with more signature lines).
-  TreeVerifier(Env* env, std::string data_dir, std::vector<std::string> notes, std::vector<std::string> cosigned);
+  // `external`: checkpoints an auditor kept outside the folder (a published
+  // file, a witness's state): each must be signed by the log key and be
+  // given by the log, which catches a rollback or rewrite made after it.
+  TreeVerifier(Env* env, std::string data_dir, std::vector<std::string> notes, std::vector<std::string> cosigned,
+               std::vector<std::string> external = {});
   ~TreeVerifier();
   void on_record(const RecordedEvent& e);
   // After verify_log: the files' remainder, every checkpoint, the witnesses.
@@ -60,6 +66,7 @@ class TreeVerifier {
   std::string data_dir_;
   std::vector<std::string> notes_;
   std::vector<std::string> cosigned_;
+  std::vector<std::string> external_;
   std::map<uint64_t, std::optional<Hash256>> roots_at_;  // sizes the checkpoints name -> the log's root
   merkle::CompactRange range_;
   std::optional<Hash256> first_hash_;
@@ -78,6 +85,7 @@ struct SignedVerifyReport {
 struct SignedVerifyOptions {
   VerifyProgress progress;
   std::vector<NoteVerifierKey> witness_keys;  // cosignature keys (type 0x04)
+  std::vector<std::string> external_checkpoints;  // notes kept outside the folder (TreeVerifier)
   uint64_t witness_quorum = 0;                // 0: every key given
 };
 
