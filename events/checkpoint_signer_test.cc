@@ -199,3 +199,163 @@ TEST_F(CheckpointSignerTest, TheBackgroundThreadSignsWithoutBeingAsked) {
 
 }  // namespace
 }  // namespace accountable
+
+namespace accountable {
+namespace {
+
+using testing::fault_options;
+using testing::make_commit;
+
+// The tree checkpoints the signer writes beside the chain ones, what it
+// publishes, and the witnesses' cosigned copies it keeps.
+class TreeCheckpointSignerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = EventLog::open(fault_options(&env_));
+    ASSERT_TRUE(log.is_ok()) << log.status().to_string();
+    log_ = std::move(*log);
+  }
+
+  CheckpointSignerOptions options() {
+    CheckpointSignerOptions o;
+    o.data_dir = "/data";
+    o.env = &env_;
+    o.every_events = 4;
+    o.every = std::chrono::seconds(0);
+    o.background = false;
+    return o;
+  }
+
+  void append(int events) { ASSERT_TRUE(log_->append(make_commit("s", ExpectedVersion::any(), events)).is_ok()); }
+
+  FaultInjectionEnv env_;
+  std::unique_ptr<EventLog> log_;
+};
+
+TEST_F(TreeCheckpointSignerTest, SignsTheTreeAndPublishesEveryCheckpointInOrder) {
+  std::vector<uint64_t> published;
+  bool refuse = true;
+  CheckpointSignerOptions o = options();
+  o.publishers.push_back({"test", [&](const TreeCheckpoint& c) -> Status {
+                            if (refuse) return Status(StatusCode::kUnavailable, "down");
+                            published.push_back(c.body.tree_size);
+                            return Status::ok();
+                          }});
+  auto signer = CheckpointSigner::open(o, log_.get());
+  ASSERT_TRUE(signer.is_ok()) << signer.status().to_string();
+  append(5);
+  ASSERT_TRUE((*signer)->sign_if_due().value());
+  append(4);
+  ASSERT_TRUE((*signer)->sign_if_due().value());
+  auto latest = (*signer)->latest_tree_checkpoint();
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->body.tree_size, 9u);
+  EXPECT_TRUE(check_tree_checkpoint(*latest, (*signer)->public_key()).is_ok());
+  // Its root is the log's: leaves from the record hashes.
+  merkle::CompactRange range;
+  ASSERT_TRUE(log_->scan_all(GlobalPosition(1), {}, [&](const RecordedEvent& e) {
+                    range.append(merkle::leaf_hash(e.hash));
+                    return true;
+                  }).is_ok());
+  EXPECT_EQ(latest->body.root, range.root());
+  // A destination that is down keeps them waiting, in order, bounded.
+  (*signer)->publish_waiting();
+  EXPECT_EQ((*signer)->publish_stats().waiting, 2u);
+  EXPECT_GE((*signer)->publish_stats().failures, 1u);
+  refuse = false;
+  (*signer)->publish_waiting();
+  EXPECT_EQ(published, (std::vector<uint64_t>{5, 9}));
+  EXPECT_EQ((*signer)->publish_stats().waiting, 0u);
+  ASSERT_TRUE((*signer)->close().is_ok());
+  auto file = read_checkpoints_file(&env_, "/data");
+  ASSERT_TRUE(file.is_ok());
+  EXPECT_EQ(file->tree_notes.size(), 2u);
+  EXPECT_EQ(file->checkpoints.size(), 2u);
+}
+
+TEST_F(TreeCheckpointSignerTest, KeepsOnlyValidCosignaturesOfItsOwnCheckpointsByTrustedWitnesses) {
+  auto signer = CheckpointSigner::open(options(), log_.get());
+  ASSERT_TRUE(signer.is_ok());
+  append(6);
+  ASSERT_TRUE((*signer)->sign_if_due().value());
+  const TreeCheckpoint ours = *(*signer)->latest_tree_checkpoint();
+
+  // Two witnesses' keys, in the key file format.
+  auto w1 = SigningKey::open_or_create_file(&env_, "/w1.key");
+  auto w2 = SigningKey::open_or_create_file(&env_, "/w2.key");
+  ASSERT_TRUE(w1.is_ok() && w2.is_ok());
+  const NoteVerifierKey trusted{"w1.example", NoteKeyType::kCosignatureV1, (*w1)->public_key()};
+  auto cosigned_by = [&](const SigningKey& key, const std::string& name, const std::string& note) {
+    SignedNote n = parse_signed_note(note).value();
+    n.signatures.push_back(key.cosign(n.text, name, 1'780'000'000));
+    return n.encode();
+  };
+  const std::string good = cosigned_by(**w1, "w1.example", ours.note);
+  auto kept = (*signer)->add_cosigned(good, {trusted});
+  ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
+  EXPECT_EQ(*kept, 1u);
+  EXPECT_TRUE((*signer)->add_cosigned(good, {trusted}).is_ok());  // again: kept once
+  EXPECT_EQ((*signer)->cosigned_notes().size(), 1u);
+
+  // Not by a trusted witness.
+  auto refused = (*signer)->add_cosigned(cosigned_by(**w2, "w2.example", ours.note), {trusted});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  // A cosignature that does not verify (the trusted name, another key).
+  refused = (*signer)->add_cosigned(cosigned_by(**w2, "w1.example", ours.note), {trusted});
+  ASSERT_FALSE(refused.is_ok());
+  // A checkpoint this log never signed (another root), cosigned by the trusted witness.
+  TreeHead forged = ours.head();
+  forged.root[0] ^= 1;
+  auto other_key = SigningKey::open_or_create_file(&env_, "/forger.key");
+  const TreeCheckpoint foreign = sign_tree_checkpoint(ours.body.origin, forged, ours.signed_at, **other_key);
+  refused = (*signer)->add_cosigned(cosigned_by(**w1, "w1.example", foreign.note), {trusted});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
+  // Garbage.
+  EXPECT_FALSE((*signer)->add_cosigned("not a note", {trusted}).is_ok());
+  EXPECT_EQ((*signer)->cosigned_notes().size(), 1u);
+  ASSERT_TRUE((*signer)->close().is_ok());
+  auto file = read_checkpoints_file(&env_, "/data");
+  ASSERT_TRUE(file.is_ok());
+  EXPECT_EQ(file->cosigned_notes, std::vector<std::string>{good});
+}
+
+TEST_F(TreeCheckpointSignerTest, NothingIsSignedOverALogThatIsNotTheSignedOne) {
+  {
+    auto signer = CheckpointSigner::open(options(), log_.get());
+    ASSERT_TRUE(signer.is_ok());
+    append(6);
+    ASSERT_TRUE((*signer)->sign_if_due().value());
+    ASSERT_TRUE((*signer)->close().is_ok());
+  }
+  // The tree checkpoint names 6 leaves; a log cut back below it is not that log.
+  ASSERT_TRUE(log_->close().is_ok());
+  log_.reset();
+  env_.remove_file("/data/index/checkpoint").ignore();
+  auto checkpoints = read_checkpoints_file(&env_, "/data");
+  ASSERT_TRUE(checkpoints.is_ok());
+  // Forge a tree checkpoint of a bigger tree with the folder's own key: as if
+  // signed events had been lost.
+  auto key = SigningKey::load(&env_, "/data");
+  ASSERT_TRUE(key.is_ok());
+  auto c = parse_tree_checkpoint(checkpoints->tree_notes.back()).value();
+  TreeHead bigger = c.head();
+  bigger.size = 60;
+  auto file = CheckpointFile::open(&env_, "/data");
+  ASSERT_TRUE(file.is_ok());
+  ASSERT_TRUE((*file)->append_tree_note(sign_tree_checkpoint(c.body.origin, bigger, c.signed_at, **key).note).is_ok());
+  ASSERT_TRUE((*file)->close().is_ok());
+  auto log = EventLog::open(fault_options(&env_));
+  ASSERT_TRUE(log.is_ok());
+  log_ = std::move(*log);
+  auto signer = CheckpointSigner::open(options(), log_.get());
+  ASSERT_TRUE(signer.is_ok());  // the process still serves
+  EXPECT_EQ((*signer)->tree_status().code(), StatusCode::kCorruption);
+  append(60);
+  EXPECT_FALSE((*signer)->sign_now().is_ok());
+  EXPECT_FALSE((*signer)->tree_at_head().is_ok());
+}
+
+}  // namespace
+}  // namespace accountable

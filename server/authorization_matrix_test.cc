@@ -230,6 +230,19 @@ std::vector<Row> table() {
       {V::post, "/v1/views/{name}/rebuild", "rebuild a view (operator)",
        [](Ids&) { return Req{"/v1/views/directory/rebuild", ""}; },
        {401, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403}},
+      // ---- the Merkle tree (docs/witness.md): hashes are public, a record is read as its event ---------------
+      {V::get, "/v1/checkpoints/latest", "the latest tree checkpoint (public)",
+       [](Ids&) { return Req{"/v1/checkpoints/latest", ""}; },
+       {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+      {V::get, "/v1/proofs/consistency", "a consistency proof (public)",
+       [](Ids&) { return Req{"/v1/proofs/consistency?from=1&to=2", ""}; },
+       {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+      {V::get, "/v1/proofs/inclusion", "the proof of A's first event (with its record: as /v1/events)",
+       [](Ids&) { return Req{"/v1/proofs/inclusion?position=1&tree_size=2", ""}; },
+       {401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 200, 403}},
+      {V::post, "/v1/checkpoints/cosignatures", "a witness's cosignature (none trusted here)",
+       [](Ids&) { return Req{"/v1/checkpoints/cosignatures", "not a note"}; },
+       {403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
       // ---- operations (public) -------------------------------------------------------------------------------
       {V::get, "/healthz", "health", [](Ids&) { return Req{"/healthz", ""}; },
        {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
@@ -295,6 +308,9 @@ class AuthorizationMatrix : public ServerFixture {
         "purchase_unit":"1 Month","secondary_license_type":"non_specific","base_offer_ids":[],
         "end_customer_type":"corporate","billing_model":"usage_based"}})").as_object());
     ASSERT_EQ(offer.status, 200u) << offer.body;
+    // A tree checkpoint exists (the signer's cadence is a minute).
+    auto signed_now = stack_->signer()->sign_now();
+    ASSERT_TRUE(signed_now.is_ok()) << signed_now.status().to_string();
     for (size_t p = kOperator; p < kPrincipals; ++p) ASSERT_FALSE(tokens_of_[p].empty()) << kNames[p];
   }
 
