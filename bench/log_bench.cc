@@ -17,9 +17,11 @@
 #include "bench/cluster_bench.h"
 #include "bench/domain_bench.h"
 #include "bench/http_bench.h"
+#include "bench/proof_bench.h"
 #include "bench/relay_bench.h"
 #include "bench/view_bench.h"
 #include "events/env.h"
+#include "events/checkpoint_signer.h"
 #include "events/event_log.h"
 
 namespace accountable::bench {
@@ -61,10 +63,37 @@ double log_bytes(const std::string& dir) {
   return static_cast<double>(total);
 }
 
-Result<std::unique_ptr<EventLog>> open_log(const std::string& dir) {
+// A log, and with signed_tree the signer that `acct serve` runs beside it.
+struct BenchLog {
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<CheckpointSigner> signer;
+  EventLog* operator->() const { return log.get(); }
+  ~BenchLog() {
+    if (signer) (void)signer->close();  // before the log
+  }
+  BenchLog() = default;
+  BenchLog(BenchLog&&) = default;
+};
+
+Result<BenchLog> open_log(const std::string& dir, bool signed_tree = false) {
   LogOptions options;
   options.data_dir = dir;
-  return EventLog::open(options);
+  auto log = EventLog::open(options);
+  if (!log) return log.status();
+  BenchLog out;
+  out.log = std::move(*log);
+  if (signed_tree) {
+    CheckpointSignerOptions signer_options;  // serve's cadence: every 10,000 events or 60 s
+    signer_options.data_dir = dir;
+    auto signer = CheckpointSigner::open(signer_options, out.log.get());
+    if (!signer) return signer.status();
+    out.signer = std::move(*signer);
+  }
+  return out;
+}
+
+std::string name_of(const char* workload, const BenchOptions& o) {
+  return o.signed_tree ? std::string(workload) + "+tree" : std::string(workload);
 }
 
 #define BENCH_TRY(expr)                                     \
@@ -74,13 +103,13 @@ Result<std::unique_ptr<EventLog>> open_log(const std::string& dir) {
   } while (0)
 
 Status w1(const BenchOptions& o) {
-  Workspace ws(o, "W1");
-  auto log = open_log(ws.dir());
+  Workspace ws(o, name_of("W1", o));
+  auto log = open_log(ws.dir(), o.signed_tree);
   if (!log) return log.status();
   const uint64_t n = o.events ? o.events : 10'000;
   std::mt19937_64 rng(1);
   std::vector<uint64_t> versions(1000, 0);
-  Figure f{"W1", n, 0, {}, {}};
+  Figure f{name_of("W1", o), n, 0, {}, {}};
   f.latencies_us.reserve(n);
   // Requests are built before the clock starts: the figure is the log's.
   std::vector<CommitRequest> requests;
@@ -101,8 +130,8 @@ Status w1(const BenchOptions& o) {
 }
 
 Status w2(const BenchOptions& o) {
-  Workspace ws(o, "W2");
-  auto log = open_log(ws.dir());
+  Workspace ws(o, name_of("W2", o));
+  auto log = open_log(ws.dir(), o.signed_tree);
   if (!log) return log.status();
   constexpr int kThreads = 16;
   const uint64_t n = o.events ? o.events : 20'000;
@@ -141,7 +170,7 @@ Status w2(const BenchOptions& o) {
   }
   for (auto& th : threads) th.join();
   if (failed) return Status(StatusCode::kInternal, "W2: " + failure);
-  Figure f{"W2", n, seconds_since(start), {}, {}};
+  Figure f{name_of("W2", o), n, seconds_since(start), {}, {}};
   for (auto& v : lat) f.latencies_us.insert(f.latencies_us.end(), v.begin(), v.end());
   const LogStats stats = (*log)->stats();
   f.extra.emplace_back("fsyncs", static_cast<double>(stats.fsyncs));
@@ -151,12 +180,12 @@ Status w2(const BenchOptions& o) {
 }
 
 Status w3(const BenchOptions& o) {
-  Workspace ws(o, "W3");
-  auto log = open_log(ws.dir());
+  Workspace ws(o, name_of("W3", o));
+  auto log = open_log(ws.dir(), o.signed_tree);
   if (!log) return log.status();
   const uint64_t n = o.events ? o.events : 100'000;
   std::mt19937_64 rng(3);
-  Figure f{"W3", 0, 0, {}, {}};
+  Figure f{name_of("W3", o), 0, 0, {}, {}};
   std::vector<CommitRequest> requests;
   for (uint64_t version = 0; version < n; version += 100) {
     requests.push_back(one_stream_commit("w3", ExpectedVersion::exact(StreamVersion(version)), 100, rng));
@@ -435,11 +464,21 @@ Status views_workload(const BenchOptions& o) {
   return result.status();
 }
 
+// W1..W3 again with the signer and its tree running beside the log.
+Status tree_workload(const BenchOptions& o) {
+  BenchOptions with = o;
+  with.signed_tree = true;
+  ACCT_RETURN_IF_ERROR(w1(with));
+  ACCT_RETURN_IF_ERROR(w2(with));
+  return w3(with);
+}
+
 }  // namespace
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names = {"disk", "W1",        "W2",       "W3",    "W4",  "W5",
-                                                 "W6",   "open",      "aggregate", "commands", "views", "http"};
+  static const std::vector<std::string> names = {"disk",  "W1",       "W2",        "W3",       "W4",    "W5",
+                                                 "W6",    "tree",     "open",      "aggregate", "commands",
+                                                 "views", "http",     "proofs"};
   return names;
 }
 
@@ -449,7 +488,8 @@ Status run_workload(const BenchOptions& options) {
       {"disk", disk},        {"W1", w1},         {"W2", w2},          {"W3", w3},
       {"W4", w4},            {"W5", w5},         {"W6", w6},          {"open", open_log_workload},
       {"memory", open_log_workload}, {"aggregate", aggregate_workload}, {"commands", commands_workload},
-      {"views", views_workload},     {"http", http_workload}};
+      {"views", views_workload},     {"http", http_workload}, {"tree", tree_workload},
+      {"proofs", proofs_workload}};
   if (options.workload == "all") {
     for (const std::string& name : workload_names()) {
       BenchOptions one = options;
@@ -464,7 +504,7 @@ Status run_workload(const BenchOptions& options) {
   auto it = table.find(options.workload);
   if (it == table.end()) {
     return invalid_argument("unknown workload '" + options.workload +
-                                "' (disk, W1..W6, open, memory, aggregate, commands, views, http, all, relay, cluster)",
+                                "' (disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, all, relay, cluster)",
                             "workload");
   }
   return it->second(options);

@@ -17,6 +17,9 @@ struct BenchOptions {
   uint64_t events = 0;       // 0: the workload's defined count
   bool keep_data = false;    // leave DATA/<workload> behind
   std::string kafka_brokers;  // the relay and cluster workloads' brokers (bench/relay_bench.h, bench/cluster_bench.h)
+  // W1..W3 with the checkpoint signer beside the log, as `acct serve` runs it
+  // (its Merkle tree and signatures at the default cadence): "W1+tree" etc.
+  bool signed_tree = false;
 };
 
 // The workloads this build knows, in the order `all` runs them.

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 
 "$acct" bench --data "$work/data" --workload all --events 2000 --json > "$work/out.jsonl"
 cat "$work/out.jsonl"
-for w in disk membw W1 W2 W3 W4 W5 W6 open memory aggregate-snapshot aggregate-cached aggregate-replay commands views http; do
+for w in disk membw W1 W2 W3 W4 W5 W6 W1+tree W2+tree W3+tree open memory aggregate-snapshot aggregate-cached aggregate-replay commands views http proofs-build proofs-inclusion proofs-consistency proofs-bytes; do
   grep -q "\"workload\":\"$w\"" "$work/out.jsonl" || { echo "missing workload $w"; exit 1; }
 done
 while IFS= read -r line; do

@@ -2,14 +2,18 @@
 # `acct serve --kafka-brokers` runs the relay inside the server: the demo's
 # events and the commands sent over HTTP reach the topic exactly once, the
 # relay's lag and rate are on /metrics and its state on /healthz, and no
-# password or token issued during the run is in any message.
+# password or token issued during the run is in any message. Every signed
+# tree checkpoint reaches the checkpoints topic, byte for byte, and `acct
+# verify` accepts the copy read back from Kafka as one kept outside the folder.
 source "$(dirname "$0")/common.bash"
 require_bootstrap
 brokers=$ACCT_KAFKA_BOOTSTRAP
 topic="serve.$$.$RANDOM"
+checkpoint_topic="checkpoints.$$.$RANDOM"
 data="$work/data"
 
 "$acct" serve --data "$data" --listen 127.0.0.1:0 --demo --kafka-brokers "$brokers" --kafka-topic "$topic" \
+  --checkpoint-topic "$checkpoint_topic" --sign-every-seconds 1 \
   >"$work/serve.out" 2>"$work/serve.err" &
 relay_pid=$!  # the EXIT trap of common.bash kills it if the test fails
 for _ in $(seq 1 300); do grep -q "operator.token" "$work/serve.out" && break; sleep 0.1; done
@@ -48,8 +52,40 @@ grep -q '^acct_relay_publish_rate_events_per_second ' <<<"$(curl -s "$base/metri
 curl -s "$base/healthz" | grep -q '"relay":{"state":"running"' ||
   { echo "FAIL: /healthz has no running relay"; curl -s "$base/healthz"; exit 1; }
 
+# The head is signed within a second or two; that checkpoint is in the topic.
+note=""
+for _ in $(seq 1 100); do
+  note=$(curl -sf "$base/v1/checkpoints/latest" || true)
+  [ "$(sed -n 2p <<<"$note")" = "$head" ] && break
+  sleep 0.1
+done
+[ "$(sed -n 2p <<<"$note")" = "$head" ] || { echo "FAIL: the head $head was not signed: $note"; exit 1; }
+origin=$(sed -n 1p <<<"$note")
+
 kill -TERM "$relay_pid"
 wait_relay 60 || { echo "FAIL: serve did not exit 0 on SIGTERM"; exit 1; }
+kcat -C -b "$brokers" -t "$checkpoint_topic" -e -q -f '%k\n%s--end-of-message--\n' >"$work/checkpoints.txt"
+python3 - "$work/checkpoints.txt" "$origin" "$work/from-kafka" <<'PY'
+import sys
+raw, origin, out = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2], sys.argv[3]
+messages = [m for m in raw.split("--end-of-message--\n") if m.strip()]
+assert messages, "no checkpoint in the topic"
+for i, m in enumerate(messages):
+    key, value = m.split("\n", 1)
+    assert key == origin, "message %d: key %r, not the origin %r" % (i, key, origin)
+    assert value.startswith(origin + "\n"), "message %d is not a checkpoint of %s" % (i, origin)
+    open("%s-%d.note" % (out, i), "w", encoding="utf-8").write(value)
+print("%d checkpoint(s) in the topic" % len(messages))
+PY
+grep -q -F -- "$(tail -1 <<<"$note")" "$work/checkpoints.txt" || { echo "FAIL: the latest checkpoint is not in the topic"; exit 1; }
+"$acct" keys export-public --data "$data" --to "$work/log.pub" 2>/dev/null
+from_kafka=()
+for f in "$work"/from-kafka-*.note; do from_kafka+=(--checkpoint "$f"); done
+count=$((${#from_kafka[@]} / 2))
+"$acct" verify --data "$data" --public-key "$work/log.pub" "${from_kafka[@]}" >"$work/verify.out" ||
+  { cat "$work/verify.out"; echo "FAIL: verify refused the checkpoints read back from Kafka"; exit 1; }
+grep -q "checkpoints kept outside the folder: $count, $count given by the log" "$work/verify.out" ||
+  { cat "$work/verify.out"; echo "FAIL: not every checkpoint from Kafka is given by the log"; exit 1; }
 grep -q "relay: stopped at position $head" "$work/serve.err"
 
 # Exactly once, in order per key, as a read_committed consumer sees it.
@@ -63,4 +99,4 @@ grep -a -F -q "kafka.reader@contoso.example" "$work/topic.txt" || { echo "FAIL: 
 for secret in demo-password-2026 "$temporary" "$user_token" "$operator_token"; do
   if grep -a -F -q -- "$secret" "$work/topic.txt"; then echo "FAIL: a secret is in the topic"; exit 1; fi
 done
-echo "serve's relay published $head events exactly once; no secret in the topic"
+echo "serve's relay published $head events exactly once; no secret in the topic; $count checkpoint(s) in $checkpoint_topic"
