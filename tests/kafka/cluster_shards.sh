@@ -115,10 +115,22 @@ for n in 1 2 3; do
   wait "${node_pid[$n]}" || { echo "FAIL: node $n exited $?"; tail -20 "$work/n$n.err"; exit 1; }
   unset "node_pid[$n]"
   for s in 0 1 2; do
-    "$acct" verify --data "$work/n$n/shard-$s" | tail -1 | grep -q '^OK$' ||
-      { echo "FAIL: acct verify on node $n shard $s"; exit 1; }
+    "$acct" verify --data "$work/n$n/shard-$s" >"$work/verify-n$n-s$s.txt" 2>&1 || true
+    tail -1 "$work/verify-n$n-s$s.txt" | grep -q '^OK$' ||
+      { cat "$work/verify-n$n-s$s.txt"; echo "FAIL: acct verify on node $n shard $s"; exit 1; }
   done
 done
+# Each node signed its copy's final head at close: every copy of a shard gives
+# the same Merkle root at the same size as the others (its own key signed it).
+heads_array=(${shard_heads//,/ })
+for s in 0 1 2; do
+  roots=$(for n in 1 2 3; do
+    sed -n 's/.*last verified tree size \([0-9]*\), root \([0-9a-f]*\).*/\1 \2/p' "$work/verify-n$n-s$s.txt"
+  done | sort -u)
+  [ "$(wc -l <<<"$roots")" = 1 ] && [ "$(cut -d' ' -f1 <<<"$roots")" = "${heads_array[$s]}" ] ||
+    { echo "FAIL: shard $s: the nodes' tree roots differ or miss the head ${heads_array[$s]}: $roots"; exit 1; }
+done
+echo "every node's copy of each shard gives the same tree root at its head"
 
 # Downstream: clients we did not write, read_committed; positions are per shard.
 timeout 120 kcat -C -b "$brokers" -t "$name.events" -o beginning -e -q -X isolation.level=read_committed \
