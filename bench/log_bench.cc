@@ -26,10 +26,8 @@
 
 namespace accountable::bench {
 
-namespace {
-
-std::string random_payload(std::mt19937_64& rng) {
-  std::string p(200, '\0');
+std::string random_payload(std::mt19937_64& rng, size_t bytes) {
+  std::string p(bytes, '\0');
   for (size_t i = 0; i < p.size(); i += 8) {
     const uint64_t r = rng();
     std::memcpy(p.data() + i, &r, std::min<size_t>(8, p.size() - i));
@@ -37,8 +35,8 @@ std::string random_payload(std::mt19937_64& rng) {
   return p;
 }
 
-CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expected, int events,
-                                std::mt19937_64& rng) {
+CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expected, int events, std::mt19937_64& rng,
+                                size_t payload_bytes) {
   CommitRequest r;
   r.command_id = CommandId::random();
   r.correlation_id = CorrelationId::random();
@@ -48,10 +46,15 @@ CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expec
   s.stream = stream;
   s.expected = expected;
   s.partner = "p-bench";
-  for (int i = 0; i < events; ++i) s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, random_payload(rng)});
+  for (int i = 0; i < events; ++i) {
+    s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, random_payload(rng, payload_bytes)});
+  }
   r.streams.push_back(std::move(s));
   return r;
 }
+
+
+namespace {
 
 // Bytes of every segment in DIR/log: the log's size on disk, per event when divided.
 double log_bytes(const std::string& dir) {
@@ -333,7 +336,7 @@ Status open_log_workload(const BenchOptions& o) {
         s.stream = "open-" + std::to_string((commit * 10 + j) % kStreams);
         s.partner = "p-bench";
         for (uint64_t e = 0; e < 100 && loaded < n; ++e, ++loaded) {
-          s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, random_payload(rng)});
+          s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, random_payload(rng, 200)});
         }
         r.streams.push_back(std::move(s));
       }

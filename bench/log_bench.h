@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "events/envelope.h"
 #include "events/status.h"
 
 namespace accountable::bench {
@@ -21,6 +23,12 @@ struct BenchOptions {
   // (its Merkle tree and signatures at the default cadence): "W1+tree" etc.
   bool signed_tree = false;
 };
+
+// `events` random payloads of `payload_bytes` in one commit to one stream, as
+// every log workload writes them.
+std::string random_payload(std::mt19937_64& rng, size_t bytes);
+CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expected, int events, std::mt19937_64& rng,
+                                size_t payload_bytes = 200);
 
 // The workloads this build knows, in the order `all` runs them.
 const std::vector<std::string>& workload_names();

@@ -35,23 +35,11 @@ Status proofs_workload(const BenchOptions& o) {
   std::mt19937_64 rng(18);
   const auto load_start = Clock::now();
   for (uint64_t loaded = 0; loaded < n;) {
-    CommitRequest r;
-    r.command_id = CommandId::random();
-    r.correlation_id = CorrelationId::random();
-    r.causation_id = CausationId::random();
-    r.actor = "bench";
-    StreamAppend s;
-    s.stream = "proofs-" + std::to_string(loaded / 1000 % 1000);
-    s.partner = "p-bench";
-    for (uint64_t e = 0; e < 1000 && loaded < n; ++e, ++loaded) {
-      std::string payload(64, '\0');
-      const uint64_t x = rng();
-      std::memcpy(payload.data(), &x, sizeof x);
-      s.events.push_back(NewEvent{EventId::random(), "BenchEvent", 1, std::move(payload)});
-    }
-    r.streams.push_back(std::move(s));
-    auto appended = (*log)->append(std::move(r));
+    const int events = static_cast<int>(std::min<uint64_t>(1000, n - loaded));
+    auto appended = (*log)->append(
+        one_stream_commit("proofs-" + std::to_string(loaded / 1000 % 1000), ExpectedVersion::any(), events, rng, 64));
     if (!appended) return appended.status();
+    loaded += static_cast<uint64_t>(events);
   }
   const double load_seconds = seconds_since(load_start);
 

@@ -240,11 +240,9 @@ int serve(const ServeArgs& args) {
   }
   std::vector<NoteVerifierKey> witness_keys;
   for (const std::string& path : args.witness_key_files) {
-    auto text = posix_env()->read_file(path);
-    auto vkey = text ? parse_verifier_key(*text) : Result<NoteVerifierKey>(text.status());
-    if (!vkey || vkey->type != NoteKeyType::kCosignatureV1) {
-      std::fprintf(stderr, "serve: --witness-key %s: %s\n", path.c_str(),
-                   vkey ? "not a cosignature (type 0x04) verifier key" : vkey.status().to_string().c_str());
+    auto vkey = read_witness_key_file(posix_env(), path);
+    if (!vkey) {
+      std::fprintf(stderr, "serve: %s\n", vkey.status().to_string().c_str());
       return 1;
     }
     witness_keys.push_back(*vkey);

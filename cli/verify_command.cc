@@ -224,11 +224,9 @@ void add_verify_command(CLI::App& app, int* exit_code) {
     SignedVerifyOptions verify_options;
     verify_options.progress = progress;
     for (const std::string& path : args->witness_keys) {
-      auto text = env->read_file(path);
-      auto vkey = text ? parse_verifier_key(*text) : Result<NoteVerifierKey>(text.status());
-      if (!vkey || vkey->type != NoteKeyType::kCosignatureV1) {
-        std::fprintf(stderr, "verify: --witness-key %s: %s\n", path.c_str(),
-                     vkey ? "not a cosignature (type 0x04) verifier key" : vkey.status().to_string().c_str());
+      auto vkey = read_witness_key_file(env, path);
+      if (!vkey) {
+        std::fprintf(stderr, "verify: %s\n", vkey.status().to_string().c_str());
         *exit_code = 2;
         return;
       }

@@ -44,6 +44,17 @@ std::string encode_key_file(const uint8_t* seed) {
   return out;
 }
 
+// A new random seed in a key file, written atomically (new files are mode 0600).
+Status create_key_file(Env* env, const std::string& path) {
+  std::array<uint8_t, crypto_sign_SEEDBYTES> seed{};
+  randombytes_buf(seed.data(), seed.size());
+  std::string bytes = encode_key_file(seed.data());
+  sodium_memzero(seed.data(), seed.size());
+  Status written = env->write_file_atomically(path, bytes);
+  sodium_memzero(bytes.data(), bytes.size());
+  return written;
+}
+
 // Checks the key file and copies its seed into `seed`.
 Status decode_key_file(std::string_view bytes, const std::string& path, uint8_t* seed) {
   if (bytes.size() != fmt::kKeyFileSize) {
@@ -323,15 +334,7 @@ Result<std::unique_ptr<SigningKey>> SigningKey::load(Env* env, const std::string
 Result<std::unique_ptr<SigningKey>> SigningKey::open_or_create_file(Env* env, const std::string& path) {
   ACCT_RETURN_IF_ERROR(sodium_ready());
   if (env->file_exists(path + ".tmp")) ACCT_RETURN_IF_ERROR(env->remove_file(path + ".tmp"));
-  if (!env->file_exists(path)) {
-    std::array<uint8_t, crypto_sign_SEEDBYTES> seed{};
-    randombytes_buf(seed.data(), seed.size());
-    std::string bytes = encode_key_file(seed.data());
-    sodium_memzero(seed.data(), seed.size());
-    Status written = env->write_file_atomically(path, bytes);  // new files are mode 0600
-    sodium_memzero(bytes.data(), bytes.size());
-    ACCT_RETURN_IF_ERROR(written);
-  }
+  if (!env->file_exists(path)) ACCT_RETURN_IF_ERROR(create_key_file(env, path));
   return load_file(env, path);
 }
 
@@ -364,15 +367,7 @@ Result<std::unique_ptr<SigningKey>> SigningKey::open_or_create(Env* env, const s
     ACCT_RETURN_IF_ERROR(env->remove_file(path + ".tmp"));
     ACCT_RETURN_IF_ERROR(env->sync_dir(dir));
   }
-  if (!env->file_exists(path)) {
-    std::array<uint8_t, crypto_sign_SEEDBYTES> seed{};
-    randombytes_buf(seed.data(), seed.size());
-    std::string bytes = encode_key_file(seed.data());
-    sodium_memzero(seed.data(), seed.size());
-    Status written = env->write_file_atomically(path, bytes);  // new files are mode 0600
-    sodium_memzero(bytes.data(), bytes.size());
-    ACCT_RETURN_IF_ERROR(written);
-  }
+  if (!env->file_exists(path)) ACCT_RETURN_IF_ERROR(create_key_file(env, path));
   auto key = load(env, data_dir);
   if (!key) return key.status();
   const std::string text = public_key_text((*key)->public_key()) + "\n";

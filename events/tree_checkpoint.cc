@@ -52,6 +52,18 @@ Result<TreeCheckpoint> parse_tree_checkpoint(std::string_view note) {
   return c;
 }
 
+Result<NoteVerifierKey> read_witness_key_file(Env* env, const std::string& path) {
+  auto text = env->read_file(path);
+  if (!text) return text.status();
+  if (text->size() > 4096) return invalid_argument(path + ": not a verifier key file (too long)", "witness-key");
+  auto vkey = parse_verifier_key(*text);
+  if (!vkey) return invalid_argument(path + ": " + vkey.status().message(), "witness-key");
+  if (vkey->type != NoteKeyType::kCosignatureV1) {
+    return invalid_argument(path + ": not a cosignature (type 0x04) verifier key", "witness-key");
+  }
+  return vkey;
+}
+
 Status check_tree_checkpoint(const TreeCheckpoint& checkpoint, const PublicKey& key) {
   auto note = parse_signed_note(checkpoint.note);
   if (!note) return note.status();

@@ -52,6 +52,10 @@ TreeCheckpoint sign_tree_checkpoint(const std::string& origin, const TreeHead& h
 // "accountable/" and with one "time" extension line. Signatures not checked.
 Result<TreeCheckpoint> parse_tree_checkpoint(std::string_view note);
 
+// A witness's verifier key file (`acct witness` writes `<key>.vkey`): one
+// vkey of type 0x04 (a cosignature key); kInvalidArgument naming the file otherwise.
+Result<NoteVerifierKey> read_witness_key_file(Env* env, const std::string& path);
+
 // OK when `key` (the log's public key) signed the note; kInvalidArgument
 // saying why not.
 Status check_tree_checkpoint(const TreeCheckpoint& checkpoint, const PublicKey& key);

@@ -136,24 +136,8 @@ stop
 cp -a "$data" "$work/data-at-n1"  # the whole folder, for the rollback below
 
 # --- PurgeUser, 31 days later: no leaf changes ------------------------------
-cat > "$work/shift.c" <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <time.h>
-int clock_gettime(clockid_t id, struct timespec* ts) {
-  static int (*real)(clockid_t, struct timespec*);
-  if (!real) real = (int (*)(clockid_t, struct timespec*))dlsym(RTLD_NEXT, "clock_gettime");
-  int r = real(id, ts);
-  const char* shift = getenv("ACCT_TEST_CLOCK_SHIFT_S");
-  if (r == 0 && shift && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE)) ts->tv_sec += atol(shift);
-  return r;
-}
-C
-cc -shared -fPIC -O1 -o "$work/shift.so" "$work/shift.c" -ldl
-preload="$work/shift.so"
-asan=$(ldd "$acct" | grep -o '/[^ ]*libasan[^ ]*' || true)
-[ -z "$asan" ] || preload="$asan $preload"
+source "$(dirname "$0")/clock_shift.bash"
+preload=$(clock_shift_preload "$acct" "$work")
 exec_as operator '{"type":"PurgeUser","command_id":"'"$(uuid)"'","partner_id":"'"$partner"'","user_id":"'"$sam"'"}' \
   LD_PRELOAD="$preload" ACCT_TEST_CLOCK_SHIFT_S=$((31 * 86400))
 start "$data" --witness-key "$work/w1.key.vkey" --witness-key "$work/w2.key.vkey"

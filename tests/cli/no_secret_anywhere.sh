@@ -176,24 +176,11 @@ stop_server
 
 # ... and purged 31 days later by the operator's retention job (acct exec, with
 # the wall clock moved forward by a preloaded clock_gettime shim).
-cat >"$work/shift.c" <<'EOF'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <time.h>
-int clock_gettime(clockid_t id, struct timespec* ts) {
-  static int (*real)(clockid_t, struct timespec*);
-  if (!real) real = (int (*)(clockid_t, struct timespec*))dlsym(RTLD_NEXT, "clock_gettime");
-  int r = real(id, ts);
-  const char* s = getenv("ACCT_TEST_CLOCK_SHIFT_S");
-  if (r == 0 && s && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE)) ts->tv_sec += atol(s);
-  return r;
-}
-EOF
-cc -shared -fPIC -O1 -o "$work/shift.so" "$work/shift.c" -ldl
+source "$(dirname "$0")/clock_shift.bash"
+preload=$(clock_shift_preload "$acct" "$work" | awk '{print $NF}')  # the shim alone: ASan's link-order check is off below
 purge=$(command_json PurgeUser "\"partner_id\":\"$partner\",\"user_id\":\"$kim_id\"")
 runs=$((runs + 1))
-echo "$purge" | ACCT_TEST_CLOCK_SHIFT_S=$((31 * 86400)) LD_PRELOAD="$work/shift.so" \
+echo "$purge" | ACCT_TEST_CLOCK_SHIFT_S=$((31 * 86400)) LD_PRELOAD="$preload" \
   ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
   "$acct" exec --data "$data" --as operator >"$logs/exec-$runs.out" 2>"$logs/exec-$runs.err" ||
   { echo "the purge failed:"; cat "$logs/exec-$runs.out" "$logs/exec-$runs.err"; exit 1; }

@@ -54,24 +54,8 @@ tail -1 "$work/local.txt" | grep -q '^OK$'
 
 # PurgeUser, 31 days later (the restore window must be over): the system clock is
 # moved forward for that one process by a tiny LD_PRELOAD shim.
-cat > "$work/shift.c" <<'EOF'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <time.h>
-int clock_gettime(clockid_t id, struct timespec* ts) {
-  static int (*real)(clockid_t, struct timespec*);
-  if (!real) real = (int (*)(clockid_t, struct timespec*))dlsym(RTLD_NEXT, "clock_gettime");
-  int r = real(id, ts);
-  const char* shift = getenv("ACCT_TEST_CLOCK_SHIFT_S");
-  if (r == 0 && shift && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE)) ts->tv_sec += atol(shift);
-  return r;
-}
-EOF
-cc -shared -fPIC -O1 -o "$work/shift.so" "$work/shift.c" -ldl
-preload="$work/shift.so"
-asan=$(ldd "$acct" | grep -o '/[^ ]*libasan[^ ]*' || true)
-[ -z "$asan" ] || preload="$asan $preload"  # ASan's runtime must come first
+source "$(dirname "$0")/clock_shift.bash"
+preload=$(clock_shift_preload "$acct" "$work")
 cp "$data/$seg_name" "$work/before-purge.log"
 sam_key="$data/keys/subjects/user%3A$sam.key"
 [ -f "$sam_key" ] || { ls "$data/keys/subjects"; echo "no key file for user:$sam"; exit 1; }
