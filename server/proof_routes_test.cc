@@ -4,6 +4,8 @@
 // signed checkpoints, and clear refusals of bad parameters.
 #include <gtest/gtest.h>
 
+#include "aggregates/partner_export.h"
+#include "aggregates/partner_history.h"
 #include "events/merkle.h"
 #include "server/testing/http_test_client.h"
 #include "transparency/event_proof.h"
@@ -66,6 +68,52 @@ TEST_F(ProofRoutes, CheckpointsInclusionAndConsistencyVerifyOffline) {
   EXPECT_EQ(bundle->to_root, c2->body.root);
   EXPECT_TRUE(
       merkle::verify_consistency(n1, c2->body.tree_size, c1->body.root, c2->body.root, bundle->proof).is_ok());
+}
+
+// The other shapes an event is served in: a /history entry and an export line.
+TEST_F(ProofRoutes, HistoryEntriesAndExportLinesVerifyOffline) {
+  auto [partner, admin, temp] = enroll();
+  ASSERT_FALSE(partner.empty());
+  ASSERT_TRUE(stack_->signer()->sign_now().is_ok());
+  auto proof_of = [&](uint64_t p) {
+    Reply r = request(http::verb::get, "/v1/proofs/inclusion?position=" + std::to_string(p), "", operator_token_);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return inclusion_bundle_from_json(r.json()).value();
+  };
+  // The history waits for the audit view to apply the enrolment.
+  Reply history = request(http::verb::get, "/v1/partners/" + partner + "/history?min_position=" +
+                                               std::to_string(stack_->log().head().value()),
+                          "", operator_token_);
+  ASSERT_EQ(history.status, 200u) << history.body;
+  const json::value page = history.json();
+  ASSERT_FALSE(page.at("entries").as_array().empty());
+  for (const json::value& entry : page.at("entries").as_array()) {
+    const uint64_t p = entry.at("position").to_number<uint64_t>();
+    auto checked = check_event_proof(proof_of(p), "", stack_->signer()->public_key(), &entry.as_object());
+    ASSERT_TRUE(checked.is_ok()) << p << ": " << checked.status().to_string();
+    EXPECT_GE(checked->fields_compared, 7u);  // position, stream, version, type, schema, command, actor, time
+  }
+  auto log = read_partner_log(stack_->log(), PartnerId::parse(partner).value());
+  ASSERT_TRUE(log.is_ok());
+  auto lines = export_partner(*log, &stack_->cipher(), posix_env(), dir_, PartnerId::parse(partner).value(),
+                              ExportFormat::kJsonl);
+  ASSERT_TRUE(lines.is_ok()) << lines.status().to_string();
+  size_t checked_lines = 0;
+  for (const std::string& line : *lines) {
+    json::value v = json::parse(line);
+    if (v.at("record") != json::value("event")) continue;
+    const uint64_t p = v.at("position").to_number<uint64_t>();
+    auto checked = check_event_proof(proof_of(p), "", stack_->signer()->public_key(), &v.as_object());
+    ASSERT_TRUE(checked.is_ok()) << p << ": " << checked.status().to_string();
+    ++checked_lines;
+    if (v.at("type") == json::value("PartnerEnrolled")) {
+      json::object changed = v.as_object();
+      changed["data"].as_object()["partner_name"] = "Not Contoso";
+      auto refused = check_event_proof(proof_of(p), "", stack_->signer()->public_key(), &changed);
+      ASSERT_FALSE(refused.is_ok());
+    }
+  }
+  EXPECT_GT(checked_lines, 0u);
 }
 
 TEST_F(ProofRoutes, BadParametersAreRefusedNamingTheParameter) {
