@@ -199,19 +199,8 @@ int serve(const ServeArgs& args) {
     }
   }
   SystemClock clock;  // before the shards: their secrets read it until they go
-  std::vector<ShardParts> shards(shard_count);
-  // Closed on every way out (close is idempotent), shard 0 last: the others
-  // read its catalog.
-  struct CloseStacks {
-    std::vector<ShardParts>& shards;
-    ~CloseStacks() {
-      for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
-        if (it->stack) it->stack->close().ignore();
-      }
-    }
-  };
-  CloseStacks close_stacks{shards};
-  // Every signed tree checkpoint leaves the folder (docs/witness.md).
+  // Every signed tree checkpoint leaves the folder (docs/witness.md). Made
+  // before the stacks, so that it outlives their signers on every way out.
   std::vector<CheckpointPublisher> publishers;
   for (const std::string& destination : args.publish_checkpoints) {
     auto p = checkpoint_publisher_for(destination);
@@ -247,6 +236,18 @@ int serve(const ServeArgs& args) {
     }
     witness_keys.push_back(*vkey);
   }
+  std::vector<ShardParts> shards(shard_count);
+  // Closed on every way out (close is idempotent), shard 0 last: the others
+  // read its catalog.
+  struct CloseStacks {
+    std::vector<ShardParts>& shards;
+    ~CloseStacks() {
+      for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+        if (it->stack) it->stack->close().ignore();
+      }
+    }
+  };
+  CloseStacks close_stacks{shards};
   for (uint32_t s = 0; s < shard_count; ++s) {
     AccountStackOptions options;
     options.data_dir = shard_dir(s);

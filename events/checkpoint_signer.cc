@@ -190,7 +190,7 @@ Status CheckpointSigner::sign_tree_locked(Timestamp t) {
   TreeCheckpoint c = sign_tree_checkpoint(origin_, head, t, *key_);
   if (Status s = file_->append_tree_note(c.note); !s.is_ok()) return s;
   latest_tree_ = c;
-  std::lock_guard publish_lock(publish_mu_);
+  std::lock_guard queue_lock(queue_mu_);
   if (!options_.publishers.empty()) {
     if (unpublished_.size() >= options_.max_unpublished) {
       unpublished_.pop_front();
@@ -204,26 +204,35 @@ Status CheckpointSigner::sign_tree_locked(Timestamp t) {
 }
 
 void CheckpointSigner::publish_waiting() {
-  std::lock_guard lock(publish_mu_);
+  std::lock_guard pass(pass_mu_);
   // Every publisher must take a checkpoint before the next is tried, so that
-  // each destination receives them in order.
-  while (!unpublished_.empty()) {
-    const TreeCheckpoint& c = unpublished_.front();
+  // each destination receives them in order. The queue is locked only to
+  // look and to pop: the signer appends meanwhile.
+  for (;;) {
+    std::optional<TreeCheckpoint> next;
+    {
+      std::lock_guard lock(queue_mu_);
+      if (unpublished_.empty()) return;
+      next = unpublished_.front();
+    }
     for (const CheckpointPublisher& p : options_.publishers) {
-      if (Status s = p.publish(c); !s.is_ok()) {
+      if (Status s = p.publish(*next); !s.is_ok()) {
+        std::lock_guard lock(queue_mu_);
         publish_stats_.failures += 1;
         spdlog::warn("checkpoint publishing: {} refused tree size {}: {} (tried again later)", p.name,
-                     c.body.tree_size, s.to_string());
+                     next->body.tree_size, s.to_string());
         return;
       }
     }
-    unpublished_.pop_front();
+    std::lock_guard lock(queue_mu_);
+    // Still the front unless the bounded queue dropped it meanwhile.
+    if (!unpublished_.empty() && unpublished_.front().body.tree_size == next->body.tree_size) unpublished_.pop_front();
     publish_stats_.published += 1;
   }
 }
 
 PublishStats CheckpointSigner::publish_stats() const {
-  std::lock_guard lock(publish_mu_);
+  std::lock_guard lock(queue_mu_);
   PublishStats out = publish_stats_;
   out.waiting = unpublished_.size();
   return out;

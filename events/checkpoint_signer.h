@@ -123,10 +123,14 @@ class CheckpointSigner {
   Status tree_failed_;  // the tree could not be opened or written, or the log is not the signed one
   std::string origin_;  // from the log's first record, once it has one
   std::optional<TreeCheckpoint> latest_tree_;
+  // Publishing: the queue and its counters under queue_mu_ (held briefly, also
+  // by the signer under mu_); one publishing pass at a time under pass_mu_,
+  // which no other lock waits on: a slow destination holds up nothing else.
+  mutable std::mutex queue_mu_;
   std::deque<TreeCheckpoint> unpublished_;
   PublishStats publish_stats_;
-  mutable std::mutex publish_mu_;
-  int polls_since_publish_ = 0;  // the loop's, under mu_  // one publishing pass at a time (not under mu_: a publisher may be slow)
+  std::mutex pass_mu_;
+  int polls_since_publish_ = 0;  // the loop's, under mu_
   bool stopping_ = false;
   bool closed_ = false;
   std::condition_variable stop_cv_;

@@ -53,35 +53,64 @@ std::string LogClient::url(const std::string& path_and_query) const {
 Result<HttpAnswer> LogClient::request(bool post, const std::string& target, const std::string& body,
                                       const std::string& content_type, const std::string& bearer_token) const {
   const std::string where = "http://" + host_ + ":" + port_ + target;
-  try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(timeout_);
-    stream.connect(resolver.resolve(host_, port_));
-    http::request<http::string_body> req{post ? http::verb::post : http::verb::get, target, 11};
-    req.set(http::field::host, host_);
-    req.set(http::field::user_agent, "acct-transparency");
-    if (!bearer_token.empty()) req.set(http::field::authorization, "Bearer " + bearer_token);
-    if (post) {
-      req.set(http::field::content_type, content_type);
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxBody);
-    http::read(stream, buffer, parser);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    HttpAnswer answer;
-    answer.status = parser.get().result_int();
-    answer.body = std::move(parser.get().body());
-    return answer;
-  } catch (const std::exception& e) {
-    return Status(StatusCode::kUnavailable, where + ": " + e.what());
+  boost::asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  http::request<http::string_body> req{post ? http::verb::post : http::verb::get, target, 11};
+  req.set(http::field::host, host_);
+  req.set(http::field::user_agent, "acct-transparency");
+  if (!bearer_token.empty()) req.set(http::field::authorization, "Bearer " + bearer_token);
+  if (post) {
+    req.set(http::field::content_type, content_type);
+    req.body() = body;
   }
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxBody);
+  // Asynchronous steps, so that one deadline bounds the whole exchange
+  // (tcp_stream's timeout covers only asynchronous operations).
+  beast::error_code failure;
+  bool done = false;
+  stream.expires_after(timeout_);
+  resolver.async_resolve(host_, port_, [&](beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    stream.async_connect(results, [&](beast::error_code ec2, const tcp::endpoint&) {
+      if (ec2) {
+        failure = ec2;
+        return;
+      }
+      http::async_write(stream, req, [&](beast::error_code ec3, size_t) {
+        if (ec3) {
+          failure = ec3;
+          return;
+        }
+        http::async_read(stream, buffer, parser, [&](beast::error_code ec4, size_t) {
+          failure = ec4;
+          done = !ec4;
+        });
+      });
+    });
+  });
+  // The resolver has no deadline of its own: the run is bounded too.
+  io.run_for(timeout_ + std::chrono::seconds(1));
+  if (!io.stopped()) {
+    resolver.cancel();
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    io.run_for(std::chrono::seconds(1));
+    return Status(StatusCode::kUnavailable, where + ": no answer within " + std::to_string(timeout_.count()) + " ms");
+  }
+  if (!done) return Status(StatusCode::kUnavailable, where + ": " + failure.message());
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  HttpAnswer answer;
+  answer.status = parser.get().result_int();
+  answer.body = std::move(parser.get().body());
+  return answer;
 }
 
 Result<HttpAnswer> LogClient::get(const std::string& path_and_query, const std::string& bearer_token) const {
