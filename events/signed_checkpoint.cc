@@ -183,26 +183,33 @@ Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, co
     const char* frame = bytes.data() + offset;
     std::string problem;
     uint64_t frame_size = fmt::kFrameSize;
+    // Only the last record can be torn, and a torn append keeps its header:
+    // torn means an incomplete header, or a valid header whose record runs
+    // past the end of the file or ends exactly there with a bad CRC. Any
+    // other damage is corruption, never a reason to cut records off.
+    bool torn = false;
     if (remaining < fmt::kRecordHeaderSize) {
       problem = "incomplete record";
+      torn = true;
     } else {
       const uint32_t length = get_u32(frame + 4);
       const uint8_t type = static_cast<uint8_t>(frame[8]);
       frame_size = fmt::kRecordHeaderSize + uint64_t{length};
-      if (frame_size > remaining) {
-        problem = "incomplete record";
-      } else if (!(type == fmt::kRecordType && length == fmt::kPayloadSize) &&
-                 !((type == fmt::kTreeRecordType || type == fmt::kCosignedRecordType) && length > 0 &&
-                   length <= fmt::kMaxNoteBytes)) {
+      const bool header_ok = (type == fmt::kRecordType && length == fmt::kPayloadSize) ||
+                             ((type == fmt::kTreeRecordType || type == fmt::kCosignedRecordType) && length > 0 &&
+                              length <= fmt::kMaxNoteBytes);
+      if (!header_ok) {
         problem = "bad record header";
+      } else if (frame_size > remaining) {
+        problem = "incomplete record";
+        torn = true;
       } else if (crc32c::unmask(get_u32(frame)) != crc32c::value(frame + 8, 1 + length)) {
         problem = "record CRC mismatch";
+        torn = frame_size == remaining;
       }
     }
     if (!problem.empty()) {
-      // Records are appended one at a time and synced: only the last one can
-      // be torn by a crash. Damage anywhere before it is corruption.
-      if (remaining <= frame_size) {
+      if (torn) {
         out.torn_bytes = remaining;
         break;
       }
