@@ -45,7 +45,7 @@ Status proofs_workload(const BenchOptions& o) {
 
   // The tree, built from the log as the signer's first open builds it.
   const auto build_start = Clock::now();
-  auto tree = MerkleTree::open(posix_env(), ws.dir(), **log, std::nullopt);
+  auto tree = MerkleTree::open(posix_env(), ws.dir(), **log, {});
   if (!tree) return tree.status();
   const double build_seconds = seconds_since(build_start);
   if ((*tree)->size() != n) return Status(StatusCode::kInternal, "the tree does not hold every event");

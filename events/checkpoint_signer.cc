@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace accountable {
 namespace {
 
@@ -9,6 +11,7 @@ namespace {
 // within this delay, not at exactly N events; close() never waits for it.
 constexpr std::chrono::milliseconds kPoll{100};
 constexpr int kPublishRetryPolls = 10;
+constexpr std::chrono::seconds kTreeSyncEvery{60};
 
 Timestamp system_now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
@@ -37,23 +40,25 @@ Result<std::unique_ptr<CheckpointSigner>> CheckpointSigner::open(const Checkpoin
   }
   const auto [head, hash] = log->head_and_hash();
   if (options.merkle_tree) {
-    // The last tree checkpoint says what the tree must hold; a note that does
-    // not parse is damage the whole signer stops on (verify names it).
-    std::optional<TreeHead> signed_head;
-    if (!signer->file_->tree_notes().empty()) {
-      auto last = parse_tree_checkpoint(signer->file_->tree_notes().back());
-      if (last) {
-        signed_head = last->head();
-        signer->origin_ = last->body.origin;
-        signer->latest_tree_ = *last;
-      } else {
+    // The tree checkpoints say what the tree must hold; a note that does not
+    // parse is damage the whole signer stops on (verify names it).
+    std::vector<TreeHead> signed_heads;
+    for (const std::string& note : signer->file_->tree_notes()) {
+      auto c = parse_tree_checkpoint(note);
+      if (!c) {
         signer->tree_failed_ = corruption(checkpoints_path(options.data_dir) +
-                                          ": the last tree checkpoint does not parse: " + last.status().message());
+                                          ": a tree checkpoint does not parse: " + c.status().message());
+        break;
       }
+      signed_heads.push_back(c->head());
+      signer->origin_ = c->body.origin;
+      signer->latest_tree_ = *c;
     }
+    std::stable_sort(signed_heads.begin(), signed_heads.end(),
+                     [](const TreeHead& a, const TreeHead& b) { return a.size < b.size; });
     if (signer->tree_failed_.is_ok()) {
       MerkleOpenReport report;
-      auto tree = MerkleTree::open(signer->env_, options.data_dir, *log, signed_head, &report);
+      auto tree = MerkleTree::open(signer->env_, options.data_dir, *log, signed_heads, &report);
       if (tree) {
         signer->tree_ = std::move(*tree);
         if (report.rebuilt) spdlog::warn("merkle tree: rebuilt ({}), {} leaves", report.why_rebuilt, head.value());
@@ -174,10 +179,15 @@ Status CheckpointSigner::sign_tree_locked(Timestamp t) {
     tree_failed_ = s;
     return s;
   }
-  // The root is signed only once the tree's files that give it are durable.
-  if (Status s = tree_->sync(); !s.is_ok()) {
-    tree_failed_ = s;
-    return s;
+  // The root signed comes from leaves read from the log, not from the files:
+  // they are synced only now and then (open recomputes what a crash lost),
+  // so that signing adds no fsyncs beside the log's own.
+  if (std::chrono::steady_clock::now() >= next_tree_sync_) {
+    if (Status s = tree_->sync(); !s.is_ok()) {
+      tree_failed_ = s;
+      return s;
+    }
+    next_tree_sync_ = std::chrono::steady_clock::now() + kTreeSyncEvery;
   }
   const TreeHead head = tree_->head();
   if (head.size == 0 || (latest_tree_ && head.size <= latest_tree_->body.tree_size)) return Status::ok();
@@ -350,6 +360,9 @@ Status CheckpointSigner::close() {
       Status closed = file_->close();
       if (result.is_ok()) result = closed;
       file_.reset();
+    }
+    if (tree_ && tree_failed_.is_ok()) {
+      if (Status s = tree_->sync(); !s.is_ok()) spdlog::warn("merkle tree: sync at close: {}", s.to_string());
     }
     tree_.reset();
   }

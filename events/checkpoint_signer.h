@@ -122,6 +122,7 @@ class CheckpointSigner {
   std::unique_ptr<MerkleTree> tree_;
   Status tree_failed_;  // the tree could not be opened or written, or the log is not the signed one
   std::string origin_;  // from the log's first record, once it has one
+  std::chrono::steady_clock::time_point next_tree_sync_{};
   std::optional<TreeCheckpoint> latest_tree_;
   // Publishing: the queue and its counters under queue_mu_ (held briefly, also
   // by the signer under mu_); one publishing pass at a time under pass_mu_,

@@ -46,7 +46,7 @@ MerkleTree::~MerkleTree() {
 }
 
 Result<std::unique_ptr<MerkleTree>> MerkleTree::open(Env* env, const std::string& data_dir, const EventLog& log,
-                                                     const std::optional<TreeHead>& signed_head,
+                                                     const std::vector<TreeHead>& signed_heads,
                                                      MerkleOpenReport* report) {
   MerkleOpenReport local;
   MerkleOpenReport& r = report ? *report : local;
@@ -57,61 +57,61 @@ Result<std::unique_ptr<MerkleTree>> MerkleTree::open(Env* env, const std::string
   if (Status s = tree->open_levels(&r); !s.is_ok()) return s;
 
   const uint64_t head = log.head().value();
-  auto rebuild = [&](std::string why) -> Status {
-    r.rebuilt = true;
-    r.why_rebuilt = std::move(why);
-    r.leaves_kept = 0;
-    spdlog::warn("merkle tree: rebuilding {} from the log: {}", merkle_dir(data_dir), r.why_rebuilt);
-    return tree->reset_levels();
-  };
-
-  uint64_t keep = std::min(r.leaves_on_disk, head);
-  if (!signed_head) {
-    // Nothing signed says what the files should hold: the log decides.
-    if (keep > 0) {
-      if (Status s = rebuild("no signed tree head to check the files against"); !s.is_ok()) return s;
-    } else if (Status s = tree->truncate_to(0); !s.is_ok()) {
-      return s;
-    }
-  } else if (signed_head->size > head) {
+  const std::optional<TreeHead> last =
+      signed_heads.empty() ? std::nullopt : std::optional<TreeHead>(signed_heads.back());
+  if (last && last->size > head) {
     return corruption("the log ends at position " + std::to_string(head) + ", below the signed tree size " +
-                      std::to_string(signed_head->size) + ": signed events are missing (run acct verify)");
-  } else if (signed_head->size > keep) {
-    if (Status s = rebuild("the files hold " + std::to_string(keep) + " leaves, fewer than the signed tree size " +
-                           std::to_string(signed_head->size));
-        !s.is_ok()) {
-      return s;
-    }
-  } else {
-    // Keep what the signed root vouches for; everything after it is
-    // recomputed from the log.
-    if (Status s = tree->truncate_to(signed_head->size); !s.is_ok()) return s;
-    auto edge = merkle::CompactRange::from_nodes(signed_head->size, tree->reader());
-    if (!edge || edge->root() != signed_head->root) {
-      if (Status s = rebuild(edge ? "the files' root at the signed tree size " + std::to_string(signed_head->size) +
-                                        " is not the signed root"
-                                  : edge.status().to_string());
-          !s.is_ok()) {
-        return s;
-      }
-    } else {
-      tree->edge_ = std::move(*edge);
-      r.leaves_kept = signed_head->size;
+                      std::to_string(last->size) + ": signed events are missing (run acct verify)");
+  }
+  // Keep what the largest signed root the files reach vouches for (the files
+  // are not synced at every signature: a crash may cost their tail);
+  // everything after it is recomputed from the log.
+  const uint64_t on_disk = std::min(r.leaves_on_disk, head);
+  const TreeHead* vouched = nullptr;
+  for (auto it = signed_heads.rbegin(); it != signed_heads.rend(); ++it) {
+    if (it->size <= on_disk) {
+      vouched = &*it;
+      break;
     }
   }
-  if (!r.rebuilt && r.leaves_kept == 0) tree->edge_ = merkle::CompactRange();
+  std::string why = r.why_rebuilt;  // damage open_levels found
+  if (!why.empty()) {
+    // Already reset: nothing in the files is kept.
+  } else if (vouched == nullptr) {
+    why = on_disk == 0 ? "" : "no signed tree head within the " + std::to_string(on_disk) + " leaves of the files";
+  } else {
+    if (Status s = tree->truncate_to(vouched->size); !s.is_ok()) return s;
+    auto edge = merkle::CompactRange::from_nodes(vouched->size, tree->reader());
+    if (edge && edge->root() == vouched->root) {
+      tree->edge_ = std::move(*edge);
+      r.leaves_kept = vouched->size;
+    } else {
+      why = edge ? "the files' root at the signed tree size " + std::to_string(vouched->size) + " is not the signed root"
+                 : edge.status().to_string();
+    }
+  }
+  if (r.leaves_kept == 0) {
+    if (!why.empty()) {
+      r.rebuilt = true;
+      r.why_rebuilt = why;
+      spdlog::warn("merkle tree: rebuilding {} from the log: {}", merkle_dir(data_dir), why);
+    }
+    if (Status s = tree->reset_levels(); !s.is_ok()) return s;
+  }
   if (Status s = tree->append_from_log(log, head); !s.is_ok()) return s;
   r.leaves_appended = tree->edge_.size() - r.leaves_kept;
   if (tree->edge_.size() != head) {
     return corruption("the log's scan ended at " + std::to_string(tree->edge_.size()) + ", not at its head " +
                       std::to_string(head));
   }
-  if (signed_head && r.rebuilt) {
-    auto root = merkle::root(signed_head->size, tree->reader());
+  // The last signed root must be the log's: it was recomputed from the log
+  // wherever the files could not vouch for it.
+  if (last && last->size > r.leaves_kept) {
+    auto root = merkle::root(last->size, tree->reader());
     if (!root) return root.status();
-    if (*root != signed_head->root) {
-      return corruption("the log's tree at size " + std::to_string(signed_head->size) + " has root " + hex(*root) +
-                        ", the signed root is " + hex(signed_head->root) +
+    if (*root != last->root) {
+      return corruption("the log's tree at size " + std::to_string(last->size) + " has root " + hex(*root) +
+                        ", the signed root is " + hex(last->root) +
                         ": the log is not the one that was signed (run acct verify)");
     }
   }
@@ -121,10 +121,12 @@ Result<std::unique_ptr<MerkleTree>> MerkleTree::open(Env* env, const std::string
 Status MerkleTree::open_levels(MerkleOpenReport* report) {
   levels_.resize(fmt_::kLevels);
   std::vector<uint64_t> counts(fmt_::kLevels, 0);
-  bool damaged = false;
+  std::string damage;  // why the files cannot be used at all
+  std::string missing;
   for (unsigned k = 0; k < fmt_::kLevels; ++k) {
     const std::string path = merkle_level_path(data_dir_, k);
     if (!env_->file_exists(path)) {
+      if (missing.empty()) missing = path;
       auto w = env_->new_writable_file(path);
       if (!w) return w.status();
       if (Status s = (*w)->append(merkle_level_header(k)); !s.is_ok()) return s;
@@ -142,21 +144,25 @@ Status MerkleTree::open_levels(MerkleOpenReport* report) {
       head.assign(got);
     }
     if (head != merkle_level_header(k)) {
-      damaged = true;
-      spdlog::warn("merkle tree: {} has no valid header", path);
+      if (damage.empty()) damage = path + " has no valid header";
       continue;
     }
     counts[k] = (*size - fmt_::kHeaderSize) / 32;
   }
-  // Leaves whose every level agrees: level k holds exactly floor(n / 256^k).
+  // A file gone while others hold hashes is damage too (a first open has none).
+  if (damage.empty() && !missing.empty() && std::any_of(counts.begin(), counts.end(), [](uint64_t c) { return c > 0; })) {
+    damage = missing + " is missing";
+  }
+  // Leaves whose every level agrees: level k holds exactly floor(n / 16^k).
   uint64_t n = counts[0];
   for (unsigned k = 1; k < fmt_::kLevels; ++k) {
     const uint64_t per = leaves_per_entry(k);
     if (counts[k] < n / per) n = std::min(n, (counts[k] + 1) * per - 1);
   }
-  report->leaves_on_disk = damaged ? 0 : n;
+  report->leaves_on_disk = damage.empty() ? n : 0;
+  report->why_rebuilt = damage;
   for (unsigned k = 0; k < fmt_::kLevels; ++k) levels_[k].count = counts[k];
-  if (damaged) return reset_levels();
+  if (!damage.empty()) return reset_levels();
   return Status::ok();
 }
 

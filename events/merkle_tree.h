@@ -2,8 +2,8 @@
 // root or proof costs O(log n) small reads (docs/log-format.md, "Merkle tree").
 //
 //   DATA/merkle/level-0   every leaf hash (32 bytes each, leaf i = position i + 1)
-//   DATA/merkle/level-1   the hash of every complete subtree of 256 leaves
-//   DATA/merkle/level-k   ... of 256^k leaves
+//   DATA/merkle/level-1   the hash of every complete subtree of 16 leaves
+//   DATA/merkle/level-k   ... of 16^k leaves (k up to 15)
 //
 // The tree is derived data: it trails the log (the signer brings it up to the
 // head before each checkpoint, a proof route before a proof) and is rebuilt
@@ -30,8 +30,8 @@ namespace merkle_tree_format {
 inline constexpr std::string_view kMagic = "ACCTMRK1";
 inline constexpr uint32_t kVersion = 1;
 inline constexpr size_t kHeaderSize = 16;  // magic, version u32, level u32
-inline constexpr unsigned kTileHeight = 8;  // level-k holds subtrees of 2^(8k) leaves
-inline constexpr unsigned kLevels = 8;      // 2^64 leaves
+inline constexpr unsigned kTileHeight = 4;  // level-k holds subtrees of 2^(4k) leaves
+inline constexpr unsigned kLevels = 16;     // 2^64 leaves
 }  // namespace merkle_tree_format
 
 std::string merkle_dir(const std::string& data_dir);  // DATA/merkle
@@ -55,13 +55,15 @@ struct MerkleOpenReport {
 
 class MerkleTree {
  public:
-  // Opens (or creates) DATA/merkle/ and brings it to the log's head. When
-  // `signed_head` is given, the files must give its root at its size, else the
-  // tree is rebuilt from the log; if the log itself does not give that root
-  // (or is shorter), open fails with kCorruption: the log is not the one that
-  // was signed, and nothing may be signed over it (acct verify says where).
+  // Opens (or creates) DATA/merkle/ and brings it to the log's head.
+  // `signed_heads`: the signed tree heads, by size. The files are kept up to
+  // the largest signed size they reach whose root they give; the rest is
+  // recomputed from the log (all of it when none vouches for them). If the
+  // log does not give the last signed root, or is shorter than its size, open
+  // fails with kCorruption: the log is not the one that was signed, and
+  // nothing may be signed over it (acct verify says where).
   static Result<std::unique_ptr<MerkleTree>> open(Env* env, const std::string& data_dir, const EventLog& log,
-                                                  const std::optional<TreeHead>& signed_head,
+                                                  const std::vector<TreeHead>& signed_heads,
                                                   MerkleOpenReport* report = nullptr);
   ~MerkleTree();
   MerkleTree(const MerkleTree&) = delete;
@@ -69,7 +71,8 @@ class MerkleTree {
 
   // Appends the leaves of the log's events after size(), up to its durable head.
   Status catch_up(const EventLog& log);
-  // fdatasyncs the files (before a root of this size is signed).
+  // fdatasyncs the files. Not needed for correctness (open recomputes what a
+  // crash lost); it keeps that recomputation short.
   Status sync();
 
   uint64_t size() const;

@@ -47,7 +47,9 @@ class MerkleTreeTest : public ::testing::Test {
   }
 
   std::unique_ptr<MerkleTree> open_tree(const std::optional<TreeHead>& signed_head, MerkleOpenReport* report = nullptr) {
-    auto tree = MerkleTree::open(&env_, "/data", *log_, signed_head, report);
+    std::vector<TreeHead> heads;
+    if (signed_head) heads.push_back(*signed_head);
+    auto tree = MerkleTree::open(&env_, "/data", *log_, heads, report);
     EXPECT_TRUE(tree.is_ok()) << tree.status().to_string();
     return tree ? std::move(*tree) : nullptr;
   }
@@ -116,6 +118,32 @@ TEST_F(MerkleTreeTest, CatchesUpAndReopensWithTheSignedHead) {
   EXPECT_EQ(tree->root_at(signed_head.size).value(), signed_head.root);
 }
 
+// The files are synced only now and then: a crash may cost their tail. Open
+// keeps what the largest signed root they still reach vouches for.
+TEST_F(MerkleTreeTest, FilesThatLostTheirTailKeepTheLargestPrefixASignedRootVouchesFor) {
+  append(100);
+  auto tree = open_tree(std::nullopt);
+  ASSERT_NE(tree, nullptr);
+  const TreeHead first = tree->head();
+  append(100);
+  ASSERT_TRUE(tree->catch_up(*log_).is_ok());
+  const TreeHead second = tree->head();
+  ASSERT_GT(second.size, first.size + 20);
+  tree.reset();
+  // Cut every level back to a size between the two signed heads.
+  const uint64_t cut = first.size + 10;
+  for (unsigned k = 0; k < merkle_tree_format::kLevels; ++k) {
+    const uint64_t entries = cut >> (merkle_tree_format::kTileHeight * k);
+    ASSERT_TRUE(env_.truncate_file(merkle_level_path("/data", k), merkle_tree_format::kHeaderSize + entries * 32).is_ok());
+  }
+  MerkleOpenReport report;
+  auto reopened = MerkleTree::open(&env_, "/data", *log_, {first, second}, &report);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  EXPECT_FALSE(report.rebuilt) << report.why_rebuilt;
+  EXPECT_EQ(report.leaves_kept, first.size);
+  EXPECT_EQ((*reopened)->head().root, second.root);
+}
+
 TEST_F(MerkleTreeTest, DamagedFilesAreRebuiltFromTheLog) {
   append(300);
   auto tree = open_tree(std::nullopt);
@@ -124,8 +152,13 @@ TEST_F(MerkleTreeTest, DamagedFilesAreRebuiltFromTheLog) {
   ASSERT_TRUE(tree->sync().is_ok());
   tree.reset();
 
-  // A changed level-1 hash under the signed size: its root no longer matches.
-  overwrite("/data/merkle/level-1", 16 + 5, 'x');
+  // The first hash of every level changed: the signed root's leftmost
+  // subtree reads one of them, so the root the files give is not the signed one.
+  for (unsigned k = 0; k < merkle_tree_format::kLevels; ++k) {
+    if (env_.file_size(merkle_level_path("/data", k)).value() > merkle_tree_format::kHeaderSize) {
+      overwrite(merkle_level_path("/data", k), merkle_tree_format::kHeaderSize + 5, 'x');
+    }
+  }
   MerkleOpenReport report;
   tree = open_tree(head, &report);
   ASSERT_NE(tree, nullptr);
@@ -158,14 +191,14 @@ TEST_F(MerkleTreeTest, ALogThatIsNotTheSignedOneIsRefused) {
   tree.reset();
   TreeHead forged = head;
   forged.root[0] ^= 1;
-  auto refused = MerkleTree::open(&env_, "/data", *log_, forged);
+  auto refused = MerkleTree::open(&env_, "/data", *log_, {forged});
   ASSERT_FALSE(refused.is_ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kCorruption);
   EXPECT_NE(refused.status().message().find("not the one that was signed"), std::string::npos)
       << refused.status().to_string();
   TreeHead beyond = head;
   beyond.size = head.size + 10;
-  refused = MerkleTree::open(&env_, "/data", *log_, beyond);
+  refused = MerkleTree::open(&env_, "/data", *log_, {beyond});
   ASSERT_FALSE(refused.is_ok());
   EXPECT_NE(refused.status().message().find("signed events are missing"), std::string::npos);
 }
