@@ -129,8 +129,10 @@ void add_verify_proof_command(CLI::App& app, int* exit_code) {
                   "the event as served: one event, an answer of /v1/events or /history, or export lines");
   cmd->callback([args, exit_code] {
     Env* env = posix_env();
+    // Names the field at fault (a member of the proof or of the event).
     auto fail = [exit_code](const std::string& what, const Status& s) {
-      std::printf("FAILED: %s%s\n", what.c_str(), s.message().c_str());
+      const std::string field = s.field().empty() ? "" : s.field() + ": ";
+      std::printf("FAILED: %s%s%s\n", what.c_str(), field.c_str(), s.message().c_str());
       *exit_code = 1;
     };
     auto key = read_public_key_file(env, args->public_key);
@@ -173,10 +175,7 @@ void add_verify_proof_command(CLI::App& app, int* exit_code) {
       event = *found;
     }
     auto report = check_event_proof(*bundle, checkpoint, *key, event ? &*event : nullptr);
-    if (!report) {
-      const std::string field = report.status().field().empty() ? "" : report.status().field() + ": ";
-      return fail(field, report.status());
-    }
+    if (!report) return fail("", report.status());
     std::printf("checkpoint: %s, tree size %llu, root %s, signed by %s\n", report->origin.c_str(),
                 static_cast<unsigned long long>(report->tree_size), hash_hex(report->root).c_str(),
                 public_key_text(*key).c_str());

@@ -73,15 +73,13 @@ int poll_once(const FollowArgs& a, const PublicKey& log_key, const std::string& 
   auto client = LogClient::create(a.log, a.shard >= 0 ? std::optional<uint32_t>(a.shard) : std::nullopt);
   if (!client) return fail(kError, client.status(), false);
   HttpCheckpointSource source(*client);
-  auto step = follow_checkpoint(source, log_key, *last);
+  TreeCheckpoint seen;
+  auto step = follow_checkpoint(source, log_key, *last, &seen);
   if (!step) {
     const bool alarm = step.status().code() == StatusCode::kConflict;
     if (alarm) {
-      // Name the checkpoint that broke: the first inconsistent tree size this process saw.
-      auto latest = source.latest_checkpoint();
-      if (latest) {
-        if (auto c = parse_tree_checkpoint(*latest)) line["first_inconsistent_tree_size"] = c->body.tree_size;
-      }
+      // The checkpoint that broke: the first inconsistent tree size this process saw.
+      line["first_inconsistent_tree_size"] = seen.body.tree_size;
       if (*last) line["consistent_tree_size"] = (*last)->tree_size;
       std::fprintf(stderr, "ALARM: %s\n", step.status().message().c_str());
     }

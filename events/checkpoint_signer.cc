@@ -181,7 +181,7 @@ Status CheckpointSigner::sign_tree_locked(Timestamp t) {
   }
   // The root signed comes from leaves read from the log, not from the files:
   // they are synced only now and then (open recomputes what a crash lost),
-  // so that signing adds no fsyncs beside the log's own.
+  // so that a signature costs no fsync of the tree's sixteen files.
   if (std::chrono::steady_clock::now() >= next_tree_sync_) {
     if (Status s = tree_->sync(); !s.is_ok()) {
       tree_failed_ = s;
@@ -278,13 +278,11 @@ Result<size_t> CheckpointSigner::add_cosigned(const std::string& note, const std
   if (valid == 0) return invalid_argument("no cosignature by a witness this log trusts (serve --witness-key)", "body");
   std::lock_guard lock(mu_);
   if (!file_) return Status(StatusCode::kUnavailable, "the signer is closed");
-  bool ours = false;
-  for (const std::string& n : file_->tree_notes()) {
-    auto mine = parse_signed_note(n);
-    if (mine && mine->text == parsed->text) {
-      ours = true;
-      break;
-    }
+  bool ours = false;  // witnesses cosign recent checkpoints: look from the newest
+  const auto& notes = file_->tree_notes();
+  for (auto it = notes.rbegin(); it != notes.rend() && !ours; ++it) {
+    auto mine = parse_signed_note(*it);
+    ours = mine && mine->text == parsed->text;
   }
   if (!ours) return not_found("this log signed no checkpoint with that text", "body");
   for (const std::string& kept : file_->cosigned_notes()) {

@@ -65,13 +65,14 @@ Status save_followed(Env* env, const std::string& path, const FollowedCheckpoint
 }
 
 Result<FollowStep> follow_checkpoint(CheckpointSource& source, const PublicKey& log_key,
-                                     const std::optional<FollowedCheckpoint>& last) {
+                                     const std::optional<FollowedCheckpoint>& last, TreeCheckpoint* seen) {
   auto note = source.latest_checkpoint();
   if (!note) return note.status();
   auto checkpoint = parse_tree_checkpoint(*note);
   if (!checkpoint) return checkpoint.status();
   // A checkpoint not signed by the log's key is not the log speaking.
   if (Status s = check_tree_checkpoint(*checkpoint, log_key); !s.is_ok()) return s;
+  if (seen != nullptr) *seen = *checkpoint;
   FollowStep step;
   step.checkpoint = *checkpoint;
   if (!last) {

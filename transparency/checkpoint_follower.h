@@ -61,8 +61,10 @@ struct FollowStep {
 // against `last`. A checkpoint that is not consistent with it (smaller, a
 // different root at the same size, a failed consistency proof, another
 // origin) is kConflict with a message naming both tree sizes: the alarm.
-// Transport failures are kUnavailable. Nothing is remembered here.
+// Transport failures are kUnavailable. Nothing is remembered here. `seen`,
+// when given, receives the latest checkpoint once its signature checked,
+// also when it is then refused (the alarm names its tree size).
 Result<FollowStep> follow_checkpoint(CheckpointSource& source, const PublicKey& log_key,
-                                     const std::optional<FollowedCheckpoint>& last);
+                                     const std::optional<FollowedCheckpoint>& last, TreeCheckpoint* seen = nullptr);
 
 }  // namespace accountable

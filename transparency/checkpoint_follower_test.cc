@@ -120,9 +120,11 @@ TEST_F(FollowerTest, RefusesARewriteARollbackAFork) {
   rewritten.append(40);
   rewritten.rewrite(7);
   rewritten.append(5);
-  auto r = follow_checkpoint(rewritten, key_->public_key(), seen);
+  TreeCheckpoint refused;
+  auto r = follow_checkpoint(rewritten, key_->public_key(), seen, &refused);
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(r.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(refused.body.tree_size, 45u);  // what the alarm names
   EXPECT_NE(r.status().message().find("tree size 45 is not consistent with tree size 40"), std::string::npos)
       << r.status().message();
 
