@@ -2,7 +2,8 @@
 # The insider attacks of issue 18, end to end with the real binary and real
 # processes (docs/witness.md):
 #  - two witnesses and an auditor's `acct audit watch` follow a serving log;
-#    every checkpoint also goes to a file outside the folder;
+#    every checkpoint also goes to a file outside the folder (and, in the
+#    first run, to an HTTP endpoint);
 #  - PurgeUser changes no leaf: proofs taken before it still verify offline;
 #  - A: an attacker who holds the signing key rewrites one event (every hash
 #    and CRC recomputed, checkpoints deleted, the tree rebuilt and re-signed):
@@ -101,10 +102,36 @@ exec_as "user:$partner/ada@contoso.com" '{"type":"DeactivateUser","command_id":"
 "$acct" keys export-public --data "$data" --to "$work/log.pub" 2> /dev/null
 
 # --- serving, followed by two witnesses and an auditor -----------------------
-start "$data"
+# An HTTP endpoint that keeps what is posted to it (serve --publish-checkpoints URL).
+python3 - "$work/endpoint.port" "$work/endpoint.received" <<'PY' &
+import http.server, sys
+port_file, received = sys.argv[1], sys.argv[2]
+class Keep(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(received, "ab") as f:
+            f.write(body + b"--end--\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Keep)
+open(port_file, "w").write(str(server.server_address[1]))
+server.timeout = 1
+for _ in range(900):  # at most 15 minutes, then it goes away on its own
+    server.handle_request()
+PY
+endpoint_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/endpoint.port" ] && break; sleep 0.1; done
+endpoint="http://127.0.0.1:$(cat "$work/endpoint.port")/checkpoints"
+start "$data" --publish-checkpoints "$endpoint"
 enroll_http
 wait_signed
 n1=$(signed_size)
+for _ in $(seq 1 50); do grep -q -F -- "$(curl -sf "$url/v1/checkpoints/latest" | tail -1)" "$work/endpoint.received" 2>/dev/null && break; sleep 0.1; done
+grep -q -F -- "$(curl -sf "$url/v1/checkpoints/latest" | tail -1)" "$work/endpoint.received" ||
+  fail "the latest checkpoint did not reach the HTTP endpoint"
+kill "$endpoint_pid" 2>/dev/null || true
 # The first poll creates each witness's key (and its .vkey); the log does not
 # trust them yet, so the cosignature is kept and delivered later.
 witness 1 || fail "witness 1: $(cat "$work/w1.out")"
