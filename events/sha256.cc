@@ -35,10 +35,26 @@ Hash256 Sha256::finish() {
   return out;
 }
 
+namespace {
+// Set when this thread's hasher is destroyed (a trivially destructible
+// thread_local stays readable): a hash asked for later, from a static
+// destructor at exit, gets a hasher of its own instead of a destroyed one.
+thread_local bool thread_hasher_gone = false;
+struct ThreadHasher {
+  Sha256 hasher;
+  ~ThreadHasher() { thread_hasher_gone = true; }
+};
+}  // namespace
+
 Hash256 sha256(std::string_view data) {
-  thread_local Sha256 hasher;
-  hasher.update(data);
-  return hasher.finish();
+  if (thread_hasher_gone) {
+    Sha256 own;
+    own.update(data);
+    return own.finish();
+  }
+  thread_local ThreadHasher t;
+  t.hasher.update(data);
+  return t.hasher.finish();
 }
 
 }  // namespace accountable

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "events/sha256.h"
 #include "projections/view_set.h"
 #include "server/api.h"
 #include "server/http_server.h"
@@ -63,6 +64,10 @@ struct World {
   bool handlers = true;
 
   World() {
+    // This thread's SHA-256 context now, not first at exit (closing the stack
+    // there signs the tree): one made after the thread's own destructors ran
+    // would never be freed.
+    (void)sha256("");
     handlers = std::getenv("ACCT_FUZZ_HTTP_NO_HANDLERS") == nullptr;
     spdlog::set_level(spdlog::level::warn);  // not a line per command
     dir = (fs::temp_directory_path() / ("acct-fuzz-http-" + std::to_string(::getpid()))).string();
