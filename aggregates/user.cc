@@ -161,6 +161,7 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignR
   if (!is_valid_role(c.role)) return invalid_argument("unknown role", "role");
   ACCT_RETURN_IF_ERROR(authorize_grant(ctx.actor, c.role));
   ACCT_RETURN_IF_ERROR(require_user(p, u, c.partner_id, c.user_id));
+  ACCT_RETURN_IF_ERROR(check_may_manage(ctx.actor, u));
   ACCT_RETURN_IF_ERROR(require_active(u));
   if (u.roles.count(c.role)) return conflict("the user already holds " + std::string(role_name(c.role)), "role");
   for (Role held : u.roles) {
@@ -182,6 +183,7 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const RemoveR
   if (!is_valid_role(c.role)) return invalid_argument("unknown role", "role");
   ACCT_RETURN_IF_ERROR(authorize_grant(ctx.actor, c.role));
   ACCT_RETURN_IF_ERROR(require_user(p, u, c.partner_id, c.user_id));
+  ACCT_RETURN_IF_ERROR(check_may_manage(ctx.actor, u));
   ACCT_RETURN_IF_ERROR(require_active(u));
   if (!u.roles.count(c.role)) return not_found("the user does not hold " + std::string(role_name(c.role)), "role");
   Decision d;

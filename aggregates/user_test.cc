@@ -231,6 +231,18 @@ TEST(ManagingAGlobalAdmin, OnlyAGlobalAdminMay) {
   EXPECT_TRUE(is_code(run(r.w, uma, UpdateUserProfile{r.p.partner, ga2, contact("G", "A", "ga2@contoso.com")}),
                       StatusCode::kForbidden, "user_id"));
   EXPECT_TRUE(is_code(run(r.w, uma, RemoveRole{r.p.partner, ga2, Role::kGlobalAdmin}), StatusCode::kForbidden, "role"));
+  // Roles too: a lesser admin may not add or take away a Global admin's other roles.
+  Principal aa = r.w.user(create_user(r.w, r.admin(), r.p.partner, "aa2@contoso.com", {Role::kAccountAdmin}));
+  EXPECT_TRUE(
+      is_code(run(r.w, uma, AssignRole{r.p.partner, ga2, Role::kReferralAdmin}), StatusCode::kForbidden, "user_id"));
+  EXPECT_TRUE(
+      is_code(run(r.w, aa, AssignRole{r.p.partner, ga2, Role::kReferralAdmin}), StatusCode::kForbidden, "user_id"));
+  ASSERT_TRUE(run(r.w, r.admin(), AssignRole{r.p.partner, ga2, Role::kReferralAdmin}).is_ok());
+  EXPECT_TRUE(
+      is_code(run(r.w, uma, RemoveRole{r.p.partner, ga2, Role::kReferralAdmin}), StatusCode::kForbidden, "user_id"));
+  EXPECT_TRUE(
+      is_code(run(r.w, aa, RemoveRole{r.p.partner, ga2, Role::kReferralAdmin}), StatusCode::kForbidden, "user_id"));
+  ASSERT_TRUE(run(r.w, r.admin(), RemoveRole{r.p.partner, ga2, Role::kReferralAdmin}).is_ok());
   ASSERT_TRUE(run(r.w, r.admin(), DeactivateUser{r.p.partner, ga2}).is_ok());
   r.w.clock.advance_days(31);
   EXPECT_TRUE(is_code(run(r.w, uma, PurgeUser{r.p.partner, ga2}), StatusCode::kForbidden, "user_id"));
