@@ -172,5 +172,39 @@ TEST(Snapshots, ASnapshotOfAnotherSchemaOrAheadOfTheLogIsIgnored) {
   EXPECT_EQ(w.engine->load<PartnerState>(stream)->partner_name, "Forged");
 }
 
+// Snapshot bytes are read from a file: a forged container length must be
+// refused before anything is allocated for it (the bounded archive), and a
+// bool byte other than 0 or 1 too.
+TEST(Snapshots, AForgedLengthOrBoolByteInTheStateIsRefusedBeforeAllocating) {
+  UserState u;
+  u.exists = true;
+  u.email_fingerprint = "MARKER-FINGERPRINT";
+  const std::string good = encode_state(u);
+  ASSERT_TRUE(decode_state<UserState>(good).is_ok());
+  const size_t at_marker = good.find("MARKER-FINGERPRINT");
+  ASSERT_NE(at_marker, std::string::npos);
+  ASSERT_GE(at_marker, 8u);
+
+  std::string forged = good;  // the u64 size tag before the string: 2^40 bytes
+  const uint64_t huge = uint64_t{1} << 40;
+  for (int i = 0; i < 8; ++i) forged[at_marker - 8 + i] = static_cast<char>((huge >> (8 * i)) & 0xff);
+  auto refused = decode_state<UserState>(forged);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(refused.status().message().find("exceeds the"), std::string::npos) << refused.status().to_string();
+
+  std::string bad_bool = good;  // `exists` follows the u64 version (after the endianness byte)
+  ASSERT_EQ(bad_bool[1 + 8], 1);
+  bad_bool[1 + 8] = 7;
+  auto refused_bool = decode_state<UserState>(bad_bool);
+  ASSERT_FALSE(refused_bool.is_ok());
+  EXPECT_NE(refused_bool.status().message().find("neither 0 nor 1"), std::string::npos)
+      << refused_bool.status().to_string();
+
+  auto trailing = decode_state<UserState>(good + "x");
+  ASSERT_FALSE(trailing.is_ok());
+  EXPECT_NE(trailing.status().message().find("after its end"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace accountable

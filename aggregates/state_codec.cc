@@ -9,6 +9,8 @@
 #include <cereal/types/vector.hpp>
 #include <sstream>
 
+#include "schema/bounded_binary_archive.h"
+
 namespace accountable {
 
 // Field lists of the state structs: every field, in declaration order.
@@ -79,16 +81,18 @@ std::string encode_state(const State& state) {
 
 template <class State>
 Result<State> decode_state(std::string_view bytes) {
+  // Snapshot bytes come from a file: the bounded archive refuses a forged
+  // length before a container resizes to it, and a bool byte other than 0/1.
   State state;
-  std::istringstream in{std::string(bytes)};
   try {
-    cereal::PortableBinaryInputArchive ar(in);
+    BoundedBinaryInputArchive ar(bytes);
     ar(state);
+    if (ar.remaining() != 0) {
+      return corruption(std::string(StateSchema<State>::kName) + " has " + std::to_string(ar.remaining()) +
+                        " bytes after its end");
+    }
   } catch (const std::exception& e) {
     return corruption(std::string(StateSchema<State>::kName) + " does not decode: " + e.what());
-  }
-  if (in.peek() != std::char_traits<char>::eof()) {
-    return corruption(std::string(StateSchema<State>::kName) + " has bytes after its end");
   }
   return state;
 }

@@ -135,7 +135,7 @@ void handle(World& w, HttpRequest& req) {
   check(match.route->method == req.method(), "matched a route of another method");
   for (const auto& [name, value] : match.params) check(!value.empty(), "an empty path parameter");
   if (!w.handlers) return;
-  ApiRequest api{req, std::move(path), std::move(match.params), std::move(query)};
+  ApiRequest api{req, std::move(path), std::move(match.params), std::move(query), "127.0.0.1"};
   ApiReply reply;
   try {
     reply = match.route->handler(api);
