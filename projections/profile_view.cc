@@ -576,4 +576,21 @@ Result<PartnerProfileView> ProfileView::query(Db& db, const PartnerId& partner_i
   return p;
 }
 
+void withhold_profile_parts(PartnerProfileView& view, bool may_read_legal_contacts, bool may_read_billing_and_tax) {
+  if (!may_read_legal_contacts) {
+    view.legal.primary_contact = PersonalContact{};
+    view.legal.approver_email = Personal<std::string>{};
+    view.legal.approver_address = Address{};
+    view.withheld.insert(view.withheld.end(), std::begin(kLegalContactParts), std::end(kLegalContactParts));
+  }
+  if (!may_read_billing_and_tax) {
+    view.billing.primary_contact = PersonalContact{};
+    view.billing.tax_id.clear();
+    view.accepted_tax_id.clear();
+    view.tax_id_accepted = false;
+    view.tax_exemptions.clear();
+    view.withheld.insert(view.withheld.end(), std::begin(kBillingAndTaxParts), std::end(kBillingAndTaxParts));
+  }
+}
+
 }  // namespace accountable

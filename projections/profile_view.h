@@ -99,8 +99,23 @@ struct PartnerProfileView {
   std::vector<BusinessProfileView> business_profiles;  // by region
   Timestamp as_of;       // the date exemption states were computed for
   Timestamp changed_at;  // time of the last event of the partner's stream
+  // JSON paths of the parts this reader may not see (withhold_profile_parts):
+  // emptied here, and left out of the JSON.
+  std::vector<std::string> withheld;
   friend bool operator==(const PartnerProfileView&, const PartnerProfileView&) = default;
 };
+
+// Least privilege on the profile read: the legal profile's contacts (personal
+// data) only for who may update the legal profile; the billing contact, the
+// tax ids and the tax exemptions only for who manages billing. Everything else
+// is shown to any reader of the profile. `may_read_legal_contacts` and
+// `may_read_billing_and_tax` come from the role matrix (view_queries.cc).
+inline constexpr std::string_view kLegalContactParts[] = {"legal.primary_contact", "legal.approver_email",
+                                                          "legal.approver_address"};
+inline constexpr std::string_view kBillingAndTaxParts[] = {"billing.primary_contact", "billing.tax_id",
+                                                           "selling.accepted_tax_id", "selling.tax_id_accepted",
+                                                           "tax_exemptions"};
+void withhold_profile_parts(PartnerProfileView& view, bool may_read_legal_contacts, bool may_read_billing_and_tax);
 
 class ProfileView final : public Projection {
  public:

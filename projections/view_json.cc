@@ -191,7 +191,7 @@ json::value to_json(const PartnerProfileView& p) {
     suspension["note"] = sv(p.suspension.note);
     suspension["since"] = optional_time_json(p.suspension.since);
   }
-  return json::object{
+  json::object o{
       {"partner_id", p.partner_id.to_string()},
       {"network", json::object{{"partner_name", sv(p.partner_name)}, {"mpn_id", sv(p.mpn_id)}}},
       {"country", sv(p.country)},
@@ -231,6 +231,16 @@ json::value to_json(const PartnerProfileView& p) {
       {"business_profiles", std::move(profiles)},
       {"as_of", time_json(p.as_of)},
       {"changed_at", time_json(p.changed_at)}};
+  // Withheld parts are absent, and named, so a client can say why.
+  json::array withheld;
+  for (const std::string& path : p.withheld) {
+    const size_t dot = path.find('.');
+    json::object& parent = dot == std::string::npos ? o : o.at(path.substr(0, dot)).as_object();
+    parent.erase(dot == std::string::npos ? path : path.substr(dot + 1));
+    withheld.push_back(json::string(path));
+  }
+  o["withheld"] = std::move(withheld);
+  return o;
 }
 
 json::value to_json(const AuditEntry& e) {

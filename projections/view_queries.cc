@@ -100,8 +100,13 @@ Result<std::vector<DirectoryUser>> ViewQueries::role_holders(const Principal& wh
 
 Result<PartnerProfileView> ViewQueries::profile(const Principal& who, const PartnerId& partner, Timestamp date,
                                                 const QueryOptions& options) const {
-  return run<PartnerProfileView>(who, Permission::kReadCatalog, partner, ProfileView::kName, options,
-                                 [&](Db& db) { return ProfileView::query(db, partner, date); });
+  auto view = run<PartnerProfileView>(who, Permission::kReadCatalog, partner, ProfileView::kName, options,
+                                      [&](Db& db) { return ProfileView::query(db, partner, date); });
+  if (!view) return view;
+  // Who manages a part reads it (docs/http-api.md, "Profile").
+  withhold_profile_parts(*view, authorize(who, Permission::kUpdateLegalProfile, partner).is_ok(),
+                         authorize(who, Permission::kManageBilling, partner).is_ok());
+  return view;
 }
 
 Result<AuditPage> ViewQueries::timeline(const Principal& who, const PartnerId& partner, GlobalPosition from,

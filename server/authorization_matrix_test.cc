@@ -375,5 +375,46 @@ TEST_F(AuthorizationMatrix, EveryRouteAgainstEveryPrincipal) {
   EXPECT_EQ(checked, rows.size() * kPrincipals);
 }
 
+// The profile read follows least privilege (docs/http-api.md, "Profile"): the
+// legal contacts only for a Global admin, the billing contact, tax ids and
+// exemptions only for a Global admin or Billing admin; everyone else with a
+// role reads the rest. Withheld parts are named, and their values are absent.
+TEST_F(AuthorizationMatrix, TheProfileShowsPersonalDataAndTaxOnlyToWhoManagesThem) {
+  json::object update = json::parse(R"({"type":"UpdateBillingProfile","billing":{
+      "company_name":"Contoso Billing","address":{"line1":"1 Main Street","line2":"","city":"Redmond","state":"WA",
+      "postal_code":"98052","country":"US","region":"West"},"primary_contact":{"first_name":"Bo","last_name":"Bill",
+      "email":"bo.bill@contoso.example","phone":""},"purchase_order_number":"PO-7","tax_id":"TAXID-778899"},
+      "billing_currency":"USD"})")
+                            .as_object();
+  update["partner_id"] = ids_.a;
+  Reply billing = command(tokens_of_[kGlobalAdmin], update);
+  ASSERT_EQ(billing.status, 200u) << billing.body;
+  const std::vector<std::string> legal = {"legal.primary_contact", "legal.approver_email", "legal.approver_address"};
+  const std::vector<std::string> tax = {"billing.primary_contact", "billing.tax_id", "selling.accepted_tax_id",
+                                        "selling.tax_id_accepted", "tax_exemptions"};
+  for (size_t p = kGlobalAdmin; p <= kBusinessProfileAdmin; ++p) {
+    Reply r = request(http::verb::get, "/v1/partners/" + ids_.a + "/profile", "", tokens_of_[p]);
+    ASSERT_EQ(r.status, 200u) << kNames[p] << ": " << r.body;
+    std::vector<std::string> expected;
+    if (p != kGlobalAdmin) expected = legal;
+    if (p != kGlobalAdmin && p != kBillingAdmin) expected.insert(expected.end(), tax.begin(), tax.end());
+    std::vector<std::string> withheld;
+    const json::value body = r.json();
+    for (const auto& w : body.at("withheld").as_array()) withheld.emplace_back(w.as_string());
+    EXPECT_EQ(withheld, expected) << kNames[p];
+    const bool sees_legal = p == kGlobalAdmin;
+    const bool sees_tax = p == kGlobalAdmin || p == kBillingAdmin;
+    for (const char* value : {"pat@contoso.example", "approver@contoso.example"}) {
+      EXPECT_EQ(r.body.find(value) != std::string::npos, sees_legal) << kNames[p] << " and " << value;
+    }
+    for (const char* value : {"bo.bill@contoso.example", "TAXID-778899"}) {
+      EXPECT_EQ(r.body.find(value) != std::string::npos, sees_tax) << kNames[p] << " and " << value;
+    }
+    // What every reader sees stays: the company names and the billing address.
+    EXPECT_NE(r.body.find("Contoso Ltd"), std::string::npos) << kNames[p];
+    EXPECT_NE(r.body.find("Contoso Billing"), std::string::npos) << kNames[p];
+  }
+}
+
 }  // namespace
 }  // namespace accountable
