@@ -1,5 +1,8 @@
 #include "aggregates/credential_store.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -68,6 +71,13 @@ void wipe(std::string& s) {
 
 }  // namespace
 
+std::shared_ptr<ConcurrencyGate> make_hashing_gate(const CredentialStoreOptions& options) {
+  return std::make_shared<ConcurrencyGate>(ConcurrencyGate::Options{
+      options.max_concurrent_hashes ? options.max_concurrent_hashes
+                                    : std::max<size_t>(1, std::thread::hardware_concurrency()),
+      options.max_waiting_hashes, options.max_hash_wait});
+}
+
 Result<std::unique_ptr<CredentialStore>> CredentialStore::open(Env* env, const std::string& data_dir,
                                                                CredentialStoreOptions options) {
   if (sodium_init() < 0) return Status(StatusCode::kInternal, "libsodium failed to initialize");
@@ -103,7 +113,8 @@ CredentialStore::CredentialStore(Env* env, std::string path, CredentialStoreOpti
       path_(std::move(path)),
       opslimit_(options.opslimit ? options.opslimit : crypto_pwhash_OPSLIMIT_INTERACTIVE),
       memlimit_(options.memlimit ? options.memlimit : crypto_pwhash_MEMLIMIT_INTERACTIVE),
-      clock_(options.clock) {}
+      clock_(options.clock),
+      gate_(options.hashing_gate ? options.hashing_gate : make_hashing_gate(options)) {}
 
 CredentialStore::~CredentialStore() {
   for (auto& [key, entry] : entries_) wipe(entry.hash);
@@ -116,7 +127,17 @@ Timestamp CredentialStore::now() const {
   return Timestamp{duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()};
 }
 
-Result<std::string> CredentialStore::hash_password(std::string_view password) const {
+Result<ConcurrencyGate::Permit> CredentialStore::hashing_permit() {
+  auto permit = gate_->acquire();
+  if (!permit) {
+    return Status(StatusCode::kBusy, "password hashing is at capacity (" + std::to_string(gate_->options().limit) +
+                                         " at once, " + std::to_string(gate_->options().max_waiting) +
+                                         " waiting); retry shortly");
+  }
+  return std::move(*permit);
+}
+
+Result<std::string> CredentialStore::hash_password(std::string_view password, const ConcurrencyGate::Permit&) const {
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(), opslimit_, memlimit_,
                             crypto_pwhash_ALG_ARGON2ID13) != 0) {
@@ -127,40 +148,39 @@ Result<std::string> CredentialStore::hash_password(std::string_view password) co
   return hash;
 }
 
-const std::string& CredentialStore::dummy_hash() {
-  // Caller holds mu_. Made once, lazily, so that open() stays cheap.
-  if (dummy_hash_.empty()) {
-    char pw[32];
-    randombytes_buf(pw, sizeof pw);
-    auto h = hash_password(std::string_view(pw, sizeof pw));
-    sodium_memzero(pw, sizeof pw);
-    if (h) dummy_hash_ = std::move(*h);
-  }
-  return dummy_hash_;
-}
-
-Result<std::string> CredentialStore::issue_temporary_password(const PartnerId& partner, const UserId& user) {
-  std::string password(kTemporaryPasswordLength, '\0');
-  for (char& c : password) {
+Result<PreparedPassword> CredentialStore::prepare_temporary_password() {
+  auto permit = hashing_permit();
+  if (!permit) return permit.status();
+  PreparedPassword p;
+  p.password.assign(kTemporaryPasswordLength, '\0');
+  for (char& c : p.password) {
     c = kTemporaryAlphabet[randombytes_uniform(static_cast<uint32_t>(kTemporaryAlphabet.size()))];
   }
-  auto hash = hash_password(password);
-  if (!hash) {
-    wipe(password);
-    return hash.status();
-  }
-  Entry entry{std::move(*hash), /*must_change=*/true, now()};
+  auto hash = hash_password(p.password, *permit);
+  if (!hash) return hash.status();
+  p.hash = std::move(*hash);
+  return p;
+}
+
+Result<std::string> CredentialStore::store_temporary_password(const PartnerId& partner, const UserId& user,
+                                                              PreparedPassword prepared) {
+  Entry entry{std::move(prepared.hash), /*must_change=*/true, now()};
   Status s = store({partner, user}, &entry);
   wipe(entry.hash);
   if (!s.is_ok()) {
-    wipe(password);
     spdlog::error("credential store: temporary password for user {} of partner {} not stored: {}", user.to_string(),
                   partner.to_string(), s.to_string());
     return s;
   }
   spdlog::info("credential store: temporary password issued for user {} of partner {}", user.to_string(),
                partner.to_string());
-  return password;
+  return std::move(prepared.password);
+}
+
+Result<std::string> CredentialStore::issue_temporary_password(const PartnerId& partner, const UserId& user) {
+  auto prepared = prepare_temporary_password();
+  if (!prepared) return prepared.status();
+  return store_temporary_password(partner, user, std::move(*prepared));
 }
 
 Status CredentialStore::check_new_password(std::string_view new_password) {
@@ -181,7 +201,9 @@ Status CredentialStore::check_new_password(std::string_view new_password) {
 
 Status CredentialStore::set_password(const PartnerId& partner, const UserId& user, std::string_view new_password) {
   ACCT_RETURN_IF_ERROR(check_new_password(new_password));
-  auto hash = hash_password(new_password);
+  auto permit = hashing_permit();
+  if (!permit) return permit.status();
+  auto hash = hash_password(new_password, *permit);
   if (!hash) return hash.status();
   Entry entry{std::move(*hash), /*must_change=*/false, now()};
   Status s = store({partner, user}, &entry);
@@ -209,7 +231,26 @@ Result<VerifyOutcome> CredentialStore::verify(const PartnerId& partner, const Us
       outcome.must_change = it->second.must_change;
       outcome.set_at = it->second.set_at;
     } else {
-      hash = dummy_hash();  // same argon2 work as for a known user
+      hash = dummy_hash_;  // same argon2 work as for a known user
+    }
+  }
+  // Every verification holds a place at the gate: argon2id takes 64 MiB each.
+  auto permit = hashing_permit();
+  if (!permit) {
+    wipe(hash);
+    return permit.status();
+  }
+  if (!known && hash.empty()) {
+    // The first unknown account: make the dummy hash now (made lazily, so
+    // that open() stays cheap), at the cost of one hashing.
+    char pw[32];
+    randombytes_buf(pw, sizeof pw);
+    auto made = hash_password(std::string_view(pw, sizeof pw), *permit);
+    sodium_memzero(pw, sizeof pw);
+    if (made) {
+      hash = *made;
+      std::lock_guard lock(mu_);
+      if (dummy_hash_.empty()) dummy_hash_ = std::move(*made);
     }
   }
   // crypto_pwhash_str_verify needs a NUL-terminated hash; std::string provides it.
@@ -234,6 +275,18 @@ Status CredentialStore::erase(const PartnerId& partner, const UserId& user) {
 bool CredentialStore::contains(const PartnerId& partner, const UserId& user) const {
   std::lock_guard lock(mu_);
   return entries_.count({partner, user}) != 0;
+}
+
+std::optional<Timestamp> CredentialStore::password_set_at(const PartnerId& partner, const UserId& user) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find({partner, user});
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.set_at;
+}
+
+PreparedPassword::~PreparedPassword() {
+  wipe(password);
+  wipe(hash);
 }
 
 size_t CredentialStore::size() const {

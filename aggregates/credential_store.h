@@ -17,17 +17,20 @@
 // each other.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "aggregates/context.h"
 #include "aggregates/secret_record.h"
+#include "events/concurrency_gate.h"
 #include "events/env.h"
 #include "events/status.h"
 #include "schema/domain_events.h"
@@ -41,6 +44,30 @@ struct CredentialStoreOptions {
   size_t memlimit = 0;
   // Source of the set-at time; nullptr means the system clock. Not owned.
   const Clock* clock = nullptr;
+  // argon2id computations at once (each holds memlimit bytes): 0 means one per
+  // core. A caller that finds them all busy waits, if fewer than
+  // max_waiting_hashes already wait, for at most max_hash_wait; else kBusy.
+  size_t max_concurrent_hashes = 0;
+  size_t max_waiting_hashes = 64;
+  std::chrono::milliseconds max_hash_wait{2000};
+  // One gate for several stores (the shards of a node share the memory): when
+  // set, it is used and the three numbers above are not.
+  std::shared_ptr<ConcurrencyGate> hashing_gate;
+};
+
+// The gate the three numbers of `options` describe.
+std::shared_ptr<ConcurrencyGate> make_hashing_gate(const CredentialStoreOptions& options);
+
+// A temporary password and its hash, made before the command that hands it out
+// commits (so a busy gate refuses the command before anything is written), and
+// stored after (store_temporary_password). The holder wipes it.
+struct PreparedPassword {
+  std::string password;
+  std::string hash;
+  PreparedPassword() = default;
+  PreparedPassword(PreparedPassword&&) = default;
+  PreparedPassword& operator=(PreparedPassword&&) = default;
+  ~PreparedPassword();
 };
 
 // The result of a successful verify().
@@ -74,6 +101,16 @@ class CredentialStore {
   // the user) and returns the plain password. This is the only copy: the caller
   // hands it to the person once and then wipes it (sodium_memzero).
   Result<std::string> issue_temporary_password(const PartnerId& partner, const UserId& user);
+  // The two halves of issue_temporary_password: the argon2id work (kBusy when
+  // the gate refuses), then the store (returns the plain password).
+  Result<PreparedPassword> prepare_temporary_password();
+  Result<std::string> store_temporary_password(const PartnerId& partner, const UserId& user,
+                                               PreparedPassword prepared);
+  // When the user's current password was set; nullopt when there is none.
+  std::optional<Timestamp> password_set_at(const PartnerId& partner, const UserId& user) const;
+  // The argon2id gate's counters (for /metrics).
+  ConcurrencyGate::Stats hashing_stats() const { return gate_->stats(); }
+  const ConcurrencyGate::Options& hashing_limits() const { return gate_->options(); }
 
   // Sets a password chosen by the user (must_change = false). 12..128 code
   // points of valid UTF-8, else kInvalidArgument with field "new" (the message
@@ -122,20 +159,22 @@ class CredentialStore {
   static Result<Map> decode(std::string_view bytes, const std::string& name);
 
  private:
-  Result<std::string> hash_password(std::string_view password) const;
+  // A place at the argon2id gate, or kBusy.
+  Result<ConcurrencyGate::Permit> hashing_permit();
+  Result<std::string> hash_password(std::string_view password, const ConcurrencyGate::Permit&) const;
   // Publishes the change (in a cluster), then store_locked().
   Status store(const Key& key, const Entry* entry);
   // Applies `entry` (or removal, when nullptr) to a copy of the map, writes the
   // file, and commits the copy only when the write succeeded. Caller holds mu_.
   Status store_locked(const Key& key, const Entry* entry);
   Timestamp now() const;
-  const std::string& dummy_hash();
 
   Env* const env_;
   const std::string path_;
   const unsigned long long opslimit_;
   const size_t memlimit_;
   const Clock* const clock_;
+  const std::shared_ptr<ConcurrencyGate> gate_;
 
   SecretPublisher publish_;  // set once, before the store is shared
   std::mutex publish_mu_;    // changes reach the cluster in the order they are made here

@@ -210,7 +210,13 @@ Result<CommandOutcome> Engine::answer_duplicate(const CommitResult& earlier) con
     const uint64_t count = s.last_version.value() - s.first_version.value() + 1;
     auto batch = log_.read_stream(s.stream, s.first_version, count);
     if (!batch) return batch.status();
-    for (const RecordedEvent& e : batch->events) out.events.push_back({s.stream, e.version, std::string(e.type)});
+    for (const RecordedEvent& e : batch->events) {
+      out.events.push_back({s.stream, e.version, std::string(e.type)});
+      if (out.first_actor.empty()) {
+        out.first_actor = std::string(e.actor);
+        out.committed_at = e.recorded_at;
+      }
+    }
   }
   return out;
 }

@@ -48,6 +48,9 @@ struct CommandOutcome {
   std::vector<ExecutedEvent> events;
   std::vector<GeneratedId> created_ids;  // the ids new_ids[i] of commands.h, for the caller
   bool duplicate = false;                // answered from an earlier commit of the same id
+  // A duplicate's first commit: who issued it (principal_id) and when.
+  std::string first_actor;
+  Timestamp committed_at;
   int attempts = 0;                      // decisions made (> 1 after version conflicts)
 };
 

@@ -38,17 +38,41 @@ namespace {
 using When = CommitEffects::When;
 
 // A temporary password for `user` of `partner`, into the credential store;
-// handed to the caller once in the reply (never logged).
-Status issue_password(AccountStack& stack, const PartnerId& partner, const UserId& user, CommandReply& reply) {
-  auto password = stack.credentials().issue_temporary_password(partner, user);
+// handed to the caller once in the reply (never logged). The hash was made
+// before the commit (CommandPipeline); only the store is left here.
+//
+// A retry (a duplicate) gets a new password only when the first run's never
+// reached the store: the process stopped between the commit and the store, or
+// the store failed, or (in a cluster) the leader that committed died first.
+// Then the credential is older than the commit, or missing. Only the actor who
+// issued the command gets it, and only for an active user. A password stored
+// at or after the commit is never replaced by a retry.
+Status issue_password(AccountStack& stack, const PartnerId& partner, const UserId& user, Committed& k) {
+  CommandReply& reply = k.reply;
+  if (reply.outcome.duplicate) {
+    if (reply.outcome.first_actor != principal_id(k.actor)) return Status::ok();
+    const auto set_at = stack.credentials().password_set_at(partner, user);
+    if (set_at && set_at->micros >= reply.outcome.committed_at.micros) return Status::ok();
+    auto state = stack.engine().load<UserState>(user_stream(user));
+    if (!state || !state->exists || state->status != UserStatus::kActive) return Status::ok();
+    spdlog::warn("command {}: its temporary password for user {} was never stored; issuing a new one to the retry",
+                 reply.command.command_id.to_string(), user.to_string());
+  }
+  Result<PreparedPassword> prepared = k.prepared && !k.prepared->hash.empty()
+                                          ? Result<PreparedPassword>(std::move(*k.prepared))
+                                          : stack.credentials().prepare_temporary_password();
+  Result<std::string> password = prepared ? stack.credentials().store_temporary_password(partner, user,
+                                                                                         std::move(*prepared))
+                                          : Result<std::string>(prepared.status());
   if (password) {
     reply.password = TemporaryPassword{partner, user, std::move(*password)};
+    if (reply.outcome.duplicate) reply.notes["temporary_password_reissued"] = true;
   } else {
     reply.password_error = password.status();
     spdlog::error("command {} committed but no temporary password was issued for user {}: {}",
                   reply.command.command_id.to_string(), user.to_string(), password.status().to_string());
   }
-  return Status::ok();  // the command stands; the caller says the password is missing
+  return Status::ok();  // the command stands; the caller says the password is missing, and may retry
 }
 
 // Tokens die with the password they were issued for, and with the user.
@@ -79,16 +103,16 @@ CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens) {
                             [&stack](const EnrollPartner&, Committed& k) {
                               const CommandOutcome& out = k.reply.outcome;
                               return issue_password(stack, PartnerId(out.created_ids.at(0).bytes()),
-                                                    UserId(out.created_ids.at(1).bytes()), k.reply);
+                                                    UserId(out.created_ids.at(1).bytes()), k);
                             });
   effects.on_password<CreateUser>("CreateUser: credential store: the user's temporary password",
                          [&stack](const CreateUser& c, Committed& k) {
                            return issue_password(stack, c.partner_id,
-                                                 UserId(k.reply.outcome.created_ids.at(0).bytes()), k.reply);
+                                                 UserId(k.reply.outcome.created_ids.at(0).bytes()), k);
                          });
   effects.on_password<ResetPassword>("ResetPassword: credential store: a new temporary password",
                             [&stack](const ResetPassword& c, Committed& k) {
-                              return issue_password(stack, c.partner_id, c.user_id, k.reply);
+                              return issue_password(stack, c.partner_id, c.user_id, k);
                             });
   // The change is recorded first (audit), then stored; if storing fails the old
   // password keeps working and the caller retries.
@@ -111,10 +135,10 @@ CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens) {
 
   // ---- the sign-in tokens (where there are any: the HTTP server) ---------------------
   if (tokens == nullptr) return effects;
-  effects.on<ResetPassword>("ResetPassword: tokens: revoke the user's",
-                            [tokens](const ResetPassword& c, Committed& k) {
-                              return revoke_tokens(*tokens, c.partner_id, c.user_id, k.reply);
-                            });
+  effects.on<ResetPassword>(
+      "ResetPassword: tokens: revoke the user's",
+      [tokens](const ResetPassword& c, Committed& k) { return revoke_tokens(*tokens, c.partner_id, c.user_id, k.reply); },
+      When::kAlsoOnDuplicate);
   effects.on<DeactivateUser>("DeactivateUser: tokens: revoke the user's",
                              [tokens](const DeactivateUser& c, Committed& k) {
                                return revoke_tokens(*tokens, c.partner_id, c.user_id, k.reply);

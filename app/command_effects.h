@@ -45,6 +45,9 @@ struct Committed {
   const Principal& actor;
   CommandReply& reply;             // the command and its outcome; effects add to it
   std::string_view new_password;   // ChangePassword only: it travels beside the command
+  // A command that hands out a temporary password: made before the commit
+  // (CommandPipeline), stored by the effect.
+  PreparedPassword* prepared = nullptr;
 };
 
 class CommitEffects {
@@ -59,9 +62,11 @@ class CommitEffects {
     add<C>(what, std::move(effect), when, false);
   }
   // An effect that hands out a temporary password (in the reply's `password`).
+  // It runs on a retry too: it decides itself whether the first commit's
+  // password was stored (issue_password in command_effects.cc).
   template <class C>
   void on_password(std::string_view what, std::function<Status(const C&, Committed&)> effect) {
-    add<C>(what, std::move(effect), When::kFirstCommit, true);
+    add<C>(what, std::move(effect), When::kAlsoOnDuplicate, true);
   }
 
   // Runs the effects of the committed command, in the order they were added.

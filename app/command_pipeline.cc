@@ -1,5 +1,6 @@
 #include "app/command_pipeline.h"
 
+#include "aggregates/dispatch.h"
 #include "events/sha256.h"
 
 namespace accountable {
@@ -23,6 +24,13 @@ boost::json::object created_json(const Command& c, const CommandOutcome& out) {
     r["grant_id"] = id(0);
   }
   return r;
+}
+
+bool may_hand_out_password(const Principal& actor, const Command& command) {
+  if (std::holds_alternative<Operator>(actor)) return true;
+  const auto* user = std::get_if<PartnerUser>(&actor);
+  const std::optional<PartnerId> partner = state_keys(command).partner;
+  return user != nullptr && partner && user->partner_id == *partner;
 }
 
 }  // namespace
@@ -96,6 +104,18 @@ Result<CommandReply> CommandPipeline::execute(const Principal& actor, ParsedComm
                                               std::string_view new_password) {
   request.correlation_id = CorrelationId(request.id.bytes());
   request.causation_id = CausationId(request.id.bytes());
+  // A temporary password's argon2id work comes before the commit: when the
+  // hashing gate is full the command is refused (kBusy) with nothing written,
+  // and the commit is never left waiting for a hash it cannot get.
+  // Only for an actor who may be allowed (the operator, or a user of the
+  // command's partner; the engine reads the user's roles and decides): others
+  // should not cost a hashing.
+  std::optional<PreparedPassword> prepared;
+  if (effects_.hands_out_password(request.command) && may_hand_out_password(actor, request.command)) {
+    auto p = stack_.credentials().prepare_temporary_password();
+    if (!p) return p.status();
+    prepared = std::move(*p);
+  }
   auto outcome = stack_.engine().execute(actor, request);
   if (!outcome) return outcome.status();
 
@@ -112,7 +132,7 @@ Result<CommandReply> CommandPipeline::execute(const Principal& actor, ParsedComm
   body["events"] = std::move(events);
   body["result"] = created_json(reply.command.command, reply.outcome);
 
-  Committed committed{actor, reply, new_password};
+  Committed committed{actor, reply, new_password, prepared ? &*prepared : nullptr};
   effects_.run(committed);
   return reply;
 }

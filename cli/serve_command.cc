@@ -54,7 +54,53 @@ struct ServeArgs {
   std::vector<std::string> witness_key_files;
   uint64_t sign_every_events = 10'000;
   uint64_t sign_every_seconds = 60;
+  // Sign-in and password hashing limits (docs/http-api.md, "Sign-in limits").
+  size_t argon2_concurrency = 0;  // 0: one per core
+  size_t argon2_queue = 64;
+  size_t argon2_wait_ms = 2000;
+  double sign_in_address_failures = 30;  // per minute per client address
+  double sign_in_global_failures = 50;   // per second, the whole node
 };
+
+// The sign-in budgets' and the argon2id gate's lines on /metrics.
+void expose_sign_in(Metrics& metrics, std::shared_ptr<SignInGuard> guard, std::shared_ptr<ConcurrencyGate> gate) {
+  metrics.add_gauge("acct_sign_in_failures_total", "Failed sign-ins (wrong partner, email or password).",
+                    [guard] { return std::vector<std::pair<std::string, double>>{{"", double(guard->counters().failures)}}; },
+                    "counter");
+  metrics.add_gauge(
+      "acct_sign_in_refused_total", "Sign-ins refused before the password check, by the budget that was empty.",
+      [guard] {
+        const SignInGuard::Counters c = guard->counters();
+        return std::vector<std::pair<std::string, double>>{{"budget=\"account\"", double(c.refused_account)},
+                                                           {"budget=\"address\"", double(c.refused_address)},
+                                                           {"budget=\"global\"", double(c.refused_global)}};
+      },
+      "counter");
+  metrics.add_gauge("acct_sign_in_tracked_addresses", "Client addresses with a failure budget in use.", [guard] {
+    return std::vector<std::pair<std::string, double>>{{"", double(guard->counters().tracked_addresses)}};
+  });
+  metrics.add_gauge("acct_sign_in_limit", "The configured sign-in budgets (0: off).", [guard] {
+    return std::vector<std::pair<std::string, double>>{
+        {"budget=\"address_failures_per_minute\"", guard->options().address_failures_per_minute},
+        {"budget=\"global_failures_per_second\"", guard->options().global_failures_per_second}};
+  });
+  metrics.add_gauge("acct_argon2_active", "argon2id computations running, and the most at once.", [gate] {
+    const ConcurrencyGate::Stats st = gate->stats();
+    return std::vector<std::pair<std::string, double>>{{"", double(st.active)}, {"of=\"peak\"", double(st.peak_active)},
+                                                       {"of=\"limit\"", double(gate->options().limit)}};
+  });
+  metrics.add_gauge("acct_argon2_waiting", "Callers waiting for an argon2id place.", [gate] {
+    return std::vector<std::pair<std::string, double>>{{"", double(gate->stats().waiting)}};
+  });
+  metrics.add_gauge(
+      "acct_argon2_refused_total", "Hashings refused (503 busy): the queue was full, or the wait ran out.",
+      [gate] {
+        const ConcurrencyGate::Stats st = gate->stats();
+        return std::vector<std::pair<std::string, double>>{{"reason=\"queue_full\"", double(st.refused_queue_full)},
+                                                           {"reason=\"timeout\"", double(st.refused_timeout)}};
+      },
+      "counter");
+}
 
 // The cluster's lines on /metrics and /healthz: this node's role in each
 // shard, how far its copies are behind, and how often it took a lead.
@@ -248,9 +294,16 @@ int serve(const ServeArgs& args) {
     }
   };
   CloseStacks close_stacks{shards};
+  // One argon2id gate for every shard: it bounds the node's memory.
+  CredentialStoreOptions hashing;
+  hashing.max_concurrent_hashes = args.argon2_concurrency;
+  hashing.max_waiting_hashes = args.argon2_queue;
+  hashing.max_hash_wait = std::chrono::milliseconds(args.argon2_wait_ms);
+  const std::shared_ptr<ConcurrencyGate> hashing_gate = make_hashing_gate(hashing);
   for (uint32_t s = 0; s < shard_count; ++s) {
     AccountStackOptions options;
     options.data_dir = shard_dir(s);
+    options.credentials.hashing_gate = hashing_gate;
     options.checkpoint_publishers = publishers;
     options.sign_every_events = args.sign_every_events;
     options.sign_every = std::chrono::seconds(args.sign_every_seconds);
@@ -364,8 +417,14 @@ int serve(const ServeArgs& args) {
     }
     return out;
   });
+  SignInGuardOptions guard_options;
+  guard_options.address_failures_per_minute = args.sign_in_address_failures;
+  guard_options.global_failures_per_second = args.sign_in_global_failures;
+  const auto sign_in_guard = std::make_shared<SignInGuard>(guard_options);
+  expose_sign_in(metrics, sign_in_guard, hashing_gate);
   for (uint32_t s = 0; s < shard_count; ++s) {
     ApiOptions api_options;
+    api_options.sign_in_guard = sign_in_guard;
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
     if (s > 0) api_options.catalog_views = shards[0].views.get();
     api_options.shard = s;
@@ -501,6 +560,19 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "a witness's verifier key file: its cosignatures are kept (POST /v1/checkpoints/cosignatures); "
                   "repeat for several")
       ->take_all();
+  cmd->add_option("--argon2-concurrency", args->argon2_concurrency,
+                  "password hashings (argon2id, 64 MiB each) at once; 0: one per core")
+      ->capture_default_str();
+  cmd->add_option("--argon2-queue", args->argon2_queue, "callers that may wait for a hashing place; more get 503 busy")
+      ->capture_default_str();
+  cmd->add_option("--argon2-wait-ms", args->argon2_wait_ms, "longest wait for a hashing place, then 503 busy")
+      ->capture_default_str();
+  cmd->add_option("--sign-in-address-failures", args->sign_in_address_failures,
+                  "failed sign-ins per minute from one client address before 429 (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--sign-in-global-failures", args->sign_in_global_failures,
+                  "failed sign-ins per second on the whole node before 503 (0: no cap)")
+      ->capture_default_str();
   cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
                   "cluster: a node silent this long loses its shards (the floor of a failover)")
       ->capture_default_str();

@@ -15,7 +15,8 @@ Api::Api(AccountStack& stack, TokenStore& tokens, Metrics& metrics, ViewSet* vie
       views_(views),
       queries_(views ? std::make_unique<ViewQueries>(*views, options.catalog_views) : nullptr),
       options_(options),
-      pipeline_(stack, &tokens) {
+      pipeline_(stack, &tokens),
+      sign_in_(options_.sign_in_guard ? options_.sign_in_guard : std::make_shared<SignInGuard>()) {
   add_routes();
 }
 

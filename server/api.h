@@ -21,7 +21,7 @@
 #include "projections/view_set.h"
 #include "server/metrics.h"
 #include "server/router.h"
-#include "server/sign_in_limiter.h"
+#include "server/sign_in_guard.h"
 
 namespace accountable {
 
@@ -45,6 +45,9 @@ struct ApiOptions {
   // The witnesses whose cosignatures POST /v1/checkpoints/cosignatures keeps
   // (serve --witness-key); empty: none are taken.
   std::vector<NoteVerifierKey> witness_keys;
+  // The sign-in budgets (per account, per client address, global), shared by
+  // every shard of a node; null: this Api makes its own with the defaults.
+  std::shared_ptr<SignInGuard> sign_in_guard;
 };
 
 // Extra lines of /healthz (the relay, when it runs).
@@ -135,7 +138,7 @@ class Api {
   ApiOptions options_;
   SystemClock system_clock_;
   CommandPipeline pipeline_;  // with the token effects over tokens_
-  SignInLimiter sign_in_limiter_;
+  std::shared_ptr<SignInGuard> sign_in_;  // options_.sign_in_guard, or this Api's own
   Router router_;
   std::vector<HealthContributor> health_;
 };

@@ -59,7 +59,7 @@ class AuditRoutes : public ::testing::Test {
     HttpRequest http{method, target, 11};
     if (!token.empty()) http.set(http::field::authorization, "Bearer " + token);
     http.body() = body;
-    ApiRequest req{http, {}, {}, {}};
+    ApiRequest req{http, {}, {}, {}, "127.0.0.1"};
     EXPECT_TRUE(parse_target(target, &req.path, &req.query).is_ok()) << target;
     auto match = api_->router().match(method, req.path);
     if (match.route == nullptr) return Answer{404, json::value()};

@@ -162,7 +162,7 @@ ApiReply Api::subscribe(const ApiRequest& req) {
   auto still_allowed = [this, authorization, partner = filter.partner]() -> Status {
     HttpRequest probe;
     probe.set(http::field::authorization, authorization->value);
-    const ApiRequest again{probe, "", {}, {}};
+    const ApiRequest again{probe, "", {}, {}, ""};
     auto current = caller(again);
     if (!current) return current.status();
     std::string asked = partner;

@@ -55,6 +55,8 @@ HttpResponse error_response(const Status& s, unsigned version, bool keep_alive) 
   HttpResponse res = json_response(static_cast<http::status>(http_status_for(s.code())),
                                    boost::json::serialize(body), version, keep_alive);
   if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
+  // Every 503 is a "not now": say when to come back (a caller may set a longer one).
+  if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "1");
   return res;
 }
 
@@ -62,7 +64,11 @@ HttpResponse error_response(const Status& s, unsigned version, bool keep_alive) 
 
 class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
  public:
-  Session(tcp::socket&& socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket&& socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_address_ = peer.address().to_string();
+  }
   ~Session() { server_.connections_.fetch_sub(1); }
 
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
@@ -172,7 +178,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
                       nullptr};
     }
     route_name_ = match.route->pattern;
-    ApiRequest api{req, std::move(path), std::move(match.params), std::move(query)};
+    ApiRequest api{req, std::move(path), std::move(match.params), std::move(query), client_address_};
     try {
       ApiReply reply = match.route->handler(api);
       reply.response.version(req.version());
@@ -284,6 +290,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
   std::shared_ptr<ResponseStream> stream_source_;
   std::string chunk_;
   std::string route_name_ = "unmatched";
+  std::string client_address_;  // the peer's IP address, for the sign-in budgets
   bool busy_ = false;
   bool first_request_ = true;
 };

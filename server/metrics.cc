@@ -57,9 +57,9 @@ void Metrics::count_command(std::string_view type, std::string_view code) {
   ++commands_[{std::string(type), std::string(code)}];
 }
 
-void Metrics::add_gauge(std::string name, std::string help, GaugeFn fn) {
+void Metrics::add_gauge(std::string name, std::string help, GaugeFn fn, std::string type) {
   std::lock_guard lock(mu_);
-  gauges_.push_back(Gauge{std::move(name), std::move(help), std::move(fn)});
+  gauges_.push_back(Gauge{std::move(name), std::move(help), std::move(fn), std::move(type)});
 }
 
 std::string Metrics::render() const {
@@ -108,7 +108,7 @@ std::string Metrics::render() const {
            "\"} " + std::to_string(n) + "\n";
   }
   for (const Gauge& g : gauges_) {
-    out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+    out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " " + g.type + "\n";
     for (const auto& [labels, value] : g.fn()) {
       char v[64];
       std::snprintf(v, sizeof v, "%.17g", value);

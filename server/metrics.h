@@ -31,7 +31,8 @@ class Metrics {
   // A gauge read at every scrape: name, help, and a function giving
   // (labels text like `view="catalog"`, value) pairs.
   using GaugeFn = std::function<std::vector<std::pair<std::string, double>>()>;
-  void add_gauge(std::string name, std::string help, GaugeFn fn);
+  // `type` is the Prometheus type: "gauge", or "counter" for a total read at scrape time.
+  void add_gauge(std::string name, std::string help, GaugeFn fn, std::string type = "gauge");
 
   std::string render() const;
 
@@ -43,6 +44,7 @@ class Metrics {
   struct Gauge {
     std::string name, help;
     GaugeFn fn;
+    std::string type;
   };
   std::vector<Gauge> gauges_;
 };

@@ -35,6 +35,7 @@ struct ApiRequest {
   std::string path;                                  // decoded path, no query
   std::map<std::string, std::string> path_params;    // percent-decoded
   std::map<std::string, std::string> query;          // percent-decoded; a repeated key keeps the last
+  std::string client_address;                        // the TCP peer's IP address ("" when unknown)
 };
 
 struct ApiReply {

@@ -35,12 +35,17 @@ ApiReply Api::post_session(const ApiRequest& req) {
   // email fingerprint's normalization: trimmed, ASCII lower case), so that
   // " Ada@x " and "ada@x" share one budget of failures.
   const std::string account = partner->to_string() + "/" + KeyStore::normalize_email(*email);
-  const auto wait = sign_in_limiter_.wait_before_attempt(account, SignInLimiter::Clock::now());
-  if (wait.count() > 0) {
-    ApiReply r = reply_with_status(Status(StatusCode::kBusy, "too many failed sign-ins for this account; retry in " +
-                                                                 std::to_string((wait.count() + 999) / 1000) + " s"),
-                                   http::status::too_many_requests);
-    r.response.set(http::field::retry_after, std::to_string((wait.count() + 999) / 1000));
+  const auto verdict = sign_in_->check(account, req.client_address, SignInGuard::Clock::now());
+  if (verdict.refusal != SignInGuard::Refusal::kNone) {
+    const std::string seconds = std::to_string((verdict.wait.count() + 999) / 1000);
+    const bool global = verdict.refusal == SignInGuard::Refusal::kGlobal;
+    const std::string what = verdict.refusal == SignInGuard::Refusal::kAccount ? "for this account"
+                             : global                                         ? "on this server"
+                                                                              : "from this address";
+    ApiReply r = reply_with_status(Status(StatusCode::kBusy, "too many failed sign-ins " + what + "; retry in " +
+                                                                 seconds + " s"),
+                                   global ? http::status::service_unavailable : http::status::too_many_requests);
+    r.response.set(http::field::retry_after, seconds);
     return r;
   }
   const Status refused(StatusCode::kUnauthenticated, "wrong partner, email or password");
@@ -54,17 +59,19 @@ ApiReply Api::post_session(const ApiRequest& req) {
   const UserId who = user && user->has_value() ? **user : UserId::random();
   auto verified = stack_.credentials().verify(*partner, who, *password);
   sodium_memzero(password->data(), password->size());
+  // The argon2id gate is full: not a failed sign-in (503 busy, Retry-After).
+  if (!verified && verified.status().code() == StatusCode::kBusy) return reply_error(verified.status());
   bool active = false;
   if (verified && user && user->has_value()) {
     auto state = stack_.engine().load<UserState>(user_stream(who));
     active = state && state->exists && principal_of(*state).active;
   }
   if (!verified || !active) {
-    sign_in_limiter_.record_failure(account, SignInLimiter::Clock::now());
-    spdlog::info("sign-in refused for partner {}", partner->to_string());
+    sign_in_->record_failure(account, req.client_address, SignInGuard::Clock::now());
+    spdlog::info("sign-in refused for partner {} from {}", partner->to_string(), req.client_address);
     return reply_error(refused);
   }
-  sign_in_limiter_.record_success(account);
+  sign_in_->record_success(account);
   TokenGrant g;
   g.kind = TokenGrant::Kind::kUser;
   g.partner = *partner;
@@ -108,6 +115,7 @@ ApiReply Api::post_my_password(const ApiRequest& req) {
   if (Status s = CredentialStore::check_new_password(*new_password); !s.is_ok()) return reply_error(s);
   if (*new_password == *old_password) return reply_error(invalid_argument("must differ from the old password", "new"));
   auto verified = stack_.credentials().verify(grant->partner, grant->user, *old_password);
+  if (!verified && verified.status().code() == StatusCode::kBusy) return reply_error(verified.status());
   if (!verified) return reply_error(Status(StatusCode::kForbidden, "the old password is wrong", "old"));
 
   // Recorded first (audit), then stored, then the user's tokens no longer ask

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,11 @@ using tcp = net::ip::tcp;
 struct Reply {
   unsigned status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names (send_request only)
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
   json::value json() const {
     json::error_code ec;
     json::value v = json::parse(body, ec);
@@ -89,12 +95,18 @@ inline Reply send_request(unsigned short port, http::verb method, const std::str
   req.prepare_payload();
   beast::error_code ec;
   http::write(stream, req, ec);
-  if (ec) return Reply{0, ec.message()};
+  if (ec) return Reply{0, ec.message(), {}};
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   http::read(stream, buffer, res, ec);
-  if (ec) return Reply{0, ec.message()};
-  return Reply{res.result_int(), res.body()};
+  if (ec) return Reply{0, ec.message(), {}};
+  Reply reply{res.result_int(), res.body(), {}};
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.headers[name] = std::string(field.value());
+  }
+  return reply;
 }
 
 // A GET that may answer with an endless Server-Sent Events stream: reads the
@@ -110,13 +122,13 @@ inline Reply read_stream_prefix(unsigned short port, const std::string& target, 
   tcp::socket socket(ioc);
   beast::error_code ec;
   socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return Reply{0, ec.message()};
+  if (ec) return Reply{0, ec.message(), {}};
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "\r\n";
   net::write(socket, net::buffer(req), ec);
-  if (ec) return Reply{0, ec.message()};
+  if (ec) return Reply{0, ec.message(), {}};
   std::string got;
   const auto deadline = std::chrono::steady_clock::now() + budget;
   bool headers_done = false;
@@ -279,6 +291,7 @@ class ServerFixture : public ::testing::Test {
     options.clock = clock_;
     options.credentials.opslimit = 1;  // argon2id at its minimum cost: tests are not about its strength
     options.credentials.memlimit = 8192;
+    options.credentials.hashing_gate = hashing_gate_;
     auto stack = AccountStack::open(options);
     ASSERT_TRUE(stack.is_ok()) << stack.status().to_string();
     stack_ = std::move(*stack);
@@ -293,6 +306,7 @@ class ServerFixture : public ::testing::Test {
     ApiOptions api_options;
     api_options.min_position_wait = std::chrono::milliseconds(300);
     api_options.clock = clock_;
+    api_options.sign_in_guard = sign_in_guard_;
     api_ = std::make_unique<Api>(*stack_, *tokens_, *metrics_, views_.get(), api_options);
     HttpServerOptions http;
     http.address = "127.0.0.1";
@@ -415,6 +429,11 @@ class ServerFixture : public ::testing::Test {
   }
 
   const Clock* clock_ = nullptr;  // null: the system clock
+  // The argon2id gate (4 at once, 16 waiting, 10 s) and the sign-in budgets
+  // (the server's defaults); a test may replace them before SetUp.
+  std::shared_ptr<ConcurrencyGate> hashing_gate_ =
+      std::make_shared<ConcurrencyGate>(ConcurrencyGate::Options{4, 16, std::chrono::seconds(10)});
+  std::shared_ptr<SignInGuard> sign_in_guard_ = std::make_shared<SignInGuard>();
   std::string dir_;
   std::unique_ptr<AccountStack> stack_;
   std::unique_ptr<TokenStore> tokens_;
