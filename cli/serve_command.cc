@@ -60,6 +60,7 @@ struct ServeArgs {
   size_t argon2_wait_ms = 2000;
   double sign_in_address_failures = 30;  // per minute per client address
   double sign_in_global_failures = 50;   // per second, the whole node
+  uint64_t min_free_bytes = 64ull << 20;  // /healthz: a store with less free space is degraded
 };
 
 // The sign-in budgets' and the argon2id gate's lines on /metrics.
@@ -425,6 +426,7 @@ int serve(const ServeArgs& args) {
   for (uint32_t s = 0; s < shard_count; ++s) {
     ApiOptions api_options;
     api_options.sign_in_guard = sign_in_guard;
+    api_options.min_free_bytes = args.min_free_bytes;
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
     if (s > 0) api_options.catalog_views = shards[0].views.get();
     api_options.shard = s;
@@ -572,6 +574,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--sign-in-global-failures", args->sign_in_global_failures,
                   "failed sign-ins per second on the whole node before 503 (0: no cap)")
+      ->capture_default_str();
+  cmd->add_option("--min-free-bytes", args->min_free_bytes,
+                  "/healthz calls a store degraded below this much free space on its file system")
       ->capture_default_str();
   cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
                   "cluster: a node silent this long loses its shards (the floor of a failover)")

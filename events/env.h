@@ -30,6 +30,8 @@ class WritableFile {
   virtual Status sync() = 0;
   virtual Status close() = 0;
   virtual uint64_t size() const = 0;  // bytes appended so far (incl. existing)
+  // Cuts the file back to `size` (<= size()): undoes a failed append's prefix.
+  virtual Status truncate(uint64_t size) = 0;
 };
 
 class RandomAccessFile {

@@ -101,6 +101,23 @@ TEST_F(PosixEnvTest, ReopenWritableFileAppendsAtEnd) {
   EXPECT_EQ("abcdef", *env_->read_file(path("f")));
 }
 
+// A cut-off append (a full disk) is undone with truncate(); the next append
+// must follow the cut, with no hole of zeros where the cut bytes were.
+TEST_F(PosixEnvTest, AnAppendAfterATruncateFollowsTheCut) {
+  for (bool reopened : {false, true}) {
+    write("t", "");
+    auto f = reopened ? env_->reopen_writable_file(path("t")) : env_->new_writable_file(path("t"));
+    ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+    ASSERT_TRUE((*f)->append("abcdef").is_ok());
+    ASSERT_TRUE((*f)->truncate(3).is_ok());
+    EXPECT_EQ(3u, (*f)->size());
+    ASSERT_TRUE((*f)->append("XY").is_ok());
+    ASSERT_TRUE((*f)->sync().is_ok());
+    EXPECT_EQ("abcXY", *env_->read_file(path("t"))) << (reopened ? "reopened" : "new");
+    EXPECT_FALSE((*f)->truncate(10).is_ok());  // never grows
+  }
+}
+
 TEST_F(PosixEnvTest, ReopenMissingFileIsNotFound) {
   auto f = env_->reopen_writable_file(path("missing"));
   ASSERT_FALSE(f.is_ok());

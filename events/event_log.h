@@ -218,11 +218,14 @@ class EventLog {
   // Runs the callbacks of a batch, then wakes every synchronous appender at once.
   void complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes);
   Status roll_segment(GlobalPosition base);
+  Result<bool> apply_sealed_locked(const SealedBatch& batch);  // apply_sealed, in the writer's place
   // Writes sealed frames at the end of the active segment (rolling first when
   // they would push it past segment_bytes) and fsyncs them; poisons the log on
-  // failure. Returns the offset the frames start at. Writer only.
-  Result<bool> apply_sealed_locked(const SealedBatch& batch);  // apply_sealed, in the writer's place
-  Result<uint64_t> write_sealed(std::string_view frames, GlobalPosition first, size_t commits);
+  // failure, except (when `may_undo_on_full_disk`) a write refused by a full
+  // disk, which is cut off the file again and returned as kNoSpace. Returns
+  // the offset the frames start at. Writer only.
+  Result<uint64_t> write_sealed(std::string_view frames, GlobalPosition first, size_t commits,
+                                bool may_undo_on_full_disk);
   // Tells readers about a new durable head (and asks for an index checkpoint
   // every checkpoint_every_events). Writer only, after the index was updated.
   void publish_head();

@@ -108,25 +108,46 @@ TEST(LogFault, FailedFsyncPoisonsTheLogButReadsGoOn) {
   EXPECT_EQ(stream->events.size(), 3u);
 }
 
-TEST(LogFault, DiskFullFailsTheAppendAndEverythingAcknowledgedSurvivesARestart) {
+TEST(LogFault, DiskFullRefusesTheBatchCutsItOffAndTakesWritesAgainOnceThereIsSpace) {
   FaultInjectionEnv env;
   std::vector<std::string> acknowledged;
   {
     auto log = must_open(crash_options(&env));
     acknowledged = append_acknowledged(*log, 5);
-    env.set_capacity(env.contents(kSegment1).size() + 100);
+    const size_t size_before = env.contents(kSegment1).size();
+    env.set_capacity(size_before + 100);
     CommitRequest big = make_commit("s", ExpectedVersion::any());
     big.streams[0].events[0].payload.assign(4000, 'x');
     auto full = log->append(big);
-    ASSERT_EQ(full.status().code(), StatusCode::kPoisoned);
+    ASSERT_EQ(full.status().code(), StatusCode::kNoSpace);
     EXPECT_NE(full.status().message().find("No space left on device"), std::string::npos) << full.status().message();
-    EXPECT_EQ(log->append(make_commit("s", ExpectedVersion::any())).status().code(), StatusCode::kPoisoned);
+    // Not poisoned, and the prefix that reached the file is gone again.
+    EXPECT_TRUE(log->health().is_ok());
+    EXPECT_EQ(env.contents(kSegment1).size(), size_before);
+    EXPECT_EQ(all_events(*log), acknowledged);
+    // Still full: refused again, still not poisoned.
+    EXPECT_EQ(log->append(big).status().code(), StatusCode::kNoSpace);
+    EXPECT_TRUE(log->health().is_ok());
+    env.set_capacity(UINT64_MAX);  // space freed: the same log takes writes
+    auto again = log->append(big);
+    ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+    acknowledged = all_events(*log);
+    EXPECT_EQ(acknowledged.size(), 6u);
   }
-  env.set_capacity(UINT64_MAX);  // space freed
   auto log = must_open(fault_options(&env));
   EXPECT_EQ(all_events(*log), acknowledged);
-  EXPECT_GT(log->stats().truncated_bytes_at_open, 0u);  // the partial write was cut off
   EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+}
+
+// A failed fsync still poisons: the dirty pages may be gone (docs/log-format.md).
+TEST(LogFault, DiskFullOnASyncIsStillAPoison) {
+  FaultInjectionEnv env;
+  auto log = must_open(crash_options(&env));
+  append_acknowledged(*log, 2);
+  env.fail_syncs(1, ENOSPC);
+  auto failed = log->append(make_commit("s", ExpectedVersion::any()));
+  EXPECT_EQ(failed.status().code(), StatusCode::kPoisoned);
+  EXPECT_EQ(log->health().code(), StatusCode::kPoisoned);
 }
 
 TEST(LogFault, ShortWriteIsCutOffOnReopen) {

@@ -324,12 +324,16 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
     if (options_.replicator) {
       replicated = options_.replicator(SealedBatch{durable_before.next(), next.prev(), head_hash_, chain, buffer});
     }
-    Result<uint64_t> written = replicated.is_ok() ? write_sealed(buffer, durable_before.next(), committed)
-                                                  : Result<uint64_t>(replicated);
+    // A batch already in Kafka must reach this file or poison the log: only a
+    // single node's batch may be undone after a full disk.
+    Result<uint64_t> written =
+        replicated.is_ok() ? write_sealed(buffer, durable_before.next(), committed, !options_.replicator)
+                           : Result<uint64_t>(replicated);
     if (!written) {
-      // Not replicated: nothing was written and the log is as before the
-      // batch. Not written after replicating: the log is poisoned.
-      const Status failed = replicated.is_ok() ? health() : replicated;
+      // Not replicated, or refused by a full disk and cut off again: nothing
+      // was written and the log is as before the batch. Not written after
+      // replicating: the log is poisoned.
+      const Status failed = written.status();
       for (size_t i = 0; i < batch.size(); ++i) {
         if (!outcomes[i].has_value() || outcomes[i]->is_ok()) outcomes[i] = failed;
       }
@@ -490,7 +494,7 @@ Result<bool> EventLog::apply_sealed_locked(const SealedBatch& whole) {
                   ", not at the position and hash it names");
   }
 
-  auto written = write_sealed(batch.frames, batch.first, commits.size());
+  auto written = write_sealed(batch.frames, batch.first, commits.size(), /*may_undo_on_full_disk=*/false);
   if (!written) return written.status();
   {
     std::unique_lock lock(index_mu_);
@@ -512,7 +516,8 @@ Result<bool> EventLog::apply_sealed_locked(const SealedBatch& whole) {
   return true;
 }
 
-Result<uint64_t> EventLog::write_sealed(std::string_view frames, GlobalPosition first, size_t commits) {
+Result<uint64_t> EventLog::write_sealed(std::string_view frames, GlobalPosition first, size_t commits,
+                                        bool may_undo_on_full_disk) {
   Status written;
   // Roll before the batch if it would push the segment past its limit.
   uint64_t base_offset = active_file_->size();
@@ -520,7 +525,18 @@ Result<uint64_t> EventLog::write_sealed(std::string_view frames, GlobalPosition 
     written = roll_segment(first);
     base_offset = kSegmentHeaderSize;
   }
-  if (written.is_ok()) written = active_file_->append(frames);
+  if (written.is_ok()) {
+    written = active_file_->append(frames);
+    // A full disk refused the write (no fsync has failed): cut off what part of
+    // the batch reached the file and refuse the batch. Nothing of it was
+    // acknowledged, the file ends where it did, and the log takes writes again
+    // once there is space. If the cut fails, the log is poisoned as below.
+    if (may_undo_on_full_disk && written.code() == StatusCode::kNoSpace &&
+        active_file_->truncate(base_offset).is_ok()) {
+      spdlog::warn("log: a batch of {} commit(s) refused: {}", commits, written.message());
+      return written;
+    }
+  }
   if (written.is_ok()) {
     const auto sync_start = std::chrono::steady_clock::now();
     written = active_file_->sync();

@@ -3,7 +3,9 @@
 //
 // Every error names the operation, the path and the errno text, e.g.
 // "fdatasync /d/seg-1.log: Input/output error". ENOENT maps to kNotFound (so
-// that callers can tell "missing" from "broken"); every other errno to kIOError.
+// that callers can tell "missing" from "broken"), ENOSPC and EDQUOT to kNoSpace
+// (a full disk: the server answers 503 and goes on once space is back), every
+// other errno to kIOError.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -32,7 +34,10 @@ Status posix_error(std::string_view op, const std::string& path, int err) {
   message += path;
   message += ": ";
   message += std::system_category().message(err);  // thread-safe, unlike strerror
-  return Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kIOError, std::move(message));
+  const StatusCode code = err == ENOENT                      ? StatusCode::kNotFound
+                         : (err == ENOSPC || err == EDQUOT) ? StatusCode::kNoSpace
+                                                            : StatusCode::kIOError;
+  return Status(code, std::move(message));
 }
 
 int open_retrying(const char* path, int flags, mode_t mode = 0) {
@@ -104,6 +109,21 @@ class PosixWritableFile final : public WritableFile {
   }
 
   uint64_t size() const override { return size_; }
+
+  Status truncate(uint64_t size) override {
+    if (fd_ < 0) return io_error("ftruncate " + path_ + ": file is closed");
+    if (size > size_) return invalid_argument("ftruncate " + path_ + ": cannot grow a file");
+    int rc;
+    do {
+      rc = ::ftruncate(fd_, static_cast<off_t>(size));
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return posix_error("ftruncate", path_, errno);
+    // write(2) goes on at the descriptor's offset, not at the file's end: move
+    // it back too, or the next append would leave a hole of zeros behind.
+    if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return posix_error("lseek", path_, errno);
+    size_ = size;
+    return Status::ok();
+  }
 
  private:
   std::string path_;

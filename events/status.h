@@ -23,7 +23,7 @@ enum class StatusCode : unsigned char {
   kWrongExpectedVersion,  // optimistic concurrency: decide again from fresh state
   kConflict,            // e.g. a command id reused with different content
   kCorruption,          // bytes on disk failed a check; never trusted afterwards
-  kIOError,             // the OS refused an operation (EIO, ENOSPC, ...)
+  kIOError,             // the OS refused an operation (EIO, ...; a full disk is kNoSpace)
   kBusy,                // a bounded queue is full; retry later
   kPoisoned,            // a write or fsync failed; writes refused until restart
   kLocked,              // another process holds the data folder
@@ -32,6 +32,7 @@ enum class StatusCode : unsigned char {
   kRuleViolated,
   kNotYet,              // a read-your-writes wait ran out
   kUnavailable,         // cluster: not committed to Kafka, or this node does not lead; nothing written
+  kNoSpace,             // ENOSPC / EDQUOT: a file system is full; what failed was not written
   kInternal,
 };
 

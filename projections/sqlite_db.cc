@@ -11,8 +11,9 @@ Status sqlite_status(int code, std::string message) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return corruption(std::move(message));
-    case SQLITE_IOERR:
     case SQLITE_FULL:
+      return Status(StatusCode::kNoSpace, std::move(message));
+    case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:

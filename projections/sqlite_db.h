@@ -94,7 +94,7 @@ class Db {
 };
 
 // The Status for an SQLite result code: kCorruption for a damaged file,
-// kIOError for the OS, kBusy for locks, kInternal otherwise.
+// kNoSpace for a full disk, kIOError for the OS, kBusy for locks, kInternal otherwise.
 Status sqlite_status(int code, std::string message);
 
 }  // namespace accountable

@@ -361,9 +361,16 @@ Status ViewSet::advance_live_locked(bool* progressed) {
   std::vector<ViewFile*> files;
   for (Slot* s : live) files.push_back(s->live.get());
   auto results = apply_to(files, events);
+  Status full_disk;
   for (size_t i = 0; i < live.size(); ++i) {
     Slot* s = live[i];
     auto& applied = results[i];
+    if (!applied && applied.status().code() == StatusCode::kNoSpace) {
+      // A full disk: the batch was rolled back, the view stays where it was
+      // and is tried again after a poll interval, until there is space.
+      full_disk = applied.status();
+      continue;
+    }
     if (!applied) {
       spdlog::error("view {} stopped: {}", s->def.name, applied.status().to_string());
       std::lock_guard lock(s->mu);
@@ -378,6 +385,10 @@ Status ViewSet::advance_live_locked(bool* progressed) {
     if (purge) s->live->truncate_wal();
   }
   notify_progress();
+  if (!full_disk.is_ok()) {
+    live_subscription_.reset();  // the next step reads again from the view that is behind
+    return full_disk;
+  }
   return Status::ok();
 }
 

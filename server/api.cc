@@ -3,6 +3,7 @@
 #include "aggregates/user.h"
 #include "server/api_replies.h"
 #include "server/openapi_yaml.h"
+#include "server/store_health.h"
 
 namespace accountable {
 
@@ -17,6 +18,7 @@ Api::Api(AccountStack& stack, TokenStore& tokens, Metrics& metrics, ViewSet* vie
       options_(options),
       pipeline_(stack, &tokens),
       sign_in_(options_.sign_in_guard ? options_.sign_in_guard : std::make_shared<SignInGuard>()) {
+  StoreHealth::process().register_data_folder(stack.data_dir());
   add_routes();
 }
 

@@ -48,6 +48,10 @@ struct ApiOptions {
   // The sign-in budgets (per account, per client address, global), shared by
   // every shard of a node; null: this Api makes its own with the defaults.
   std::shared_ptr<SignInGuard> sign_in_guard;
+  // /healthz calls a store degraded when its file system has less free space
+  // than this, or when it failed a request within the window.
+  uint64_t min_free_bytes = 64ull << 20;
+  std::chrono::seconds store_error_window{60};
 };
 
 // Extra lines of /healthz (the relay, when it runs).
@@ -89,6 +93,9 @@ class Api {
   void add_session_routes();
   ApiReply post_session(const ApiRequest& req);
   ApiReply post_my_password(const ApiRequest& req);
+  ApiReply delete_current_session(const ApiRequest& req);
+  ApiReply get_my_sessions(const ApiRequest& req);
+  ApiReply delete_my_session(const ApiRequest& req);
 
   // raw events and the SSE stream (event_routes.cc)
   void add_event_routes();

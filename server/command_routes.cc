@@ -6,6 +6,7 @@
 
 #include "server/api_replies.h"
 #include "server/shard_positions.h"
+#include "server/store_health.h"
 
 namespace accountable {
 
@@ -38,10 +39,17 @@ ApiReply Api::post_command(const ApiRequest& req) {
     result["temporary_password"] = reply->password->password;
     sodium_memzero(reply->password->password.data(), reply->password->password.size());
   } else if (!reply->password_error.is_ok()) {
-    result["temporary_password_error"] = reply->password_error.to_string();
+    result["temporary_password_error"] = std::string(status_code_name(reply->password_error.code())) + ": " +
+                                         StoreHealth::process().public_message(reply->password_error);
   }
   // What the token effects said (a revocation error, the auditor's token: returned once).
-  for (auto& note : reply->notes) result[note.key()] = std::move(note.value());
+  for (auto& note : reply->notes) {
+    json::value value = std::move(note.value());
+    if (note.key().ends_with("_error") && value.is_string()) {
+      value = json::string(StoreHealth::process().public_message(Status(StatusCode::kIOError, std::string(value.as_string()))));
+    }
+    result[note.key()] = std::move(value);
+  }
   return reply_json(body);
 }
 

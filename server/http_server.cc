@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "app/command_pipeline.h"
+#include "server/store_health.h"
 
 namespace accountable {
 
@@ -34,7 +35,8 @@ unsigned http_status_for(StatusCode code) {
     case StatusCode::kBusy:
     case StatusCode::kPoisoned:
     case StatusCode::kLocked:
-    case StatusCode::kUnavailable: return 503;  // cluster: no leader or Kafka unreachable; nothing written
+    case StatusCode::kUnavailable:  // cluster: no leader or Kafka unreachable; nothing written
+    case StatusCode::kNoSpace: return 503;  // a full disk: nothing of the request was written
     default: return 500;
   }
 }
@@ -51,12 +53,18 @@ HttpResponse json_response(http::status status, std::string body, unsigned versi
 }
 
 HttpResponse error_response(const Status& s, unsigned version, bool keep_alive) {
-  boost::json::object body{{"error", error_object(s)}};
+  // No error body names a server path; a failing store is remembered for /healthz.
+  StoreHealth::process().note_failure(s);
+  boost::json::object body{
+      {"error", error_object(Status(s.code(), StoreHealth::process().public_message(s), s.field()))}};
   HttpResponse res = json_response(static_cast<http::status>(http_status_for(s.code())),
                                    boost::json::serialize(body), version, keep_alive);
   if (s.code() == StatusCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer");
-  // Every 503 is a "not now": say when to come back (a caller may set a longer one).
-  if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "1");
+  // Every 503 is a "not now": say when to come back (a caller may set a longer
+  // one). A full disk is not freed in a second.
+  if (res.result() == http::status::service_unavailable) {
+    res.set(http::field::retry_after, s.code() == StatusCode::kNoSpace ? "30" : "1");
+  }
   return res;
 }
 
@@ -198,6 +206,10 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
 
   void write(HttpResponse res, http::status status) {
     res.result(status);
+    // A write that succeeded: the disk takes writes again (server/store_health.h).
+    if (request_ && request_->method() != http::verb::get && static_cast<unsigned>(status) / 100 == 2) {
+      StoreHealth::process().note_write_success();
+    }
     if (server_.stopping_.load()) res.keep_alive(false);
     if (server_.observer_) server_.observer_(route_name_, static_cast<unsigned>(status));
     response_ = std::make_shared<HttpResponse>(std::move(res));

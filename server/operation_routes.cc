@@ -4,6 +4,7 @@
 
 #include "server/api_replies.h"
 #include "server/openapi_yaml.h"
+#include "server/store_health.h"
 
 namespace accountable {
 
@@ -21,16 +22,31 @@ ApiReply Api::get_health(const ApiRequest&) {
   const Status log_health = stack_.log().health();
   log["writable"] = log_health.is_ok();
   if (!log_health.is_ok()) {
-    log["error"] = log_health.message();  // e.g. poisoned after a failed fsync: reads go on, writes are refused
+    // e.g. poisoned after a failed fsync: reads go on, writes are refused
+    log["error"] = StoreHealth::process().public_message(log_health);
     healthy = false;
   }
   json::object health{{"log", std::move(log)}};
+  // Each store of the data folder: free space, and a recent I/O failure.
+  json::object stores;
+  for (const StoreHealth::Report& r :
+       StoreHealth::process().report(stack_.data_dir(), options_.min_free_bytes, options_.store_error_window)) {
+    json::object o{{"status", r.degraded ? "degraded" : "ok"}, {"free_bytes", r.free_bytes}};
+    if (r.low_on_space) o["low_on_space"] = true;
+    if (!r.last_error.empty()) {
+      o["error"] = r.last_error;
+      o["seconds_since_error"] = r.seconds_since_error;
+    }
+    if (r.degraded) healthy = false;
+    stores[r.store] = std::move(o);
+  }
+  health["stores"] = std::move(stores);
   if (views_) {
     json::array views;
     for (const ViewStatus& v : views_->lag()) {
       json::object o{{"name", v.name}, {"position", v.position.value()}, {"lag", v.lag}, {"serving", v.serving}};
       if (!v.error.is_ok()) {
-        o["error"] = v.error.message();
+        o["error"] = StoreHealth::process().public_message(v.error);
         healthy = false;
       }
       views.push_back(std::move(o));

@@ -17,7 +17,10 @@ Status os_error(std::string_view op, const std::string& path, int err) {
   message += path;
   message += ": ";
   message += std::system_category().message(err);
-  return Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kIOError, std::move(message));
+  const StatusCode code = err == ENOENT                      ? StatusCode::kNotFound
+                         : (err == ENOSPC || err == EDQUOT) ? StatusCode::kNoSpace
+                                                            : StatusCode::kIOError;
+  return Status(code, std::move(message));
 }
 
 Status invalidated(std::string_view op, const std::string& path) {
@@ -94,6 +97,16 @@ class FaultInjectionEnv::Writable final : public WritableFile {
   uint64_t size() const override {
     std::lock_guard lock(env_->mu_);
     return inode_->data.size();
+  }
+
+  Status truncate(uint64_t size) override {
+    std::lock_guard lock(env_->mu_);
+    if (closed_) return io_error("ftruncate " + path_ + ": file is closed");
+    if (epoch_ != env_->epoch_) return invalidated("ftruncate", path_);
+    if (size > inode_->data.size()) return invalid_argument("ftruncate " + path_ + ": cannot grow a file");
+    inode_->data.resize(size);
+    inode_->synced = std::min<uint64_t>(inode_->synced, size);
+    return Status::ok();
   }
 
  private:

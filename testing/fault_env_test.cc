@@ -208,7 +208,7 @@ TEST_F(FaultEnvTest, CapacityWritesThePrefixThatFitsThenFailsWithEnospc) {
   auto b = env_.new_writable_file("/db/b");
   ASSERT_TRUE(b.is_ok());
   const Status s = (*b)->append("abcdefghij");
-  EXPECT_EQ(StatusCode::kIOError, s.code());
+  EXPECT_EQ(StatusCode::kNoSpace, s.code());
   EXPECT_EQ("write /db/b: No space left on device", s.message());
   EXPECT_EQ("abcdef", env_.contents("/db/b"));
   EXPECT_EQ(6u, (*b)->size());
@@ -216,6 +216,11 @@ TEST_F(FaultEnvTest, CapacityWritesThePrefixThatFitsThenFailsWithEnospc) {
   ASSERT_TRUE(env_.remove_file("/db/a").is_ok());
   EXPECT_TRUE((*b)->append("z").is_ok());  // room again
   EXPECT_EQ("abcdefz", env_.contents("/db/b"));
+  // A failed append's prefix can be cut off again.
+  ASSERT_TRUE((*b)->truncate(3).is_ok());
+  EXPECT_EQ("abc", env_.contents("/db/b"));
+  EXPECT_EQ(3u, (*b)->size());
+  EXPECT_FALSE((*b)->truncate(4).is_ok());  // never grows
 }
 
 TEST_F(FaultEnvTest, ShortWriteKeepsAPrefixAndFailsWithEio) {
