@@ -69,6 +69,35 @@ class BackupRun {
     return written.status();
   }
 
+  // The token store is a snapshot and a journal (events/record_journal.h). A
+  // compaction between reading the two would pair a new snapshot with an old
+  // journal, whose replay could bring back a token revoked in between: the
+  // snapshot is read again after the journal, and the pair read again if it
+  // changed. A record being appended as the journal is read is a torn tail,
+  // which opening the copy cuts off.
+  Status copy_token_store() {
+    const std::string snapshot = "secrets/tokens", journal = "secrets/tokens.journal";
+    auto read = [&](const std::string& rel) -> Result<std::optional<std::string>> {
+      auto bytes = env_->read_file(src(rel));
+      if (bytes.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+      if (!bytes) return bytes.status();
+      return std::optional<std::string>(std::move(*bytes));
+    };
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      auto before = read(snapshot);
+      if (!before) return before.status();
+      auto log = read(journal);
+      if (!log) return log.status();
+      auto after = read(snapshot);
+      if (!after) return after.status();
+      if (*before != *after) continue;
+      if (*before) ACCT_RETURN_IF_ERROR(write_synced_file(env_, dest(snapshot), **before, snapshot).status());
+      if (*log) ACCT_RETURN_IF_ERROR(write_synced_file(env_, dest(journal), **log, journal).status());
+      return Status::ok();
+    }
+    return Status(StatusCode::kBusy, "the token store was compacted during each of 10 copies; run the backup again");
+  }
+
   // Whole records only: a record the signer is appending right now is left out.
   Status copy_checkpoints() {
     const std::string rel = "signatures/checkpoints";
@@ -293,7 +322,7 @@ Result<BackupReport> take_backup(const BackupOptions& options) {
     ACCT_RETURN_IF_ERROR(run.copy_store_dir("keys/subjects", ".key"));
     ACCT_RETURN_IF_ERROR(run.copy_store_dir("keys/partners", ".secret"));
     ACCT_RETURN_IF_ERROR(run.copy_if_present("secrets/credentials"));
-    ACCT_RETURN_IF_ERROR(run.copy_if_present("secrets/tokens"));
+    ACCT_RETURN_IF_ERROR(run.copy_token_store());
     ACCT_RETURN_IF_ERROR(run.copy_if_present("operator.token"));
     ACCT_RETURN_IF_ERROR(run.apply_purges());
     ACCT_RETURN_IF_ERROR(run.sync_dirs());

@@ -82,8 +82,10 @@ Result<Hash256> get_hash(const json::object& o, const std::string& key, const st
 }  // namespace
 
 bool is_backup_path(std::string_view path) {
-  static constexpr std::string_view kFixed[] = {"operator.token",      "keys/signing.key",       "keys/signing.pub",
-                                                "secrets/credentials", "secrets/tokens",         "signatures/checkpoints"};
+  static constexpr std::string_view kFixed[] = {"operator.token",         "keys/signing.key",
+                                                "keys/signing.pub",       "secrets/credentials",
+                                                "secrets/tokens",         "secrets/tokens.journal",
+                                                "signatures/checkpoints"};
   if (std::find(std::begin(kFixed), std::end(kFixed), path) != std::end(kFixed)) return true;
   if (starts_with(path, "log/")) return segment_name(path.substr(4));
   if (starts_with(path, "keys/subjects/")) return store_file_name(path.substr(14), ".key");

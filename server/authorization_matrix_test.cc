@@ -164,6 +164,18 @@ std::vector<Row> table() {
       {V::post, "/v1/me/password", "change own password to a too short one (400 = authorized)",
        [](Ids&) { return Req{"/v1/me/password", R"({"old":"whatever-old-pw","new":"short"})"}; },
        {401, 403, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 401, 400, 403, 400}},
+      // ---- sessions: a partner user's own; the auditor may sign out; the operator rotates ------------------
+      {V::get, "/v1/me/sessions", "own sessions (any partner user, a temporary password too)",
+       [](Ids&) { return Req{"/v1/me/sessions", ""}; },
+       {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200, 403, 200}},
+      {V::delete_, "/v1/me/sessions/{id}", "end a session that is not one's own (404 = authorized)",
+       [](Ids&) { return Req{"/v1/me/sessions/" + SessionId::random().to_string(), ""}; },
+       {401, 403, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401, 404, 403, 404}},
+      // Run last of all (see EveryRouteAgainstEveryPrincipal): it ends every caller's session. B's admin's
+      // token was revoked by the ResetPassword of B before it.
+      {V::delete_, "/v1/sessions/current", "sign out (users and the auditor; the operator rotates instead)",
+       [](Ids&) { return Req{"/v1/sessions/current", ""}; },
+       {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200, 200, 401}},
       // ---- raw event reads ---------------------------------------------------------------------------------
       {V::get, "/v1/streams/{stream}", "A's partner stream (audit permission; another tenant: 404)",
        [](Ids& ids) { return Req{"/v1/streams/partner-" + ids.a, ""}; },
@@ -349,6 +361,9 @@ TEST_F(AuthorizationMatrix, EveryRouteAgainstEveryPrincipal) {
   }
   std::stable_partition(rows.begin(), rows.end(),
                         [](const Row& r) { return std::string(r.what).rfind("ResetPassword of B", 0) != 0; });
+  // Signing out ends each caller's token: the very last row.
+  std::stable_partition(rows.begin(), rows.end(),
+                        [](const Row& r) { return std::string_view(r.pattern) != "/v1/sessions/current"; });
   size_t checked = 0;
   for (const Row& row : rows) {
     for (size_t p = 0; p < kPrincipals; ++p) {

@@ -7,6 +7,7 @@
 
 #include "aggregates/user.h"
 #include "server/api_replies.h"
+#include "server/store_health.h"
 
 namespace accountable {
 
@@ -14,6 +15,9 @@ using namespace api;  // NOLINT: the shared replies and parsers
 
 void Api::add_session_routes() {
   router_.add(http::verb::post, "/v1/sessions", bind(&Api::post_session));
+  router_.add(http::verb::delete_, "/v1/sessions/current", bind(&Api::delete_current_session));
+  router_.add(http::verb::get, "/v1/me/sessions", bind(&Api::get_my_sessions));
+  router_.add(http::verb::delete_, "/v1/me/sessions/{id}", bind(&Api::delete_my_session));
   router_.add(http::verb::post, "/v1/me/password", bind(&Api::post_my_password));
 }
 
@@ -78,6 +82,8 @@ ApiReply Api::post_session(const ApiRequest& req) {
   g.user = who;
   g.expires_at = Timestamp{now().micros + std::chrono::duration_cast<std::chrono::microseconds>(options_.user_token_ttl).count()};
   g.must_change_password = verified->must_change;
+  g.created_at = now();
+  g.client_address = req.client_address;
   auto token = tokens_.issue(g);
   if (!token) return reply_error(token.status());
   json::object out{{"token", *token},
@@ -124,7 +130,68 @@ ApiReply Api::post_my_password(const ApiRequest& req) {
   metrics_.count_command("ChangePassword", reply ? "ok" : status_code_name(reply.status().code()));
   if (!reply) return reply_error(reply.status());
   if (!reply->failure.is_ok()) return reply_error(reply->failure);
-  return reply_json(json::object{{"changed", true}, {"position", reply->outcome.first_position.value()}});
+  // A new password ends every other session of the user; this one goes on.
+  json::object out{{"changed", true}, {"position", reply->outcome.first_position.value()}};
+  auto token = bearer_token(req.http);
+  if (Status s = token ? tokens_.revoke_user_except(grant->partner, grant->user, *token) : token.status();
+      !s.is_ok()) {
+    spdlog::error("user {}: password changed, other sessions not ended: {}", grant->user.to_string(), s.to_string());
+    out["other_sessions_error"] = StoreHealth::process().public_message(s);
+  }
+  return reply_json(out);
+}
+
+// Sign-out: the presented token dies (a user's or an auditor's; the
+// operator's is rotated with `acct operator-token rotate`).
+ApiReply Api::delete_current_session(const ApiRequest& req) {
+  if (auto elsewhere = route_write(req)) return std::move(*elsewhere);
+  auto grant = authenticate(req, /*allow_must_change=*/true);
+  if (!grant) return reply_error(grant.status());
+  if (grant->kind == TokenGrant::Kind::kOperator) {
+    return reply_error(Status(StatusCode::kForbidden,
+                              "the operator token does not sign out: replace it with acct operator-token rotate"));
+  }
+  auto token = bearer_token(req.http);
+  if (!token) return reply_error(token.status());
+  if (Status s = tokens_.revoke_token(*token); !s.is_ok()) return reply_error(s);
+  return reply_json(json::object{{"signed_out", true}});
+}
+
+namespace {
+// The caller's user grant, or the refusal: sessions are partner users'.
+Result<TokenGrant> user_grant(Result<TokenGrant> grant) {
+  if (!grant) return grant;
+  if (grant->kind != TokenGrant::Kind::kUser) {
+    return Status(StatusCode::kForbidden,
+                  "only partner users have sessions here (sign out with DELETE /v1/sessions/current)");
+  }
+  return grant;
+}
+}  // namespace
+
+ApiReply Api::get_my_sessions(const ApiRequest& req) {
+  auto grant = user_grant(authenticate(req, /*allow_must_change=*/true));
+  if (!grant) return reply_error(grant.status());
+  json::array sessions;
+  for (const SessionInfo& s : tokens_.sessions_of(grant->partner, grant->user, now())) {
+    sessions.push_back(json::object{{"session_id", s.session.to_string()},
+                                    {"created_at", format_timestamp(s.created_at)},
+                                    {"last_used_at", format_timestamp(s.last_used_at)},
+                                    {"expires_at", format_timestamp(s.expires_at)},
+                                    {"client_address", s.client_address},
+                                    {"current", s.session == grant->session}});
+  }
+  return reply_json(json::object{{"sessions", std::move(sessions)}});
+}
+
+ApiReply Api::delete_my_session(const ApiRequest& req) {
+  if (auto elsewhere = route_write(req)) return std::move(*elsewhere);
+  auto grant = user_grant(authenticate(req, /*allow_must_change=*/true));
+  if (!grant) return reply_error(grant.status());
+  auto id = SessionId::parse(req.path_params.at("id"));
+  if (!id) return reply_error(invalid_argument("is not a session id (UUID)", "id"));
+  if (Status s = tokens_.revoke_session(grant->partner, grant->user, *id); !s.is_ok()) return reply_error(s);
+  return reply_json(json::object{{"revoked", true}, {"session_id", id->to_string()}});
 }
 
 }  // namespace accountable

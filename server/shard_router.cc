@@ -47,6 +47,7 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   auto starts = [&](std::string_view prefix) { return pattern.rfind(prefix, 0) == 0; };
   if (pattern == "/v1/commands") return Rule::kCommand;
   if (pattern == "/v1/sessions") return Rule::kSession;
+  if (pattern == "/v1/sessions/current") return Rule::kCaller;
   if (starts("/v1/partners/{id}/")) return Rule::kPartner;
   if (starts("/v1/me/") || starts("/v1/pricing/")) return Rule::kCaller;
   if (pattern == "/v1/streams/{stream}") return Rule::kStream;

@@ -296,6 +296,132 @@ TEST_F(TokenFixture, AnOpenSubscriptionEndsWhenItsTokenIsRevokedOrExpiresOrItsUs
   }
 }
 
+// `acct operator-token rotate` while the server runs: the old token dies at
+// once, the new one works, and the server's log says so without either token.
+TEST_F(TokenFixture, ARotatedOperatorTokenIsRefusedAtOnceAndTheNewOneWorks) {
+  const std::string old_token = operator_token_;
+  ASSERT_EQ(request(http::verb::get, "/v1/events?limit=1", "", old_token).status, 200u);
+  ASSERT_TRUE(TokenStore::rotate_operator_token(posix_env(), dir_ + "/operator.token").is_ok());
+  std::ifstream in(dir_ + "/operator.token");
+  std::string new_token;
+  std::getline(in, new_token);
+  ASSERT_NE(new_token, old_token);
+  Reply refused = request(http::verb::get, "/v1/events?limit=1", "", old_token);
+  EXPECT_EQ(refused.status, 401u) << refused.body;
+  Reply accepted = request(http::verb::get, "/v1/events?limit=1", "", new_token);
+  EXPECT_EQ(accepted.status, 200u) << accepted.body;
+  // Twice in a row (the same second): the file's inode changes with each rename.
+  ASSERT_TRUE(TokenStore::rotate_operator_token(posix_env(), dir_ + "/operator.token").is_ok());
+  EXPECT_EQ(request(http::verb::get, "/v1/events?limit=1", "", new_token).status, 401u);
+}
+
+// ---- sessions ---------------------------------------------------------------------------
+
+TEST_F(TokenFixture, AUserSeesTheirSessionsAndEndsOneOrSignsOut) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string first = sign_in_and_change(partner, "ada@contoso.example", temporary, "ada-chosen-password");
+  auto [second, s2] = sign_in(partner, "ada@contoso.example", "ada-chosen-password");
+  auto [third, s3] = sign_in(partner, "ada@contoso.example", "ada-chosen-password");
+  ASSERT_FALSE(second.empty());
+  ASSERT_FALSE(third.empty());
+
+  Reply listed = request(http::verb::get, "/v1/me/sessions", "", second);
+  ASSERT_EQ(listed.status, 200u) << listed.body;
+  const json::value body = listed.json();
+  const json::array& sessions = body.at("sessions").as_array();
+  ASSERT_EQ(sessions.size(), 3u) << listed.body;
+  std::string first_id;
+  int current = 0;
+  for (const json::value& v : sessions) {
+    EXPECT_EQ(v.at("client_address").as_string(), "127.0.0.1");
+    EXPECT_FALSE(v.at("created_at").as_string().empty());
+    if (v.at("current").as_bool()) ++current;
+  }
+  EXPECT_EQ(current, 1);
+  // The first token's session: the one its own listing calls current.
+  Reply mine = request(http::verb::get, "/v1/me/sessions", "", first);
+  ASSERT_EQ(mine.status, 200u) << mine.body;
+  const json::value mine_body = mine.json();
+  for (const json::value& v : mine_body.at("sessions").as_array()) {
+    if (v.at("current").as_bool()) first_id = std::string(v.at("session_id").as_string());
+  }
+  ASSERT_FALSE(first_id.empty());
+  // No session id is a token, and no token is in the answer.
+  for (const std::string& t : {first, second, third}) EXPECT_EQ(listed.body.find(t), std::string::npos);
+
+  // End the first session from the second: the first token dies, the others live.
+  Reply ended = request(http::verb::delete_, "/v1/me/sessions/" + first_id, "", second);
+  EXPECT_EQ(ended.status, 200u) << ended.body;
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", first).status, 401u);
+  EXPECT_EQ(request(http::verb::delete_, "/v1/me/sessions/" + first_id, "", second).status, 404u);
+  EXPECT_EQ(request(http::verb::delete_, "/v1/me/sessions/not-a-uuid", "", second).status, 400u);
+
+  // Another user cannot end Ada's session.
+  auto [bob_id, bob_temp] = create_user(second, partner, "bob@contoso.example", {"sales_agent"});
+  const std::string bob = sign_in_and_change(partner, "bob@contoso.example", bob_temp);
+  Reply ada_sessions = request(http::verb::get, "/v1/me/sessions", "", third);
+  const json::value ada_body = ada_sessions.json();
+  std::string third_id;
+  for (const json::value& v : ada_body.at("sessions").as_array()) {
+    if (v.at("current").as_bool()) third_id = std::string(v.at("session_id").as_string());
+  }
+  ASSERT_FALSE(third_id.empty());
+  EXPECT_EQ(request(http::verb::delete_, "/v1/me/sessions/" + third_id, "", bob).status, 404u);
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", third).status, 200u);
+
+  // Sign out: the token dies; signing out again is 401.
+  Reply out = request(http::verb::delete_, "/v1/sessions/current", "", third);
+  EXPECT_EQ(out.status, 200u) << out.body;
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", third).status, 401u);
+  EXPECT_EQ(request(http::verb::delete_, "/v1/sessions/current", "", third).status, 401u);
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", second).status, 200u);
+  // The operator's token does not sign out.
+  EXPECT_EQ(request(http::verb::delete_, "/v1/sessions/current", "", operator_token_).status, 403u);
+}
+
+TEST_F(TokenFixture, APasswordChangeEndsEveryOtherSessionOfTheUser) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string keep = sign_in_and_change(partner, "ada@contoso.example", temporary, "ada-password-one");
+  auto [other, r1] = sign_in(partner, "ada@contoso.example", "ada-password-one");
+  auto [another, r2] = sign_in(partner, "ada@contoso.example", "ada-password-one");
+  ASSERT_FALSE(other.empty());
+  Reply changed = request(http::verb::post, "/v1/me/password",
+                          json::serialize(json::object{{"old", "ada-password-one"}, {"new", "ada-password-two"}}), keep);
+  ASSERT_EQ(changed.status, 200u) << changed.body;
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", other).status, 401u);
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", another).status, 401u);
+  Reply mine = request(http::verb::get, "/v1/me/sessions", "", keep);
+  ASSERT_EQ(mine.status, 200u) << mine.body;
+  EXPECT_EQ(mine.json().at("sessions").as_array().size(), 1u);
+}
+
+// A sign-in appends to the token journal; the snapshot is not rewritten. And
+// every session survives a restart of the store.
+TEST_F(TokenFixture, ASignInAppendsToTheJournalAndSurvivesARestart) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary, "ada-chosen-password");
+  const std::string snapshot = dir_ + "/secrets/tokens", journal = dir_ + "/secrets/tokens.journal";
+  const bool had_snapshot = std::filesystem::exists(snapshot);
+  const std::filesystem::file_time_type snapshot_time =
+      had_snapshot ? std::filesystem::last_write_time(snapshot) : std::filesystem::file_time_type{};
+  const auto journal_before = std::filesystem::file_size(journal);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 20; ++i) {
+    auto [t, r] = sign_in(partner, "ada@contoso.example", "ada-chosen-password");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    tokens.push_back(t);
+  }
+  EXPECT_EQ(std::filesystem::exists(snapshot), had_snapshot);
+  if (had_snapshot) {
+    EXPECT_EQ(std::filesystem::last_write_time(snapshot), snapshot_time) << "the snapshot was rewritten";
+  }
+  EXPECT_GT(std::filesystem::file_size(journal), journal_before + 20 * 100);  // one record (~150 bytes) each
+  auto reopened = TokenStore::open(posix_env(), dir_, now());
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  for (const std::string& t : tokens) EXPECT_TRUE((*reopened)->authenticate(t, now()).is_ok());
+  EXPECT_TRUE((*reopened)->authenticate(ada, now()).is_ok());
+}
+
 // ---- the sign-in limiter --------------------------------------------------------------------
 
 TEST(SignInLimiterCounts, RefusesAfterTheDocumentedNumberOfFailuresCountBased) {
