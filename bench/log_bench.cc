@@ -18,6 +18,7 @@
 #include "bench/domain_bench.h"
 #include "bench/http_bench.h"
 #include "bench/proof_bench.h"
+#include "bench/signin_bench.h"
 #include "bench/relay_bench.h"
 #include "bench/view_bench.h"
 #include "events/env.h"
@@ -504,10 +505,12 @@ Status run_workload(const BenchOptions& options) {
   // Not part of `all`: they need Kafka brokers (bench/relay_bench.h, bench/cluster_bench.h).
   if (options.workload == "relay") return relay_workload(options);
   if (options.workload == "cluster") return cluster_workload(options);
+  // Not part of `all` either: a memory figure at production argon2id cost.
+  if (options.workload == "signin") return signin_workload(options);
   auto it = table.find(options.workload);
   if (it == table.end()) {
     return invalid_argument("unknown workload '" + options.workload +
-                                "' (disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, all, relay, cluster)",
+                                "' (disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, signin, all, relay, cluster)",
                             "workload");
   }
   return it->second(options);

@@ -26,6 +26,15 @@ grep -q '"workload":"commands".*"failures":0.000' "$work/out.jsonl" || { echo "c
 grep -q '"workload":"http".*"refused":0.000' "$work/out.jsonl" || { echo "http had refusals"; exit 1; }
 [ -z "$(ls -A "$work/data")" ] || { echo "bench left data behind: $(ls -A "$work/data")"; exit 1; }
 
+# The sign-in memory figure (not part of `all`): its fields, and every one of
+# the 200 attempts answered (refused or busy), none lost.
+"$acct" bench --data "$work/data" --workload signin > "$work/signin.jsonl"
+cat "$work/signin.jsonl"
+for field in clients peak_rss_mib rss_before_mib refused_401 busy_503 other; do
+  grep -q "\"$field\":" "$work/signin.jsonl" || { echo "signin lacks $field"; exit 1; }
+done
+grep -q '"other":0[,}]' "$work/signin.jsonl" || { echo "a sign-in was neither refused nor busy"; exit 1; }
+
 # bench/plot: a PNG and a table with a row per workload it can place.
 "$root/bench/plot" "$work/out.jsonl" --out "$work/chart.png" --table > "$work/table.md"
 cat "$work/table.md"
