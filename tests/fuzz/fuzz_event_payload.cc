@@ -23,6 +23,7 @@
 #include "schema/domain_events.h"
 #include "schema/personal_data.h"
 #include "tests/fuzz/fuzz_alloc_guard.h"
+#include "tests/fuzz/fuzz_test_cipher.h"
 
 namespace accountable {
 namespace {
@@ -34,20 +35,7 @@ void check(bool ok, const char* what) {
   }
 }
 
-// seal: 'K' + plain. open: "" -> the subject's key is gone (erased);
-// 'K' + plain -> plain; anything else -> an error.
-class TestCipher : public PersonalDataCipher {
- public:
-  Result<std::string> seal(const std::string&, std::string_view plaintext) override {
-    return "K" + std::string(plaintext);
-  }
-  Result<std::string> open(const std::string&, std::string_view sealed) override {
-    if (sealed.empty()) return not_found("key destroyed");
-    if (sealed[0] != 'K') return corruption("bad seal");
-    return std::string(sealed.substr(1));
-  }
-  Status erase(const std::string&) override { return Status::ok(); }
-};
+using fuzz::TestCipher;
 
 void run_one(const uint8_t* data, size_t size) {
   const char* text = reinterpret_cast<const char*>(data);

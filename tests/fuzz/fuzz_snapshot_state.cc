@@ -21,6 +21,7 @@
 #include "aggregates/state_codec.h"
 #include "schema/personal_data.h"
 #include "tests/fuzz/fuzz_alloc_guard.h"
+#include "tests/fuzz/fuzz_test_cipher.h"
 
 namespace accountable {
 namespace {
@@ -32,19 +33,7 @@ void check(bool ok, const char* what) {
   }
 }
 
-// seal: 'K' + plain. open: 'K' + plain -> plain; anything else -> an error.
-class TestCipher : public PersonalDataCipher {
- public:
-  Result<std::string> seal(const std::string&, std::string_view plaintext) override {
-    return "K" + std::string(plaintext);
-  }
-  Result<std::string> open(const std::string&, std::string_view sealed) override {
-    if (sealed.empty()) return not_found("key destroyed");
-    if (sealed[0] != 'K') return corruption("bad seal");
-    return std::string(sealed.substr(1));
-  }
-  Status erase(const std::string&) override { return Status::ok(); }
-};
+using fuzz::TestCipher;
 
 template <class State>
 void round_trip(std::string_view bytes) {
