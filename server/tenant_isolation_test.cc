@@ -215,5 +215,26 @@ TEST_F(TenantIsolation, NoCommandOfPartnerAChangesPartnerB) {
   EXPECT_EQ(users.body.find("eve@contoso.example"), std::string::npos);
 }
 
+// Sessions are the caller's own: nobody of A sees or ends one of B's sessions,
+// and what A's principals read of their sessions names nothing of B.
+TEST_F(TenantIsolation, NoOneOfPartnerASeesOrEndsASessionOfPartnerB) {
+  Reply gus_sessions = request(http::verb::get, "/v1/me/sessions", "", gus_);
+  ASSERT_EQ(gus_sessions.status, 200u) << gus_sessions.body;
+  const json::value body = gus_sessions.json();
+  ASSERT_FALSE(body.at("sessions").as_array().empty());
+  const std::string gus_session = std::string(body.at("sessions").as_array()[0].at("session_id").as_string());
+  for (const auto& [name, token] : a_principals_) {
+    Reply mine = request(http::verb::get, "/v1/me/sessions", "", token);
+    EXPECT_TRUE(mine.status == 200u || mine.status == 403u) << name << ": " << mine.body;  // 403: the auditor
+    EXPECT_EQ(mine.body.find(gus_session), std::string::npos) << name << " sees B's session";
+    expect_no_b_data(mine, name + " listing its sessions");
+    Reply end = request(http::verb::delete_, "/v1/me/sessions/" + gus_session, "", token);
+    EXPECT_TRUE(end.status == 404u || end.status == 403u) << name << ": " << end.body;
+    expect_no_b_data(end, name + " ending B's session", gus_session);
+  }
+  // B's session is untouched.
+  EXPECT_EQ(request(http::verb::get, "/v1/me/sessions", "", gus_).status, 200u);
+}
+
 }  // namespace
 }  // namespace accountable
