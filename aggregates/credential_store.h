@@ -108,9 +108,6 @@ class CredentialStore {
                                                PreparedPassword prepared);
   // When the user's current password was set; nullopt when there is none.
   std::optional<Timestamp> password_set_at(const PartnerId& partner, const UserId& user) const;
-  // The argon2id gate's counters (for /metrics).
-  ConcurrencyGate::Stats hashing_stats() const { return gate_->stats(); }
-  const ConcurrencyGate::Options& hashing_limits() const { return gate_->options(); }
 
   // Sets a password chosen by the user (must_change = false). 12..128 code
   // points of valid UTF-8, else kInvalidArgument with field "new" (the message

@@ -150,7 +150,6 @@ Result<std::unique_ptr<RecordJournal>> RecordJournal::open(Env* env, const std::
   if (!file) return file.status();
   j->journal_ = std::move(*file);
   j->journal_records_ = records;
-  j->journal_bytes_ = at;
   j->good_size_ = at;
   return j;
 }
@@ -164,7 +163,7 @@ Status RecordJournal::start_journal() {
   if (!file) return file.status();
   journal_ = std::move(*file);
   journal_records_ = 0;
-  journal_bytes_ = good_size_ = journal_magic().size();
+  good_size_ = journal_magic().size();
   append_failed_ = false;
   return Status::ok();
 }
@@ -193,7 +192,6 @@ Status RecordJournal::append(const std::vector<Change>& changes) {
     return poisoned_;
   }
   good_size_ += bytes.size();
-  journal_bytes_ = good_size_;
   journal_records_ += changes.size();
   return Status::ok();
 }

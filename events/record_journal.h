@@ -56,7 +56,6 @@ class RecordJournal {
   Status compact(const Map& all);
 
   uint64_t journal_records() const { return journal_records_; }
-  uint64_t journal_bytes() const { return journal_bytes_; }
   const std::string& path() const { return path_; }
   std::string journal_path() const { return path_ + ".journal"; }
 
@@ -74,7 +73,6 @@ class RecordJournal {
   const std::string magic_;
   std::unique_ptr<WritableFile> journal_;
   uint64_t journal_records_ = 0;
-  uint64_t journal_bytes_ = 0;
   bool append_failed_ = false;  // a failed write may have left a partial record: cut it before the next
   Status poisoned_;             // set by a failed fsync: every later change is refused
   uint64_t good_size_ = 0;      // the journal's size after its last acknowledged record

@@ -6,16 +6,6 @@
 
 namespace accountable {
 
-std::string_view refusal_name(SignInGuard::Refusal r) {
-  switch (r) {
-    case SignInGuard::Refusal::kAccount: return "account";
-    case SignInGuard::Refusal::kAddress: return "address";
-    case SignInGuard::Refusal::kGlobal: return "global";
-    case SignInGuard::Refusal::kNone: break;
-  }
-  return "none";
-}
-
 namespace {
 // A budget of N per period holds N failures at once; at least one.
 double burst_of(double per_period) { return std::max(1.0, per_period); }

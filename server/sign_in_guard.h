@@ -74,6 +74,5 @@ class SignInGuard {
   Counters counters_;                        // guarded by mu_
 };
 
-std::string_view refusal_name(SignInGuard::Refusal r);  // "account", "address", "global"
 
 }  // namespace accountable
