@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 9: no secret anywhere. A full scenario through a real `acct serve`
 # (demo seed; users created so that temporary passwords are issued; sign-ins,
-# failed sign-ins, password changes, a reset; a second partner enrolled;
+# failed sign-ins, password changes, a reset; sessions listed, one revoked by id,
+# one signed out; a second partner enrolled;
 # auditor access issued; a user deactivated and, 31 days later, purged), then
 # every byte of the data folder and every byte the server (and acct exec)
 # printed is scanned for every temporary password, every chosen password,
@@ -119,6 +120,24 @@ note_secret "$kim_pw"
 kim2=$(sign_in "$partner" kim@contoso.example "$kim_pw")
 note_secret "$kim2"
 
+# The session routes: list (the reply is kept in the logs folder, which the scan
+# reads: it must name sessions, never tokens), revoke one by id, sign out.
+kim3=$(sign_in "$partner" kim@contoso.example "$kim_pw")
+note_secret "$kim3"
+get /v1/me/sessions "$kim2" >"$logs/kim-sessions.json"
+# Three: the one that changed the temporary password goes on, and two since.
+[ "$(grep -o '"session_id"' "$logs/kim-sessions.json" | wc -l)" -eq 3 ] ||
+  { echo "GET /v1/me/sessions did not list Kim's three sessions:"; cat "$logs/kim-sessions.json"; exit 1; }
+other=$(get /v1/me/sessions "$kim3" | grep -o '"session_id":"[0-9a-f-]*"[^}]*"current":true' | field session_id)
+[ -n "$other" ] && grep -q "\"$other\"" "$logs/kim-sessions.json" || { echo "kim3's session is not listed"; exit 1; }
+curl -s -m 60 -X DELETE "$base/v1/me/sessions/$other" -H @<(printf 'Authorization: Bearer %s\n' "$kim2") |
+  grep -q '"revoked":true' || { echo "revoking a session by id failed"; exit 1; }
+get /v1/me/sessions "$kim3" | grep -q '"unauthenticated"' || { echo "a revoked session still works"; exit 1; }
+curl -s -m 60 -X DELETE "$base/v1/sessions/current" -H @<(printf 'Authorization: Bearer %s\n' "$kim2") \
+  >"$logs/kim-sign-out.json"
+grep -q '"signed_out":true' "$logs/kim-sign-out.json" || { echo "sign-out failed:"; cat "$logs/kim-sign-out.json"; exit 1; }
+get /v1/me/sessions "$kim2" | grep -q '"unauthenticated"' || { echo "a signed-out session still works"; exit 1; }
+
 lee=$(sign_in "$partner" lee@contoso.example "$lee_temp")
 note_secret "$lee"
 lee_pw="Lee-chosen-$(uuid)"
@@ -197,7 +216,7 @@ stop_server
 
 # ---- the scan ---------------------------------------------------------------------------------
 count=$(wc -l <"$secrets")
-[ "$count" -ge 22 ] || { echo "only $count secrets noted: the scenario is incomplete"; exit 1; }
+[ "$count" -ge 23 ] || { echo "only $count secrets noted: the scenario is incomplete"; exit 1; }
 # The scanner finds what it must (a positive control, outside the data folder).
 printf 'noise %s noise' "$(sed -n 5p "$secrets")" >"$work/control"
 if (scan_for_secrets "$work/control") >/dev/null 2>&1; then echo "the scanner missed a planted secret"; exit 1; fi

@@ -632,6 +632,8 @@ def cmd_load(args):
                 quiet = server.rss_kib()
                 gate.resume()
                 status, health = probe.request("GET", "/healthz")
+                # A fresh connection per sample: the server closes one idle for 60 s.
+                probe.close()
                 head = health.get("log", {}).get("head", -1) if isinstance(health, dict) else -1
                 with tally.lock:
                     n = len(tally.acked)
