@@ -254,7 +254,19 @@ Status TokenStore::commit_locked(const std::vector<std::pair<std::string, const 
   }
   // Keep the journal short: rewrite the snapshot with the live tokens. A
   // failure here loses nothing: the journal holds it all.
-  if (journal_->journal_records() >= kCompactAfterRecords && journal_->journal_records() > 2 * by_hash_.size()) {
+  if (journal_->journal_records() < kCompactAfterRecords) return Status::ok();
+  // Expired tokens are refused anyway: they leave memory here (sign-ins that
+  // simply expire would otherwise pile up until a restart), and the next
+  // snapshot leaves them out. The journal still holds them; open() drops them.
+  for (auto it = by_hash_.begin(); it != by_hash_.end();) {
+    if (it->second.expires_at.micros <= latest_now_.micros) {
+      last_used_.erase(it->first);
+      it = by_hash_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (journal_->journal_records() > 2 * by_hash_.size()) {
     RecordJournal::Map all;
     for (const auto& [hash, g] : by_hash_) all[hash] = encode_entry(hash, g);
     if (Status s = journal_->compact(all); !s.is_ok()) {
@@ -326,6 +338,7 @@ Result<std::string> TokenStore::issue(const TokenGrant& requested) {
     return s;
   }
   std::lock_guard lock(mu_);
+  if (latest_now_.micros < grant.created_at.micros) latest_now_ = grant.created_at;
   if (Status s = commit_locked({{hash, &grant}}); !s.is_ok()) {
     sodium_memzero(token.data(), token.size());
     return s;
@@ -353,6 +366,7 @@ Result<TokenGrant> TokenStore::authenticate(std::string_view token, Timestamp no
   if (token.size() != kPrefix.size() + 43 || token.substr(0, kPrefix.size()) != kPrefix) return refused;
   const std::string hash = hash_of(token);
   std::lock_guard lock(mu_);
+  if (latest_now_.micros < now.micros) latest_now_ = now;
   auto it = by_hash_.find(hash);  // a map lookup by a hash of the secret: timing reveals nothing useful
   if (it != by_hash_.end()) {
     if (!(now < it->second.expires_at)) return refused;

@@ -591,5 +591,45 @@ TEST(TokenStoreShards, ATokenNamesTheShardThatIssuedIt) {
   std::filesystem::remove_all(dir);
 }
 
+// Sign-ins that are never revoked only expire: without a sweep they would stay
+// in memory (and in every snapshot) until a restart.
+TEST(TokenStoreExpiry, ExpiredTokensLeaveMemoryAndTheSnapshotAtCompaction) {
+  const auto dir = std::filesystem::temp_directory_path() / ("acct-token-expiry-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const Timestamp t0 = SystemClock().now();
+  auto store = TokenStore::open(posix_env(), dir.string(), t0);
+  ASSERT_TRUE(store.is_ok());
+  TokenGrant g;
+  g.kind = TokenGrant::Kind::kUser;
+  g.partner = PartnerId::random();
+  g.user = UserId::random();
+  g.created_at = t0;
+  g.expires_at = Timestamp{t0.micros + kHour};
+  std::string early;
+  for (int i = 0; i < 1500; ++i) {
+    auto token = (*store)->issue(g);
+    ASSERT_TRUE(token.is_ok());
+    if (i == 0) early = *token;
+  }
+  // Two hours on, the first 1,500 have expired; 1,500 new sign-ins follow.
+  const Timestamp t1{t0.micros + 2 * kHour};
+  EXPECT_FALSE((*store)->authenticate(early, t1).is_ok());
+  g.created_at = t1;
+  g.expires_at = Timestamp{t1.micros + kHour};
+  std::vector<std::string> live;
+  for (int i = 0; i < 1500; ++i) {
+    auto token = (*store)->issue(g);
+    ASSERT_TRUE(token.is_ok());
+    live.push_back(*token);
+  }
+  EXPECT_EQ((*store)->size(), 1500u) << "the expired tokens are still held";
+  for (const std::string& t : live) ASSERT_TRUE((*store)->authenticate(t, t1).is_ok());
+  auto reopened = TokenStore::open(posix_env(), dir.string(), t1);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  EXPECT_EQ((*reopened)->size(), 1500u);
+  for (const std::string& t : live) ASSERT_TRUE((*reopened)->authenticate(t, t1).is_ok());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace accountable
