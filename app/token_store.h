@@ -145,7 +145,7 @@ class TokenStore {
   std::unique_ptr<RecordJournal> journal_;    // guarded by mu_
   std::map<std::string, TokenGrant> by_hash_;  // SHA-256 (raw 32 bytes) -> grant; the operator's is not persisted here
   mutable std::map<std::string, Timestamp> last_used_;  // guarded by mu_; SHA-256 -> last authenticate()
-  // guarded by mu_: the latest time a caller gave (authenticate, issue, open):
+  // guarded by mu_: the latest time a caller gave (authenticate, issue):
   // compaction drops the tokens expired by then, so expired sign-ins do not pile up.
   mutable Timestamp latest_now_{};
   // Reads the operator token's file again if it is not the one read last
