@@ -22,6 +22,7 @@ constexpr size_t kEntryBytes = kEntryBytesV1 + 16 + 8 + 1;     // + session, cre
 constexpr size_t kMaxClientAddress = 64;
 // Compact when the journal holds this many records and more than twice the live tokens.
 constexpr uint64_t kCompactAfterRecords = 1024;
+constexpr uint64_t kSweepAfterChanges = 1024;
 
 std::string base64url(const unsigned char* bytes, size_t n) {
   std::string out(sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
@@ -252,21 +253,25 @@ Status TokenStore::commit_locked(const std::vector<std::pair<std::string, const 
       last_used_.erase(hash);
     }
   }
-  // Keep the journal short: rewrite the snapshot with the live tokens. A
-  // failure here loses nothing: the journal holds it all.
-  if (journal_->journal_records() < kCompactAfterRecords) return Status::ok();
-  // Expired tokens are refused anyway: they leave memory here (sign-ins that
-  // simply expire would otherwise pile up until a restart), and the next
-  // snapshot leaves them out. The journal still holds them; open() drops them.
-  for (auto it = by_hash_.begin(); it != by_hash_.end();) {
-    if (it->second.expires_at.micros <= latest_now_.micros) {
-      last_used_.erase(it->first);
-      it = by_hash_.erase(it);
-    } else {
-      ++it;
+  // Expired tokens are refused anyway: they leave memory every
+  // kSweepAfterChanges changes (sign-ins that simply expire would otherwise
+  // pile up until a restart; one scan per 1,024 changes keeps it off the hot
+  // path), and the next snapshot leaves them out. open() drops them too.
+  changes_since_sweep_ += records.size();
+  if (changes_since_sweep_ >= kSweepAfterChanges) {
+    changes_since_sweep_ = 0;
+    for (auto it = by_hash_.begin(); it != by_hash_.end();) {
+      if (it->second.expires_at.micros <= latest_now_.micros) {
+        last_used_.erase(it->first);
+        it = by_hash_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  if (journal_->journal_records() > 2 * by_hash_.size()) {
+  // Keep the journal short: rewrite the snapshot with the live tokens. A
+  // failure here loses nothing: the journal holds it all.
+  if (journal_->journal_records() >= kCompactAfterRecords && journal_->journal_records() > 2 * by_hash_.size()) {
     RecordJournal::Map all;
     for (const auto& [hash, g] : by_hash_) all[hash] = encode_entry(hash, g);
     if (Status s = journal_->compact(all); !s.is_ok()) {

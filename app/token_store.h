@@ -148,6 +148,7 @@ class TokenStore {
   // guarded by mu_: the latest time a caller gave (authenticate, issue):
   // compaction drops the tokens expired by then, so expired sign-ins do not pile up.
   mutable Timestamp latest_now_{};
+  uint64_t changes_since_sweep_ = 0;  // guarded by mu_
   // Reads the operator token's file again if it is not the one read last
   // (inode, size, mtime). Caller holds mu_. On a read error the old hash stays.
   void refresh_operator_locked() const;
