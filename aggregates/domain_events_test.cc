@@ -55,6 +55,7 @@ std::vector<DomainEvent> samples() {
       OfferUnpinned{"o-1"},
       PinsReordered{{"o-2", "o-1"}},
       AuditorAccessIssued{grant, Personal<std::string>{auditor_subject(grant), "aud@x.com"}, t, at("2027-01-01")},
+      AuditorAccessRevoked{grant, "the engagement ended early", t},
       PartnerUserAdded{uid(), std::string("\x00\xff\x10 fp", 6)},
       PartnerUserEmailChanged{uid(), "fp2"},
       PartnerUserRemoved{uid()},

@@ -158,7 +158,9 @@ PartnerState evolve(PartnerState s, const DomainEvent& event) {
         } else if constexpr (std::is_same_v<T, PinsReordered>) {
           s.pinned_offers = e.offer_ids;
         } else if constexpr (std::is_same_v<T, AuditorAccessIssued>) {
-          s.auditor_grants[e.grant_id] = AuditorGrant{e.auditor_email, e.valid_from, e.valid_until};
+          s.auditor_grants[e.grant_id] = AuditorGrant{e.auditor_email, e.valid_from, e.valid_until, std::nullopt};
+        } else if constexpr (std::is_same_v<T, AuditorAccessRevoked>) {
+          s.auditor_grants[e.grant_id].revoked_at = e.at;
         } else if constexpr (std::is_same_v<T, PartnerUserAdded> || std::is_same_v<T, PartnerUserEmailChanged>) {
           s.users[e.user_id] = e.email_fingerprint;
         } else if constexpr (std::is_same_v<T, PartnerUserRemoved>) {
@@ -391,6 +393,25 @@ Result<Decision> decide(const PartnerState& s, const IssueAuditorAccess& c, cons
   return partner_write(
       s, {AuditorAccessIssued{*id, Personal<std::string>{auditor_subject(*id), c.auditor_email}, ctx.now,
                               c.valid_until}});
+}
+
+bool auditor_grant_open(const AuditorGrant& g, Timestamp now) {
+  return !g.revoked_at && now < g.valid_until;
+}
+
+Result<Decision> decide(const PartnerState& s, const RevokeAuditorAccess& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RevokeAuditorAccess::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_length(c.reason, 1, 500, "reason"));
+  auto it = s.auditor_grants.find(c.grant_id);
+  if (it == s.auditor_grants.end()) return not_found("no such auditor grant", "grant_id");
+  if (it->second.revoked_at) {
+    return rule_violated(rule::kAuditorAccessRevoked, "the auditor access is already revoked", "grant_id");
+  }
+  if (!(ctx.now < it->second.valid_until)) {
+    return rule_violated(rule::kAuditorAccessWindow, "the auditor access has already ended", "grant_id");
+  }
+  return partner_write(s, {AuditorAccessRevoked{c.grant_id, c.reason, ctx.now}});
 }
 
 Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c, const CommandContext& ctx) {

@@ -37,7 +37,10 @@ bool exemption_applies(const TaxExemption& e, Timestamp now);
 struct AuditorGrant {
   Personal<std::string> auditor_email;
   Timestamp valid_from, valid_until;
+  std::optional<Timestamp> revoked_at;  // RevokeAuditorAccess: ended before valid_until
 };
+// The grant lets its auditor in at `now`: issued, not revoked, not past valid_until.
+bool auditor_grant_open(const AuditorGrant& g, Timestamp now);
 
 struct PartnerState {
   StreamVersion version;
@@ -89,6 +92,7 @@ Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c,
 Result<Decision> decide(const PartnerState& s, const AcceptTaxId& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const SetAuthorizedRegions& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const SetEarnedTags& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const RevokeAuditorAccess& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, const PinOffer& c,
                         const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const UnpinOffer& c, const CommandContext& ctx);

@@ -223,6 +223,7 @@ std::string command_type_of(const std::vector<const PartnerEvent*>& commit) {
       {"OfferUnpinned", "UnpinOffer"},
       {"PinsReordered", "ReorderPins"},
       {"AuditorAccessIssued", "IssueAuditorAccess"},
+      {"AuditorAccessRevoked", "RevokeAuditorAccess"},
       {"ResellerAgreementAccepted", "AcceptResellerAgreement"},
       {"TaxIdAccepted", "AcceptTaxId"},
       {"AuthorizedRegionsSet", "SetAuthorizedRegions"},

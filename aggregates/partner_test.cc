@@ -361,6 +361,35 @@ TEST(IssueAuditorAccess, HoldsTheAuditorEmailAsPersonalData) {
                          "auditor_email"));
 }
 
+TEST(RevokeAuditorAccess, EndsTheGrantOnceAndOnlyWhileItIsOpen) {
+  RichWorld r;
+  ASSERT_TRUE(run(r.w, op(), IssueAuditorAccess{r.p.partner, "a2@audit.example", at("2026-04-01T00:00:00Z")}).is_ok());
+  const AuditorGrantId id = r.w.last_id<AuditorGrantId>(0);
+  const Timestamp now = r.w.clock.now();
+  EXPECT_TRUE(auditor_grant_open(r.w.partner_state(r.p.partner).auditor_grants.at(id), now));
+
+  // Only the operator revokes; a Global admin of the partner may not.
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), RevokeAuditorAccess{r.p.partner, id, "ended"}), StatusCode::kForbidden));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), RevokeAuditorAccess{r.p.partner, id, ""}), "reason"));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), RevokeAuditorAccess{r.p.partner, id, std::string(501, 'x')}), "reason"));
+  EXPECT_TRUE(is_code(run(r.w, op(), RevokeAuditorAccess{r.p.partner, AuditorGrantId::random(), "ended"}),
+                      StatusCode::kNotFound, "grant_id"));
+
+  ASSERT_TRUE(run(r.w, op(), RevokeAuditorAccess{r.p.partner, id, "engagement ended early"}).is_ok());
+  const AuditorGrant g = r.w.partner_state(r.p.partner).auditor_grants.at(id);
+  ASSERT_TRUE(g.revoked_at.has_value());
+  EXPECT_EQ(*g.revoked_at, now);
+  EXPECT_FALSE(auditor_grant_open(g, now));
+  EXPECT_TRUE(is_rule(run(r.w, op(), RevokeAuditorAccess{r.p.partner, id, "again"}), rule::kAuditorAccessRevoked));
+
+  // A grant past its valid_until has ended already: nothing to revoke.
+  ASSERT_TRUE(run(r.w, op(), IssueAuditorAccess{r.p.partner, "a3@audit.example", at("2026-04-01T00:00:00Z")}).is_ok());
+  const AuditorGrantId later = r.w.last_id<AuditorGrantId>(0);
+  r.w.clock.set(at("2026-04-01T00:00:00Z"));
+  EXPECT_FALSE(auditor_grant_open(r.w.partner_state(r.p.partner).auditor_grants.at(later), r.w.clock.now()));
+  EXPECT_TRUE(is_rule(run(r.w, op(), RevokeAuditorAccess{r.p.partner, later, "late"}), rule::kAuditorAccessWindow));
+}
+
 // ---- pins ------------------------------------------------------------------------------
 
 TEST(PinOffer, PinsInOrderAndRefusesDuplicates) {

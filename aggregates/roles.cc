@@ -70,7 +70,7 @@ const std::vector<PermissionRule>& permission_rules() {
       {Permission::kOperateCatalog, "publish offers and price lists", {}, false, false, true},
       {Permission::kVetPartners, "vet partners (vetting status, tax ids, authorized regions)", {}, false, false, true},
       {Permission::kSuspendPartners, "suspend and reinstate partners", {}, false, false, true},
-      {Permission::kIssueAuditorAccess, "issue auditor access", {}, false, false, true},
+      {Permission::kIssueAuditorAccess, "issue and revoke auditor access", {}, false, false, true},
       // Accepting a contract binds the company: the legal profile's owner.
       {Permission::kAcceptResellerAgreement, "accept the reseller agreement", {R::kGlobalAdmin}},
       {Permission::kAwardEarnedTags, "award earned tags", {}, false, false, true},
@@ -116,6 +116,7 @@ const std::vector<CommandPermission>& command_permissions() {
       {"SuspendPartner", Permission::kSuspendPartners},
       {"ReinstatePartner", Permission::kSuspendPartners},
       {"IssueAuditorAccess", Permission::kIssueAuditorAccess},
+      {"RevokeAuditorAccess", Permission::kIssueAuditorAccess},
       {"AcceptResellerAgreement", Permission::kAcceptResellerAgreement},
       {"AcceptTaxId", Permission::kVetPartners},
       {"SetAuthorizedRegions", Permission::kVetPartners},

@@ -62,6 +62,7 @@ const std::map<std::string, std::set<std::string>>& expected_matrix() {
       {"SuspendPartner", {kOperator}},
       {"ReinstatePartner", {kOperator}},
       {"IssueAuditorAccess", {kOperator}},
+      {"RevokeAuditorAccess", {kOperator}},
       // Not in DOMAIN.md's table (choices, docs/aggregates.md): accepting the
       // reseller agreement binds the company like the legal profile does; the
       // rest is the operator's vetting and its earned tags.
@@ -151,6 +152,7 @@ std::vector<Command> commands_for(const MatrixWorld& m, const UserId& self) {
       AcceptTaxId{p, "US-987"},
       SetAuthorizedRegions{p, {"apac", "emea", "latam", "na"}},
       SetEarnedTags{p, {"Gold Cloud Platform"}, {"Azure Expert MSP"}},
+      RevokeAuditorAccess{p, m.auditor_grant, "engagement ended early"},
   };
 }
 
@@ -196,7 +198,7 @@ TEST(PermissionMatrix, EveryPrincipalAgainstEveryCommand) {
       }
     }
   }
-  EXPECT_EQ(allowed + refused, 15 * 39);
+  EXPECT_EQ(allowed + refused, 15 * static_cast<int>(std::variant_size_v<Command>));  // 15 principals
   EXPECT_GT(allowed, 0);
 }
 

@@ -34,7 +34,7 @@ void serialize(Archive& ar, TaxExemption& e) {
 }
 template <class Archive>
 void serialize(Archive& ar, AuditorGrant& g) {
-  ar(g.auditor_email, g.valid_from, g.valid_until);
+  ar(g.auditor_email, g.valid_from, g.valid_until, g.revoked_at);
 }
 template <class Archive>
 void serialize(Archive& ar, PartnerState& s) {

@@ -20,7 +20,7 @@ template <class State>
 struct StateSchema;
 template <>
 struct StateSchema<PartnerState> {
-  static constexpr uint32_t kVersion = 2;  // v2: selling prerequisites, regions, earned tags
+  static constexpr uint32_t kVersion = 3;  // v2: selling prerequisites, regions, earned tags; v3: grant revocation
   static constexpr std::string_view kName = "PartnerState";
 };
 template <>

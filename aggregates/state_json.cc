@@ -102,7 +102,8 @@ json::object state_to_json(const PartnerState& s) {
     grants[id.to_string()] =
         json::object{{"auditor_email", field_of(AuditorAccessIssued{id, g.auditor_email, {}, {}}, "auditor_email")},
                      {"valid_from", time_json(g.valid_from)},
-                     {"valid_until", time_json(g.valid_until)}};
+                     {"valid_until", time_json(g.valid_until)},
+                     {"revoked_at", g.revoked_at ? time_json(*g.revoked_at) : json::value()}};
   }
   o["auditor_grants"] = std::move(grants);
   o["agreement_accepted_at"] = s.agreement_accepted_at ? time_json(*s.agreement_accepted_at) : json::value();

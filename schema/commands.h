@@ -281,6 +281,15 @@ struct IssueAuditorAccess {
   Timestamp valid_until;
 };
 
+// Ends an auditor's access before its valid_until: the grant's tokens die at
+// once, and its open SSE streams end at their next batch.
+struct RevokeAuditorAccess {
+  ACCT_COMMAND(RevokeAuditorAccess);
+  PartnerId partner_id;
+  AuditorGrantId grant_id;
+  std::string reason;
+};
+
 #undef ACCT_COMMAND
 
 using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportProfile, UpdateBillingProfile,
@@ -291,7 +300,7 @@ using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportPro
                              UnpublishBusinessProfile, PinOffer, UnpinOffer, ReorderPins, PublishOffer, UpdateOffer,
                              RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
                              IssueAuditorAccess, AcceptResellerAgreement, AcceptTaxId, SetAuthorizedRegions,
-                             SetEarnedTags>;
+                             SetEarnedTags, RevokeAuditorAccess>;
 
 inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);

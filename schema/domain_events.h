@@ -573,6 +573,19 @@ struct AuditorAccessIssued {
   }
 };
 
+// P. The grant ends before its valid_until (its tokens are revoked).
+struct AuditorAccessRevoked {
+  ACCT_EVENT(AuditorAccessRevoked, 1);
+  AuditorGrantId grant_id;
+  std::string reason;
+  Timestamp at;
+  friend bool operator==(const AuditorAccessRevoked&, const AuditorAccessRevoked&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(grant_id, reason, at);
+  }
+};
+
 // P. Directory: the user exists in the partner and claims this email fingerprint
 // (until purged). Guards email uniqueness.
 struct PartnerUserAdded {
@@ -903,7 +916,8 @@ using DomainEvent = std::variant<
     UserCreated, UserProfileUpdated, RoleAssigned, RoleRemoved, PasswordSet, UserDeactivated, UserRestored,
     UserPurged, BusinessProfileCreated, BusinessProfileUpdated, ProfileLocationAdded, ProfileLocationRemoved,
     BusinessProfilePublished, BusinessProfileUnpublished, OfferPublished, OfferUpdated, OfferRetired,
-    PriceListPublished, ResellerAgreementAccepted, TaxIdAccepted, AuthorizedRegionsSet, EarnedTagsSet>;
+    PriceListPublished, ResellerAgreementAccepted, TaxIdAccepted, AuthorizedRegionsSet, EarnedTagsSet,
+    AuditorAccessRevoked>;
 
 // ---- codec ------------------------------------------------------------------------
 

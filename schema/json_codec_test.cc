@@ -119,6 +119,7 @@ std::vector<Command> samples() {
       SuspendPartner{partner(), SuspensionReason::kBillingOverdue, 4'000'000'000u, "invoice 9"},
       ReinstatePartner{partner()},
       IssueAuditorAccess{partner(), "audit@kpmg.example", at("2026-12-31T00:00:00Z")},
+      RevokeAuditorAccess{partner(), AuditorGrantId::parse("9f1c2b3a-4d5e-4f60-8a7b-0c1d2e3f4a5b").value(), "the engagement ended early"},
       AcceptResellerAgreement{partner(), "2019-10"},
       AcceptTaxId{partner(), "DE123456789"},
       SetAuthorizedRegions{partner(), {"emea", "na"}},

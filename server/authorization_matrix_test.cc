@@ -133,6 +133,13 @@ std::vector<Row> table() {
                     cmd(json::object{{"type", "ResetPassword"}, {"partner_id", ids.a}, {"user_id", ids.a_victim}})};
        },
        {401, 403, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403}},
+      {V::post, "/v1/commands", "RevokeAuditorAccess of an unknown grant of A (the operator: 404)",
+       [](Ids& ids) {
+         return Req{"/v1/commands", cmd(json::object{{"type", "RevokeAuditorAccess"}, {"partner_id", ids.a},
+                                                     {"grant_id", AuditorGrantId::random().to_string()},
+                                                     {"reason", "matrix"}})};
+       },
+       {401, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403}},
       {V::post, "/v1/commands", "PublishOffer (the operator)",
        [](Ids& ids) {
          json::object c = json::parse(R"({"type":"PublishOffer","offer":{"offer_id":"","display_name":"Offer",
@@ -232,6 +239,15 @@ std::vector<Row> table() {
        {401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 200, 403}},
       {V::get, "/v1/partners/{id}/history", "B's audit timeline",
        [](Ids& ids) { return Req{"/v1/partners/" + ids.b + "/history?from_time=2000-01-01", ""}; },
+       {401, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 200}},
+      {V::get, "/v1/security-log", "the whole security log (operator)",
+       [](Ids&) { return Req{"/v1/security-log", ""}; },
+       {401, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403}},
+      {V::get, "/v1/partners/{id}/security-log", "A's security log lines (Global admin, operator, A's auditor)",
+       [](Ids& ids) { return Req{"/v1/partners/" + ids.a + "/security-log", ""}; },
+       {401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 200, 403}},
+      {V::get, "/v1/partners/{id}/security-log", "B's security log lines",
+       [](Ids& ids) { return Req{"/v1/partners/" + ids.b + "/security-log?limit=5", ""}; },
        {401, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 200}},
       {V::get, "/v1/partners/{id}/state", "A's state as of a position (Global admin, operator, A's auditor)",
        [](Ids& ids) { return Req{"/v1/partners/" + ids.a + "/state?at_position=1", ""}; },

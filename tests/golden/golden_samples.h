@@ -147,6 +147,7 @@ inline std::vector<DomainEvent> current_samples() {
       TaxIdAccepted{"DE123456789", ts(kT + 4)},
       AuthorizedRegionsSet{{"apac", "emea", "latam"}},
       EarnedTagsSet{{"Gold Cloud Platform", "Silver Security"}, {"Azure Expert MSP"}},
+      AuditorAccessRevoked{gid(), "engagement ended early", ts(kT + 5)},
   };
 }
 
