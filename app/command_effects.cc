@@ -75,18 +75,30 @@ Status issue_password(AccountStack& stack, const PartnerId& partner, const UserI
   return Status::ok();  // the command stands; the caller says the password is missing, and may retry
 }
 
+// The security log's line for tokens a command revoked: who did it, and whose.
+void note_revoked(SecurityLog* security, const Committed& k, const PartnerId& partner, const std::string& whose,
+                  const Status& s) {
+  if (security == nullptr) return;
+  security->record(SecurityEvent{"tokens_revoked", s.is_ok() ? "ok" : "failed", principal_id(k.actor),
+                                 partner.to_string(), "", "",
+                                 std::string(command_name(k.reply.command.command)) + " of " + whose});
+}
+
 // Tokens die with the password they were issued for, and with the user.
-Status revoke_tokens(TokenStore& tokens, const PartnerId& partner, const UserId& user, CommandReply& reply) {
-  if (Status s = tokens.revoke_user(partner, user); !s.is_ok()) {
+Status revoke_tokens(TokenStore& tokens, SecurityLog* security, const PartnerId& partner, const UserId& user,
+                     Committed& k) {
+  const Status s = tokens.revoke_user(partner, user);
+  if (!s.is_ok()) {
     spdlog::error("tokens of user {} not revoked: {}", user.to_string(), s.to_string());
-    reply.notes["token_revocation_error"] = s.to_string();
+    k.reply.notes["token_revocation_error"] = s.to_string();
   }
+  note_revoked(security, k, partner, "user:" + user.to_string(), s);
   return Status::ok();
 }
 
 }  // namespace
 
-CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens) {
+CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens, SecurityLog* security) {
   CommitEffects effects;
 
   // ---- the key store -------------------------------------------------------------
@@ -137,27 +149,35 @@ CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens) {
   if (tokens == nullptr) return effects;
   effects.on<ResetPassword>(
       "ResetPassword: tokens: revoke the user's",
-      [tokens](const ResetPassword& c, Committed& k) { return revoke_tokens(*tokens, c.partner_id, c.user_id, k.reply); },
+      [tokens, security](const ResetPassword& c, Committed& k) {
+        return revoke_tokens(*tokens, security, c.partner_id, c.user_id, k);
+      },
       When::kAlsoOnDuplicate);
   effects.on<DeactivateUser>("DeactivateUser: tokens: revoke the user's",
-                             [tokens](const DeactivateUser& c, Committed& k) {
-                               return revoke_tokens(*tokens, c.partner_id, c.user_id, k.reply);
+                             [tokens, security](const DeactivateUser& c, Committed& k) {
+                               return revoke_tokens(*tokens, security, c.partner_id, c.user_id, k);
                              });
-  effects.on<PurgeUser>("PurgeUser: tokens: revoke the user's", [tokens](const PurgeUser& c, Committed& k) {
-    return revoke_tokens(*tokens, c.partner_id, c.user_id, k.reply);
+  effects.on<PurgeUser>("PurgeUser: tokens: revoke the user's", [tokens, security](const PurgeUser& c, Committed& k) {
+    return revoke_tokens(*tokens, security, c.partner_id, c.user_id, k);
   });
   effects.on<ChangePassword>("ChangePassword: tokens: the user's no longer need a password change",
                              [tokens](const ChangePassword& c, Committed&) {
                                return tokens->clear_must_change(c.partner_id, c.user_id);
                              });
   effects.on<IssueAuditorAccess>(
-      "IssueAuditorAccess: tokens: the auditor's token", [tokens](const IssueAuditorAccess& c, Committed& k) {
+      "IssueAuditorAccess: tokens: the auditor's token",
+      [tokens, security](const IssueAuditorAccess& c, Committed& k) {
         TokenGrant g;
         g.kind = TokenGrant::Kind::kAuditor;
         g.partner = c.partner_id;
         g.grant = AuditorGrantId(k.reply.outcome.created_ids.at(0).bytes());
         g.expires_at = c.valid_until;
         auto token = tokens->issue(g);
+        if (security != nullptr) {
+          security->record(SecurityEvent{"auditor_token_issued", token ? "ok" : "failed", principal_id(k.actor),
+                                         c.partner_id.to_string(), "", "",
+                                         "auditor:" + g.grant.to_string() + " until " + format_timestamp(g.expires_at)});
+        }
         if (token) {
           k.reply.notes["auditor_token"] = *token;  // returned once; only its hash is kept
           sodium_memzero(token->data(), token->size());
@@ -166,6 +186,21 @@ CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens) {
         }
         return Status::ok();
       });
+  // A retried revocation revokes again: the first may have been cut short
+  // between its commit and this step (Api::current_principal refuses the
+  // grant's tokens meanwhile, from the partner's state).
+  effects.on<RevokeAuditorAccess>(
+      "RevokeAuditorAccess: tokens: revoke the grant's",
+      [tokens, security](const RevokeAuditorAccess& c, Committed& k) {
+        const Status s = tokens->revoke_auditor_grant(c.partner_id, c.grant_id);
+        if (!s.is_ok()) {
+          spdlog::error("tokens of auditor grant {} not revoked: {}", c.grant_id.to_string(), s.to_string());
+          k.reply.notes["token_revocation_error"] = s.to_string();
+        }
+        note_revoked(security, k, c.partner_id, "auditor:" + c.grant_id.to_string(), s);
+        return Status::ok();
+      },
+      When::kAlsoOnDuplicate);
   return effects;
 }
 

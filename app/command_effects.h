@@ -13,6 +13,7 @@
 
 #include "aggregates/engine.h"
 #include "app/account_stack.h"
+#include "app/security_log.h"
 #include "app/token_store.h"
 #include "schema/json_codec.h"
 
@@ -97,7 +98,8 @@ class CommitEffects {
 };
 
 // THE list of after-commit effects, over the stack's stores (and the sign-in
-// tokens, when there are any).
-CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens);
+// tokens, when there are any, and the security log that records their
+// revocations).
+CommitEffects commit_effects(AccountStack& stack, TokenStore* tokens, SecurityLog* security = nullptr);
 
 }  // namespace accountable

@@ -35,8 +35,8 @@ bool may_hand_out_password(const Principal& actor, const Command& command) {
 
 }  // namespace
 
-CommandPipeline::CommandPipeline(AccountStack& stack, TokenStore* tokens)
-    : stack_(stack), effects_(commit_effects(stack, tokens)) {}
+CommandPipeline::CommandPipeline(AccountStack& stack, TokenStore* tokens, SecurityLog* security)
+    : stack_(stack), effects_(commit_effects(stack, tokens, security)) {}
 
 bool CommandPipeline::issues_password(const Command& c) const { return effects_.hands_out_password(c); }
 

@@ -28,8 +28,9 @@ namespace accountable {
 class CommandPipeline {
  public:
   // `tokens`: the sign-in tokens to revoke and issue after a commit; null where
-  // nobody signs in (`acct exec`, the demo, the benches).
-  explicit CommandPipeline(AccountStack& stack, TokenStore* tokens = nullptr);
+  // nobody signs in (`acct exec`, the demo, the benches). `security`: where
+  // those revocations and issued auditor tokens are recorded (null: nowhere).
+  explicit CommandPipeline(AccountStack& stack, TokenStore* tokens = nullptr, SecurityLog* security = nullptr);
 
   // Does this command hand out a temporary password when it succeeds?
   bool issues_password(const Command& c) const;

@@ -410,6 +410,13 @@ Status TokenStore::revoke_user(const PartnerId& partner, const UserId& user) {
   });
 }
 
+Status TokenStore::revoke_auditor_grant(const PartnerId& partner, const AuditorGrantId& grant) {
+  std::lock_guard order(publish_mu_);
+  return revoke_where([&](const std::string&, const TokenGrant& g) {
+    return g.kind == TokenGrant::Kind::kAuditor && g.partner == partner && g.grant == grant;
+  });
+}
+
 Status TokenStore::revoke_user_except(const PartnerId& partner, const UserId& user, std::string_view keep) {
   const std::string kept = hash_of(keep);
   std::lock_guard order(publish_mu_);

@@ -18,7 +18,8 @@
 //    new file (its inode, size and mtime) on the next request that presents
 //    the operator's token or an unknown one, so the old token dies at once.
 //  - Revoked when the user's password is reset, the user is deactivated or
-//    purged (revoke_user), when the user signs out (revoke_token) or ends one
+//    purged (revoke_user), when an auditor's grant is revoked
+//    (revoke_auditor_grant), when the user signs out (revoke_token) or ends one
 //    of their sessions (revoke_session), when they change their password (every
 //    other session: revoke_user_except), and on expiry.
 #pragma once
@@ -85,6 +86,8 @@ class TokenStore {
   Status revoke_user(const PartnerId& partner, const UserId& user);
   // Drops every token of the user but `keep` (a password change ends the other sessions).
   Status revoke_user_except(const PartnerId& partner, const UserId& user, std::string_view keep);
+  // Drops every token of the auditor grant (RevokeAuditorAccess).
+  Status revoke_auditor_grant(const PartnerId& partner, const AuditorGrantId& grant);
   // Drops this one token (sign-out). kUnauthenticated if it is not a live token.
   Status revoke_token(std::string_view token);
   // Drops the user's session `session`; kNotFound if the user has no such session.

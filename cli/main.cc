@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   accountable::cli::add_proof_command(app, &exit_code);
   accountable::cli::add_verify_proof_command(app, &exit_code);
   accountable::cli::add_operator_token_command(app, &exit_code);
+  accountable::cli::add_security_log_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

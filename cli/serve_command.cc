@@ -61,7 +61,27 @@ struct ServeArgs {
   double sign_in_address_failures = 30;  // per minute per client address
   double sign_in_global_failures = 50;   // per second, the whole node
   uint64_t min_free_bytes = 64ull << 20;  // /healthz: a store with less free space is degraded
+  // The security log (docs/security-log.md).
+  uint64_t security_log_retention_days = 400;
+  uint64_t security_log_max_mib = 1024;
 };
+
+// The security log's lines on /metrics.
+void expose_security_log(Metrics& metrics, std::shared_ptr<SecurityLog> log) {
+  metrics.add_gauge("acct_security_log_records_total",
+                    "Security log records written, and dropped (queue full, or a write failed).",
+                    [log] {
+                      const SecurityLogStats s = log->stats();
+                      return std::vector<std::pair<std::string, double>>{{"result=\"written\"", double(s.written)},
+                                                                         {"result=\"dropped\"", double(s.dropped)}};
+                    },
+                    "counter");
+  metrics.add_gauge("acct_security_log_write_failures_total", "Batches the security log failed to write or sync.",
+                    [log] {
+                      return std::vector<std::pair<std::string, double>>{{"", double(log->stats().write_failures)}};
+                    },
+                    "counter");
+}
 
 // The sign-in budgets' and the argon2id gate's lines on /metrics.
 void expose_sign_in(Metrics& metrics, std::shared_ptr<SignInGuard> guard, std::shared_ptr<ConcurrencyGate> gate) {
@@ -423,9 +443,20 @@ int serve(const ServeArgs& args) {
   guard_options.global_failures_per_second = args.sign_in_global_failures;
   const auto sign_in_guard = std::make_shared<SignInGuard>(guard_options);
   expose_sign_in(metrics, sign_in_guard, hashing_gate);
+  SecurityLogOptions security_options;
+  security_options.retention = std::chrono::hours(24 * args.security_log_retention_days);
+  security_options.max_total_bytes = args.security_log_max_mib << 20;
+  auto opened_security_log = SecurityLog::open(posix_env(), args.data, nullptr, security_options);
+  if (!opened_security_log) {
+    std::fprintf(stderr, "serve: security log: %s\n", opened_security_log.status().to_string().c_str());
+    return 1;
+  }
+  const std::shared_ptr<SecurityLog> security_log = std::move(*opened_security_log);
+  expose_security_log(metrics, security_log);
   for (uint32_t s = 0; s < shard_count; ++s) {
     ApiOptions api_options;
     api_options.sign_in_guard = sign_in_guard;
+    api_options.security_log = security_log;
     api_options.min_free_bytes = args.min_free_bytes;
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
     if (s > 0) api_options.catalog_views = shards[0].views.get();
@@ -578,6 +609,14 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--min-free-bytes", args->min_free_bytes,
                   "/healthz calls a store degraded below this much free space on its file system")
       ->capture_default_str();
+  cmd->add_option("--security-log-retention-days", args->security_log_retention_days,
+                  "security log files older than this are deleted")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{36500}));
+  cmd->add_option("--security-log-max-mib", args->security_log_max_mib,
+                  "the security log's files past this total are deleted, oldest first")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 20));
   cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
                   "cluster: a node silent this long loses its shards (the floor of a failover)")
       ->capture_default_str();

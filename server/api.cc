@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include "aggregates/partner.h"
 #include "aggregates/user.h"
 #include "server/api_replies.h"
 #include "server/openapi_yaml.h"
@@ -16,7 +17,7 @@ Api::Api(AccountStack& stack, TokenStore& tokens, Metrics& metrics, ViewSet* vie
       views_(views),
       queries_(views ? std::make_unique<ViewQueries>(*views, options.catalog_views) : nullptr),
       options_(options),
-      pipeline_(stack, &tokens),
+      pipeline_(stack, &tokens, options_.security_log.get()),
       sign_in_(options_.sign_in_guard ? options_.sign_in_guard : std::make_shared<SignInGuard>()) {
   StoreHealth::process().register_data_folder(stack.data_dir());
   add_routes();
@@ -54,6 +55,7 @@ void Api::add_routes() {
   add_audit_routes();
   add_proof_routes();
   add_operation_routes();
+  add_security_routes();
 }
 
 Api::Handler Api::bind(ApiReply (Api::*fn)(const ApiRequest&)) {
@@ -66,6 +68,12 @@ Result<TokenGrant> Api::authenticate(const ApiRequest& req, bool allow_must_chan
   if (!token) return token.status();
   auto grant = tokens_.authenticate(*token, now());
   if (!grant) return grant.status();
+  // Every use of the operator's token, once per request (the SSE stream's
+  // re-checks carry no path).
+  if (grant->kind == TokenGrant::Kind::kOperator && !req.path.empty()) {
+    note_security(SecurityEvent{"operator_token_used", "ok", principal_id(grant->principal()), "", "", req.client_address,
+                                std::string(req.http.method_string()) + " " + req.path});
+  }
   if (grant->must_change_password && !allow_must_change) {
     return Status(StatusCode::kForbidden,
                   "a temporary password must be changed first (POST /v1/me/password)");
@@ -85,7 +93,21 @@ Result<Principal> Api::current_principal(const TokenGrant& grant) const {
     if (!current.active) return Status(StatusCode::kUnauthenticated, "the user is deactivated");
     return Principal(current);
   }
+  if (const auto* auditor = std::get_if<Auditor>(&p)) {
+    // The partner's state is the authority: a revocation whose token step was
+    // cut short (or not yet replicated) still shuts the auditor out.
+    auto state = stack_.engine().load<PartnerState>(partner_stream(auditor->partner_id));
+    if (!state) return state.status();
+    auto it = state->auditor_grants.find(auditor->grant_id);
+    if (it == state->auditor_grants.end() || !auditor_grant_open(it->second, now())) {
+      return Status(StatusCode::kUnauthenticated, "the auditor access was revoked or has ended");
+    }
+  }
   return p;
+}
+
+void Api::note_security(SecurityEvent e) const {
+  if (options_.security_log) options_.security_log->record(std::move(e));
 }
 
 Result<Principal> Api::caller(const ApiRequest& req) const {

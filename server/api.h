@@ -16,6 +16,7 @@
 
 #include "app/account_stack.h"
 #include "app/command_pipeline.h"
+#include "app/security_log.h"
 #include "app/token_store.h"
 #include "projections/view_queries.h"
 #include "projections/view_set.h"
@@ -52,6 +53,10 @@ struct ApiOptions {
   // than this, or when it failed a request within the window.
   uint64_t min_free_bytes = 64ull << 20;
   std::chrono::seconds store_error_window{60};
+  // Where sign-ins, sign-outs, revocations and operator-token use are
+  // recorded (app/security_log.h), shared by every shard of a node; null:
+  // nowhere (GET /v1/security-log answers 404).
+  std::shared_ptr<SecurityLog> security_log;
 };
 
 // Extra lines of /healthz (the relay, when it runs).
@@ -84,6 +89,8 @@ class Api {
   Result<Principal> current_principal(const TokenGrant& grant) const;
   // authenticate() then current_principal(): who is asking, with current rights.
   Result<Principal> caller(const ApiRequest& req) const;
+  // Records `e` in the security log, if there is one.
+  void note_security(SecurityEvent e) const;
 
   // commands (command_routes.cc)
   void add_command_routes();
@@ -130,6 +137,10 @@ class Api {
   ApiReply get_inclusion_proof(const ApiRequest& req);
   ApiReply get_consistency_proof(const ApiRequest& req);
   ApiReply post_cosignature(const ApiRequest& req);
+
+  // the security log (security_routes.cc)
+  void add_security_routes();
+  ApiReply get_security_log(const ApiRequest& req);
 
   // operations: health, metrics, the OpenAPI document (operation_routes.cc)
   void add_operation_routes();

@@ -40,6 +40,17 @@ ApiReply Api::get_health(const ApiRequest&) {
     if (r.degraded) healthy = false;
     stores[r.store] = std::move(o);
   }
+  if (options_.security_log) {
+    const SecurityLogStats s = options_.security_log->stats();
+    if (s.poisoned || s.failing) {
+      json::object& o = stores["security_log"].is_object() ? stores["security_log"].as_object()
+                                                           : stores["security_log"].emplace_object();
+      o["status"] = "degraded";
+      o["error"] = s.poisoned ? "an fsync failed: nothing more is recorded until a restart"
+                              : "records are not being written (" + s.last_error + ")";
+      healthy = false;
+    }
+  }
   health["stores"] = std::move(stores);
   if (views_) {
     json::array views;

@@ -46,6 +46,8 @@ ApiReply Api::post_session(const ApiRequest& req) {
     const std::string what = verdict.refusal == SignInGuard::Refusal::kAccount ? "for this account"
                              : global                                         ? "on this server"
                                                                               : "from this address";
+    note_security(SecurityEvent{"sign_in", "refused", "anonymous", "", "", req.client_address,
+                                "partner " + partner->to_string() + ": too many failed sign-ins " + what});
     ApiReply r = reply_with_status(Status(StatusCode::kBusy, "too many failed sign-ins " + what + "; retry in " +
                                                                  seconds + " s"),
                                    global ? http::status::service_unavailable : http::status::too_many_requests);
@@ -64,7 +66,16 @@ ApiReply Api::post_session(const ApiRequest& req) {
   auto verified = stack_.credentials().verify(*partner, who, *password);
   sodium_memzero(password->data(), password->size());
   // The argon2id gate is full: not a failed sign-in (503 busy, Retry-After).
-  if (!verified && verified.status().code() == StatusCode::kBusy) return reply_error(verified.status());
+  const bool known = user && user->has_value();
+  // The partner's readers see the lines of their own partner; an unknown
+  // partner's stay the operator's (the id is anyone's guess).
+  const std::string partner_seen = partner_known ? partner->to_string() : "";
+  const std::string principal = known ? "user:" + who.to_string() : "anonymous";
+  if (!verified && verified.status().code() == StatusCode::kBusy) {
+    note_security(SecurityEvent{"sign_in", "refused", principal, partner_seen, "", req.client_address,
+                                "the password hashing is at capacity (503 busy)"});
+    return reply_error(verified.status());
+  }
   bool active = false;
   if (verified && user && user->has_value()) {
     auto state = stack_.engine().load<UserState>(user_stream(who));
@@ -72,6 +83,11 @@ ApiReply Api::post_session(const ApiRequest& req) {
   }
   if (!verified || !active) {
     sign_in_->record_failure(account, req.client_address, SignInGuard::Clock::now());
+    note_security(SecurityEvent{"sign_in", "failed", principal, partner_seen, "", req.client_address,
+                                !partner_known ? "unknown partner " + partner->to_string()
+                                : !known       ? "unknown email"
+                                : !verified    ? "wrong password"
+                                               : "the user is deactivated"});
     spdlog::info("sign-in refused for partner {} from {}", partner->to_string(), req.client_address);
     return reply_error(refused);
   }
@@ -84,6 +100,7 @@ ApiReply Api::post_session(const ApiRequest& req) {
   g.must_change_password = verified->must_change;
   g.created_at = now();
   g.client_address = req.client_address;
+  g.session = SessionId::random();  // chosen here, so that the security log names it
   auto token = tokens_.issue(g);
   if (!token) return reply_error(token.status());
   json::object out{{"token", *token},
@@ -93,6 +110,8 @@ ApiReply Api::post_session(const ApiRequest& req) {
                    {"user_id", who.to_string()}};
   sodium_memzero(token->data(), token->size());
   spdlog::info("user {} of partner {} signed in", who.to_string(), partner->to_string());
+  note_security(SecurityEvent{"sign_in", "ok", principal, partner_seen, g.session.to_string(), req.client_address,
+                              g.must_change_password ? "must change the temporary password" : ""});
   return reply_json(out);
 }
 
@@ -122,7 +141,12 @@ ApiReply Api::post_my_password(const ApiRequest& req) {
   if (*new_password == *old_password) return reply_error(invalid_argument("must differ from the old password", "new"));
   auto verified = stack_.credentials().verify(grant->partner, grant->user, *old_password);
   if (!verified && verified.status().code() == StatusCode::kBusy) return reply_error(verified.status());
-  if (!verified) return reply_error(Status(StatusCode::kForbidden, "the old password is wrong", "old"));
+  const std::string principal = "user:" + grant->user.to_string();
+  if (!verified) {
+    note_security(SecurityEvent{"password_change", "failed", principal, grant->partner.to_string(),
+                                grant->session.to_string(), req.client_address, "the old password is wrong"});
+    return reply_error(Status(StatusCode::kForbidden, "the old password is wrong", "old"));
+  }
 
   // Recorded first (audit), then stored, then the user's tokens no longer ask
   // for a change (app/command_effects.cc).
@@ -133,11 +157,15 @@ ApiReply Api::post_my_password(const ApiRequest& req) {
   // A new password ends every other session of the user; this one goes on.
   json::object out{{"changed", true}, {"position", reply->outcome.first_position.value()}};
   auto token = bearer_token(req.http);
-  if (Status s = token ? tokens_.revoke_user_except(grant->partner, grant->user, *token) : token.status();
-      !s.is_ok()) {
-    spdlog::error("user {}: password changed, other sessions not ended: {}", grant->user.to_string(), s.to_string());
-    out["other_sessions_error"] = StoreHealth::process().public_message(s);
+  const Status ended = token ? tokens_.revoke_user_except(grant->partner, grant->user, *token) : token.status();
+  if (!ended.is_ok()) {
+    spdlog::error("user {}: password changed, other sessions not ended: {}", grant->user.to_string(),
+                  ended.to_string());
+    out["other_sessions_error"] = StoreHealth::process().public_message(ended);
   }
+  note_security(SecurityEvent{"password_change", "ok", principal, grant->partner.to_string(),
+                              grant->session.to_string(), req.client_address,
+                              ended.is_ok() ? "every other session ended" : "the other sessions were NOT ended"});
   return reply_json(out);
 }
 
@@ -154,6 +182,8 @@ ApiReply Api::delete_current_session(const ApiRequest& req) {
   auto token = bearer_token(req.http);
   if (!token) return reply_error(token.status());
   if (Status s = tokens_.revoke_token(*token); !s.is_ok()) return reply_error(s);
+  note_security(SecurityEvent{"sign_out", "ok", principal_id(grant->principal()), grant->partner.to_string(),
+                              grant->session.to_string(), req.client_address, ""});
   return reply_json(json::object{{"signed_out", true}});
 }
 
@@ -191,6 +221,8 @@ ApiReply Api::delete_my_session(const ApiRequest& req) {
   auto id = SessionId::parse(req.path_params.at("id"));
   if (!id) return reply_error(invalid_argument("is not a session id (UUID)", "id"));
   if (Status s = tokens_.revoke_session(grant->partner, grant->user, *id); !s.is_ok()) return reply_error(s);
+  note_security(SecurityEvent{"session_revoked", "ok", "user:" + grant->user.to_string(), grant->partner.to_string(),
+                              id->to_string(), req.client_address, "ended from session " + grant->session.to_string()});
   return reply_json(json::object{{"revoked", true}, {"session_id", id->to_string()}});
 }
 

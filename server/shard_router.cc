@@ -58,7 +58,11 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   }
   if (pattern == "/healthz") return Rule::kHealth;
   if (pattern == "/v1/views/{name}/rebuild") return Rule::kEveryShard;
-  if (pattern == "/metrics" || pattern == "/v1/openapi.yaml") return Rule::kShardZero;
+  // The security log is the node's, shared by its shards: any answers; the
+  // operator's token is known to each.
+  if (pattern == "/metrics" || pattern == "/v1/openapi.yaml" || pattern == "/v1/security-log") {
+    return Rule::kShardZero;
+  }
   // A new route must say which shard answers it (docs/cluster.md).
   throw std::logic_error("ShardRouter: no shard rule for the route " + pattern);
 }

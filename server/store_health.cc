@@ -33,6 +33,7 @@ std::string_view store_of_relative_path(std::string_view rel) {
   if (starts("snapshots/")) return "snapshots";
   if (starts("merkle/")) return "tree";
   if (starts("signatures/")) return "signatures";
+  if (starts("security/")) return "security_log";
   if (starts("operator.token")) return "operator_token";
   return "data";
 }
@@ -41,7 +42,7 @@ const std::vector<StoreFolder>& store_folders() {
   static const std::vector<StoreFolder> kFolders = {
       {"log", "log"},           {"index", "index"},   {"keys", "keys"},           {"credentials", "secrets"},
       {"tokens", "secrets"},    {"views", "views"},   {"snapshots", "snapshots"}, {"tree", "merkle"},
-      {"signatures", "signatures"}};
+      {"signatures", "signatures"}, {"security_log", "security"}};
   return kFolders;
 }
 

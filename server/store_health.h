@@ -24,7 +24,7 @@ namespace accountable {
 
 // The store a file belongs to, from its path relative to the data folder:
 // "log", "index", "keys", "credentials", "tokens", "views", "snapshots",
-// "tree", "signatures", "operator_token", or "data" for anything else.
+// "tree", "signatures", "security_log", "operator_token", or "data" for anything else.
 std::string_view store_of_relative_path(std::string_view relative);
 
 // The stores /healthz reports, with the folder (relative to DATA) whose file

@@ -87,6 +87,8 @@ TEST_F(TenantIsolation, NoReadRouteShowsAnythingOfAnotherPartner) {
       "/v1/partners/" + b_ + "/catalog?min_position=1",
       "/v1/partners/" + b_ + "/state?at_position=1",
       "/v1/partners/" + b_ + "/state?as_of=2100-01-01",
+      "/v1/partners/" + b_ + "/security-log",
+      "/v1/security-log",
   };
   for (const auto& [name, token] : a_principals_) {
     for (const std::string& target : refused_targets) {
@@ -107,6 +109,10 @@ TEST_F(TenantIsolation, NoReadRouteShowsAnythingOfAnotherPartner) {
         }
       }
     }
+    // A's own security log lines, for those who may read them: none of B's.
+    Reply own = request(http::verb::get, "/v1/partners/" + a_ + "/security-log?limit=1000", "", token);
+    EXPECT_TRUE(own.status == 200 || own.status == 403) << name << ": " << own.body;
+    expect_no_b_data(own, name + " A's security log");
     // Pricing is the operator's catalog, not a partner's: it names no partner.
     expect_no_b_data(request(http::verb::get, "/v1/pricing/US/USD", "", token), name + " pricing");
   }

@@ -296,6 +296,85 @@ TEST_F(TokenFixture, AnOpenSubscriptionEndsWhenItsTokenIsRevokedOrExpiresOrItsUs
   }
 }
 
+// RevokeAuditorAccess: the grant's tokens die at once, its open stream ends
+// with an error, another grant of the same partner is untouched; and a token
+// of the revoked grant that the token store still holds (its revocation step
+// cut short, or not yet replicated) is refused from the partner's state.
+TEST_F(TokenFixture, RevokingAnAuditorGrantEndsItsTokensAndItsOpenStreamsAndNoOtherGrant) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  auto issue = [&](const std::string& email) {
+    Reply issued = command(operator_token_, json::object{{"type", "IssueAuditorAccess"}, {"partner_id", partner},
+                                                         {"auditor_email", email},
+                                                         {"valid_until", format_timestamp(Timestamp{now().micros + 24 * kHour})}});
+    EXPECT_EQ(issued.status, 200u) << issued.body;
+    const json::value body = issued.json();
+    const json::value& result = body.at("result");
+    return std::make_pair(std::string(result.at("grant_id").as_string()),
+                          std::string(result.at("auditor_token").as_string()));
+  };
+  const auto [grant_a, token_a] = issue("a@audit.example");
+  const auto [grant_b, token_b] = issue("b@audit.example");
+  const std::string history = "/v1/partners/" + partner + "/history";
+  auto get = [this](const std::string& target, const std::string& token) {
+    return request(http::verb::get, target, "", token);
+  };
+  ASSERT_EQ(get(history, token_a).status, 200u);
+  ASSERT_EQ(get(history, token_b).status, 200u);
+  const std::string caught_up = "id: " + std::to_string(head()) + "\n";
+  auto has = [](const std::string& what) { return [what](const std::string& t) { return t.find(what) != std::string::npos; }; };
+  SseClient sub_a(server_->port(), "/v1/events/subscribe", token_a);
+  SseClient sub_b(server_->port(), "/v1/events/subscribe", token_b);
+  for (SseClient* sub : {&sub_a, &sub_b}) {
+    ASSERT_NE(sub->read_until(has(caught_up)).find(caught_up), std::string::npos) << sub->text().substr(0, 300);
+  }
+
+  // Not by a partner's Global admin; then by the operator.
+  json::object revoke{{"type", "RevokeAuditorAccess"}, {"partner_id", partner}, {"grant_id", grant_a},
+                      {"reason", "engagement ended early"}, {"command_id", CommandId::random().to_string()}};
+  auto send = [this](const std::string& token, const json::object& c) {
+    return request(http::verb::post, "/v1/commands", json::serialize(c), token);
+  };
+  EXPECT_EQ(send(ada, revoke).status, 403u);
+  EXPECT_EQ(get(history, token_a).status, 200u) << "a refused revocation changed nothing";
+  Reply revoked = send(operator_token_, revoke);
+  ASSERT_EQ(revoked.status, 200u) << revoked.body;
+  expect_refused(get(history, token_a), token_a, "revoked auditor");
+  EXPECT_EQ(get(history, token_b).status, 200u) << "the other grant still works";
+
+  const size_t a_before = sub_a.text().size();
+  ASSERT_EQ(command(ada, support_update(partner)).status, 200u);
+  EXPECT_NE(sub_b.read_until(has("SupportProfileUpdated")).find("SupportProfileUpdated"), std::string::npos);
+  const std::string after = sub_a.read_until(has("event: error")).substr(a_before);
+  EXPECT_NE(after.find("event: error"), std::string::npos) << after.substr(0, 300);
+  EXPECT_NE(after.find("unauthenticated"), std::string::npos) << after.substr(0, 300);
+  EXPECT_EQ(after.find("SupportProfileUpdated"), std::string::npos) << "the revoked auditor still receives events";
+  sub_a.read_until([](const std::string&) { return false; }, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(sub_a.closed());
+
+  // A token of the revoked grant that the store still holds is refused anyway.
+  TokenGrant stale;
+  stale.kind = TokenGrant::Kind::kAuditor;
+  stale.partner = *PartnerId::parse(partner);
+  stale.grant = *AuditorGrantId::parse(grant_a);
+  stale.expires_at = Timestamp{now().micros + kHour};
+  auto survivor = tokens_->issue(stale);
+  ASSERT_TRUE(survivor.is_ok()) << survivor.status().to_string();
+  Reply refused = get(history, *survivor);
+  EXPECT_EQ(refused.status, 401u) << refused.body;
+  EXPECT_NE(refused.error_message().find("revoked"), std::string::npos) << refused.body;
+
+  // A retried revocation (same command id) revokes that token too, and the
+  // second revocation of the same grant is refused by rule.
+  Reply retried = send(operator_token_, revoke);
+  EXPECT_EQ(retried.status, 200u) << retried.body;
+  EXPECT_EQ(tokens_->authenticate(*survivor, now()).status().code(), StatusCode::kUnauthenticated);
+  revoke["command_id"] = CommandId::random().to_string();
+  Reply again = send(operator_token_, revoke);
+  EXPECT_EQ(again.status, 422u) << again.body;
+  EXPECT_NE(again.body.find("auditor_access_already_revoked"), std::string::npos) << again.body;
+}
+
 // `acct operator-token rotate` while the server runs: the old token dies at
 // once, the new one works, and the server's log says so without either token.
 TEST_F(TokenFixture, ARotatedOperatorTokenIsRefusedAtOnceAndTheNewOneWorks) {

@@ -303,10 +303,14 @@ class ServerFixture : public ::testing::Test {
     views_ = std::move(*views);
     ASSERT_TRUE(views_->start().is_ok());
     metrics_ = std::make_unique<Metrics>(stack_->log());
+    auto security = SecurityLog::open(posix_env(), dir_, clock_);
+    ASSERT_TRUE(security.is_ok()) << security.status().to_string();
+    security_log_ = std::move(*security);
     ApiOptions api_options;
     api_options.min_position_wait = std::chrono::milliseconds(300);
     api_options.clock = clock_;
     api_options.sign_in_guard = sign_in_guard_;
+    api_options.security_log = security_log_;
     api_ = std::make_unique<Api>(*stack_, *tokens_, *metrics_, views_.get(), api_options);
     HttpServerOptions http;
     http.address = "127.0.0.1";
@@ -331,6 +335,7 @@ class ServerFixture : public ::testing::Test {
     if (stack_) (void)stack_->close();
     server_.reset();
     api_.reset();
+    security_log_.reset();
     views_.reset();
     tokens_.reset();
     stack_.reset();
@@ -437,6 +442,7 @@ class ServerFixture : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<AccountStack> stack_;
   std::unique_ptr<TokenStore> tokens_;
+  std::shared_ptr<SecurityLog> security_log_;
   std::unique_ptr<ViewSet> views_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Api> api_;

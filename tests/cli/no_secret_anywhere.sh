@@ -3,7 +3,8 @@
 # (demo seed; users created so that temporary passwords are issued; sign-ins,
 # failed sign-ins, password changes, a reset; sessions listed, one revoked by id,
 # one signed out; a second partner enrolled;
-# auditor access issued; a user deactivated and, 31 days later, purged), then
+# auditor access issued and revoked; a user deactivated and, 31 days later,
+# purged; the security log read through the API and exported), then
 # every byte of the data folder and every byte the server (and acct exec)
 # printed is scanned for every temporary password, every chosen password,
 # every password tried and every token issued: none may be found.
@@ -187,6 +188,12 @@ auditor=$(echo "$r" | field auditor_token)
 note_secret "$auditor"
 h=$(get "/v1/partners/$partner/history?limit=5" "$auditor")
 case "$h" in *'"error"'*|'') echo "the auditor could not read the history: $h"; exit 1 ;; esac
+# ... then revoked before it ends: the token dies at once.
+grant=$(echo "$r" | field grant_id)
+post /v1/commands "$(command_json RevokeAuditorAccess "\"partner_id\":\"$partner\",\"grant_id\":\"$grant\",\"reason\":\"engagement ended\"")" "$op" |
+  grep -q '"position"' || { echo "RevokeAuditorAccess failed"; exit 1; }
+get "/v1/partners/$partner/history?limit=5" "$auditor" | grep -q '"unauthenticated"' ||
+  { echo "a revoked auditor token still works"; exit 1; }
 
 # Kim is deactivated (her tokens die) ...
 post /v1/commands "$(command_json DeactivateUser "\"partner_id\":\"$partner\",\"user_id\":\"$kim_id\"")" "$ada" |
@@ -212,7 +219,19 @@ note_secret "$ada"
 [ -z "$(sign_in "$partner" kim@contoso.example "$kim_pw")" ] || { echo "a purged user signed in"; exit 1; }
 get "/v1/events?type=UserPurged" "$op" | grep -q "$kim_id" || { echo "no UserPurged event"; exit 1; }
 get "/v1/partners/$partner/users?status=purged" "$ada" | grep -q "$kim_id" || true
+# The security log, as its readers get it (scanned below with everything else).
+get "/v1/security-log?limit=1000" "$op" >"$logs/security-log-operator.json"
+get "/v1/partners/$partner/security-log?limit=1000" "$ada" >"$logs/security-log-partner.json"
+for kind in '"kind":"sign_in","outcome":"ok"' '"kind":"sign_in","outcome":"failed"' '"kind":"sign_out"' \
+            '"kind":"session_revoked"' '"kind":"tokens_revoked"' '"kind":"operator_token_used"'; do
+  grep -q "$kind" "$logs/security-log-operator.json" || { echo "the security log has no $kind"; exit 1; }
+done
+grep -q '"kind":"sign_in"' "$logs/security-log-partner.json" || { echo "Ada does not see her partner's sign-ins"; exit 1; }
 stop_server
+"$acct" security-log export --data "$data" >"$logs/security-log-export.jsonl"
+"$acct" security-log verify --data "$data" >"$logs/security-log-verify.json" ||
+  { echo "the security log does not verify:"; cat "$logs/security-log-verify.json"; exit 1; }
+[ "$(wc -l <"$logs/security-log-export.jsonl")" -ge 20 ] || { echo "the export is short"; exit 1; }
 
 # ---- the scan ---------------------------------------------------------------------------------
 count=$(wc -l <"$secrets")
