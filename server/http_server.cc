@@ -391,6 +391,7 @@ Status HttpServer::start() {
   ACCT_RETURN_IF_ERROR(listener_->open(tcp::endpoint(address, options_.port)));
   bound_port_ = listener_->port();
   listener_->run();
+  work_.emplace(ioc_.get_executor());
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
   started_ = true;
   return Status::ok();
@@ -413,6 +414,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (busy_.load() > 0) spdlog::warn("http: {} requests still in flight after the grace period", busy_.load());
+  work_.reset();
   ioc_.stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();

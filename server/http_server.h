@@ -16,11 +16,13 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -90,6 +92,10 @@ class HttpServer {
   bool started_ = false;
   bool stopped_ = false;
   boost::asio::io_context ioc_;
+  // Keeps the network threads running until stop() is done with in-flight
+  // work: once the acceptor is closed, a request whose handler is still
+  // running has no pending I/O, and run() would return before its answer.
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::thread> threads_;
   std::unique_ptr<WorkPool> workers_;
