@@ -3,11 +3,13 @@
 // with --cluster, joins a cluster over those brokers: docs/cluster.md), and
 // serves the HTTP API until SIGINT or SIGTERM; then stops accepting, lets
 // in-flight requests finish, stops the relay and the views and closes the log
-// (drained and checkpointed).
+// (drained and checkpointed). With --tls-cert/--tls-key it serves HTTPS and
+// reloads the certificate on SIGHUP; plain HTTP off loopback needs --plain-http.
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <cstdio>
 #include <filesystem>
 
@@ -24,9 +26,11 @@
 #include "server/demo.h"
 #include "consumers/checkpoint_topic.h"
 #include "server/http_server.h"
+#include "server/listen_address.h"
 #include "transparency/checkpoint_publishers.h"
 #include "server/metrics.h"
 #include "server/shard_router.h"
+#include "server/tls_context.h"
 
 namespace accountable::cli {
 
@@ -36,6 +40,8 @@ struct ServeArgs {
   std::string data = "./data";
   std::string recovery = "fail";
   std::string listen = "127.0.0.1:8080";
+  TlsFiles tls;             // both set: HTTPS (docs/http-api.md, "TLS")
+  bool plain_http = false;  // plain HTTP on an address that is not loopback
   size_t io_threads = 2;
   size_t workers = 64;
   size_t max_connections = 1024;
@@ -207,6 +213,40 @@ Status parse_listen(const std::string& text, std::string* address, unsigned shor
   return Status::ok();
 }
 
+// The transport flags against each other and the listen address: HTTPS needs
+// both files; plain HTTP off loopback only when asked for (tokens and
+// passwords would cross the network in clear).
+Status check_transport(const ServeArgs& args, const std::string& address) {
+  const bool cert = !args.tls.cert_file.empty();
+  const bool key = !args.tls.key_file.empty();
+  if (cert != key) {
+    return invalid_argument(std::string("--tls-cert and --tls-key go together: ") +
+                                (cert ? "--tls-key is missing" : "--tls-cert is missing"),
+                            cert ? "tls-key" : "tls-cert");
+  }
+  if (cert && args.plain_http) {
+    return invalid_argument("--plain-http and --tls-cert/--tls-key exclude each other", "plain-http");
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(address, ec);
+  if (ec) return invalid_argument("--listen " + args.listen + ": " + address + " is not an IP address", "listen");
+  if (!cert && !args.plain_http && !is_loopback_address(address)) {
+    return invalid_argument("--listen " + args.listen + ": " + address +
+                                " is not a loopback address, and plain HTTP would carry tokens and passwords in "
+                                "clear: serve HTTPS with --tls-cert FILE --tls-key FILE, or give --plain-http to "
+                                "serve plain HTTP there anyway (e.g. behind a TLS proxy)",
+                            "listen");
+  }
+  return Status::ok();
+}
+
+// Logs what a TLS context serves: the certificate, never the key.
+void log_tls(const TlsContext& tls, const TlsFiles& files, const char* what) {
+  spdlog::info("tls: {} {} (subject {}, serial {}, valid until {})", what, files.cert_file, tls.subject, tls.serial,
+               tls.not_after);
+  for (const std::string& w : tls.warnings) spdlog::warn("tls: {}", w);
+}
+
 // One shard's parts on this node: its stack (log, keys, credentials,
 // snapshots), tokens, replicated secrets, views and routes. A single node and
 // a cluster with S = 1 have one, over DATA; S > 1 has one per DATA/shard-<s>.
@@ -219,18 +259,35 @@ struct ShardParts {
 };
 
 int serve(const ServeArgs& args) {
-  // Block the stop signals in every thread (threads inherit the mask), then
-  // wait for them on this one.
+  const bool tls = !args.tls.cert_file.empty();
+  // Block the stop signals (and with TLS, SIGHUP: reload) in every thread
+  // (threads inherit the mask), then wait for them on this one. Without TLS
+  // SIGHUP keeps its default action, as before.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  if (tls) sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   HttpServerOptions http;
   if (Status s = parse_listen(args.listen, &http.address, &http.port); !s.is_ok()) {
     std::fprintf(stderr, "serve: --listen %s\n", s.to_string().c_str());
     return 2;
+  }
+  if (Status s = check_transport(args, http.address); !s.is_ok()) {
+    std::fprintf(stderr, "serve: %s\n", s.message().c_str());
+    return 2;
+  }
+  // The certificate and key are checked before the data folder is opened.
+  if (tls) {
+    auto context = make_tls_context(args.tls);
+    if (!context) {
+      std::fprintf(stderr, "serve: %s\n", context.status().message().c_str());
+      return 2;
+    }
+    log_tls(*context, args.tls, "serving the certificate of");
+    http.tls = context->context;
   }
   http.io_threads = args.io_threads;
   http.workers = args.workers;
@@ -490,7 +547,8 @@ int serve(const ServeArgs& args) {
     std::fprintf(stderr, "serve: %s\n", s.to_string().c_str());
     return 1;
   }
-  const std::string base_url = "http://" + http.address + ":" + std::to_string(server.port());
+  const std::string base_url = std::string(tls ? "https://" : "http://") + http.address + ":" +
+                               std::to_string(server.port());
   std::printf("listening on %s (data %s)\n", base_url.c_str(), args.data.c_str());
   if (demo) {
     std::printf("demo partner %s seeded (%llu events); try:\n\n%s\n", demo->partner.to_string().c_str(),
@@ -500,7 +558,23 @@ int serve(const ServeArgs& args) {
   std::fflush(stdout);
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // Reload: new connections get the new certificate, open ones keep theirs;
+    // a bad file leaves the one in use.
+    auto context = make_tls_context(args.tls);
+    if (!context) {
+      spdlog::error("tls: SIGHUP: reload failed, still serving the previous certificate: {}",
+                    context.status().message());
+      continue;
+    }
+    if (Status s = server.set_tls_context(context->context); !s.is_ok()) {
+      spdlog::error("tls: SIGHUP: {}", s.message());
+      continue;
+    }
+    log_tls(*context, args.tls, "SIGHUP: reloaded; new connections get the certificate of");
+  }
   spdlog::info("signal {}: stopping (in-flight requests finish)", signal_number);
   server.stop(std::chrono::milliseconds(10'000));
   if (node) node->stop();  // leaves the leaders' group: another node takes the shards at once
@@ -534,7 +608,14 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the HTTP API over the data folder (docs/http-api.md)");
   auto args = std::make_shared<ServeArgs>();
   cmd->add_option("--data", args->data, "data folder (created if missing)")->capture_default_str();
-  cmd->add_option("--listen", args->listen, "ADDRESS:PORT (port 0: any free port)")->capture_default_str();
+  cmd->add_option("--listen", args->listen,
+                  "ADDRESS:PORT (port 0: any free port); plain HTTP off loopback needs --plain-http")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", args->tls.cert_file,
+                  "serve HTTPS with this PEM certificate (then any intermediates); with --tls-key; SIGHUP reloads");
+  cmd->add_option("--tls-key", args->tls.key_file, "the certificate's PEM private key, unencrypted (mode 0600)");
+  cmd->add_flag("--plain-http", args->plain_http,
+                "serve plain HTTP on an address that is not loopback (tokens and passwords in clear)");
   cmd->add_option("--threads", args->io_threads, "network threads")->capture_default_str();
   cmd->add_option("--workers", args->workers, "threads running requests (commands wait for their fsync)")
       ->capture_default_str();

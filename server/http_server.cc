@@ -5,12 +5,15 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <optional>
+#include <type_traits>
 
 #include "app/command_pipeline.h"
 #include "server/store_health.h"
@@ -70,26 +73,85 @@ HttpResponse error_response(const Status& s, unsigned version, bool keep_alive) 
 
 // ---- session ----------------------------------------------------------------------
 
-class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+// What the server and the listener need of a session, whatever its stream.
+class HttpServer::Session {
  public:
-  Session(tcp::socket&& socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {
-    beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-    if (!ec) client_address_ = peer.address().to_string();
-  }
-  ~Session() { server_.connections_.fetch_sub(1); }
-
-  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
-
+  virtual ~Session() = default;
+  virtual void run() = 0;
   // From another thread: close if idle (waiting for a request); a busy session
   // closes after its response because the server is stopping.
-  void shutdown_if_idle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->close();
+  virtual void shutdown_if_idle() = 0;
+};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection: plain HTTP (PlainStream) or HTTPS (TlsStream). The HTTP
+// handling is the same; TLS adds the handshake first and close_notify last.
+template <class Stream>
+class HttpServer::StreamSession final : public HttpServer::Session,
+                                        public std::enable_shared_from_this<HttpServer::StreamSession<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  StreamSession(tcp::socket&& socket, HttpServer& server)
+    requires(!kTls)
+      : stream_(std::move(socket)), server_(server) {
+    note_peer();
+  }
+  // The session holds its context: a reload replaces the server's, not this one.
+  StreamSession(tcp::socket&& socket, std::shared_ptr<net::ssl::context> context, HttpServer& server)
+    requires(kTls)
+      : tls_context_(std::move(context)), stream_(std::move(socket), *tls_context_), server_(server) {
+    note_peer();
+  }
+  ~StreamSession() override { server_.connections_.fetch_sub(1); }
+
+  void run() override { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&StreamSession::start, shared_self())); }
+
+  void shutdown_if_idle() override {
+    net::post(stream_.get_executor(), [self = shared_self()] {
+      if (self->busy_ || self->closing_) return;
+      if constexpr (kTls) {
+        // Idle after a handshake means a read is pending: cancel it and its
+        // handler closes (close_notify), rather than shut down under a read.
+        if (self->handshake_done_) return self->lowest().cancel();
+      }
+      self->close();
     });
   }
 
  private:
+  std::shared_ptr<StreamSession> shared_self() { return this->shared_from_this(); }
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void note_peer() {
+    beast::error_code ec;
+    const tcp::endpoint peer = lowest().socket().remote_endpoint(ec);
+    if (!ec) client_address_ = peer.address().to_string();
+  }
+
+  void start() {
+    if constexpr (kTls) {
+      // A client that connects and says nothing is bounded like a slow request.
+      lowest().expires_after(server_.options_.limits.read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              beast::bind_front_handler(&StreamSession::on_handshake, shared_self()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // A plain-HTTP client, an old protocol or a weak cipher: OpenSSL's reason, no data.
+      spdlog::debug("tls: handshake with {} failed: {}", client_address_, ec.message());
+      return close_socket();
+    }
+    handshake_done_ = true;
+    do_read();
+  }
+
   void do_read() {
     if (server_.stopping_.load()) return close();
     parser_.emplace();
@@ -98,21 +160,20 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     // The idle timeout runs until the first byte; Beast has no hook there, so
     // the read timeout (shorter) bounds a whole request once it started via
     // the header callback below.
-    stream_.expires_after(first_request_ ? server_.options_.limits.read_timeout : server_.options_.limits.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    lowest().expires_after(first_request_ ? server_.options_.limits.read_timeout : server_.options_.limits.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&StreamSession::on_header, shared_self()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     // The header arrived: the rest of the request must come within the read timeout.
-    stream_.expires_after(server_.options_.limits.read_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    lowest().expires_after(server_.options_.limits.read_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&StreamSession::on_read, shared_self()));
   }
 
   void on_read_error(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof) {
+        ec == net::error::connection_reset || ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
       return close();
     }
     if (ec == http::error::body_limit) {
@@ -135,7 +196,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     if (ec) return on_read_error(ec);
     // The handler may take long (a min_position wait): no timer runs while it
     // does; write() arms the write timeout.
-    stream_.expires_never();
+    lowest().expires_never();
     first_request_ = false;
     busy_ = true;
     server_.busy_.fetch_add(1);
@@ -149,7 +210,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
                                   request_->version(), false),
                    http::status::uri_too_long);
     }
-    auto self = shared_from_this();
+    auto self = shared_self();
     const bool queued = server_.workers_->try_post([self] {
       ApiReply reply = self->handle();
       net::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
@@ -213,9 +274,9 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     if (server_.stopping_.load()) res.keep_alive(false);
     if (server_.observer_) server_.observer_(route_name_, static_cast<unsigned>(status));
     response_ = std::make_shared<HttpResponse>(std::move(res));
-    stream_.expires_after(server_.options_.limits.write_timeout);
+    lowest().expires_after(server_.options_.limits.write_timeout);
     http::async_write(stream_, *response_,
-                      beast::bind_front_handler(&Session::on_write, shared_from_this(), response_->need_eof()));
+                      beast::bind_front_handler(&StreamSession::on_write, shared_self(), response_->need_eof()));
   }
 
   void on_write(bool close_after, beast::error_code ec, std::size_t) {
@@ -262,13 +323,13 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
 
   void write_chunk(std::string chunk) {
     chunk_ = std::move(chunk);
-    stream_.expires_after(server_.options_.limits.write_timeout);
-    net::async_write(stream_, net::buffer(chunk_), beast::bind_front_handler(&Session::on_chunk, shared_from_this()));
+    lowest().expires_after(server_.options_.limits.write_timeout);
+    net::async_write(stream_, net::buffer(chunk_), beast::bind_front_handler(&StreamSession::on_chunk, shared_self()));
   }
 
   void on_chunk(beast::error_code ec, std::size_t) {
     if (ec || server_.stopping_.load()) return end_stream();
-    auto self = shared_from_this();
+    auto self = shared_self();
     const bool queued = server_.streams_->try_post([self] {
       std::optional<std::string> next = self->stream_source_->next(std::chrono::milliseconds(1000));
       net::post(self->stream_.get_executor(), [self, next = std::move(next)]() mutable {
@@ -288,12 +349,30 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
 
   void close() {
     finish_request();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    if (closing_) return;
+    closing_ = true;
+    if constexpr (kTls) {
+      if (handshake_done_) {
+        // close_notify, bounded: a peer that never answers does not keep the session.
+        lowest().expires_after(kTlsShutdownTimeout);
+        stream_.async_shutdown(beast::bind_front_handler(&StreamSession::on_tls_shutdown, shared_self()));
+        return;
+      }
+    }
+    close_socket();
   }
 
-  beast::tcp_stream stream_;
+  void on_tls_shutdown(beast::error_code) { close_socket(); }
+
+  void close_socket() {
+    closing_ = true;
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+  }
+
+  std::shared_ptr<net::ssl::context> tls_context_;  // HTTPS: kept alive as long as the stream using it
+  Stream stream_;
   HttpServer& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -305,6 +384,8 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
   std::string client_address_;  // the peer's IP address, for the sign-in budgets
   bool busy_ = false;
   bool first_request_ = true;
+  bool handshake_done_ = false;  // HTTPS: a close sends close_notify only after a handshake
+  bool closing_ = false;
 };
 
 // ---- listener ---------------------------------------------------------------------
@@ -346,8 +427,13 @@ class HttpServer::Listener : public std::enable_shared_from_this<HttpServer::Lis
         socket.close(ignored);
       } else if (server_.connections_.load() >= server_.options_.limits.max_connections) {
         // Over the cap: a short 503 written synchronously (the socket is fresh and
-        // the answer small), then close.
+        // the answer small), then close. HTTPS: no handshake is spent on it, a close only.
         beast::error_code ignored;
+        if (server_.tls()) {
+          socket.close(ignored);
+          if (server_.observer_) server_.observer_("unmatched", 503);
+          return do_accept();
+        }
         static const std::string kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
             "Content-Length: 81\r\n\r\n{\"error\":{\"code\":\"busy\",\"message\":\"too many open connections; retry later\"}}\n";
@@ -357,7 +443,12 @@ class HttpServer::Listener : public std::enable_shared_from_this<HttpServer::Lis
         if (server_.observer_) server_.observer_("unmatched", 503);
       } else {
         server_.connections_.fetch_add(1);
-        auto session = std::make_shared<Session>(std::move(socket), server_);
+        std::shared_ptr<Session> session;
+        if (server_.tls()) {
+          session = std::make_shared<StreamSession<TlsStream>>(std::move(socket), server_.tls_context(), server_);
+        } else {
+          session = std::make_shared<StreamSession<PlainStream>>(std::move(socket), server_);
+        }
         {
           std::lock_guard lock(server_.sessions_mu_);
           std::erase_if(server_.sessions_, [](const auto& w) { return w.expired(); });
@@ -377,7 +468,20 @@ class HttpServer::Listener : public std::enable_shared_from_this<HttpServer::Lis
 // ---- server -----------------------------------------------------------------------
 
 HttpServer::HttpServer(HttpServerOptions options, const Router& router, AccessObserver observer)
-    : options_(std::move(options)), router_(router), observer_(std::move(observer)) {}
+    : options_(std::move(options)), router_(router), observer_(std::move(observer)), tls_context_(options_.tls) {}
+
+Status HttpServer::set_tls_context(std::shared_ptr<net::ssl::context> context) {
+  if (!tls()) return invalid_argument("this server speaks plain HTTP; it has no TLS context to replace");
+  if (!context) return invalid_argument("no TLS context");
+  std::lock_guard lock(tls_mu_);
+  tls_context_ = std::move(context);
+  return Status::ok();
+}
+
+std::shared_ptr<net::ssl::context> HttpServer::tls_context() const {
+  std::lock_guard lock(tls_mu_);
+  return tls_context_;
+}
 
 HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
 
@@ -391,6 +495,7 @@ Status HttpServer::start() {
   ACCT_RETURN_IF_ERROR(listener_->open(tcp::endpoint(address, options_.port)));
   bound_port_ = listener_->port();
   listener_->run();
+  work_.emplace(ioc_.get_executor());
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
   started_ = true;
   return Status::ok();
@@ -413,6 +518,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (busy_.load() > 0) spdlog::warn("http: {} requests still in flight after the grace period", busy_.load());
+  work_.reset();
   ioc_.stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();

@@ -13,14 +13,21 @@
 //  - Server-Sent Events responses run on a separate, bounded pool of streams.
 //  - stop(): stop accepting, let in-flight requests finish (bounded), close
 //    idle connections, end streams, join.
+//  - With a TLS context (options.tls, server/tls_context.h) every connection
+//    is HTTPS (Beast's ssl_stream): the handshake is bounded by the read
+//    timeout, the TLS shutdown (close_notify) by kTlsShutdownTimeout. A new
+//    context (set_tls_context, SIGHUP) is used by the connections accepted
+//    after it; open ones keep theirs. Without one, plain HTTP as before.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -28,6 +35,10 @@
 
 #include "server/router.h"
 #include "server/work_pool.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace accountable {
 
@@ -49,7 +60,11 @@ struct HttpServerOptions {
   size_t workers = 32;          // blocking handler threads (commands in flight for group commit)
   size_t max_queued_requests = 4096;
   HttpLimits limits;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set: HTTPS only (server/tls_context.h)
 };
+
+// How long a closing HTTPS connection waits for the peer's close_notify.
+inline constexpr std::chrono::milliseconds kTlsShutdownTimeout{2'000};
 
 // Called after each response with the route pattern ("unmatched" if none) and status.
 using AccessObserver = std::function<void(const std::string& route, unsigned status)>;
@@ -70,12 +85,20 @@ class HttpServer {
 
   size_t open_connections() const { return connections_.load(); }
 
+  // HTTPS only (options.tls set): the context for connections accepted from
+  // now on (a reloaded certificate). Open connections keep theirs.
+  Status set_tls_context(std::shared_ptr<boost::asio::ssl::context> context);
+  bool tls() const { return options_.tls != nullptr; }
+
   class Session;
+  template <class Stream>
+  class StreamSession;
   class Listener;
 
  private:
   friend class Session;
   friend class Listener;
+  std::shared_ptr<boost::asio::ssl::context> tls_context() const;
   HttpServerOptions options_;
   const Router& router_;
   AccessObserver observer_;
@@ -87,9 +110,15 @@ class HttpServer {
   unsigned short bound_port_ = 0;
   std::mutex sessions_mu_;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+  mutable std::mutex tls_mu_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // the one new connections get
   bool started_ = false;
   bool stopped_ = false;
   boost::asio::io_context ioc_;
+  // Keeps the network threads running until stop() is done with in-flight
+  // work: once the acceptor is closed, a request whose handler is still
+  // running has no pending I/O, and run() would return before its answer.
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::thread> threads_;
   std::unique_ptr<WorkPool> workers_;
