@@ -218,6 +218,11 @@ TEST_F(CredentialStoreTest, FailedWriteIsReportedAndChangesNothing) {
   EXPECT_FALSE(store_->issue_temporary_password(partner_n(1), user_n(2)).is_ok());
   EXPECT_FALSE(store_->contains(partner_n(1), user_n(2)));
 
+  // A failed erase leaves the credential in place (the change is undone in memory).
+  env_.fail_syncs(1);
+  EXPECT_FALSE(store_->erase(partner_n(1), user_n(1)).is_ok());
+  EXPECT_TRUE(store_->verify(partner_n(1), user_n(1), temp).is_ok());
+
   store_.reset();
   env_.drop_unsynced_data();
   reopen();
