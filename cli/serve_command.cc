@@ -67,6 +67,7 @@ struct ServeArgs {
   size_t memory_trim_seconds = 10;
   size_t log_release_ms = 1000;
   size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
+  size_t credential_cache_entries = CredentialStore::kDefaultCachedCredentials;
   size_t state_cache_entries = 4096;
 };
 
@@ -314,6 +315,7 @@ int serve(const ServeArgs& args) {
     options.data_dir = shard_dir(s);
     options.credentials.hashing_gate = hashing_gate;
     options.key_cache_subjects = args.key_cache_subjects;
+    options.credentials.max_cached_credentials = args.credential_cache_entries;
     options.state_cache_entries = args.state_cache_entries;
     options.checkpoint_publishers = publishers;
     options.sign_every_events = args.sign_every_events;
@@ -607,6 +609,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--key-cache-subjects", args->key_cache_subjects,
                   "data subjects whose key the key store holds in memory; the others are read from their file")
+      ->capture_default_str();
+  cmd->add_option("--credential-cache-entries", args->credential_cache_entries,
+                  "users whose password hash the credential store holds in memory; the others are read from its file")
       ->capture_default_str();
   cmd->add_option("--state-cache-entries", args->state_cache_entries,
                   "aggregate states the engine keeps in memory, per state type (0: none)")

@@ -112,7 +112,7 @@ void expose_memory(Metrics& metrics, std::vector<ShardMemory> shards) {
     double keys = 0, credentials = 0, states = 0, tokens = 0;
     for (const ShardMemory& s : shards) {
       keys += static_cast<double>(s.stack->keys().subjects_in_memory());
-      credentials += static_cast<double>(s.stack->credentials().size());
+      credentials += static_cast<double>(s.stack->credentials().entries_in_memory());
       states += static_cast<double>(s.stack->engine().cached_states());
       tokens += static_cast<double>(s.tokens->size());
     }
@@ -123,12 +123,14 @@ void expose_memory(Metrics& metrics, std::vector<ShardMemory> shards) {
   });
   metrics.add_gauge("acct_memory_entries_limit", "The most entries a bounded owner may hold (docs/memory.md).",
                     [shards] {
-                      double keys = 0, states = 0;
+                      double keys = 0, credentials = 0, states = 0;
                       for (const ShardMemory& s : shards) {
                         keys += static_cast<double>(s.stack->keys().max_cached_subjects());
+                        credentials += static_cast<double>(s.stack->credentials().max_cached_credentials());
                         states += static_cast<double>(s.stack->engine().cached_states_limit());
                       }
                       return std::vector<std::pair<std::string, double>>{{"owner=\"key_store\"", keys},
+                                                                         {"owner=\"credentials\"", credentials},
                                                                          {"owner=\"state_cache\"", states}};
                     });
 }
