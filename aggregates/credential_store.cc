@@ -1,6 +1,7 @@
 #include "aggregates/credential_store.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include <sodium.h>
@@ -94,17 +95,30 @@ Result<std::unique_ptr<CredentialStore>> CredentialStore::open(Env* env, const s
     ACCT_RETURN_IF_ERROR(env->remove_file(tmp));
     ACCT_RETURN_IF_ERROR(env->sync_dir(dir));
   }
-  if (env->file_exists(store->path_)) {
-    auto bytes = env->read_file(store->path_);
-    if (!bytes) return bytes.status();
-    auto map = decode(*bytes, store->path_);
-    if (!map) {
-      spdlog::error("credential store: {}", map.status().message());
-      return map.status();
-    }
-    store->entries_ = std::move(*map);
+  std::lock_guard lock(store->mu_);
+  auto bytes = store->read_file_locked();
+  if (!bytes) return bytes.status();
+  // The whole file is checked now (a duplicate too, which visit() alone does
+  // not look for); the first entries are held, the rest read when used.
+  std::set<Key> seen;
+  Status duplicate = Status::ok();
+  if (bytes->empty()) bytes = encode({});  // no file: an empty store
+  Status s = visit(*bytes, store->path_, [&](const Key& key, Entry&& e, uint64_t offset, std::string_view) {
+    const bool fresh = seen.insert(key).second;
+    if (!fresh) duplicate = corrupt_at(store->path_, offset, "duplicate credential");
+    if (fresh && store->cached_.size() < store->max_cached_) store->remember_locked(key, &e);
+    wipe(e.hash);
+    return fresh;
+  });
+  wipe(*bytes);
+  if (s.is_ok()) s = duplicate;
+  if (!s.is_ok()) {
+    spdlog::error("credential store: {}", s.message());
+    return s;
   }
-  spdlog::info("credential store: {} credential(s) loaded from {}", store->entries_.size(), store->path_);
+  store->count_ = seen.size();
+  spdlog::info("credential store: {} credential(s) in {}; {} held in memory (at most {})", store->count_,
+               store->path_, store->cached_.size(), store->max_cached_);
   return store;
 }
 
@@ -114,11 +128,86 @@ CredentialStore::CredentialStore(Env* env, std::string path, CredentialStoreOpti
       opslimit_(options.opslimit ? options.opslimit : crypto_pwhash_OPSLIMIT_INTERACTIVE),
       memlimit_(options.memlimit ? options.memlimit : crypto_pwhash_MEMLIMIT_INTERACTIVE),
       clock_(options.clock),
-      gate_(options.hashing_gate ? options.hashing_gate : make_hashing_gate(options)) {}
+      gate_(options.hashing_gate ? options.hashing_gate : make_hashing_gate(options)),
+      max_cached_(options.max_cached_credentials ? options.max_cached_credentials : kDefaultCachedCredentials) {}
 
 CredentialStore::~CredentialStore() {
-  for (auto& [key, entry] : entries_) wipe(entry.hash);
+  for (auto& [key, c] : cached_) wipe(c.entry.hash);
   wipe(dummy_hash_);
+}
+
+Result<std::string> CredentialStore::read_file_locked() const {
+  if (!env_->file_exists(path_)) return std::string();
+  auto bytes = env_->read_file(path_);
+  // An empty file is damage, not an empty store (which has a header).
+  if (bytes && bytes->empty()) return corrupt_at(path_, 0, "file too short");
+  return bytes;
+}
+
+Result<std::optional<CredentialStore::Entry>> CredentialStore::find_locked(const Key& key) const {
+  if (auto it = cached_.find(key); it != cached_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.position);
+    return std::optional<Entry>(it->second.entry);
+  }
+  // Not held: the file says (every entry held was read from it or written to it).
+  ++file_reads_;
+  auto bytes = read_file_locked();
+  if (!bytes) return bytes.status();
+  std::optional<Entry> found;
+  Status s = Status::ok();
+  if (!bytes->empty()) {
+    s = visit(*bytes, path_, [&](const Key& k, Entry&& e, uint64_t, std::string_view) {
+      if (k == key) {
+        found = std::move(e);
+        return false;
+      }
+      wipe(e.hash);
+      return true;
+    });
+  }
+  wipe(*bytes);
+  if (!s.is_ok()) {
+    if (found) wipe(found->hash);
+    return s;
+  }
+  if (found) remember_locked(key, &*found);
+  return found;
+}
+
+void CredentialStore::remember_locked(const Key& key, const Entry* entry) const {
+  auto it = cached_.find(key);
+  if (entry == nullptr) {
+    if (it != cached_.end()) {
+      wipe(it->second.entry.hash);
+      lru_.erase(it->second.position);
+      cached_.erase(it);
+    }
+    return;
+  }
+  if (it != cached_.end()) {
+    wipe(it->second.entry.hash);
+    it->second.entry = *entry;
+    lru_.splice(lru_.begin(), lru_, it->second.position);
+    return;
+  }
+  lru_.push_front(key);
+  cached_.emplace(key, Cached{*entry, lru_.begin()});
+  while (cached_.size() > max_cached_) {
+    auto last = cached_.find(lru_.back());
+    wipe(last->second.entry.hash);
+    cached_.erase(last);
+    lru_.pop_back();
+  }
+}
+
+size_t CredentialStore::entries_in_memory() const {
+  std::lock_guard lock(mu_);
+  return cached_.size();
+}
+
+uint64_t CredentialStore::file_reads() const {
+  std::lock_guard lock(mu_);
+  return file_reads_;
 }
 
 Timestamp CredentialStore::now() const {
@@ -224,12 +313,13 @@ Result<VerifyOutcome> CredentialStore::verify(const PartnerId& partner, const Us
   bool known = false;
   {
     std::lock_guard lock(mu_);
-    auto it = entries_.find({partner, user});
-    if (it != entries_.end()) {
+    auto found = find_locked({partner, user});
+    if (!found) return found.status();
+    if (*found) {
       known = true;
-      hash = it->second.hash;
-      outcome.must_change = it->second.must_change;
-      outcome.set_at = it->second.set_at;
+      hash = std::move((*found)->hash);
+      outcome.must_change = (*found)->must_change;
+      outcome.set_at = (*found)->set_at;
     } else {
       hash = dummy_hash_;  // same argon2 work as for a known user
     }
@@ -266,7 +356,13 @@ Result<VerifyOutcome> CredentialStore::verify(const PartnerId& partner, const Us
 }
 
 Status CredentialStore::erase(const PartnerId& partner, const UserId& user) {
-  if (!contains(partner, user)) return Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    auto found = find_locked({partner, user});
+    if (!found) return found.status();
+    if (!*found) return Status::ok();
+    wipe((*found)->hash);
+  }
   ACCT_RETURN_IF_ERROR(store({partner, user}, nullptr));
   spdlog::info("credential store: credential of user {} of partner {} erased", user.to_string(), partner.to_string());
   return Status::ok();
@@ -274,14 +370,25 @@ Status CredentialStore::erase(const PartnerId& partner, const UserId& user) {
 
 bool CredentialStore::contains(const PartnerId& partner, const UserId& user) const {
   std::lock_guard lock(mu_);
-  return entries_.count({partner, user}) != 0;
+  auto found = find_locked({partner, user});
+  if (!found) {
+    spdlog::error("credential store: {}", found.status().to_string());
+    return false;
+  }
+  if (*found) wipe((*found)->hash);
+  return found->has_value();
 }
 
 std::optional<Timestamp> CredentialStore::password_set_at(const PartnerId& partner, const UserId& user) const {
   std::lock_guard lock(mu_);
-  auto it = entries_.find({partner, user});
-  if (it == entries_.end()) return std::nullopt;
-  return it->second.set_at;
+  auto found = find_locked({partner, user});
+  if (!found) {
+    spdlog::error("credential store: {}", found.status().to_string());
+    return std::nullopt;
+  }
+  if (!*found) return std::nullopt;
+  wipe((*found)->hash);
+  return (*found)->set_at;
 }
 
 PreparedPassword::~PreparedPassword() {
@@ -291,7 +398,7 @@ PreparedPassword::~PreparedPassword() {
 
 size_t CredentialStore::size() const {
   std::lock_guard lock(mu_);
-  return entries_.size();
+  return count_;
 }
 
 void CredentialStore::enable_replication(SecretPublisher publish) {
@@ -324,7 +431,10 @@ Status CredentialStore::apply_replicated(const SecretRecord& record) {
   const Key key{*partner, *user};
   if (!record.plaintext) {
     std::lock_guard lock(mu_);
-    if (!entries_.count(key)) return Status::ok();
+    auto found = find_locked(key);
+    if (!found) return found.status();
+    if (!*found) return Status::ok();
+    wipe((*found)->hash);
     return store_locked(key, nullptr);
   }
   auto map = decode(*record.plaintext, "cluster record " + record.key);
@@ -343,22 +453,60 @@ Status CredentialStore::apply_replicated(const SecretRecord& record) {
 }
 
 Status CredentialStore::store_locked(const Key& key, const Entry* entry) {
-  Map next = entries_;
-  if (entry) {
-    next[key] = *entry;
-  } else {
-    next.erase(key);
+  // The new file is made from the file (the truth, also for entries not held
+  // in memory): every record but the key's, copied as it is, and the key's new
+  // entry in its place (records stay sorted by key, so the same content is the
+  // same bytes). Memory changes only once the write succeeded.
+  auto bytes = read_file_locked();
+  if (!bytes) return bytes.status();
+  std::string out;
+  out.reserve(std::max(bytes->size(), kHeaderSize + kTrailerSize) + kRecordFixed + (entry ? entry->hash.size() : 0));
+  out.append(kMagic);
+  append_u32(&out, kVersion);
+  append_u32(&out, 0);  // the count, set below
+  uint32_t count = 0;
+  bool placed = entry == nullptr;
+  auto place = [&] {
+    append_record(&out, key, *entry);
+    ++count;
+    placed = true;
+  };
+  if (!bytes->empty()) {
+    Status s = visit(*bytes, path_, [&](const Key& k, Entry&& e, uint64_t, std::string_view record) {
+      wipe(e.hash);
+      if (!placed && key < k) place();
+      if (k != key) {
+        out.append(record);
+        ++count;
+      }
+      return true;
+    });
+    wipe(*bytes);
+    if (!s.is_ok()) {
+      wipe(out);
+      return s;
+    }
   }
-  std::string bytes = encode(next);
-  Status s = env_->write_file_atomically(path_, bytes);
-  wipe(bytes);
-  if (!s.is_ok()) {
-    for (auto& [k, e] : next) wipe(e.hash);
-    return s;
-  }
-  for (auto& [k, e] : entries_) wipe(e.hash);
-  entries_ = std::move(next);
+  if (!placed) place();
+  std::string count_bytes;
+  append_u32(&count_bytes, count);
+  out.replace(12, 4, count_bytes);
+  append_u32(&out, crc32c::mask(crc32c::value(out.data(), out.size())));
+  Status s = env_->write_file_atomically(path_, out);
+  wipe(out);
+  if (!s.is_ok()) return s;
+  remember_locked(key, entry);
+  count_ = count;
   return Status::ok();
+}
+
+void CredentialStore::append_record(std::string* out, const Key& key, const Entry& e) {
+  out->append(reinterpret_cast<const char*>(key.first.bytes().data()), 16);
+  out->append(reinterpret_cast<const char*>(key.second.bytes().data()), 16);
+  out->push_back(static_cast<char>(e.must_change ? kFlagMustChange : 0));
+  append_u64(out, static_cast<uint64_t>(e.set_at.micros));
+  append_u16(out, static_cast<uint16_t>(e.hash.size()));
+  out->append(e.hash);
 }
 
 std::string CredentialStore::encode(const Map& entries) {
@@ -369,19 +517,12 @@ std::string CredentialStore::encode(const Map& entries) {
   out.append(kMagic);
   append_u32(&out, kVersion);
   append_u32(&out, static_cast<uint32_t>(entries.size()));
-  for (const auto& [key, e] : entries) {
-    out.append(reinterpret_cast<const char*>(key.first.bytes().data()), 16);
-    out.append(reinterpret_cast<const char*>(key.second.bytes().data()), 16);
-    out.push_back(static_cast<char>(e.must_change ? kFlagMustChange : 0));
-    append_u64(&out, static_cast<uint64_t>(e.set_at.micros));
-    append_u16(&out, static_cast<uint16_t>(e.hash.size()));
-    out.append(e.hash);
-  }
+  for (const auto& [key, e] : entries) append_record(&out, key, e);
   append_u32(&out, crc32c::mask(crc32c::value(out.data(), out.size())));
   return out;
 }
 
-Result<CredentialStore::Map> CredentialStore::decode(std::string_view bytes, const std::string& name) {
+Status CredentialStore::visit(std::string_view bytes, const std::string& name, const Visitor& fn) {
   if (bytes.size() < kHeaderSize + kTrailerSize) return corrupt_at(name, bytes.size(), "file too short");
   if (bytes.substr(0, kMagic.size()) != kMagic) return corrupt_at(name, 0, "bad magic");
   const size_t body = bytes.size() - kTrailerSize;
@@ -392,7 +533,6 @@ Result<CredentialStore::Map> CredentialStore::decode(std::string_view bytes, con
     return corrupt_at(name, 8, "unsupported version " + std::to_string(version));
   }
   const uint32_t count = get_u32(bytes.data() + 12);
-  Map map;
   size_t pos = kHeaderSize;
   for (uint32_t i = 0; i < count; ++i) {
     if (body - pos < kRecordFixed) return corrupt_at(name, pos, "truncated record");
@@ -411,14 +551,30 @@ Result<CredentialStore::Map> CredentialStore::decode(std::string_view bytes, con
     }
     e.hash.assign(bytes.data() + hash_at, hash_len);
     if (e.hash.compare(0, kHashPrefix.size(), kHashPrefix) != 0 || e.hash.find('\0') != std::string::npos) {
+      wipe(e.hash);
       return corrupt_at(name, hash_at, "not an argon2id hash");
     }
-    if (!map.emplace(std::make_pair(partner, user), std::move(e)).second) {
-      return corrupt_at(name, pos, "duplicate credential");
-    }
+    const uint64_t at = pos;
     pos = hash_at + hash_len;
+    if (!fn(std::make_pair(partner, user), std::move(e), at, bytes.substr(at, pos - at))) return Status::ok();
   }
   if (pos != body) return corrupt_at(name, pos, "trailing bytes after the last record");
+  return Status::ok();
+}
+
+Result<CredentialStore::Map> CredentialStore::decode(std::string_view bytes, const std::string& name) {
+  Map map;
+  Status duplicate = Status::ok();
+  Status s = visit(bytes, name, [&](const Key& key, Entry&& e, uint64_t offset, std::string_view) {
+    if (map.emplace(key, std::move(e)).second) return true;
+    duplicate = corrupt_at(name, offset, "duplicate credential");
+    return false;
+  });
+  if (s.is_ok()) s = duplicate;
+  if (!s.is_ok()) {
+    for (auto& [k, e] : map) wipe(e.hash);
+    return s;
+  }
   return map;
 }
 

@@ -12,6 +12,11 @@
 // (OK returned) only after that write, its fsync and the folder fsync succeeded;
 // on failure the in-memory state is left as before the call.
 //
+// Memory (docs/memory.md): the file is the truth. The store holds at most
+// `max_cached_credentials` entries, least recently used out; an entry not held
+// is looked up in the file (read and checked whole), and a change rewrites the
+// file from the file, so a miss behaves exactly as a hit.
+//
 // Thread-safe: one mutex guards the map and the file. The argon2id work (hashing
 // and verifying) runs outside the mutex, so verifications do not queue behind
 // each other.
@@ -20,6 +25,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +60,9 @@ struct CredentialStoreOptions {
   // One gate for several stores (the shards of a node share the memory): when
   // set, it is used and the three numbers above are not.
   std::shared_ptr<ConcurrencyGate> hashing_gate;
+  // Entries held in memory (about 250 bytes each); the others are read from
+  // the file when used. 0 means the default.
+  size_t max_cached_credentials = 0;
 };
 
 // The gate the three numbers of `options` describe.
@@ -138,8 +148,13 @@ class CredentialStore {
   }
 
   bool contains(const PartnerId& partner, const UserId& user) const;
-  size_t size() const;
+  size_t size() const;  // credentials in the file
   const std::string& path() const { return path_; }
+  static constexpr size_t kDefaultCachedCredentials = 4096;
+  // Entries held in memory, the most it holds, and the file reads for entries not held.
+  size_t entries_in_memory() const;
+  size_t max_cached_credentials() const { return max_cached_; }
+  uint64_t file_reads() const;
 
   // --- the file format (docs/secrets.md), exposed for tests ------------------
   struct Entry {
@@ -154,6 +169,12 @@ class CredentialStore {
   static std::string encode(const Map& entries);
   // `name` is used in error messages only.
   static Result<Map> decode(std::string_view bytes, const std::string& name);
+  // Checks the whole file (as decode) and calls `fn` for each entry in file
+  // order, with the record's bytes; stops early when `fn` returns false.
+  using Visitor = std::function<bool(const Key& key, Entry&& entry, uint64_t offset, std::string_view record)>;
+  static Status visit(std::string_view bytes, const std::string& name, const Visitor& fn);
+  // One entry in the file's record format.
+  static void append_record(std::string* out, const Key& key, const Entry& e);
 
  private:
   // A place at the argon2id gate, or kBusy.
@@ -161,9 +182,16 @@ class CredentialStore {
   Result<std::string> hash_password(std::string_view password, const ConcurrencyGate::Permit&) const;
   // Publishes the change (in a cluster), then store_locked().
   Status store(const Key& key, const Entry* entry);
-  // Applies `entry` (or removal, when nullptr) to a copy of the map, writes the
-  // file, and commits the copy only when the write succeeded. Caller holds mu_.
+  // Rewrites the file with `entry` for `key` (or without it, when nullptr);
+  // memory changes only when the write succeeded. Caller holds mu_.
   Status store_locked(const Key& key, const Entry* entry);
+  // The entry from memory, else from the file (then held). Caller holds mu_.
+  Result<std::optional<Entry>> find_locked(const Key& key) const;
+  // Holds a copy of `entry` as most recently used (nullptr: drops the key);
+  // the least recently used beyond max_cached_ goes, wiped. Caller holds mu_.
+  void remember_locked(const Key& key, const Entry* entry) const;
+  // The file's bytes; empty when there is no file. Caller wipes them.
+  Result<std::string> read_file_locked() const;
   Timestamp now() const;
 
   Env* const env_;
@@ -172,11 +200,21 @@ class CredentialStore {
   const size_t memlimit_;
   const Clock* const clock_;
   const std::shared_ptr<ConcurrencyGate> gate_;
+  const size_t max_cached_;
 
   SecretPublisher publish_;  // set once, before the store is shared
   std::mutex publish_mu_;    // changes reach the cluster in the order they are made here
   mutable std::mutex mu_;
-  Map entries_;             // guarded by mu_
+  // Guarded by mu_: the entries held, most recently used first in lru_; the
+  // number of entries in the file; the file reads for entries not held.
+  struct Cached {
+    Entry entry;
+    std::list<Key>::iterator position;
+  };
+  mutable std::map<Key, Cached> cached_;
+  mutable std::list<Key> lru_;
+  size_t count_ = 0;
+  mutable uint64_t file_reads_ = 0;
   std::string dummy_hash_;  // guarded by mu_; hash of a random password, for unknown users
 };
 

@@ -218,6 +218,11 @@ TEST_F(CredentialStoreTest, FailedWriteIsReportedAndChangesNothing) {
   EXPECT_FALSE(store_->issue_temporary_password(partner_n(1), user_n(2)).is_ok());
   EXPECT_FALSE(store_->contains(partner_n(1), user_n(2)));
 
+  // A failed erase leaves the credential in place (the change is undone in memory).
+  env_.fail_syncs(1);
+  EXPECT_FALSE(store_->erase(partner_n(1), user_n(1)).is_ok());
+  EXPECT_TRUE(store_->verify(partner_n(1), user_n(1), temp).is_ok());
+
   store_.reset();
   env_.drop_unsynced_data();
   reopen();
@@ -430,6 +435,65 @@ TEST_F(CredentialStoreTest, InAClusterEveryChangeIsPublishedFirstAndAppliesElsew
   SecretRecord moved(CredentialStore::record_key(partner_n(1), UserId::random()), published[0].plaintext);
   EXPECT_EQ((*other)->apply_replicated(moved).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ((*other)->size(), 0u);
+}
+
+// The bound of docs/memory.md: after many users the store holds at most
+// max_cached_credentials entries, and one it no longer holds behaves exactly
+// as before, from the file: it verifies, changes, erases, and survives reopening.
+TEST(CredentialStoreBoundTest, HoldsAtMostTheBoundAndAnswersFromTheFileBeyondIt) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  FixedClock clock{Timestamp{1'700'000'000'000'000}};
+  CredentialStoreOptions options = fast_options(&clock);
+  constexpr size_t kBound = 3;
+  constexpr int kUsers = 24;
+  options.max_cached_credentials = kBound;
+  auto opened = CredentialStore::open(&env, kData, options);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  CredentialStore& store = **opened;
+  std::vector<std::string> passwords;
+  for (int i = 0; i < kUsers; ++i) {
+    auto pw = store.issue_temporary_password(partner_n(1), user_n(static_cast<unsigned char>(i)));
+    ASSERT_TRUE(pw.is_ok()) << pw.status().to_string();
+    passwords.push_back(*pw);
+    EXPECT_LE(store.entries_in_memory(), kBound);
+  }
+  EXPECT_EQ(store.size(), static_cast<size_t>(kUsers));
+  const uint64_t reads_before = store.file_reads();
+  for (int i = 0; i < kUsers; ++i) {
+    auto v = store.verify(partner_n(1), user_n(static_cast<unsigned char>(i)), passwords[i]);
+    ASSERT_TRUE(v.is_ok()) << i << ": " << v.status().to_string();
+    EXPECT_TRUE(v->must_change);
+    EXPECT_FALSE(store.verify(partner_n(1), user_n(static_cast<unsigned char>(i)), "not the password").is_ok());
+    EXPECT_LE(store.entries_in_memory(), kBound);
+  }
+  EXPECT_GE(store.file_reads(), reads_before + kUsers - kBound) << "the entries were not read from the file";
+  // Changes to entries not held: the file keeps every other entry.
+  ASSERT_TRUE(store.set_password(partner_n(1), user_n(0), "a chosen password 0").is_ok());
+  ASSERT_TRUE(store.erase(partner_n(1), user_n(1)).is_ok());
+  EXPECT_FALSE(store.contains(partner_n(1), user_n(1)));
+  EXPECT_TRUE(store.contains(partner_n(1), user_n(2)));
+  EXPECT_EQ(store.size(), static_cast<size_t>(kUsers - 1));
+  EXPECT_FALSE(store.password_set_at(partner_n(1), user_n(1)));
+  EXPECT_EQ(store.password_set_at(partner_n(1), user_n(5)), clock.now());
+
+  opened->reset();
+  auto reopened = CredentialStore::open(&env, kData, options);
+  ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+  EXPECT_EQ((*reopened)->size(), static_cast<size_t>(kUsers - 1));
+  EXPECT_EQ((*reopened)->entries_in_memory(), kBound);
+  auto chosen = (*reopened)->verify(partner_n(1), user_n(0), "a chosen password 0");
+  ASSERT_TRUE(chosen.is_ok());
+  EXPECT_FALSE(chosen->must_change);
+  EXPECT_FALSE((*reopened)->verify(partner_n(1), user_n(1), passwords[1]).is_ok());
+  for (int i = 2; i < kUsers; ++i) {
+    EXPECT_TRUE((*reopened)->verify(partner_n(1), user_n(static_cast<unsigned char>(i)), passwords[i]).is_ok()) << i;
+  }
+  auto map = CredentialStore::decode(*env.read_file(kCredFile), kCredFile);
+  ASSERT_TRUE(map.is_ok()) << map.status().to_string();
+  EXPECT_EQ(map->size(), static_cast<size_t>(kUsers - 1));
+  EXPECT_EQ(CredentialStore::encode(*map), *env.read_file(kCredFile)) << "records out of order: not canonical";
+  for (auto& [k, e] : *map) sodium_memzero(e.hash.data(), e.hash.size());
 }
 
 }  // namespace

@@ -227,6 +227,14 @@ Result<CommandOutcome> Engine::execute(const Principal& actor, const CommandRequ
 
 void Engine::forget_cached_states() { shared_->clear(); }
 
+size_t Engine::cached_states() const {
+  return std::apply([](const auto&... c) { return (c.size() + ...); }, shared_->caches);
+}
+
+size_t Engine::cached_states_limit() const {
+  return std::apply([](const auto&... c) { return (c.capacity() + ...); }, shared_->caches);
+}
+
 Status forget_user(Engine& engine, PersonalDataCipher& cipher, const UserId& user) {
   Status erased = cipher.erase(user_subject(user));
   // The cached states may hold the user's personal data in clear, decoded

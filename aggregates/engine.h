@@ -107,6 +107,11 @@ class Engine {
   // before a subject's key went (forget_user).
   void forget_cached_states();
 
+  // States held by the caches (all state types), and the most they may hold
+  // (state_cache_entries per state type): the memory gauges of /metrics.
+  size_t cached_states() const;
+  size_t cached_states_limit() const;
+
  private:
   Result<CommandOutcome> decide_and_append(const Principal& actor, const CommandRequest& request);
   Result<CommandOutcome> answer_duplicate(const CommitResult& earlier) const;

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <tuple>
 #include <utility>
@@ -54,7 +55,8 @@ Status erased(const std::string& subject) {
 
 }  // namespace
 
-Result<std::unique_ptr<KeyStore>> KeyStore::open(Env* env, const std::string& data_dir) {
+Result<std::unique_ptr<KeyStore>> KeyStore::open(Env* env, const std::string& data_dir,
+                                                 size_t max_cached_subjects) {
   if (sodium_init() < 0) return Status(StatusCode::kInternal, "libsodium failed to initialize");
   ACCT_RETURN_IF_ERROR(env->create_dir(data_dir));
   const std::string dir = join_path(data_dir, "keys");
@@ -66,18 +68,18 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(Env* env, const std::string& da
       ACCT_RETURN_IF_ERROR(env->sync_dir(parent));
     }
   }
-  auto store = std::make_unique<KeyStore>(env, dir);
+  auto store = std::make_unique<KeyStore>(env, dir, max_cached_subjects);
+  std::lock_guard lock(store->mu_);
   ACCT_RETURN_IF_ERROR(store->load_dir(join_path(dir, "subjects"), kSubjectSuffix));
   ACCT_RETURN_IF_ERROR(store->load_dir(join_path(dir, "partners"), kPartnerSuffix));
-  spdlog::info("key store: {} subject key(s), {} erased subject(s), {} partner secret(s) loaded from {}",
-               store->keys_.size(), store->tombstones_.size(), store->partner_secrets_.size(), dir);
   return store;
 }
 
-KeyStore::KeyStore(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
+KeyStore::KeyStore(Env* env, std::string dir, size_t max_cached_subjects)
+    : env_(env), dir_(std::move(dir)), max_cached_(std::max<size_t>(1, max_cached_subjects)) {}
 
 KeyStore::~KeyStore() {
-  for (auto& [s, k] : keys_) sodium_memzero(k.data(), k.size());
+  for (auto& [s, c] : subjects_) sodium_memzero(c.subject.key.data(), c.subject.key.size());
   for (auto& [p, k] : partner_secrets_) sodium_memzero(k.data(), k.size());
 }
 
@@ -85,6 +87,7 @@ Status KeyStore::load_dir(const std::string& dir, std::string_view suffix) {
   auto names = env_->list_dir(dir);
   if (!names) return names.status();
   bool removed_tmp = false;
+  size_t keys = 0, tombstones = 0;
   for (const std::string& name : *names) {
     const std::string path = join_path(dir, name);
     if (ends_with(name, kTmpSuffix)) {
@@ -112,11 +115,10 @@ Status KeyStore::load_dir(const std::string& dir, std::string_view suffix) {
           subject_file_name(rec->name) != name) {
         return corrupt_at(path, kFixedSize, "the record does not belong to this file name");
       }
-      if (rec->kind == Kind::kTombstone) {
-        tombstones_.insert(rec->name);
-      } else {
-        keys_[rec->name] = rec->key;
-      }
+      const bool erased = rec->kind == Kind::kTombstone;
+      ++(erased ? tombstones : keys);
+      // Every file is checked; the first ones are held (the rest are read when used).
+      if (subjects_.size() < max_cached_) remember_locked(rec->name, Subject{erased, rec->key});
     } else {
       auto partner = PartnerId::parse(rec->name);
       if (rec->kind != Kind::kPartnerSecret || !partner || partner->to_string() + std::string(suffix) != name) {
@@ -127,7 +129,57 @@ Status KeyStore::load_dir(const std::string& dir, std::string_view suffix) {
     sodium_memzero(rec->key.data(), rec->key.size());
   }
   if (removed_tmp) ACCT_RETURN_IF_ERROR(env_->sync_dir(dir));
+  if (suffix == kSubjectSuffix) {
+    spdlog::info("key store: {} subject key(s) and {} erased subject(s) in {}; {} held in memory (at most {})", keys,
+                 tombstones, dir, subjects_.size(), max_cached_);
+  } else {
+    spdlog::info("key store: {} partner secret(s) loaded from {}", partner_secrets_.size(), dir);
+  }
   return Status::ok();
+}
+
+Result<std::optional<KeyStore::Subject>> KeyStore::find_locked(const std::string& subject) const {
+  if (auto it = subjects_.find(subject); it != subjects_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.position);
+    return std::optional<Subject>(it->second.subject);
+  }
+  // Not held: the file says (it is what every hit was read from or written as).
+  const std::string path = subject_path(subject);
+  ++file_reads_;
+  auto bytes = env_->read_file(path);
+  if (!bytes) {
+    if (bytes.status().code() == StatusCode::kNotFound) return std::optional<Subject>();
+    return bytes.status();
+  }
+  auto rec = decode(*bytes, path);
+  sodium_memzero(bytes->data(), bytes->size());
+  if (!rec) return rec.status();
+  struct Wipe {
+    Key& k;
+    ~Wipe() { sodium_memzero(k.data(), k.size()); }
+  } wipe{rec->key};
+  if (rec->kind == Kind::kPartnerSecret || rec->name != subject) {
+    return corrupt_at(path, kFixedSize, "the record does not belong to this file name");
+  }
+  const Subject found{rec->kind == Kind::kTombstone, rec->key};
+  remember_locked(subject, found);
+  return std::optional<Subject>(found);
+}
+
+void KeyStore::remember_locked(const std::string& subject, const Subject& value) const {
+  if (auto it = subjects_.find(subject); it != subjects_.end()) {
+    it->second.subject = value;
+    lru_.splice(lru_.begin(), lru_, it->second.position);
+    return;
+  }
+  lru_.push_front(subject);
+  subjects_.emplace(subject, Cached{value, lru_.begin()});
+  while (subjects_.size() > max_cached_) {
+    auto last = subjects_.find(lru_.back());
+    sodium_memzero(last->second.subject.key.data(), last->second.subject.key.size());
+    subjects_.erase(last);
+    lru_.pop_back();
+  }
 }
 
 std::string KeyStore::subject_file_name(std::string_view subject) {
@@ -146,6 +198,30 @@ std::string KeyStore::subject_file_name(std::string_view subject) {
     }
   }
   out.append(kSubjectSuffix);
+  return out;
+}
+
+std::optional<std::string> KeyStore::subject_of_file_name(std::string_view name) {
+  if (!ends_with(name, kSubjectSuffix)) return std::nullopt;
+  name.remove_suffix(kSubjectSuffix.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] != '%') {
+      out.push_back(name[i]);
+      continue;
+    }
+    if (i + 2 >= name.size()) return std::nullopt;
+    const int hi = hex(name[i + 1]), lo = hex(name[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  if (subject_file_name(out) != std::string(name) + std::string(kSubjectSuffix)) return std::nullopt;
   return out;
 }
 
@@ -196,12 +272,19 @@ Status KeyStore::write_locked(const std::string& path, const Record& r) {
 
 Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool create) {
   ACCT_RETURN_IF_ERROR(validate_subject(subject));
-  if (tombstones_.count(subject)) {
+  auto found = find_locked(subject);
+  if (!found) return found.status();
+  if (*found && (*found)->erased) {
     if (!create) return erased(subject);
     return Status(StatusCode::kRuleViolated,
                   "data subject " + subject + " was erased (purged); a new key is never created for it", "subject");
   }
-  if (auto it = keys_.find(subject); it != keys_.end()) return it->second;
+  if (*found) {
+    const Key key = (*found)->key;
+    sodium_memzero((*found)->key.data(), kKeyBytes);
+    return key;
+  }
+  // No file: a new key (never over an existing file, which find_locked read).
   if (!create) return not_found("data subject " + subject + " has no key", "subject");
   Record r{Kind::kSubjectKey, subject, {}};
   crypto_aead_xchacha20poly1305_ietf_keygen(r.key.data());
@@ -211,7 +294,7 @@ Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool 
     spdlog::error("key store: key for data subject {} not stored: {}", subject, s.to_string());
     return s;
   }
-  keys_[subject] = r.key;
+  remember_locked(subject, Subject{false, r.key});
   Key key = r.key;
   sodium_memzero(r.key.data(), r.key.size());
   created_locked(subject_record_key(subject));
@@ -228,7 +311,9 @@ Status KeyStore::destroy(const std::string& subject) {
   ACCT_RETURN_IF_ERROR(validate_subject(subject));
   {
     std::lock_guard lock(mu_);
-    if (tombstones_.count(subject)) return Status::ok();
+    auto found = find_locked(subject);
+    if (!found) return found.status();
+    if (*found && (*found)->erased) return Status::ok();
   }
   // In a cluster the tombstone is committed there first (not under the
   // mutex: seal and open go on meanwhile); if that fails nothing is destroyed
@@ -246,22 +331,34 @@ Status KeyStore::destroy(const std::string& subject) {
 }
 
 Status KeyStore::destroy_locked(const std::string& subject) {
-  if (tombstones_.count(subject)) return Status::ok();
+  auto found = find_locked(subject);
+  if (!found) return found.status();
+  if (*found && (*found)->erased) return Status::ok();
+  if (*found) sodium_memzero((*found)->key.data(), kKeyBytes);
   // The tombstone replaces the key file in one rename: there is no moment at
   // which a crash leaves neither (a fresh key could then be made) or both.
   ACCT_RETURN_IF_ERROR(write_locked(subject_path(subject), Record{Kind::kTombstone, subject, {}}));
-  if (auto it = keys_.find(subject); it != keys_.end()) {
-    sodium_memzero(it->second.data(), it->second.size());
-    keys_.erase(it);
-  }
-  tombstones_.insert(subject);
+  remember_locked(subject, Subject{true, {}});  // wipes the held key
   spdlog::info("key store: destroyed the key of data subject {} (crypto-shredding)", subject);
   return Status::ok();
 }
 
 bool KeyStore::destroyed(const std::string& subject) const {
   std::lock_guard lock(mu_);
-  return tombstones_.count(subject) != 0;
+  auto found = find_locked(subject);
+  if (!found || !*found) return false;
+  sodium_memzero((*found)->key.data(), kKeyBytes);
+  return (*found)->erased;
+}
+
+size_t KeyStore::subjects_in_memory() const {
+  std::lock_guard lock(mu_);
+  return subjects_.size();
+}
+
+uint64_t KeyStore::subject_file_reads() const {
+  std::lock_guard lock(mu_);
+  return file_reads_;
 }
 
 Result<std::string> KeyStore::seal(const std::string& subject, std::string_view plaintext,
@@ -326,10 +423,16 @@ std::vector<SecretRecord> KeyStore::unshipped_records() const {
   for (const std::string& record_key : unshipped_) {
     if (record_key.rfind("key/", 0) == 0) {
       const std::string subject = record_key.substr(4);
-      if (tombstones_.count(subject)) {
+      auto found = find_locked(subject);
+      if (!found) {
+        // Stays unshipped; the next call tries again.
+        spdlog::error("key store: the key of data subject {} cannot be read to ship it: {}", subject,
+                      found.status().to_string());
+      } else if (*found && (*found)->erased) {
         out.emplace_back(record_key, encode(Record{Kind::kTombstone, subject, {}}));
-      } else if (auto it = keys_.find(subject); it != keys_.end()) {
-        out.emplace_back(record_key, encode(Record{Kind::kSubjectKey, subject, it->second}));
+      } else if (*found) {
+        out.emplace_back(record_key, encode(Record{Kind::kSubjectKey, subject, (*found)->key}));
+        sodium_memzero((*found)->key.data(), kKeyBytes);
       }
     } else if (auto partner = PartnerId::parse(record_key.substr(8))) {
       if (auto it = partner_secrets_.find(*partner); it != partner_secrets_.end()) {
@@ -350,8 +453,16 @@ void KeyStore::reconcile(const std::set<std::string>& cluster_keys) {
   auto check = [&](std::string record_key) {
     if (!cluster_keys.count(record_key)) unshipped_.insert(std::move(record_key));
   };
-  for (const auto& [subject, key] : keys_) check(subject_record_key(subject));
-  for (const std::string& subject : tombstones_) check(subject_record_key(subject));
+  // Every subject with a file (a key or a tombstone), held in memory or not.
+  const std::string subjects_dir = join_path(dir_, "subjects");
+  if (auto names = env_->list_dir(subjects_dir); names) {
+    for (const std::string& name : *names) {
+      if (auto subject = subject_of_file_name(name)) check(subject_record_key(*subject));
+    }
+  } else {
+    spdlog::error("key store: cannot list {} to compare with the cluster: {}", subjects_dir,
+                  names.status().to_string());
+  }
   for (const auto& [partner, key] : partner_secrets_) check(partner_record_key(partner));
   if (!unshipped_.empty()) {
     spdlog::info("key store: {} key(s) held here are not in the cluster yet; they go with the next batch",
@@ -377,15 +488,19 @@ Status KeyStore::apply_replicated(const SecretRecord& record) {
   unshipped_.erase(record.key);  // the cluster's version is the one that counts
   if (rec->kind == Kind::kTombstone) return destroy_locked(rec->name);
   if (rec->kind == Kind::kSubjectKey) {
-    if (tombstones_.count(rec->name)) return Status::ok();  // destroyed stays destroyed
-    auto it = keys_.find(rec->name);
-    if (it != keys_.end() && sodium_memcmp(it->second.data(), rec->key.data(), kKeyBytes) == 0) return Status::ok();
+    auto found = find_locked(rec->name);
+    if (!found) return found.status();
+    const bool had_key = *found && !(*found)->erased;
+    const bool same = had_key && sodium_memcmp((*found)->key.data(), rec->key.data(), kKeyBytes) == 0;
+    if (*found) sodium_memzero((*found)->key.data(), kKeyBytes);
+    if (*found && (*found)->erased) return Status::ok();  // destroyed stays destroyed
+    if (same) return Status::ok();
     ACCT_RETURN_IF_ERROR(write_locked(subject_path(rec->name), *rec));
-    if (it != keys_.end()) {
+    if (had_key) {
       // Made here by a leader whose batch never committed: nothing committed uses it.
       spdlog::warn("key store: the key of data subject {} is replaced by the cluster's", rec->name);
     }
-    keys_[rec->name] = rec->key;
+    remember_locked(rec->name, Subject{false, rec->key});
     return Status::ok();
   }
   auto partner = PartnerId::parse(rec->name);

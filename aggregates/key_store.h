@@ -15,8 +15,11 @@
 // Files (one per subject / partner, each written with Env::write_file_atomically):
 //   DATA/keys/subjects/<escaped subject>.key
 //   DATA/keys/partners/<partner uuid>.secret
-// Everything is loaded at open(), so a damaged file is found then (kCorruption
-// naming the file and the offset), and destroyed() needs no I/O.
+// Every file is read and checked at open(), so a damaged file is found then
+// (kCorruption naming the file and the offset). In memory the store keeps the
+// partners' secrets and at most `max_cached_subjects` subjects (key or
+// tombstone), least recently used out; a subject not held is read from its
+// file, which is the truth: a miss behaves exactly as a hit (docs/memory.md).
 //
 // In a cluster (docs/cluster.md, "State outside the log") the store also
 // keeps its records in step with the cluster's: new keys wait in an
@@ -29,12 +32,15 @@
 
 #include <array>
 #include <cstddef>
+#include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "aggregates/secret_record.h"
@@ -54,11 +60,16 @@ class KeyStore {
   using Key = std::array<unsigned char, kKeyBytes>;
   using Fingerprint = std::array<unsigned char, 32>;
 
-  // Loads every key and tombstone under DATA/keys (creating the folders if
-  // needed). `env` must outlive the store.
-  static Result<std::unique_ptr<KeyStore>> open(Env* env, const std::string& data_dir);
+  // Subjects held in memory by default (about 200 bytes each).
+  static constexpr size_t kDefaultCachedSubjects = 4096;
 
-  KeyStore(Env* env, std::string dir);
+  // Checks every key and tombstone under DATA/keys (creating the folders if
+  // needed) and keeps up to `max_cached_subjects` of them (at least 1).
+  // `env` must outlive the store.
+  static Result<std::unique_ptr<KeyStore>> open(Env* env, const std::string& data_dir,
+                                                size_t max_cached_subjects = kDefaultCachedSubjects);
+
+  KeyStore(Env* env, std::string dir, size_t max_cached_subjects = kDefaultCachedSubjects);
   KeyStore(const KeyStore&) = delete;
   KeyStore& operator=(const KeyStore&) = delete;
   ~KeyStore();  // wipes the keys held in memory
@@ -71,7 +82,14 @@ class KeyStore {
   // Crypto-shredding. Durable when it returns OK. Idempotent; also records a
   // tombstone for a subject that never had a key.
   Status destroy(const std::string& subject);
+  // False also when the subject's file cannot be read (destroy() then reports it).
   bool destroyed(const std::string& subject) const;
+
+  // Subject keys and tombstones held in memory, and the most it holds (the
+  // memory gauges of /metrics); files read because a subject was not held.
+  size_t subjects_in_memory() const;
+  size_t max_cached_subjects() const { return max_cached_; }
+  uint64_t subject_file_reads() const;
 
   // nonce (24 random bytes) || XChaCha20-Poly1305-IETF ciphertext+tag of
   // `plaintext`, authenticating `associated_data`. Creates the key on first use.
@@ -113,6 +131,8 @@ class KeyStore {
   // File name for a subject: bytes [A-Za-z0-9_-] kept, every other byte as %XX
   // (upper-case hex), plus ".key". Injective, never "." or "..".
   static std::string subject_file_name(std::string_view subject);
+  // The inverse; nullopt for a name subject_file_name() does not make.
+  static std::optional<std::string> subject_of_file_name(std::string_view name);
   static std::string normalize_email(std::string_view email);
 
  private:
@@ -123,19 +143,37 @@ class KeyStore {
   };
   static std::string encode(const Record& r);
   static Result<Record> decode(std::string_view bytes, const std::string& file);
+  // A subject as its file says: a key, or erased (a tombstone).
+  struct Subject {
+    bool erased = false;
+    Key key{};
+  };
+  struct Cached {
+    Subject subject;
+    std::list<std::string>::iterator position;  // in lru_
+  };
   Status load_dir(const std::string& dir, std::string_view suffix);
   Status write_locked(const std::string& path, const Record& r);
   std::string subject_path(const std::string& subject) const;
   Result<Key> key_for_locked(const std::string& subject, bool create);
   Status destroy_locked(const std::string& subject);  // the local tombstone
   void created_locked(std::string record_key);        // tracked as unshipped in a cluster
+  // The subject from memory, else from its file (then held); nullopt when it
+  // has no file. Caller holds mu_.
+  Result<std::optional<Subject>> find_locked(const std::string& subject) const;
+  // Holds the subject as most recently used; the least recently used one
+  // beyond max_cached_ goes (its key wiped). Caller holds mu_.
+  void remember_locked(const std::string& subject, const Subject& value) const;
 
   Env* const env_;
   const std::string dir_;  // DATA/keys
+  const size_t max_cached_;
 
   mutable std::mutex mu_;
-  std::map<std::string, Key> keys_;  // subject -> key
-  std::set<std::string> tombstones_;  // erased subjects
+  // The subjects held (keys and tombstones), most recently used first in lru_.
+  mutable std::unordered_map<std::string, Cached> subjects_;
+  mutable std::list<std::string> lru_;
+  mutable uint64_t file_reads_ = 0;
   std::map<PartnerId, Key> partner_secrets_;
   SecretPublisher publish_;               // set once, before the store is shared
   bool replicated_ = false;

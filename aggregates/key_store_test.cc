@@ -404,3 +404,102 @@ TEST_F(KeyStoreTest, InAClusterADestroyIsPublishedFirstAndNotDoneWhenThatFails) 
 
 }  // namespace
 }  // namespace accountable
+
+namespace accountable {
+namespace {
+
+std::string subject_n(int n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "user:6f1c2d3e-0000-4000-8000-%012d", n);
+  return buf;
+}
+
+// The bound of docs/memory.md: after many distinct subjects the store holds at
+// most max_cached_subjects in memory, and a subject it no longer holds answers
+// exactly as before, from its file: the same key, erased stays erased, no key
+// is made over an existing one.
+TEST(KeyStoreBoundTest, HoldsAtMostTheBoundAndAnswersFromTheFilesBeyondIt) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  constexpr size_t kBound = 4;
+  constexpr int kSubjects = 50;
+  auto opened = KeyStore::open(&env, kData, kBound);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  KeyStore& store = **opened;
+  std::vector<std::string> sealed;
+  for (int i = 0; i < kSubjects; ++i) {
+    auto s = store.seal(subject_n(i), "person " + std::to_string(i), "ad");
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    sealed.push_back(*s);
+    EXPECT_LE(store.subjects_in_memory(), kBound);
+  }
+  ASSERT_TRUE(store.destroy(subject_n(0)).is_ok());
+  const uint64_t reads_before = store.subject_file_reads();
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 1; i < kSubjects; ++i) {
+      auto plain = store.open(subject_n(i), sealed[i], "ad");
+      ASSERT_TRUE(plain.is_ok()) << i << ": " << plain.status().to_string();
+      EXPECT_EQ(*plain, "person " + std::to_string(i));
+      // A key made again "on first use" would not open the old value: the file's is used.
+      auto again = store.seal(subject_n(i), "again", "ad");
+      ASSERT_TRUE(again.is_ok());
+      EXPECT_EQ(*store.open(subject_n(i), *again, "ad"), "again");
+      EXPECT_LE(store.subjects_in_memory(), kBound);
+    }
+    // Subject 0 was pushed out long ago; its tombstone is read back.
+    EXPECT_TRUE(store.destroyed(subject_n(0)));
+    EXPECT_EQ(store.open(subject_n(0), sealed[0], "ad").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(store.key_for(subject_n(0), /*create=*/true).status().code(), StatusCode::kRuleViolated);
+  }
+  EXPECT_GT(store.subject_file_reads(), reads_before + kSubjects) << "the subjects were not read from their files";
+  EXPECT_EQ(store.subjects_in_memory(), kBound);
+  EXPECT_EQ(store.max_cached_subjects(), kBound);
+  EXPECT_EQ(store.key_for(subject_n(kSubjects), /*create=*/false).status().code(), StatusCode::kNotFound);
+
+  // Reopened with the same bound: every file is checked, `kBound` are held.
+  opened->reset();
+  auto reopened = KeyStore::open(&env, kData, kBound);
+  ASSERT_TRUE(reopened.is_ok());
+  EXPECT_EQ((*reopened)->subjects_in_memory(), kBound);
+  for (int i = 1; i < kSubjects; ++i) EXPECT_EQ(*(*reopened)->open(subject_n(i), sealed[i], "ad"), "person " + std::to_string(i));
+  EXPECT_TRUE((*reopened)->destroyed(subject_n(0)));
+}
+
+TEST(KeyStoreBoundTest, ReconcileAndShippingSeeTheSubjectsNotHeld) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  auto opened = KeyStore::open(&env, kData, 2);
+  ASSERT_TRUE(opened.is_ok());
+  KeyStore& store = **opened;
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(store.seal(subject_n(i), "x", "ad").is_ok());
+  ASSERT_TRUE(store.destroy(subject_n(5)).is_ok());
+  store.enable_replication([](const std::vector<SecretRecord>&) { return Status::ok(); });
+  store.reconcile({KeyStore::subject_record_key(subject_n(1))});
+  auto records = store.unshipped_records();
+  ASSERT_EQ(records.size(), 5u);  // 0, 2, 3, 4 (keys) and 5 (tombstone); not 1
+  EXPECT_LE(store.subjects_in_memory(), 2u);
+  FaultInjectionEnv other_env;
+  ASSERT_TRUE(other_env.create_dir(kData).is_ok());
+  auto other = KeyStore::open(&other_env, kData, 2);
+  ASSERT_TRUE(other.is_ok());
+  for (const SecretRecord& r : records) ASSERT_TRUE((*other)->apply_replicated(r).is_ok()) << r.key;
+  for (int i : {0, 2, 3, 4}) {
+    auto sealed = store.seal(subject_n(i), "shared", "ad");
+    ASSERT_TRUE(sealed.is_ok());
+    EXPECT_EQ(*(*other)->open(subject_n(i), *sealed, "ad"), "shared") << i;
+  }
+  EXPECT_TRUE((*other)->destroyed(subject_n(5)));
+}
+
+TEST(KeyStoreBoundTest, FileNamesMapBackToSubjects) {
+  for (const std::string& s : {std::string("user:abc"), std::string("a%b/c.d"), kAlice, std::string("x")}) {
+    EXPECT_EQ(KeyStore::subject_of_file_name(KeyStore::subject_file_name(s)), s);
+  }
+  EXPECT_FALSE(KeyStore::subject_of_file_name("user%3a.key"));  // lower-case hex is never made
+  EXPECT_FALSE(KeyStore::subject_of_file_name("user%3.key"));
+  EXPECT_FALSE(KeyStore::subject_of_file_name("user.secret"));
+  EXPECT_FALSE(KeyStore::subject_of_file_name("a.b.key"));  // '.' would be escaped
+}
+
+}  // namespace
+}  // namespace accountable

@@ -56,13 +56,19 @@ class StateCache {
     order_.clear();
   }
 
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return map_.size();
+  }
+  size_t capacity() const { return capacity_; }
+
  private:
   struct Entry {
     std::shared_ptr<const State> state;
     std::list<std::string>::iterator position;
   };
   const size_t capacity_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::list<std::string> order_;  // most recently used first
   std::unordered_map<std::string, Entry> map_;
 };

@@ -116,5 +116,50 @@ TEST(StateCache, OnePartnersConcurrentCommandsAllCommitWithoutRetries) {
   EXPECT_EQ(updates, static_cast<size_t>(kThreads * kEach));
 }
 
+// The bound of docs/memory.md: however many streams pass, the cache holds at
+// most its capacity, the most recently used ones; the engine reports both.
+TEST(StateCache, HoldsAtMostItsCapacityMostRecentlyUsedFirst) {
+  StateCache<Version> cache(8);
+  for (int i = 0; i < 1000; ++i) {
+    cache.put("user-" + std::to_string(i), std::make_shared<const Version>(Version{StreamVersion(1)}));
+    EXPECT_LE(cache.size(), 8u);
+    if (i == 500) {
+      ASSERT_NE(cache.get("user-495"), nullptr);  // used: outlives the ones put after it
+    }
+  }
+  EXPECT_EQ(cache.size(), 8u);
+  EXPECT_EQ(cache.capacity(), 8u);
+  EXPECT_NE(cache.get("user-999"), nullptr);
+  EXPECT_NE(cache.get("user-992"), nullptr);
+  EXPECT_EQ(cache.get("user-991"), nullptr);
+  EXPECT_EQ(cache.get("user-0"), nullptr);
+}
+
+TEST(StateCache, TheEnginesCachesStayWithinTheirBoundAndLoadsStayRight) {
+  CacheWorld w;
+  EngineOptions eo;
+  eo.clock = &w.clock;
+  eo.fingerprint = [&w](const PartnerId& p, std::string_view email) { return w.keys->email_fingerprint_bytes(p, email); };
+  eo.cipher = w.cipher.get();
+  eo.state_cache_entries = 3;
+  auto small = std::make_unique<Engine>(*w.log, eo);
+  std::vector<UserId> users;
+  for (int i = 0; i < 12; ++i) {
+    auto created = w.run(*small, w.as_admin(),
+                         CreateUser{w.partner, testing::contact("U", std::to_string(i), "u" + std::to_string(i) + "@contoso.com"), {}});
+    ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+    users.emplace_back(created->created_ids.at(0).bytes());
+    EXPECT_LE(small->cached_states(), small->cached_states_limit());
+  }
+  EXPECT_EQ(small->cached_states_limit(), 3u * std::tuple_size_v<AggregateStates>);
+  for (const UserId& u : users) {
+    auto loaded = small->load<UserState>(user_stream(u));
+    auto replayed = small->replay<UserState>(user_stream(u));
+    ASSERT_TRUE(loaded.is_ok() && replayed.is_ok());
+    EXPECT_EQ(encode_state(*loaded), encode_state(*replayed));
+  }
+  EXPECT_LE(small->cached_states(), small->cached_states_limit());
+}
+
 }  // namespace
 }  // namespace accountable

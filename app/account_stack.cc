@@ -17,7 +17,7 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   auto log = EventLog::open(log_options);  // takes DATA/LOCK first: nothing else is touched by a second process
   if (!log) return log.status();
   stack->log_ = std::move(*log);
-  auto keys = KeyStore::open(posix_env(), options.data_dir);
+  auto keys = KeyStore::open(posix_env(), options.data_dir, options.key_cache_subjects);
   if (!keys) return keys.status();
   stack->keys_ = std::move(*keys);
   if (options.sign_checkpoints) {
@@ -50,6 +50,7 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   engine_options.snapshots = stack->snapshots_.get();
   engine_options.cipher = stack->cipher_.get();
   engine_options.snapshot_every = options.snapshot_every;
+  engine_options.state_cache_entries = options.state_cache_entries;
   if (options.catalog_shard != nullptr) engine_options.catalog_source = &options.catalog_shard->engine();
   stack->engine_ = std::make_unique<Engine>(*stack->log_, engine_options);
   return stack;

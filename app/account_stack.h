@@ -28,6 +28,10 @@ struct AccountStackOptions {
   const Clock* clock = nullptr;                 // null: the system clock
   CredentialStoreOptions credentials;          // argon2id cost (tests lower it)
   uint64_t snapshot_every = 100;
+  // Memory bounds (docs/memory.md): data subjects whose key (or tombstone) the
+  // key store holds, and states the engine caches per state type.
+  size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
+  size_t state_cache_entries = 4096;
   // The file layer of the event log (DATA/log, DATA/index); null: posix_env().
   // Tests pass a FaultInjectionEnv (testing/fault_env.h) to fail fsyncs or fill
   // the disk under a running server. The other parts stay on the real disk.

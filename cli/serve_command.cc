@@ -28,6 +28,7 @@
 #include "server/http_server.h"
 #include "server/listen_address.h"
 #include "transparency/checkpoint_publishers.h"
+#include "server/memory.h"
 #include "server/metrics.h"
 #include "server/shard_router.h"
 #include "server/tls_context.h"
@@ -70,6 +71,13 @@ struct ServeArgs {
   // The security log (docs/security-log.md).
   uint64_t security_log_retention_days = 400;
   uint64_t security_log_max_mib = 1024;
+  // Memory bounds (docs/memory.md).
+  int malloc_arenas = 2;
+  size_t memory_trim_seconds = 10;
+  size_t log_release_ms = 1000;
+  size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
+  size_t credential_cache_entries = CredentialStore::kDefaultCachedCredentials;
+  size_t state_cache_entries = 4096;
 };
 
 // The security log's lines on /metrics.
@@ -269,6 +277,7 @@ int serve(const ServeArgs& args) {
   sigaddset(&stop_signals, SIGTERM);
   if (tls) sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  limit_malloc_arenas(args.malloc_arenas);  // before the threads start
 
   HttpServerOptions http;
   if (Status s = parse_listen(args.listen, &http.address, &http.port); !s.is_ok()) {
@@ -382,6 +391,9 @@ int serve(const ServeArgs& args) {
     AccountStackOptions options;
     options.data_dir = shard_dir(s);
     options.credentials.hashing_gate = hashing_gate;
+    options.key_cache_subjects = args.key_cache_subjects;
+    options.credentials.max_cached_credentials = args.credential_cache_entries;
+    options.state_cache_entries = args.state_cache_entries;
     options.checkpoint_publishers = publishers;
     options.sign_every_events = args.sign_every_events;
     options.sign_every = std::chrono::seconds(args.sign_every_seconds);
@@ -510,6 +522,13 @@ int serve(const ServeArgs& args) {
   }
   const std::shared_ptr<SecurityLog> security_log = std::move(*opened_security_log);
   expose_security_log(metrics, security_log);
+  std::vector<ShardMemory> memory_owners;
+  for (ShardParts& p : shards) memory_owners.push_back(ShardMemory{p.stack.get(), p.tokens.get()});
+  expose_memory(metrics, std::move(memory_owners));
+  // Stopped before the logs close (reset below; on an early return it goes
+  // before the stacks, which were made before it).
+  auto trimmer = std::make_unique<MemoryTrimmer>(logs, std::chrono::seconds(args.memory_trim_seconds),
+                                                 std::chrono::milliseconds(args.log_release_ms));
   for (uint32_t s = 0; s < shard_count; ++s) {
     ApiOptions api_options;
     api_options.sign_in_guard = sign_in_guard;
@@ -592,6 +611,7 @@ int serve(const ServeArgs& args) {
     }
     p.views.reset();
   }
+  trimmer.reset();
   for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
     if (Status s = it->stack->close(); !s.is_ok()) {
       spdlog::error("close: {}", s.to_string());
@@ -698,6 +718,24 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "the security log's files past this total are deleted, oldest first")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 20));
+  cmd->add_option("--malloc-arenas", args->malloc_arenas,
+                  "malloc arenas at most (glibc M_ARENA_MAX; 0: glibc's default, 8 per core) (docs/memory.md)")
+      ->capture_default_str();
+  cmd->add_option("--memory-trim-seconds", args->memory_trim_seconds,
+                  "return malloc's free pages to the kernel this often (malloc_trim; 0: never)")
+      ->capture_default_str();
+  cmd->add_option("--log-release-ms", args->log_release_ms,
+                  "unmap the log's pages that reads mapped in, this often (they stay in the page cache; 0: never)")
+      ->capture_default_str();
+  cmd->add_option("--key-cache-subjects", args->key_cache_subjects,
+                  "data subjects whose key the key store holds in memory; the others are read from their file")
+      ->capture_default_str();
+  cmd->add_option("--credential-cache-entries", args->credential_cache_entries,
+                  "users whose password hash the credential store holds in memory; the others are read from its file")
+      ->capture_default_str();
+  cmd->add_option("--state-cache-entries", args->state_cache_entries,
+                  "aggregate states the engine keeps in memory, per state type (0: none)")
+      ->capture_default_str();
   cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
                   "cluster: a node silent this long loses its shards (the floor of a failover)")
       ->capture_default_str();

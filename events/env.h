@@ -44,6 +44,10 @@ class RandomAccessFile {
   virtual Status read(uint64_t offset, size_t n, char* scratch, std::string_view* out) const = 0;
   // True when read() returns pointers into stable memory and never uses scratch.
   virtual bool zero_copy() const { return false; }
+  // Drops the process's resident pages of a memory map (they stay in the
+  // kernel's page cache; the next read maps them again, same bytes). Pointers
+  // read() returned stay valid. No-op when nothing is mapped.
+  virtual void release_resident() const {}
 };
 
 // An exclusive lock on a data folder, held until destroyed.

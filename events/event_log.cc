@@ -294,6 +294,11 @@ LogStats EventLog::stats() const {
   return s;
 }
 
+void EventLog::release_mapped_pages() const {
+  std::shared_lock lock(index_mu_);  // segments_ changes under it
+  for (const auto& seg : segments_) seg->file->release_resident();
+}
+
 Status EventLog::write_checkpoint() {
   std::string bytes;
   uint64_t covered = 0;

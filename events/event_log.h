@@ -162,6 +162,11 @@ class EventLog {
   // kPoisoned after a failed write or fsync, else OK.
   Status health() const;
   LogStats stats() const;
+  // Unmaps the resident pages of the segments' memory maps from the process
+  // (they stay in the page cache): reads touch the whole log over time, and
+  // each touched page would otherwise count in the process's RSS until the
+  // kernel needs the memory (docs/memory.md).
+  void release_mapped_pages() const;
   // Writes the index checkpoint now (also done on close and every N events).
   Status write_checkpoint();
 

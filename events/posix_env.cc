@@ -185,6 +185,12 @@ class PosixMmapFile final : public RandomAccessFile {
   // returned pointers must pass a map_hint covering the file's final size.
   bool zero_copy() const override { return true; }
 
+  // A read-only shared file mapping: MADV_DONTNEED only unmaps the pages from
+  // this process (RSS); a later access faults them in again from the page cache.
+  void release_resident() const override {
+    if (base_ != nullptr) ::madvise(const_cast<char*>(base_), map_len_, MADV_DONTNEED);
+  }
+
  private:
   std::string path_;
   int fd_;

@@ -133,11 +133,18 @@ class Server:
         return rc
 
     def rss_kib(self):
+        return self.memory_kib().get("VmRSS", 0)
+
+    def memory_kib(self):
+        """VmRSS and its parts (KiB): RssAnon is the heap; RssFile is mapped files
+        (the log's segments are read through mmap: clean pages the kernel may drop)."""
+        out = {}
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+                key = line.split(":", 1)[0]
+                if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
+                    out[key] = int(line.split()[1])
+        return out
 
     def last_log_lines(self, n=20):
         err_path = os.path.join(self.work, "serve-%03d.err" % self.starts)
@@ -585,13 +592,49 @@ def cmd_loop(args):
 # ---- load with RSS samples -------------------------------------------------------------------
 
 
+MEMORY_SERIES = re.compile(r'^(acct_memory_[a-z_]+)\{owner="([a-z_]+)"\} (\S+)$', re.M)
+
+
+def scrape_memory(probe):
+    """The acct_memory_* gauges of /metrics as {series: {owner: value}}; {} when absent."""
+    status, text = probe.request("GET", "/metrics")
+    if status != 200 or not isinstance(text, str):
+        raise CheckFailed("GET /metrics: %s %s" % (status, str(text)[:200]))
+    out = {}
+    for name, owner, value in MEMORY_SERIES.findall(text):
+        out.setdefault(name[len("acct_memory_"):], {})[owner] = float(value)
+    return out
+
+
+def slope_per_event(points):
+    """Least-squares slope of (head, bytes) points: bytes per event; None with < 2 distinct heads."""
+    if len(points) < 2:
+        return None
+    n = float(len(points))
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    if sxx == 0:
+        return None
+    return sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
+
+
+def owners_over_bounds(sample):
+    """Each bounded owner whose entries exceed the bound the server reports for it."""
+    entries = sample.get("memory", {}).get("entries", {})
+    limits = sample.get("memory", {}).get("entries_limit", {})
+    return ["%s: %d entries, bound %d" % (owner, entries[owner], limit)
+            for owner, limit in sorted(limits.items()) if owner in entries and limit > 0 and entries[owner] > limit]
+
+
 def cmd_load(args):
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     total_s = args.minutes * 60.0
     log("load: seed %d, %.1f minutes, %d clients, RSS every %.0f s" % (seed, args.minutes, args.clients, args.sample_seconds))
     work = tempfile.mkdtemp(prefix="acct-load-")
     data = os.path.join(work, "data")
-    server = Server(args.acct, data, work)
+    server = Server(args.acct, data, work, args.serve_arg or ())
+    samples_out = open(args.samples_out, "w") if args.samples_out else None
     ok = False
     try:
         server.start(demo=True)
@@ -613,11 +656,42 @@ def cmd_load(args):
             threads.append(t)
         # Every S seconds: RSS now ("live": argon2id hashes of CreateUser make
         # spikes of 64 MiB each), then the clients pause, the requests running
-        # finish, and RSS is sampled again with nothing running ("quiet"). The
-        # bound is on the quiet samples.
-        samples = []  # (seconds, live RSS KiB, quiet RSS KiB, acknowledged so far, head)
-        warm_until = total_s * 0.2
+        # finish, and RSS is sampled again with nothing running ("quiet"),
+        # with its parts and the server's memory gauges. The bounds are on the
+        # quiet samples.
+        samples = []  # dicts, also written as JSON lines to --samples-out
+        warm_until = total_s * args.warm_up
         probe = Http(server.port, operator_token)
+
+        def take_sample(now, live, final=False):
+            quiet = server.memory_kib()
+            # A fresh connection per sample: the server closes one idle for 60 s.
+            try:
+                memory = scrape_memory(probe)
+                status, health = probe.request("GET", "/healthz")
+            finally:
+                probe.close()
+            head = health.get("log", {}).get("head", -1) if isinstance(health, dict) else -1
+            with tally.lock:
+                n = len(tally.acked)
+            sample = {"t": round(now - start, 1), "live_kib": live, "quiet_kib": quiet.get("VmRSS", 0),
+                      "anon_kib": quiet.get("RssAnon", 0), "file_kib": quiet.get("RssFile", 0),
+                      "hwm_kib": quiet.get("VmHWM", 0), "acknowledged": n, "head": head, "healthz": status,
+                      "memory": memory, "final": final}
+            samples.append(sample)
+            if samples_out:
+                samples_out.write(json.dumps(sample, sort_keys=True) + "\n")
+                samples_out.flush()
+            b = memory.get("bytes", {})
+            e = memory.get("entries", {})
+            log("  t=%5.0fs  rss live %7.1f  quiet %7.1f MiB (anon %6.1f, file %6.1f)  acked %7d  head %8d  "
+                "sqlite %5.1f  malloc used %5.1f free %5.1f  index %5.1f MiB  keys %d creds %d states %d  healthz %d"
+                % (sample["t"], live / 1024.0, sample["quiet_kib"] / 1024.0, sample["anon_kib"] / 1024.0,
+                   sample["file_kib"] / 1024.0, n, head, b.get("sqlite", 0) / 2**20, b.get("malloc_in_use", 0) / 2**20,
+                   b.get("malloc_free", 0) / 2**20, b.get("log_index", 0) / 2**20, e.get("key_store", -1),
+                   e.get("credentials", -1), e.get("state_cache", -1), status))
+            return status
+
         next_sample = start
         for _ in range(10**6):
             now = time.monotonic()
@@ -629,58 +703,64 @@ def cmd_load(args):
                     gate.resume()
                     raise CheckFailed("requests did not finish within %d s for a sample" % HTTP_TIMEOUT_S)
                 time.sleep(0.05)
-                quiet = server.rss_kib()
-                gate.resume()
-                status, health = probe.request("GET", "/healthz")
-                # A fresh connection per sample: the server closes one idle for 60 s.
-                probe.close()
-                head = health.get("log", {}).get("head", -1) if isinstance(health, dict) else -1
-                with tally.lock:
-                    n = len(tally.acked)
-                samples.append((now - start, live, quiet, n, head))
-                log("  t=%5.0fs  rss live %7.1f MiB  quiet %7.1f MiB  acknowledged %8d  head %9d  healthz %d"
-                    % (now - start, live / 1024.0, quiet / 1024.0, n, head, status))
+                try:
+                    take_sample(now, live)
+                finally:
+                    gate.resume()
                 next_sample += args.sample_seconds
             time.sleep(min(0.2, max(0.0, next_sample - time.monotonic())))
         stop.set()
         for t in threads:
             t.join(timeout=HTTP_TIMEOUT_S + 30)
         time.sleep(0.05)
-        status, health = probe.request("GET", "/healthz")
-        head = health.get("log", {}).get("head", -1)
-        rss = server.rss_kib()
-        samples.append((time.monotonic() - start, rss, rss, len(tally.acked), head))
-        log("  t=%5.0fs  rss (load over) %7.1f MiB  acknowledged %8d  head %9d  healthz %d"
-            % (samples[-1][0], rss / 1024.0, len(tally.acked), head, status))
-        probe.close()
+        status = take_sample(time.monotonic(), server.rss_kib(), final=True)
         if tally.unexpected:
             raise CheckFailed("unexpected replies:\n  %s" % "\n  ".join(tally.unexpected[:10]))
         if status != 200:
-            raise CheckFailed("/healthz answered %s after the load: %s" % (status, health))
-        warm = [s for s in samples if s[0] >= warm_until] or samples[-1:]
+            raise CheckFailed("/healthz answered %s after the load" % status)
+        warm = [s for s in samples if s["t"] >= warm_until] or samples[-1:]
         base = warm[0]
         end = samples[-1]
-        events_after = max(0, end[4] - base[4])
+        events_after = max(0, end["head"] - base["head"])
         bound_kib = args.rss_growth_mib * 1024 + events_after * args.rss_bytes_per_event / 1024.0
-        growth = max(s[2] for s in warm) - base[2]
-        elapsed = end[0]
+        growth = max(s["quiet_kib"] for s in warm) - base["quiet_kib"]
+        elapsed = end["t"]
         log("load: %d commands acknowledged in %.0f s (%.0f/s), %d refused on contention, log head %d"
-            % (len(tally.acked), elapsed, len(tally.acked) / max(elapsed, 1e-9), sum(tally.refused.values()), end[4]))
+            % (len(tally.acked), elapsed, len(tally.acked) / max(elapsed, 1e-9), sum(tally.refused.values()), end["head"]))
         log("RSS (quiet): first sample %.1f MiB, start after the warm-up (t=%.0fs) %.1f MiB, end %.1f MiB, max %.1f MiB; "
             "max live %.1f MiB (with argon2id hashes running)"
-            % (samples[0][2] / 1024.0, base[0], base[2] / 1024.0, end[2] / 1024.0,
-               max(s[2] for s in samples) / 1024.0, max(s[1] for s in samples) / 1024.0))
+            % (samples[0]["quiet_kib"] / 1024.0, base["t"], base["quiet_kib"] / 1024.0, end["quiet_kib"] / 1024.0,
+               max(s["quiet_kib"] for s in samples) / 1024.0, max(s["live_kib"] for s in samples) / 1024.0))
         log("RSS growth after the warm-up: %.1f MiB for %d events; bound %.1f MiB (%d MiB + %d bytes per event)"
             % (growth / 1024.0, events_after, bound_kib / 1024.0, args.rss_growth_mib, args.rss_bytes_per_event))
+        # Growth per event after the warm-up, by least squares over the quiet samples.
+        slopes = {"rss": slope_per_event([(s["head"], s["quiet_kib"] * 1024.0) for s in warm]),
+                  "anon": slope_per_event([(s["head"], s["anon_kib"] * 1024.0) for s in warm])}
+        for owner in sorted(end.get("memory", {}).get("bytes", {})):
+            slopes[owner] = slope_per_event([(s["head"], s["memory"]["bytes"].get(owner, 0.0)) for s in warm
+                                             if s.get("memory", {}).get("bytes")])
+        log("growth per event after the warm-up (least squares): %s"
+            % ", ".join("%s %s" % (k, "n/a" if v is None else "%.0f B" % v) for k, v in slopes.items()))
+        over = sorted(set(m for s in samples for m in owners_over_bounds(s)))
         rc = server.stop()
         if rc != 0:
             raise CheckFailed("acct serve exited %s on SIGTERM" % rc)
         events = run_verify(args.acct, data, "after load").events
         check_acked(tally.acked, events_offline(args.acct, data), "after load")
         log("after load: acct verify OK (%d events), all %d acknowledged commands present" % (events, len(tally.acked)))
+        if over:
+            raise CheckFailed("a bounded owner held more than its bound: %s" % "; ".join(over))
         if growth > bound_kib:
             raise CheckFailed("the quiet RSS grew by %.1f MiB after the warm-up, over the bound of %.1f MiB"
                               % (growth / 1024.0, bound_kib / 1024.0))
+        for owner, limit in args.max_bytes_per_event or []:
+            got = slopes.get(owner)
+            if got is None:
+                raise CheckFailed("--max-bytes-per-event %s: no such series (or too few samples after the warm-up)"
+                                  % owner)
+            if got > limit:
+                raise CheckFailed("%s grew by %.0f bytes per event after the warm-up, over the bound of %.0f"
+                                  % (owner, got, limit))
         ok = True
         return 0
     except CheckFailed as e:
@@ -688,11 +768,68 @@ def cmd_load(args):
         log("data folder kept in %s" % work)
         return 1
     finally:
+        if samples_out:
+            samples_out.close()
         if server.proc is not None:
             server.proc.kill()
             server.proc.wait()
         if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+# ---- report: a samples file as a table -------------------------------------------------------
+
+
+def cmd_report(args):
+    """The quiet RSS and the owners per sample of a --samples-out file, as a Markdown table,
+    and the flatness of the quiet RSS over a window: (max - min) / min."""
+    samples = []
+    with open(args.samples) as f:
+        for line in f:
+            if line.strip():
+                samples.append(json.loads(line))
+    samples = [s for s in samples if not s.get("final")]
+    if not samples:
+        print("no samples in %s" % args.samples, file=sys.stderr)
+        return 2
+    mib = lambda b: "%.1f" % (b / 2**20)
+    print("| minute | events | quiet RSS MiB | anon | file | malloc in use | malloc free | sqlite | log index "
+          "| keys | credentials | states |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in samples:
+        b = s.get("memory", {}).get("bytes", {})
+        e = s.get("memory", {}).get("entries", {})
+        print("| %.1f | %d | %.1f | %.1f | %.1f | %s | %s | %s | %s | %d | %d | %d |"
+              % (s["t"] / 60.0, s["head"], s["quiet_kib"] / 1024.0, s["anon_kib"] / 1024.0, s["file_kib"] / 1024.0,
+                 mib(b.get("malloc_in_use", 0)), mib(b.get("malloc_free", 0)), mib(b.get("sqlite", 0)),
+                 mib(b.get("log_index", 0)), e.get("key_store", -1), e.get("credentials", -1),
+                 e.get("state_cache", -1)))
+    lo, hi = args.window
+    window = [s for s in samples if lo * 60 - 1 <= s["t"] <= hi * 60 + 1]
+    if window:
+        q = [s["quiet_kib"] for s in window]
+        flat = (max(q) - min(q)) / float(min(q))
+        print("\nquiet RSS over minutes %g-%g (%d samples): min %.1f MiB, max %.1f MiB, (max-min)/min = %.1f%% "
+              "(limit %.0f%%: %s)" % (lo, hi, len(window), min(q) / 1024.0, max(q) / 1024.0, flat * 100,
+                                      args.flat_limit * 100, "flat" if flat <= args.flat_limit else "NOT flat"))
+        slope = slope_per_event([(s["head"], s["quiet_kib"] * 1024.0) for s in window])
+        if slope is not None:
+            print("quiet RSS growth over the window: %.0f bytes per event (least squares), %d events"
+                  % (slope, window[-1]["head"] - window[0]["head"]))
+        # The same without the log's index, which grows with every event by design.
+        rest = [s["quiet_kib"] * 1024.0 - s.get("memory", {}).get("bytes", {}).get("log_index", 0) for s in window]
+        print("quiet RSS less the log's index over the window: min %.1f MiB, max %.1f MiB, (max-min)/min = %.1f%%"
+              % (min(rest) / 2**20, max(rest) / 2**20, (max(rest) - min(rest)) / min(rest) * 100))
+    return 0
+
+
+
+
+def owner_bound(text):
+    owner, _, value = text.partition("=")
+    if not owner or not value:
+        raise argparse.ArgumentTypeError("want OWNER=BYTES, e.g. anon=512")
+    return owner, float(value)
 
 
 def main():
@@ -714,7 +851,20 @@ def main():
     ld.add_argument("--sample-seconds", type=float, default=5.0)
     ld.add_argument("--rss-growth-mib", type=float, default=64.0)
     ld.add_argument("--rss-bytes-per-event", type=int, default=256)
+    ld.add_argument("--warm-up", type=float, default=0.2, help="fraction of the run before the bounds apply")
+    ld.add_argument("--max-bytes-per-event", type=owner_bound, action="append", metavar="SERIES=BYTES",
+                    help="fail if SERIES (rss, anon, or an owner of acct_memory_bytes) grows faster than BYTES per "
+                         "event after the warm-up, by least squares; repeatable")
+    ld.add_argument("--samples-out", help="write every sample as a JSON line to this file")
+    ld.add_argument("--serve-arg", action="append", help="an extra argument of acct serve; repeatable")
+    rp = sub.add_parser("report", help="a --samples-out file as a table, and its flatness")
+    rp.add_argument("--samples", required=True)
+    rp.add_argument("--window", type=float, nargs=2, default=[30, 60], metavar=("FROM", "TO"),
+                    help="minutes over which the quiet RSS must be flat")
+    rp.add_argument("--flat-limit", type=float, default=0.05, help="(max - min) / min over the window")
     args = parser.parse_args()
+    if args.mode == "report":
+        return cmd_report(args)
     if not os.access(args.acct, os.X_OK):
         print("not an executable: %s" % args.acct, file=sys.stderr)
         return 2
