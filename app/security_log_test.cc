@@ -14,6 +14,7 @@
 #include "events/coding.h"
 #include "events/crc32c.h"
 #include "testing/fault_env.h"
+#include "testing/scratch_dir.h"
 
 namespace accountable {
 namespace {
@@ -33,19 +34,17 @@ std::string str(const json::object& o, const char* key) {
 
 class SecurityLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("acct-seclog-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::unique_ptr<SecurityLog> open(SecurityLogOptions options = {}) {
     auto log = SecurityLog::open(posix_env(), dir_, &clock_, options);
     EXPECT_TRUE(log.is_ok()) << log.status().to_string();
     return log.is_ok() ? std::move(*log) : nullptr;
+  }
+  // A log in the in-memory file system, whose writes and syncs the test fails.
+  std::unique_ptr<SecurityLog> open_in(FaultInjectionEnv& env, const std::string& dir) {
+    EXPECT_TRUE(env.create_dir(dir).is_ok());
+    auto opened = SecurityLog::open(&env, dir, &clock_);
+    EXPECT_TRUE(opened.is_ok()) << opened.status().to_string();
+    return opened.is_ok() ? std::move(*opened) : nullptr;
   }
   std::vector<json::object> all() {
     auto page = SecurityLog::read(posix_env(), SecurityLog::folder(dir_), 1, 100'000);
@@ -64,7 +63,8 @@ class SecurityLogTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  testing::ScratchDir scratch_{"acct-seclog"};
+  const std::string dir_ = scratch_.path();
   FixedClock clock_{Timestamp{1'700'000'000'000'000}};
 };
 
@@ -194,10 +194,8 @@ TEST_F(SecurityLogTest, VerifyCatchesAFlippedByteAChangedRecordAndARemovedOne) {
 TEST_F(SecurityLogTest, AFailedWriteDropsAndCountsAndTheNextRecordSaysSo) {
   FaultInjectionEnv env;  // in memory: its folders start at "/"
   const std::string dir = "/data";
-  ASSERT_TRUE(env.create_dir(dir).is_ok());
-  auto opened = SecurityLog::open(&env, dir, &clock_);
-  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-  std::unique_ptr<SecurityLog> log = std::move(*opened);
+  std::unique_ptr<SecurityLog> log = open_in(env, dir);
+  ASSERT_NE(log, nullptr);
   log->record(sign_in("p1", "10.0.0.1"));
   ASSERT_TRUE(log->flush().is_ok());
   const uint64_t used = env.contents(join_path(SecurityLog::folder(dir), "00000000000000000001.seclog")).size();
@@ -231,10 +229,8 @@ TEST_F(SecurityLogTest, AFailedWriteDropsAndCountsAndTheNextRecordSaysSo) {
 TEST_F(SecurityLogTest, AFailedFsyncStopsTheWriter) {
   FaultInjectionEnv env;  // in memory: its folders start at "/"
   const std::string dir = "/data";
-  ASSERT_TRUE(env.create_dir(dir).is_ok());
-  auto opened = SecurityLog::open(&env, dir, &clock_);
-  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-  std::unique_ptr<SecurityLog> log = std::move(*opened);
+  std::unique_ptr<SecurityLog> log = open_in(env, dir);
+  ASSERT_NE(log, nullptr);
   env.fail_syncs(1);
   log->record(sign_in("p1", "10.0.0.1"));
   ASSERT_TRUE(log->flush().is_ok());

@@ -23,6 +23,7 @@
 #include "server/http_server.h"
 #include "server/testing/test_certs.h"
 #include "server/tls_context.h"
+#include "testing/scratch_dir.h"
 
 namespace accountable {
 namespace {
@@ -142,11 +143,6 @@ void only_tls12_cbc_sha1(SSL_CTX* ctx) {
 class HttpServerTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("acct-https-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     router_.add(http::verb::get, "/ping", [](const ApiRequest&) {
       return ApiReply{json_response(http::status::ok, R"({"pong":true})"), nullptr};
     });
@@ -162,7 +158,6 @@ class HttpServerTlsTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->stop(std::chrono::milliseconds(2000));
     server_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   std::shared_ptr<net::ssl::context> context(const std::string& name, long serial) {
@@ -202,7 +197,8 @@ class HttpServerTlsTest : public ::testing::Test {
     return server_->open_connections() == 0;
   }
 
-  std::string dir_;
+  testing::ScratchDir scratch_{"acct-https"};
+  const std::string dir_ = scratch_.path();
   std::atomic<bool> slow_started_{false};
   Router router_;
   std::unique_ptr<HttpServer> server_;

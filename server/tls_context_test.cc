@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
-#include <unistd.h>
 
 #include <boost/asio/ssl/context.hpp>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "server/testing/test_certs.h"
+#include "testing/scratch_dir.h"
 
 namespace accountable {
 namespace {
@@ -21,14 +21,6 @@ using namespace tls_test;
 
 class TlsContextTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("acct-tls-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   static std::string read(const std::string& p) {
     std::ifstream in(p);
@@ -36,7 +28,8 @@ class TlsContextTest : public ::testing::Test {
     ss << in.rdbuf();
     return ss.str();
   }
-  std::string dir_;
+  testing::ScratchDir scratch_{"acct-tls"};
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(TlsContextTest, ValidPairGivesTls12FloorModernCiphersAndNoCompressionOrRenegotiation) {

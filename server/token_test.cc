@@ -315,7 +315,9 @@ TEST_F(TokenFixture, RevokingAnAuditorGrantEndsItsTokensAndItsOpenStreamsAndNoOt
   };
   const auto [grant_a, token_a] = issue("a@audit.example");
   const auto [grant_b, token_b] = issue("b@audit.example");
-  const std::string history = "/v1/partners/" + partner + "/history";
+  // What an auditor reads: the partner's state replayed from the log (not a
+  // view, which may still be rebuilding: 503).
+  const std::string history = "/v1/partners/" + partner + "/state?at_position=1";
   auto get = [this](const std::string& target, const std::string& token) {
     return request(http::verb::get, target, "", token);
   };
