@@ -17,6 +17,7 @@
 //
 // Serialized exactly like the std::map it holds, so formats do not change.
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -71,6 +72,10 @@ class SharedMap {
       map_ = std::make_shared<Map>();
     } else if (map_.use_count() > 1) {
       map_ = std::make_shared<Map>(*map_);
+    } else {
+      // The last other holder may have let go on another thread just now: its
+      // reads happen before our writes (use_count() is a relaxed load).
+      std::atomic_thread_fence(std::memory_order_acquire);
     }
     return *map_;
   }
