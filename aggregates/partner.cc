@@ -162,7 +162,7 @@ PartnerState evolve(PartnerState s, const DomainEvent& event) {
         } else if constexpr (std::is_same_v<T, AuditorAccessRevoked>) {
           s.auditor_grants[e.grant_id].revoked_at = e.at;
         } else if constexpr (std::is_same_v<T, PartnerUserAdded> || std::is_same_v<T, PartnerUserEmailChanged>) {
-          s.users[e.user_id] = e.email_fingerprint;
+          s.users.set(e.user_id, e.email_fingerprint);
         } else if constexpr (std::is_same_v<T, PartnerUserRemoved>) {
           s.users.erase(e.user_id);
           s.active_global_admins.erase(e.user_id);

@@ -2,7 +2,7 @@
 // locations, tax exemptions, vetting, suspension, catalog pins, auditor grants,
 // and the user DIRECTORY that guards cross-user invariants:
 //  - `users` maps every non-purged user to its email fingerprint (email unique
-//    within the partner);
+//    within the partner); copies of the state share it (aggregates/shared_map.h);
 //  - `active_global_admins` is never left empty (last Global admin rule).
 // Any decision that could break one of these writes to this stream and so
 // expects its version; two such decisions cannot both commit.
@@ -16,6 +16,7 @@
 
 #include "aggregates/catalog.h"
 #include "aggregates/context.h"
+#include "aggregates/shared_map.h"
 #include "schema/commands.h"
 
 namespace accountable {
@@ -68,7 +69,7 @@ struct PartnerState {
   std::set<std::string> authorized_regions;
   std::vector<std::string> competencies, endorsements;  // earned tags
   // Directory.
-  std::map<UserId, EmailFingerprint> users;
+  SharedMap<UserId, EmailFingerprint> users;  // shared between versions of the state until one changes it
   std::set<UserId> active_global_admins;
 };
 

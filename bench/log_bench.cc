@@ -379,6 +379,8 @@ Status open_log_workload(const BenchOptions& o) {
   f.extra.emplace_back("from_checkpoint", with_index.opened_from_checkpoint ? 1 : 0);
   f.extra.emplace_back("rebuild_seconds", rebuild_seconds);
   f.extra.emplace_back("checkpoint_bytes", size_ec ? 0.0 : checkpoint_bytes);
+  f.extra.emplace_back("index_run_bytes", static_cast<double>(with_index.index_run_bytes));
+  f.extra.emplace_back("index_runs", static_cast<double>(with_index.index_runs));
   f.extra.emplace_back("streams", static_cast<double>(with_index.streams));
   f.extra.emplace_back("index_bytes_per_event", static_cast<double>(with_index.index_memory_bytes) / static_cast<double>(n));
   f.extra.emplace_back("load_seconds", load_seconds);

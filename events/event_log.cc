@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 #include "events/coding.h"
@@ -29,7 +30,8 @@ EventLog::EventLog(LogOptions options)
     : options_(std::move(options)),
       env_(options_.env ? options_.env : posix_env()),
       log_dir_(join_path(options_.data_dir, "log")),
-      index_path_(join_path(join_path(options_.data_dir, "index"), "checkpoint")) {}
+      index_dir_(join_path(options_.data_dir, "index")),
+      index_path_(join_path(index_dir_, "checkpoint")) {}
 
 EventLog::~EventLog() { close().ignore(); }
 
@@ -46,6 +48,16 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const LogOptions& options) {
   log->checkpoint_position_hint_ = log->head().value();
   log->writer_ = std::thread([l = log.get()] { l->writer_loop(); });
   log->checkpointer_ = std::thread([l = log.get()] { l->checkpointer_loop(); });
+  // A log opened without a usable checkpoint (or with a long tail) holds its
+  // index in memory: put it in a run now rather than after N more events.
+  const uint64_t every = log->options_.checkpoint_every_events;
+  if (every > 0 && log->index_.recent_event_count() >= every) {
+    {
+      std::lock_guard lock(log->checkpoint_mu_);
+      log->checkpoint_wanted_ = true;
+    }
+    log->checkpoint_cv_.notify_one();
+  }
   return log;
 }
 
@@ -55,7 +67,7 @@ Status EventLog::recover() {
   if (!lock) return lock.status();
   lock_ = std::move(*lock);
   ACCT_RETURN_IF_ERROR(env_->create_dir(log_dir_));
-  ACCT_RETURN_IF_ERROR(env_->create_dir(parent_dir(index_path_)));
+  ACCT_RETURN_IF_ERROR(env_->create_dir(index_dir_));
 
   auto files = list_segments(env_, log_dir_);
   if (!files) return files.status();
@@ -87,6 +99,7 @@ Status EventLog::recover() {
       spdlog::info("no index checkpoint; building the index from the log");
     }
   }
+  remove_unused_index_files();
   ACCT_RETURN_IF_ERROR(scan_tail(start_segment, start_offset));
   if (segments_.empty()) return roll_segment(GlobalPosition(1));  // a new log
   return open_active_segment();
@@ -96,9 +109,9 @@ Status EventLog::load_checkpoint() {
   if (!env_->file_exists(index_path_)) return not_found("no index checkpoint");
   auto bytes = env_->read_file(index_path_);
   if (!bytes) return bytes.status();
-  auto parsed = LogIndex::parse(*bytes);
+  auto parsed = parse_checkpoint(*bytes);
   if (!parsed) return parsed.status();
-  auto& [index, meta] = *parsed;
+  const CheckpointMeta& meta = parsed->meta;
   // The log must still agree with what the checkpoint saw.
   if (meta.segments.empty() || meta.segments.size() > segments_.size()) {
     return corruption("the checkpoint covers segments that are not in the log");
@@ -127,15 +140,36 @@ Status EventLog::load_checkpoint() {
       return corruption("the checkpoint's head record does not match the log");
     }
   }
-  index_ = std::move(index);
+  std::vector<std::shared_ptr<const IndexRun>> runs;
+  for (const RunRef& ref : parsed->runs) {
+    auto run = IndexRun::open(env_, join_path(index_dir_, run_file_name(ref.first_position, ref.last_position)),
+                              ref.first_position, ref.last_position);
+    if (!run) return run.status();
+    runs.push_back(std::move(*run));
+  }
+  index_.restore(*parsed, std::move(runs));
   head_hash_ = meta.head_hash;
   head_record_location_ = meta.last_record;
   durable_head_.store(meta.covered_position.value());
-  checkpoint_position_ = meta.covered_position.value();
   scan_start_ = meta.covered_end;
-  spdlog::info("loaded index checkpoint at position {} ({} streams)", meta.covered_position.value(),
-               index_.stream_count());
+  spdlog::info("loaded index checkpoint at position {} ({} streams, {} index runs)", meta.covered_position.value(),
+               index_.stream_count(), index_.runs().size());
   return Status::ok();
+}
+
+void EventLog::remove_unused_index_files() {
+  auto names = env_->list_dir(index_dir_);
+  if (!names) return;
+  std::set<std::string> used;
+  for (const auto& run : index_.runs()) used.insert(run->path());
+  for (const std::string& name : *names) {
+    const std::string path = join_path(index_dir_, name);
+    const bool run_file = name.rfind("run-", 0) == 0;
+    const bool tmp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+    if ((run_file && !used.count(path)) || tmp) {
+      if (Status s = env_->remove_file(path); !s.is_ok()) spdlog::warn("index: {} not removed: {}", name, s.message());
+    }
+  }
 }
 
 Status EventLog::scan_tail(size_t first_segment, uint64_t first_offset) {
@@ -286,6 +320,8 @@ LogStats EventLog::stats() const {
   s.batches_written = batches_written_.load();
   s.fsyncs = fsyncs_.load();
   s.index_memory_bytes = index_.memory_bytes();
+  s.index_runs = index_.runs().size();
+  s.index_run_bytes = index_.run_bytes();
   s.opened_from_checkpoint = opened_from_checkpoint_;
   s.events_scanned_at_open = events_scanned_at_open_;
   s.truncated_bytes_at_open = truncated_bytes_at_open_;
@@ -297,26 +333,80 @@ LogStats EventLog::stats() const {
 void EventLog::release_mapped_pages() const {
   std::shared_lock lock(index_mu_);  // segments_ changes under it
   for (const auto& seg : segments_) seg->file->release_resident();
+  index_.release_resident();
 }
 
 Status EventLog::write_checkpoint() {
-  std::string bytes;
-  uint64_t covered = 0;
+  std::lock_guard write_lock(checkpoint_write_mu_);
+  std::shared_ptr<const MemIndex> frozen;
+  std::vector<std::shared_ptr<const IndexRun>> runs;
   {
-    std::shared_lock lock(index_mu_);
-    CheckpointMeta meta;
-    meta.covered_position = head();
-    covered = meta.covered_position.value();
-    meta.covered_end = make_location(segments_.size() - 1, segments_.back()->end);
-    meta.last_record = head_record_location_;
-    meta.head_hash = head_hash_;
-    for (const auto& seg : segments_) meta.segments.emplace_back(seg->base.value(), seg->end);
-    bytes = index_.serialize(meta);
+    std::unique_lock lock(index_mu_);
+    if (!index_.has_frozen()) {
+      // What the frozen part covers: the log as of now (the writer updates the
+      // index, the head and the segment ends under this lock).
+      CheckpointContents& c = frozen_covers_;
+      c.meta.covered_position = head();
+      c.meta.covered_end = make_location(segments_.size() - 1, segments_.back()->end);
+      c.meta.last_record = head_record_location_;
+      c.meta.head_hash = head_hash_;
+      c.meta.segments.clear();
+      for (const auto& seg : segments_) c.meta.segments.emplace_back(seg->base.value(), seg->end);
+      c.stream_count = index_.stream_count();
+      c.seek_points = index_.seek_points();
+    }
+    frozen = index_.freeze();
+    runs = index_.runs();
   }
-  std::lock_guard lock(checkpoint_mu_);
-  if (covered < checkpoint_position_) return Status::ok();  // a newer one is already on disk
-  ACCT_RETURN_IF_ERROR(env_->write_file_atomically(index_path_, bytes));
-  checkpoint_position_ = covered;
+  const uint64_t covered = frozen_covers_.meta.covered_position.value();
+  const uint64_t first = runs.empty() ? 1 : runs.back()->last_position() + 1;
+  if (covered < first) {  // nothing new since the last run
+    std::unique_lock lock(index_mu_);
+    index_.install(std::move(runs));
+    return Status::ok();
+  }
+  std::vector<std::string> unused;
+  {
+    const std::string path = join_path(index_dir_, run_file_name(first, covered));
+    ACCT_RETURN_IF_ERROR(write_run(env_, path, first, covered, {frozen->sorted().get()}));
+    auto run = IndexRun::open(env_, path, first, covered);
+    if (!run) return run.status();
+    runs.push_back(std::move(*run));
+  }
+  ACCT_RETURN_IF_ERROR(merge_runs(&runs, &unused));
+  CheckpointContents contents = frozen_covers_;
+  contents.runs.clear();
+  for (const auto& run : runs) contents.runs.push_back({run->first_position(), run->last_position()});
+  ACCT_RETURN_IF_ERROR(env_->write_file_atomically(index_path_, serialize_checkpoint(contents)));
+  {
+    std::unique_lock lock(index_mu_);
+    index_.install(runs);
+  }
+  // Only now are the merged runs' files unused: the checkpoint on disk no
+  // longer names them, and no reader holds them (install ran under the lock).
+  for (const std::string& path : unused) env_->remove_file(path).ignore();
+  for (const auto& run : runs) run->release_resident();
+  return Status::ok();
+}
+
+Status EventLog::merge_runs(std::vector<std::shared_ptr<const IndexRun>>* runs, std::vector<std::string>* unused) {
+  constexpr uint64_t kRunRatio = 4;
+  while (runs->size() >= 2 && runs->back()->file_bytes() * kRunRatio >= (*runs)[runs->size() - 2]->file_bytes()) {
+    const auto older = (*runs)[runs->size() - 2];
+    const auto newer = runs->back();
+    const std::string path = join_path(index_dir_, run_file_name(older->first_position(), newer->last_position()));
+    ACCT_RETURN_IF_ERROR(
+        write_run(env_, path, older->first_position(), newer->last_position(), {older.get(), newer.get()}));
+    auto merged = IndexRun::open(env_, path, older->first_position(), newer->last_position());
+    if (!merged) return merged.status();
+    // The older of the two may be named by the checkpoint on disk: removed
+    // once the new checkpoint is written. The newer may be too (a run written
+    // by an earlier checkpoint).
+    unused->push_back(older->path());
+    unused->push_back(newer->path());
+    runs->pop_back();
+    runs->back() = std::move(*merged);
+  }
   return Status::ok();
 }
 
@@ -390,16 +480,16 @@ Result<ReadBatch> EventLog::read_stream(std::string_view stream, StreamVersion f
                                         Direction direction, ReadOptions options) const {
   ReadBatch batch;
   std::shared_lock lock(index_mu_);
-  const std::vector<uint64_t>* locations = index_.stream_locations(stream);
-  if (locations == nullptr || limit == 0) return batch;
-  const uint64_t count = locations->size();
+  const StreamLocations locations = index_.stream_locations(stream);
+  if (locations.size() == 0 || limit == 0) return batch;
+  const uint64_t count = locations.size();
   std::vector<uint64_t> picked;
   if (direction == Direction::kForward) {
     uint64_t first = std::max<uint64_t>(from.value(), 1);
-    for (uint64_t v = first; v <= count && picked.size() < limit; ++v) picked.push_back((*locations)[v - 1]);
+    for (uint64_t v = first; v <= count && picked.size() < limit; ++v) picked.push_back(locations[v - 1]);
   } else {
     uint64_t first = from.value() == 0 || from.value() > count ? count : from.value();
-    for (uint64_t v = first; v >= 1 && picked.size() < limit; --v) picked.push_back((*locations)[v - 1]);
+    for (uint64_t v = first; v >= 1 && picked.size() < limit; --v) picked.push_back(locations[v - 1]);
   }
   batch.events.reserve(picked.size());
   for (uint64_t loc : picked) {

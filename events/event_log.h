@@ -65,7 +65,9 @@ struct LogOptions {
   // How long the writer may wait for the appenders of its previous batch to
   // come back before it writes a smaller batch (0: never wait).
   std::chrono::microseconds group_commit_window{100};
-  uint64_t checkpoint_every_events = 1'000'000;
+  // The index keeps at most about this many recent events in memory: then the
+  // checkpointer writes them as an index run (docs/log-format.md, "Index runs").
+  uint64_t checkpoint_every_events = 32'768;
   RecoveryMode recovery = RecoveryMode::kFailOnCorruption;
   std::function<Timestamp()> clock;  // null: the system clock
   // Tests of crashes turn this off: a crashed process writes nothing more.
@@ -106,7 +108,9 @@ struct LogStats {
   uint64_t commits_appended = 0;  // by this process
   uint64_t batches_written = 0;
   uint64_t fsyncs = 0;
-  uint64_t index_memory_bytes = 0;
+  uint64_t index_memory_bytes = 0;  // the recent events' index (the runs are mapped files)
+  uint64_t index_runs = 0;
+  uint64_t index_run_bytes = 0;
   bool opened_from_checkpoint = false;
   uint64_t events_scanned_at_open = 0;
   uint64_t truncated_bytes_at_open = 0;
@@ -162,12 +166,13 @@ class EventLog {
   // kPoisoned after a failed write or fsync, else OK.
   Status health() const;
   LogStats stats() const;
-  // Unmaps the resident pages of the segments' memory maps from the process
+  // Unmaps the resident pages of the segments' and index runs' memory maps from the process
   // (they stay in the page cache): reads touch the whole log over time, and
   // each touched page would otherwise count in the process's RSS until the
   // kernel needs the memory (docs/memory.md).
   void release_mapped_pages() const;
-  // Writes the index checkpoint now (also done on close and every N events).
+  // Writes the recent events' index as a run, merges runs, and writes the
+  // checkpoint naming them (also done on close and every N events).
   Status write_checkpoint();
 
   // Cluster followers: appends a batch that another copy of this log sealed,
@@ -206,6 +211,11 @@ class EventLog {
   explicit EventLog(LogOptions options);
   Status recover();
   Status load_checkpoint();
+  // Removes run files the loaded checkpoint does not name, and unfinished .tmp files.
+  void remove_unused_index_files();
+  // Merges the newest runs while the newest is at least a quarter of the one
+  // before it (so runs stay few and each event's index is rewritten a few times).
+  Status merge_runs(std::vector<std::shared_ptr<const IndexRun>>* runs, std::vector<std::string>* unused);
   Status scan_tail(size_t first_segment, uint64_t first_offset);
   Status quarantine(size_t segment_index, uint64_t offset, const std::string& why);
   Status open_active_segment();
@@ -256,7 +266,8 @@ class EventLog {
   LogOptions options_;
   Env* env_;
   std::string log_dir_;
-  std::string index_path_;
+  std::string index_dir_;
+  std::string index_path_;  // the checkpoint file, naming the runs
   std::unique_ptr<FileLock> lock_;
 
   // Guarded by index_mu_: the index, the segment list, and segment ends.
@@ -299,8 +310,11 @@ class EventLog {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;
   bool stopping_checkpointer_ = false;
-  uint64_t checkpoint_position_ = 0;
   std::thread checkpointer_;
+  // One write_checkpoint() at a time; with it, what the frozen part of the
+  // index covers (set when it was frozen, kept while its run is not written).
+  std::mutex checkpoint_write_mu_;
+  CheckpointContents frozen_covers_;
 
   std::atomic<uint64_t> commits_appended_{0};
   std::atomic<uint64_t> batches_written_{0};

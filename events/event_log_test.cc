@@ -26,12 +26,8 @@ using testing::all_events;
 using testing::fault_options;
 using testing::make_commit;
 using testing::make_event;
+using testing::open_log;
 
-std::unique_ptr<EventLog> open_log(const LogOptions& options) {
-  auto log = EventLog::open(options);
-  EXPECT_TRUE(log.is_ok()) << log.status().to_string();
-  return log.is_ok() ? std::move(*log) : nullptr;
-}
 
 TEST(EventLog, AppendAssignsGaplessPositionsAndStreamVersions) {
   FaultInjectionEnv env;

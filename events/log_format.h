@@ -50,6 +50,6 @@ inline constexpr size_t kMaxTypeBytes = 64;
 inline constexpr size_t kMaxActorBytes = 256;
 
 inline constexpr char kCheckpointMagic[8] = {'A', 'C', 'C', 'T', 'I', 'D', 'X', '1'};
-inline constexpr uint32_t kCheckpointVersion = 1;
+inline constexpr uint32_t kCheckpointVersion = 2;  // 2: the index in runs (docs/log-format.md)
 
 }  // namespace accountable::log_format

@@ -18,6 +18,7 @@ namespace {
 using testing::all_events;
 using testing::fault_options;
 using testing::make_commit;
+using testing::open_log;
 
 // A sealed batch with its own copy of the frames.
 struct CopiedBatch {
@@ -30,11 +31,6 @@ struct CopiedBatch {
   }
 };
 
-std::unique_ptr<EventLog> open_log(const LogOptions& options) {
-  auto log = EventLog::open(options);
-  EXPECT_TRUE(log.is_ok()) << log.status().to_string();
-  return log.is_ok() ? std::move(*log) : nullptr;
-}
 
 // A leader whose replicator records every batch (or refuses while `refuse` is set).
 struct Leader {

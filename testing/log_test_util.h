@@ -1,6 +1,9 @@
 // Helpers shared by the log's tests (not part of the library).
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,13 @@ inline LogOptions fault_options(FaultInjectionEnv* env, const std::string& dir =
   o.segment_bytes = 64 * 1024;
   o.checkpoint_every_events = 0;  // only on close, unless a test asks
   return o;
+}
+
+// Opens the log, failing the test (and returning null) if it does not open.
+inline std::unique_ptr<EventLog> open_log(const LogOptions& options) {
+  auto log = EventLog::open(options);
+  EXPECT_TRUE(log.is_ok()) << log.status().to_string();
+  return log.is_ok() ? std::move(*log) : nullptr;
 }
 
 // Every event of the log, read through $all.
