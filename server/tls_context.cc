@@ -232,8 +232,8 @@ Result<TlsContext> make_tls_context(const TlsFiles& files, std::time_t now) {
   out.serial = serial_text(leaf.get());
   out.not_after = asn1_time_text(X509_get0_notAfter(leaf.get()));
   if ((key_mode & 0077) != 0) {
-    char mode_text[8];
-    std::snprintf(mode_text, sizeof(mode_text), "%04o", static_cast<unsigned>(key_mode));
+    char mode_text[16];  // room for any unsigned in octal: the Release build's -Wformat-truncation checks it
+    std::snprintf(mode_text, sizeof(mode_text), "%04o", static_cast<unsigned>(key_mode & 07777));
     out.warnings.push_back("the private key file " + files.key_file + " has mode " + mode_text +
                            ": its group or others may read it; chmod 600 it");
   }
