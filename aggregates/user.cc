@@ -34,6 +34,14 @@ Status check_may_manage(const Principal& actor, const UserState& target) {
   return Status::ok();
 }
 
+// Commands on one's own account (ChangePassword, UpdateOwnProfile): the
+// actor must be that user.
+Status require_self(const Principal& actor, const UserId& user_id, const std::string& what) {
+  const auto* self = std::get_if<PartnerUser>(&actor);
+  if (!self || self->user_id != user_id) return forbidden("missing permission: " + what + " (only one's own)", "user_id");
+  return Status::ok();
+}
+
 bool is_last_active_global_admin(const PartnerState& p, const UserId& id) {
   return p.active_global_admins.size() == 1 && p.active_global_admins.count(id) == 1;
 }
@@ -156,6 +164,25 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateU
   return d;
 }
 
+// The same event as UpdateUserProfile, with the email (and so its
+// fingerprint and the partner's email claim) left as it is.
+Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateOwnProfile& c,
+                        const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateOwnProfile::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_self(ctx.actor, c.user_id, "change another user's profile"));
+  ACCT_RETURN_IF_ERROR(require_user(p, u, c.partner_id, c.user_id));
+  ACCT_RETURN_IF_ERROR(require_active(u));
+  ACCT_RETURN_IF_ERROR(check_length(c.first_name, 1, 50, "first_name"));
+  ACCT_RETURN_IF_ERROR(check_length(c.last_name, 1, 50, "last_name"));
+  ACCT_RETURN_IF_ERROR(check_phone(c.phone, "phone"));
+  ContactDetails profile = u.profile.value;
+  profile.first_name = c.first_name;
+  profile.last_name = c.last_name;
+  profile.phone = c.phone;
+  return Decision{
+      {user_write(u, {UserProfileUpdated{PersonalContact{user_subject(u.user_id), profile}, u.email_fingerprint}})}};
+}
+
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AssignRole::kName, c.partner_id));
   if (!is_valid_role(c.role)) return invalid_argument("unknown role", "role");
@@ -208,10 +235,7 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const ResetPa
 Result<Decision> decide(const PartnerState& p, const UserState& u, const ChangePassword& c,
                         const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, ChangePassword::kName, c.partner_id));
-  const auto* self = std::get_if<PartnerUser>(&ctx.actor);
-  if (!self || self->user_id != c.user_id) {
-    return forbidden("missing permission: change another user's password (only one's own)", "user_id");
-  }
+  ACCT_RETURN_IF_ERROR(require_self(ctx.actor, c.user_id, "change another user's password"));
   ACCT_RETURN_IF_ERROR(require_user(p, u, c.partner_id, c.user_id));
   ACCT_RETURN_IF_ERROR(require_active(u));
   return Decision{{user_write(u, {PasswordSet{PasswordReason::kChanged, principal_id(ctx.actor), false}})}};

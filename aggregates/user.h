@@ -41,6 +41,8 @@ PartnerUser principal_of(const UserState& u);
 Result<Decision> decide(const PartnerState& p, const CreateUser& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateUserProfile& c,
                         const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateOwnProfile& c,
+                        const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const RemoveRole& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const ResetPassword& c, const CommandContext& ctx);

@@ -183,6 +183,13 @@ std::vector<Row> table() {
       {V::delete_, "/v1/sessions/current", "sign out (users and the auditor; the operator rotates instead)",
        [](Ids&) { return Req{"/v1/sessions/current", ""}; },
        {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200, 200, 401}},
+      // ---- who am I: every principal reads itself (the operator and auditors: no user record) --------------
+      {V::get, "/v1/me", "one's own record, roles and permissions (a temporary password too)",
+       [](Ids&) { return Req{"/v1/me", ""}; },
+       {401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200, 200, 200}},
+      {V::patch, "/v1/me", "change one's own phone (partner users; not with a temporary password)",
+       [](Ids&) { return Req{"/v1/me", R"({"phone":"+1 425 555 0100"})"}; },
+       {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 403, 403, 200}},
       // ---- raw event reads ---------------------------------------------------------------------------------
       {V::get, "/v1/streams/{stream}", "A's partner stream (audit permission; another tenant: 404)",
        [](Ids& ids) { return Req{"/v1/streams/partner-" + ids.a, ""}; },

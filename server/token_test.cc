@@ -38,6 +38,8 @@ class TokenFixture : public ServerFixture {
             {http::verb::get, "/v1/pricing/US/USD"},
             {http::verb::post, "/v1/views/directory/rebuild"},
             {http::verb::post, "/v1/me/password"},
+            {http::verb::get, "/v1/me"},
+            {http::verb::patch, "/v1/me"},
             {http::verb::post, "/v1/commands"}};
   }
 

@@ -85,6 +85,8 @@ requests = {
     'session': req('POST', '/v1/sessions',
                    b'{"partner_id":"' + uuid.encode() + b'","email":"ada@contoso.example","password":"x"}'),
     'password': req('POST', '/v1/me/password', b'{"old":"a","new":"a-long-new-password"}', token='acct_nope'),
+    'me': req('GET', '/v1/me', token='OPERATOR'),
+    'me-patch': req('PATCH', '/v1/me', b'{"first_name":"Sam","phone":"+1 425 555 0100"}', token='OPERATOR'),
     'no-token': req('GET', '/v1/events'),
     'bad-escape': req('GET', '/v1/streams/%zz'),
     'percent': req('GET', '/v1/partners/%41%42/catalog?x=%C3%A9&y=a+b&&z', token='OPERATOR'),
