@@ -76,6 +76,10 @@ const std::vector<PermissionRule>& permission_rules() {
       {Permission::kAcceptResellerAgreement, "accept_reseller_agreement", "accept the reseller agreement", {R::kGlobalAdmin}},
       {Permission::kAwardEarnedTags, "award_earned_tags", "award earned tags", {}, false, false, true},
       {Permission::kRebuildViews, "rebuild_views", "rebuild views", {}, false, false, true},
+      // As the profile's non-personal parts (any user with a role); the operator
+      // clears most blockers (vetting, regions, VAT ids) and reads all state anyway.
+      {Permission::kReadSalesReadiness, "read_sales_readiness", "read what keeps the partner from selling", {}, true,
+       false, true},
   };
   return kRules;
 }

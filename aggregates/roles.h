@@ -51,6 +51,7 @@ enum class Permission : uint8_t {
   kAcceptResellerAgreement,
   kAwardEarnedTags,
   kRebuildViews,  // blue/green rebuild of a read view while serving
+  kReadSalesReadiness,  // what keeps the partner from selling (GET /v1/partners/{id}/readiness)
 };
 
 // Who holds a permission.

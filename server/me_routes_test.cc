@@ -80,10 +80,11 @@ TEST_F(MeRoutes, AUserReadsTheirRecordRolesAndWhatTheMatrixGrantsThem) {
   EXPECT_FALSE(user.at("must_change_password").as_bool());
   EXPECT_EQ(strings_of(bill.at("roles")), std::set<std::string>{"billing_admin"});
   // DOMAIN.md for a Billing admin: billing, tax ids and exemptions; the price
-  // lists; the catalog (any role); one's own password and profile (every user).
+  // lists; the catalog and the sales readiness (any role); one's own password
+  // and profile (every user).
   EXPECT_EQ(permission_codes(bill),
             (std::set<std::string>{"manage_billing", "read_price_lists", "read_catalog", "change_own_password",
-                                   "read_own_profile", "update_own_profile"}));
+                                   "read_own_profile", "update_own_profile", "read_sales_readiness"}));
   EXPECT_TRUE(bill.at("grantable_roles").as_array().empty());
 
   // No role: only what every user holds.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregates/partner.h"
 #include "aggregates/roles.h"
 #include "schema/enum_names.h"
 #include "server/api.h"
@@ -113,6 +114,12 @@ TEST(OpenApi, PermissionCodesAreTheMatrixRows) {
   for (Role r : all_roles()) roles.emplace_back(enum_name(r));
   EXPECT_EQ(yaml_enum(Api::openapi_yaml(), "PermissionCode"), codes);
   EXPECT_EQ(yaml_enum(Api::openapi_yaml(), "Role"), roles);
+}
+
+TEST(OpenApi, SaleBlockerCodesAreTheDomains) {
+  std::vector<std::string> codes;
+  for (std::string_view c : sale_blocker_codes()) codes.emplace_back(c);
+  EXPECT_EQ(yaml_enum(Api::openapi_yaml(), "SaleBlockerCode"), codes);
 }
 
 }  // namespace

@@ -82,6 +82,7 @@ TEST_F(TenantIsolation, NoReadRouteShowsAnythingOfAnotherPartner) {
       "/v1/partners/" + b_ + "/users?status=active",
       "/v1/partners/" + b_ + "/profile",
       "/v1/partners/" + b_ + "/profile?date=2030-01-01",
+      "/v1/partners/" + b_ + "/readiness",
       "/v1/partners/" + b_ + "/history",
       "/v1/partners/" + b_ + "/history?from_time=2000-01-01&to_time=2100-01-01",
       "/v1/partners/" + b_ + "/catalog?min_position=1",

@@ -34,6 +34,7 @@ class TokenFixture : public ServerFixture {
             {http::verb::get, "/v1/partners/" + partner + "/catalog"},
             {http::verb::get, "/v1/partners/" + partner + "/users"},
             {http::verb::get, "/v1/partners/" + partner + "/profile"},
+            {http::verb::get, "/v1/partners/" + partner + "/readiness"},
             {http::verb::get, "/v1/partners/" + partner + "/history"},
             {http::verb::get, "/v1/pricing/US/USD"},
             {http::verb::post, "/v1/views/directory/rebuild"},

@@ -74,6 +74,7 @@ requests = {
     'catalog': req('GET', f'/v1/partners/{uuid}/catalog', token='OPERATOR'),
     'users': req('GET', f'/v1/partners/{uuid}/users', token='OPERATOR'),
     'profile': req('GET', f'/v1/partners/{uuid}/profile', token='OPERATOR'),
+    'readiness': req('GET', f'/v1/partners/{uuid}/readiness', token='OPERATOR'),
     'history': req('GET', f'/v1/partners/{uuid}/history?limit=3', token='OPERATOR'),
     'pricing': req('GET', '/v1/pricing/US/USD', token='OPERATOR'),
     'rebuild': req('POST', '/v1/views/catalog/rebuild', token='OPERATOR'),
