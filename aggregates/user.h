@@ -35,6 +35,9 @@ struct UserState {
 
 UserState evolve(UserState state, const DomainEvent& event);
 
+// "active", "deactivated", "purged" (the state JSON, GET /v1/me).
+std::string_view user_status_name(UserStatus s);
+
 // The principal of this user, for authorization of its own commands.
 PartnerUser principal_of(const UserState& u);
 

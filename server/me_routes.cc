@@ -23,15 +23,6 @@ std::string_view kind_name(const Principal& who) {
   return "anonymous";
 }
 
-std::string_view status_name(UserStatus s) {
-  switch (s) {
-    case UserStatus::kActive: return "active";
-    case UserStatus::kDeactivated: return "deactivated";
-    case UserStatus::kPurged: return "purged";
-  }
-  return "unknown";
-}
-
 json::array role_names(const std::vector<Role>& roles) {
   json::array out;
   for (Role r : roles) out.emplace_back(enum_name(r));
@@ -61,7 +52,7 @@ json::object me_json(const Principal& who, const UserState* user) {
                                {"last_name", c.last_name},
                                {"email", c.email},
                                {"phone", c.phone},
-                               {"status", status_name(user->status)},
+                               {"status", user_status_name(user->status)},
                                {"must_change_password", user->must_change_password}};
     // In all_roles() order, as the role enum spells them.
     std::vector<Role> held;
