@@ -6,6 +6,7 @@
 #include "aggregates/roles.h"
 #include "aggregates/rule_errors.h"
 #include "aggregates/validation.h"
+#include "schema/enum_names.h"
 
 namespace accountable {
 
@@ -78,32 +79,102 @@ bool exemption_applies(const TaxExemption& e, Timestamp now) {
   return !e.revoked && e.valid_from <= now && now < e.expires_on;
 }
 
-Status may_sell(const PartnerState& s, Timestamp now, const std::string& field) {
+namespace blocker {
+// The codes of the steps PinOffer does not enforce (those it does are rule ids).
+inline constexpr std::string_view kVettingNotAuthorized = "vetting_not_authorized";
+inline constexpr std::string_view kNoAuthorizedRegion = "no_authorized_region";
+inline constexpr std::string_view kSupportDetailsMissing = "support_details_missing";
+inline constexpr std::string_view kBillingContactMissing = "billing_primary_contact_missing";
+inline constexpr std::string_view kLegalContactMissing = "legal_primary_contact_missing";
+}  // namespace blocker
+
+const std::vector<std::string_view>& sale_blocker_codes() {
+  static const std::vector<std::string_view> kCodes = {
+      rule::kSuspendedCannotPin,        rule::kResellerAgreementRequired, rule::kUsTaxDocumentsDue,
+      rule::kEuVatIdAccepted,           blocker::kVettingNotAuthorized,   blocker::kNoAuthorizedRegion,
+      blocker::kSupportDetailsMissing,  blocker::kBillingContactMissing,  blocker::kLegalContactMissing};
+  return kCodes;
+}
+
+namespace {
+bool contact_missing(const PersonalContact& c) {
+  return c.erased || c.value.first_name.empty() || c.value.last_name.empty() || c.value.email.empty();
+}
+}  // namespace
+
+std::vector<SaleBlocker> sale_blockers(const PartnerState& s, Timestamp now) {
+  std::vector<SaleBlocker> out;
+  auto add = [&out](std::string_view code, std::string message, std::string_view clears_with, bool refuses,
+                    std::optional<Timestamp> due_at = std::nullopt) {
+    out.push_back(SaleBlocker{code, std::move(message), clears_with, refuses, due_at});
+  };
   // Choice (DOMAIN.md): pinning starts something that sells, so it is refused while suspended.
-  if (s.suspended) return rule_violated(rule::kSuspendedCannotPin, "a suspended partner cannot pin offers", field);
+  if (s.suspended) add(rule::kSuspendedCannotPin, "a suspended partner cannot pin offers", "ReinstatePartner", true);
   if (!s.agreement_accepted_at) {
-    return rule_violated(rule::kResellerAgreementRequired,
-                         "the reseller agreement must be accepted (AcceptResellerAgreement) before selling", field);
+    add(rule::kResellerAgreementRequired,
+        "the reseller agreement must be accepted (AcceptResellerAgreement) before selling", "AcceptResellerAgreement",
+        true);
   }
-  if (s.country == "US" && now.micros >= s.agreement_accepted_at->micros + kUsTaxDocumentWindowMicros) {
-    bool on_file = std::any_of(s.tax_exemptions.begin(), s.tax_exemptions.end(), [&](const auto& entry) {
+  if (s.country == "US") {
+    const bool on_file = std::any_of(s.tax_exemptions.begin(), s.tax_exemptions.end(), [&](const auto& entry) {
       return !entry.second.revoked && now < entry.second.expires_on;
     });
-    if (!on_file) {
-      return rule_violated(rule::kUsTaxDocumentsDue,
-                           "US tax documents were due within 30 days of accepting the reseller agreement (accepted " +
-                               format_timestamp(*s.agreement_accepted_at) +
-                               "); file a tax exemption certificate (FileTaxExemption)",
-                           field);
+    if (!on_file && !s.agreement_accepted_at) {
+      add(rule::kUsTaxDocumentsDue,
+          "US tax documents are due within 30 days of accepting the reseller agreement; file a tax exemption "
+          "certificate (FileTaxExemption)",
+          "FileTaxExemption", false);
+    } else if (!on_file) {
+      const Timestamp due{s.agreement_accepted_at->micros + kUsTaxDocumentWindowMicros};
+      const bool overdue = now >= due;
+      add(rule::kUsTaxDocumentsDue,
+          std::string(overdue ? "US tax documents were due" : "US tax documents are due") +
+              " within 30 days of accepting the reseller agreement (accepted " +
+              format_timestamp(*s.agreement_accepted_at) + ", due " + format_timestamp(due) +
+              "); file a tax exemption certificate (FileTaxExemption)",
+          "FileTaxExemption", overdue, due);
     }
   }
   if (in_european_union(s.country) && (s.billing.tax_id.empty() || s.billing.tax_id != s.accepted_tax_id)) {
-    return rule_violated(rule::kEuVatIdAccepted,
-                         "a partner in the EU needs an accepted VAT id before selling (billing tax id " +
-                             (s.billing.tax_id.empty() ? std::string("missing") : "'" + s.billing.tax_id + "'") +
-                             ", accepted " + (s.accepted_tax_id.empty() ? std::string("none") : "'" + s.accepted_tax_id + "'") +
-                             ")",
-                         field);
+    // The tax id itself is not in the message: only who manages billing reads it.
+    if (s.billing.tax_id.empty()) {
+      add(rule::kEuVatIdAccepted,
+          "a partner in the EU needs an accepted VAT id before selling: the billing profile has no VAT id "
+          "(UpdateBillingProfile, then the operator's AcceptTaxId)",
+          "UpdateBillingProfile", true);
+    } else {
+      add(rule::kEuVatIdAccepted,
+          "a partner in the EU needs an accepted VAT id before selling: the billing profile's VAT id is not "
+          "accepted yet (the operator's AcceptTaxId)",
+          "AcceptTaxId", true);
+    }
+  }
+  if (s.vetting_status != VettingStatus::kAuthorized) {
+    add(blocker::kVettingNotAuthorized,
+        "the partner is not vetted: its vetting status is " + std::string(enum_name(s.vetting_status)) +
+            (s.vetting_sub_status == VettingSubStatus::kNone ? ""
+                                                              : " (" + std::string(enum_name(s.vetting_sub_status)) + ")"),
+        "SetVettingStatus", false);
+  }
+  if (s.authorized_regions.empty()) {
+    add(blocker::kNoAuthorizedRegion, "the partner is authorized in no region yet", "SetAuthorizedRegions", false);
+  }
+  if (s.support.email.empty()) {
+    add(blocker::kSupportDetailsMissing,
+        "the support profile (the email customers are sent to) is not filled in", "UpdateSupportProfile", false);
+  }
+  if (contact_missing(s.billing.primary_contact)) {
+    add(blocker::kBillingContactMissing, "the billing profile has no primary contact", "UpdateBillingProfile", false);
+  }
+  if (contact_missing(s.legal.primary_contact)) {
+    add(blocker::kLegalContactMissing, "the legal profile has no primary contact", "UpdateLegalProfile", false);
+  }
+  return out;
+}
+
+Status may_sell(const PartnerState& s, Timestamp now, const std::string& field) {
+  for (const SaleBlocker& b : sale_blockers(s, now)) {
+    if (b.refuses_pin_offer) return rule_violated(b.code, b.message, field);
   }
   return Status::ok();
 }

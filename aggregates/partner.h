@@ -99,11 +99,31 @@ Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, cons
 Result<Decision> decide(const PartnerState& s, const UnpinOffer& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const ReorderPins& c, const CommandContext& ctx);
 
+// One thing that keeps a partner from selling (GET /v1/partners/{id}/readiness).
+struct SaleBlocker {
+  std::string_view code;         // stable; when `refuses_pin_offer`, the rule id of PinOffer's refusal
+  std::string message;           // no personal data, no tax id: any user of the partner with a role reads it
+  std::string_view clears_with;  // the command that clears it
+  bool refuses_pin_offer = false;  // PinOffer is refused (422 with `code`) while it stands
+  std::optional<Timestamp> due_at;  // US tax documents: the end of the 30 days (once the agreement is accepted)
+};
+
+// EVERY blocker of the partner at `now`, in this order (docs/http-api.md,
+// "Readiness"): suspension; the reseller agreement; US tax documents (a
+// certificate on file, not revoked, not expired: refuses once 30 days have
+// passed since the first acceptance, listed as due before); an EU partner's
+// accepted VAT id; then what the program asks for that PinOffer does not
+// enforce: vetting authorized, at least one authorized region, support
+// details, the billing profile's primary contact, the legal primary contact.
+std::vector<SaleBlocker> sale_blockers(const PartnerState& s, Timestamp now);
+
+// Every code sale_blockers() may give, in its order.
+const std::vector<std::string_view>& sale_blocker_codes();
+
 // May the partner start something that sells (pin an offer)? kRuleViolated
-// naming the first unmet prerequisite: not suspended; the reseller agreement
-// accepted; a US partner has a tax exemption certificate on file (not revoked,
-// not expired) once 30 days have passed since it first accepted; an EU partner
-// has an accepted VAT id.
+// with the first blocker of sale_blockers() that refuses PinOffer (its code
+// is the rule id), naming `field`. One function, so the readiness list and
+// PinOffer's refusals cannot drift.
 Status may_sell(const PartnerState& s, Timestamp now, const std::string& field);
 // kNotFound unless `s` is the enrolled partner `id`.
 Status require_partner(const PartnerState& s, const PartnerId& id);

@@ -45,36 +45,41 @@ const RoleInfo* find_role(Role role) {
 // ---- THE MATRIX (DOMAIN.md "What each role may do") ----------------------------
 const std::vector<PermissionRule>& permission_rules() {
   static const std::vector<PermissionRule> kRules = {
-      {Permission::kUpdateLegalProfile, "update legal profile", {R::kGlobalAdmin}},
-      {Permission::kUpdateSupportProfile, "update support profile", {R::kGlobalAdmin}},
-      {Permission::kUpdateOrganizationProfile, "update organization profile", {R::kGlobalAdmin}},
-      {Permission::kManageBilling, "manage billing profile, tax ids and tax exemptions",
+      {Permission::kUpdateLegalProfile, "update_legal_profile", "update legal profile", {R::kGlobalAdmin}},
+      {Permission::kUpdateSupportProfile, "update_support_profile", "update support profile", {R::kGlobalAdmin}},
+      {Permission::kUpdateOrganizationProfile, "update_organization_profile", "update organization profile", {R::kGlobalAdmin}},
+      {Permission::kManageBilling, "manage_billing", "manage billing profile, tax ids and tax exemptions",
        {R::kGlobalAdmin, R::kBillingAdmin}},
-      {Permission::kManageLocations, "add and remove locations", {R::kGlobalAdmin, R::kAccountAdmin}},
-      {Permission::kManageUsers, "manage users", {R::kGlobalAdmin, R::kUserManagementAdmin}},
+      {Permission::kManageLocations, "manage_locations", "add and remove locations", {R::kGlobalAdmin, R::kAccountAdmin}},
+      {Permission::kManageUsers, "manage_users", "manage users", {R::kGlobalAdmin, R::kUserManagementAdmin}},
       // Purging ends the restore window; the retention job runs as the operator.
-      {Permission::kPurgeUsers, "purge users", {R::kGlobalAdmin, R::kUserManagementAdmin}, false, false, true},
-      {Permission::kManageRoles, "assign and remove roles",
+      {Permission::kPurgeUsers, "purge_users", "purge users", {R::kGlobalAdmin, R::kUserManagementAdmin}, false, false, true},
+      {Permission::kManageRoles, "manage_roles", "assign and remove roles",
        {R::kGlobalAdmin, R::kUserManagementAdmin, R::kAccountAdmin}},
-      {Permission::kManageBusinessProfiles, "manage business profiles",
+      {Permission::kManageBusinessProfiles, "manage_business_profiles", "manage business profiles",
        {R::kGlobalAdmin, R::kBusinessProfileAdmin, R::kReferralAdmin}},
-      {Permission::kPinOffers, "pin and unpin catalog offers", {R::kGlobalAdmin, R::kAdminAgent, R::kSalesAgent}},
-      {Permission::kChangeOwnPassword, "change own password", {}, false, true},
-      {Permission::kReadPriceLists, "read price lists and offers", {R::kGlobalAdmin, R::kBillingAdmin, R::kAdminAgent}},
-      {Permission::kReadCatalog, "read the catalog", {}, true},
-      {Permission::kReadUserDirectory, "read the user directory",
+      {Permission::kPinOffers, "pin_offers", "pin and unpin catalog offers", {R::kGlobalAdmin, R::kAdminAgent, R::kSalesAgent}},
+      {Permission::kChangeOwnPassword, "change_own_password", "change own password", {}, false, true},
+      {Permission::kReadPriceLists, "read_price_lists", "read price lists and offers", {R::kGlobalAdmin, R::kBillingAdmin, R::kAdminAgent}},
+      {Permission::kReadCatalog, "read_catalog", "read the catalog", {}, true},
+      {Permission::kReadUserDirectory, "read_user_directory", "read the user directory",
        {R::kGlobalAdmin, R::kUserManagementAdmin, R::kAccountAdmin}},
-      {Permission::kReadAuditHistory, "read the audit history", {R::kGlobalAdmin}, false, false, true, true},
-      {Permission::kReadOwnProfile, "read own profile", {}, false, true},
-      {Permission::kEnrollPartners, "enroll partners", {}, false, false, true},
-      {Permission::kOperateCatalog, "publish offers and price lists", {}, false, false, true},
-      {Permission::kVetPartners, "vet partners (vetting status, tax ids, authorized regions)", {}, false, false, true},
-      {Permission::kSuspendPartners, "suspend and reinstate partners", {}, false, false, true},
-      {Permission::kIssueAuditorAccess, "issue and revoke auditor access", {}, false, false, true},
+      {Permission::kReadAuditHistory, "read_audit_history", "read the audit history", {R::kGlobalAdmin}, false, false, true, true},
+      {Permission::kReadOwnProfile, "read_own_profile", "read own profile", {}, false, true},
+      {Permission::kUpdateOwnProfile, "update_own_profile", "change own name and phone", {}, false, true},
+      {Permission::kEnrollPartners, "enroll_partners", "enroll partners", {}, false, false, true},
+      {Permission::kOperateCatalog, "operate_catalog", "publish offers and price lists", {}, false, false, true},
+      {Permission::kVetPartners, "vet_partners", "vet partners (vetting status, tax ids, authorized regions)", {}, false, false, true},
+      {Permission::kSuspendPartners, "suspend_partners", "suspend and reinstate partners", {}, false, false, true},
+      {Permission::kIssueAuditorAccess, "issue_auditor_access", "issue and revoke auditor access", {}, false, false, true},
       // Accepting a contract binds the company: the legal profile's owner.
-      {Permission::kAcceptResellerAgreement, "accept the reseller agreement", {R::kGlobalAdmin}},
-      {Permission::kAwardEarnedTags, "award earned tags", {}, false, false, true},
-      {Permission::kRebuildViews, "rebuild views", {}, false, false, true},
+      {Permission::kAcceptResellerAgreement, "accept_reseller_agreement", "accept the reseller agreement", {R::kGlobalAdmin}},
+      {Permission::kAwardEarnedTags, "award_earned_tags", "award earned tags", {}, false, false, true},
+      {Permission::kRebuildViews, "rebuild_views", "rebuild views", {}, false, false, true},
+      // As the profile's non-personal parts (any user with a role); the operator
+      // clears most blockers (vetting, regions, VAT ids) and reads all state anyway.
+      {Permission::kReadSalesReadiness, "read_sales_readiness", "read what keeps the partner from selling", {}, true,
+       false, true},
   };
   return kRules;
 }
@@ -96,6 +101,7 @@ const std::vector<CommandPermission>& command_permissions() {
       {"RemoveRole", Permission::kManageRoles},
       {"ResetPassword", Permission::kManageUsers},
       {"ChangePassword", Permission::kChangeOwnPassword},
+      {"UpdateOwnProfile", Permission::kUpdateOwnProfile},
       {"DeactivateUser", Permission::kManageUsers},
       {"RestoreUser", Permission::kManageUsers},
       {"PurgeUser", Permission::kPurgeUsers},
@@ -176,7 +182,7 @@ const PermissionRule& permission_rule(Permission p) {
     if (r.permission == p) return r;
   }
   // Every enumerator has a row; a missing one is a programming error caught by tests.
-  static const PermissionRule kNobody{p, "unknown permission", {}};
+  static const PermissionRule kNobody{p, "unknown", "unknown permission", {}};
   return kNobody;
 }
 
@@ -218,6 +224,22 @@ Status authorize(const Principal& actor, Permission permission, const std::optio
     if (user.roles.count(r)) return Status::ok();
   }
   return missing();
+}
+
+std::vector<Permission> permissions_of(const Principal& who) {
+  std::vector<Permission> out;
+  for (const PermissionRule& rule : permission_rules()) {
+    if (authorize(who, rule.permission, own_partner(who)).is_ok()) out.push_back(rule.permission);
+  }
+  return out;
+}
+
+std::vector<Role> grantable_roles(const Principal& who) {
+  std::vector<Role> out;
+  for (Role r : all_roles()) {
+    if (authorize_grant(who, r).is_ok()) out.push_back(r);
+  }
+  return out;
 }
 
 Status authorize_command(const Principal& actor, std::string_view command, const std::optional<PartnerId>& partner) {

@@ -42,6 +42,7 @@ enum class Permission : uint8_t {
   kReadUserDirectory,
   kReadAuditHistory,
   kReadOwnProfile,
+  kUpdateOwnProfile,  // one's own name and phone (not the email: a user manager's)
   kEnrollPartners,
   kOperateCatalog,  // offers and price lists
   kVetPartners,  // vetting status, accepting tax ids, authorized regions
@@ -50,11 +51,13 @@ enum class Permission : uint8_t {
   kAcceptResellerAgreement,
   kAwardEarnedTags,
   kRebuildViews,  // blue/green rebuild of a read view while serving
+  kReadSalesReadiness,  // what keeps the partner from selling (GET /v1/partners/{id}/readiness)
 };
 
 // Who holds a permission.
 struct PermissionRule {
   Permission permission;
+  std::string_view code;         // stable snake_case id (GET /v1/me's "permissions")
   std::string_view name;         // used in kForbidden messages: "missing permission <name>"
   std::vector<Role> roles;       // partner users holding any of these roles
   bool any_role = false;         // any partner user with at least one role
@@ -81,6 +84,14 @@ struct GrantRule {
   std::vector<Role> grantable;
 };
 const std::vector<GrantRule>& grant_rules();
+
+// The permissions `who` holds in its own partner (a partner user's or an
+// auditor's; none for the operator), in the matrix's order: each rule of
+// permission_rules() that authorize() grants. GET /v1/me lists them.
+std::vector<Permission> permissions_of(const Principal& who);
+
+// The roles `who` may assign or remove (authorize_grant), in all_roles() order.
+std::vector<Role> grantable_roles(const Principal& who);
 
 // Does the principal hold `permission`, acting on `partner` (nullopt for
 // partner-less actions such as catalog publishing)? kUnauthenticated for an

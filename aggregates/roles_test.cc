@@ -42,6 +42,7 @@ const std::map<std::string, std::set<std::string>>& expected_matrix() {
       {"RemoveRole", {kGA, kUMA, kAA}},  // idem
       {"ResetPassword", {kGA, kUMA}},
       {"ChangePassword", kEveryUser},
+      {"UpdateOwnProfile", kEveryUser},  // one's own name and phone (issue 22)
       {"DeactivateUser", {kGA, kUMA}},
       {"RestoreUser", {kGA, kUMA}},
       {"PurgeUser", {kGA, kUMA, kOperator}},
@@ -153,6 +154,7 @@ std::vector<Command> commands_for(const MatrixWorld& m, const UserId& self) {
       SetAuthorizedRegions{p, {"apac", "emea", "latam", "na"}},
       SetEarnedTags{p, {"Gold Cloud Platform"}, {"Azure Expert MSP"}},
       RevokeAuditorAccess{p, m.auditor_grant, "engagement ended early"},
+      UpdateOwnProfile{p, self, "Self", "Named", "+1 425 555 0123"},
   };
 }
 

@@ -27,15 +27,6 @@ json::array strings(const std::vector<std::string>& v) {
   return a;
 }
 
-std::string_view user_status_name(UserStatus s) {
-  switch (s) {
-    case UserStatus::kActive: return "active";
-    case UserStatus::kDeactivated: return "deactivated";
-    case UserStatus::kPurged: return "purged";
-  }
-  return "unknown";
-}
-
 bool is_erased_value(const json::value& v) { return v.is_object() && v.get_object().contains("erased"); }
 
 void diff_into(const json::value& before, const json::value& after, const std::string& path,

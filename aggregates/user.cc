@@ -34,6 +34,19 @@ Status check_may_manage(const Principal& actor, const UserState& target) {
   return Status::ok();
 }
 
+// A command on one's own account (ChangePassword, UpdateOwnProfile): the
+// matrix's permission, the actor must be that user (`what` names the refusal
+// otherwise), who exists and is active.
+Status check_own_account(const PartnerState& p, const UserState& u, const CommandContext& ctx,
+                         std::string_view command, const PartnerId& partner_id, const UserId& user_id,
+                         const std::string& what) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, command, partner_id));
+  const auto* self = std::get_if<PartnerUser>(&ctx.actor);
+  if (!self || self->user_id != user_id) return forbidden("missing permission: " + what + " (only one's own)", "user_id");
+  ACCT_RETURN_IF_ERROR(require_user(p, u, partner_id, user_id));
+  return require_active(u);
+}
+
 bool is_last_active_global_admin(const PartnerState& p, const UserId& id) {
   return p.active_global_admins.size() == 1 && p.active_global_admins.count(id) == 1;
 }
@@ -66,6 +79,15 @@ Status check_roles(const std::vector<Role>& roles, const Principal& actor) {
 }
 
 }  // namespace
+
+std::string_view user_status_name(UserStatus s) {
+  switch (s) {
+    case UserStatus::kActive: return "active";
+    case UserStatus::kDeactivated: return "deactivated";
+    case UserStatus::kPurged: return "purged";
+  }
+  return "unknown";
+}
 
 PartnerUser principal_of(const UserState& u) {
   return PartnerUser{u.partner_id, u.user_id, u.roles, u.exists && u.status == UserStatus::kActive};
@@ -156,6 +178,23 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateU
   return d;
 }
 
+// The same event as UpdateUserProfile, with the email (and so its
+// fingerprint and the partner's email claim) left as it is.
+Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateOwnProfile& c,
+                        const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(check_own_account(p, u, ctx, UpdateOwnProfile::kName, c.partner_id, c.user_id,
+                                         "change another user's profile"));
+  ACCT_RETURN_IF_ERROR(check_length(c.first_name, 1, 50, "first_name"));
+  ACCT_RETURN_IF_ERROR(check_length(c.last_name, 1, 50, "last_name"));
+  ACCT_RETURN_IF_ERROR(check_phone(c.phone, "phone"));
+  ContactDetails profile = u.profile.value;
+  profile.first_name = c.first_name;
+  profile.last_name = c.last_name;
+  profile.phone = c.phone;
+  return Decision{
+      {user_write(u, {UserProfileUpdated{PersonalContact{user_subject(u.user_id), profile}, u.email_fingerprint}})}};
+}
+
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AssignRole::kName, c.partner_id));
   if (!is_valid_role(c.role)) return invalid_argument("unknown role", "role");
@@ -207,13 +246,8 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const ResetPa
 
 Result<Decision> decide(const PartnerState& p, const UserState& u, const ChangePassword& c,
                         const CommandContext& ctx) {
-  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, ChangePassword::kName, c.partner_id));
-  const auto* self = std::get_if<PartnerUser>(&ctx.actor);
-  if (!self || self->user_id != c.user_id) {
-    return forbidden("missing permission: change another user's password (only one's own)", "user_id");
-  }
-  ACCT_RETURN_IF_ERROR(require_user(p, u, c.partner_id, c.user_id));
-  ACCT_RETURN_IF_ERROR(require_active(u));
+  ACCT_RETURN_IF_ERROR(check_own_account(p, u, ctx, ChangePassword::kName, c.partner_id, c.user_id,
+                                         "change another user's password"));
   return Decision{{user_write(u, {PasswordSet{PasswordReason::kChanged, principal_id(ctx.actor), false}})}};
 }
 

@@ -35,11 +35,16 @@ struct UserState {
 
 UserState evolve(UserState state, const DomainEvent& event);
 
+// "active", "deactivated", "purged" (the state JSON, GET /v1/me).
+std::string_view user_status_name(UserStatus s);
+
 // The principal of this user, for authorization of its own commands.
 PartnerUser principal_of(const UserState& u);
 
 Result<Decision> decide(const PartnerState& p, const CreateUser& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateUserProfile& c,
+                        const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateOwnProfile& c,
                         const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const RemoveRole& c, const CommandContext& ctx);

@@ -100,6 +100,49 @@ TEST(UpdateUserProfile, RefusesEmailOfAnotherUserAndInactiveOrUnknownUsers) {
                          "profile.last_name"));
 }
 
+// ---- UpdateOwnProfile ---------------------------------------------------------------------
+
+TEST(UpdateOwnProfile, ChangesNameAndPhoneAndKeepsTheEmailAndItsClaim) {
+  RichWorld r;
+  const EmailFingerprint claim = r.w.partner_state(r.p.partner).users.at(r.target);
+  auto d = r.w.decide(r.w.user(r.target), UpdateOwnProfile{r.p.partner, r.target, "Tamsin", "Tarn", "+1 425 555 0199"});
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  ASSERT_EQ(d->writes.size(), 1u) << "only the user's stream: the email claim does not move";
+  ASSERT_TRUE(r.w.store.append(*d).is_ok());
+  const UserState u = r.w.user_state(r.target);
+  EXPECT_EQ(u.profile.value.first_name, "Tamsin");
+  EXPECT_EQ(u.profile.value.last_name, "Tarn");
+  EXPECT_EQ(u.profile.value.phone, "+1 425 555 0199");
+  EXPECT_EQ(u.profile.value.email, "target@contoso.com");
+  EXPECT_EQ(u.email_fingerprint, claim);
+  EXPECT_EQ(r.w.partner_state(r.p.partner).users.at(r.target), claim);
+  // An empty phone clears it.
+  ASSERT_TRUE(run(r.w, r.w.user(r.target), UpdateOwnProfile{r.p.partner, r.target, "Tamsin", "Tarn", ""}).is_ok());
+  EXPECT_EQ(r.w.user_state(r.target).profile.value.phone, "");
+}
+
+TEST(UpdateOwnProfile, OnlyOnesOwnEvenForAGlobalAdmin) {
+  RichWorld r;
+  Status other = run(r.w, r.admin(), UpdateOwnProfile{r.p.partner, r.target, "Not", "Mine", ""});
+  EXPECT_TRUE(is_code(other, StatusCode::kForbidden, "user_id")) << other.to_string();
+  EXPECT_EQ(r.w.user_state(r.target).profile.value.first_name, "Sam") << "nothing written";
+  EXPECT_TRUE(is_code(run(r.w, testing::op(), UpdateOwnProfile{r.p.partner, r.target, "Op", "Erator", ""}),
+                      StatusCode::kForbidden));
+  // Another partner's user naming themselves under this partner: outside their partner.
+  EXPECT_TRUE(is_code(run(r.w, r.w.user(r.other.admin), UpdateOwnProfile{r.p.partner, r.other.admin, "E", "F", ""}),
+                      StatusCode::kForbidden, "partner_id"));
+}
+
+TEST(UpdateOwnProfile, ValidatesEachFieldByName) {
+  RichWorld r;
+  const Principal self = r.w.user(r.target);
+  EXPECT_TRUE(is_invalid(run(r.w, self, UpdateOwnProfile{r.p.partner, r.target, "", "Tarn", ""}), "first_name"));
+  EXPECT_TRUE(is_invalid(run(r.w, self, UpdateOwnProfile{r.p.partner, r.target, "T", std::string(51, 'x'), ""}),
+                         "last_name"));
+  EXPECT_TRUE(is_invalid(run(r.w, self, UpdateOwnProfile{r.p.partner, r.target, "T", "T", "call me"}), "phone"));
+  EXPECT_EQ(r.w.user_state(r.target).profile.value.first_name, "Sam") << "nothing written";
+}
+
 // ---- roles --------------------------------------------------------------------------------
 
 TEST(AssignRole, HappyPathAndOneRolePerCategory) {

@@ -144,6 +144,15 @@ struct ChangePassword {  // one's own
   PartnerId partner_id;
   UserId user_id;
 };
+// A user changes their own name and phone (PATCH /v1/me); the email, which
+// signs them in, stays a user manager's (UpdateUserProfile).
+struct UpdateOwnProfile {
+  ACCT_COMMAND(UpdateOwnProfile);
+  PartnerId partner_id;
+  UserId user_id;  // must be the actor's own
+  std::string first_name, last_name;
+  std::string phone;  // empty: none
+};
 struct DeactivateUser {
   ACCT_COMMAND(DeactivateUser);
   PartnerId partner_id;
@@ -300,7 +309,7 @@ using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportPro
                              UnpublishBusinessProfile, PinOffer, UnpinOffer, ReorderPins, PublishOffer, UpdateOffer,
                              RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
                              IssueAuditorAccess, AcceptResellerAgreement, AcceptTaxId, SetAuthorizedRegions,
-                             SetEarnedTags, RevokeAuditorAccess>;
+                             SetEarnedTags, RevokeAuditorAccess, UpdateOwnProfile>;
 
 inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);

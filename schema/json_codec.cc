@@ -273,6 +273,10 @@ template <class F> void fields(F& f, AssignRole& x) { f("partner_id", x.partner_
 template <class F> void fields(F& f, RemoveRole& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); f("role", x.role); }
 template <class F> void fields(F& f, ResetPassword& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, ChangePassword& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
+template <class F> void fields(F& f, UpdateOwnProfile& x) {
+  f("partner_id", x.partner_id); f("user_id", x.user_id); f("first_name", x.first_name); f("last_name", x.last_name);
+  f("phone", x.phone, kOpt);
+}
 template <class F> void fields(F& f, DeactivateUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, RestoreUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, PurgeUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }

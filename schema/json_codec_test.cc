@@ -99,6 +99,8 @@ std::vector<Command> samples() {
       RemoveRole{partner(), user(), Role::kHelpdeskAgent},
       ResetPassword{partner(), user()},
       ChangePassword{partner(), user()},
+      UpdateOwnProfile{partner(), user(), "Sam", "Renamed", "+1 425 555 0101"},
+      UpdateOwnProfile{partner(), user(), "Sam", "No Phone", ""},
       DeactivateUser{partner(), user()},
       RestoreUser{partner(), user()},
       PurgeUser{partner(), user()},

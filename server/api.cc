@@ -50,6 +50,8 @@ std::optional<ApiReply> Api::route_write(const ApiRequest& req) const {
 void Api::add_routes() {
   add_command_routes();
   add_session_routes();
+  add_me_routes();
+  add_readiness_routes();
   add_event_routes();
   add_view_routes();
   add_audit_routes();

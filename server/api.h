@@ -1,7 +1,7 @@
 // Api: the routes of the HTTP API (docs/http-api.md, docs/openapi.yaml) over
 // the account stack, the token store and the views. One file per resource,
-// each registering its own routes: command_routes.cc, session_routes.cc,
-// event_routes.cc (reads and the SSE stream), view_routes.cc, audit_routes.cc,
+// each registering its own routes: command_routes.cc, session_routes.cc, me_routes.cc,
+// readiness_routes.cc, event_routes.cc (reads and the SSE stream), view_routes.cc, audit_routes.cc,
 // operation_routes.cc. Access decisions are the permission matrix's
 // (aggregates/roles.h); handlers only ask it.
 //
@@ -103,6 +103,15 @@ class Api {
   ApiReply delete_current_session(const ApiRequest& req);
   ApiReply get_my_sessions(const ApiRequest& req);
   ApiReply delete_my_session(const ApiRequest& req);
+
+  // who am I: one's own user record, roles and permissions (me_routes.cc)
+  void add_me_routes();
+  ApiReply get_me(const ApiRequest& req);
+  ApiReply patch_me(const ApiRequest& req);
+
+  // can we sell, and if not, why (readiness_routes.cc)
+  void add_readiness_routes();
+  ApiReply get_readiness(const ApiRequest& req);
 
   // raw events and the SSE stream (event_routes.cc)
   void add_event_routes();

@@ -5,7 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
 
+#include "aggregates/partner.h"
+#include "aggregates/roles.h"
+#include "schema/enum_names.h"
 #include "server/api.h"
 
 namespace accountable {
@@ -74,6 +80,46 @@ TEST(OpenApi, EveryRouteOfTheServerIsDocumented) {
   }
   ASSERT_TRUE((*stack)->close().is_ok());
   std::filesystem::remove_all(dir);
+}
+
+// The enum of a schema in the YAML: the `enum: [...]` line after "    <name>:\n".
+std::vector<std::string> yaml_enum(std::string_view yaml, const std::string& schema) {
+  const size_t at = yaml.find("\n    " + schema + ":\n");
+  if (at == std::string_view::npos) return {};
+  const size_t open = yaml.find("enum: [", at);
+  const size_t close = yaml.find(']', open);
+  if (open == std::string_view::npos || close == std::string_view::npos) return {};
+  std::vector<std::string> out;
+  std::string_view list = yaml.substr(open + 7, close - open - 7);
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// GET /v1/me's permission codes and roles are the matrix's and the enum
+// table's: the YAML lists exactly them, in their order.
+TEST(OpenApi, PermissionCodesAreTheMatrixRows) {
+  std::vector<std::string> codes, roles;
+  std::set<std::string> unique;
+  for (const PermissionRule& rule : permission_rules()) {
+    codes.emplace_back(rule.code);
+    EXPECT_TRUE(unique.insert(std::string(rule.code)).second) << rule.code << " twice";
+  }
+  for (Role r : all_roles()) roles.emplace_back(enum_name(r));
+  EXPECT_EQ(yaml_enum(Api::openapi_yaml(), "PermissionCode"), codes);
+  EXPECT_EQ(yaml_enum(Api::openapi_yaml(), "Role"), roles);
+}
+
+TEST(OpenApi, SaleBlockerCodesAreTheDomains) {
+  std::vector<std::string> codes;
+  for (std::string_view c : sale_blocker_codes()) codes.emplace_back(c);
+  EXPECT_EQ(yaml_enum(Api::openapi_yaml(), "SaleBlockerCode"), codes);
 }
 
 }  // namespace

@@ -51,19 +51,9 @@ TEST_F(ServerFixture, EnrolSignInChangePasswordCreateUsersPinAndReadYourWrites) 
   EXPECT_EQ(created.json().at("result").at("temporary_password").as_string().size(), 16u);
 
   // The operator publishes an offer orderable now; the admin pins it.
-  const Timestamp now = SystemClock().now();
-  const time_t secs = static_cast<time_t>(now.micros / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char month_first[16], month_last[16];
-  std::strftime(month_first, sizeof month_first, "%Y-%m-01", &tm);
   Reply offer = command(operator_token_, azure_plan_offer_command());
   ASSERT_EQ(offer.status, 200u) << offer.body;
-  std::strftime(month_last, sizeof month_last, "%Y-%m-28", &tm);
-  const json::object list = azure_plan_price_list_command(
-      tm.tm_year + 1900, tm.tm_mon + 1, month_first,
-      tm.tm_mday <= 28 ? std::string(month_last) + "T23:59:59Z" : format_timestamp(Timestamp{now.micros + 3'600'000'000LL}));
-  Reply prices = command(operator_token_, list);
+  Reply prices = command(operator_token_, azure_plan_price_list_of_this_month());
   ASSERT_EQ(prices.status, 200u) << prices.body;
   Reply pinned = command(token, json::object{{"type", "PinOffer"}, {"partner_id", partner}, {"offer_id", "azure-plan"}});
   ASSERT_EQ(pinned.status, 200u) << pinned.body;

@@ -49,7 +49,7 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   if (pattern == "/v1/sessions") return Rule::kSession;
   if (pattern == "/v1/sessions/current") return Rule::kCaller;
   if (starts("/v1/partners/{id}/")) return Rule::kPartner;
-  if (starts("/v1/me/") || starts("/v1/pricing/")) return Rule::kCaller;
+  if (pattern == "/v1/me" || starts("/v1/me/") || starts("/v1/pricing/")) return Rule::kCaller;
   if (pattern == "/v1/streams/{stream}") return Rule::kStream;
   // Each shard's log has its own tree and checkpoints: ?shard=, else as events.
   if (pattern == "/v1/events" || pattern == "/v1/events/subscribe" || starts("/v1/proofs/") ||

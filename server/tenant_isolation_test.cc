@@ -82,6 +82,7 @@ TEST_F(TenantIsolation, NoReadRouteShowsAnythingOfAnotherPartner) {
       "/v1/partners/" + b_ + "/users?status=active",
       "/v1/partners/" + b_ + "/profile",
       "/v1/partners/" + b_ + "/profile?date=2030-01-01",
+      "/v1/partners/" + b_ + "/readiness",
       "/v1/partners/" + b_ + "/history",
       "/v1/partners/" + b_ + "/history?from_time=2000-01-01&to_time=2100-01-01",
       "/v1/partners/" + b_ + "/catalog?min_position=1",
@@ -115,6 +116,10 @@ TEST_F(TenantIsolation, NoReadRouteShowsAnythingOfAnotherPartner) {
     expect_no_b_data(own, name + " A's security log");
     // Pricing is the operator's catalog, not a partner's: it names no partner.
     expect_no_b_data(request(http::verb::get, "/v1/pricing/US/USD", "", token), name + " pricing");
+    // Who am I: one's own principal, nothing of B.
+    Reply me = request(http::verb::get, "/v1/me", "", token);
+    EXPECT_EQ(me.status, 200u) << name << ": " << me.body;
+    expect_no_b_data(me, name + " GET /v1/me");
   }
 }
 
@@ -182,6 +187,7 @@ TEST_F(TenantIsolation, NoCommandOfPartnerAChangesPartnerB) {
       user_cmd("RemoveRole", partner, user, {{"role", "global_admin"}});
       user_cmd("RemoveRole", partner, user, {{"role", "billing_admin"}});
       user_cmd("UpdateUserProfile", partner, user, {{"profile", contact}});
+      user_cmd("UpdateOwnProfile", partner, user, {{"first_name", "Eve"}, {"last_name", "Intruder"}});
     }
   }
   commands.emplace_back(json::object{{"type", "UpdateSupportProfile"}, {"partner_id", b_},
@@ -210,6 +216,14 @@ TEST_F(TenantIsolation, NoCommandOfPartnerAChangesPartnerB) {
       EXPECT_EQ(head(), before) << name << ": " << what << " wrote an event";
       expect_no_b_data(r, name + ": " + what, json::serialize(c));
     }
+  }
+  // PATCH /v1/me changes the caller's own record only: nothing of B, whatever the body names.
+  for (const auto& [name, token] : a_principals_) {
+    Reply r = request(http::verb::patch, "/v1/me",
+                      json::serialize(json::object{{"partner_id", b_}, {"user_id", b_admin_}, {"first_name", "Eve"}}),
+                      token);
+    EXPECT_TRUE(r.status == 400 || r.status == 403) << name << ": " << r.status << " " << r.body;
+    expect_no_b_data(r, name + ": PATCH /v1/me naming B", b_ + b_admin_);
   }
   EXPECT_EQ(head(), before);
   // B is untouched: its admin's token and password still work, its users are there.

@@ -34,10 +34,13 @@ class TokenFixture : public ServerFixture {
             {http::verb::get, "/v1/partners/" + partner + "/catalog"},
             {http::verb::get, "/v1/partners/" + partner + "/users"},
             {http::verb::get, "/v1/partners/" + partner + "/profile"},
+            {http::verb::get, "/v1/partners/" + partner + "/readiness"},
             {http::verb::get, "/v1/partners/" + partner + "/history"},
             {http::verb::get, "/v1/pricing/US/USD"},
             {http::verb::post, "/v1/views/directory/rebuild"},
             {http::verb::post, "/v1/me/password"},
+            {http::verb::get, "/v1/me"},
+            {http::verb::patch, "/v1/me"},
             {http::verb::post, "/v1/commands"}};
   }
 

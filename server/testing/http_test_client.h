@@ -18,6 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -277,6 +278,19 @@ inline json::object azure_plan_price_list_command(int year, int month, const std
   row["valid_from"] = valid_from;
   row["valid_to"] = valid_to;
   return list;
+}
+
+// The US/USD price list of the current month (UTC) pricing "azure-plan" from
+// the month's first day until 40 days from now: "azure-plan" is orderable now.
+inline json::object azure_plan_price_list_of_this_month() {
+  const Timestamp now = SystemClock().now();
+  const time_t secs = static_cast<time_t>(now.micros / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char month_first[16];
+  std::strftime(month_first, sizeof month_first, "%Y-%m-01", &tm);
+  return azure_plan_price_list_command(tm.tm_year + 1900, tm.tm_mon + 1, month_first,
+                                       format_timestamp(Timestamp{now.micros + 40LL * 24 * 3600 * 1'000'000}));
 }
 
 class ServerFixture : public ::testing::Test {
