@@ -373,6 +373,12 @@ def client_loop(port, token, shared, tally, rng, tag, max_commands, deadline, ki
                 with tally.lock:
                     tally.refused["409 wrong_expected_version"] = tally.refused.get("409 wrong_expected_version", 0) + 1
                 continue
+            if status == 503 and code == "busy":
+                # The argon2id gate's back-pressure (a CreateUser on a loaded machine waited
+                # past --argon2-wait-ms): refused before the commit, nothing written.
+                with tally.lock:
+                    tally.refused["503 busy"] = tally.refused.get("503 busy", 0) + 1
+                continue
             with tally.lock:
                 tally.unexpected.append("%s: %s %s" % (command["type"], status, body))
             return
