@@ -46,12 +46,13 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const LogOptions& options) {
   ACCT_RETURN_IF_ERROR(log->recover());
   log->recovered_ = true;
   log->checkpoint_position_hint_ = log->head().value();
-  log->writer_ = std::thread([l = log.get()] { l->writer_loop(); });
-  log->checkpointer_ = std::thread([l = log.get()] { l->checkpointer_loop(); });
   // A log opened without a usable checkpoint (or with a long tail) holds its
   // index in memory: put it in a run now rather than after N more events.
   const uint64_t every = log->options_.checkpoint_every_events;
-  if (every > 0 && log->index_.recent_event_count() >= every) {
+  const bool checkpoint_now = every > 0 && log->index_.recent_event_count() >= every;
+  log->writer_ = std::thread([l = log.get()] { l->writer_loop(); });
+  log->checkpointer_ = std::thread([l = log.get()] { l->checkpointer_loop(); });
+  if (checkpoint_now) {
     {
       std::lock_guard lock(log->checkpoint_mu_);
       log->checkpoint_wanted_ = true;

@@ -283,7 +283,12 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       continue;
     }
     bool found = false;
-    auto earlier = lookup_committed(pc.command_id, &pc.digest, &found);
+    Result<CommitResult> earlier = Status(StatusCode::kInternal, "not looked up");
+    {
+      // The checkpointer changes the index's layers (freeze, install) under the exclusive lock.
+      std::shared_lock index_lock(index_mu_);
+      earlier = lookup_committed(pc.command_id, &pc.digest, &found);
+    }
     if (found) {
       outcomes[i] = std::move(earlier);
       continue;
@@ -293,7 +298,7 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
     for (size_t s = 0; s < pc.streams.size() && refused.is_ok(); ++s) {
       const auto& meta = pc.streams[s];
       auto it = state.versions.find(meta.stream);
-      const StreamVersion current(it != state.versions.end() ? it->second : index_.stream_version(meta.stream).value());
+      const StreamVersion current(it != state.versions.end() ? it->second : stream_version(meta.stream).value());
       if (!meta.expected.matches(current)) {
         refused = Status(StatusCode::kWrongExpectedVersion,
                          "stream '" + meta.stream + "': expected version " + meta.expected.to_string() +
@@ -307,7 +312,7 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
     }
     for (const auto& meta : pc.streams) {
       auto [it, inserted] = state.versions.try_emplace(meta.stream, 0);
-      if (inserted) it->second = index_.stream_version(meta.stream).value();
+      if (inserted) it->second = stream_version(meta.stream).value();
       for (uint32_t e = 0; e < meta.events; ++e) versions[i].push_back(StreamVersion(++it->second));
     }
     state.commands.emplace(pc.command_id, i);
@@ -471,7 +476,7 @@ Result<bool> EventLog::apply_sealed_locked(const SealedBatch& whole) {
     Placed placed{commit.offset, commit.header.command_id, commit.header.first_position, {}};
     for (const ScanRecord& r : commit.records) {
       auto [it, inserted] = versions.try_emplace(r.event.stream, 0);
-      if (inserted) it->second = index_.stream_version(r.event.stream).value();
+      if (inserted) it->second = stream_version(r.event.stream).value();
       if (r.event.version.value() != it->second + 1) {
         return Status(StatusCode::kCorruption,
                       "stream '" + std::string(r.event.stream) + "' version gap at position " +
