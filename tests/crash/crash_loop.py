@@ -211,10 +211,14 @@ def sign_in(port, partner):
 class Shared:
     """State shared by the clients across iterations (guarded by lock)."""
 
-    def __init__(self, partner):
+    def __init__(self, partner, max_users=0):
         self.partner = partner
         self.lock = threading.Lock()
         self.users = []  # (user id, profile) of acknowledged CreateUser commands
+        # 0: every CreateUser slot creates a user (the partner grows all run long);
+        # N: once N users exist, the slot resets a user's password instead (the
+        # same argon2id hash and credential write, a steady population).
+        self.max_users = max_users
 
 
 def new_command_id(rng):
@@ -225,13 +229,15 @@ def make_command(rng, shared, tag, n):
     """One realistic command of the demo admin that succeeds whatever the interleaving.
 
     Mix: 25% UpdateSupportProfile, 10% CreateUser (each issues a temporary
-    password: one argon2id hash, the costly one), 50% UpdateUserProfile of a
-    user created earlier, 15% ReorderPins of the demo's two pins. Half of them
+    password: one argon2id hash, the costly one; ResetPassword of a random user
+    instead once shared.max_users exist), 50% UpdateUserProfile of a user
+    created earlier, 15% ReorderPins of the demo's two pins. Half of them
     write the partner's stream: contention there is part of the test."""
     p = shared.partner
     roll = rng.random()
     with shared.lock:
         user = rng.choice(shared.users) if shared.users else None
+        full = shared.max_users > 0 and len(shared.users) >= shared.max_users
     if roll < 0.25:
         return {
             "type": "UpdateSupportProfile",
@@ -243,6 +249,8 @@ def make_command(rng, shared, tag, n):
                 "website": "https://contoso.example/support/%s/%d" % (tag, n),
             },
         }
+    if roll < 0.35 and full:
+        return {"type": "ResetPassword", "command_id": new_command_id(rng), "partner_id": p, "user_id": user[0]}
     if roll < 0.35 or user is None:
         return {
             "type": "CreateUser",
@@ -647,7 +655,7 @@ def cmd_load(args):
         with open(os.path.join(data, "operator.token")) as f:
             operator_token = f.read().strip()
         token = sign_in(server.port, server.partner)
-        shared = Shared(server.partner)
+        shared = Shared(server.partner, args.max_users)
         tally = Tally()
         stop = threading.Event()
         start = time.monotonic()
@@ -876,6 +884,9 @@ def main():
                     help="fail if SERIES (rss, anon, or an owner of acct_memory_bytes) grows faster than BYTES per "
                          "event after the warm-up, by least squares; repeatable")
     ld.add_argument("--samples-out", help="write every sample as a JSON line to this file")
+    ld.add_argument("--max-users", type=int, default=0,
+                    help="once the partner has this many users, CreateUser gives way to ResetPassword "
+                         "(0: users are created all run long)")
     ld.add_argument("--settle-seconds", type=float, default=0.0,
                     help="after each quiet sample, wait this long with nothing running and sample the RSS again "
                          "(\"settled\": after the server's periodic trims and releases)")
