@@ -73,6 +73,7 @@ struct ServeArgs {
   uint64_t security_log_max_mib = 1024;
   // Memory bounds (docs/memory.md).
   int malloc_arenas = 2;
+  size_t malloc_mmap_threshold_kib = 1024;
   size_t memory_trim_seconds = 10;
   size_t log_release_ms = 1000;
   size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
@@ -277,7 +278,7 @@ int serve(const ServeArgs& args) {
   sigaddset(&stop_signals, SIGTERM);
   if (tls) sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  limit_malloc_arenas(args.malloc_arenas);  // before the threads start
+  configure_malloc(args.malloc_arenas, args.malloc_mmap_threshold_kib * 1024);  // before the threads start
 
   HttpServerOptions http;
   if (Status s = parse_listen(args.listen, &http.address, &http.port); !s.is_ok()) {
@@ -721,6 +722,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--malloc-arenas", args->malloc_arenas,
                   "malloc arenas at most (glibc M_ARENA_MAX; 0: glibc's default, 8 per core) (docs/memory.md)")
       ->capture_default_str();
+  cmd->add_option("--malloc-mmap-threshold-kib", args->malloc_mmap_threshold_kib,
+                  "allocations from this size on are mapped, and unmapped when freed (glibc M_MMAP_THRESHOLD, fixed; "
+                  "0: glibc's dynamic threshold) (docs/memory.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{32} * 1024));
   cmd->add_option("--memory-trim-seconds", args->memory_trim_seconds,
                   "return malloc's free pages to the kernel this often (malloc_trim; 0: never)")
       ->capture_default_str();

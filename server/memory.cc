@@ -45,8 +45,9 @@ ProcessMemory process_memory() {
   return m;
 }
 
-void limit_malloc_arenas(int arenas) {
+void configure_malloc(int arenas, size_t mmap_threshold_bytes) {
   if (arenas > 0) mallopt(M_ARENA_MAX, arenas);
+  if (mmap_threshold_bytes > 0) mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold_bytes));
 }
 
 MemoryTrimmer::MemoryTrimmer(std::vector<const EventLog*> logs, std::chrono::milliseconds malloc_interval,

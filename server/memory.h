@@ -42,7 +42,14 @@ ProcessMemory process_memory();
 // transient allocations (states and maps copied per command) then leave free
 // memory spread over many arenas. Called before any thread starts; 0 leaves
 // glibc's default.
-void limit_malloc_arenas(int arenas);
+//
+// `mmap_threshold_bytes` fixes glibc's mmap threshold (M_MMAP_THRESHOLD; 0
+// leaves it dynamic). glibc raises a dynamic threshold to the size of each
+// mapped block freed (up to 32 MiB), so after one large transient buffer (the
+// credential file read and rewritten whole on a change: O(users)) every later
+// one comes from the heap and leaves a hole there that malloc_trim cannot
+// always give back. Fixed, blocks from this size on are mapped and unmapped.
+void configure_malloc(int arenas, size_t mmap_threshold_bytes);
 
 // Every `log_interval`, each log's release_mapped_pages(): reads of streams
 // not in the state cache touch pages all over the log, about 1 MiB a second

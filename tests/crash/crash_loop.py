@@ -211,10 +211,14 @@ def sign_in(port, partner):
 class Shared:
     """State shared by the clients across iterations (guarded by lock)."""
 
-    def __init__(self, partner):
+    def __init__(self, partner, max_users=0):
         self.partner = partner
         self.lock = threading.Lock()
         self.users = []  # (user id, profile) of acknowledged CreateUser commands
+        # 0: every CreateUser slot creates a user (the partner grows all run long);
+        # N: once N users exist, the slot resets a user's password instead (the
+        # same argon2id hash and credential write, a steady population).
+        self.max_users = max_users
 
 
 def new_command_id(rng):
@@ -225,13 +229,15 @@ def make_command(rng, shared, tag, n):
     """One realistic command of the demo admin that succeeds whatever the interleaving.
 
     Mix: 25% UpdateSupportProfile, 10% CreateUser (each issues a temporary
-    password: one argon2id hash, the costly one), 50% UpdateUserProfile of a
-    user created earlier, 15% ReorderPins of the demo's two pins. Half of them
+    password: one argon2id hash, the costly one; ResetPassword of a random user
+    instead once shared.max_users exist), 50% UpdateUserProfile of a user
+    created earlier, 15% ReorderPins of the demo's two pins. Half of them
     write the partner's stream: contention there is part of the test."""
     p = shared.partner
     roll = rng.random()
     with shared.lock:
         user = rng.choice(shared.users) if shared.users else None
+        full = shared.max_users > 0 and len(shared.users) >= shared.max_users
     if roll < 0.25:
         return {
             "type": "UpdateSupportProfile",
@@ -243,6 +249,8 @@ def make_command(rng, shared, tag, n):
                 "website": "https://contoso.example/support/%s/%d" % (tag, n),
             },
         }
+    if roll < 0.35 and full:
+        return {"type": "ResetPassword", "command_id": new_command_id(rng), "partner_id": p, "user_id": user[0]}
     if roll < 0.35 or user is None:
         return {
             "type": "CreateUser",
@@ -647,7 +655,7 @@ def cmd_load(args):
         with open(os.path.join(data, "operator.token")) as f:
             operator_token = f.read().strip()
         token = sign_in(server.port, server.partner)
-        shared = Shared(server.partner)
+        shared = Shared(server.partner, args.max_users)
         tally = Tally()
         stop = threading.Event()
         start = time.monotonic()
@@ -671,6 +679,14 @@ def cmd_load(args):
 
         def take_sample(now, live, final=False):
             quiet = server.memory_kib()
+            # "Settled": the same server after --settle-seconds more with nothing
+            # running, i.e. after its periodic releases ran (the log's mapped pages
+            # every --log-release-ms, malloc_trim every --memory-trim-seconds):
+            # what an idle server holds, without what the last second touched.
+            settled = {}
+            if args.settle_seconds > 0:
+                time.sleep(args.settle_seconds)
+                settled = server.memory_kib()
             # A fresh connection per sample: the server closes one idle for 60 s.
             try:
                 memory = scrape_memory(probe)
@@ -682,7 +698,9 @@ def cmd_load(args):
                 n = len(tally.acked)
             sample = {"t": round(now - start, 1), "live_kib": live, "quiet_kib": quiet.get("VmRSS", 0),
                       "anon_kib": quiet.get("RssAnon", 0), "file_kib": quiet.get("RssFile", 0),
-                      "hwm_kib": quiet.get("VmHWM", 0), "acknowledged": n, "head": head, "healthz": status,
+                      "hwm_kib": quiet.get("VmHWM", 0), "settled_kib": settled.get("VmRSS"),
+                      "settled_anon_kib": settled.get("RssAnon"), "settled_file_kib": settled.get("RssFile"),
+                      "acknowledged": n, "head": head, "healthz": status,
                       "memory": memory, "final": final}
             samples.append(sample)
             if samples_out:
@@ -690,10 +708,13 @@ def cmd_load(args):
                 samples_out.flush()
             b = memory.get("bytes", {})
             e = memory.get("entries", {})
-            log("  t=%5.0fs  rss live %7.1f  quiet %7.1f MiB (anon %6.1f, file %6.1f)  acked %7d  head %8d  "
+            settled_note = ("  settled %.1f (anon %.1f, file %.1f)" % (
+                sample["settled_kib"] / 1024.0, sample["settled_anon_kib"] / 1024.0,
+                sample["settled_file_kib"] / 1024.0)) if settled else ""
+            log("  t=%5.0fs  rss live %7.1f  quiet %7.1f MiB (anon %6.1f, file %6.1f)%s  acked %7d  head %8d  "
                 "sqlite %5.1f  malloc used %5.1f free %5.1f  index %5.1f MiB  keys %d creds %d states %d  healthz %d"
                 % (sample["t"], live / 1024.0, sample["quiet_kib"] / 1024.0, sample["anon_kib"] / 1024.0,
-                   sample["file_kib"] / 1024.0, n, head, b.get("sqlite", 0) / 2**20, b.get("malloc_in_use", 0) / 2**20,
+                   sample["file_kib"] / 1024.0, settled_note, n, head, b.get("sqlite", 0) / 2**20, b.get("malloc_in_use", 0) / 2**20,
                    b.get("malloc_free", 0) / 2**20, b.get("log_index", 0) / 2**20, e.get("key_store", -1),
                    e.get("credentials", -1), e.get("state_cache", -1), status))
             return status
@@ -799,33 +820,34 @@ def cmd_report(args):
         print("no samples in %s" % args.samples, file=sys.stderr)
         return 2
     mib = lambda b: "%.1f" % (b / 2**20)
-    print("| minute | events | quiet RSS MiB | anon | file | malloc in use | malloc free | sqlite | log index "
-          "| keys | credentials | states |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    has_settled = all(s.get("settled_kib") for s in samples)
+    kib = lambda k: "%.1f" % (k / 1024.0)
+    print("| minute | events | live RSS MiB | quiet RSS | anon | file |%s malloc in use | malloc free | sqlite "
+          "| log index | keys | credentials | states |" % (" settled RSS | anon | file |" if has_settled else ""))
+    print("|---" * (13 + (3 if has_settled else 0)) + "|")
     for s in samples:
         b = s.get("memory", {}).get("bytes", {})
         e = s.get("memory", {}).get("entries", {})
-        print("| %.1f | %d | %.1f | %.1f | %.1f | %s | %s | %s | %s | %d | %d | %d |"
-              % (s["t"] / 60.0, s["head"], s["quiet_kib"] / 1024.0, s["anon_kib"] / 1024.0, s["file_kib"] / 1024.0,
-                 mib(b.get("malloc_in_use", 0)), mib(b.get("malloc_free", 0)), mib(b.get("sqlite", 0)),
-                 mib(b.get("log_index", 0)), e.get("key_store", -1), e.get("credentials", -1),
-                 e.get("state_cache", -1)))
+        settled = (" %s | %s | %s |" % (kib(s["settled_kib"]), kib(s["settled_anon_kib"]), kib(s["settled_file_kib"]))
+                   if has_settled else "")
+        print("| %.1f | %d | %s | %s | %s | %s |%s %s | %s | %s | %s | %d | %d | %d |"
+              % (s["t"] / 60.0, s["head"], kib(s["live_kib"]), kib(s["quiet_kib"]), kib(s["anon_kib"]),
+                 kib(s["file_kib"]), settled, mib(b.get("malloc_in_use", 0)), mib(b.get("malloc_free", 0)),
+                 mib(b.get("sqlite", 0)), mib(b.get("log_index", 0)), e.get("key_store", -1),
+                 e.get("credentials", -1), e.get("state_cache", -1)))
     lo, hi = args.window
     window = [s for s in samples if lo * 60 - 1 <= s["t"] <= hi * 60 + 1]
     if window:
-        q = [s["quiet_kib"] for s in window]
-        flat = (max(q) - min(q)) / float(min(q))
-        print("\nquiet RSS over minutes %g-%g (%d samples): min %.1f MiB, max %.1f MiB, (max-min)/min = %.1f%% "
-              "(limit %.0f%%: %s)" % (lo, hi, len(window), min(q) / 1024.0, max(q) / 1024.0, flat * 100,
-                                      args.flat_limit * 100, "flat" if flat <= args.flat_limit else "NOT flat"))
-        slope = slope_per_event([(s["head"], s["quiet_kib"] * 1024.0) for s in window])
-        if slope is not None:
-            print("quiet RSS growth over the window: %.0f bytes per event (least squares), %d events"
-                  % (slope, window[-1]["head"] - window[0]["head"]))
-        # The same without the log's index, which grows with every event by design.
-        rest = [s["quiet_kib"] * 1024.0 - s.get("memory", {}).get("bytes", {}).get("log_index", 0) for s in window]
-        print("quiet RSS less the log's index over the window: min %.1f MiB, max %.1f MiB, (max-min)/min = %.1f%%"
-              % (min(rest) / 2**20, max(rest) / 2**20, (max(rest) - min(rest)) / min(rest) * 100))
+        for name, key in [("live RSS", "live_kib"), ("quiet RSS", "quiet_kib")] + (
+                [("settled RSS", "settled_kib"), ("settled anon", "settled_anon_kib")] if has_settled else []):
+            q = [s[key] for s in window]
+            flat = (max(q) - min(q)) / float(min(q))
+            slope = slope_per_event([(s["head"], s[key] * 1024.0) for s in window])
+            print("%s over minutes %g-%g (%d samples, %d events): min %.1f MiB, max %.1f MiB, (max-min)/min = %.1f%% "
+                  "(limit %.0f%%: %s), growth %s bytes per event (least squares)"
+                  % (name, lo, hi, len(window), window[-1]["head"] - window[0]["head"], min(q) / 1024.0,
+                     max(q) / 1024.0, flat * 100, args.flat_limit * 100,
+                     "flat" if flat <= args.flat_limit else "NOT flat", "n/a" if slope is None else "%.0f" % slope))
     return 0
 
 
@@ -862,6 +884,12 @@ def main():
                     help="fail if SERIES (rss, anon, or an owner of acct_memory_bytes) grows faster than BYTES per "
                          "event after the warm-up, by least squares; repeatable")
     ld.add_argument("--samples-out", help="write every sample as a JSON line to this file")
+    ld.add_argument("--max-users", type=int, default=0,
+                    help="once the partner has this many users, CreateUser gives way to ResetPassword "
+                         "(0: users are created all run long)")
+    ld.add_argument("--settle-seconds", type=float, default=0.0,
+                    help="after each quiet sample, wait this long with nothing running and sample the RSS again "
+                         "(\"settled\": after the server's periodic trims and releases)")
     ld.add_argument("--serve-arg", action="append", help="an extra argument of acct serve; repeatable")
     rp = sub.add_parser("report", help="a --samples-out file as a table, and its flatness")
     rp.add_argument("--samples", required=True)
