@@ -230,6 +230,9 @@ PartnerState evolve(PartnerState s, const DomainEvent& event) {
           s.pinned_offers = e.offer_ids;
         } else if constexpr (std::is_same_v<T, AuditorAccessIssued>) {
           s.auditor_grants[e.grant_id] = AuditorGrant{e.auditor_email, e.valid_from, e.valid_until, std::nullopt};
+        } else if constexpr (std::is_same_v<T, MpnIdCorrected>) {
+          s.mpn_id = e.mpn_id;
+          s.mpn_id_corrections.push_back(MpnIdCorrection{e.previous_mpn_id, e.mpn_id, e.reason, e.at});
         } else if constexpr (std::is_same_v<T, AuditorAccessRevoked>) {
           s.auditor_grants[e.grant_id].revoked_at = e.at;
         } else if constexpr (std::is_same_v<T, PartnerUserAdded> || std::is_same_v<T, PartnerUserEmailChanged>) {
@@ -483,6 +486,21 @@ Result<Decision> decide(const PartnerState& s, const RevokeAuditorAccess& c, con
     return rule_violated(rule::kAuditorAccessWindow, "the auditor access has already ended", "grant_id");
   }
   return partner_write(s, {AuditorAccessRevoked{c.grant_id, c.reason, ctx.now}});
+}
+
+Result<Decision> decide(const PartnerState& s, const CorrectMpnId& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, CorrectMpnId::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  ACCT_RETURN_IF_ERROR(check_mpn_id(c.mpn_id, "mpn_id"));
+  ACCT_RETURN_IF_ERROR(check_length(c.reason, 1, 500, "reason"));
+  if (c.mpn_id == s.mpn_id) {
+    return rule_violated(rule::kMpnIdUnchanged, "the partner's MPN id is already " + c.mpn_id, "mpn_id");
+  }
+  // As AddLocation: an MPN id names one account, the partner's or one location's.
+  for (const auto& [id, loc] : s.locations) {
+    if (loc.mpn_id == c.mpn_id) return conflict("location " + id.to_string() + " has MPN id " + c.mpn_id, "mpn_id");
+  }
+  return partner_write(s, {MpnIdCorrected{s.mpn_id, c.mpn_id, c.reason, ctx.now}});
 }
 
 Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c, const CommandContext& ctx) {

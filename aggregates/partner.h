@@ -43,11 +43,18 @@ struct AuditorGrant {
 // The grant lets its auditor in at `now`: issued, not revoked, not past valid_until.
 bool auditor_grant_open(const AuditorGrant& g, Timestamp now);
 
+// A correction of the partner network (MPN) id (CorrectMpnId), oldest first.
+struct MpnIdCorrection {
+  std::string previous_mpn_id, mpn_id, reason;
+  Timestamp at;
+};
+
 struct PartnerState {
   StreamVersion version;
   bool enrolled = false;
   PartnerId partner_id;
   std::string partner_name, mpn_id;
+  std::vector<MpnIdCorrection> mpn_id_corrections;
   std::string country;  // of the legal address at enrollment; never changes
   std::string billing_currency;
   LegalProfile legal;
@@ -94,6 +101,7 @@ Result<Decision> decide(const PartnerState& s, const AcceptTaxId& c, const Comma
 Result<Decision> decide(const PartnerState& s, const SetAuthorizedRegions& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const SetEarnedTags& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const RevokeAuditorAccess& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const CorrectMpnId& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, const PinOffer& c,
                         const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const UnpinOffer& c, const CommandContext& ctx);

@@ -224,6 +224,7 @@ std::string command_type_of(const std::vector<const PartnerEvent*>& commit) {
       {"PinsReordered", "ReorderPins"},
       {"AuditorAccessIssued", "IssueAuditorAccess"},
       {"AuditorAccessRevoked", "RevokeAuditorAccess"},
+      {"MpnIdCorrected", "CorrectMpnId"},
       {"ResellerAgreementAccepted", "AcceptResellerAgreement"},
       {"TaxIdAccepted", "AcceptTaxId"},
       {"AuthorizedRegionsSet", "SetAuthorizedRegions"},

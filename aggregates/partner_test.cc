@@ -393,6 +393,39 @@ TEST(RevokeAuditorAccess, EndsTheGrantOnceAndOnlyWhileItIsOpen) {
   EXPECT_TRUE(is_rule(run(r.w, op(), RevokeAuditorAccess{r.p.partner, later, "late"}), rule::kAuditorAccessWindow));
 }
 
+TEST(CorrectMpnId, TheOperatorCorrectsTheIdAndTheHistoryKeepsEachPrevious) {
+  RichWorld r;
+  const std::string enrolled = r.w.partner_state(r.p.partner).mpn_id;
+  // Only the operator; a Global admin of the partner may not.
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), CorrectMpnId{r.p.partner, "4099999", "typo"}), StatusCode::kForbidden));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), CorrectMpnId{r.p.partner, "40x9", "typo"}), "mpn_id"));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), CorrectMpnId{r.p.partner, "12345678901", "typo"}), "mpn_id"));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), CorrectMpnId{r.p.partner, "4099999", ""}), "reason"));
+  EXPECT_TRUE(is_invalid(run(r.w, op(), CorrectMpnId{r.p.partner, "4099999", std::string(501, 'x')}), "reason"));
+  EXPECT_TRUE(is_code(run(r.w, op(), CorrectMpnId{PartnerId::random(), "4099999", "typo"}), StatusCode::kNotFound,
+                      "partner_id"));
+  EXPECT_TRUE(is_rule(run(r.w, op(), CorrectMpnId{r.p.partner, enrolled, "same"}), rule::kMpnIdUnchanged));
+  EXPECT_TRUE(r.w.partner_state(r.p.partner).mpn_id_corrections.empty());
+
+  const Timestamp first = r.w.clock.now();
+  ASSERT_TRUE(run(r.w, op(), CorrectMpnId{r.p.partner, "4099999", "a typo at enrollment"}).is_ok());
+  r.w.clock.set(at("2026-03-20T00:00:00Z"));
+  ASSERT_TRUE(run(r.w, op(), CorrectMpnId{r.p.partner, "4088888", "merged accounts"}).is_ok());
+  const PartnerState s = r.w.partner_state(r.p.partner);
+  EXPECT_EQ(s.mpn_id, "4088888");
+  ASSERT_EQ(s.mpn_id_corrections.size(), 2u);
+  EXPECT_EQ(s.mpn_id_corrections[0].previous_mpn_id, enrolled);
+  EXPECT_EQ(s.mpn_id_corrections[0].mpn_id, "4099999");
+  EXPECT_EQ(s.mpn_id_corrections[0].reason, "a typo at enrollment");
+  EXPECT_EQ(s.mpn_id_corrections[0].at, first);
+  EXPECT_EQ(s.mpn_id_corrections[1].previous_mpn_id, "4099999");
+  EXPECT_EQ(s.mpn_id_corrections[1].at, at("2026-03-20T00:00:00Z"));
+
+  // An id a location holds names that location's account: refused.
+  ASSERT_TRUE(run(r.w, r.admin(), AddLocation{r.p.partner, address("US"), "4077777"}).is_ok());
+  EXPECT_TRUE(is_code(run(r.w, op(), CorrectMpnId{r.p.partner, "4077777", "typo"}), StatusCode::kConflict, "mpn_id"));
+}
+
 // ---- pins ------------------------------------------------------------------------------
 
 TEST(PinOffer, PinsInOrderAndRefusesDuplicates) {

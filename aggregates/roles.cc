@@ -75,6 +75,7 @@ const std::vector<PermissionRule>& permission_rules() {
       // Accepting a contract binds the company: the legal profile's owner.
       {Permission::kAcceptResellerAgreement, "accept_reseller_agreement", "accept the reseller agreement", {R::kGlobalAdmin}},
       {Permission::kAwardEarnedTags, "award_earned_tags", "award earned tags", {}, false, false, true},
+      {Permission::kCorrectMpnIds, "correct_mpn_ids", "correct partner network (MPN) ids", {}, false, false, true},
       {Permission::kRebuildViews, "rebuild_views", "rebuild views", {}, false, false, true},
       // As the profile's non-personal parts (any user with a role); the operator
       // clears most blockers (vetting, regions, VAT ids) and reads all state anyway.
@@ -123,6 +124,7 @@ const std::vector<CommandPermission>& command_permissions() {
       {"ReinstatePartner", Permission::kSuspendPartners},
       {"IssueAuditorAccess", Permission::kIssueAuditorAccess},
       {"RevokeAuditorAccess", Permission::kIssueAuditorAccess},
+      {"CorrectMpnId", Permission::kCorrectMpnIds},
       {"AcceptResellerAgreement", Permission::kAcceptResellerAgreement},
       {"AcceptTaxId", Permission::kVetPartners},
       {"SetAuthorizedRegions", Permission::kVetPartners},

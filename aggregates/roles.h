@@ -52,6 +52,7 @@ enum class Permission : uint8_t {
   kAwardEarnedTags,
   kRebuildViews,  // blue/green rebuild of a read view while serving
   kReadSalesReadiness,  // what keeps the partner from selling (GET /v1/partners/{id}/readiness)
+  kCorrectMpnIds,       // the partner network (MPN) id given at enrollment
 };
 
 // Who holds a permission.

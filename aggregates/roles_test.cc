@@ -71,6 +71,7 @@ const std::map<std::string, std::set<std::string>>& expected_matrix() {
       {"AcceptTaxId", {kOperator}},
       {"SetAuthorizedRegions", {kOperator}},
       {"SetEarnedTags", {kOperator}},
+      {"CorrectMpnId", {kOperator}},
   };
   return kMatrix;
 }
@@ -155,6 +156,7 @@ std::vector<Command> commands_for(const MatrixWorld& m, const UserId& self) {
       SetEarnedTags{p, {"Gold Cloud Platform"}, {"Azure Expert MSP"}},
       RevokeAuditorAccess{p, m.auditor_grant, "engagement ended early"},
       UpdateOwnProfile{p, self, "Self", "Named", "+1 425 555 0123"},
+      CorrectMpnId{p, "4099999", "a typo at enrollment"},
   };
 }
 

@@ -39,6 +39,7 @@ inline constexpr std::string_view kUsagePriceListCurrentMonth = "usage_price_lis
 inline constexpr std::string_view kPriceListOffers = "price_list_offers_must_exist";
 inline constexpr std::string_view kAuditorAccessWindow = "auditor_access_in_future";
 inline constexpr std::string_view kAuditorAccessRevoked = "auditor_access_already_revoked";
+inline constexpr std::string_view kMpnIdUnchanged = "mpn_id_unchanged";
 inline constexpr std::string_view kBillingCurrencyFollowsCountry = "billing_currency_follows_country";
 inline constexpr std::string_view kResellerAgreementRequired = "reseller_agreement_before_selling";
 inline constexpr std::string_view kUsTaxDocumentsDue = "us_tax_documents_within_30_days";

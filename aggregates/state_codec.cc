@@ -37,11 +37,15 @@ void serialize(Archive& ar, AuditorGrant& g) {
   ar(g.auditor_email, g.valid_from, g.valid_until, g.revoked_at);
 }
 template <class Archive>
+void serialize(Archive& ar, MpnIdCorrection& c) {
+  ar(c.previous_mpn_id, c.mpn_id, c.reason, c.at);
+}
+template <class Archive>
 void serialize(Archive& ar, PartnerState& s) {
   ar(s.version, s.enrolled, s.partner_id, s.partner_name, s.mpn_id, s.country, s.billing_currency, s.legal, s.support,
      s.billing, s.organization, s.vetting_status, s.vetting_sub_status, s.locations, s.tax_exemptions, s.suspended,
      s.pinned_offers, s.auditor_grants, s.users, s.active_global_admins, s.agreement_accepted_at,
-     s.agreement_version, s.accepted_tax_id, s.authorized_regions, s.competencies, s.endorsements);
+     s.agreement_version, s.accepted_tax_id, s.authorized_regions, s.competencies, s.endorsements, s.mpn_id_corrections);
 }
 template <class Archive>
 void serialize(Archive& ar, UserState& s) {

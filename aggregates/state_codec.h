@@ -20,7 +20,8 @@ template <class State>
 struct StateSchema;
 template <>
 struct StateSchema<PartnerState> {
-  static constexpr uint32_t kVersion = 3;  // v2: selling prerequisites, regions, earned tags; v3: grant revocation
+  // v2: selling prerequisites, regions, earned tags; v3: grant revocation; v4: MPN id corrections
+  static constexpr uint32_t kVersion = 4;
   static constexpr std::string_view kName = "PartnerState";
 };
 template <>

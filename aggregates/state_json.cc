@@ -64,6 +64,12 @@ json::object state_to_json(const PartnerState& s) {
   o["version"] = s.version.value();
   o["partner_name"] = s.partner_name;
   o["mpn_id"] = s.mpn_id;
+  json::array corrections;
+  for (const auto& c : s.mpn_id_corrections) {
+    corrections.push_back(json::object{{"previous_mpn_id", c.previous_mpn_id}, {"mpn_id", c.mpn_id},
+                                       {"reason", c.reason}, {"at", time_json(c.at)}});
+  }
+  o["mpn_id_corrections"] = std::move(corrections);
   o["country"] = s.country;
   o["billing_currency"] = s.billing_currency;
   o["legal"] = field_of(LegalProfileUpdated{s.legal}, "legal");

@@ -361,6 +361,8 @@ Status ProfileView::apply_partner(const ViewEvent& event, const std::string& par
           v[kAgreementVersion] = x.agreement_version;
         } else if constexpr (std::is_same_v<T, TaxIdAccepted>) {
           v[kAcceptedTaxId] = x.tax_id;
+        } else if constexpr (std::is_same_v<T, MpnIdCorrected>) {
+          v[kMpnId] = x.mpn_id;
         } else if constexpr (std::is_same_v<T, AuthorizedRegionsSet>) {
           std::vector<std::string> regions = x.regions;
           std::sort(regions.begin(), regions.end());

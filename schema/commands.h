@@ -299,6 +299,16 @@ struct RevokeAuditorAccess {
   std::string reason;
 };
 
+// Corrects the partner network (MPN) id given at enrollment. The operator's:
+// the id is the vendor's record of the partner, not something the partner
+// types. The previous id stays in the history (MpnIdCorrected).
+struct CorrectMpnId {
+  ACCT_COMMAND(CorrectMpnId);
+  PartnerId partner_id;
+  std::string mpn_id;
+  std::string reason;
+};
+
 #undef ACCT_COMMAND
 
 using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportProfile, UpdateBillingProfile,
@@ -309,7 +319,7 @@ using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportPro
                              UnpublishBusinessProfile, PinOffer, UnpinOffer, ReorderPins, PublishOffer, UpdateOffer,
                              RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
                              IssueAuditorAccess, AcceptResellerAgreement, AcceptTaxId, SetAuthorizedRegions,
-                             SetEarnedTags, RevokeAuditorAccess, UpdateOwnProfile>;
+                             SetEarnedTags, RevokeAuditorAccess, UpdateOwnProfile, CorrectMpnId>;
 
 inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);

@@ -586,6 +586,21 @@ struct AuditorAccessRevoked {
   }
 };
 
+// P. The operator corrected the partner network (MPN) id: `previous_mpn_id`
+// was in effect until `at`, `mpn_id` from then on.
+struct MpnIdCorrected {
+  ACCT_EVENT(MpnIdCorrected, 1);
+  std::string previous_mpn_id;
+  std::string mpn_id;
+  std::string reason;
+  Timestamp at;
+  friend bool operator==(const MpnIdCorrected&, const MpnIdCorrected&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(previous_mpn_id, mpn_id, reason, at);
+  }
+};
+
 // P. Directory: the user exists in the partner and claims this email fingerprint
 // (until purged). Guards email uniqueness.
 struct PartnerUserAdded {
@@ -917,7 +932,7 @@ using DomainEvent = std::variant<
     UserPurged, BusinessProfileCreated, BusinessProfileUpdated, ProfileLocationAdded, ProfileLocationRemoved,
     BusinessProfilePublished, BusinessProfileUnpublished, OfferPublished, OfferUpdated, OfferRetired,
     PriceListPublished, ResellerAgreementAccepted, TaxIdAccepted, AuthorizedRegionsSet, EarnedTagsSet,
-    AuditorAccessRevoked>;
+    AuditorAccessRevoked, MpnIdCorrected>;
 
 // ---- codec ------------------------------------------------------------------------
 

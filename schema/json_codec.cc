@@ -312,6 +312,9 @@ template <class F> void fields(F& f, ReinstatePartner& x) { f("partner_id", x.pa
 template <class F> void fields(F& f, IssueAuditorAccess& x) {
   f("partner_id", x.partner_id); f("auditor_email", x.auditor_email); f("valid_until", x.valid_until);
 }
+template <class F> void fields(F& f, CorrectMpnId& x) {
+  f("partner_id", x.partner_id); f("mpn_id", x.mpn_id); f("reason", x.reason);
+}
 template <class F> void fields(F& f, RevokeAuditorAccess& x) {
   f("partner_id", x.partner_id); f("grant_id", x.grant_id); f("reason", x.reason);
 }
@@ -353,6 +356,9 @@ template <class F> void fields(F& f, PinsReordered& x) { f("offer_ids", x.offer_
 template <class F> void fields(F& f, AuditorAccessIssued& x) {
   f("grant_id", x.grant_id); f("auditor_email", x.auditor_email); f("valid_from", x.valid_from);
   f("valid_until", x.valid_until);
+}
+template <class F> void fields(F& f, MpnIdCorrected& x) {
+  f("previous_mpn_id", x.previous_mpn_id); f("mpn_id", x.mpn_id); f("reason", x.reason); f("at", x.at);
 }
 template <class F> void fields(F& f, AuditorAccessRevoked& x) {
   f("grant_id", x.grant_id); f("reason", x.reason); f("at", x.at);

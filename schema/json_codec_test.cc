@@ -126,6 +126,7 @@ std::vector<Command> samples() {
       AcceptTaxId{partner(), "DE123456789"},
       SetAuthorizedRegions{partner(), {"emea", "na"}},
       SetEarnedTags{partner(), {"Gold Cloud Platform"}, {}},
+      CorrectMpnId{partner(), "4099999", "a typo at enrollment"},
   };
 }
 

@@ -140,6 +140,12 @@ std::vector<Row> table() {
                                                      {"reason", "matrix"}})};
        },
        {401, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403}},
+      {V::post, "/v1/commands", "CorrectMpnId of A to the id it has (the operator: 422 mpn_id_unchanged)",
+       [](Ids& ids) {
+         return Req{"/v1/commands", cmd(json::object{{"type", "CorrectMpnId"}, {"partner_id", ids.a},
+                                                     {"mpn_id", "1234567"}, {"reason", "matrix"}})};
+       },
+       {401, 422, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403}},
       {V::post, "/v1/commands", "PublishOffer (the operator)",
        [](Ids& ids) {
          json::object c = json::parse(R"({"type":"PublishOffer","offer":{"offer_id":"","display_name":"Offer",

@@ -240,6 +240,10 @@ class HttpServer::StreamSession final : public HttpServer::Session,
         HttpResponse res = error_response(Status(StatusCode::kInvalidArgument, "method not allowed on " + path),
                                           req.version(), req.keep_alive());
         res.result(http::status::method_not_allowed);
+        // RFC 9110, 15.5.6: a 405 names the methods the resource supports.
+        std::string allow;
+        for (http::verb v : match.allowed) allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(v));
+        res.set(http::field::allow, allow);
         return ApiReply{std::move(res), nullptr};
       }
       return ApiReply{error_response(Status(StatusCode::kNotFound, "no route for " + path), req.version(),

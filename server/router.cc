@@ -1,5 +1,7 @@
 #include "server/router.h"
 
+#include <algorithm>
+
 namespace accountable {
 
 namespace {
@@ -108,6 +110,7 @@ Router::Match Router::match(http::verb method, std::string_view path) const {
     if (!ok) continue;
     if (r.method != method) {
       m.path_known = true;
+      if (std::find(m.allowed.begin(), m.allowed.end(), r.method) == m.allowed.end()) m.allowed.push_back(r.method);
       continue;
     }
     m.route = &r;

@@ -58,6 +58,7 @@ class Router {
   struct Match {
     const Route* route = nullptr;  // null: no route
     bool path_known = false;        // the path matched another method's route (405, not 404)
+    std::vector<http::verb> allowed;  // then: the methods whose routes match the path (the Allow header)
     std::map<std::string, std::string> params;
   };
   Match match(http::verb method, std::string_view path) const;

@@ -31,7 +31,15 @@ TEST(Router, MatchesLiteralSegmentsAndParameters) {
   auto wrong_method = r.match(http::verb::get, "/v1/commands");
   EXPECT_EQ(wrong_method.route, nullptr);
   EXPECT_TRUE(wrong_method.path_known);  // 405, not 404
+  EXPECT_EQ(wrong_method.allowed, std::vector<http::verb>{http::verb::post});
   EXPECT_FALSE(r.match(http::verb::get, "/v1/nothing").path_known);
+  // Every method of the path, once each, for the Allow header.
+  r.add(http::verb::delete_, "/v1/commands", nothing);
+  r.add(http::verb::post, "/v1/partners/{id}/catalog", nothing);
+  EXPECT_EQ(r.match(http::verb::put, "/v1/commands").allowed,
+            (std::vector<http::verb>{http::verb::post, http::verb::delete_}));
+  EXPECT_EQ(r.match(http::verb::put, "/v1/partners/x/catalog").allowed,
+            (std::vector<http::verb>{http::verb::get, http::verb::post}));
 }
 
 TEST(Router, ParsesAndDecodesTheTarget) {

@@ -127,6 +127,9 @@ TEST_F(ServerFixture, BadInputGetsA4xxWritesNothingAndTheServerStaysUp) {
       EXPECT_TRUE(r.json().is_object() && r.json().as_object().contains("error")) << c.name << ": " << r.body;
     }
   }
+  // A 405 names the methods the path has (RFC 9110, 15.5.6).
+  EXPECT_EQ(request(http::verb::delete_, "/v1/commands", "", token).header("allow"), "POST");
+  EXPECT_EQ(request(http::verb::put, "/v1/partners/" + partner + "/users", "", token).header("allow"), "GET");
   // A header flood: a 431, or the connection closed, never a crash.
   Reply flood = request(http::verb::get, "/healthz", "", token, {{"X-Flood", std::string(16 * 1024, 'a')}});
   EXPECT_TRUE(flood.status == 431 || flood.status == 0) << flood.status;
@@ -218,6 +221,59 @@ TEST_F(ServerFixture, TheOperatorRebuildsAViewWhileQueriesGoOn) {
   EXPECT_EQ(request(http::verb::post, "/v1/views/nothing/rebuild", "", operator_token_).status, 404u);
   EXPECT_GT(answered.load(), 0);
   EXPECT_EQ(failed.load(), 0) << "a query during the rebuild did not see the full directory";
+}
+
+// Price lists as files (issue 22): the same answers as CSV, asked for by
+// `format=csv` or by `Accept: text/csv`, with the same authorization.
+TEST_F(ServerFixture, PriceListsDownloadAsCsvWithAByteOrderMark) {
+  auto [partner, admin, temporary] = enroll();
+  const std::string ada = sign_in_and_change(partner, "ada@contoso.example", temporary);
+  ASSERT_EQ(command(operator_token_, azure_plan_offer_command()).status, 200u);
+  Reply published = command(operator_token_, azure_plan_price_list_of_this_month());
+  ASSERT_EQ(published.status, 200u) << published.body;
+  const std::string at = "min_position=" + std::to_string(published.json().at("last_position").to_number<uint64_t>());
+
+  Reply list = request(http::verb::get, "/v1/pricing/US/USD?format=csv&" + at, "", ada);
+  ASSERT_EQ(list.status, 200u) << list.body;
+  EXPECT_EQ(list.header("content-type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(list.header("content-disposition").rfind("attachment; filename=\"price-list-US-USD-", 0), 0u)
+      << list.header("content-disposition");
+  ASSERT_EQ(list.body.rfind("\xEF\xBB\xBF" "Change Code,Valid From,Valid To,Offer Display Name,Offer ID,", 0), 0u)
+      << list.body;
+  EXPECT_NE(list.body.find("\r\nADD,"), std::string::npos) << list.body;
+  EXPECT_NE(list.body.find(",Azure plan,azure-plan,corporate,1 Month,"), std::string::npos) << list.body;
+  // The JSON answer has the same rows.
+  Reply as_json = request(http::verb::get, "/v1/pricing/US/USD?" + at, "", ada);
+  ASSERT_EQ(as_json.status, 200u) << as_json.body;
+  EXPECT_EQ(as_json.header("content-type"), "application/json");
+  EXPECT_EQ(as_json.json().as_array().at(0).at("rows").as_array().size(), 1u);
+
+  // The Accept header alone asks for CSV too; format=json wins over it.
+  Reply accepted = request(http::verb::get, "/v1/pricing/US/USD?" + at, "", ada, {{"Accept", "text/csv"}});
+  EXPECT_EQ(accepted.status, 200u);
+  EXPECT_EQ(accepted.body, list.body);
+  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?format=json&" + at, "", ada, {{"Accept", "text/csv"}})
+                .header("content-type"),
+            "application/json");
+
+  // Next month's preview and a diff of two months.
+  Reply preview = request(http::verb::get, "/v1/pricing/US/USD?view=preview&format=csv&" + at, "", ada);
+  EXPECT_EQ(preview.status, 200u) << preview.body;
+  EXPECT_EQ(preview.header("content-disposition").rfind("attachment; filename=\"price-list-preview-US-USD-", 0), 0u);
+  Reply diff = request(http::verb::get, "/v1/pricing/US/USD?view=diff&from_month=2020-01&to_month=2020-02&format=csv&" + at,
+                       "", ada);
+  ASSERT_EQ(diff.status, 200u) << diff.body;
+  EXPECT_EQ(diff.header("content-disposition"), "attachment; filename=\"price-list-diff-US-USD-2020-01-to-2020-02.csv\"");
+  EXPECT_EQ(diff.body.rfind("\xEF\xBB\xBF" "Difference,", 0), 0u) << diff.body;
+
+  // Clear errors, naming the field; the same authorization as the JSON.
+  Reply bad = request(http::verb::get, "/v1/pricing/US/USD?format=xml", "", ada);
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(bad.json().at("error").at("field").as_string(), "format");
+  Reply one_offer = request(http::verb::get, "/v1/pricing/US/USD?offer=azure-plan&format=csv", "", ada);
+  EXPECT_EQ(one_offer.status, 400u);
+  EXPECT_EQ(one_offer.json().at("error").at("field").as_string(), "format");
+  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?format=csv", "", "").status, 401u);
 }
 
 TEST_F(ServerFixture, TwoGlobalAdminsDemotingEachOtherOverHttpLeaveOne) {

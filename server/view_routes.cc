@@ -1,8 +1,11 @@
 #include "server/api.h"
 
 #include <boost/json.hpp>
+#include <cctype>
+#include <cstdio>
 
 #include "aggregates/roles.h"
+#include "projections/view_csv.h"
 #include "projections/view_json.h"
 #include "server/api_replies.h"
 #include "server/shard_positions.h"
@@ -10,6 +13,48 @@
 namespace accountable {
 
 using namespace api;  // NOLINT: the shared replies and parsers
+
+namespace {
+
+// `format=csv`, or an Accept header that names text/csv (and no format=json).
+Result<bool> wants_csv(const ApiRequest& req) {
+  if (auto f = req.query.find("format"); f != req.query.end()) {
+    if (f->second == "csv") return true;
+    if (f->second == "json") return false;
+    return invalid_argument("must be json or csv", "format");
+  }
+  auto accept = req.http.find(http::field::accept);
+  return accept != req.http.end() && accept->value().find("text/csv") != boost::beast::string_view::npos;
+}
+
+// A download: the CSV body, named for the spreadsheet's title bar.
+ApiReply reply_csv(std::string body, const std::string& file_name) {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::server, "accountable");
+  res.set(http::field::content_type, kCsvContentType);
+  res.set(http::field::cache_control, "no-store");
+  res.set(http::field::content_disposition, "attachment; filename=\"" + file_name + "\"");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return ApiReply{std::move(res), nullptr};
+}
+
+// Letters, digits and '-' only: the name goes into a header.
+std::string file_name_part(std::string_view s) {
+  std::string out;
+  for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '-');
+  return out;
+}
+
+// "YYYY-MM": the month of the lists in the answer, else of `date`.
+std::string month_part(const std::vector<PriceListView>& lists, Timestamp date) {
+  if (lists.empty()) return format_timestamp(date).substr(0, 7);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", lists.front().list.year, lists.front().list.month);
+  return buf;
+}
+
+}  // namespace
 
 void Api::add_view_routes() {
   router_.add(http::verb::get, "/v1/partners/{id}/catalog", bind(&Api::get_catalog));
@@ -55,7 +100,11 @@ ApiReply Api::get_pricing(const ApiRequest& req) {
   auto date = query_time(req, "date", now());
   if (!date) return reply_error(date.status());
   const std::string view = req.query.count("view") ? req.query.at("view") : "";
+  auto csv = wants_csv(req);
+  if (!csv) return reply_error(csv.status());
+  const std::string name = file_name_part(market) + "-" + file_name_part(currency);
   if (auto offer = req.query.find("offer"); offer != req.query.end()) {
+    if (*csv) return reply_error(invalid_argument("csv is for price lists, previews and diffs, not one offer", "format"));
     if (view == "history") {
       return reply_result(queries_->price_history(read->who, offer->second, market, currency, read->options));
     }
@@ -69,17 +118,24 @@ ApiReply Api::get_pricing(const ApiRequest& req) {
     return reply_json(to_json(*quote));
   }
   if (view == "preview") {
-    return reply_result(queries_->price_list_preview(read->who, market, *date, currency, read->options));
+    auto lists = queries_->price_list_preview(read->who, market, *date, currency, read->options);
+    if (!lists || !*csv) return reply_result(lists);
+    return reply_csv(price_lists_csv(*lists), "price-list-preview-" + name + "-" + month_part(*lists, *date) + ".csv");
   }
   if (view == "diff") {
     auto from = parse_month(req, "from_month");
     if (!from) return reply_error(from.status());
     auto to = parse_month(req, "to_month");
     if (!to) return reply_error(to.status());
-    return reply_result(queries_->price_diff(read->who, market, currency, *from, *to, read->options));
+    auto diff = queries_->price_diff(read->who, market, currency, *from, *to, read->options);
+    if (!diff || !*csv) return reply_result(diff);
+    return reply_csv(price_diff_csv(*diff), "price-list-diff-" + name + "-" + file_name_part(req.query.at("from_month")) +
+                                                "-to-" + file_name_part(req.query.at("to_month")) + ".csv");
   }
   if (!view.empty()) return reply_error(invalid_argument("must be preview, diff or history (with offer)", "view"));
-  return reply_result(queries_->price_list(read->who, market, *date, currency, read->options));
+  auto lists = queries_->price_list(read->who, market, *date, currency, read->options);
+  if (!lists || !*csv) return reply_result(lists);
+  return reply_csv(price_lists_csv(*lists), "price-list-" + name + "-" + month_part(*lists, *date) + ".csv");
 }
 
 ApiReply Api::get_users(const ApiRequest& req) {

@@ -29,6 +29,8 @@ lines=$(wc -l <"$work/demo.sh")
 bash -euo pipefail "$work/demo.sh" >"$work/demo.out" 2>&1 || { cat "$work/demo.out"; exit 1; }
 grep -q '"status":"ok"' "$work/demo.out"                 # healthz
 grep -q '"azure-plan"' "$work/demo.out"                  # the catalog, pricing
+grep -q 'Change Code,Valid From,Valid To' "$work/demo.out"  # the price list as CSV
+grep -q ',azure-plan,' "$work/demo.out"
 grep -q 'grace@contoso.example' "$work/demo.out"         # the directory
 grep -q '"position"' "$work/demo.out"                    # the command
 grep -q '"events"' "$work/demo.out"                      # operator $all read

@@ -148,6 +148,7 @@ inline std::vector<DomainEvent> current_samples() {
       AuthorizedRegionsSet{{"apac", "emea", "latam"}},
       EarnedTagsSet{{"Gold Cloud Platform", "Silver Security"}, {"Azure Expert MSP"}},
       AuditorAccessRevoked{gid(), "engagement ended early", ts(kT + 5)},
+      MpnIdCorrected{"4012345", "4099999", "a typo at enrollment", ts(kT + 6)},
   };
 }
 
