@@ -45,12 +45,6 @@ void header(std::string* out, std::initializer_list<std::string_view> names) {
   row_end(out);
 }
 
-std::string month_text(int year, int month) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
-  return buf;
-}
-
 // The offer's columns of a row, in the vendor's order, without the prices.
 void offer_cells(std::string* out, const PriceRow& r) {
   cell(out, r.offer_display_name);
@@ -67,6 +61,12 @@ void offer_cells(std::string* out, const PriceRow& r) {
 }
 
 }  // namespace
+
+std::string year_month_text(int year, int month) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
+  return buf;
+}
 
 std::string decimal_from_micros(int64_t micros) {
   // Magnitude as unsigned, so that INT64_MIN does not overflow.
@@ -102,7 +102,7 @@ std::string price_lists_csv(const std::vector<PriceListView>& lists) {
       out.push_back(',');
       cell(&out, list.list.currency);
       out.push_back(',');
-      cell(&out, month_text(list.list.year, list.list.month));
+      cell(&out, year_month_text(list.list.year, list.list.month));
       out.push_back(',');
       cell(&out, enum_text(list.list.billing_model));
       row_end(&out);
@@ -117,7 +117,7 @@ std::string price_diff_csv(const PriceDiff& d) {
                 "Secondary License Type", "End Customer Type", "List Price Before", "List Price After",
                 "ERP Price Before", "ERP Price After", "Valid From", "Valid To", "Market", "Currency", "From Month",
                 "To Month"});
-  const std::string from = month_text(d.from.year, d.from.month), to = month_text(d.to.year, d.to.month);
+  const std::string from = year_month_text(d.from.year, d.from.month), to = year_month_text(d.to.year, d.to.month);
   // `before`/`after` null: the offer was not in that month's list.
   auto line = [&](std::string_view what, const PriceRow* before, const PriceRow* after) {
     const PriceRow& r = after != nullptr ? *after : *before;

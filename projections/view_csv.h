@@ -30,6 +30,9 @@ std::string price_lists_csv(const std::vector<PriceListView>& lists);
 // prices before (empty for an added offer) and after (empty for a removed one).
 std::string price_diff_csv(const PriceDiff& diff);
 
+// "YYYY-MM", as the CSV's month columns and the download's file name write a month.
+std::string year_month_text(int year, int month);
+
 // A price in micros as a decimal: 10500000 -> "10.50", -1 -> "-0.000001"
 // (at least two decimals, at most six, no trailing zeros past the second).
 std::string decimal_from_micros(int64_t micros);

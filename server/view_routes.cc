@@ -2,7 +2,6 @@
 
 #include <boost/json.hpp>
 #include <cctype>
-#include <cstdio>
 
 #include "aggregates/roles.h"
 #include "projections/view_csv.h"
@@ -49,9 +48,7 @@ std::string file_name_part(std::string_view s) {
 // "YYYY-MM": the month of the lists in the answer, else of `date`.
 std::string month_part(const std::vector<PriceListView>& lists, Timestamp date) {
   if (lists.empty()) return format_timestamp(date).substr(0, 7);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d", lists.front().list.year, lists.front().list.month);
-  return buf;
+  return year_month_text(lists.front().list.year, lists.front().list.month);
 }
 
 }  // namespace
