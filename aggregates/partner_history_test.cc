@@ -383,6 +383,30 @@ TEST(PartnerHistory, ChangesAreTheRealBeforeAndAfterValues) {
   EXPECT_EQ(day->front().changes.at(0).before, json::value(""));
 }
 
+// CorrectMpnId in the auditor's timeline: the command, the id before and after,
+// and the correction kept in the state's history of corrections.
+TEST(PartnerHistory, AnMpnIdCorrectionShowsTheIdBeforeAndAfter) {
+  AuditWorld w;
+  auto enrolled = w.must_run(testing::op(), testing::enroll_command());
+  const PartnerId p(enrolled.created_ids.at(0).bytes());
+  const GlobalPosition corrected = w.log->head().next();
+  w.must_run(testing::op(), CorrectMpnId{p, "4099999", "a typo at enrollment"});
+
+  auto lines = partner_history(*w.log, w.cipher.get(), p, HistoryOptions{});
+  ASSERT_TRUE(lines.is_ok()) << lines.status().to_string();
+  const HistoryLine* line = find_line(*lines, corrected, "MpnIdCorrected");
+  ASSERT_NE(line, nullptr);
+  EXPECT_EQ(line->command_type, "CorrectMpnId");
+  const FieldChange* id = find_change(*line, "mpn_id");
+  ASSERT_NE(id, nullptr);
+  EXPECT_EQ(id->before, json::value(testing::enroll_command().mpn_id));
+  EXPECT_EQ(id->after, json::value("4099999"));
+  const FieldChange* kept = find_change(*line, "mpn_id_corrections");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->before, json::array());
+  EXPECT_EQ(kept->after.as_array().at(0).at("reason"), json::value("a typo at enrollment"));
+}
+
 TEST(PartnerHistory, APurgedUserReadsAsErasedInHistoryAndState) {
   AuditWorld w;
   auto enrolled = w.must_run(testing::op(), testing::enroll_command());
