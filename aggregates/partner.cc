@@ -421,6 +421,34 @@ Result<Decision> decide(const PartnerState& s, const RevokeTaxExemption& c, cons
   return partner_write(s, {TaxExemptionRevoked{c.exemption_id, c.reason}});
 }
 
+Result<Decision> decide(const PartnerState& s, const RenewTaxExemption& c, const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RenewTaxExemption::kName, c.partner_id));
+  ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
+  auto it = s.tax_exemptions.find(c.exemption_id);
+  if (it == s.tax_exemptions.end()) return not_found("no such tax exemption", "exemption_id");
+  const TaxExemption& old = it->second;
+  if (old.revoked) {
+    return rule_violated(rule::kTaxExemptionRevoked, "the tax exemption is already revoked; file a new one",
+                         "exemption_id");
+  }
+  ACCT_RETURN_IF_ERROR(check_length(c.certificate_ref, 1, 200, "certificate_ref"));
+  if (!(c.valid_from < c.expires_on)) return invalid_argument("must be after valid_from", "expires_on");
+  if (!(old.expires_on < c.expires_on)) {
+    return invalid_argument("must be after the renewed certificate's expires_on (" + format_timestamp(old.expires_on) +
+                                ")",
+                            "expires_on");
+  }
+  if (!(ctx.now < c.expires_on)) {
+    return rule_violated(rule::kTaxExemptionExpired, "the certificate has already expired", "expires_on");
+  }
+  auto id = ctx.id<ExemptionId>(0);
+  if (!id) return id.status();
+  // Revoked first: a reader of the commit sees the old certificate end, then the new one begin.
+  return partner_write(s, {TaxExemptionRevoked{c.exemption_id, "renewed by exemption " + id->to_string()},
+                           TaxExemptionFiled{*id, old.jurisdiction, c.certificate_ref, c.valid_from, c.expires_on,
+                                             ctx.now}});
+}
+
 Result<Decision> decide(const PartnerState& s, const SetVettingStatus& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SetVettingStatus::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));

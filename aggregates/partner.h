@@ -92,6 +92,7 @@ Result<Decision> decide(const PartnerState& s, const AddLocation& c, const Comma
 Result<Decision> decide(const PartnerState& s, const RemoveLocation& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const FileTaxExemption& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const RevokeTaxExemption& c, const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& s, const RenewTaxExemption& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const SetVettingStatus& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const SuspendPartner& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& s, const ReinstatePartner& c, const CommandContext& ctx);

@@ -242,6 +242,11 @@ std::string command_type_of(const std::vector<const PartnerEvent*>& commit) {
       {"BusinessProfilePublished", "PublishBusinessProfile"},
       {"BusinessProfileUnpublished", "UnpublishBusinessProfile"},
   };
+  // RenewTaxExemption: the only command that revokes and files in one commit.
+  auto has = [&](std::string_view type) {
+    return std::any_of(commit.begin(), commit.end(), [&](const PartnerEvent* e) { return e->type == type; });
+  };
+  if (has(TaxExemptionRevoked::kType) && has(TaxExemptionFiled::kType)) return "RenewTaxExemption";
   for (const auto& [event, command] : kPrimary) {
     for (const PartnerEvent* e : commit) {
       if (e->type == event) return std::string(command);

@@ -407,6 +407,28 @@ TEST(PartnerHistory, AnMpnIdCorrectionShowsTheIdBeforeAndAfter) {
   EXPECT_EQ(kept->after.as_array().at(0).at("reason"), json::value("a typo at enrollment"));
 }
 
+// RenewTaxExemption writes TaxExemptionRevoked and TaxExemptionFiled in one
+// commit: both lines name the renewal, not RevokeTaxExemption and FileTaxExemption.
+TEST(PartnerHistory, ARenewalNamesItsCommandOnBothEvents) {
+  AuditWorld w;
+  auto enrolled = w.must_run(testing::op(), testing::enroll_command());
+  const PartnerId p(enrolled.created_ids.at(0).bytes());
+  const Principal admin = PartnerUser{p, UserId(enrolled.created_ids.at(1).bytes()), {Role::kGlobalAdmin}, true};
+  auto filed = w.must_run(admin, FileTaxExemption{p, "WA", "cert-1", w.clock.now(), plus_days(w.clock.now(), 20)});
+  const ExemptionId old(filed.created_ids.at(0).bytes());
+  const GlobalPosition renewed = w.log->head().next();
+  w.must_run(admin, RenewTaxExemption{p, old, "cert-2", w.clock.now(), plus_days(w.clock.now(), 400)});
+
+  auto lines = partner_history(*w.log, w.cipher.get(), p, HistoryOptions{});
+  ASSERT_TRUE(lines.is_ok()) << lines.status().to_string();
+  const HistoryLine* revoked = find_line(*lines, renewed, "TaxExemptionRevoked");
+  const HistoryLine* filed_line = find_line(*lines, renewed, "TaxExemptionFiled");
+  ASSERT_NE(revoked, nullptr);
+  ASSERT_NE(filed_line, nullptr);
+  EXPECT_EQ(revoked->command_type, "RenewTaxExemption");
+  EXPECT_EQ(filed_line->command_type, "RenewTaxExemption");
+}
+
 TEST(PartnerHistory, APurgedUserReadsAsErasedInHistoryAndState) {
   AuditWorld w;
   auto enrolled = w.must_run(testing::op(), testing::enroll_command());

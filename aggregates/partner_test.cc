@@ -306,6 +306,67 @@ TEST(RevokeTaxExemption, RevokedNoLongerAppliesAndCannotBeRevokedTwice) {
                       "exemption_id"));
 }
 
+// Renewal: the old certificate is revoked and the new one filed in one commit
+// (one stream version), the new one keeps the jurisdiction.
+TEST(RenewTaxExemption, RevokesTheOldAndFilesTheNewInOneCommit) {
+  RichWorld r;
+  const auto before = r.w.partner_state(r.p.partner);
+  ASSERT_TRUE(run(r.w, r.admin(),
+                  RenewTaxExemption{r.p.partner, r.exemption, "cert-2027", at("2026-12-15T00:00:00Z"),
+                                    at("2028-01-01T00:00:00Z")})
+                  .is_ok());
+  const ExemptionId renewed = r.w.last_id<ExemptionId>(0);
+  ASSERT_NE(renewed, r.exemption);
+  const auto after = r.w.partner_state(r.p.partner);
+  EXPECT_EQ(after.version.value(), before.version.value() + 2);  // two events, one command
+  EXPECT_TRUE(after.tax_exemptions.at(r.exemption).revoked);
+  const TaxExemption& next = after.tax_exemptions.at(renewed);
+  EXPECT_FALSE(next.revoked);
+  EXPECT_EQ(next.jurisdiction, "WA");
+  EXPECT_EQ(next.certificate_ref, "cert-2027");
+  EXPECT_EQ(next.valid_from, at("2026-12-15T00:00:00Z"));
+  EXPECT_TRUE(exemption_applies(next, at("2027-06-01T00:00:00Z")));
+  // The old one cannot be renewed twice; the new one can be renewed in turn.
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(),
+                          RenewTaxExemption{r.p.partner, r.exemption, "again", at("2026-12-15T00:00:00Z"),
+                                            at("2029-01-01T00:00:00Z")}),
+                      rule::kTaxExemptionRevoked));
+}
+
+TEST(RenewTaxExemption, RefusesBadInputAndWritesNothing) {
+  RichWorld r;
+  const auto before = r.w.partner_state(r.p.partner).version;
+  auto renew = [&](ExemptionId id, std::string ref, const char* from, const char* until) {
+    return run(r.w, r.admin(), RenewTaxExemption{r.p.partner, id, std::move(ref), at(from), at(until)});
+  };
+  EXPECT_TRUE(is_code(renew(ExemptionId(), "c", "2026-12-01T00:00:00Z", "2028-01-01T00:00:00Z"), StatusCode::kNotFound,
+                      "exemption_id"));
+  EXPECT_TRUE(is_invalid(renew(r.exemption, "", "2026-12-01T00:00:00Z", "2028-01-01T00:00:00Z"), "certificate_ref"));
+  EXPECT_TRUE(is_invalid(renew(r.exemption, std::string(201, 'c'), "2026-12-01T00:00:00Z", "2028-01-01T00:00:00Z"),
+                         "certificate_ref"));
+  EXPECT_TRUE(is_invalid(renew(r.exemption, "c", "2028-02-01T00:00:00Z", "2028-01-01T00:00:00Z"), "expires_on"));
+  // Not later than the certificate it replaces (2027-01-01).
+  EXPECT_TRUE(is_invalid(renew(r.exemption, "c", "2026-06-01T00:00:00Z", "2026-12-31T00:00:00Z"), "expires_on"));
+  EXPECT_TRUE(is_code(run(r.w, r.w.user(r.target),
+                          RenewTaxExemption{r.p.partner, r.exemption, "c", at("2026-12-01T00:00:00Z"),
+                                            at("2028-01-01T00:00:00Z")}),
+                      StatusCode::kForbidden));
+  EXPECT_EQ(r.w.partner_state(r.p.partner).version, before);
+}
+
+TEST(RenewTaxExemption, AnExpiredCertificateMayBeRenewedButNotIntoThePast) {
+  RichWorld r;
+  r.w.clock.set(at("2027-02-01T00:00:00Z"));  // the WA certificate expired on 2027-01-01
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(),
+                          RenewTaxExemption{r.p.partner, r.exemption, "late", at("2027-01-01T00:00:00Z"),
+                                            at("2027-01-15T00:00:00Z")}),
+                      rule::kTaxExemptionExpired));
+  EXPECT_TRUE(run(r.w, r.admin(),
+                  RenewTaxExemption{r.p.partner, r.exemption, "late", at("2027-01-01T00:00:00Z"),
+                                    at("2028-01-01T00:00:00Z")})
+                  .is_ok());
+}
+
 // ---- operator: vetting, suspension, auditors ---------------------------------------
 
 TEST(SetVettingStatus, HappyPathValidationAndNotFound) {

@@ -96,6 +96,7 @@ const std::vector<CommandPermission>& command_permissions() {
       {"RemoveLocation", Permission::kManageLocations},
       {"FileTaxExemption", Permission::kManageBilling},
       {"RevokeTaxExemption", Permission::kManageBilling},
+      {"RenewTaxExemption", Permission::kManageBilling},
       {"CreateUser", Permission::kManageUsers},
       {"UpdateUserProfile", Permission::kManageUsers},
       {"AssignRole", Permission::kManageRoles},

@@ -36,6 +36,7 @@ const std::map<std::string, std::set<std::string>>& expected_matrix() {
       {"RemoveLocation", {kGA, kAA}},
       {"FileTaxExemption", {kGA, kBA}},
       {"RevokeTaxExemption", {kGA, kBA}},
+      {"RenewTaxExemption", {kGA, kBA}},
       {"CreateUser", {kGA, kUMA}},
       {"UpdateUserProfile", {kGA, kUMA}},
       {"AssignRole", {kGA, kUMA, kAA}},  // of a role on the Account admin list
@@ -124,6 +125,8 @@ std::vector<Command> commands_for(const MatrixWorld& m, const UserId& self) {
       RemoveLocation{p, m.location},
       FileTaxExemption{p, "OR", "cert-or", testing::at("2026-03-01T00:00:00Z"), testing::at("2027-03-01T00:00:00Z")},
       RevokeTaxExemption{p, m.exemption, "replaced"},
+      RenewTaxExemption{p, m.exemption, "cert-2027", testing::at("2026-12-01T00:00:00Z"),
+                        testing::at("2028-01-01T00:00:00Z")},
       CreateUser{p, contact("New", "Person", "new.person@contoso.com"), {}},
       UpdateUserProfile{p, m.target, contact("Tara", "Target", "tara@contoso.com")},
       AssignRole{p, m.target, Role::kIncentivesUser},

@@ -18,7 +18,7 @@ boost::json::object created_json(const Command& c, const CommandOutcome& out) {
     r["user_id"] = id(0);
   } else if (std::holds_alternative<AddLocation>(c) || std::holds_alternative<AddProfileLocation>(c)) {
     r["location_id"] = id(0);
-  } else if (std::holds_alternative<FileTaxExemption>(c)) {
+  } else if (std::holds_alternative<FileTaxExemption>(c) || std::holds_alternative<RenewTaxExemption>(c)) {
     r["exemption_id"] = id(0);
   } else if (std::holds_alternative<IssueAuditorAccess>(c)) {
     r["grant_id"] = id(0);

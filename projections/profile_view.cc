@@ -183,6 +183,11 @@ std::vector<std::string> ProfileView::schema() const {
   };
 }
 
+std::vector<std::string> ProfileView::indexes() const {
+  // The expiring list (ProfileView::expiring) walks certificates in force by expiry.
+  return {"CREATE INDEX tax_exemption_expiry ON tax_exemption(expires_on, partner_id, exemption_id) WHERE revoked = 0"};
+}
+
 ProfileView::ProfileView() : partners_("partner_profile", kPartnerColumnNames) {}
 
 Status ProfileView::prepare(Db& db) {
@@ -445,6 +450,81 @@ Status ProfileView::apply_business_profile(const ViewEvent& event, const Partner
     }));
   }
   return run("touch_profile", [&](Statement& s) { s.bind_text(1, partner).bind_text(2, region).bind_time(3, at); });
+}
+
+std::string expiring_cursor_text(const ExpiringCursor& c) {
+  return std::to_string(c.expires_on.micros) + "." + c.partner_id.to_string() + "." + c.exemption_id.to_string();
+}
+
+Result<ExpiringCursor> parse_expiring_cursor(std::string_view text) {
+  auto bad = [] { return invalid_argument("must be the `next` of a previous page", "after"); };
+  const size_t first = text.find('.');
+  const size_t second = first == std::string_view::npos ? first : text.find('.', first + 1);
+  if (second == std::string_view::npos) return bad();
+  const std::string_view micros = text.substr(0, first);
+  if (micros.empty() || micros.size() > 18 ||
+      micros.find_first_not_of("0123456789") != std::string_view::npos) {
+    return bad();
+  }
+  auto partner = PartnerId::parse(text.substr(first + 1, second - first - 1));
+  auto exemption = ExemptionId::parse(text.substr(second + 1));
+  if (!partner || !exemption) return bad();
+  return ExpiringCursor{Timestamp{std::stoll(std::string(micros))}, *partner, *exemption};
+}
+
+Result<ExpiringPage> ProfileView::expiring(Db& db, const ExpiringQuery& q) {
+  if (q.limit == 0) return invalid_argument("must be at least 1", "limit");
+  // Keyset paging over the partial index; one row more than the page tells
+  // whether another page follows.
+  std::string sql =
+      "SELECT t.partner_id, p.partner_name, t.exemption_id, t.jurisdiction, t.certificate_ref, t.valid_from, "
+      "t.expires_on, EXISTS(SELECT 1 FROM tax_exemption n WHERE n.partner_id = t.partner_id "
+      "AND n.jurisdiction = t.jurisdiction AND n.revoked = 0 AND n.exemption_id <> t.exemption_id "
+      "AND n.valid_from <= t.expires_on AND n.expires_on > t.expires_on) "
+      "FROM tax_exemption t JOIN partner_profile p ON p.partner_id = t.partner_id "
+      "WHERE t.revoked = 0 AND t.expires_on > ?1 AND t.expires_on <= ?2";
+  if (q.partner) sql += " AND t.partner_id = ?3";
+  if (q.after) sql += " AND (t.expires_on, t.partner_id, t.exemption_id) > (?4, ?5, ?6)";
+  sql += " ORDER BY t.expires_on, t.partner_id, t.exemption_id LIMIT ?7";
+  auto s = db.prepare(sql);
+  if (!s) return s.status();
+  Statement& st = **s;
+  st.bind_time(1, q.from).bind_time(2, q.until);
+  if (q.partner) st.bind_text(3, q.partner->to_string());
+  if (q.after) {
+    st.bind_time(4, q.after->expires_on)
+        .bind_text(5, q.after->partner_id.to_string())
+        .bind_text(6, q.after->exemption_id.to_string());
+  }
+  st.bind_int(7, static_cast<int64_t>(q.limit) + 1);
+  ExpiringPage page;
+  page.from = q.from;
+  page.until = q.until;
+  while (true) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    auto partner = PartnerId::parse(st.column_text(0));
+    auto exemption = ExemptionId::parse(st.column_text(2));
+    if (!partner || !exemption) return Status(StatusCode::kCorruption, "tax_exemption: a stored id is not a UUID");
+    if (page.items.size() == q.limit) {
+      const ExpiringExemption& last = page.items.back();
+      page.next = ExpiringCursor{last.expires_on, last.partner_id, last.exemption_id};
+      break;
+    }
+    ExpiringExemption x;
+    x.partner_id = *partner;
+    x.partner_name = st.column_text(1);
+    x.exemption_id = *exemption;
+    x.jurisdiction = st.column_text(3);
+    x.certificate_ref = st.column_text(4);
+    x.valid_from = st.column_time(5);
+    x.expires_on = st.column_time(6);
+    x.state = exemption_state(false, x.valid_from, x.expires_on, q.from);
+    x.covered_after_expiry = st.column_int(7) != 0;
+    page.items.push_back(std::move(x));
+  }
+  return page;
 }
 
 Result<PartnerProfileView> ProfileView::query(Db& db, const PartnerId& partner_id, Timestamp date) {

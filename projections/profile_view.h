@@ -45,6 +45,45 @@ struct TaxExemptionView {
   friend bool operator==(const TaxExemptionView&, const TaxExemptionView&) = default;
 };
 
+// A certificate that expires within a window (GET .../tax-exemptions/expiring):
+// what a Billing admin renews (RenewTaxExemption). Not revoked; expires in
+// (from, until]. Ordered by expires_on, then partner and exemption id.
+struct ExpiringExemption {
+  PartnerId partner_id;
+  std::string partner_name;
+  ExemptionId exemption_id;
+  std::string jurisdiction;
+  std::string certificate_ref;
+  Timestamp valid_from, expires_on;
+  ExemptionState state = ExemptionState::kActive;  // on `from`: active or not_yet_valid
+  // Another certificate of the jurisdiction, not revoked, applies on expires_on
+  // (one filed ahead): nothing lapses if this one expires.
+  bool covered_after_expiry = false;
+  friend bool operator==(const ExpiringExemption&, const ExpiringExemption&) = default;
+};
+
+// Keyset cursor of the expiring list: the last row of the page before.
+struct ExpiringCursor {
+  Timestamp expires_on;
+  PartnerId partner_id;
+  ExemptionId exemption_id;
+};
+std::string expiring_cursor_text(const ExpiringCursor& c);  // "<micros>.<partner>.<exemption>"
+Result<ExpiringCursor> parse_expiring_cursor(std::string_view text);  // kInvalidArgument naming "after"
+
+struct ExpiringQuery {
+  std::optional<PartnerId> partner;  // nullopt: every partner (the operator's list)
+  Timestamp from;                    // usually now
+  Timestamp until;                   // from + the window
+  size_t limit = 100;
+  std::optional<ExpiringCursor> after;
+};
+struct ExpiringPage {
+  Timestamp from, until;  // the query's window
+  std::vector<ExpiringExemption> items;
+  std::optional<ExpiringCursor> next;  // set when more rows may follow
+};
+
 struct SuspensionView {
   bool suspended = false;
   // The current suspension's details (meaningful while suspended).
@@ -120,12 +159,13 @@ void withhold_profile_parts(PartnerProfileView& view, bool may_read_legal_contac
 class ProfileView final : public Projection {
  public:
   static constexpr std::string_view kName = "profile";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: tax_exemption_expiry index
 
   ProfileView();
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
+  std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status begin_batch() override;
   Status apply(const ViewEvent& event) override;
@@ -135,6 +175,8 @@ class ProfileView final : public Projection {
 
   // kNotFound when the partner is not enrolled.
   static Result<PartnerProfileView> query(Db& db, const PartnerId& partner, Timestamp date);
+  // Certificates expiring within the query's window (ExpiringQuery).
+  static Result<ExpiringPage> expiring(Db& db, const ExpiringQuery& q);
 
   // A partner's pins during a batch, written back at its end.
   struct Pins {

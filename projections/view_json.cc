@@ -152,6 +152,31 @@ json::value to_json(const DirectoryUser& u) {
 
 json::value to_json(const std::vector<DirectoryUser>& users) { return array_of(users); }
 
+json::value to_json(const ExpiringPage& page) {
+  json::array items;
+  for (const ExpiringExemption& x : page.items) {
+    // Whole days left, rounded up: a certificate expiring in 3 hours has 1.
+    const int64_t left = x.expires_on.micros - page.from.micros;
+    const int64_t days_left = left / 86'400'000'000LL + (left % 86'400'000'000LL > 0 ? 1 : 0);
+    items.push_back(json::object{{"partner_id", x.partner_id.to_string()},
+                                 {"partner_name", sv(x.partner_name)},
+                                 {"exemption_id", x.exemption_id.to_string()},
+                                 {"jurisdiction", sv(x.jurisdiction)},
+                                 {"certificate_ref", sv(x.certificate_ref)},
+                                 {"valid_from", time_json(x.valid_from)},
+                                 {"expires_on", time_json(x.expires_on)},
+                                 {"days_left", days_left},
+                                 {"state", sv(exemption_state_name(x.state))},
+                                 {"covered_after_expiry", x.covered_after_expiry}});
+  }
+  json::value next = nullptr;
+  if (page.next) next = json::value(expiring_cursor_text(*page.next));
+  return json::object{{"from", time_json(page.from)},
+                      {"until", time_json(page.until)},
+                      {"items", std::move(items)},
+                      {"next", std::move(next)}};
+}
+
 json::value to_json(const PartnerProfileView& p) {
   json::array locations;
   for (const PartnerLocationView& l : p.locations) {

@@ -29,6 +29,7 @@ boost::json::value to_json(const PriceDiff& diff);
 boost::json::value to_json(const DirectoryUser& user);
 boost::json::value to_json(const std::vector<DirectoryUser>& users);
 boost::json::value to_json(const PartnerProfileView& profile);
+boost::json::value to_json(const ExpiringPage& page);
 boost::json::value to_json(const AuditEntry& entry);
 boost::json::value to_json(const AuditPage& page);
 boost::json::value to_json(const ViewStatus& status);

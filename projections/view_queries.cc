@@ -109,6 +109,13 @@ Result<PartnerProfileView> ViewQueries::profile(const Principal& who, const Part
   return view;
 }
 
+Result<ExpiringPage> ViewQueries::expiring_tax_exemptions(const Principal& who, const ExpiringQuery& q,
+                                                          const QueryOptions& options) const {
+  const Permission permission = q.partner ? Permission::kManageBilling : Permission::kVetPartners;
+  return run<ExpiringPage>(who, permission, q.partner, ProfileView::kName, options,
+                           [&](Db& db) { return ProfileView::expiring(db, q); });
+}
+
 Result<AuditPage> ViewQueries::timeline(const Principal& who, const PartnerId& partner, GlobalPosition from,
                                         size_t limit, const QueryOptions& options) const {
   return run<AuditPage>(who, Permission::kReadAuditHistory, partner, AuditView::kName, options,

@@ -6,6 +6,8 @@
 //   pricing            kReadPriceLists     Global admin, Billing admin, Admin agent
 //   directory          kReadUserDirectory  Global admin, User management admin, Account admin
 //   audit timeline     kReadAuditHistory   Global admin; the operator; the partner's auditor
+//   expiring tax certificates, a partner's   kManageBilling  Global admin, Billing admin
+//   expiring tax certificates, every partner kVetPartners    the operator (who reviews tax documents)
 //
 // The principal must be built from current state by the caller (a partner
 // user's roles from its stream, as Engine::execute does): these methods trust it.
@@ -78,6 +80,11 @@ class ViewQueries {
   Result<PartnerProfileView> profile(const Principal& who, const PartnerId& partner, Timestamp date,
                                      const QueryOptions& options = {}) const;
 
+  // ---- expiring tax certificates -------------------------------------------------
+  // A partner's (q.partner set: kManageBilling on it) or every partner's
+  // (nullopt: kVetPartners, the operator).
+  Result<ExpiringPage> expiring_tax_exemptions(const Principal& who, const ExpiringQuery& q,
+                                               const QueryOptions& options = {}) const;
   // ---- audit timeline (kReadAuditHistory) ---------------------------------------
   Result<AuditPage> timeline(const Principal& who, const PartnerId& partner, GlobalPosition from, size_t limit,
                              const QueryOptions& options = {}) const;

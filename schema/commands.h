@@ -98,6 +98,16 @@ struct RevokeTaxExemption {
   ExemptionId exemption_id;
   std::string reason;
 };
+// new_ids[0]: the new certificate's exemption id. Files the new certificate
+// and revokes the one it replaces in one commit, so no moment exists with both
+// or neither; the jurisdiction is the renewed certificate's.
+struct RenewTaxExemption {
+  ACCT_COMMAND(RenewTaxExemption);
+  PartnerId partner_id;
+  ExemptionId exemption_id;  // the certificate being replaced
+  std::string certificate_ref;
+  Timestamp valid_from, expires_on;
+};
 // A Global admin accepts the reseller agreement on the company's behalf; it
 // starts the 30-day window for US tax documents and is needed before selling.
 struct AcceptResellerAgreement {
@@ -319,7 +329,8 @@ using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportPro
                              UnpublishBusinessProfile, PinOffer, UnpinOffer, ReorderPins, PublishOffer, UpdateOffer,
                              RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
                              IssueAuditorAccess, AcceptResellerAgreement, AcceptTaxId, SetAuthorizedRegions,
-                             SetEarnedTags, RevokeAuditorAccess, UpdateOwnProfile, CorrectMpnId>;
+                             SetEarnedTags, RevokeAuditorAccess, UpdateOwnProfile, CorrectMpnId,
+                             RenewTaxExemption>;
 
 inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);

@@ -263,6 +263,10 @@ template <class F> void fields(F& f, FileTaxExemption& x) {
 template <class F> void fields(F& f, RevokeTaxExemption& x) {
   f("partner_id", x.partner_id); f("exemption_id", x.exemption_id); f("reason", x.reason, kOpt);
 }
+template <class F> void fields(F& f, RenewTaxExemption& x) {
+  f("partner_id", x.partner_id); f("exemption_id", x.exemption_id); f("certificate_ref", x.certificate_ref);
+  f("valid_from", x.valid_from); f("expires_on", x.expires_on);
+}
 template <class F> void fields(F& f, CreateUser& x) {
   f("partner_id", x.partner_id); f("profile", x.profile); f("roles", x.roles, kOpt);
 }

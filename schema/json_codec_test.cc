@@ -93,6 +93,7 @@ std::vector<Command> samples() {
       RemoveLocation{partner(), loc},
       FileTaxExemption{partner(), "WA", "cert-2026", at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00.5Z")},
       RevokeTaxExemption{partner(), ex, "superseded"},
+      RenewTaxExemption{partner(), ex, "cert-2027", at("2026-12-01T00:00:00Z"), at("2028-01-01T00:00:00Z")},
       CreateUser{partner(), contact("sam@contoso.com"), {Role::kBillingAdmin, Role::kSalesAgent, Role::kIncentivesUser}},
       UpdateUserProfile{partner(), user(), contact("sam2@contoso.com")},
       AssignRole{partner(), user(), Role::kBusinessProfileAdmin},

@@ -132,6 +132,7 @@ class Api {
   ApiReply get_pricing(const ApiRequest& req);
   ApiReply get_users(const ApiRequest& req);
   ApiReply get_profile(const ApiRequest& req);
+  ApiReply get_expiring_tax_exemptions(const ApiRequest& req);  // a partner's, or every partner's
   ApiReply post_view_rebuild(const ApiRequest& req);
 
   // the audit: history and state as of (audit_routes.cc)

@@ -1,10 +1,13 @@
 #include "server/shard_router.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <stdexcept>
+#include <tuple>
 
 #include "aggregates/dispatch.h"
 #include "aggregates/engine.h"
+#include "projections/profile_view.h"
 #include "schema/json_codec.h"
 #include "server/api.h"  // before api_replies.h, which needs what it includes
 #include "server/api_replies.h"
@@ -58,6 +61,7 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   }
   if (pattern == "/healthz") return Rule::kHealth;
   if (pattern == "/v1/views/{name}/rebuild") return Rule::kEveryShard;
+  if (pattern == "/v1/tax-exemptions/expiring") return Rule::kExpiring;
   // The security log is the node's, shared by its shards: any answers; the
   // operator's token is known to each.
   if (pattern == "/metrics" || pattern == "/v1/openapi.yaml" || pattern == "/v1/security-log") {
@@ -149,6 +153,8 @@ ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) con
       return health(route, req);
     case Rule::kEveryShard:
       return every_shard(route, req);
+    case Rule::kExpiring:
+      return merged_expiring(route, req);
     case Rule::kShardZero:
       return on_shard(route, 0, req);
   }
@@ -198,6 +204,55 @@ ApiReply ShardRouter::every_shard(size_t route, const ApiRequest& req) const {
     answers.push_back(ec ? json::value(nullptr) : std::move(body));
   }
   return reply_json(json::object{{"shards", std::move(answers)}});
+}
+
+// Each shard answers its first `limit` rows after the cursor, in the global
+// order (expires_on, partner id, exemption id); the first `limit` of their
+// union are the page, and the cursor is global, so paging works across shards.
+ApiReply ShardRouter::merged_expiring(size_t route, const ApiRequest& req) const {
+  struct Row {
+    ExpiringCursor key;
+    json::value item;
+  };
+  std::vector<Row> rows;
+  bool more = false;
+  json::value from, until;
+  for (uint32_t s = 0; s < shards(); ++s) {
+    ApiReply reply = on_shard(route, s, req);
+    if (reply.response.result() != http::status::ok) return reply;  // that shard's error (a bad parameter: each's)
+    boost::system::error_code ec;
+    json::value body = json::parse(reply.response.body(), ec);
+    if (ec || !body.is_object()) return reply_error(Status(StatusCode::kInternal, "a shard's answer is not JSON"));
+    json::object& page = body.as_object();
+    from = page["from"];
+    until = page["until"];
+    more = more || !page["next"].is_null();
+    for (json::value& item : page["items"].as_array()) {
+      const json::object& o = item.as_object();
+      auto expires = parse_timestamp(o.at("expires_on").as_string());
+      auto partner = PartnerId::parse(o.at("partner_id").as_string());
+      auto exemption = ExemptionId::parse(o.at("exemption_id").as_string());
+      if (!expires || !partner || !exemption) {
+        return reply_error(Status(StatusCode::kInternal, "a shard's expiring row does not parse"));
+      }
+      rows.push_back(Row{ExpiringCursor{*expires, *partner, *exemption}, std::move(item)});
+    }
+  }
+  auto key = [](const ExpiringCursor& c) {
+    return std::make_tuple(c.expires_on.micros, c.partner_id.to_string(), c.exemption_id.to_string());
+  };
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a.key) < key(b.key); });
+  auto limit = query_u64(req, "limit", 100, 1, 1000);
+  if (!limit) return reply_error(limit.status());
+  json::array items;
+  for (size_t i = 0; i < rows.size() && i < *limit; ++i) items.push_back(std::move(rows[i].item));
+  json::value next = nullptr;
+  if (more || rows.size() > *limit) next = json::value(expiring_cursor_text(rows[items.size() - 1].key));
+  ApiReply reply = reply_json(json::object{{"from", std::move(from)},
+                                           {"until", std::move(until)},
+                                           {"items", std::move(items)},
+                                           {"next", std::move(next)}});
+  return reply;
 }
 
 }  // namespace accountable

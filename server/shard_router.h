@@ -66,6 +66,7 @@ class ShardRouter {
     kEvents,      // ?shard=, ?partner=, the caller's
     kHealth,      // every shard, merged
     kEveryShard,  // run on every shard
+    kExpiring,    // every shard's expiring tax certificates, merged into one page
     kShardZero,
   };
   static Rule rule_for(const std::string& pattern);
@@ -73,6 +74,7 @@ class ShardRouter {
   ApiReply on_shard(size_t route, uint32_t shard, const ApiRequest& req) const;
   ApiReply health(size_t route, const ApiRequest& req) const;
   ApiReply every_shard(size_t route, const ApiRequest& req) const;
+  ApiReply merged_expiring(size_t route, const ApiRequest& req) const;
   // The shard the bearer token names; nullopt: no token, a malformed one
   // (shard 0 answers 401) or the operator's.
   std::optional<uint32_t> caller_shard(const ApiRequest& req) const;

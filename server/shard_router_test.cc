@@ -278,6 +278,68 @@ TEST_F(ShardedServer, PartnersOnEveryShardReadTheCatalogAndPriceListsOfShardZero
   EXPECT_EQ(rebuilt.json().at("shards").as_array().size(), kShards);
 }
 
+// The operator's list of expiring tax certificates spans every shard: one page
+// in the global order, and the cursor pages across shards without a repeat or a gap.
+TEST_F(ShardedServer, ExpiringTaxCertificatesOfEveryShardMergeIntoOnePage) {
+  const int64_t now = SystemClock().now().micros;
+  const int64_t day = 86'400'000'000LL;
+  std::vector<std::string> filed;  // certificate refs
+  std::string positions;
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    const std::string email = "ada" + std::to_string(shard) + "@contoso.example";
+    Reply enrolled = command(operator_token_, enroll_command_json(email), command_id_for_shard(shard));
+    ASSERT_EQ(enrolled.status, 200u) << enrolled.body;
+    const std::string partner(enrolled.json().at("result").at("partner_id").as_string());
+    const std::string temporary(enrolled.json().at("result").at("temporary_password").as_string());
+    Reply signed_in = request(http::verb::post, "/v1/sessions",
+                              json::serialize(json::object{{"partner_id", partner}, {"email", email},
+                                                           {"password", temporary}}));
+    ASSERT_EQ(signed_in.status, 200u) << signed_in.body;
+    const std::string token(signed_in.json().at("token").as_string());
+    ASSERT_EQ(request(http::verb::post, "/v1/me/password",
+                      json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token)
+                  .status,
+              200u);
+    for (int i = 0; i < 2; ++i) {
+      const std::string ref = "s" + std::to_string(shard) + "-" + std::to_string(i);
+      // Interleaved across shards: shard s, certificate i expires on day 5 + 3i + s.
+      Reply r = command(token, json::object{{"type", "FileTaxExemption"},
+                                            {"partner_id", partner},
+                                            {"jurisdiction", "WA"},
+                                            {"certificate_ref", ref},
+                                            {"valid_from", format_timestamp(Timestamp{now - 300 * day})},
+                                            {"expires_on", format_timestamp(Timestamp{now + (5 + 3 * i + shard) * day})}});
+      ASSERT_EQ(r.status, 200u) << r.body;
+      filed.push_back(ref);
+      if (i == 1) positions += (positions.empty() ? "" : ",") + std::string(r.json().at("min_position").as_string());
+    }
+  }
+  const std::string base = "/v1/tax-exemptions/expiring?min_position=" + positions;
+  Reply all = request(http::verb::get, base, "", operator_token_);
+  ASSERT_EQ(all.status, 200u) << all.body;
+  const json::value body = all.json();
+  std::vector<std::string> merged;
+  for (const json::value& x : body.at("items").as_array()) merged.emplace_back(x.at("certificate_ref").as_string());
+  EXPECT_EQ(merged, (std::vector<std::string>{"s0-0", "s1-0", "s2-0", "s0-1", "s1-1", "s2-1"}));
+  EXPECT_TRUE(body.at("next").is_null());
+
+  std::vector<std::string> paged;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    Reply r = request(http::verb::get, base + "&limit=4" + (after.empty() ? "" : "&after=" + after), "",
+                      operator_token_);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    const json::value page = r.json();
+    for (const json::value& x : page.at("items").as_array()) paged.emplace_back(x.at("certificate_ref").as_string());
+    if (page.at("next").is_null()) break;
+    after = std::string(page.at("next").as_string());
+  }
+  EXPECT_EQ(paged, merged);
+  // A partner user may not read every partner's list, on any shard.
+  EXPECT_EQ(request(http::verb::get, base, "", "").status, 401u);
+  EXPECT_EQ(request(http::verb::get, "/v1/tax-exemptions/expiring?within_days=0", "", operator_token_).status, 400u);
+}
+
 TEST(ShardRouterRoutes, EveryRouteOfTheApiHasAShardRule) {
   // Two empty shards are enough: building the router checks every route.
   const std::string dir =

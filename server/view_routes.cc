@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "aggregates/context.h"
 #include "aggregates/roles.h"
 #include "projections/view_csv.h"
 #include "projections/view_json.h"
@@ -58,6 +59,8 @@ void Api::add_view_routes() {
   router_.add(http::verb::get, "/v1/pricing/{market}/{currency}", bind(&Api::get_pricing));
   router_.add(http::verb::get, "/v1/partners/{id}/users", bind(&Api::get_users));
   router_.add(http::verb::get, "/v1/partners/{id}/profile", bind(&Api::get_profile));
+  router_.add(http::verb::get, "/v1/partners/{id}/tax-exemptions/expiring", bind(&Api::get_expiring_tax_exemptions));
+  router_.add(http::verb::get, "/v1/tax-exemptions/expiring", bind(&Api::get_expiring_tax_exemptions));
   router_.add(http::verb::post, "/v1/views/{name}/rebuild", bind(&Api::post_view_rebuild));
 }
 
@@ -160,6 +163,34 @@ ApiReply Api::get_profile(const ApiRequest& req) {
   auto date = query_time(req, "date", now());
   if (!date) return reply_error(date.status());
   return reply_result(queries_->profile(read->who, *partner, *date, read->options));
+}
+
+// Certificates expiring within `within_days` (default 30) of `date` (default
+// now), soonest first, `limit` per page (default 100) after the cursor `after`.
+ApiReply Api::get_expiring_tax_exemptions(const ApiRequest& req) {
+  auto read = view_read(req);
+  if (!read) return reply_error(read.status());
+  ExpiringQuery q;
+  if (req.path_params.count("id")) {
+    auto partner = path_partner(req);
+    if (!partner) return reply_error(partner.status());
+    q.partner = *partner;
+  }
+  auto date = query_time(req, "date", now());
+  if (!date) return reply_error(date.status());
+  auto days = query_u64(req, "within_days", 30, 1, 366);
+  if (!days) return reply_error(days.status());
+  auto limit = query_u64(req, "limit", 100, 1, 1000);
+  if (!limit) return reply_error(limit.status());
+  if (auto after = req.query.find("after"); after != req.query.end()) {
+    auto cursor = parse_expiring_cursor(after->second);
+    if (!cursor) return reply_error(cursor.status());
+    q.after = *cursor;
+  }
+  q.from = *date;
+  q.until = plus_days(*date, static_cast<int64_t>(*days));
+  q.limit = *limit;
+  return reply_result(queries_->expiring_tax_exemptions(read->who, q, read->options));
 }
 
 // Blue/green rebuild while the server serves: the old file answers queries

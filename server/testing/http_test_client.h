@@ -63,6 +63,14 @@ struct Reply {
     if (!e.is_object() || !e.as_object().contains("message") || !e.at("message").is_string()) return "";
     return std::string(e.at("message").as_string());
   }
+  // The field an error body names ("" if none).
+  std::string error_field() const {
+    json::value v = json();
+    if (!v.is_object() || !v.as_object().contains("error")) return "";
+    const json::value& e = v.at("error");
+    if (!e.is_object() || !e.as_object().contains("field") || !e.at("field").is_string()) return "";
+    return std::string(e.at("field").as_string());
+  }
 };
 
 // A clock the test moves forward while the server's threads read it.
