@@ -28,5 +28,6 @@ void add_proof_command(CLI::App& app, int* exit_code);
 void add_verify_proof_command(CLI::App& app, int* exit_code);
 void add_operator_token_command(CLI::App& app, int* exit_code);
 void add_security_log_command(CLI::App& app, int* exit_code);
+void add_retention_command(CLI::App& app, int* exit_code);
 
 }  // namespace accountable::cli

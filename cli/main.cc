@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   accountable::cli::add_verify_proof_command(app, &exit_code);
   accountable::cli::add_operator_token_command(app, &exit_code);
   accountable::cli::add_security_log_command(app, &exit_code);
+  accountable::cli::add_retention_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

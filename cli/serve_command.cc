@@ -30,6 +30,7 @@
 #include "transparency/checkpoint_publishers.h"
 #include "server/memory.h"
 #include "server/metrics.h"
+#include "server/retention.h"
 #include "server/shard_router.h"
 #include "server/tls_context.h"
 
@@ -79,6 +80,9 @@ struct ServeArgs {
   size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
   size_t credential_cache_entries = CredentialStore::kDefaultCachedCredentials;
   size_t state_cache_entries = 4096;
+  // The retention job (docs/retention.md).
+  uint64_t retention_interval_seconds = 3600;  // 0: off
+  size_t retention_max_per_run = 100;
 };
 
 // The security log's lines on /metrics.
@@ -96,6 +100,27 @@ void expose_security_log(Metrics& metrics, std::shared_ptr<SecurityLog> log) {
                       return std::vector<std::pair<std::string, double>>{{"", double(log->stats().write_failures)}};
                     },
                     "counter");
+}
+
+// The retention job's lines on /metrics.
+void expose_retention(Metrics& metrics, const RetentionScheduler& job) {
+  const RetentionTotals* t = &job.totals();
+  auto one = [](double v) { return std::vector<std::pair<std::string, double>>{{"", v}}; };
+  metrics.add_gauge("acct_retention_runs_total", "Runs of the retention job.",
+                    [t, one] { return one(double(t->runs.load())); }, "counter");
+  metrics.add_gauge("acct_retention_purges_total",
+                    "Users the retention job purged (30 days after deactivation), and those it could not.",
+                    [t] {
+                      return std::vector<std::pair<std::string, double>>{
+                          {"result=\"purged\"", double(t->purged.load())},
+                          {"result=\"refused\"", double(t->refused.load())},
+                          {"result=\"failed\"", double(t->failed.load())}};
+                    },
+                    "counter");
+  metrics.add_gauge("acct_retention_due_left", "Users due for purging that the last run left for the next (its bound).",
+                    [t, one] { return one(double(t->due_left.load())); });
+  metrics.add_gauge("acct_retention_last_run_timestamp_seconds", "When the retention job last ran (0: not yet).",
+                    [t, one] { return one(double(t->last_run_micros.load()) / 1e6); });
 }
 
 // The sign-in budgets' and the argon2id gate's lines on /metrics.
@@ -561,6 +586,30 @@ int serve(const ServeArgs& args) {
     expose_relay(*relay, metrics, api);
     spdlog::info("relay: publishing to {} at {}", args.relay.topic, args.relay.brokers);
   }
+  // The retention job: its own pipelines, with the token effects (a purge
+  // revokes the user's sessions); stopped before the views and the stacks.
+  std::vector<std::unique_ptr<CommandPipeline>> retention_pipelines;
+  std::unique_ptr<RetentionScheduler> retention;
+  if (args.retention_interval_seconds > 0) {
+    std::vector<RetentionScheduler::Shard> parts;
+    for (ShardParts& p : shards) {
+      retention_pipelines.push_back(std::make_unique<CommandPipeline>(*p.stack, p.tokens.get(), security_log.get()));
+      parts.push_back({retention_pipelines.back().get(), p.views.get()});
+    }
+    std::function<bool(uint32_t)> may_write;
+    if (node) {
+      may_write = [n = node.get()](uint32_t s) {
+        auto target = n->command_target(s);
+        return target.is_ok() && !target->has_value();
+      };
+    }
+    RetentionOptions retention_options;
+    retention_options.max_per_run = args.retention_max_per_run;
+    retention = std::make_unique<RetentionScheduler>(std::move(parts), std::move(may_write), clock,
+                                                     std::chrono::seconds(args.retention_interval_seconds),
+                                                     retention_options);
+    expose_retention(metrics, *retention);
+  }
   HttpServer server(http, shard_router ? shard_router->router() : api.router(),
                     [&metrics](const std::string& route, unsigned status) { metrics.count_http(route, status); });
   if (Status s = server.start(); !s.is_ok()) {
@@ -597,6 +646,7 @@ int serve(const ServeArgs& args) {
   }
   spdlog::info("signal {}: stopping (in-flight requests finish)", signal_number);
   server.stop(std::chrono::milliseconds(10'000));
+  retention.reset();  // a run in progress finishes its current purge
   if (node) node->stop();  // leaves the leaders' group: another node takes the shards at once
   if (relay) {
     relay->stop();  // aborts an open transaction; the next start resumes from the checkpoint
@@ -742,6 +792,14 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--state-cache-entries", args->state_cache_entries,
                   "aggregate states the engine keeps in memory, per state type (0: none)")
       ->capture_default_str();
+  cmd->add_option("--retention-interval-seconds", args->retention_interval_seconds,
+                  "purge users 30 days after their deactivation, as the operator, this often (the first run at "
+                  "start; 0: never) (docs/retention.md)")
+      ->capture_default_str();
+  cmd->add_option("--retention-max-per-run", args->retention_max_per_run,
+                  "users the retention job purges per run and shard at most; the rest wait for the next run")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100'000}));
   cmd->add_option("--session-timeout-ms", args->session_timeout_ms,
                   "cluster: a node silent this long loses its shards (the floor of a failover)")
       ->capture_default_str();

@@ -77,6 +77,8 @@ std::vector<std::string> DirectoryView::schema() const {
 std::vector<std::string> DirectoryView::indexes() const {
   return {
       "CREATE INDEX directory_user_by_partner ON directory_user(partner_id, created_position)",
+      // The retention job's queue (inactive): the deactivated users by date.
+      "CREATE INDEX directory_user_inactive ON directory_user(deactivated_at, user_id) WHERE status = 'inactive'",
   };
 }
 
@@ -212,6 +214,25 @@ Result<std::vector<DirectoryUser>> DirectoryView::holders(Db& db, const PartnerI
   std::vector<DirectoryUser> out;
   for (DirectoryUser& u : *all) {
     if (std::find(u.roles.begin(), u.roles.end(), role) != u.roles.end()) out.push_back(std::move(u));
+  }
+  return out;
+}
+
+Result<std::vector<InactiveUser>> DirectoryView::inactive(Db& db, size_t limit) {
+  auto s = db.prepare(
+      "SELECT partner_id, user_id, deactivated_at FROM directory_user WHERE status = 'inactive' "
+      "ORDER BY deactivated_at, user_id LIMIT ?1");
+  if (!s) return s.status();
+  (*s)->bind_int(1, static_cast<int64_t>(std::min<size_t>(limit, 1'000'000'000)));
+  std::vector<InactiveUser> out;
+  while (true) {
+    auto row = (*s)->step();
+    if (!row) return row.status();
+    if (!*row) break;
+    auto partner = PartnerId::parse((*s)->column_text(0));
+    auto user = UserId::parse((*s)->column_text(1));
+    if (!partner || !user) return Status(StatusCode::kCorruption, "directory_user: a stored id is not a UUID");
+    out.push_back(InactiveUser{*partner, *user, (*s)->column_time(2)});
   }
   return out;
 }

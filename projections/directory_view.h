@@ -34,6 +34,14 @@ struct EnumNames<DirectoryStatus> {
 };
 std::string_view directory_status_name(DirectoryStatus s);  // "unknown" outside the table
 
+// A deactivated user as the retention job sees it (no personal data).
+struct InactiveUser {
+  PartnerId partner_id;
+  UserId user_id;
+  Timestamp deactivated_at;
+  friend bool operator==(const InactiveUser&, const InactiveUser&) = default;
+};
+
 struct DirectoryUser {
   UserId user_id;
   PartnerId partner_id;
@@ -51,7 +59,7 @@ struct DirectoryUser {
 class DirectoryView final : public Projection {
  public:
   static constexpr std::string_view kName = "directory";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: directory_user_inactive index
 
   DirectoryView();
   std::string_view name() const override { return kName; }
@@ -72,6 +80,9 @@ class DirectoryView final : public Projection {
   static Result<std::vector<DirectoryUser>> holders(Db& db, const PartnerId& partner, Role role);
   // kNotFound when the partner has no such user.
   static Result<DirectoryUser> user(Db& db, const PartnerId& partner, const UserId& user);
+  // Every partner's deactivated (not purged) users, longest inactive first
+  // (then by user id), at most `limit` (the retention job's queue).
+  static Result<std::vector<InactiveUser>> inactive(Db& db, size_t limit);
 
  private:
   RowCache users_;

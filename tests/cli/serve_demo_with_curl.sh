@@ -35,6 +35,14 @@ grep -q 'grace@contoso.example' "$work/demo.out"         # the directory
 grep -q '"position"' "$work/demo.out"                    # the command
 grep -q '"events"' "$work/demo.out"                      # operator $all read
 if grep -q '"error"' "$work/demo.out"; then echo "a demo line failed:"; cat "$work/demo.out"; exit 1; fi
+# The retention job ran at start (nothing is due in the demo) and /metrics counts it.
+for _ in $(seq 1 100); do
+  curl -s -m 5 "$base/metrics" >"$work/metrics"
+  grep -q '^acct_retention_runs_total [1-9]' "$work/metrics" && break
+  sleep 0.1
+done
+grep -q '^acct_retention_runs_total [1-9]' "$work/metrics" || { grep retention "$work/metrics"; exit 1; }
+grep -q '^acct_retention_purges_total{result="purged"} 0' "$work/metrics"
 # The server's output names the operator token file, never a token or password.
 token=$(cat "$data/operator.token")
 ! grep -q "$token" "$work/out" "$work/err"
