@@ -80,6 +80,9 @@ struct ServeArgs {
   size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
   size_t credential_cache_entries = CredentialStore::kDefaultCachedCredentials;
   size_t state_cache_entries = 4096;
+  // The public directory's rate limit (docs/http-api.md).
+  double directory_address_per_minute = 120;
+  double directory_global_per_second = 200;
   // The retention job (docs/retention.md).
   uint64_t retention_interval_seconds = 3600;  // 0: off
   size_t retention_max_per_run = 100;
@@ -538,6 +541,10 @@ int serve(const ServeArgs& args) {
   guard_options.global_failures_per_second = args.sign_in_global_failures;
   const auto sign_in_guard = std::make_shared<SignInGuard>(guard_options);
   expose_sign_in(metrics, sign_in_guard, hashing_gate);
+  RateLimiterOptions directory_options;
+  directory_options.per_address_per_minute = args.directory_address_per_minute;
+  directory_options.global_per_second = args.directory_global_per_second;
+  const auto directory_limiter = std::make_shared<RateLimiter>(directory_options);
   SecurityLogOptions security_options;
   security_options.retention = std::chrono::hours(24 * args.security_log_retention_days);
   security_options.max_total_bytes = args.security_log_max_mib << 20;
@@ -558,6 +565,7 @@ int serve(const ServeArgs& args) {
   for (uint32_t s = 0; s < shard_count; ++s) {
     ApiOptions api_options;
     api_options.sign_in_guard = sign_in_guard;
+    api_options.directory_limiter = directory_limiter;
     api_options.security_log = security_log;
     api_options.min_free_bytes = args.min_free_bytes;
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
@@ -792,6 +800,14 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--state-cache-entries", args->state_cache_entries,
                   "aggregate states the engine keeps in memory, per state type (0: none)")
       ->capture_default_str();
+  cmd->add_option("--directory-searches-per-minute", args->directory_address_per_minute,
+                  "public directory searches per minute per client address, as many at once (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--directory-searches-per-second", args->directory_global_per_second,
+                  "public directory searches per second for the whole node, as many at once (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--retention-interval-seconds", args->retention_interval_seconds,
                   "purge users 30 days after their deactivation, as the operator, this often (the first run at "
                   "start; 0: never) (docs/retention.md)")

@@ -128,7 +128,7 @@ void add_views_command(CLI::App& app, int* exit_code) {
 
   auto* rebuild = cmd->add_subcommand("rebuild", "Rebuild a view (or every view) from position 0 and swap it in");
   rebuild->add_option("--data", args->data, "data folder")->capture_default_str();
-  rebuild->add_option("name", args->name, "the view (catalog, pricing, directory, profile, audit); all if omitted");
+  rebuild->add_option("name", args->name, "the view (catalog, pricing, directory, profile, audit, listings); all if omitted");
   rebuild->callback(with_stack([args](AccountStack& stack) {
     auto views = ViewSet::open(stack.data_dir(), stack.log(), &stack.cipher());
     if (!views) return fail("rebuild", views.status());

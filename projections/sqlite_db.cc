@@ -95,6 +95,8 @@ void Statement::reset() {
 
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 
+double Statement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
+
 std::string Statement::column_text(int index) const {
   const unsigned char* p = sqlite3_column_text(stmt_, index);
   if (p == nullptr) return {};

@@ -43,6 +43,7 @@ class Statement {
   void reset();
 
   int64_t column_int(int index) const;
+  double column_double(int index) const;
   std::string column_text(int index) const;  // "" for NULL
   std::optional<std::string> column_optional_text(int index) const;
   std::string column_blob(int index) const;

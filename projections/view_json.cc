@@ -177,6 +177,29 @@ json::value to_json(const ExpiringPage& page) {
                       {"next", std::move(next)}};
 }
 
+json::value to_json(const ListingPage& page) {
+  json::array listings;
+  for (const Listing& l : page.listings) {
+    json::object details = details_json(l.details);
+    // Referral settings are the partner's business, not the customer's.
+    details.erase("allow_vendor_endorsement");
+    details.erase("refuse_referrals_outside_target_sizes");
+    json::array places;
+    for (const ListingLocation& p : l.locations) {
+      places.push_back(json::object{{"city", sv(p.city)}, {"state", sv(p.state)}, {"country", sv(p.country)}});
+    }
+    json::object o{{"partner_id", l.partner_id.to_string()},
+                   {"partner_name", sv(l.partner_name)},
+                   {"region", sv(l.region)},
+                   {"published_at", time_json(l.published_at)},
+                   {"relevance", -l.score},  // FTS5 bm25, negated: higher is more relevant; 0 without q
+                   {"locations", std::move(places)}};
+    for (auto& [k, v] : details) o[k] = std::move(v);
+    listings.push_back(std::move(o));
+  }
+  return json::object{{"listings", std::move(listings)}, {"more", page.more}};
+}
+
 json::value to_json(const PartnerProfileView& p) {
   json::array locations;
   for (const PartnerLocationView& l : p.locations) {

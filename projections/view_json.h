@@ -11,6 +11,7 @@
 #include "projections/audit_view.h"
 #include "projections/catalog_view.h"
 #include "projections/directory_view.h"
+#include "projections/listings_view.h"
 #include "projections/pricing_view.h"
 #include "projections/profile_view.h"
 #include "projections/view_set.h"
@@ -30,6 +31,7 @@ boost::json::value to_json(const DirectoryUser& user);
 boost::json::value to_json(const std::vector<DirectoryUser>& users);
 boost::json::value to_json(const PartnerProfileView& profile);
 boost::json::value to_json(const ExpiringPage& page);
+boost::json::value to_json(const ListingPage& page);  // the public directory: no personal data
 boost::json::value to_json(const AuditEntry& entry);
 boost::json::value to_json(const AuditPage& page);
 boost::json::value to_json(const ViewStatus& status);

@@ -116,6 +116,22 @@ Result<ExpiringPage> ViewQueries::expiring_tax_exemptions(const Principal& who, 
                            [&](Db& db) { return ProfileView::expiring(db, q); });
 }
 
+Result<ListingPage> ViewQueries::listings(const ListingQuery& q, const QueryOptions& options) const {
+  // Nothing to authorize: the view holds only what a published profile shows.
+  if (options.min_position) {
+    ACCT_RETURN_IF_ERROR(views_.wait_for(ListingsView::kName, *options.min_position,
+                                         std::chrono::steady_clock::now() + options.wait));
+  }
+  std::optional<ListingPage> out;
+  ACCT_RETURN_IF_ERROR(views_.read(ListingsView::kName, [&](Db& db) -> Status {
+    auto page = ListingsView::search(db, q);
+    if (!page) return page.status();
+    out = std::move(*page);
+    return Status::ok();
+  }));
+  return std::move(*out);
+}
+
 Result<AuditPage> ViewQueries::timeline(const Principal& who, const PartnerId& partner, GlobalPosition from,
                                         size_t limit, const QueryOptions& options) const {
   return run<AuditPage>(who, Permission::kReadAuditHistory, partner, AuditView::kName, options,

@@ -8,6 +8,7 @@
 //   audit timeline     kReadAuditHistory   Global admin; the operator; the partner's auditor
 //   expiring tax certificates, a partner's   kManageBilling  Global admin, Billing admin
 //   expiring tax certificates, every partner kVetPartners    the operator (who reviews tax documents)
+//   the public directory (listings)          none            anyone: published profiles only
 //
 // The principal must be built from current state by the caller (a partner
 // user's roles from its stream, as Engine::execute does): these methods trust it.
@@ -29,6 +30,7 @@
 #include "projections/audit_view.h"
 #include "projections/catalog_view.h"
 #include "projections/directory_view.h"
+#include "projections/listings_view.h"
 #include "projections/pricing_view.h"
 #include "projections/profile_view.h"
 #include "projections/view_set.h"
@@ -85,6 +87,8 @@ class ViewQueries {
   // (nullopt: kVetPartners, the operator).
   Result<ExpiringPage> expiring_tax_exemptions(const Principal& who, const ExpiringQuery& q,
                                                const QueryOptions& options = {}) const;
+  // ---- the public partner directory (anyone: no principal, no personal data) ---
+  Result<ListingPage> listings(const ListingQuery& q, const QueryOptions& options = {}) const;
   // ---- audit timeline (kReadAuditHistory) ---------------------------------------
   Result<AuditPage> timeline(const Principal& who, const PartnerId& partner, GlobalPosition from, size_t limit,
                              const QueryOptions& options = {}) const;

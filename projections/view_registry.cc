@@ -3,6 +3,7 @@
 #include "projections/audit_view.h"
 #include "projections/catalog_view.h"
 #include "projections/directory_view.h"
+#include "projections/listings_view.h"
 #include "projections/pricing_view.h"
 #include "projections/profile_view.h"
 
@@ -20,7 +21,7 @@ ProjectionDefinition definition() {
 const std::vector<ProjectionDefinition>& builtin_projections() {
   static const std::vector<ProjectionDefinition> kViews = {
       definition<CatalogView>(), definition<PricingView>(), definition<DirectoryView>(), definition<ProfileView>(),
-      definition<AuditView>(),
+      definition<AuditView>(),   definition<ListingsView>(),
   };
   return kViews;
 }

@@ -559,15 +559,25 @@ std::vector<std::string> ViewSet::names() const {
 Result<std::string> ViewSet::dump(std::string_view name) const {
   std::string out;
   Status s = read(name, [&](Db& db) -> Status {
-    auto tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+    auto tables = db.prepare("SELECT name, sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_schema "
+                             "WHERE type = 'table' ORDER BY name");
     if (!tables) return tables.status();
     std::vector<std::string> names;
+    std::vector<std::string> derived;  // FTS5's index tables
     while (true) {
       auto row = (*tables)->step();
       if (!row) return row.status();
       if (!*row) break;
       names.push_back((*tables)->column_text(0));
+      // An FTS5 table's segments depend on how its rows arrived (the batches),
+      // not on what they are: its rows are dumped through the table itself.
+      if ((*tables)->column_int(1) != 0) {
+        for (const char* suffix : {"_data", "_idx", "_docsize", "_config"}) derived.push_back(names.back() + suffix);
+      }
     }
+    std::erase_if(names, [&](const std::string& n) {
+      return std::find(derived.begin(), derived.end(), n) != derived.end();
+    });
     for (const std::string& table : names) {
       // built_at says when the file was made, not what it holds.
       const std::string columns =

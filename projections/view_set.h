@@ -120,7 +120,8 @@ class ViewSet {
   std::vector<std::string> names() const;
 
   // Every table of the view's live file, rows sorted, as text (view_meta's
-  // built_at left out): two files with the same content dump the same.
+  // built_at and FTS5's segment tables left out): two files with the same
+  // content dump the same.
   Result<std::string> dump(std::string_view name) const;
 
   PersonalDataCipher* cipher() const { return cipher_; }

@@ -18,7 +18,8 @@ Api::Api(AccountStack& stack, TokenStore& tokens, Metrics& metrics, ViewSet* vie
       queries_(views ? std::make_unique<ViewQueries>(*views, options.catalog_views) : nullptr),
       options_(options),
       pipeline_(stack, &tokens, options_.security_log.get()),
-      sign_in_(options_.sign_in_guard ? options_.sign_in_guard : std::make_shared<SignInGuard>()) {
+      sign_in_(options_.sign_in_guard ? options_.sign_in_guard : std::make_shared<SignInGuard>()),
+      directory_limiter_(options_.directory_limiter ? options_.directory_limiter : std::make_shared<RateLimiter>()) {
   StoreHealth::process().register_data_folder(stack.data_dir());
   add_routes();
 }
@@ -54,6 +55,7 @@ void Api::add_routes() {
   add_readiness_routes();
   add_event_routes();
   add_view_routes();
+  add_directory_routes();
   add_audit_routes();
   add_proof_routes();
   add_operation_routes();

@@ -22,6 +22,7 @@
 #include "projections/view_set.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "server/rate_limiter.h"
 #include "server/sign_in_guard.h"
 
 namespace accountable {
@@ -49,6 +50,9 @@ struct ApiOptions {
   // The sign-in budgets (per account, per client address, global), shared by
   // every shard of a node; null: this Api makes its own with the defaults.
   std::shared_ptr<SignInGuard> sign_in_guard;
+  // How often anonymous callers may search the public directory, shared by
+  // every shard of a node; null: this Api makes its own with the defaults.
+  std::shared_ptr<RateLimiter> directory_limiter;
   // /healthz calls a store degraded when its file system has less free space
   // than this, or when it failed a request within the window.
   uint64_t min_free_bytes = 64ull << 20;
@@ -133,6 +137,9 @@ class Api {
   ApiReply get_users(const ApiRequest& req);
   ApiReply get_profile(const ApiRequest& req);
   ApiReply get_expiring_tax_exemptions(const ApiRequest& req);  // a partner's, or every partner's
+  // the public partner directory (directory_routes.cc)
+  void add_directory_routes();
+  ApiReply get_directory_profiles(const ApiRequest& req);
   ApiReply post_view_rebuild(const ApiRequest& req);
 
   // the audit: history and state as of (audit_routes.cc)
@@ -167,6 +174,7 @@ class Api {
   SystemClock system_clock_;
   CommandPipeline pipeline_;  // with the token effects over tokens_
   std::shared_ptr<SignInGuard> sign_in_;  // options_.sign_in_guard, or this Api's own
+  std::shared_ptr<RateLimiter> directory_limiter_;  // options_.directory_limiter, or this Api's own
   Router router_;
   std::vector<HealthContributor> health_;
 };

@@ -182,6 +182,7 @@ std::string demo_curl_lines(const DemoInfo& demo, const std::string& base_url, c
          "\"command_id\":\"'$(cat /proc/sys/kernel/random/uuid)'\",\"partner_id\":\"" +
          p + "\",\"support\":{\"email\":\"help@contoso.example\",\"phone\":\"+1 800 555 0100\",\"website\":\"\"}}'\n";
   out += "curl -s -H \"Authorization: Bearer $TOKEN\" \"$ACCT/v1/partners/" + p + "/history?limit=5\"\n";
+  out += "curl -s \"$ACCT/v1/directory/profiles?q=cloud%20migration\"\n";  // anyone, no token
   out += "curl -s -H \"Authorization: Bearer $(cat " + data_dir + "/operator.token)\" \"$ACCT/v1/events?limit=3\"\n";
   return out;
 }

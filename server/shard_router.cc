@@ -62,6 +62,7 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   if (pattern == "/healthz") return Rule::kHealth;
   if (pattern == "/v1/views/{name}/rebuild") return Rule::kEveryShard;
   if (pattern == "/v1/tax-exemptions/expiring") return Rule::kExpiring;
+  if (pattern == "/v1/directory/profiles") return Rule::kDirectory;
   // The security log is the node's, shared by its shards: any answers; the
   // operator's token is known to each.
   if (pattern == "/metrics" || pattern == "/v1/openapi.yaml" || pattern == "/v1/security-log") {
@@ -155,6 +156,8 @@ ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) con
       return every_shard(route, req);
     case Rule::kExpiring:
       return merged_expiring(route, req);
+    case Rule::kDirectory:
+      return merged_directory(route, req);
     case Rule::kShardZero:
       return on_shard(route, 0, req);
   }
@@ -253,6 +256,50 @@ ApiReply ShardRouter::merged_expiring(size_t route, const ApiRequest& req) const
                                            {"items", std::move(items)},
                                            {"next", std::move(next)}});
   return reply;
+}
+
+// Page p of `limit` is rows [(p-1) x limit, p x limit) of the merged order, so
+// each shard is asked for its first p x limit rows (the handler bounds that
+// product); the merged order is the handler's: relevance (with q), else the
+// partner's name; then partner id and region. Each shard's answer costs one
+// token of the directory's rate limit.
+ApiReply ShardRouter::merged_directory(size_t route, const ApiRequest& req) const {
+  auto limit = query_u64(req, "limit", 20, 1, 2500);
+  if (!limit) return reply_error(limit.status());
+  auto page = query_u64(req, "page", 1, 1, 2500);
+  if (!page) return reply_error(page.status());
+  if (*page * *limit > 2500) return reply_error(invalid_argument("page x limit must be at most 2500", "page"));
+  ApiRequest first_rows{req.http, req.path, req.path_params, req.query, req.client_address};
+  first_rows.query["page"] = "1";
+  first_rows.query["limit"] = std::to_string(*page * *limit);
+  const bool ranked = req.query.count("q") && !req.query.at("q").empty();
+  std::vector<json::value> rows;
+  bool more = false;
+  for (uint32_t s = 0; s < shards(); ++s) {
+    ApiReply reply = on_shard(route, s, first_rows);
+    if (reply.response.result() != http::status::ok) return reply;  // a bad parameter, the rate limit
+    boost::system::error_code ec;
+    json::value body = json::parse(reply.response.body(), ec);
+    if (ec || !body.is_object()) return reply_error(Status(StatusCode::kInternal, "a shard's answer is not JSON"));
+    more = more || body.at("more").as_bool();
+    for (json::value& l : body.as_object()["listings"].as_array()) rows.push_back(std::move(l));
+  }
+  auto text = [](const json::value& l, const char* k) { return std::string(l.at(k).as_string()); };
+  std::stable_sort(rows.begin(), rows.end(), [&](const json::value& a, const json::value& b) {
+    if (ranked) {
+      const double ra = a.at("relevance").to_number<double>(), rb = b.at("relevance").to_number<double>();
+      if (ra != rb) return ra > rb;
+    } else if (text(a, "partner_name") != text(b, "partner_name")) {
+      return text(a, "partner_name") < text(b, "partner_name");
+    }
+    return std::make_pair(text(a, "partner_id"), text(a, "region")) <
+           std::make_pair(text(b, "partner_id"), text(b, "region"));
+  });
+  json::array listings;
+  const size_t from = (*page - 1) * *limit;
+  for (size_t i = from; i < rows.size() && i < from + *limit; ++i) listings.push_back(std::move(rows[i]));
+  more = more || rows.size() > from + *limit;
+  return reply_json(json::object{{"listings", std::move(listings)}, {"more", more}});
 }
 
 }  // namespace accountable

@@ -67,6 +67,7 @@ class ShardRouter {
     kHealth,      // every shard, merged
     kEveryShard,  // run on every shard
     kExpiring,    // every shard's expiring tax certificates, merged into one page
+    kDirectory,   // every shard's public directory listings, merged into one page
     kShardZero,
   };
   static Rule rule_for(const std::string& pattern);
@@ -75,6 +76,7 @@ class ShardRouter {
   ApiReply health(size_t route, const ApiRequest& req) const;
   ApiReply every_shard(size_t route, const ApiRequest& req) const;
   ApiReply merged_expiring(size_t route, const ApiRequest& req) const;
+  ApiReply merged_directory(size_t route, const ApiRequest& req) const;
   // The shard the bearer token names; nullopt: no token, a malformed one
   // (shard 0 answers 401) or the operator's.
   std::optional<uint32_t> caller_shard(const ApiRequest& req) const;

@@ -340,6 +340,74 @@ TEST_F(ShardedServer, ExpiringTaxCertificatesOfEveryShardMergeIntoOnePage) {
   EXPECT_EQ(request(http::verb::get, "/v1/tax-exemptions/expiring?within_days=0", "", operator_token_).status, 400u);
 }
 
+// The public directory spans every shard: one ranked page, and paging walks
+// the merged order without a repeat or a gap.
+TEST_F(ShardedServer, TheDirectoryOfEveryShardMergesIntoOnePage) {
+  Reply offer = command(operator_token_, azure_plan_offer_command());
+  ASSERT_EQ(offer.status, 200u) << offer.body;
+  std::string positions;
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    const std::string email = "ada" + std::to_string(shard) + "@contoso.example";
+    json::object enroll = enroll_command_json(email);
+    enroll["partner_name"] = "Partner " + std::to_string(kShards - shard);  // names in reverse shard order
+    Reply enrolled = command(operator_token_, enroll, command_id_for_shard(shard));
+    ASSERT_EQ(enrolled.status, 200u) << enrolled.body;
+    const std::string partner(enrolled.json().at("result").at("partner_id").as_string());
+    const std::string temporary(enrolled.json().at("result").at("temporary_password").as_string());
+    Reply signed_in = request(http::verb::post, "/v1/sessions",
+                              json::serialize(json::object{{"partner_id", partner}, {"email", email},
+                                                           {"password", temporary}}));
+    ASSERT_EQ(signed_in.status, 200u) << signed_in.body;
+    const std::string token(signed_in.json().at("token").as_string());
+    ASSERT_EQ(request(http::verb::post, "/v1/me/password",
+                      json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token)
+                  .status,
+              200u);
+    ASSERT_EQ(command(operator_token_, json::object{{"type", "SetAuthorizedRegions"}, {"partner_id", partner},
+                                                    {"regions", json::array{"emea"}}})
+                  .status,
+              200u);
+    // Shard 2's profile says "cloud" three times: the most relevant for q=cloud.
+    const std::string description = shard == 2 ? "cloud cloud cloud migration" : "cloud services";
+    Reply created = command(token, json::object{{"type", "CreateBusinessProfile"}, {"partner_id", partner},
+                                                {"region", "emea"},
+                                                {"details", {{"logo", nullptr}, {"description", description},
+                                                             {"website", ""}, {"linkedin_url", ""},
+                                                             {"industry_focus", json::array{}},
+                                                             {"products", json::array{}},
+                                                             {"service_types", json::array{}},
+                                                             {"skills", json::array{}},
+                                                             {"allow_vendor_endorsement", false},
+                                                             {"target_customer_sizes", json::array{}},
+                                                             {"refuse_referrals_outside_target_sizes", false}}}});
+    ASSERT_EQ(created.status, 200u) << created.body;
+    Reply published = command(token, json::object{{"type", "PublishBusinessProfile"}, {"partner_id", partner},
+                                                  {"region", "emea"}});
+    ASSERT_EQ(published.status, 200u) << published.body;
+    positions += (positions.empty() ? "" : ",") + std::string(published.json().at("min_position").as_string());
+  }
+  auto names = [&](const std::string& query, bool* more = nullptr) {
+    Reply r = request(http::verb::get, "/v1/directory/profiles?min_position=" + positions + "&" + query);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    std::vector<std::string> out;
+    const json::value body = r.json();
+    for (const json::value& l : body.at("listings").as_array()) out.emplace_back(l.at("partner_name").as_string());
+    if (more) *more = body.at("more").as_bool();
+    return out;
+  };
+  EXPECT_EQ(names("q="), (std::vector<std::string>{"Partner 1", "Partner 2", "Partner 3"}));  // by name
+  const std::vector<std::string> ranked = names("q=cloud");
+  ASSERT_EQ(ranked.size(), 3u);
+  EXPECT_EQ(ranked.front(), "Partner 1") << "shard 2's profile is the most relevant";
+  std::vector<std::string> paged;
+  for (int page = 1; page <= 3; ++page) {
+    bool more = false;
+    for (const std::string& n : names("q=cloud&limit=1&page=" + std::to_string(page), &more)) paged.push_back(n);
+    EXPECT_EQ(more, page < 3) << page;
+  }
+  EXPECT_EQ(paged, ranked);
+}
+
 TEST(ShardRouterRoutes, EveryRouteOfTheApiHasAShardRule) {
   // Two empty shards are enough: building the router checks every route.
   const std::string dir =

@@ -17,17 +17,11 @@ SignInGuard::SignInGuard(SignInGuardOptions options)
 }
 
 void SignInGuard::refill(Bucket& b, double per_second, double burst, Clock::time_point now) {
-  if (now > b.updated) {
-    const double seconds = std::chrono::duration<double>(now - b.updated).count();
-    b.tokens = std::min(burst, b.tokens + seconds * per_second);
-  }
-  b.updated = std::max(b.updated, now);
+  b.refill(per_second, burst, now);
 }
 
 std::chrono::milliseconds SignInGuard::until_one_token(const Bucket& b, double per_second) {
-  const double missing = 1.0 - b.tokens;
-  if (missing <= 0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(missing / per_second * 1000.0)));
+  return b.until_one_token(per_second);
 }
 
 SignInGuard::Verdict SignInGuard::check(const std::string& account, const std::string& address,

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "server/sign_in_limiter.h"
+#include "server/token_bucket.h"
 
 namespace accountable {
 
@@ -57,10 +58,7 @@ class SignInGuard {
   const SignInGuardOptions& options() const { return options_; }
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    Clock::time_point updated;
-  };
+  using Bucket = TokenBucket;
   // Refills `b` up to `burst` at `per_second`.
   static void refill(Bucket& b, double per_second, double burst, Clock::time_point now);
   static std::chrono::milliseconds until_one_token(const Bucket& b, double per_second);

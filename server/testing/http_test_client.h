@@ -332,6 +332,7 @@ class ServerFixture : public ::testing::Test {
     api_options.min_position_wait = std::chrono::milliseconds(300);
     api_options.clock = clock_;
     api_options.sign_in_guard = sign_in_guard_;
+    api_options.directory_limiter = directory_limiter_;
     api_options.security_log = security_log_;
     api_ = std::make_unique<Api>(*stack_, *tokens_, *metrics_, views_.get(), api_options);
     HttpServerOptions http;
@@ -461,6 +462,8 @@ class ServerFixture : public ::testing::Test {
   std::shared_ptr<ConcurrencyGate> hashing_gate_ =
       std::make_shared<ConcurrencyGate>(ConcurrencyGate::Options{4, 16, std::chrono::seconds(10)});
   std::shared_ptr<SignInGuard> sign_in_guard_ = std::make_shared<SignInGuard>();
+  // The public directory's rate limit (null: the server's defaults).
+  std::shared_ptr<RateLimiter> directory_limiter_;
   std::string dir_;
   std::unique_ptr<AccountStack> stack_;
   std::unique_ptr<TokenStore> tokens_;

@@ -32,6 +32,7 @@ grep -q '"azure-plan"' "$work/demo.out"                  # the catalog, pricing
 grep -q 'Change Code,Valid From,Valid To' "$work/demo.out"  # the price list as CSV
 grep -q ',azure-plan,' "$work/demo.out"
 grep -q 'grace@contoso.example' "$work/demo.out"         # the directory
+grep -q '"partner_name":"Contoso Cloud Services","region":"na"' "$work/demo.out"  # the public directory
 grep -q '"position"' "$work/demo.out"                    # the command
 grep -q '"events"' "$work/demo.out"                      # operator $all read
 if grep -q '"error"' "$work/demo.out"; then echo "a demo line failed:"; cat "$work/demo.out"; exit 1; fi
