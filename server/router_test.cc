@@ -12,6 +12,7 @@
 #include "aggregates/partner.h"
 #include "aggregates/roles.h"
 #include "schema/enum_names.h"
+#include "schema/json_codec.h"
 #include "server/api.h"
 
 namespace accountable {
@@ -90,15 +91,16 @@ TEST(OpenApi, EveryRouteOfTheServerIsDocumented) {
   std::filesystem::remove_all(dir);
 }
 
-// The enum of a schema in the YAML: the `enum: [...]` line after "    <name>:\n".
-std::vector<std::string> yaml_enum(std::string_view yaml, const std::string& schema) {
+// A flow list of a schema in the YAML: the first `<key>: [...]` after "    <name>:\n".
+std::vector<std::string> yaml_list(std::string_view yaml, const std::string& schema, const std::string& key) {
   const size_t at = yaml.find("\n    " + schema + ":\n");
   if (at == std::string_view::npos) return {};
-  const size_t open = yaml.find("enum: [", at);
+  const size_t open = yaml.find(key + ": [", at);
   const size_t close = yaml.find(']', open);
   if (open == std::string_view::npos || close == std::string_view::npos) return {};
   std::vector<std::string> out;
-  std::string_view list = yaml.substr(open + 7, close - open - 7);
+  const size_t skip = key.size() + 3;
+  std::string_view list = yaml.substr(open + skip, close - open - skip);
   while (!list.empty()) {
     const size_t comma = list.find(',');
     std::string_view item = list.substr(0, comma);
@@ -108,6 +110,42 @@ std::vector<std::string> yaml_enum(std::string_view yaml, const std::string& sch
     list.remove_prefix(comma + 1);
   }
   return out;
+}
+
+std::vector<std::string> yaml_enum(std::string_view yaml, const std::string& schema) {
+  return yaml_list(yaml, schema, "enum");
+}
+
+// What GET /v1/events, /v1/streams and each SSE `data:` line carry is the
+// RecordedEvent schema: its required members are exactly the JSON's (a
+// decodable event's: data_error only comes with data null).
+TEST(OpenApi, TheRecordedEventSchemaIsWhatTheServerSends) {
+  const EncodedEvent encoded = encode_event(OfferRetired{"azure-plan", Timestamp{1}});
+  RecordedEvent e;
+  e.position = GlobalPosition(7);
+  e.stream = "catalog";
+  e.version = StreamVersion(3);
+  e.type = encoded.type;
+  e.schema_version = encoded.schema_version;
+  e.event_id = EventId::random();
+  e.command_id = CommandId::random();
+  e.correlation_id = CorrelationId::random();
+  e.causation_id = CausationId::random();
+  e.actor = "operator:platform";
+  e.recorded_at = Timestamp{1};
+  e.payload = encoded.bytes;
+  const boost::json::object sent = recorded_event_json(e, nullptr);
+  std::set<std::string> keys;
+  for (const auto& member : sent) keys.emplace(member.key());
+  const std::vector<std::string> required = yaml_list(Api::openapi_yaml(), "RecordedEvent", "required");
+  EXPECT_EQ(std::set<std::string>(required.begin(), required.end()), keys);
+  EXPECT_FALSE(sent.at("data").is_null());
+  // An event this build does not know: data null, and data_error says why.
+  e.type = "NoSuchEvent";
+  const boost::json::object unknown = recorded_event_json(e, nullptr);
+  EXPECT_TRUE(unknown.at("data").is_null());
+  EXPECT_TRUE(unknown.at("data_error").is_string());
+  EXPECT_NE(Api::openapi_yaml().find("data_error: {type: string"), std::string_view::npos);
 }
 
 // GET /v1/me's permission codes and roles are the matrix's and the enum
