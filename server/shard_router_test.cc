@@ -136,6 +136,27 @@ class ShardedServer : public ::testing::Test {
     return CommandId::random();
   }
 
+  // Enrols `enroll` on `shard`, signs its admin in and changes the temporary
+  // password; (partner id, token), empty on a failure (reported).
+  std::pair<std::string, std::string> enroll_and_sign_in(uint32_t shard, const std::string& email,
+                                                          const json::object& enroll) {
+    Reply enrolled = command(operator_token_, enroll, command_id_for_shard(shard));
+    EXPECT_EQ(enrolled.status, 200u) << enrolled.body;
+    if (enrolled.status != 200) return {};
+    const std::string partner(enrolled.json().at("result").at("partner_id").as_string());
+    const std::string temporary(enrolled.json().at("result").at("temporary_password").as_string());
+    Reply signed_in = request(http::verb::post, "/v1/sessions",
+                              json::serialize(json::object{{"partner_id", partner}, {"email", email},
+                                                           {"password", temporary}}));
+    EXPECT_EQ(signed_in.status, 200u) << signed_in.body;
+    if (signed_in.status != 200) return {};
+    const std::string token(signed_in.json().at("token").as_string());
+    Reply changed = request(http::verb::post, "/v1/me/password",
+                            json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token);
+    EXPECT_EQ(changed.status, 200u) << changed.body;
+    return {partner, token};
+  }
+
   std::string dir_;
   std::vector<Shard> shards_;
   std::unique_ptr<Metrics> metrics_;
@@ -287,19 +308,8 @@ TEST_F(ShardedServer, ExpiringTaxCertificatesOfEveryShardMergeIntoOnePage) {
   std::string positions;
   for (uint32_t shard = 0; shard < kShards; ++shard) {
     const std::string email = "ada" + std::to_string(shard) + "@contoso.example";
-    Reply enrolled = command(operator_token_, enroll_command_json(email), command_id_for_shard(shard));
-    ASSERT_EQ(enrolled.status, 200u) << enrolled.body;
-    const std::string partner(enrolled.json().at("result").at("partner_id").as_string());
-    const std::string temporary(enrolled.json().at("result").at("temporary_password").as_string());
-    Reply signed_in = request(http::verb::post, "/v1/sessions",
-                              json::serialize(json::object{{"partner_id", partner}, {"email", email},
-                                                           {"password", temporary}}));
-    ASSERT_EQ(signed_in.status, 200u) << signed_in.body;
-    const std::string token(signed_in.json().at("token").as_string());
-    ASSERT_EQ(request(http::verb::post, "/v1/me/password",
-                      json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token)
-                  .status,
-              200u);
+    const auto [partner, token] = enroll_and_sign_in(shard, email, enroll_command_json(email));
+    ASSERT_FALSE(token.empty());
     for (int i = 0; i < 2; ++i) {
       const std::string ref = "s" + std::to_string(shard) + "-" + std::to_string(i);
       // Interleaved across shards: shard s, certificate i expires on day 5 + 3i + s.
@@ -350,19 +360,8 @@ TEST_F(ShardedServer, TheDirectoryOfEveryShardMergesIntoOnePage) {
     const std::string email = "ada" + std::to_string(shard) + "@contoso.example";
     json::object enroll = enroll_command_json(email);
     enroll["partner_name"] = "Partner " + std::to_string(kShards - shard);  // names in reverse shard order
-    Reply enrolled = command(operator_token_, enroll, command_id_for_shard(shard));
-    ASSERT_EQ(enrolled.status, 200u) << enrolled.body;
-    const std::string partner(enrolled.json().at("result").at("partner_id").as_string());
-    const std::string temporary(enrolled.json().at("result").at("temporary_password").as_string());
-    Reply signed_in = request(http::verb::post, "/v1/sessions",
-                              json::serialize(json::object{{"partner_id", partner}, {"email", email},
-                                                           {"password", temporary}}));
-    ASSERT_EQ(signed_in.status, 200u) << signed_in.body;
-    const std::string token(signed_in.json().at("token").as_string());
-    ASSERT_EQ(request(http::verb::post, "/v1/me/password",
-                      json::serialize(json::object{{"old", temporary}, {"new", "a-long-new-password"}}), token)
-                  .status,
-              200u);
+    const auto [partner, token] = enroll_and_sign_in(shard, email, enroll);
+    ASSERT_FALSE(token.empty());
     ASSERT_EQ(command(operator_token_, json::object{{"type", "SetAuthorizedRegions"}, {"partner_id", partner},
                                                     {"regions", json::array{"emea"}}})
                   .status,

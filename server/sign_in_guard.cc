@@ -77,15 +77,8 @@ void SignInGuard::record_failure(const std::string& account, const std::string& 
 void SignInGuard::record_success(const std::string& account) { accounts_.record_success(account); }
 
 void SignInGuard::shrink_addresses_locked(Clock::time_point now) {
-  const double burst = burst_of(options_.address_failures_per_minute);
-  for (auto& [key, b] : addresses_) refill(b, options_.address_failures_per_minute / 60.0, burst, now);
-  std::erase_if(addresses_, [&](const auto& kv) { return kv.second.tokens >= burst; });
-  if (addresses_.size() < options_.max_addresses) return;
-  std::vector<std::pair<Clock::time_point, std::string>> by_age;
-  by_age.reserve(addresses_.size());
-  for (const auto& [key, b] : addresses_) by_age.emplace_back(b.updated, key);
-  std::sort(by_age.begin(), by_age.end());
-  for (size_t i = 0; i < by_age.size() / 2; ++i) addresses_.erase(by_age[i].second);
+  const double per_minute = options_.address_failures_per_minute;
+  shrink_buckets(addresses_, per_minute / 60.0, burst_of(per_minute), options_.max_addresses, now);
 }
 
 SignInGuard::Counters SignInGuard::counters() const {
