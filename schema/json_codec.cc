@@ -640,6 +640,91 @@ json::value write(const T& x) {
   }
 }
 
+// ---- JSON Schema: what read() accepts, type by type --------------------------------
+// The command bodies of docs/openapi.yaml are generated from here
+// (command_json_schemas), so the document cannot drift from the parser.
+
+template <class T>
+json::object schema_of();
+
+struct FieldSchema {
+  json::object& properties;
+  json::array& required;
+  template <class M>
+  void operator()(std::string_view name, M&, bool optional = false) {
+    properties[json::string_view(name.data(), name.size())] = schema_of<M>();
+    if (!optional) required.emplace_back(json::string_view(name.data(), name.size()));
+  }
+};
+
+template <class T>
+json::object object_schema() {
+  T probe{};
+  json::object properties;
+  json::array required;
+  FieldSchema f{properties, required};
+  fields(f, probe);
+  json::object o{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(properties)}};
+  if (!required.empty()) o["required"] = std::move(required);
+  return o;
+}
+
+template <class T>
+json::object schema_of() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return json::object{{"type", "string"}};
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return json::object{{"type", "boolean"}};
+  } else if constexpr (JsonEnum<T>) {
+    json::array names;
+    for (const auto& n : EnumNames<T>::kNames) names.emplace_back(json::string_view(n.name.data(), n.name.size()));
+    return json::object{{"type", "string"}, {"enum", std::move(names)}};
+  } else if constexpr (std::is_integral_v<T>) {
+    json::object o{{"type", "integer"}};
+    o["minimum"] = std::numeric_limits<T>::min();
+    o["maximum"] = std::numeric_limits<T>::max();
+    return o;
+  } else if constexpr (std::is_same_v<T, Timestamp>) {
+    return json::object{{"type", "string"}, {"format", "date-time"}};
+  } else if constexpr (IsId<T>::value) {
+    return json::object{{"type", "string"}, {"format", "uuid"}};
+  } else if constexpr (IsVector<T>::value) {
+    return json::object{{"type", "array"}, {"items", schema_of<typename T::value_type>()}};
+  } else if constexpr (IsOptional<T>::value) {
+    json::object o = schema_of<typename T::value_type>();
+    o["nullable"] = true;
+    return o;
+  } else {
+    static_assert(HasFields<T>, "no JSON schema for this type");
+    return object_schema<T>();
+  }
+}
+
+template <class C>
+json::object command_schema() {
+  json::object o = object_schema<C>();
+  json::object& properties = o["properties"].as_object();
+  json::object with_envelope{{"type", json::object{{"type", "string"}, {"enum", json::array{C::kName}}}},
+                             {"command_id", json::object{{"type", "string"}, {"format", "uuid"}}}};
+  for (auto& kv : properties) with_envelope.emplace(kv.key(), std::move(kv.value()));
+  properties = std::move(with_envelope);
+  json::array required{"type", "command_id"};
+  if (const json::value* r = o.if_contains("required")) {
+    for (const json::value& name : r->as_array()) required.push_back(name);
+  }
+  o["required"] = std::move(required);
+  return o;
+}
+
+template <size_t... I>
+json::object command_schemas(std::index_sequence<I...>) {
+  json::object out;
+  ((out[std::string(std::variant_alternative_t<I, Command>::kName) + "Command"] =
+        command_schema<std::variant_alternative_t<I, Command>>()),
+   ...);
+  return out;
+}
+
 // ---- command dispatch by name ------------------------------------------------------
 
 using CommandReader = Result<Command> (*)(const json::value&);
@@ -714,6 +799,10 @@ json::object command_to_json_object(const ParsedCommand& parsed) {
 }
 
 std::string command_to_json(const ParsedCommand& parsed) { return json::serialize(command_to_json_object(parsed)); }
+
+json::object command_json_schemas() {
+  return command_schemas(std::make_index_sequence<std::variant_size_v<Command>>{});
+}
 
 json::value event_to_json(const DomainEvent& event) {
   json::value out = std::visit([](const auto& e) { return write(e); }, event);

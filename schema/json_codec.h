@@ -58,6 +58,12 @@ Result<ParsedCommand> parse_command_json(std::string_view text);
 std::string command_to_json(const ParsedCommand& parsed);
 boost::json::object command_to_json_object(const ParsedCommand& parsed);
 
+// The JSON Schema of each command's body, as the parser checks it (shape and
+// types: lengths and formats beyond these are decide()'s), keyed
+// "<CommandName>Command" in the Command variant's order. docs/openapi.yaml's
+// command schemas are this, generated (tests/contract/generate_command_schemas).
+boost::json::object command_json_schemas();
+
 // An event payload as a JSON object of its fields (the struct's field names).
 // Type, schema version, stream and position belong to the envelope and are not
 // included. Personal<T> fields are rendered as their plain value (decryption is

@@ -13,6 +13,7 @@
 #include "aggregates/roles.h"
 #include "schema/enum_names.h"
 #include "schema/json_codec.h"
+#include "tests/contract/command_schemas_block.h"
 #include "server/api.h"
 
 namespace accountable {
@@ -146,6 +147,38 @@ TEST(OpenApi, TheRecordedEventSchemaIsWhatTheServerSends) {
   EXPECT_TRUE(unknown.at("data").is_null());
   EXPECT_TRUE(unknown.at("data_error").is_string());
   EXPECT_NE(Api::openapi_yaml().find("data_error: {type: string"), std::string_view::npos);
+}
+
+// POST /v1/commands' body schemas are generated from the parser's field
+// tables: the document holds exactly what generate_command_schemas writes.
+TEST(OpenApi, TheCommandSchemasAreTheParsers) {
+  const std::string_view yaml = Api::openapi_yaml();
+  const size_t begin = yaml.find(kCommandSchemasBegin);
+  const size_t end = yaml.find(kCommandSchemasEnd);
+  ASSERT_NE(begin, std::string_view::npos);
+  ASSERT_NE(end, std::string_view::npos);
+  const std::string_view block = yaml.substr(begin, end + std::string_view(kCommandSchemasEnd).size() - begin);
+  EXPECT_EQ(block, command_schemas_block()) << "stale: run ./build-test/generate_command_schemas";
+  EXPECT_NE(yaml.find("schema: {$ref: \"#/components/schemas/Command\"}"), std::string_view::npos);
+}
+
+// Every command of the parser has a schema, and a command of docs/commands.md
+// parses: its JSON validates against its schema's required members and
+// property names (a schema-valid body is one the parser takes the shape of).
+TEST(OpenApi, EveryCommandHasASchemaWithItsFields) {
+  const boost::json::object schemas = command_json_schemas();
+  EXPECT_EQ(schemas.size(), std::variant_size_v<Command>);
+  const boost::json::object& enroll = schemas.at("EnrollPartnerCommand").as_object();
+  const boost::json::array& required = enroll.at("required").as_array();
+  EXPECT_EQ(required.at(0), "type");
+  EXPECT_EQ(required.at(1), "command_id");
+  EXPECT_EQ(enroll.at("properties").at("type").at("enum").at(0), "EnrollPartner");
+  EXPECT_FALSE(enroll.at("additionalProperties").as_bool());
+  // Nested objects, enums and optional members follow the parser.
+  const boost::json::object& create = schemas.at("CreateUserCommand").as_object();
+  EXPECT_EQ(create.at("properties").at("roles").at("items").at("enum").at(0), "global_admin");
+  const boost::json::object& profile = schemas.at("CreateBusinessProfileCommand").as_object();
+  EXPECT_TRUE(profile.at("properties").at("details").at("properties").at("logo").at("nullable").as_bool());
 }
 
 // GET /v1/me's permission codes and roles are the matrix's and the enum
