@@ -24,7 +24,14 @@ Api::Api(AccountStack& stack, TokenStore& tokens, Metrics& metrics, ViewSet* vie
   add_routes();
 }
 
-std::string_view Api::openapi_yaml() { return kOpenApiYaml; }
+std::string_view Api::openapi_yaml() {
+  static const std::string kWhole = [] {
+    std::string out;
+    for (std::string_view part : kOpenApiYamlParts) out += part;
+    return out;
+  }();
+  return kWhole;
+}
 
 Timestamp Api::now() const { return options_.clock ? options_.clock->now() : system_clock_.now(); }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -147,6 +148,14 @@ TEST(OpenApi, TheRecordedEventSchemaIsWhatTheServerSends) {
   EXPECT_TRUE(unknown.at("data").is_null());
   EXPECT_TRUE(unknown.at("data_error").is_string());
   EXPECT_NE(Api::openapi_yaml().find("data_error: {type: string"), std::string_view::npos);
+}
+
+// The served document is the file, byte for byte (it is built in in parts).
+TEST(OpenApi, TheServedDocumentIsTheFile) {
+  std::ifstream in(std::string(ACCT_SOURCE_DIR) + "/docs/openapi.yaml", std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(file.empty());
+  EXPECT_EQ(Api::openapi_yaml(), file);
 }
 
 // POST /v1/commands' body schemas are generated from the parser's field
