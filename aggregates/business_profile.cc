@@ -8,49 +8,33 @@ namespace accountable {
 
 namespace {
 
-constexpr size_t kMaxIndustryFocus = 5;
-constexpr size_t kMaxFreeTags = 20;
-constexpr uint32_t kMaxLogoWidthPx = 300;
-constexpr size_t kMaxDescription = 2500;
-
-Status check_tags(const std::vector<std::string>& tags, size_t max, const std::string& field) {
-  if (tags.size() > max) {
-    return invalid_argument("at most " + std::to_string(max) + " entries (got " + std::to_string(tags.size()) + ")",
-                            field);
-  }
-  for (size_t i = 0; i < tags.size(); ++i) {
-    ACCT_RETURN_IF_ERROR(check_length(tags[i], 1, 100, field + "[" + std::to_string(i) + "]"));
-  }
-  return Status::ok();
-}
-
 Status check_details(const BusinessProfileDetails& d, const CatalogState& catalog) {
   if (d.logo) {
     if (static_cast<unsigned>(d.logo->format) > static_cast<unsigned>(LogoFormat::kPng)) {
       return invalid_argument("must be GIF, JPG or PNG", "details.logo.format");
     }
-    if (d.logo->width_px == 0 || d.logo->width_px > kMaxLogoWidthPx) {
-      return invalid_argument("must be 1 to 300 pixels wide", "details.logo.width_px");
-    }
-    ACCT_RETURN_IF_ERROR(check_length(d.logo->image_ref, 1, 500, "details.logo.image_ref"));
+    ACCT_RETURN_IF_ERROR(check_number(d.logo->width_px, field_rule<Logo>("width_px"), "details.logo.width_px"));
+    ACCT_RETURN_IF_ERROR(check_field(d.logo->image_ref, field_rule<Logo>("image_ref"), "details.logo.image_ref"));
   }
-  ACCT_RETURN_IF_ERROR(check_length(d.description, 0, kMaxDescription, "details.description"));
-  ACCT_RETURN_IF_ERROR(check_url(d.website, "details.website"));
-  if (!d.linkedin_url.empty() && d.linkedin_url.rfind("https://www.linkedin.com/company/", 0) != 0) {
-    return invalid_argument("must be a LinkedIn company page (https://www.linkedin.com/company/...)",
-                            "details.linkedin_url");
-  }
-  ACCT_RETURN_IF_ERROR(check_tags(d.industry_focus, kMaxIndustryFocus, "details.industry_focus"));
-  ACCT_RETURN_IF_ERROR(check_tags(d.products, kMaxFreeTags, "details.products"));
-  ACCT_RETURN_IF_ERROR(check_tags(d.service_types, kMaxFreeTags, "details.service_types"));
-  ACCT_RETURN_IF_ERROR(check_tags(d.skills, kMaxFreeTags, "details.skills"));
+  ACCT_RETURN_IF_ERROR(check_field(d.description, field_rule<BusinessProfileDetails>("description"), "details.description"));
+  ACCT_RETURN_IF_ERROR(check_field(d.website, field_rule<BusinessProfileDetails>("website"), "details.website"));
+  ACCT_RETURN_IF_ERROR(
+      check_field(d.linkedin_url, field_rule<BusinessProfileDetails>("linkedin_url"), "details.linkedin_url"));
+  using D = BusinessProfileDetails;
+  ACCT_RETURN_IF_ERROR(check_list(d.industry_focus, field_rule<D>("industry_focus"), field_rule<D>("industry_focus[]"),
+                                  "details.industry_focus"));
+  ACCT_RETURN_IF_ERROR(
+      check_list(d.products, field_rule<D>("products"), field_rule<D>("products[]"), "details.products"));
+  ACCT_RETURN_IF_ERROR(check_list(d.service_types, field_rule<D>("service_types"), field_rule<D>("service_types[]"),
+                                  "details.service_types"));
+  ACCT_RETURN_IF_ERROR(check_list(d.skills, field_rule<D>("skills"), field_rule<D>("skills[]"), "details.skills"));
   for (size_t i = 0; i < d.target_customer_sizes.size(); ++i) {
     if (static_cast<unsigned>(d.target_customer_sizes[i]) > static_cast<unsigned>(CustomerSize::k1000Plus)) {
       return invalid_argument("unknown customer size", "details.target_customer_sizes[" + std::to_string(i) + "]");
     }
   }
   if (d.refuse_referrals_outside_target_sizes && d.target_customer_sizes.empty()) {
-    return invalid_argument("refusing referrals outside target sizes needs target sizes",
+    return rule_violated(rule::kReferralSizesNeeded, "refusing referrals outside target sizes needs target sizes",
                             "details.refuse_referrals_outside_target_sizes");
   }
   // Products are only the vendor's products: live offers of the catalog.
@@ -81,7 +65,7 @@ Status prologue(const PartnerState& p, const BusinessProfileState& s, const C& c
                 bool must_exist) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, C::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(p, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_region(c.region, "region"));
+  ACCT_RETURN_IF_ERROR(check_field(c.region, field_rule<C>("region"), "region"));
   if (must_exist) ACCT_RETURN_IF_ERROR(require_profile(s, c.partner_id, c.region));
   return Status::ok();
 }
@@ -140,7 +124,7 @@ Result<Decision> decide(const PartnerState& p, const BusinessProfileState& s, co
                         const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(prologue(p, s, c, ctx, true));
   ACCT_RETURN_IF_ERROR(check_address(c.address, "address"));
-  ACCT_RETURN_IF_ERROR(check_phone(c.phone, "phone"));
+  ACCT_RETURN_IF_ERROR(check_field(c.phone, field_rule<AddProfileLocation>("phone"), "phone"));
   if (s.locations.size() >= kMaxProfileLocations) {
     return rule_violated(rule::kMaxProfileLocations, "a business profile has at most 5 locations per region", "address");
   }

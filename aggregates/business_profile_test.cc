@@ -61,11 +61,11 @@ TEST(CreateBusinessProfile, ValidatesDetails) {
                          "details.linkedin_url"));
   EXPECT_TRUE(is_invalid(create([](auto& d) { d.target_customer_sizes = {static_cast<CustomerSize>(9)}; }),
                          "details.target_customer_sizes[0]"));
-  EXPECT_TRUE(is_invalid(create([](auto& d) {
-                           d.target_customer_sizes.clear();
-                           d.refuse_referrals_outside_target_sizes = true;
-                         }),
-                         "details.refuse_referrals_outside_target_sizes"));
+  EXPECT_TRUE(is_rule(create([](auto& d) {
+                        d.target_customer_sizes.clear();
+                        d.refuse_referrals_outside_target_sizes = true;
+                      }),
+                      rule::kReferralSizesNeeded, "details.refuse_referrals_outside_target_sizes"));
   EXPECT_TRUE(is_invalid(run(r.w, r.admin(), CreateBusinessProfile{r.p.partner, "LATAM", profile_details()}),
                          "region"));
 }

@@ -16,13 +16,13 @@ bool enum_at_most(E value, E max) {
 }
 
 Status check_offer(const Offer& o, const std::string& prefix) {
-  ACCT_RETURN_IF_ERROR(check_offer_id(o.offer_id, prefix + ".offer_id"));
-  ACCT_RETURN_IF_ERROR(check_length(o.display_name, 1, 200, prefix + ".display_name"));
+  ACCT_RETURN_IF_ERROR(check_field(o.offer_id, field_rule<Offer>("offer_id"), prefix + ".offer_id"));
+  ACCT_RETURN_IF_ERROR(check_field(o.display_name, field_rule<Offer>("display_name"), prefix + ".display_name"));
   if (!enum_at_most(o.segment, Segment::kGovernment)) return invalid_argument("unknown segment", prefix + ".segment");
   if (!enum_at_most(o.license_agreement_type, LicenseAgreementType::kAcademic)) {
     return invalid_argument("unknown license agreement type", prefix + ".license_agreement_type");
   }
-  ACCT_RETURN_IF_ERROR(check_length(o.purchase_unit, 1, 50, prefix + ".purchase_unit"));
+  ACCT_RETURN_IF_ERROR(check_field(o.purchase_unit, field_rule<Offer>("purchase_unit"), prefix + ".purchase_unit"));
   if (!enum_at_most(o.secondary_license_type, SecondaryLicenseType::kTrial)) {
     return invalid_argument("unknown secondary license type", prefix + ".secondary_license_type");
   }
@@ -34,14 +34,13 @@ Status check_offer(const Offer& o, const std::string& prefix) {
   }
   bool add_on = o.secondary_license_type == SecondaryLicenseType::kAddOn;
   if (add_on && o.base_offer_ids.empty()) {
-    return invalid_argument("an add-on must name the base offers it needs", prefix + ".base_offer_ids");
+    return rule_violated(rule::kAddOnBaseOffers, "an add-on must name the base offers it needs", prefix + ".base_offer_ids");
   }
   if (!add_on && !o.base_offer_ids.empty()) {
-    return invalid_argument("only an add-on names base offers", prefix + ".base_offer_ids");
+    return rule_violated(rule::kAddOnBaseOffers, "only an add-on names base offers", prefix + ".base_offer_ids");
   }
-  for (size_t i = 0; i < o.base_offer_ids.size(); ++i) {
-    ACCT_RETURN_IF_ERROR(check_offer_id(o.base_offer_ids[i], prefix + ".base_offer_ids[" + std::to_string(i) + "]"));
-  }
+  ACCT_RETURN_IF_ERROR(check_list(o.base_offer_ids, field_rule<Offer>("base_offer_ids"),
+                                  field_rule<Offer>("base_offer_ids[]"), prefix + ".base_offer_ids"));
   return Status::ok();
 }
 
@@ -61,24 +60,26 @@ Decision catalog_write(const CatalogState& s, DomainEvent event) {
 }
 
 Status check_price_list(const PriceList& p) {
-  ACCT_RETURN_IF_ERROR(check_country(p.market, "price_list.market"));
-  ACCT_RETURN_IF_ERROR(check_currency(p.currency, "price_list.currency"));
-  if (p.year < 2000 || p.year > 2100) return invalid_argument("must be 2000 to 2100", "price_list.year");
-  if (p.month < 1 || p.month > 12) return invalid_argument("must be 1 to 12", "price_list.month");
+  ACCT_RETURN_IF_ERROR(check_field(p.market, field_rule<PriceList>("market"), "price_list.market"));
+  ACCT_RETURN_IF_ERROR(check_field(p.currency, field_rule<PriceList>("currency"), "price_list.currency"));
+  ACCT_RETURN_IF_ERROR(check_number(p.year, field_rule<PriceList>("year"), "price_list.year"));
+  ACCT_RETURN_IF_ERROR(check_number(p.month, field_rule<PriceList>("month"), "price_list.month"));
   if (!enum_at_most(p.billing_model, BillingModel::kUsageBased)) {
     return invalid_argument("unknown billing model", "price_list.billing_model");
   }
-  if (p.rows.empty()) return invalid_argument("a price list needs at least one row", "price_list.rows");
+  ACCT_RETURN_IF_ERROR(check_list_size(p.rows.size(), field_rule<PriceList>("rows"), "price_list.rows"));
   for (size_t i = 0; i < p.rows.size(); ++i) {
     const PriceRow& r = p.rows[i];
     std::string f = "price_list.rows[" + std::to_string(i) + "]";
     if (!enum_at_most(r.change_code, ChangeCode::kUnc)) return invalid_argument("unknown change code", f + ".change_code");
-    ACCT_RETURN_IF_ERROR(check_offer_id(r.offer_id, f + ".offer_id"));
-    ACCT_RETURN_IF_ERROR(check_length(r.offer_display_name, 1, 200, f + ".offer_display_name"));
-    ACCT_RETURN_IF_ERROR(check_length(r.purchase_unit, 1, 50, f + ".purchase_unit"));
-    if (r.valid_to < r.valid_from) return invalid_argument("must not be before valid_from", f + ".valid_to");
-    if (r.list_price_micros < 0) return invalid_argument("must not be negative", f + ".list_price_micros");
-    if (r.erp_price_micros < 0) return invalid_argument("must not be negative", f + ".erp_price_micros");
+    ACCT_RETURN_IF_ERROR(check_field(r.offer_id, field_rule<PriceRow>("offer_id"), f + ".offer_id"));
+    ACCT_RETURN_IF_ERROR(check_field(r.offer_display_name, field_rule<PriceRow>("offer_display_name"), f + ".offer_display_name"));
+    ACCT_RETURN_IF_ERROR(check_field(r.purchase_unit, field_rule<PriceRow>("purchase_unit"), f + ".purchase_unit"));
+    if (r.valid_to < r.valid_from) {
+      return rule_violated(rule::kValidityOrder, "must not be before valid_from", f + ".valid_to");
+    }
+    ACCT_RETURN_IF_ERROR(check_number(r.list_price_micros, field_rule<PriceRow>("list_price_micros"), f + ".list_price_micros"));
+    ACCT_RETURN_IF_ERROR(check_number(r.erp_price_micros, field_rule<PriceRow>("erp_price_micros"), f + ".erp_price_micros"));
   }
   return Status::ok();
 }
@@ -157,7 +158,7 @@ Result<Decision> decide(const CatalogState& s, const UpdateOffer& c, const Comma
 
 Result<Decision> decide(const CatalogState& s, const RetireOffer& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RetireOffer::kName, std::nullopt));
-  ACCT_RETURN_IF_ERROR(check_offer_id(c.offer_id, "offer_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.offer_id, field_rule<RetireOffer>("offer_id"), "offer_id"));
   auto it = s.offers.find(c.offer_id);
   if (it == s.offers.end()) return not_found("offer " + c.offer_id + " is not in the catalog", "offer_id");
   if (it->second.retired) return rule_violated(rule::kOfferRetired, "the offer is already retired", "offer_id");

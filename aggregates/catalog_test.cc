@@ -25,7 +25,7 @@ TEST(PublishOffer, HappyPathDuplicateAndValidation) {
   EXPECT_TRUE(is_invalid(run(w, op(), PublishOffer{bad}), "offer.segment"));
   bad = offer("o-2");
   bad.base_offer_ids = {"o-1"};
-  EXPECT_TRUE(is_invalid(run(w, op(), PublishOffer{bad}), "offer.base_offer_ids"));
+  EXPECT_TRUE(is_rule(run(w, op(), PublishOffer{bad}), rule::kAddOnBaseOffers, "offer.base_offer_ids"));
 }
 
 TEST(PublishOffer, AddOnNeedsLiveBaseOffers) {
@@ -33,7 +33,7 @@ TEST(PublishOffer, AddOnNeedsLiveBaseOffers) {
   ASSERT_TRUE(run(w, op(), PublishOffer{offer("base")}).is_ok());
   Offer add_on = offer("add-on");
   add_on.secondary_license_type = SecondaryLicenseType::kAddOn;
-  EXPECT_TRUE(is_invalid(run(w, op(), PublishOffer{add_on}), "offer.base_offer_ids"));
+  EXPECT_TRUE(is_rule(run(w, op(), PublishOffer{add_on}), rule::kAddOnBaseOffers, "offer.base_offer_ids"));
   add_on.base_offer_ids = {"base", "missing"};
   Status s = run(w, op(), PublishOffer{add_on});
   EXPECT_TRUE(is_rule(s, rule::kAddOnBaseOffers));
@@ -101,7 +101,8 @@ TEST(PublishPriceList, Validates) {
   EXPECT_TRUE(is_invalid(publish([](auto& l) { l.currency = "US"; }), "price_list.currency"));
   EXPECT_TRUE(is_invalid(publish([](auto& l) { l.month = 13; }), "price_list.month"));
   EXPECT_TRUE(is_invalid(publish([](auto& l) { l.rows.clear(); }), "price_list.rows"));
-  EXPECT_TRUE(is_invalid(publish([](auto& l) { l.rows[0].valid_to = Timestamp{0}; }), "price_list.rows[0].valid_to"));
+  EXPECT_TRUE(is_rule(publish([](auto& l) { l.rows[0].valid_to = Timestamp{0}; }), rule::kValidityOrder,
+                      "price_list.rows[0].valid_to"));
   EXPECT_TRUE(is_invalid(publish([](auto& l) { l.rows[0].list_price_micros = -1; }),
                          "price_list.rows[0].list_price_micros"));
   EXPECT_TRUE(is_invalid(publish([](auto& l) { l.rows[0].change_code = static_cast<ChangeCode>(4); }),

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "aggregates/country_rules.h"
+#include "schema/country_rules.h"
 #include "aggregates/roles.h"
 #include "aggregates/rule_errors.h"
 #include "aggregates/validation.h"
@@ -13,24 +13,7 @@ namespace accountable {
 namespace {
 
 constexpr size_t kMaxPins = 5;
-constexpr size_t kMaxRegions = 50;
-constexpr size_t kMaxEarnedTags = 50;
 constexpr int64_t kUsTaxDocumentWindowMicros = 30LL * 24 * 3600 * 1'000'000;
-
-// A list of distinct names, each 1 to `max_chars`; errors name "field[i]".
-Status check_name_list(const std::vector<std::string>& names, size_t max_items, size_t max_chars,
-                       const std::string& field) {
-  if (names.size() > max_items) {
-    return invalid_argument("must hold at most " + std::to_string(max_items) + " items", field);
-  }
-  std::set<std::string> seen;
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::string item = field + "[" + std::to_string(i) + "]";
-    ACCT_RETURN_IF_ERROR(check_length(names[i], 1, max_chars, item));
-    if (!seen.insert(names[i]).second) return invalid_argument("is listed twice", item);
-  }
-  return Status::ok();
-}
 
 // An EU VAT id: the member state's prefix, then 2 to 12 upper-case letters or digits.
 Status check_vat_id(std::string_view tax_id, std::string_view country, const std::string& field) {
@@ -42,7 +25,7 @@ Status check_vat_id(std::string_view tax_id, std::string_view country, const std
     ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
   if (!ok) {
-    return invalid_argument("must be a VAT id of " + std::string(country) + ": " + std::string(prefix) +
+    return rule_violated(rule::kVatIdOfCountry, "must be a VAT id of " + std::string(country) + ": " + std::string(prefix) +
                                 " then 2 to 12 upper-case letters or digits",
                             field);
   }
@@ -50,10 +33,10 @@ Status check_vat_id(std::string_view tax_id, std::string_view country, const std
 }
 
 Status check_legal(const LegalProfileInput& l, const std::string& prefix) {
-  ACCT_RETURN_IF_ERROR(check_length(l.company_name, 1, 200, prefix + ".company_name"));
+  ACCT_RETURN_IF_ERROR(check_field(l.company_name, field_rule<LegalProfileInput>("company_name"), prefix + ".company_name"));
   ACCT_RETURN_IF_ERROR(check_address(l.address, prefix + ".address"));
   ACCT_RETURN_IF_ERROR(check_contact(l.primary_contact, prefix + ".primary_contact"));
-  ACCT_RETURN_IF_ERROR(check_email(l.approver_email, prefix + ".approver_email"));
+  ACCT_RETURN_IF_ERROR(check_field(l.approver_email, field_rule<LegalProfileInput>("approver_email"), prefix + ".approver_email"));
   ACCT_RETURN_IF_ERROR(check_address(l.approver_address, prefix + ".approver_address"));
   return Status::ok();
 }
@@ -263,17 +246,17 @@ PartnerState evolve(PartnerState s, const DomainEvent& event) {
 Result<Decision> decide(const PartnerState& s, const EnrollPartner& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, EnrollPartner::kName, std::nullopt));
   ACCT_RETURN_IF_ERROR(check_contact(c.admin, "admin"));
-  ACCT_RETURN_IF_ERROR(check_length(c.partner_name, 1, 200, "partner_name"));
-  ACCT_RETURN_IF_ERROR(check_mpn_id(c.mpn_id, "mpn_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.partner_name, field_rule<EnrollPartner>("partner_name"), "partner_name"));
+  ACCT_RETURN_IF_ERROR(check_field(c.mpn_id, field_rule<EnrollPartner>("mpn_id"), "mpn_id"));
   ACCT_RETURN_IF_ERROR(check_legal(c.legal, "legal"));
-  ACCT_RETURN_IF_ERROR(check_uuid(c.tenant_id, "tenant_id"));
-  ACCT_RETURN_IF_ERROR(check_domain_name(c.default_domain, "default_domain"));
-  ACCT_RETURN_IF_ERROR(check_language(c.language, "language"));
-  ACCT_RETURN_IF_ERROR(check_culture(c.culture, "culture"));
+  ACCT_RETURN_IF_ERROR(check_field(c.tenant_id, field_rule<EnrollPartner>("tenant_id"), "tenant_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.default_domain, field_rule<EnrollPartner>("default_domain"), "default_domain"));
+  ACCT_RETURN_IF_ERROR(check_field(c.language, field_rule<EnrollPartner>("language"), "language"));
+  ACCT_RETURN_IF_ERROR(check_field(c.culture, field_rule<EnrollPartner>("culture"), "culture"));
   // DOMAIN.md: the billing currency follows the country. Empty: derived from it.
   const std::string currency(billing_currency_of(c.legal.address.country));
   if (!c.billing_currency.empty()) {
-    ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
+    ACCT_RETURN_IF_ERROR(check_field(c.billing_currency, field_rule<EnrollPartner>("billing_currency"), "billing_currency"));
     if (c.billing_currency != currency) {
       return rule_violated(rule::kBillingCurrencyFollowsCountry,
                            "the billing currency follows the country: a partner in " + c.legal.address.country +
@@ -327,9 +310,9 @@ Result<Decision> decide(const PartnerState& s, const UpdateLegalProfile& c, cons
 Result<Decision> decide(const PartnerState& s, const UpdateSupportProfile& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateSupportProfile::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_email(c.support.email, "support.email"));
-  ACCT_RETURN_IF_ERROR(check_phone(c.support.phone, "support.phone"));
-  ACCT_RETURN_IF_ERROR(check_url(c.support.website, "support.website"));
+  ACCT_RETURN_IF_ERROR(check_field(c.support.email, field_rule<SupportProfile>("email"), "support.email"));
+  ACCT_RETURN_IF_ERROR(check_field(c.support.phone, field_rule<SupportProfile>("phone"), "support.phone"));
+  ACCT_RETURN_IF_ERROR(check_field(c.support.website, field_rule<SupportProfile>("website"), "support.website"));
   return partner_write(s, {SupportProfileUpdated{c.support}});
 }
 
@@ -337,15 +320,15 @@ Result<Decision> decide(const PartnerState& s, const UpdateBillingProfile& c, co
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateBillingProfile::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
   const BillingProfileInput& b = c.billing;
-  ACCT_RETURN_IF_ERROR(check_length(b.company_name, 1, 200, "billing.company_name"));
+  ACCT_RETURN_IF_ERROR(check_field(b.company_name, field_rule<BillingProfileInput>("company_name"), "billing.company_name"));
   ACCT_RETURN_IF_ERROR(check_address(b.address, "billing.address"));
   ACCT_RETURN_IF_ERROR(check_contact(b.primary_contact, "billing.primary_contact"));
-  ACCT_RETURN_IF_ERROR(check_length(b.purchase_order_number, 0, 50, "billing.purchase_order_number"));
-  ACCT_RETURN_IF_ERROR(check_length(b.tax_id, 0, 30, "billing.tax_id"));
+  ACCT_RETURN_IF_ERROR(check_field(b.purchase_order_number, field_rule<BillingProfileInput>("purchase_order_number"), "billing.purchase_order_number"));
+  ACCT_RETURN_IF_ERROR(check_field(b.tax_id, field_rule<BillingProfileInput>("tax_id"), "billing.tax_id"));
   if (in_european_union(s.country) && !b.tax_id.empty()) {
     ACCT_RETURN_IF_ERROR(check_vat_id(b.tax_id, s.country, "billing.tax_id"));
   }
-  ACCT_RETURN_IF_ERROR(check_currency(c.billing_currency, "billing_currency"));
+  ACCT_RETURN_IF_ERROR(check_field(c.billing_currency, field_rule<UpdateBillingProfile>("billing_currency"), "billing_currency"));
   if (c.billing_currency != s.billing_currency) {
     return rule_violated(rule::kBillingCurrencyImmutable,
                          "the billing currency follows the country and cannot change (it is " + s.billing_currency +
@@ -361,10 +344,10 @@ Result<Decision> decide(const PartnerState& s, const UpdateBillingProfile& c, co
 Result<Decision> decide(const PartnerState& s, const UpdateOrganizationProfile& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, UpdateOrganizationProfile::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_domain_name(c.default_domain, "default_domain"));
-  ACCT_RETURN_IF_ERROR(check_email(c.email, "email"));
-  ACCT_RETURN_IF_ERROR(check_language(c.language, "language"));
-  ACCT_RETURN_IF_ERROR(check_culture(c.culture, "culture"));
+  ACCT_RETURN_IF_ERROR(check_field(c.default_domain, field_rule<UpdateOrganizationProfile>("default_domain"), "default_domain"));
+  ACCT_RETURN_IF_ERROR(check_field(c.email, field_rule<UpdateOrganizationProfile>("email"), "email"));
+  ACCT_RETURN_IF_ERROR(check_field(c.language, field_rule<UpdateOrganizationProfile>("language"), "language"));
+  ACCT_RETURN_IF_ERROR(check_field(c.culture, field_rule<UpdateOrganizationProfile>("culture"), "culture"));
   return partner_write(s, {OrganizationProfileUpdated{
                               OrganizationProfile{s.organization.tenant_id, c.default_domain, c.email, c.language,
                                                   c.culture}}});
@@ -374,7 +357,7 @@ Result<Decision> decide(const PartnerState& s, const AddLocation& c, const Comma
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AddLocation::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
   ACCT_RETURN_IF_ERROR(check_address(c.address, "address"));
-  ACCT_RETURN_IF_ERROR(check_mpn_id(c.mpn_id, "mpn_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.mpn_id, field_rule<AddLocation>("mpn_id"), "mpn_id"));
   if (c.address.country != s.country) {
     return rule_violated(rule::kLocationInTenantCountry,
                          "a location must be in the tenant's country (" + s.country + ")", "address.country");
@@ -397,9 +380,9 @@ Result<Decision> decide(const PartnerState& s, const RemoveLocation& c, const Co
 Result<Decision> decide(const PartnerState& s, const FileTaxExemption& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, FileTaxExemption::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_length(c.jurisdiction, 1, 100, "jurisdiction"));
-  ACCT_RETURN_IF_ERROR(check_length(c.certificate_ref, 1, 200, "certificate_ref"));
-  if (!(c.valid_from < c.expires_on)) return invalid_argument("must be after valid_from", "expires_on");
+  ACCT_RETURN_IF_ERROR(check_field(c.jurisdiction, field_rule<FileTaxExemption>("jurisdiction"), "jurisdiction"));
+  ACCT_RETURN_IF_ERROR(check_field(c.certificate_ref, field_rule<FileTaxExemption>("certificate_ref"), "certificate_ref"));
+  if (!(c.valid_from < c.expires_on)) return rule_violated(rule::kValidityOrder, "must be after valid_from", "expires_on");
   if (!(ctx.now < c.expires_on)) {
     return rule_violated(rule::kTaxExemptionExpired, "the certificate has already expired", "expires_on");
   }
@@ -412,7 +395,7 @@ Result<Decision> decide(const PartnerState& s, const FileTaxExemption& c, const 
 Result<Decision> decide(const PartnerState& s, const RevokeTaxExemption& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RevokeTaxExemption::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_length(c.reason, 0, 500, "reason"));
+  ACCT_RETURN_IF_ERROR(check_field(c.reason, field_rule<RevokeTaxExemption>("reason"), "reason"));
   auto it = s.tax_exemptions.find(c.exemption_id);
   if (it == s.tax_exemptions.end()) return not_found("no such tax exemption", "exemption_id");
   if (it->second.revoked) {
@@ -431,10 +414,10 @@ Result<Decision> decide(const PartnerState& s, const RenewTaxExemption& c, const
     return rule_violated(rule::kTaxExemptionRevoked, "the tax exemption is already revoked; file a new one",
                          "exemption_id");
   }
-  ACCT_RETURN_IF_ERROR(check_length(c.certificate_ref, 1, 200, "certificate_ref"));
-  if (!(c.valid_from < c.expires_on)) return invalid_argument("must be after valid_from", "expires_on");
+  ACCT_RETURN_IF_ERROR(check_field(c.certificate_ref, field_rule<RenewTaxExemption>("certificate_ref"), "certificate_ref"));
+  if (!(c.valid_from < c.expires_on)) return rule_violated(rule::kValidityOrder, "must be after valid_from", "expires_on");
   if (!(old.expires_on < c.expires_on)) {
-    return invalid_argument("must be after the renewed certificate's expires_on (" + format_timestamp(old.expires_on) +
+    return rule_violated(rule::kRenewalExpiresLater, "must be after the renewed certificate's expires_on (" + format_timestamp(old.expires_on) +
                                 ")",
                             "expires_on");
   }
@@ -465,7 +448,7 @@ Result<Decision> decide(const PartnerState& s, const SuspendPartner& c, const Co
   if (!enum_at_most(c.reason, SuspensionReason::kProviderIssue)) {
     return invalid_argument("unknown suspension reason", "reason");
   }
-  ACCT_RETURN_IF_ERROR(check_length(c.note, 0, 1000, "note"));
+  ACCT_RETURN_IF_ERROR(check_field(c.note, field_rule<SuspendPartner>("note"), "note"));
   if (s.suspended) return rule_violated(rule::kPartnerSuspended, "the partner is already suspended", "partner_id");
   if (c.reason == SuspensionReason::kBillingOverdue && c.days_overdue <= 60) {
     return rule_violated(rule::kSuspensionBillingOverdue,
@@ -486,7 +469,7 @@ Result<Decision> decide(const PartnerState& s, const ReinstatePartner& c, const 
 Result<Decision> decide(const PartnerState& s, const IssueAuditorAccess& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, IssueAuditorAccess::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_email(c.auditor_email, "auditor_email"));
+  ACCT_RETURN_IF_ERROR(check_field(c.auditor_email, field_rule<IssueAuditorAccess>("auditor_email"), "auditor_email"));
   if (!(ctx.now < c.valid_until)) {
     return rule_violated(rule::kAuditorAccessWindow, "auditor access must end in the future", "valid_until");
   }
@@ -504,7 +487,7 @@ bool auditor_grant_open(const AuditorGrant& g, Timestamp now) {
 Result<Decision> decide(const PartnerState& s, const RevokeAuditorAccess& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, RevokeAuditorAccess::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_length(c.reason, 1, 500, "reason"));
+  ACCT_RETURN_IF_ERROR(check_field(c.reason, field_rule<RevokeAuditorAccess>("reason"), "reason"));
   auto it = s.auditor_grants.find(c.grant_id);
   if (it == s.auditor_grants.end()) return not_found("no such auditor grant", "grant_id");
   if (it->second.revoked_at) {
@@ -519,8 +502,8 @@ Result<Decision> decide(const PartnerState& s, const RevokeAuditorAccess& c, con
 Result<Decision> decide(const PartnerState& s, const CorrectMpnId& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, CorrectMpnId::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_mpn_id(c.mpn_id, "mpn_id"));
-  ACCT_RETURN_IF_ERROR(check_length(c.reason, 1, 500, "reason"));
+  ACCT_RETURN_IF_ERROR(check_field(c.mpn_id, field_rule<CorrectMpnId>("mpn_id"), "mpn_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.reason, field_rule<CorrectMpnId>("reason"), "reason"));
   if (c.mpn_id == s.mpn_id) {
     return rule_violated(rule::kMpnIdUnchanged, "the partner's MPN id is already " + c.mpn_id, "mpn_id");
   }
@@ -534,7 +517,7 @@ Result<Decision> decide(const PartnerState& s, const CorrectMpnId& c, const Comm
 Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AcceptResellerAgreement::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_length(c.agreement_version, 1, 32, "agreement_version"));
+  ACCT_RETURN_IF_ERROR(check_field(c.agreement_version, field_rule<AcceptResellerAgreement>("agreement_version"), "agreement_version"));
   if (s.agreement_accepted_at && s.agreement_version == c.agreement_version) {
     return conflict("agreement version " + c.agreement_version + " is already accepted", "agreement_version");
   }
@@ -544,7 +527,7 @@ Result<Decision> decide(const PartnerState& s, const AcceptResellerAgreement& c,
 Result<Decision> decide(const PartnerState& s, const AcceptTaxId& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, AcceptTaxId::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_length(c.tax_id, 1, 30, "tax_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.tax_id, field_rule<AcceptTaxId>("tax_id"), "tax_id"));
   if (c.tax_id != s.billing.tax_id) {
     return rule_violated(rule::kTaxIdMatchesBilling,
                          "only the tax id on the billing profile can be accepted (it is " +
@@ -558,10 +541,8 @@ Result<Decision> decide(const PartnerState& s, const AcceptTaxId& c, const Comma
 Result<Decision> decide(const PartnerState& s, const SetAuthorizedRegions& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SetAuthorizedRegions::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_name_list(c.regions, kMaxRegions, 32, "regions"));
-  for (size_t i = 0; i < c.regions.size(); ++i) {
-    ACCT_RETURN_IF_ERROR(check_region(c.regions[i], "regions[" + std::to_string(i) + "]"));
-  }
+  ACCT_RETURN_IF_ERROR(check_list(c.regions, field_rule<SetAuthorizedRegions>("regions"),
+                                  field_rule<SetAuthorizedRegions>("regions[]"), "regions"));
   std::vector<std::string> regions = c.regions;
   std::sort(regions.begin(), regions.end());
   return partner_write(s, {AuthorizedRegionsSet{std::move(regions)}});
@@ -570,8 +551,10 @@ Result<Decision> decide(const PartnerState& s, const SetAuthorizedRegions& c, co
 Result<Decision> decide(const PartnerState& s, const SetEarnedTags& c, const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, SetEarnedTags::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_name_list(c.competencies, kMaxEarnedTags, 100, "competencies"));
-  ACCT_RETURN_IF_ERROR(check_name_list(c.endorsements, kMaxEarnedTags, 100, "endorsements"));
+  ACCT_RETURN_IF_ERROR(check_list(c.competencies, field_rule<SetEarnedTags>("competencies"),
+                                  field_rule<SetEarnedTags>("competencies[]"), "competencies"));
+  ACCT_RETURN_IF_ERROR(check_list(c.endorsements, field_rule<SetEarnedTags>("endorsements"),
+                                  field_rule<SetEarnedTags>("endorsements[]"), "endorsements"));
   return partner_write(s, {EarnedTagsSet{c.competencies, c.endorsements}});
 }
 
@@ -579,7 +562,7 @@ Result<Decision> decide(const PartnerState& s, const CatalogState& catalog, cons
                         const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(authorize_command(ctx.actor, PinOffer::kName, c.partner_id));
   ACCT_RETURN_IF_ERROR(require_partner(s, c.partner_id));
-  ACCT_RETURN_IF_ERROR(check_offer_id(c.offer_id, "offer_id"));
+  ACCT_RETURN_IF_ERROR(check_field(c.offer_id, field_rule<PinOffer>("offer_id"), "offer_id"));
   ACCT_RETURN_IF_ERROR(may_sell(s, ctx.now, "partner_id"));
   if (std::find(s.pinned_offers.begin(), s.pinned_offers.end(), c.offer_id) != s.pinned_offers.end()) {
     return conflict("the offer is already pinned", "offer_id");
@@ -608,7 +591,7 @@ Result<Decision> decide(const PartnerState& s, const ReorderPins& c, const Comma
   std::sort(wanted.begin(), wanted.end());
   std::sort(pinned.begin(), pinned.end());
   if (wanted != pinned) {
-    return invalid_argument("must list each pinned offer exactly once", "offer_ids");
+    return rule_violated(rule::kReorderEachPin, "must list each pinned offer exactly once", "offer_ids");
   }
   return partner_write(s, {PinsReordered{c.offer_ids}});
 }

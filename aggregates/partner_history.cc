@@ -149,9 +149,7 @@ Status apply_partner_event(PartnerStates* states, const PartnerEvent& e) {
 }
 
 Result<PartnerStates> partner_state_as_of(const PartnerLog& log, PersonalDataCipher* cipher, const AsOf& at) {
-  if (at.position.has_value() == at.time.has_value()) {
-    return invalid_argument("give exactly one of a position and a time", "as_of");
-  }
+  if (!at.position && !at.time) return invalid_argument("give a position or a time", "as_of");
   if (at.position && *at.position > log.head) {
     return invalid_argument("position " + std::to_string(at.position->value()) + " is beyond the log's head (" +
                                 std::to_string(log.head.value()) + ")",

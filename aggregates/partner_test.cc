@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "aggregates/country_rules.h"
+#include "schema/country_rules.h"
 #include "aggregates/rule_errors.h"
 #include "aggregates/validation.h"
 #include "aggregates/testing/expect.h"
@@ -282,10 +282,10 @@ TEST(FileTaxExemption, RefusesExpiredCertificateAndBadDates) {
   Status expired = run(r.w, r.admin(),
                        FileTaxExemption{r.p.partner, "OR", "c", at("2025-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z")});
   EXPECT_TRUE(is_rule(expired, rule::kTaxExemptionExpired));
-  EXPECT_TRUE(is_invalid(run(r.w, r.admin(),
-                             FileTaxExemption{r.p.partner, "OR", "c", at("2027-01-01T00:00:00Z"),
-                                              at("2026-06-01T00:00:00Z")}),
-                         "expires_on"));
+  Status backwards = run(r.w, r.admin(),
+                         FileTaxExemption{r.p.partner, "OR", "c", at("2027-01-01T00:00:00Z"), at("2026-06-01T00:00:00Z")});
+  EXPECT_TRUE(is_rule(backwards, rule::kValidityOrder));
+  EXPECT_EQ(backwards.field(), "expires_on");
   EXPECT_TRUE(is_invalid(run(r.w, r.admin(),
                              FileTaxExemption{r.p.partner, "", "c", at("2026-01-01T00:00:00Z"),
                                               at("2027-01-01T00:00:00Z")}),
@@ -344,9 +344,10 @@ TEST(RenewTaxExemption, RefusesBadInputAndWritesNothing) {
   EXPECT_TRUE(is_invalid(renew(r.exemption, "", "2026-12-01T00:00:00Z", "2028-01-01T00:00:00Z"), "certificate_ref"));
   EXPECT_TRUE(is_invalid(renew(r.exemption, std::string(201, 'c'), "2026-12-01T00:00:00Z", "2028-01-01T00:00:00Z"),
                          "certificate_ref"));
-  EXPECT_TRUE(is_invalid(renew(r.exemption, "c", "2028-02-01T00:00:00Z", "2028-01-01T00:00:00Z"), "expires_on"));
+  EXPECT_TRUE(is_rule(renew(r.exemption, "c", "2028-02-01T00:00:00Z", "2028-01-01T00:00:00Z"), rule::kValidityOrder));
   // Not later than the certificate it replaces (2027-01-01).
-  EXPECT_TRUE(is_invalid(renew(r.exemption, "c", "2026-06-01T00:00:00Z", "2026-12-31T00:00:00Z"), "expires_on"));
+  EXPECT_TRUE(
+      is_rule(renew(r.exemption, "c", "2026-06-01T00:00:00Z", "2026-12-31T00:00:00Z"), rule::kRenewalExpiresLater));
   EXPECT_TRUE(is_code(run(r.w, r.w.user(r.target),
                           RenewTaxExemption{r.p.partner, r.exemption, "c", at("2026-12-01T00:00:00Z"),
                                             at("2028-01-01T00:00:00Z")}),
@@ -549,9 +550,11 @@ TEST(ReorderPins, MustBeAPermutation) {
   ASSERT_TRUE(run(r.w, r.admin(), PinOffer{r.p.partner, "offer-2"}).is_ok());
   ASSERT_TRUE(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-1"}}).is_ok());
   EXPECT_EQ(r.w.partner_state(r.p.partner).pinned_offers, (std::vector<std::string>{"offer-2", "offer-1"}));
-  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2"}}), "offer_ids"));
-  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-2"}}), "offer_ids"));
-  EXPECT_TRUE(is_invalid(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-3"}}), "offer_ids"));
+  EXPECT_TRUE(is_rule(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2"}}), rule::kReorderEachPin, "offer_ids"));
+  EXPECT_TRUE(
+      is_rule(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-2"}}), rule::kReorderEachPin, "offer_ids"));
+  EXPECT_TRUE(
+      is_rule(run(r.w, r.admin(), ReorderPins{r.p.partner, {"offer-2", "offer-3"}}), rule::kReorderEachPin, "offer_ids"));
 }
 
 // ---- selling prerequisites ----------------------------------------------------------
@@ -643,8 +646,8 @@ TEST(SellingPrerequisites, EuPartnerNeedsAnAcceptedVatId) {
     return BillingProfileInput{"Contoso GmbH", address("DE"), contact("Bo", "Bill", "bo@contoso.de"), "", tax_id};
   };
   for (const char* bad : {"123456789", "FR123456789", "DE1", "DE12345678901234", "de123456789", "DE 123456789"}) {
-    EXPECT_TRUE(is_invalid(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, billing_with(bad), "EUR"}),
-                           "billing.tax_id"))
+    EXPECT_TRUE(is_rule(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, billing_with(bad), "EUR"}),
+                        rule::kVatIdOfCountry, "billing.tax_id"))
         << bad;
   }
   ASSERT_TRUE(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, billing_with("DE123456789"), "EUR"}).is_ok());
@@ -668,7 +671,8 @@ TEST(SellingPrerequisites, EuPartnerNeedsAnAcceptedVatId) {
 TEST(SellingPrerequisites, GreekVatIdsStartWithEl) {
   SellingWorld s("GR");
   BillingProfileInput b{"Contoso AE", address("GR"), contact("Bo", "Bill", "bo@contoso.gr"), "", "GR123456789"};
-  EXPECT_TRUE(is_invalid(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, b, "EUR"}), "billing.tax_id"));
+  EXPECT_TRUE(
+      is_rule(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, b, "EUR"}), rule::kVatIdOfCountry, "billing.tax_id"));
   b.tax_id = "EL123456789";
   EXPECT_TRUE(run(s.w, s.admin(), UpdateBillingProfile{s.p.partner, b, "EUR"}).is_ok());
 }

@@ -46,6 +46,13 @@ inline constexpr std::string_view kUsTaxDocumentsDue = "us_tax_documents_within_
 inline constexpr std::string_view kEuVatIdAccepted = "eu_vat_id_accepted_before_selling";
 inline constexpr std::string_view kTaxIdMatchesBilling = "accepted_tax_id_matches_billing_profile";
 inline constexpr std::string_view kRegionAuthorized = "business_profile_in_authorized_region";
+// Rules across the fields of one command (each field well-formed on its own,
+// which is what a 400 and the API document's schemas are about).
+inline constexpr std::string_view kValidityOrder = "valid_to_after_valid_from";
+inline constexpr std::string_view kRenewalExpiresLater = "renewal_expires_after_the_renewed";
+inline constexpr std::string_view kVatIdOfCountry = "eu_vat_id_of_the_partners_country";
+inline constexpr std::string_view kReorderEachPin = "reorder_lists_each_pinned_offer_once";
+inline constexpr std::string_view kReferralSizesNeeded = "referral_refusal_needs_target_sizes";
 }  // namespace rule
 
 inline Status unauthenticated(std::string message) { return {StatusCode::kUnauthenticated, std::move(message)}; }

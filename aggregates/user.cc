@@ -64,7 +64,9 @@ Status check_roles(const std::vector<Role>& roles, const Principal& actor) {
     std::string field = "roles[" + std::to_string(i) + "]";
     if (!is_valid_role(roles[i])) return invalid_argument("unknown role", field);
     for (size_t j = 0; j < i; ++j) {
-      if (roles[j] == roles[i]) return invalid_argument("role listed twice", field);
+      if (field_rule<CreateUser>("roles").unique && roles[j] == roles[i]) {
+        return invalid_argument("role listed twice", field);
+      }
       if (role_category(roles[j]) == role_category(roles[i])) {
         return rule_violated(rule::kOneRolePerCategory,
                              "a user holds at most one role per category (" +
@@ -184,9 +186,9 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateO
                         const CommandContext& ctx) {
   ACCT_RETURN_IF_ERROR(check_own_account(p, u, ctx, UpdateOwnProfile::kName, c.partner_id, c.user_id,
                                          "change another user's profile"));
-  ACCT_RETURN_IF_ERROR(check_length(c.first_name, 1, 50, "first_name"));
-  ACCT_RETURN_IF_ERROR(check_length(c.last_name, 1, 50, "last_name"));
-  ACCT_RETURN_IF_ERROR(check_phone(c.phone, "phone"));
+  ACCT_RETURN_IF_ERROR(check_field(c.first_name, field_rule<UpdateOwnProfile>("first_name"), "first_name"));
+  ACCT_RETURN_IF_ERROR(check_field(c.last_name, field_rule<UpdateOwnProfile>("last_name"), "last_name"));
+  ACCT_RETURN_IF_ERROR(check_field(c.phone, field_rule<UpdateOwnProfile>("phone"), "phone"));
   ContactDetails profile = u.profile.value;
   profile.first_name = c.first_name;
   profile.last_name = c.last_name;

@@ -1,8 +1,9 @@
 #include "aggregates/validation.h"
 
 #include <cctype>
+#include <set>
 
-#include "aggregates/country_rules.h"
+#include "schema/country_rules.h"
 
 namespace accountable {
 
@@ -49,7 +50,7 @@ Status check_currency(std::string_view value, const std::string& field) {
 
 Status check_email(std::string_view value, const std::string& field) {
   if (value.empty()) return invalid_argument("is required", field);
-  if (value.size() > 254) return invalid_argument("must be at most 254 characters", field);
+  if (code_points(value) > 254) return invalid_argument("must be at most 254 characters", field);
   size_t at = value.find('@');
   if (at == std::string_view::npos || at == 0 || value.find('@', at + 1) != std::string_view::npos) {
     return invalid_argument("must be an email address with one '@'", field);
@@ -77,7 +78,7 @@ Status check_phone(std::string_view value, const std::string& field) {
 
 Status check_url(std::string_view value, const std::string& field) {
   if (value.empty()) return Status::ok();
-  if (value.size() > 2048) return invalid_argument("must be at most 2048 characters", field);
+  if (code_points(value) > 2048) return invalid_argument("must be at most 2048 characters", field);
   if (value.rfind("https://", 0) != 0 && value.rfind("http://", 0) != 0) {
     return invalid_argument("must start with https:// or http://", field);
   }
@@ -145,21 +146,82 @@ Status check_offer_id(std::string_view value, const std::string& field) {
 }
 
 Status check_address(const Address& a, const std::string& prefix) {
-  ACCT_RETURN_IF_ERROR(check_length(a.line1, 1, 200, prefix + ".line1"));
-  ACCT_RETURN_IF_ERROR(check_length(a.line2, 0, 200, prefix + ".line2"));
-  ACCT_RETURN_IF_ERROR(check_length(a.city, 1, 100, prefix + ".city"));
-  ACCT_RETURN_IF_ERROR(check_length(a.state, 0, 2, prefix + ".state"));
-  ACCT_RETURN_IF_ERROR(check_length(a.postal_code, 0, 20, prefix + ".postal_code"));
-  ACCT_RETURN_IF_ERROR(check_country(a.country, prefix + ".country"));
-  ACCT_RETURN_IF_ERROR(check_length(a.region, 0, 100, prefix + ".region"));
+  ACCT_RETURN_IF_ERROR(check_field(a.line1, field_rule<Address>("line1"), prefix + ".line1"));
+  ACCT_RETURN_IF_ERROR(check_field(a.line2, field_rule<Address>("line2"), prefix + ".line2"));
+  ACCT_RETURN_IF_ERROR(check_field(a.city, field_rule<Address>("city"), prefix + ".city"));
+  ACCT_RETURN_IF_ERROR(check_field(a.state, field_rule<Address>("state"), prefix + ".state"));
+  ACCT_RETURN_IF_ERROR(check_field(a.postal_code, field_rule<Address>("postal_code"), prefix + ".postal_code"));
+  ACCT_RETURN_IF_ERROR(check_field(a.country, field_rule<Address>("country"), prefix + ".country"));
+  ACCT_RETURN_IF_ERROR(check_field(a.region, field_rule<Address>("region"), prefix + ".region"));
   return Status::ok();
 }
 
 Status check_contact(const ContactDetails& c, const std::string& prefix) {
-  ACCT_RETURN_IF_ERROR(check_length(c.first_name, 1, 50, prefix + ".first_name"));
-  ACCT_RETURN_IF_ERROR(check_length(c.last_name, 1, 50, prefix + ".last_name"));
-  ACCT_RETURN_IF_ERROR(check_email(c.email, prefix + ".email"));
-  ACCT_RETURN_IF_ERROR(check_phone(c.phone, prefix + ".phone"));
+  ACCT_RETURN_IF_ERROR(check_field(c.first_name, field_rule<ContactDetails>("first_name"), prefix + ".first_name"));
+  ACCT_RETURN_IF_ERROR(check_field(c.last_name, field_rule<ContactDetails>("last_name"), prefix + ".last_name"));
+  ACCT_RETURN_IF_ERROR(check_field(c.email, field_rule<ContactDetails>("email"), prefix + ".email"));
+  ACCT_RETURN_IF_ERROR(check_field(c.phone, field_rule<ContactDetails>("phone"), prefix + ".phone"));
+  return Status::ok();
+}
+
+Status check_field(std::string_view value, const FieldRule& rule, const std::string& field) {
+  if (rule.empty_ok && value.empty()) return Status::ok();
+  switch (rule.kind) {
+    case FieldKind::kText:
+      return check_length(value, static_cast<size_t>(rule.min), static_cast<size_t>(rule.max), field);
+    case FieldKind::kEmail: return check_email(value, field);
+    case FieldKind::kPhone: return check_phone(value, field);
+    case FieldKind::kUrl: return check_url(value, field);
+    case FieldKind::kLinkedInUrl:
+      if (!value.empty() && value.rfind("https://www.linkedin.com/company/", 0) != 0) {
+        return invalid_argument("must be a LinkedIn company page (https://www.linkedin.com/company/...)", field);
+      }
+      return check_url(value, field);
+    case FieldKind::kCountry: return check_country(value, field);
+    case FieldKind::kCurrency: return check_currency(value, field);
+    case FieldKind::kMpnId: return check_mpn_id(value, field);
+    case FieldKind::kUuid: return check_uuid(value, field);
+    case FieldKind::kDomainName: return check_domain_name(value, field);
+    case FieldKind::kLanguage: return check_language(value, field);
+    case FieldKind::kCulture: return check_culture(value, field);
+    case FieldKind::kRegion: return check_region(value, field);
+    case FieldKind::kOfferId: return check_offer_id(value, field);
+    case FieldKind::kNumber:
+    case FieldKind::kList: break;
+  }
+  return Status(StatusCode::kInternal, "field " + field + " has no text rule");
+}
+
+Status check_number(int64_t value, const FieldRule& rule, const std::string& field) {
+  if (value < rule.min || value > rule.max) {
+    if (rule.max == INT64_MAX) return invalid_argument("must be at least " + std::to_string(rule.min), field);
+    return invalid_argument("must be " + std::to_string(rule.min) + " to " + std::to_string(rule.max), field);
+  }
+  return Status::ok();
+}
+
+Status check_list_size(size_t size, const FieldRule& rule, const std::string& field) {
+  if (static_cast<int64_t>(size) < rule.min) {
+    return invalid_argument("must hold at least " + std::to_string(rule.min) + (rule.min == 1 ? " item" : " items"),
+                            field);
+  }
+  if (rule.max != INT64_MAX && static_cast<int64_t>(size) > rule.max) {
+    return invalid_argument("must hold at most " + std::to_string(rule.max) + " items (got " +
+                                std::to_string(size) + ")",
+                            field);
+  }
+  return Status::ok();
+}
+
+Status check_list(const std::vector<std::string>& items, const FieldRule& rule, const FieldRule& item,
+                  const std::string& field) {
+  ACCT_RETURN_IF_ERROR(check_list_size(items.size(), rule, field));
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string name = field + "[" + std::to_string(i) + "]";
+    ACCT_RETURN_IF_ERROR(check_field(items[i], item, name));
+    if (rule.unique && !seen.insert(items[i]).second) return invalid_argument("is listed twice", name);
+  }
   return Status::ok();
 }
 

@@ -5,8 +5,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "schema/domain_events.h"
+#include "schema/field_rules.h"
 
 namespace accountable {
 
@@ -25,6 +27,15 @@ Status check_language(std::string_view value, const std::string& field);  // "en
 Status check_culture(std::string_view value, const std::string& field);   // "en-us"
 Status check_region(std::string_view value, const std::string& field);    // [a-z0-9-], 1-32
 Status check_offer_id(std::string_view value, const std::string& field);  // [A-Za-z0-9-], 1-64
+
+// A field by its rule (schema/field_rules.h), e.g.
+//   check_field(c.partner_name, field_rule<EnrollPartner>("partner_name"), "partner_name").
+Status check_field(std::string_view value, const FieldRule& rule, const std::string& field);
+Status check_number(int64_t value, const FieldRule& rule, const std::string& field);
+// A list's size (and, with rule.unique, no item twice), then each item by `item` ("field[i]").
+Status check_list(const std::vector<std::string>& items, const FieldRule& rule, const FieldRule& item,
+                  const std::string& field);
+Status check_list_size(size_t size, const FieldRule& rule, const std::string& field);
 
 // Address: line1 1-200, line2 0-200, city 1-100, state 0-2, postal code 0-20,
 // country ISO alpha-2, region 0-100. `prefix` is e.g. "legal.address".

@@ -62,7 +62,7 @@ Result<CommandReply> CommandPipeline::run(const Principal& actor, std::string_vi
 }
 
 Result<CommandReply> CommandPipeline::run(const Principal& actor, ParsedCommand parsed) {
-  if (std::holds_alternative<ChangePassword>(parsed.command)) {
+  if (!accepted_as_command_text(command_name(parsed.command))) {
     return invalid_argument("ChangePassword is not accepted as a command: the new password must not travel inside it "
                             "(use POST /v1/me/password)",
                             "type");

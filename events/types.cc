@@ -152,38 +152,41 @@ std::string format_timestamp(Timestamp t) {
 }
 
 Result<Timestamp> parse_timestamp(std::string_view text) {
-  // Accepts "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" and "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC only).
+  // "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DDTHH:MM:SS.ffffffZ" (1-6 digits), UTC only.
+  auto digits = [&text](size_t at, size_t n, int& out) {
+    if (at + n > text.size()) return false;
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      out = out * 10 + (text[i] - '0');
+    }
+    return true;
+  };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  long long frac = 0;
-  int frac_digits = 0;
-  std::string str(text);
-  int consumed = 0;
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &consumed) != 3 || consumed != 10) {
+  if (text.size() < 10 || !digits(0, 4, y) || text[4] != '-' || !digits(5, 2, mo) || text[7] != '-' ||
+      !digits(8, 2, d)) {
     return invalid_argument("expected a UTC time such as 2026-11-24 or 2026-11-24T13:00:00Z");
   }
-  size_t i = 10;
-  if (i < str.size()) {
-    if (str[i] != 'T' || std::sscanf(str.c_str() + i + 1, "%2d:%2d:%2d%n", &h, &mi, &s, &consumed) != 3 ||
-        consumed != 8) {
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) {
+    return invalid_argument("is not a day of the calendar");
+  }
+  int64_t frac = 0;
+  if (text.size() > 10) {
+    if (text[10] != 'T' || !digits(11, 2, h) || text.size() < 20 || text[13] != ':' || !digits(14, 2, mi) ||
+        text[16] != ':' || !digits(17, 2, s)) {
       return invalid_argument("expected a UTC time such as 2026-11-24T13:00:00Z");
     }
-    i += 9;
-    if (i < str.size() && str[i] == '.') {
-      ++i;
-      while (i < str.size() && str[i] >= '0' && str[i] <= '9' && frac_digits < 6) {
-        frac = frac * 10 + (str[i] - '0');
-        ++frac_digits;
-        ++i;
-      }
+    if (h > 23 || mi > 59 || s > 59) return invalid_argument("time has a field out of range");
+    size_t i = 19;
+    if (i < text.size() && text[i] == '.') {
+      size_t first = ++i;
+      while (i < text.size() && i - first < 6 && text[i] >= '0' && text[i] <= '9') frac = frac * 10 + (text[i++] - '0');
+      if (i == first) return invalid_argument("expected digits after '.'");
+      for (size_t n = i - first; n < 6; ++n) frac *= 10;
     }
-    if (i + 1 != str.size() || str[i] != 'Z') return invalid_argument("time must end with 'Z' (UTC)");
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
-    return invalid_argument("time has a field out of range");
-  }
-  while (frac_digits < 6) {
-    frac *= 10;
-    ++frac_digits;
+    if (i + 1 != text.size() || text[i] != 'Z') return invalid_argument("time must end with 'Z' (UTC), after at most 6 fraction digits");
   }
   std::tm tm{};
   tm.tm_year = y - 1900;

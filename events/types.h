@@ -121,7 +121,16 @@ struct Timestamp {
   friend constexpr auto operator<=>(Timestamp, Timestamp) = default;
 };
 std::string format_timestamp(Timestamp t);  // RFC 3339, "2026-11-24T13:00:00.123456Z"
+// Exactly the texts of kTimestampPattern: a calendar date (proleptic Gregorian,
+// years 0000-9999), optionally with a UTC time of day ("T13:00:00Z", up to 6
+// fraction digits). No offsets, no leap second.
 Result<Timestamp> parse_timestamp(std::string_view text);
+// The JSON Schema (ECMA-262) pattern of what parse_timestamp accepts; the API
+// document's Timestamp schema is generated from it (schema/json_codec.cc).
+inline constexpr std::string_view kTimestampPattern =
+    R"(^(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31))"
+    R"(|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26]|00)00)-02-29))"
+    R"((?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z)?$)";
 
 }  // namespace accountable
 

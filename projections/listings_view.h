@@ -53,7 +53,7 @@ struct ListingPage {
 
 // The free text as an FTS5 query: every word (letters and digits; other
 // characters separate words) as a quoted prefix term, all required. Empty
-// when q has no word. kInvalidArgument naming "q" past 16 words.
+// when q has no word. Words past the 16th are left out (a bounded query).
 Result<std::string> fts_query_of(std::string_view q);
 
 class ListingsView final : public Projection {

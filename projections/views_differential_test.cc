@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <random>
 
-#include "aggregates/country_rules.h"
+#include "schema/country_rules.h"
 #include "projections/testing/view_world.h"
 #include "projections/view_json.h"
 

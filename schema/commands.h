@@ -336,4 +336,9 @@ inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);
 }
 
+// Whether a command may arrive as JSON text (POST /v1/commands, `acct exec`):
+// all but ChangePassword, whose new password must not travel inside a command
+// (POST /v1/me/password carries it beside).
+inline bool accepted_as_command_text(std::string_view name) { return name != ChangePassword::kName; }
+
 }  // namespace accountable

@@ -11,7 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "schema/country_rules.h"
 #include "schema/enum_names.h"
+#include "schema/field_rules.h"
 
 namespace accountable {
 
@@ -647,12 +649,82 @@ json::value write(const T& x) {
 template <class T>
 json::object schema_of();
 
+// What a field's rule (schema/field_rules.h) adds to its schema; the patterns
+// say exactly what aggregates/validation.cc accepts (ValidationTest checks
+// them against it).
+void apply_text_rule(json::object& o, const FieldRule& r) {
+  auto pattern = [&](std::string_view p) {
+    o["pattern"] = r.empty_ok ? "^(?:" + std::string(p.substr(1, p.size() - 2)) + ")?$" : std::string(p);
+  };
+  switch (r.kind) {
+    case FieldKind::kText:
+      if (r.min > 0) o["minLength"] = r.min;
+      o["maxLength"] = r.max;
+      return;
+    case FieldKind::kEmail:
+      pattern(R"(^[^@\u0000-\u0020]+@[^@\u0000-\u0020.][^@\u0000-\u0020]*\.[^@\u0000-\u0020]*[^@\u0000-\u0020.]$)");
+      o["maxLength"] = 254;
+      return;
+    case FieldKind::kPhone:
+      pattern(R"(^[0-9+ ().-]*$)");
+      o["maxLength"] = 32;
+      return;
+    case FieldKind::kUrl:
+      pattern(R"(^(?:https?://[\s\S]*)?$)");
+      o["maxLength"] = 2048;
+      return;
+    case FieldKind::kLinkedInUrl:
+      pattern(R"(^(?:https://www\.linkedin\.com/company/[\s\S]*)?$)");
+      o["maxLength"] = 2048;
+      return;
+    case FieldKind::kCountry: {
+      json::array codes;
+      if (r.empty_ok) codes.emplace_back("");
+      for (std::string_view c : all_countries()) codes.emplace_back(json::string_view(c.data(), c.size()));
+      o["enum"] = std::move(codes);
+      return;
+    }
+    case FieldKind::kCurrency: pattern("^[A-Z]{3}$"); return;
+    case FieldKind::kMpnId: pattern("^[0-9]{1,10}$"); return;
+    case FieldKind::kUuid:
+      pattern("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+      return;
+    case FieldKind::kDomainName:
+      pattern(R"(^[a-z0-9-][a-z0-9.-]*\.[a-z0-9.-]*[a-z0-9-]$)");
+      o["maxLength"] = 253;
+      return;
+    case FieldKind::kLanguage: pattern("^[a-z]{2,3}$"); return;
+    case FieldKind::kCulture: pattern("^[a-z]{2}-[a-z]{2}$"); return;
+    case FieldKind::kRegion: pattern("^[a-z0-9-]{1,32}$"); return;
+    case FieldKind::kOfferId: pattern("^[A-Za-z0-9-]{1,64}$"); return;
+    case FieldKind::kNumber:
+      o["minimum"] = r.min;
+      o["maximum"] = r.max;
+      return;
+    case FieldKind::kList: return;
+  }
+}
+
+template <class T>
 struct FieldSchema {
   json::object& properties;
   json::array& required;
   template <class M>
   void operator()(std::string_view name, M&, bool optional = false) {
-    properties[json::string_view(name.data(), name.size())] = schema_of<M>();
+    json::object o = schema_of<M>();
+    if (const FieldRule* r = find_field_rule<T>(name)) {
+      if (r->kind == FieldKind::kList) {
+        if (r->min > 0) o["minItems"] = r->min;
+        if (r->max != INT64_MAX) o["maxItems"] = r->max;
+        if (r->unique) o["uniqueItems"] = true;
+        if (const FieldRule* item = find_field_rule<T>(std::string(name) + "[]")) {
+          apply_text_rule(o["items"].as_object(), *item);
+        }
+      } else {
+        apply_text_rule(o, *r);
+      }
+    }
+    properties[json::string_view(name.data(), name.size())] = std::move(o);
     if (!optional) required.emplace_back(json::string_view(name.data(), name.size()));
   }
 };
@@ -662,7 +734,7 @@ json::object object_schema() {
   T probe{};
   json::object properties;
   json::array required;
-  FieldSchema f{properties, required};
+  FieldSchema<T> f{properties, required};
   fields(f, probe);
   json::object o{{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(properties)}};
   if (!required.empty()) o["required"] = std::move(required);
@@ -685,7 +757,7 @@ json::object schema_of() {
     o["maximum"] = std::numeric_limits<T>::max();
     return o;
   } else if constexpr (std::is_same_v<T, Timestamp>) {
-    return json::object{{"type", "string"}, {"format", "date-time"}};
+    return json::object{{"type", "string"}, {"pattern", json::string_view(kTimestampPattern.data(), kTimestampPattern.size())}};
   } else if constexpr (IsId<T>::value) {
     return json::object{{"type", "string"}, {"format", "uuid"}};
   } else if constexpr (IsVector<T>::value) {
@@ -802,6 +874,12 @@ std::string command_to_json(const ParsedCommand& parsed) { return json::serializ
 
 json::object command_json_schemas() {
   return command_schemas(std::make_index_sequence<std::variant_size_v<Command>>{});
+}
+
+json::object field_rule_schema(const FieldRule& rule) {
+  json::object o;
+  apply_text_rule(o, rule);
+  return o;
 }
 
 json::value event_to_json(const DomainEvent& event) {

@@ -58,11 +58,16 @@ Result<ParsedCommand> parse_command_json(std::string_view text);
 std::string command_to_json(const ParsedCommand& parsed);
 boost::json::object command_to_json_object(const ParsedCommand& parsed);
 
-// The JSON Schema of each command's body, as the parser checks it (shape and
-// types: lengths and formats beyond these are decide()'s), keyed
-// "<CommandName>Command" in the Command variant's order. docs/openapi.yaml's
-// command schemas are this, generated (tests/contract/generate_command_schemas).
+// The JSON Schema of each command's body: the parser's shape and types, and
+// the field rules decide() checks (schema/field_rules.h: lengths, patterns,
+// ranges, list sizes), keyed "<CommandName>Command" in the Command variant's
+// order. docs/openapi.yaml's command schemas are this,
+// generated (tests/contract/generate_command_schemas).
 boost::json::object command_json_schemas();
+
+// What one field rule adds to a field's JSON Schema (pattern, enum, lengths,
+// range); for tests that hold the patterns against the checks.
+boost::json::object field_rule_schema(const struct FieldRule& rule);
 
 // An event payload as a JSON object of its fields (the struct's field names).
 // Type, schema version, stream and position belong to the envelope and are not

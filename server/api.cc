@@ -4,6 +4,7 @@
 #include "aggregates/user.h"
 #include "server/api_replies.h"
 #include "server/openapi_yaml.h"
+#include "server/shard_positions.h"
 #include "server/store_health.h"
 
 namespace accountable {
@@ -55,6 +56,15 @@ std::optional<ApiReply> Api::route_write(const ApiRequest& req) const {
   return ApiReply{std::move(res), nullptr};
 }
 
+Status Api::check_position_written(const EventLog& log, uint64_t position) const {
+  if (options_.command_target) return Status::ok();
+  const uint64_t head = log.head().value();
+  if (position <= head) return Status::ok();
+  return not_found("position " + std::to_string(position) + " was never written: the log ends at " +
+                       std::to_string(head),
+                   "min_position");
+}
+
 void Api::add_routes() {
   add_command_routes();
   add_session_routes();
@@ -73,6 +83,22 @@ Api::Handler Api::bind(ApiReply (Api::*fn)(const ApiRequest&)) {
   return [this, fn](const ApiRequest& r) { return (this->*fn)(r); };
 }
 
+// The routes of one shard's log take ?shard= (a cluster's shard router sends
+// the request to that shard's Api): 0-255, and this Api's own, else 404.
+Api::Handler Api::bind_shard(ApiReply (Api::*fn)(const ApiRequest&)) {
+  return [this, fn](const ApiRequest& r) {
+    if (r.query.count("shard")) {
+      auto s = query_u64(r, "shard", 0, 0, kMaxShardParam);
+      if (!s) return reply_error(s.status());
+      if (*s != options_.shard) {
+        return reply_error(not_found("this server has no shard " + std::to_string(*s) + " (it serves shard " +
+                                         std::to_string(options_.shard) + ")",
+                                     "shard"));
+      }
+    }
+    return (this->*fn)(r);
+  };
+}
 
 Result<TokenGrant> Api::authenticate(const ApiRequest& req, bool allow_must_change) const {
   auto token = bearer_token(req.http);

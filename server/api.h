@@ -80,10 +80,15 @@ class Api {
   using Handler = RouteHandler;
   void add_routes();
   Handler bind(ApiReply (Api::*fn)(const ApiRequest&));
+  Handler bind_shard(ApiReply (Api::*fn)(const ApiRequest&));
   Timestamp now() const;
   // Cluster mode: the 307 to the leader (or the 503) for a write this node
   // does not take; nullopt when it takes it. Asked before anything else.
   std::optional<ApiReply> route_write(const ApiRequest& req) const;
+  // A read's min_position beyond the end of `log` on a single node: never
+  // written, so 404 rather than a wait that cannot end. In a cluster the node
+  // waits (a follower's copy may be behind the leader's).
+  Status check_position_written(const EventLog& log, uint64_t position) const;
 
   // The caller's grant from "Authorization: Bearer <token>"; kUnauthenticated if
   // absent or invalid; kForbidden if a temporary password must be changed first
@@ -134,6 +139,10 @@ class Api {
   void add_view_routes();
   ApiReply get_catalog(const ApiRequest& req);
   ApiReply get_pricing(const ApiRequest& req);
+  ApiReply get_pricing_preview(const ApiRequest& req);
+  ApiReply get_pricing_diff(const ApiRequest& req);
+  ApiReply get_offer_price(const ApiRequest& req);
+  ApiReply get_offer_price_history(const ApiRequest& req);
   ApiReply get_users(const ApiRequest& req);
   ApiReply get_profile(const ApiRequest& req);
   ApiReply get_expiring_tax_exemptions(const ApiRequest& req);  // a partner's, or every partner's

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <charconv>
 #include <iterator>
 #include <optional>
@@ -56,7 +57,7 @@ inline Result<uint64_t> query_u64(const ApiRequest& req, const std::string& key,
 
 inline Result<Timestamp> query_time(const ApiRequest& req, const std::string& key, Timestamp fallback) {
   auto it = req.query.find(key);
-  if (it == req.query.end() || it->second.empty()) return fallback;
+  if (it == req.query.end()) return fallback;
   auto t = parse_timestamp(it->second);
   if (!t) return invalid_argument("must be an RFC 3339 UTC time or a date (2026-11-24)", key);
   return *t;
@@ -66,11 +67,15 @@ inline Result<YearMonth> parse_month(const ApiRequest& req, const std::string& k
   auto it = req.query.find(key);
   if (it == req.query.end()) return invalid_argument("is required (YYYY-MM)", key);
   const std::string& s = it->second;
+  const bool digits = s.size() == 7 && s[4] == '-' &&
+                      std::all_of(s.begin(), s.begin() + 4, [](char c) { return c >= '0' && c <= '9'; }) &&
+                      std::all_of(s.begin() + 5, s.end(), [](char c) { return c >= '0' && c <= '9'; });
   YearMonth m;
-  if (s.size() != 7 || s[4] != '-' || std::from_chars(s.data(), s.data() + 4, m.year).ec != std::errc() ||
-      std::from_chars(s.data() + 5, s.data() + 7, m.month).ec != std::errc() || m.month < 1 || m.month > 12) {
-    return invalid_argument("must be a month, YYYY-MM", key);
+  if (digits) {
+    m.year = std::stoi(s.substr(0, 4));
+    m.month = std::stoi(s.substr(5, 2));
   }
+  if (!digits || m.month < 1 || m.month > 12) return invalid_argument("must be a month, YYYY-MM", key);
   return m;
 }
 

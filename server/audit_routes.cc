@@ -69,20 +69,25 @@ ApiReply Api::get_state(const ApiRequest& req) {
   auto partner = path_partner(req);
   if (!partner) return reply_error(partner.status());
   if (Status s = authorize(*who, Permission::kReadAuditHistory, *partner); !s.is_ok()) return reply_error(s);
-  const bool by_time = req.query.count("as_of") > 0;
-  if (by_time == (req.query.count("at_position") > 0)) {
-    return reply_error(invalid_argument("give exactly one of as_of (a time) and at_position", "as_of"));
-  }
+  // as_of, at_position, both (the earlier point) or neither (the head).
   AsOf point;
-  if (by_time) {
-    if (req.query.at("as_of").empty()) return reply_error(invalid_argument("must be an RFC 3339 UTC time", "as_of"));
+  if (req.query.count("as_of")) {
     auto t = query_time(req, "as_of", Timestamp{});
     if (!t) return reply_error(t.status());
     point.time = *t;
-  } else {
+  }
+  const uint64_t head = stack_.log().head().value();
+  if (req.query.count("at_position")) {
     auto n = query_u64(req, "at_position", 0, 0, UINT64_MAX >> 1);
     if (!n) return reply_error(n.status());
+    if (*n > head) {
+      return reply_error(not_found("position " + std::to_string(*n) + " is beyond the log's head (" +
+                                       std::to_string(head) + ")",
+                                   "at_position"));
+    }
     point.position = GlobalPosition(*n);
+  } else if (!point.time) {
+    point.position = GlobalPosition(head);
   }
   auto states = partner_state_as_of(stack_.log(), &stack_.cipher(), *partner, point);
   if (!states) return reply_error(states.status());

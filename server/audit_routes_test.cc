@@ -153,10 +153,16 @@ TEST_F(AuditRoutes, StateIsForTheGlobalAdminTheOperatorAndThePartnersAuditor) {
   EXPECT_EQ(get(state, other_admin).status, 403u);
   EXPECT_EQ(get("/v1/partners/" + other + "/state?as_of=2100-01-01", auditor).status, 403u);
   EXPECT_EQ(get(state, "").status, 401u);
-  // Exactly one of the two points; a position the log does not have yet.
-  EXPECT_EQ(get("/v1/partners/" + partner + "/state", admin).status, 400u);
-  EXPECT_EQ(get("/v1/partners/" + partner + "/state?as_of=2100-01-01&at_position=1", admin).status, 400u);
-  EXPECT_EQ(get("/v1/partners/" + partner + "/state?at_position=999999", admin).status, 400u);
+  // Both: the earlier point; neither: the head; a position not written yet: 404.
+  Answer both = get("/v1/partners/" + partner + "/state?as_of=2100-01-01&at_position=1", admin);
+  EXPECT_EQ(both.status, 200u);
+  EXPECT_EQ(both.body.at("as_of").at("position"), json::value(1));
+  EXPECT_EQ(both.body.at("as_of").at("time"), json::value("2100-01-01T00:00:00.000000Z"));
+  Answer head = get("/v1/partners/" + partner + "/state", admin);
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.body.at("users"), get(state, admin).body.at("users"));
+  EXPECT_EQ(get("/v1/partners/" + partner + "/state?at_position=999999", admin).status, 404u);
+  EXPECT_EQ(get("/v1/partners/" + partner + "/state?as_of=", admin).status, 400u);
   EXPECT_EQ(get("/v1/partners/" + PartnerId::random().to_string() + "/state?at_position=1", operator_).status, 404u);
 }
 

@@ -176,7 +176,7 @@ std::string demo_curl_lines(const DemoInfo& demo, const std::string& base_url, c
          "\"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)[\"token\"])')\n";
   out += "curl -s -H \"Authorization: Bearer $TOKEN\" $ACCT/v1/partners/" + p + "/catalog\n";
   out += "curl -s -H \"Authorization: Bearer $TOKEN\" $ACCT/v1/partners/" + p + "/users\n";
-  out += "curl -s -H \"Authorization: Bearer $TOKEN\" \"$ACCT/v1/pricing/US/USD?offer=azure-plan\"\n";
+  out += "curl -s -H \"Authorization: Bearer $TOKEN\" \"$ACCT/v1/pricing/US/USD/offers/azure-plan\"\n";
   out += "curl -s -H \"Authorization: Bearer $TOKEN\" \"$ACCT/v1/pricing/US/USD?format=csv\" | sed -n 1,3p\n";
   out += "curl -s -H \"Authorization: Bearer $TOKEN\" -X POST $ACCT/v1/commands -d '{\"type\":\"UpdateSupportProfile\","
          "\"command_id\":\"'$(cat /proc/sys/kernel/random/uuid)'\",\"partner_id\":\"" +

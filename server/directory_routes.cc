@@ -15,14 +15,16 @@ using namespace api;  // NOLINT: the shared replies and parsers
 
 namespace {
 
-// A text filter: at most `max` bytes, no control characters.
+// A text filter: at most `max` characters (code points), no control characters.
 Result<std::string> text_param(const ApiRequest& req, const std::string& key, size_t max) {
   auto it = req.query.find(key);
   if (it == req.query.end()) return std::string();
-  if (it->second.size() > max) return invalid_argument("at most " + std::to_string(max) + " bytes", key);
+  size_t characters = 0;
   for (unsigned char c : it->second) {
     if (c < 0x20 || c == 0x7f) return invalid_argument("has a control character", key);
+    if ((c & 0xC0) != 0x80) ++characters;
   }
+  if (characters > max) return invalid_argument("at most " + std::to_string(max) + " characters", key);
   return it->second;
 }
 
@@ -53,20 +55,26 @@ ApiReply Api::get_directory_profiles(const ApiRequest& req) {
     if (!v) return reply_error(v.status());
     *out = std::move(*v);
   }
-  auto limit = query_u64(req, "limit", 20, 1, 2500);
+  // Deep pages are bounded: a search reads at most 25 x 100 = 2,500 listings.
+  auto limit = query_u64(req, "limit", 20, 1, 100);
   if (!limit) return reply_error(limit.status());
-  auto page = query_u64(req, "page", 1, 1, 2500);
+  auto page = query_u64(req, "page", 1, 1, 25);
   if (!page) return reply_error(page.status());
-  // Deep pages are bounded: a search reads at most 2,500 listings.
-  if (*page * *limit > 2500) return reply_error(invalid_argument("page x limit must be at most 2500", "page"));
   q.limit = *limit;
   q.page = *page;
+  if (req.first_rows > 0) {
+    q.limit = req.first_rows;
+    q.page = 1;
+  }
   QueryOptions options;
   options.wait = options_.min_position_wait;
   if (auto it = req.query.find("min_position"); it != req.query.end()) {
     auto mp = position_for(it->second, options_.shard);
     if (!mp) return reply_error(mp.status());
-    if (*mp) options.min_position = GlobalPosition(**mp);
+    if (*mp) {
+      if (Status s = check_position_written(views_->log(), **mp); !s.is_ok()) return reply_error(s);
+      options.min_position = GlobalPosition(**mp);
+    }
   }
   return reply_result(queries_->listings(q, options));
 }

@@ -143,11 +143,10 @@ TEST_F(Directory, AnyoneFindsPublishedProfilesRankedAndFiltered) {
 TEST_F(Directory, BadParametersAre400NamingThem) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"limit=0", "limit"},
-      {"limit=2501", "limit"},
+      {"limit=101", "limit"},
       {"page=0", "page"},
-      {"page=51&limit=50", "page"},
+      {"page=26", "page"},
       {"q=" + std::string(201, 'a'), "q"},
-      {"q=a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k%20l%20m%20n%20o%20p%20q", "q"},
       {"region=" + std::string(33, 'x'), "region"},
       {"industry=a%01b", "industry"},
   };

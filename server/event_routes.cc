@@ -73,8 +73,8 @@ struct WipedString {
 
 void Api::add_event_routes() {
   router_.add(http::verb::get, "/v1/streams/{stream}", bind(&Api::get_stream));
-  router_.add(http::verb::get, "/v1/events", bind(&Api::get_events));
-  router_.add(http::verb::get, "/v1/events/subscribe", bind(&Api::subscribe));
+  router_.add(http::verb::get, "/v1/events", bind_shard(&Api::get_events));
+  router_.add(http::verb::get, "/v1/events/subscribe", bind_shard(&Api::subscribe));
 }
 
 ApiReply Api::get_stream(const ApiRequest& req) {

@@ -28,10 +28,10 @@ ApiReply reply_text(std::string body) {
 }  // namespace
 
 void Api::add_proof_routes() {
-  router_.add(http::verb::get, "/v1/checkpoints/latest", bind(&Api::get_latest_checkpoint));
-  router_.add(http::verb::post, "/v1/checkpoints/cosignatures", bind(&Api::post_cosignature));
-  router_.add(http::verb::get, "/v1/proofs/inclusion", bind(&Api::get_inclusion_proof));
-  router_.add(http::verb::get, "/v1/proofs/consistency", bind(&Api::get_consistency_proof));
+  router_.add(http::verb::get, "/v1/checkpoints/latest", bind_shard(&Api::get_latest_checkpoint));
+  router_.add(http::verb::post, "/v1/checkpoints/cosignatures", bind_shard(&Api::post_cosignature));
+  router_.add(http::verb::get, "/v1/proofs/inclusion", bind_shard(&Api::get_inclusion_proof));
+  router_.add(http::verb::get, "/v1/proofs/consistency", bind_shard(&Api::get_consistency_proof));
 }
 
 // The latest tree checkpoint, as the signed note it is (c2sp.org/tlog-checkpoint).
@@ -62,19 +62,21 @@ ApiReply Api::get_inclusion_proof(const ApiRequest& req) {
   } else if (auto latest = signer->latest_tree_checkpoint(); latest && latest->body.tree_size >= *position) {
     size = latest->body.tree_size;
   } else {
-    return reply_error(Status(StatusCode::kNotYet, "position " + std::to_string(*position) +
-                                                       " is not covered by a signed checkpoint yet; ask again after "
-                                                       "the next one, or give tree_size",
-                              "position"));
+    // No such proof yet (a request the schema allows, so 404 rather than 400).
+    return reply_error(not_found("position " + std::to_string(*position) +
+                                     " is not covered by a signed checkpoint yet; ask again after the next one, or "
+                                     "give tree_size",
+                                 "position"));
   }
   if (*position > size) {
-    return reply_error(invalid_argument("position " + std::to_string(*position) + " is not in a tree of " +
-                                            std::to_string(size) + " leaves",
-                                        "position"));
+    return reply_error(not_found("position " + std::to_string(*position) + " is not in a tree of " +
+                                     std::to_string(size) + " leaves",
+                                 "position"));
   }
   if (size > stack_.log().head().value()) {
-    return reply_error(invalid_argument("the log has " + std::to_string(stack_.log().head().value()) + " events",
-                                        "tree_size"));
+    return reply_error(not_found("no tree of that size: the log has " +
+                                     std::to_string(stack_.log().head().value()) + " events",
+                                 "tree_size"));
   }
   auto batch = stack_.log().read_all(GlobalPosition(*position), 1);
   if (!batch) return reply_error(batch.status());
@@ -114,9 +116,12 @@ ApiReply Api::get_consistency_proof(const ApiRequest& req) {
   if (!from) return reply_error(from.status());
   auto to = query_u64(req, "to", 0, 1, UINT64_MAX >> 1);
   if (!to) return reply_error(to.status());
-  if (*from > *to) return reply_error(invalid_argument("must not be above `to`", "from"));
+  // Well-formed but for trees that do not exist (or a proof that cannot): no such proof.
+  if (*from > *to) return reply_error(not_found("no proof from a larger tree to a smaller one", "from"));
   if (*to > stack_.log().head().value()) {
-    return reply_error(invalid_argument("the log has " + std::to_string(stack_.log().head().value()) + " events", "to"));
+    return reply_error(not_found("no tree of that size: the log has " + std::to_string(stack_.log().head().value()) +
+                                     " events",
+                                 "to"));
   }
   auto tree = signer->tree_at_head();
   if (!tree) return reply_error(Status(StatusCode::kUnavailable, tree.status().message()));

@@ -128,13 +128,13 @@ TEST_F(ProofRoutes, BadParametersAreRefusedNamingTheParameter) {
   const Case cases[] = {
       {"/v1/proofs/consistency?from=2", 400, "to"},
       {"/v1/proofs/consistency?from=0&to=2", 400, "from"},
-      {"/v1/proofs/consistency?from=3&to=2", 400, "from"},
-      {"/v1/proofs/consistency?from=1&to=" + beyond, 400, "to"},
+      {"/v1/proofs/consistency?from=3&to=2", 404, "from"},
+      {"/v1/proofs/consistency?from=1&to=" + beyond, 404, "to"},
       {"/v1/proofs/consistency?from=x&to=2", 400, "from"},
       {"/v1/proofs/inclusion?tree_size=2", 400, "position"},
-      {"/v1/proofs/inclusion?position=3&tree_size=2", 400, "position"},
-      {"/v1/proofs/inclusion?position=1&tree_size=" + beyond, 400, "tree_size"},
-      {"/v1/proofs/inclusion?position=1", 503, "position"},  // no signed checkpoint covers it yet
+      {"/v1/proofs/inclusion?position=3&tree_size=2", 404, "position"},
+      {"/v1/proofs/inclusion?position=1&tree_size=" + beyond, 404, "tree_size"},
+      {"/v1/proofs/inclusion?position=1", 404, "position"},  // no signed checkpoint covers it yet
   };
   for (const Case& k : cases) {
     Reply r = request(http::verb::get, k.target, "", operator_token_);

@@ -36,6 +36,9 @@ struct ApiRequest {
   std::map<std::string, std::string> path_params;    // percent-decoded
   std::map<std::string, std::string> query;          // percent-decoded; a repeated key keeps the last
   std::string client_address;                        // the TCP peer's IP address ("" when unknown)
+  // Set by a cluster's shard router only (never from the wire): a directory
+  // search answers its first `first_rows` rows, for the router to merge pages.
+  size_t first_rows = 0;
 };
 
 struct ApiReply {

@@ -169,6 +169,8 @@ TEST(OpenApi, TheCommandSchemasAreTheParsers) {
   const std::string_view block = yaml.substr(begin, end + std::string_view(kCommandSchemasEnd).size() - begin);
   EXPECT_EQ(block, command_schemas_block()) << "stale: run ./build-test/generate_command_schemas";
   EXPECT_NE(yaml.find("schema: {$ref: \"#/components/schemas/Command\"}"), std::string_view::npos);
+  // Not a body POST /v1/commands takes: the new password travels beside it (POST /v1/me/password).
+  EXPECT_EQ(yaml.find("ChangePasswordCommand"), std::string_view::npos);
 }
 
 // Every command of the parser has a schema, and a command of docs/commands.md

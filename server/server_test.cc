@@ -68,17 +68,18 @@ TEST_F(ServerFixture, EnrolSignInChangePasswordCreateUsersPinAndReadYourWrites) 
                         "", token);
   ASSERT_EQ(users.status, 200u) << users.body;
   EXPECT_NE(users.body.find("sam@contoso.example"), std::string::npos);
-  // A position the log has not reached: "not yet", bounded.
+  // A position the log has not reached: on a single node it was never written (404, at once).
   Reply too_early = request(http::verb::get, "/v1/partners/" + partner + "/profile?min_position=999999", "", token);
-  EXPECT_EQ(too_early.status, 503u) << too_early.body;
+  EXPECT_EQ(too_early.status, 404u) << too_early.body;
+  EXPECT_EQ(too_early.json().at("error").at("field").as_string(), "min_position");
   // No token: 401. The Sales agent may read the catalog, not the directory or pricing.
   EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/users", "", "").status, 401u);
   const std::string sam = sign_in_and_change(
       partner, "sam@contoso.example", std::string(created.json().at("result").at("temporary_password").as_string()));
   EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/catalog", "", sam).status, 200u);
   EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/users", "", sam).status, 403u);
-  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?offer=azure-plan", "", sam).status, 403u);
-  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?offer=azure-plan", "", token).status, 200u);
+  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD/offers/azure-plan", "", sam).status, 403u);
+  EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD/offers/azure-plan", "", token).status, 200u);
 
   Reply events = request(http::verb::get, "/v1/streams/partner-" + partner + "?limit=2", "", token);
   ASSERT_EQ(events.status, 200u) << events.body;
@@ -257,10 +258,10 @@ TEST_F(ServerFixture, PriceListsDownloadAsCsvWithAByteOrderMark) {
             "application/json");
 
   // Next month's preview and a diff of two months.
-  Reply preview = request(http::verb::get, "/v1/pricing/US/USD?view=preview&format=csv&" + at, "", ada);
+  Reply preview = request(http::verb::get, "/v1/pricing/US/USD/preview?format=csv&" + at, "", ada);
   EXPECT_EQ(preview.status, 200u) << preview.body;
   EXPECT_EQ(preview.header("content-disposition").rfind("attachment; filename=\"price-list-preview-US-USD-", 0), 0u);
-  Reply diff = request(http::verb::get, "/v1/pricing/US/USD?view=diff&from_month=2020-01&to_month=2020-02&format=csv&" + at,
+  Reply diff = request(http::verb::get, "/v1/pricing/US/USD/diff?from_month=2020-01&to_month=2020-02&format=csv&" + at,
                        "", ada);
   ASSERT_EQ(diff.status, 200u) << diff.body;
   EXPECT_EQ(diff.header("content-disposition"), "attachment; filename=\"price-list-diff-US-USD-2020-01-to-2020-02.csv\"");
@@ -270,9 +271,9 @@ TEST_F(ServerFixture, PriceListsDownloadAsCsvWithAByteOrderMark) {
   Reply bad = request(http::verb::get, "/v1/pricing/US/USD?format=xml", "", ada);
   EXPECT_EQ(bad.status, 400u);
   EXPECT_EQ(bad.json().at("error").at("field").as_string(), "format");
-  Reply one_offer = request(http::verb::get, "/v1/pricing/US/USD?offer=azure-plan&format=csv", "", ada);
-  EXPECT_EQ(one_offer.status, 400u);
-  EXPECT_EQ(one_offer.json().at("error").at("field").as_string(), "format");
+  Reply no_month = request(http::verb::get, "/v1/pricing/US/USD/diff?from_month=2020-01&format=csv", "", ada);
+  EXPECT_EQ(no_month.status, 400u);
+  EXPECT_EQ(no_month.json().at("error").at("field").as_string(), "to_month");
   EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?format=csv", "", "").status, 401u);
 }
 
@@ -315,7 +316,17 @@ TEST_F(ServerFixture, OneLogSpeaksTheShardPositionTokensToo) {
   EXPECT_EQ(at, "s0:" + std::to_string(last));
   const std::string users = "/v1/partners/" + partner + "/users?min_position=";
   EXPECT_EQ(request(http::verb::get, users + at, "", token).status, 200u);
-  EXPECT_EQ(request(http::verb::get, users + "s0:" + std::to_string(last + 1000), "", token).status, 503u);
+  EXPECT_EQ(request(http::verb::get, users + "s0:" + std::to_string(last + 1000), "", token).status, 404u);
+  // ?shard= on one log: 0 is this log, another shard does not exist here (404), 256 is malformed (400).
+  EXPECT_EQ(request(http::verb::get, "/v1/events?shard=0&limit=1", "", operator_token_).status, 200u);
+  for (const auto& [query, status] : {std::pair{"shard=1", 404u}, std::pair{"shard=99", 404u},
+                                      std::pair{"shard=256", 400u}, std::pair{"shard=x", 400u}}) {
+    for (const char* path : {"/v1/events?", "/v1/checkpoints/latest?", "/v1/proofs/consistency?from=1&to=1&"}) {
+      Reply r = request(http::verb::get, std::string(path) + query, "", operator_token_);
+      EXPECT_EQ(r.status, status) << path << query << ": " << r.body;
+      EXPECT_EQ(r.json().at("error").at("field").as_string(), "shard") << path << query;
+    }
+  }
   EXPECT_EQ(request(http::verb::get, users + "s1:" + std::to_string(last + 1000) + "," + at, "", token).status, 200u)
       << "another shard's position is not this log's to wait for";
   Reply bad = request(http::verb::get, users + "s0:", "", token);

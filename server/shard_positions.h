@@ -17,6 +17,10 @@ namespace accountable {
 // "s<shard>:<position>".
 std::string position_token(uint32_t shard, uint64_t position);
 
+// The largest shard number a request may name (?shard=, docs/openapi.yaml):
+// a shard outside 0-255 is a bad request, one the cluster lacks is 404.
+inline constexpr uint64_t kMaxShardParam = 255;
+
 // The position for `shard` in a min_position value: a plain number (any
 // shard), or tokens "s<n>:<position>" comma-separated (nullopt: `shard` is
 // not named, nothing to wait for; a shard named twice: the later position).

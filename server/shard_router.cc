@@ -11,6 +11,7 @@
 #include "schema/json_codec.h"
 #include "server/api.h"  // before api_replies.h, which needs what it includes
 #include "server/api_replies.h"
+#include "server/shard_positions.h"
 
 namespace accountable {
 
@@ -140,8 +141,13 @@ ApiReply ShardRouter::handle(size_t route, Rule rule, const ApiRequest& req) con
     case Rule::kEvents: {
       uint32_t shard = 0;
       if (req.query.count("shard")) {
-        auto s = query_u64(req, "shard", 0, 0, shards() - 1);
+        auto s = query_u64(req, "shard", 0, 0, kMaxShardParam);
         if (!s) return reply_error(s.status());
+        if (*s >= shards()) {
+          return reply_error(not_found("the cluster has no shard " + std::to_string(*s) + " (it has " +
+                                           std::to_string(shards()) + ")",
+                                       "shard"));
+        }
         shard = static_cast<uint32_t>(*s);
       } else if (auto p = req.query.find("partner"); p != req.query.end()) {
         shard = partner_shard(p->second);
@@ -259,19 +265,15 @@ ApiReply ShardRouter::merged_expiring(size_t route, const ApiRequest& req) const
 }
 
 // Page p of `limit` is rows [(p-1) x limit, p x limit) of the merged order, so
-// each shard is asked for its first p x limit rows (the handler bounds that
-// product); the merged order is the handler's: relevance (with q), else the
+// each shard is asked for its first p x limit rows (at most 25 x 100); the merged order is the handler's: relevance (with q), else the
 // partner's name; then partner id and region. Each shard's answer costs one
 // token of the directory's rate limit.
 ApiReply ShardRouter::merged_directory(size_t route, const ApiRequest& req) const {
-  auto limit = query_u64(req, "limit", 20, 1, 2500);
+  auto limit = query_u64(req, "limit", 20, 1, 100);
   if (!limit) return reply_error(limit.status());
-  auto page = query_u64(req, "page", 1, 1, 2500);
+  auto page = query_u64(req, "page", 1, 1, 25);
   if (!page) return reply_error(page.status());
-  if (*page * *limit > 2500) return reply_error(invalid_argument("page x limit must be at most 2500", "page"));
-  ApiRequest first_rows{req.http, req.path, req.path_params, req.query, req.client_address};
-  first_rows.query["page"] = "1";
-  first_rows.query["limit"] = std::to_string(*page * *limit);
+  ApiRequest first_rows{req.http, req.path, req.path_params, req.query, req.client_address, *page * *limit};
   const bool ranked = req.query.count("q") && !req.query.at("q").empty();
   std::vector<json::value> rows;
   bool more = false;

@@ -243,15 +243,16 @@ TEST_F(ShardedServer, PartnersOnEveryShardReadTheCatalogAndPriceListsOfShardZero
     ASSERT_EQ(pricing.status, 200u) << pricing.body;
     EXPECT_NE(pricing.body.find("azure-plan"), std::string::npos) << pricing.body;
 
-    // A position of this shard beyond its head is waited for (and refused);
-    // one of another shard is not this shard's to wait for.
+    // A position of this shard beyond its head was never written (one node
+    // takes every shard's writes here: 404); one of another shard is not this
+    // shard's to wait for.
     const std::string other = "s" + std::to_string((shard + 1) % kShards) + ":999999";
     EXPECT_EQ(request(http::verb::get, "/v1/partners/" + partner + "/users?min_position=" + other, "", token).status,
               200u);
     EXPECT_EQ(request(http::verb::get,
                       "/v1/partners/" + partner + "/users?min_position=s" + std::to_string(shard) + ":999999", "", token)
                   .status,
-              503u);
+              404u);
 
     // Raw events: the partner's shard, found by ?partner=, by the stream's
     // name, and by the caller's token.
@@ -275,10 +276,13 @@ TEST_F(ShardedServer, PartnersOnEveryShardReadTheCatalogAndPriceListsOfShardZero
   ASSERT_FALSE(refused.is_ok());
   EXPECT_EQ(refused.status().field(), "type") << refused.status().to_string();
 
-  // Malformed tokens and shards are refused by name.
-  Reply bad = request(http::verb::get, "/v1/events?shard=3", "", operator_token_);
+  // Malformed tokens and shards are refused by name; a shard the cluster lacks is 404.
+  Reply missing = request(http::verb::get, "/v1/events?shard=3", "", operator_token_);
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_NE(missing.body.find("\"field\":\"shard\""), std::string::npos) << missing.body;
+  Reply bad = request(http::verb::get, "/v1/events?shard=256", "", operator_token_);
   EXPECT_EQ(bad.status, 400u);
-  EXPECT_NE(bad.body.find("shard"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("\"field\":\"shard\""), std::string::npos) << bad.body;
   Reply bad_position = request(http::verb::get, "/v1/pricing/US/USD?min_position=s0:x", "", operator_token_);
   EXPECT_EQ(bad_position.status, 400u);
   EXPECT_NE(bad_position.body.find("min_position"), std::string::npos) << bad_position.body;

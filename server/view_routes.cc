@@ -5,6 +5,7 @@
 
 #include "aggregates/context.h"
 #include "aggregates/roles.h"
+#include "aggregates/validation.h"
 #include "projections/view_csv.h"
 #include "projections/view_json.h"
 #include "server/api_replies.h"
@@ -57,6 +58,11 @@ std::string month_part(const std::vector<PriceListView>& lists, Timestamp date) 
 void Api::add_view_routes() {
   router_.add(http::verb::get, "/v1/partners/{id}/catalog", bind(&Api::get_catalog));
   router_.add(http::verb::get, "/v1/pricing/{market}/{currency}", bind(&Api::get_pricing));
+  router_.add(http::verb::get, "/v1/pricing/{market}/{currency}/preview", bind(&Api::get_pricing_preview));
+  router_.add(http::verb::get, "/v1/pricing/{market}/{currency}/diff", bind(&Api::get_pricing_diff));
+  router_.add(http::verb::get, "/v1/pricing/{market}/{currency}/offers/{offer_id}", bind(&Api::get_offer_price));
+  router_.add(http::verb::get, "/v1/pricing/{market}/{currency}/offers/{offer_id}/history",
+              bind(&Api::get_offer_price_history));
   router_.add(http::verb::get, "/v1/partners/{id}/users", bind(&Api::get_users));
   router_.add(http::verb::get, "/v1/partners/{id}/profile", bind(&Api::get_profile));
   router_.add(http::verb::get, "/v1/partners/{id}/tax-exemptions/expiring", bind(&Api::get_expiring_tax_exemptions));
@@ -74,7 +80,11 @@ Result<Api::ViewRead> Api::view_read(const ApiRequest& req, bool reads_catalog) 
     // A position, or shard tokens: this shard's part (the catalog's: shard 0).
     auto mp = position_for(it->second, reads_catalog ? 0 : options_.shard);
     if (!mp) return mp.status();
-    if (*mp) read.options.min_position = GlobalPosition(**mp);
+    if (*mp) {
+      const ViewSet* views = reads_catalog && options_.catalog_views ? options_.catalog_views : views_;
+      if (views) ACCT_RETURN_IF_ERROR(check_position_written(views->log(), **mp));
+      read.options.min_position = GlobalPosition(**mp);
+    }
   }
   return read;
 }
@@ -92,50 +102,91 @@ ApiReply Api::get_catalog(const ApiRequest& req) {
   return reply_result(queries_->catalog(read->who, *partner, *date, filter, read->options));
 }
 
+// The market and currency of a pricing path, checked as the commands check them.
+static Status check_pricing_path(const ApiRequest& req) {
+  ACCT_RETURN_IF_ERROR(check_field(req.path_params.at("market"), field_rule<PriceList>("market"), "market"));
+  return check_field(req.path_params.at("currency"), field_rule<PriceList>("currency"), "currency");
+}
+
+// The price lists of a market and currency: one route per answer, so that
+// each has its own parameters (docs/openapi.yaml states them exactly).
 ApiReply Api::get_pricing(const ApiRequest& req) {
   auto read = view_read(req, /*reads_catalog=*/true);
   if (!read) return reply_error(read.status());
+  if (Status s = check_pricing_path(req); !s.is_ok()) return reply_error(s);
   const std::string& market = req.path_params.at("market");
   const std::string& currency = req.path_params.at("currency");
   auto date = query_time(req, "date", now());
   if (!date) return reply_error(date.status());
-  const std::string view = req.query.count("view") ? req.query.at("view") : "";
   auto csv = wants_csv(req);
   if (!csv) return reply_error(csv.status());
-  const std::string name = file_name_part(market) + "-" + file_name_part(currency);
-  if (auto offer = req.query.find("offer"); offer != req.query.end()) {
-    if (*csv) return reply_error(invalid_argument("csv is for price lists, previews and diffs, not one offer", "format"));
-    if (view == "history") {
-      return reply_result(queries_->price_history(read->who, offer->second, market, currency, read->options));
-    }
-    auto quote = queries_->price(read->who, offer->second, market, currency, *date, read->options);
-    if (!quote) return reply_error(quote.status());
-    if (!quote->has_value()) {
-      return reply_error(Status(StatusCode::kNotFound, "no price for offer " + offer->second + " in " + market + "/" +
-                                                           currency + " on that date",
-                                "offer"));
-    }
-    return reply_json(to_json(*quote));
-  }
-  if (view == "preview") {
-    auto lists = queries_->price_list_preview(read->who, market, *date, currency, read->options);
-    if (!lists || !*csv) return reply_result(lists);
-    return reply_csv(price_lists_csv(*lists), "price-list-preview-" + name + "-" + month_part(*lists, *date) + ".csv");
-  }
-  if (view == "diff") {
-    auto from = parse_month(req, "from_month");
-    if (!from) return reply_error(from.status());
-    auto to = parse_month(req, "to_month");
-    if (!to) return reply_error(to.status());
-    auto diff = queries_->price_diff(read->who, market, currency, *from, *to, read->options);
-    if (!diff || !*csv) return reply_result(diff);
-    return reply_csv(price_diff_csv(*diff), "price-list-diff-" + name + "-" + file_name_part(req.query.at("from_month")) +
-                                                "-to-" + file_name_part(req.query.at("to_month")) + ".csv");
-  }
-  if (!view.empty()) return reply_error(invalid_argument("must be preview, diff or history (with offer)", "view"));
   auto lists = queries_->price_list(read->who, market, *date, currency, read->options);
   if (!lists || !*csv) return reply_result(lists);
-  return reply_csv(price_lists_csv(*lists), "price-list-" + name + "-" + month_part(*lists, *date) + ".csv");
+  return reply_csv(price_lists_csv(*lists), "price-list-" + file_name_part(market) + "-" + file_name_part(currency) +
+                                                "-" + month_part(*lists, *date) + ".csv");
+}
+
+ApiReply Api::get_pricing_preview(const ApiRequest& req) {
+  auto read = view_read(req, /*reads_catalog=*/true);
+  if (!read) return reply_error(read.status());
+  if (Status s = check_pricing_path(req); !s.is_ok()) return reply_error(s);
+  const std::string& market = req.path_params.at("market");
+  const std::string& currency = req.path_params.at("currency");
+  auto date = query_time(req, "date", now());
+  if (!date) return reply_error(date.status());
+  auto csv = wants_csv(req);
+  if (!csv) return reply_error(csv.status());
+  auto lists = queries_->price_list_preview(read->who, market, *date, currency, read->options);
+  if (!lists || !*csv) return reply_result(lists);
+  return reply_csv(price_lists_csv(*lists), "price-list-preview-" + file_name_part(market) + "-" +
+                                                file_name_part(currency) + "-" + month_part(*lists, *date) + ".csv");
+}
+
+ApiReply Api::get_pricing_diff(const ApiRequest& req) {
+  auto read = view_read(req, /*reads_catalog=*/true);
+  if (!read) return reply_error(read.status());
+  if (Status s = check_pricing_path(req); !s.is_ok()) return reply_error(s);
+  const std::string& market = req.path_params.at("market");
+  const std::string& currency = req.path_params.at("currency");
+  auto from = parse_month(req, "from_month");
+  if (!from) return reply_error(from.status());
+  auto to = parse_month(req, "to_month");
+  if (!to) return reply_error(to.status());
+  auto csv = wants_csv(req);
+  if (!csv) return reply_error(csv.status());
+  auto diff = queries_->price_diff(read->who, market, currency, *from, *to, read->options);
+  if (!diff || !*csv) return reply_result(diff);
+  return reply_csv(price_diff_csv(*diff), "price-list-diff-" + file_name_part(market) + "-" +
+                                              file_name_part(currency) + "-" +
+                                              file_name_part(req.query.at("from_month")) + "-to-" +
+                                              file_name_part(req.query.at("to_month")) + ".csv");
+}
+
+ApiReply Api::get_offer_price(const ApiRequest& req) {
+  auto read = view_read(req, /*reads_catalog=*/true);
+  if (!read) return reply_error(read.status());
+  if (Status s = check_pricing_path(req); !s.is_ok()) return reply_error(s);
+  const std::string& market = req.path_params.at("market");
+  const std::string& currency = req.path_params.at("currency");
+  const std::string& offer = req.path_params.at("offer_id");
+  auto date = query_time(req, "date", now());
+  if (!date) return reply_error(date.status());
+  auto quote = queries_->price(read->who, offer, market, currency, *date, read->options);
+  if (!quote) return reply_error(quote.status());
+  if (!quote->has_value()) {
+    return reply_error(Status(StatusCode::kNotFound,
+                              "no price for offer " + offer + " in " + market + "/" + currency + " on that date",
+                              "offer_id"));
+  }
+  return reply_json(to_json(*quote));
+}
+
+ApiReply Api::get_offer_price_history(const ApiRequest& req) {
+  auto read = view_read(req, /*reads_catalog=*/true);
+  if (!read) return reply_error(read.status());
+  if (Status s = check_pricing_path(req); !s.is_ok()) return reply_error(s);
+  return reply_result(queries_->price_history(read->who, req.path_params.at("offer_id"), req.path_params.at("market"),
+                                              req.path_params.at("currency"), read->options));
 }
 
 ApiReply Api::get_users(const ApiRequest& req) {

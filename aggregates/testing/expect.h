@@ -22,6 +22,15 @@ inline ::testing::AssertionResult is_rule(const Status& s, std::string_view rule
   return ::testing::AssertionSuccess();
 }
 
+// The rule, naming the field.
+inline ::testing::AssertionResult is_rule(const Status& s, std::string_view rule_id, const std::string& field) {
+  if (s.code() != StatusCode::kRuleViolated || rule_of(s) != rule_id || s.field() != field) {
+    return ::testing::AssertionFailure() << "expected rule_violated " << rule_id << " [" << field << "], got "
+                                         << s.to_string();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 inline ::testing::AssertionResult is_code(const Status& s, StatusCode code, const std::string& field = "") {
   if (s.code() != code || (!field.empty() && s.field() != field)) {
     return ::testing::AssertionFailure() << "expected " << status_code_name(code) << " [" << field << "], got "

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "aggregates/country_rules.h"
+#include "schema/country_rules.h"
 #include "aggregates/testing/world.h"
 
 namespace accountable::testing {

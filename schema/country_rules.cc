@@ -1,4 +1,4 @@
-#include "aggregates/country_rules.h"
+#include "schema/country_rules.h"
 
 #include <algorithm>
 
