@@ -5,6 +5,7 @@
 #include "aggregates/roles.h"
 #include "aggregates/rule_errors.h"
 #include "aggregates/validation.h"
+#include "schema/notification_ids.h"
 
 namespace accountable {
 
@@ -193,6 +194,27 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateO
   profile.phone = c.phone;
   return Decision{
       {user_write(u, {UserProfileUpdated{PersonalContact{user_subject(u.user_id), profile}, u.email_fingerprint}})}};
+}
+
+// Only the form of the ids is checked: the aggregate does not see the feed, and
+// marking an id that names nothing is harmless (the view keeps it, nothing shows it).
+Result<Decision> decide(const PartnerState& p, const UserState& u, const MarkNotificationsRead& c,
+                        const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(check_own_account(p, u, ctx, MarkNotificationsRead::kName, c.partner_id, c.user_id,
+                                         "mark another user's notifications read"));
+  if (c.up_to == 0 && c.ids.empty()) return invalid_argument("give up_to (a position) or ids, or both", "ids");
+  if (c.up_to > (UINT64_MAX >> 1)) return invalid_argument("must be a log position", "up_to");
+  if (c.ids.size() > kMaxNotificationIds) {
+    return invalid_argument("at most " + std::to_string(kMaxNotificationIds) + " ids per command", "ids");
+  }
+  for (size_t i = 0; i < c.ids.size(); ++i) {
+    const std::string field = "ids[" + std::to_string(i) + "]";
+    ACCT_RETURN_IF_ERROR(check_notification_id(c.ids[i], field));
+    for (size_t j = 0; j < i; ++j) {
+      if (c.ids[j] == c.ids[i]) return invalid_argument("id listed twice", field);
+    }
+  }
+  return Decision{{user_write(u, {NotificationsRead{c.up_to, c.ids, ctx.now}})}};
 }
 
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx) {

@@ -281,6 +281,9 @@ template <class F> void fields(F& f, UpdateOwnProfile& x) {
   f("partner_id", x.partner_id); f("user_id", x.user_id); f("first_name", x.first_name); f("last_name", x.last_name);
   f("phone", x.phone, kOpt);
 }
+template <class F> void fields(F& f, MarkNotificationsRead& x) {
+  f("partner_id", x.partner_id); f("user_id", x.user_id); f("up_to", x.up_to, kOpt); f("ids", x.ids, kOpt);
+}
 template <class F> void fields(F& f, DeactivateUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, RestoreUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, PurgeUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
@@ -363,6 +366,9 @@ template <class F> void fields(F& f, AuditorAccessIssued& x) {
 }
 template <class F> void fields(F& f, MpnIdCorrected& x) {
   f("previous_mpn_id", x.previous_mpn_id); f("mpn_id", x.mpn_id); f("reason", x.reason); f("at", x.at);
+}
+template <class F> void fields(F& f, NotificationsRead& x) {
+  f("up_to", x.up_to); f("ids", x.ids); f("at", x.at);
 }
 template <class F> void fields(F& f, AuditorAccessRevoked& x) {
   f("grant_id", x.grant_id); f("reason", x.reason); f("at", x.at);
