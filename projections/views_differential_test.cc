@@ -1,4 +1,4 @@
-// Differential test of the five views: many random command sequences (seeded,
+// Differential test of the views: many random command sequences (seeded,
 // deterministic) run through the real Engine on a real log in a temporary
 // folder while the runner applies them live (with a restart half-way, which
 // resumes from the checkpoints). Then every view must equal a model computed
@@ -54,7 +54,7 @@ class Generator {
     if (pick(8) == 0) w_.clock.advance_days(pick(10) == 0 ? 31 : pick(3));
     TrackedPartner& p = partners[static_cast<size_t>(pick(static_cast<int>(partners.size())))];
     const Principal ga = PartnerUser{p.id, p.admin, {}, true};  // the engine reads its rights from its stream
-    const int r = pick(43);
+    const int r = pick(45);
     switch (r) {
       case 0:
       case 1:
@@ -192,6 +192,18 @@ class Generator {
       }
       case 35:
         return (void)run(testing::op(), IssueAuditorAccess{p.id, "audit@kpmg.example", plus_days(w_.clock.now(), 90)});
+      case 43:
+      case 44: {
+        // A user marks their own feed read: up to a position at or past the head, and some ids.
+        const UserId u = some_user(p);
+        const uint64_t head = w_.log->head().value();
+        std::vector<std::string> ids;
+        for (int i = pick(3); i > 0; --i) ids.push_back(std::to_string(1 + pick(static_cast<int>(head + 5))));
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        const uint64_t up_to = pick(2) ? static_cast<uint64_t>(pick(static_cast<int>(head + 5))) : 0;
+        return (void)run(PartnerUser{p.id, u, {}, true}, MarkNotificationsRead{p.id, u, up_to, ids});
+      }
       default:
         return;
     }
