@@ -756,6 +756,69 @@ void check_against_model(ViewWorld& w, ViewSet& views, const Generator& g) {
 
 class ViewsDifferential : public ::testing::TestWithParam<uint64_t> {};
 
+// The notifications view against a model from the streams: each user sees
+// their own role events, their partner's vetting / suspension / reinstatement
+// and (with the price-list permission) their market's price lists, none older
+// than their creation, nothing once purged; newest first.
+void check_notifications(ViewWorld& w, ViewSet& views, const Generator& g) {
+  ReadBatch keep;
+  std::vector<std::pair<uint64_t, std::string>> lists;  // position, market
+  for (const RecordedEvent& e : stream_events(w, catalog_stream(), &keep)) {
+    if (e.type != PriceListPublished::kType) continue;
+    auto event = decode_event(e.type, e.schema_version, e.payload);
+    ASSERT_TRUE(event.is_ok());
+    lists.emplace_back(e.position.value(), std::get<PriceListPublished>(*event).price_list.market);
+  }
+  size_t checked = 0;
+  for (const TrackedPartner& p : g.partners) {
+    std::vector<uint64_t> partner_rows;
+    for (const RecordedEvent& e : stream_events(w, partner_stream(p.id), &keep)) {
+      if (e.type == VettingStatusChanged::kType || e.type == PartnerSuspended::kType ||
+          e.type == PartnerReinstated::kType) {
+        partner_rows.push_back(e.position.value());
+      }
+    }
+    for (const UserId& u : p.users) {
+      uint64_t since = 0;
+      bool purged = false;
+      std::vector<uint64_t> own;
+      for (const RecordedEvent& e : stream_events(w, user_stream(u), &keep)) {
+        if (e.type == UserCreated::kType) since = e.position.value();
+        if (e.type == RoleAssigned::kType || e.type == RoleRemoved::kType) own.push_back(e.position.value());
+        if (e.type == UserPurged::kType) purged = true;
+      }
+      for (bool prices : {false, true}) {
+        std::vector<uint64_t> want;
+        if (!purged) {
+          want = own;
+          for (uint64_t x : partner_rows) {
+            if (x >= since) want.push_back(x);
+          }
+          for (const auto& [x, market] : lists) {
+            if (prices && market == p.country && x >= since) want.push_back(x);
+          }
+        }
+        std::sort(want.rbegin(), want.rend());
+        std::vector<uint64_t> got;
+        uint64_t unread = 0;
+        NotificationQuery q;
+        q.limit = 1'000'000;
+        ASSERT_TRUE(views.read(NotificationsView::kName, [&](Db& db) -> Status {
+                           auto page = NotificationsView::feed(db, NotificationReader{p.id, u, prices}, q);
+                           if (!page) return page.status();
+                           for (const Notification& n : page->items) got.push_back(n.position);
+                           unread = page->unread_count;
+                           return Status::ok();
+                         }).is_ok());
+        EXPECT_EQ(got, want) << "user " << u.to_string() << (prices ? " with" : " without") << " price lists";
+        EXPECT_LE(unread, got.size());
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 0u);
+}
+
 TEST_P(ViewsDifferential, EveryViewEqualsTheModelAndARebuildFromZero) {
   const uint64_t seed = GetParam();
   ViewWorld w(at("2026-01-05T08:00:00Z"));
@@ -799,6 +862,7 @@ TEST_P(ViewsDifferential, EveryViewEqualsTheModelAndARebuildFromZero) {
   }
 
   check_against_model(w, *views, g);
+  check_notifications(w, *views, g);
 
   // The incremental files equal files rebuilt from position 0, one view at a time...
   std::map<std::string, std::string> incremental;
