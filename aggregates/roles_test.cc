@@ -255,6 +255,11 @@ TEST(PermissionMatrix, ReadPermissionsFollowDomain) {
   EXPECT_EQ(authorize(Auditor{AuditorGrantId(), PartnerId()}, Permission::kReadAuditHistory, p).code(),
             StatusCode::kForbidden);
   EXPECT_TRUE(authorize(user({}), Permission::kReadOwnProfile, p).is_ok());
+  // One's own feed: every user, no other principal (no user record).
+  EXPECT_TRUE(authorize(user({}), Permission::kReadOwnNotifications, p).is_ok());
+  EXPECT_EQ(authorize(Operator{"x"}, Permission::kReadOwnNotifications, p).code(), StatusCode::kForbidden);
+  EXPECT_EQ(authorize(Auditor{AuditorGrantId(), p}, Permission::kReadOwnNotifications, p).code(),
+            StatusCode::kForbidden);
 }
 
 TEST(Roles, CategoriesFollowDomain) {
