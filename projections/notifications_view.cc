@@ -171,8 +171,9 @@ Status NotificationsView::apply(const ViewEvent& event) {
 
   if (const auto* x = std::get_if<PriceListPublished>(&e)) {
     const PriceList& list = x->price_list;
-    // A list for a later month than the one it is published in is a preview.
-    const YearMonth published = month_of(r.recorded_at);
+    // A list for a later month than the one it is published in is a preview
+    // (the decision's time, which the 30-day preview rule also used).
+    const YearMonth published = month_of(x->published_at);
     const bool preview = YearMonth{list.year, list.month} > published;
     const json::object details{{"market", list.market},
                                {"currency", list.currency},

@@ -67,18 +67,19 @@ class NotificationStream final : public ResponseStream {
   std::string content_type() const override { return "text/event-stream"; }
   std::optional<std::string> next(std::chrono::milliseconds wait) override {
     if (ended_) return std::nullopt;
+    // Sleeps until the view applies something past what the last query saw, or `wait`.
+    if (!more_ && !views_.wait_for(NotificationsView::kName, GlobalPosition(checked_ + 1),
+                                   std::chrono::steady_clock::now() + wait)
+                       .is_ok()) {
+      return quiet();
+    }
+    // Read before the query: whatever the view applies after this, the next round sees.
+    auto seen = views_.status(NotificationsView::kName);
+    if (!seen) return end(seen.status());
+    checked_ = seen->position.value();
+    // The caller's rights now: a revoked token or a deactivated user ends the stream.
     auto who = reader_();
     if (!who) return end(who.status());
-    if (!more_) {
-      // Sleeps until the view applies something past what it had, or `wait`.
-      auto seen = views_.status(NotificationsView::kName);
-      if (!seen) return end(seen.status());
-      const uint64_t from = std::max(seen->position.value(), cursor_);
-      if (!views_.wait_for(NotificationsView::kName, GlobalPosition(from + 1), std::chrono::steady_clock::now() + wait)
-               .is_ok()) {
-        return quiet();
-      }
-    }
     auto items = queries_.notifications_after(*who, cursor_, kBatch);
     if (!items) return end(items.status());
     more_ = items->size() == kBatch;
@@ -106,7 +107,8 @@ class NotificationStream final : public ResponseStream {
 
   const ViewSet& views_;
   const ViewQueries& queries_;
-  uint64_t cursor_;  // the last position sent (or skipped: before the stream began)
+  uint64_t cursor_;       // the last position sent (or skipped: before the stream began)
+  uint64_t checked_ = 0;  // the view's position before the last query
   std::function<Result<Principal>()> reader_;
   unsigned quiet_rounds_ = 0;
   bool more_ = true;  // the first round reads at once (a resume may have some waiting)
