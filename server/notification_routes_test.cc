@@ -322,5 +322,19 @@ TEST_F(NotificationRoutes, TheStreamSendsANewNotificationToItsUserOnly) {
   EXPECT_EQ(op.status, 403u) << op.body;
 }
 
+TEST_F(NotificationRoutes, TheStreamEndsWhenItsUserIsDeactivated) {
+  SseClient sam(server_->port(), "/v1/me/notifications/subscribe", sam_);
+  sam.read_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
+  ASSERT_NE(sam.text().find("200"), std::string::npos) << sam.text();
+  run(ada_, json::object{{"type", "DeactivateUser"}, {"partner_id", a_}, {"user_id", sam_id_}});
+  run(operator_token_, json::object{{"type", "SuspendPartner"}, {"partner_id", a_}, {"reason", "abuse"}});
+  const std::string& got =
+      sam.read_until([](const std::string& s) { return s.find("event: error") != std::string::npos; });
+  ASSERT_NE(got.find("event: error"), std::string::npos) << got;
+  EXPECT_EQ(got.find("event: partner_suspended"), std::string::npos) << "nothing after the deactivation";
+  sam.read_until([](const std::string&) { return false; }, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(sam.closed()) << "the server closes the stream";
+}
+
 }  // namespace
 }  // namespace accountable
