@@ -57,6 +57,7 @@ std::vector<DomainEvent> samples() {
       AuditorAccessIssued{grant, Personal<std::string>{auditor_subject(grant), "aud@x.com"}, t, at("2027-01-01")},
       AuditorAccessRevoked{grant, "the engagement ended early", t},
       MpnIdCorrected{"4012345", "4099999", "a typo at enrollment", t},
+      NotificationsRead{7, {"3", "5"}, t},
       PartnerUserAdded{uid(), std::string("\x00\xff\x10 fp", 6)},
       PartnerUserEmailChanged{uid(), "fp2"},
       PartnerUserRemoved{uid()},

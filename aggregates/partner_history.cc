@@ -233,6 +233,7 @@ std::string command_type_of(const std::vector<const PartnerEvent*>& commit) {
       {"UserDeactivated", "DeactivateUser"},
       {"UserRestored", "RestoreUser"},
       {"UserPurged", "PurgeUser"},
+      {"NotificationsRead", "MarkNotificationsRead"},
       {"BusinessProfileCreated", "CreateBusinessProfile"},
       {"BusinessProfileUpdated", "UpdateBusinessProfile"},
       {"ProfileLocationAdded", "AddProfileLocation"},

@@ -67,6 +67,9 @@ const std::vector<PermissionRule>& permission_rules() {
       {Permission::kReadAuditHistory, "read_audit_history", "read the audit history", {R::kGlobalAdmin}, false, false, true, true},
       {Permission::kReadOwnProfile, "read_own_profile", "read own profile", {}, false, true},
       {Permission::kUpdateOwnProfile, "update_own_profile", "change own name and phone", {}, false, true},
+      // What each notification says is filtered by the reader's current roles
+      // (projections/notifications_view.h), not by this permission.
+      {Permission::kReadOwnNotifications, "read_own_notifications", "read own notifications", {}, false, true},
       {Permission::kEnrollPartners, "enroll_partners", "enroll partners", {}, false, false, true},
       {Permission::kOperateCatalog, "operate_catalog", "publish offers and price lists", {}, false, false, true},
       {Permission::kVetPartners, "vet_partners", "vet partners (vetting status, tax ids, authorized regions)", {}, false, false, true},
@@ -104,6 +107,7 @@ const std::vector<CommandPermission>& command_permissions() {
       {"ResetPassword", Permission::kManageUsers},
       {"ChangePassword", Permission::kChangeOwnPassword},
       {"UpdateOwnProfile", Permission::kUpdateOwnProfile},
+      {"MarkNotificationsRead", Permission::kReadOwnNotifications},
       {"DeactivateUser", Permission::kManageUsers},
       {"RestoreUser", Permission::kManageUsers},
       {"PurgeUser", Permission::kPurgeUsers},

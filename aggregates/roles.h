@@ -53,6 +53,7 @@ enum class Permission : uint8_t {
   kRebuildViews,  // blue/green rebuild of a read view while serving
   kReadSalesReadiness,  // what keeps the partner from selling (GET /v1/partners/{id}/readiness)
   kCorrectMpnIds,       // the partner network (MPN) id given at enrollment
+  kReadOwnNotifications,  // one's own feed (GET /v1/me/notifications) and its read state
 };
 
 // Who holds a permission.

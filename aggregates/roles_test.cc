@@ -44,6 +44,7 @@ const std::map<std::string, std::set<std::string>>& expected_matrix() {
       {"ResetPassword", {kGA, kUMA}},
       {"ChangePassword", kEveryUser},
       {"UpdateOwnProfile", kEveryUser},  // one's own name and phone (issue 22)
+      {"MarkNotificationsRead", kEveryUser},  // one's own feed's read state (issue 22)
       {"DeactivateUser", {kGA, kUMA}},
       {"RestoreUser", {kGA, kUMA}},
       {"PurgeUser", {kGA, kUMA, kOperator}},
@@ -159,6 +160,7 @@ std::vector<Command> commands_for(const MatrixWorld& m, const UserId& self) {
       SetEarnedTags{p, {"Gold Cloud Platform"}, {"Azure Expert MSP"}},
       RevokeAuditorAccess{p, m.auditor_grant, "engagement ended early"},
       UpdateOwnProfile{p, self, "Self", "Named", "+1 425 555 0123"},
+      MarkNotificationsRead{p, self, 1, {"1"}},
       CorrectMpnId{p, "4099999", "a typo at enrollment"},
   };
 }
@@ -253,6 +255,11 @@ TEST(PermissionMatrix, ReadPermissionsFollowDomain) {
   EXPECT_EQ(authorize(Auditor{AuditorGrantId(), PartnerId()}, Permission::kReadAuditHistory, p).code(),
             StatusCode::kForbidden);
   EXPECT_TRUE(authorize(user({}), Permission::kReadOwnProfile, p).is_ok());
+  // One's own feed: every user, no other principal (no user record).
+  EXPECT_TRUE(authorize(user({}), Permission::kReadOwnNotifications, p).is_ok());
+  EXPECT_EQ(authorize(Operator{"x"}, Permission::kReadOwnNotifications, p).code(), StatusCode::kForbidden);
+  EXPECT_EQ(authorize(Auditor{AuditorGrantId(), p}, Permission::kReadOwnNotifications, p).code(),
+            StatusCode::kForbidden);
 }
 
 TEST(Roles, CategoriesFollowDomain) {

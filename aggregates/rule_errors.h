@@ -53,6 +53,7 @@ inline constexpr std::string_view kRenewalExpiresLater = "renewal_expires_after_
 inline constexpr std::string_view kVatIdOfCountry = "eu_vat_id_of_the_partners_country";
 inline constexpr std::string_view kReorderEachPin = "reorder_lists_each_pinned_offer_once";
 inline constexpr std::string_view kReferralSizesNeeded = "referral_refusal_needs_target_sizes";
+inline constexpr std::string_view kMarkReadNamesSome = "mark_read_names_up_to_or_ids";
 }  // namespace rule
 
 inline Status unauthenticated(std::string message) { return {StatusCode::kUnauthenticated, std::move(message)}; }

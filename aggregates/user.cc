@@ -5,6 +5,7 @@
 #include "aggregates/roles.h"
 #include "aggregates/rule_errors.h"
 #include "aggregates/validation.h"
+#include "schema/notification_ids.h"
 
 namespace accountable {
 
@@ -195,6 +196,23 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateO
   profile.phone = c.phone;
   return Decision{
       {user_write(u, {UserProfileUpdated{PersonalContact{user_subject(u.user_id), profile}, u.email_fingerprint}})}};
+}
+
+// Only the form of the ids is checked: the aggregate does not see the feed, and
+// marking an id that names nothing is harmless (the view keeps it, nothing shows it).
+Result<Decision> decide(const PartnerState& p, const UserState& u, const MarkNotificationsRead& c,
+                        const CommandContext& ctx) {
+  ACCT_RETURN_IF_ERROR(check_own_account(p, u, ctx, MarkNotificationsRead::kName, c.partner_id, c.user_id,
+                                         "mark another user's notifications read"));
+  using M = MarkNotificationsRead;
+  if (c.up_to > static_cast<uint64_t>(field_rule<M>("up_to").max)) {
+    return invalid_argument("must be a log position", "up_to");
+  }
+  ACCT_RETURN_IF_ERROR(check_list(c.ids, field_rule<M>("ids"), field_rule<M>("ids[]"), "ids"));
+  if (c.up_to == 0 && c.ids.empty()) {
+    return rule_violated(rule::kMarkReadNamesSome, "give up_to (a position) or ids, or both", "ids");
+  }
+  return Decision{{user_write(u, {NotificationsRead{c.up_to, c.ids, ctx.now}})}};
 }
 
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx) {

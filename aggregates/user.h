@@ -46,6 +46,8 @@ Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateU
                         const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const UpdateOwnProfile& c,
                         const CommandContext& ctx);
+Result<Decision> decide(const PartnerState& p, const UserState& u, const MarkNotificationsRead& c,
+                        const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const AssignRole& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const RemoveRole& c, const CommandContext& ctx);
 Result<Decision> decide(const PartnerState& p, const UserState& u, const ResetPassword& c, const CommandContext& ctx);

@@ -143,6 +143,52 @@ TEST(UpdateOwnProfile, ValidatesEachFieldByName) {
   EXPECT_EQ(r.w.user_state(r.target).profile.value.first_name, "Sam") << "nothing written";
 }
 
+// ---- MarkNotificationsRead ---------------------------------------------------------------
+
+TEST(MarkNotificationsRead, WritesNotificationsReadOnTheUsersOwnStream) {
+  RichWorld r;
+  const std::string tax = "tax.4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d.1798761600000000";
+  auto d = r.w.decide(r.w.user(r.target), MarkNotificationsRead{r.p.partner, r.target, 42, {"7", tax}});
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  ASSERT_EQ(d->writes.size(), 1u) << "only the user's stream";
+  EXPECT_EQ(d->writes[0].stream, user_stream(r.target));
+  ASSERT_EQ(d->writes[0].events.size(), 1u);
+  const auto* e = std::get_if<NotificationsRead>(&d->writes[0].events[0]);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->up_to, 42u);
+  EXPECT_EQ(e->ids, (std::vector<std::string>{"7", tax}));
+  EXPECT_EQ(e->at, r.w.clock.now());
+}
+
+TEST(MarkNotificationsRead, OnlyOnesOwnAndEachIdByName) {
+  RichWorld r;
+  const Principal self = r.w.user(r.target);
+  const StreamVersion before = r.w.user_state(r.target).version;
+  EXPECT_TRUE(is_code(run(r.w, r.admin(), MarkNotificationsRead{r.p.partner, r.target, 1, {}}),
+                      StatusCode::kForbidden, "user_id"));
+  EXPECT_TRUE(is_code(run(r.w, testing::op(), MarkNotificationsRead{r.p.partner, r.target, 1, {}}),
+                      StatusCode::kForbidden));
+  EXPECT_TRUE(is_rule(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0, {}}), rule::kMarkReadNamesSome,
+                      "ids"));
+  EXPECT_TRUE(is_invalid(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, UINT64_MAX, {}}), "up_to"));
+  EXPECT_TRUE(is_invalid(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0, {"3", "0"}}), "ids[1]"));
+  EXPECT_TRUE(is_invalid(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0, {"3", "3"}}), "ids[1]"));
+  EXPECT_TRUE(is_invalid(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0, {"tax.x.1"}}), "ids[0]"));
+  EXPECT_TRUE(is_invalid(
+      run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0,
+                                           {"tax.4D2C1B0A-9E8F-4A7B-8C6D-5E4F3A2B1C0D.1"}}),  // one spelling: lower case
+      "ids[0]"));
+  std::vector<std::string> many;
+  for (size_t i = 1; i <= kMaxNotificationIds + 1; ++i) many.push_back(std::to_string(i));
+  EXPECT_TRUE(is_invalid(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0, many}), "ids"));
+  many.pop_back();
+  EXPECT_EQ(r.w.user_state(r.target).version, before) << "nothing written";
+  EXPECT_TRUE(run(r.w, self, MarkNotificationsRead{r.p.partner, r.target, 0, many}).is_ok());
+  // A deactivated user marks nothing (their principal is no longer active).
+  EXPECT_TRUE(is_code(run(r.w, r.w.user(r.restorable), MarkNotificationsRead{r.p.partner, r.restorable, 1, {}}),
+                      StatusCode::kUnauthenticated));
+}
+
 // ---- roles --------------------------------------------------------------------------------
 
 TEST(AssignRole, HappyPathAndOneRolePerCategory) {

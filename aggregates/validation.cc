@@ -4,6 +4,7 @@
 #include <set>
 
 #include "schema/country_rules.h"
+#include "schema/notification_ids.h"
 
 namespace accountable {
 
@@ -186,6 +187,7 @@ Status check_field(std::string_view value, const FieldRule& rule, const std::str
     case FieldKind::kCulture: return check_culture(value, field);
     case FieldKind::kRegion: return check_region(value, field);
     case FieldKind::kOfferId: return check_offer_id(value, field);
+    case FieldKind::kNotificationId: return check_notification_id(value, field);
     case FieldKind::kNumber:
     case FieldKind::kList: break;
   }

@@ -59,6 +59,11 @@ std::vector<std::string> probes() {
       repeat('a', 125) + "." + repeat('b', 127), repeat('a', 126) + "." + repeat('b', 127),
       "https://" + repeat('x', 2040), "https://" + repeat('x', 2041),
       repeat('1', 32), repeat('1', 33), "\xe5\x90\x8d" + repeat('a', 49), "\xe5\x90\x8d" + repeat('a', 50),
+      "0", "01", "1234", repeat('9', 19), "1" + repeat('0', 19),
+      "tax.1c8f4b3d-6e52-4a7f-8b21-3d4e5f6a7b8c.0", "tax.1c8f4b3d-6e52-4a7f-8b21-3d4e5f6a7b8c.1767225600000000",
+      "tax.1C8F4B3D-6E52-4A7F-8B21-3D4E5F6A7B8C.5", "tax.1c8f4b3d-6e52-4a7f-8b21-3d4e5f6a7b8c.012",
+      "tax.1c8f4b3d-6e52-4a7f-8b21-3d4e5f6a7b8c." + repeat('9', 18),
+      "tax.1c8f4b3d-6e52-4a7f-8b21-3d4e5f6a7b8c." + repeat('9', 19), "tax.x.1",
   };
   return p;
 }
@@ -72,6 +77,7 @@ TEST(ValidationTest, EveryFieldRulesSchemaAcceptsWhatItsCheckAccepts) {
       {"currency", K::kCurrency, 0, 0, /*empty_ok=*/true},                {"mpn", K::kMpnId},
       {"uuid", K::kUuid},              {"domain", K::kDomainName},        {"language", K::kLanguage},
       {"culture", K::kCulture},        {"region", K::kRegion},            {"offer", K::kOfferId},
+      {"notification", K::kNotificationId},
   };
   size_t accepted = 0, refused = 0;
   for (const FieldRule& rule : rules) {

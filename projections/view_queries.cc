@@ -1,5 +1,10 @@
 #include "projections/view_queries.h"
 
+#include <boost/json.hpp>
+
+#include "aggregates/context.h"
+#include "schema/notification_ids.h"
+
 namespace accountable {
 
 // Price lists are the operator's, not a partner's: a partner user reads them
@@ -114,6 +119,74 @@ Result<ExpiringPage> ViewQueries::expiring_tax_exemptions(const Principal& who, 
   const Permission permission = q.partner ? Permission::kManageBilling : Permission::kVetPartners;
   return run<ExpiringPage>(who, permission, q.partner, ProfileView::kName, options,
                            [&](Db& db) { return ProfileView::expiring(db, q); });
+}
+
+namespace {
+
+Result<NotificationReader> reader_of(const Principal& who) {
+  const auto* user = std::get_if<PartnerUser>(&who);
+  if (!user) return Status(StatusCode::kForbidden, "only partner users have notifications", "principal");
+  ACCT_RETURN_IF_ERROR(authorize(who, Permission::kReadOwnNotifications, user->partner_id));
+  return NotificationReader{user->partner_id, user->user_id,
+                            authorize(who, Permission::kReadPriceLists, user->partner_id).is_ok()};
+}
+
+}  // namespace
+
+Result<NotificationFeed> ViewQueries::notifications(const Principal& who, const NotificationQuery& q, Timestamp now,
+                                                    const QueryOptions& options) const {
+  auto reader = reader_of(who);
+  if (!reader) return reader.status();
+  NotificationFeed feed;
+  auto page = run<NotificationPage>(who, Permission::kReadOwnNotifications, reader->partner_id,
+                                    NotificationsView::kName, options,
+                                    [&](Db& db) { return NotificationsView::feed(db, *reader, q); });
+  if (!page) return page.status();
+  feed.page = std::move(*page);
+  feed.unread_count = feed.page.unread_count;
+  if (!authorize(who, Permission::kManageBilling, reader->partner_id).is_ok()) return feed;
+  ExpiringQuery expiring;
+  expiring.partner = reader->partner_id;
+  expiring.from = now;
+  expiring.until = plus_days(now, kTaxReminderDays);
+  expiring.limit = 100;  // a partner files a few certificates per jurisdiction
+  auto certificates = run<ExpiringPage>(who, Permission::kManageBilling, reader->partner_id, ProfileView::kName,
+                                        options, [&](Db& db) { return ProfileView::expiring(db, expiring); });
+  if (!certificates) return certificates.status();
+  std::vector<Notification> reminders;
+  std::vector<std::string> ids;
+  for (const ExpiringExemption& x : certificates->items) {
+    if (x.covered_after_expiry) continue;  // renewed ahead: nothing to do
+    Notification n;
+    n.id = tax_notification_id(x.exemption_id, x.expires_on);
+    n.kind = "tax_certificate_expiring";
+    n.at = plus_days(x.expires_on, -kTaxReminderDays);  // when it entered the window
+    n.partner_id = x.partner_id;
+    n.details = boost::json::serialize(boost::json::object{{"exemption_id", x.exemption_id.to_string()},
+                                                           {"jurisdiction", x.jurisdiction},
+                                                           {"expires_on", format_timestamp(x.expires_on)}});
+    ids.push_back(n.id);
+    reminders.push_back(std::move(n));
+  }
+  auto read = run<std::set<std::string>>(who, Permission::kReadOwnNotifications, reader->partner_id,
+                                         NotificationsView::kName, {},
+                                         [&](Db& db) { return NotificationsView::marked_read(db, reader->user_id, ids); });
+  if (!read) return read.status();
+  for (Notification& n : reminders) {
+    n.read = read->count(n.id) > 0;
+    if (!n.read) ++feed.unread_count;
+    if (!q.before && !(q.unread_only && n.read)) feed.reminders.push_back(std::move(n));
+  }
+  return feed;
+}
+
+Result<std::vector<Notification>> ViewQueries::notifications_after(const Principal& who, uint64_t position,
+                                                                   size_t limit) const {
+  auto reader = reader_of(who);
+  if (!reader) return reader.status();
+  return run<std::vector<Notification>>(
+      who, Permission::kReadOwnNotifications, reader->partner_id, NotificationsView::kName, {},
+      [&](Db& db) { return NotificationsView::after(db, *reader, position, limit); });
 }
 
 Result<ListingPage> ViewQueries::listings(const ListingQuery& q, const QueryOptions& options) const {

@@ -9,6 +9,8 @@
 //   expiring tax certificates, a partner's   kManageBilling  Global admin, Billing admin
 //   expiring tax certificates, every partner kVetPartners    the operator (who reviews tax documents)
 //   the public directory (listings)          none            anyone: published profiles only
+//   one's own notifications  kReadOwnNotifications  a partner user (their feed; what it holds
+//                            follows their current roles: projections/notifications_view.h)
 //
 // The principal must be built from current state by the caller (a partner
 // user's roles from its stream, as Engine::execute does): these methods trust it.
@@ -31,11 +33,23 @@
 #include "projections/catalog_view.h"
 #include "projections/directory_view.h"
 #include "projections/listings_view.h"
+#include "projections/notifications_view.h"
 #include "projections/pricing_view.h"
 #include "projections/profile_view.h"
 #include "projections/view_set.h"
 
 namespace accountable {
+
+// A user's feed: the log's notifications (paged) and the reminders derived
+// when read (expiring tax certificates, for those who manage billing).
+struct NotificationFeed {
+  NotificationPage page;
+  std::vector<Notification> reminders;  // soonest expiry first; only on the first page (no cursor)
+  uint64_t unread_count = 0;            // the page's count plus the unread reminders
+};
+// Reminders of certificates expiring within this many days (not one a
+// renewal filed ahead already covers).
+inline constexpr int64_t kTaxReminderDays = 30;
 
 struct QueryOptions {
   std::optional<GlobalPosition> min_position;
@@ -89,6 +103,13 @@ class ViewQueries {
                                                const QueryOptions& options = {}) const;
   // ---- the public partner directory (anyone: no principal, no personal data) ---
   Result<ListingPage> listings(const ListingQuery& q, const QueryOptions& options = {}) const;
+  // ---- one's own notifications (kReadOwnNotifications; partner users only) -------
+  // `who` must be a PartnerUser built from current state: its roles decide
+  // what it reads (the price lists, the billing reminders).
+  Result<NotificationFeed> notifications(const Principal& who, const NotificationQuery& q, Timestamp now,
+                                         const QueryOptions& options = {}) const;
+  // The log's notifications of `who` after `position`, oldest first (the SSE stream).
+  Result<std::vector<Notification>> notifications_after(const Principal& who, uint64_t position, size_t limit) const;
   // ---- audit timeline (kReadAuditHistory) ---------------------------------------
   Result<AuditPage> timeline(const Principal& who, const PartnerId& partner, GlobalPosition from, size_t limit,
                              const QueryOptions& options = {}) const;

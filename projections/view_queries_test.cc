@@ -155,7 +155,7 @@ TEST_F(QueriesTest, EveryResultHasAJsonForm) {
   EXPECT_GT(rest.entries.front().position, page.entries.back().position);
 
   j = to_json(views->lag());
-  EXPECT_EQ(j.as_array().size(), 6u);
+  EXPECT_EQ(j.as_array().size(), 7u);
   EXPECT_EQ(j.at(0).at("lag"), boost::json::value(0));
 }
 

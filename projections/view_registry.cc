@@ -4,6 +4,7 @@
 #include "projections/catalog_view.h"
 #include "projections/directory_view.h"
 #include "projections/listings_view.h"
+#include "projections/notifications_view.h"
 #include "projections/pricing_view.h"
 #include "projections/profile_view.h"
 
@@ -21,7 +22,7 @@ ProjectionDefinition definition() {
 const std::vector<ProjectionDefinition>& builtin_projections() {
   static const std::vector<ProjectionDefinition> kViews = {
       definition<CatalogView>(), definition<PricingView>(), definition<DirectoryView>(), definition<ProfileView>(),
-      definition<AuditView>(),   definition<ListingsView>(),
+      definition<AuditView>(),   definition<ListingsView>(), definition<NotificationsView>(),
   };
   return kViews;
 }

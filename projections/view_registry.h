@@ -9,8 +9,8 @@
 
 namespace accountable {
 
-// The five views of this build, in a fixed order: catalog, pricing,
-// directory, profile, audit.
+// The views of this build, in a fixed order: catalog, pricing, directory,
+// profile, audit, listings, notifications.
 const std::vector<ProjectionDefinition>& builtin_projections();
 
 }  // namespace accountable

@@ -53,7 +53,7 @@ TEST(ViewSet, CatchUpBuildsEveryViewAndLeavesNoLag) {
   }
   ASSERT_TRUE(views->catch_up().is_ok());
   const GlobalPosition head = s.w.log->head();
-  ASSERT_EQ(views->names().size(), 6u);
+  ASSERT_EQ(views->names().size(), 7u);
   for (const ViewStatus& v : views->lag()) {
     EXPECT_TRUE(v.serving) << v.name;
     EXPECT_EQ(v.position, head) << v.name;

@@ -1,4 +1,4 @@
-// Differential test of the five views: many random command sequences (seeded,
+// Differential test of the views: many random command sequences (seeded,
 // deterministic) run through the real Engine on a real log in a temporary
 // folder while the runner applies them live (with a restart half-way, which
 // resumes from the checkpoints). Then every view must equal a model computed
@@ -54,7 +54,7 @@ class Generator {
     if (pick(8) == 0) w_.clock.advance_days(pick(10) == 0 ? 31 : pick(3));
     TrackedPartner& p = partners[static_cast<size_t>(pick(static_cast<int>(partners.size())))];
     const Principal ga = PartnerUser{p.id, p.admin, {}, true};  // the engine reads its rights from its stream
-    const int r = pick(43);
+    const int r = pick(45);
     switch (r) {
       case 0:
       case 1:
@@ -192,6 +192,18 @@ class Generator {
       }
       case 35:
         return (void)run(testing::op(), IssueAuditorAccess{p.id, "audit@kpmg.example", plus_days(w_.clock.now(), 90)});
+      case 43:
+      case 44: {
+        // A user marks their own feed read: up to a position at or past the head, and some ids.
+        const UserId u = some_user(p);
+        const uint64_t head = w_.log->head().value();
+        std::vector<std::string> ids;
+        for (int i = pick(3); i > 0; --i) ids.push_back(std::to_string(1 + pick(static_cast<int>(head + 5))));
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        const uint64_t up_to = pick(2) ? static_cast<uint64_t>(pick(static_cast<int>(head + 5))) : 0;
+        return (void)run(PartnerUser{p.id, u, {}, true}, MarkNotificationsRead{p.id, u, up_to, ids});
+      }
       default:
         return;
     }
@@ -744,6 +756,69 @@ void check_against_model(ViewWorld& w, ViewSet& views, const Generator& g) {
 
 class ViewsDifferential : public ::testing::TestWithParam<uint64_t> {};
 
+// The notifications view against a model from the streams: each user sees
+// their own role events, their partner's vetting / suspension / reinstatement
+// and (with the price-list permission) their market's price lists, none older
+// than their creation, nothing once purged; newest first.
+void check_notifications(ViewWorld& w, ViewSet& views, const Generator& g) {
+  ReadBatch keep;
+  std::vector<std::pair<uint64_t, std::string>> lists;  // position, market
+  for (const RecordedEvent& e : stream_events(w, catalog_stream(), &keep)) {
+    if (e.type != PriceListPublished::kType) continue;
+    auto event = decode_event(e.type, e.schema_version, e.payload);
+    ASSERT_TRUE(event.is_ok());
+    lists.emplace_back(e.position.value(), std::get<PriceListPublished>(*event).price_list.market);
+  }
+  size_t checked = 0;
+  for (const TrackedPartner& p : g.partners) {
+    std::vector<uint64_t> partner_rows;
+    for (const RecordedEvent& e : stream_events(w, partner_stream(p.id), &keep)) {
+      if (e.type == VettingStatusChanged::kType || e.type == PartnerSuspended::kType ||
+          e.type == PartnerReinstated::kType) {
+        partner_rows.push_back(e.position.value());
+      }
+    }
+    for (const UserId& u : p.users) {
+      uint64_t since = 0;
+      bool purged = false;
+      std::vector<uint64_t> own;
+      for (const RecordedEvent& e : stream_events(w, user_stream(u), &keep)) {
+        if (e.type == UserCreated::kType) since = e.position.value();
+        if (e.type == RoleAssigned::kType || e.type == RoleRemoved::kType) own.push_back(e.position.value());
+        if (e.type == UserPurged::kType) purged = true;
+      }
+      for (bool prices : {false, true}) {
+        std::vector<uint64_t> want;
+        if (!purged) {
+          want = own;
+          for (uint64_t x : partner_rows) {
+            if (x >= since) want.push_back(x);
+          }
+          for (const auto& [x, market] : lists) {
+            if (prices && market == p.country && x >= since) want.push_back(x);
+          }
+        }
+        std::sort(want.rbegin(), want.rend());
+        std::vector<uint64_t> got;
+        uint64_t unread = 0;
+        NotificationQuery q;
+        q.limit = 1'000'000;
+        ASSERT_TRUE(views.read(NotificationsView::kName, [&](Db& db) -> Status {
+                           auto page = NotificationsView::feed(db, NotificationReader{p.id, u, prices}, q);
+                           if (!page) return page.status();
+                           for (const Notification& n : page->items) got.push_back(n.position);
+                           unread = page->unread_count;
+                           return Status::ok();
+                         }).is_ok());
+        EXPECT_EQ(got, want) << "user " << u.to_string() << (prices ? " with" : " without") << " price lists";
+        EXPECT_LE(unread, got.size());
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 0u);
+}
+
 TEST_P(ViewsDifferential, EveryViewEqualsTheModelAndARebuildFromZero) {
   const uint64_t seed = GetParam();
   ViewWorld w(at("2026-01-05T08:00:00Z"));
@@ -787,6 +862,7 @@ TEST_P(ViewsDifferential, EveryViewEqualsTheModelAndARebuildFromZero) {
   }
 
   check_against_model(w, *views, g);
+  check_notifications(w, *views, g);
 
   // The incremental files equal files rebuilt from position 0, one view at a time...
   std::map<std::string, std::string> incremental;

@@ -163,6 +163,17 @@ struct UpdateOwnProfile {
   std::string first_name, last_name;
   std::string phone;  // empty: none
 };
+// A user marks notifications of their own feed read (POST
+// /v1/me/notifications/read; projections/notifications_view.h). Read state
+// lives in the log like any other change: durable, audited, replicated.
+struct MarkNotificationsRead {
+  ACCT_COMMAND(MarkNotificationsRead);
+  PartnerId partner_id;
+  UserId user_id;                // must be the actor's own
+  uint64_t up_to = 0;            // every notification of the log at or before this position; 0: none
+  std::vector<std::string> ids;  // at most kMaxNotificationIds ids (GET /v1/me/notifications' "id")
+};
+inline constexpr size_t kMaxNotificationIds = 100;
 struct DeactivateUser {
   ACCT_COMMAND(DeactivateUser);
   PartnerId partner_id;
@@ -330,7 +341,7 @@ using Command = std::variant<EnrollPartner, UpdateLegalProfile, UpdateSupportPro
                              RetireOffer, PublishPriceList, SetVettingStatus, SuspendPartner, ReinstatePartner,
                              IssueAuditorAccess, AcceptResellerAgreement, AcceptTaxId, SetAuthorizedRegions,
                              SetEarnedTags, RevokeAuditorAccess, UpdateOwnProfile, CorrectMpnId,
-                             RenewTaxExemption>;
+                             RenewTaxExemption, MarkNotificationsRead>;
 
 inline std::string_view command_name(const Command& c) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kName; }, c);

@@ -754,6 +754,21 @@ struct UserPurged {
   }
 };
 
+// U. The user marked notifications of their feed read (MarkNotificationsRead):
+// every one at or before `up_to` (0: none) and those named in `ids`. The
+// notifications view never lets `up_to` reach past this event's own position.
+struct NotificationsRead {
+  ACCT_EVENT(NotificationsRead, 1);
+  uint64_t up_to = 0;
+  std::vector<std::string> ids;
+  Timestamp at;
+  friend bool operator==(const NotificationsRead&, const NotificationsRead&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(up_to, ids, at);
+  }
+};
+
 // B.
 struct BusinessProfileCreated {
   ACCT_EVENT(BusinessProfileCreated, 1);
@@ -932,7 +947,7 @@ using DomainEvent = std::variant<
     UserPurged, BusinessProfileCreated, BusinessProfileUpdated, ProfileLocationAdded, ProfileLocationRemoved,
     BusinessProfilePublished, BusinessProfileUnpublished, OfferPublished, OfferUpdated, OfferRetired,
     PriceListPublished, ResellerAgreementAccepted, TaxIdAccepted, AuthorizedRegionsSet, EarnedTagsSet,
-    AuditorAccessRevoked, MpnIdCorrected>;
+    AuditorAccessRevoked, MpnIdCorrected, NotificationsRead>;
 
 // ---- codec ------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ enum class FieldKind : uint8_t {
   kCulture,      // en-us
   kRegion,       // a-z 0-9 - ; 1-32
   kOfferId,      // A-Z a-z 0-9 - ; 1-64
+  kNotificationId,  // schema/notification_ids.h: "1234", or "tax.<exemption id>.<micros>"
   kNumber,       // an integer in min..max
   kList,         // min..max items (max INT64_MAX: no bound; see `unique`); the items have a rule "name[]"
 };
@@ -115,6 +116,9 @@ inline constexpr FieldRule kEarnedTags[] = {{"competencies", K::kList, 0, 50, fa
                                             {"endorsements", K::kList, 0, 50, false, true},
                                             {"endorsements[]", K::kText, 1, 100}};
 inline constexpr FieldRule kCreateUser[] = {{"roles", K::kList, 0, INT64_MAX, false, /*unique=*/true}};
+inline constexpr FieldRule kMarkRead[] = {{"up_to", K::kNumber, 0, INT64_MAX},
+                                          {"ids", K::kList, 0, static_cast<int64_t>(kMaxNotificationIds), false, true},
+                                          {"ids[]", K::kNotificationId}};
 inline constexpr FieldRule kOfferIdOnly[] = {{"offer_id", K::kOfferId}};
 inline constexpr FieldRule kOwnProfile[] = {
     {"first_name", K::kText, 1, 50}, {"last_name", K::kText, 1, 50}, {"phone", K::kPhone}};
@@ -154,6 +158,7 @@ ACCT_FIELD_RULES(AcceptTaxId, kTaxId);
 ACCT_FIELD_RULES(SetAuthorizedRegions, kRegions);
 ACCT_FIELD_RULES(SetEarnedTags, kEarnedTags);
 ACCT_FIELD_RULES(CreateUser, kCreateUser);
+ACCT_FIELD_RULES(MarkNotificationsRead, kMarkRead);
 ACCT_FIELD_RULES(PinOffer, kOfferIdOnly);
 ACCT_FIELD_RULES(RetireOffer, kOfferIdOnly);
 ACCT_FIELD_RULES(UpdateOwnProfile, kOwnProfile);

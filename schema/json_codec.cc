@@ -283,6 +283,9 @@ template <class F> void fields(F& f, UpdateOwnProfile& x) {
   f("partner_id", x.partner_id); f("user_id", x.user_id); f("first_name", x.first_name); f("last_name", x.last_name);
   f("phone", x.phone, kOpt);
 }
+template <class F> void fields(F& f, MarkNotificationsRead& x) {
+  f("partner_id", x.partner_id); f("user_id", x.user_id); f("up_to", x.up_to, kOpt); f("ids", x.ids, kOpt);
+}
 template <class F> void fields(F& f, DeactivateUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, RestoreUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
 template <class F> void fields(F& f, PurgeUser& x) { f("partner_id", x.partner_id); f("user_id", x.user_id); }
@@ -365,6 +368,9 @@ template <class F> void fields(F& f, AuditorAccessIssued& x) {
 }
 template <class F> void fields(F& f, MpnIdCorrected& x) {
   f("previous_mpn_id", x.previous_mpn_id); f("mpn_id", x.mpn_id); f("reason", x.reason); f("at", x.at);
+}
+template <class F> void fields(F& f, NotificationsRead& x) {
+  f("up_to", x.up_to); f("ids", x.ids); f("at", x.at);
 }
 template <class F> void fields(F& f, AuditorAccessRevoked& x) {
   f("grant_id", x.grant_id); f("reason", x.reason); f("at", x.at);
@@ -697,6 +703,9 @@ void apply_text_rule(json::object& o, const FieldRule& r) {
     case FieldKind::kCulture: pattern("^[a-z]{2}-[a-z]{2}$"); return;
     case FieldKind::kRegion: pattern("^[a-z0-9-]{1,32}$"); return;
     case FieldKind::kOfferId: pattern("^[A-Za-z0-9-]{1,64}$"); return;
+    case FieldKind::kNotificationId:
+      pattern(R"(^(?:[1-9][0-9]{0,18}|tax\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:0|[1-9][0-9]{0,17}))$)");
+      return;
     case FieldKind::kNumber:
       o["minimum"] = r.min;
       o["maximum"] = r.max;

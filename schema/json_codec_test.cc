@@ -128,6 +128,7 @@ std::vector<Command> samples() {
       SetAuthorizedRegions{partner(), {"emea", "na"}},
       SetEarnedTags{partner(), {"Gold Cloud Platform"}, {}},
       CorrectMpnId{partner(), "4099999", "a typo at enrollment"},
+      MarkNotificationsRead{partner(), user(), 42, {"17", "18"}},
   };
 }
 

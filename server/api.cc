@@ -69,6 +69,7 @@ void Api::add_routes() {
   add_command_routes();
   add_session_routes();
   add_me_routes();
+  add_notification_routes();
   add_readiness_routes();
   add_event_routes();
   add_view_routes();

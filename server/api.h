@@ -118,6 +118,12 @@ class Api {
   ApiReply get_me(const ApiRequest& req);
   ApiReply patch_me(const ApiRequest& req);
 
+  // one's own notifications: the feed, its read state, its SSE stream (notification_routes.cc)
+  void add_notification_routes();
+  ApiReply get_my_notifications(const ApiRequest& req);
+  ApiReply post_my_notifications_read(const ApiRequest& req);
+  ApiReply subscribe_my_notifications(const ApiRequest& req);
+
   // can we sell, and if not, why (readiness_routes.cc)
   void add_readiness_routes();
   ApiReply get_readiness(const ApiRequest& req);

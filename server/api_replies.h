@@ -3,6 +3,8 @@
 // of the server.
 #pragma once
 
+#include <sodium.h>
+
 #include <boost/json.hpp>
 #include <algorithm>
 #include <charconv>
@@ -31,6 +33,16 @@ ApiReply reply_result(const Result<T>& r) {
   if (!r) return reply_error(r.status());
   return reply_json(to_json(*r));
 }
+
+// A copy of a credential, wiped when the last holder lets go (an SSE stream
+// re-checks its caller from it).
+struct WipedString {
+  std::string value;
+  explicit WipedString(std::string v) : value(std::move(v)) {}
+  ~WipedString() { sodium_memzero(value.data(), value.size()); }
+  WipedString(const WipedString&) = delete;
+  WipedString& operator=(const WipedString&) = delete;
+};
 
 inline ApiReply reply_with_status(const Status& s, http::status status) {
   HttpResponse res = error_response(s);

@@ -81,7 +81,10 @@ struct Row {
   std::function<Req(Ids&)> make;
   Codes expected;
   // Server-Sent Events (/v1/events/subscribe): only the status is read.
-  bool stream() const { return std::string_view(pattern) == "/v1/events/subscribe"; }
+  bool stream() const {
+    return std::string_view(pattern) == "/v1/events/subscribe" ||
+           std::string_view(pattern) == "/v1/me/notifications/subscribe";
+  }
 };
 
 std::string cmd(json::object c) {
@@ -195,6 +198,16 @@ std::vector<Row> table() {
        {401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200, 200, 200}},
       {V::patch, "/v1/me", "change one's own phone (partner users; not with a temporary password)",
        [](Ids&) { return Req{"/v1/me", R"({"phone":"+1 425 555 0100"})"}; },
+       {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 403, 403, 200}},
+      // ---- one's own notifications: partner users only (the operator and auditors have no feed) -------------
+      {V::get, "/v1/me/notifications", "one's own feed (not with a temporary password)",
+       [](Ids&) { return Req{"/v1/me/notifications", ""}; },
+       {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 403, 403, 200}},
+      {V::post, "/v1/me/notifications/read", "mark one's own notifications read (MarkNotificationsRead)",
+       [](Ids&) { return Req{"/v1/me/notifications/read", R"({"up_to":1})"}; },
+       {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 403, 403, 200}},
+      {V::get, "/v1/me/notifications/subscribe", "SSE of one's own feed",
+       [](Ids&) { return Req{"/v1/me/notifications/subscribe", ""}; },
        {401, 403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 403, 403, 200}},
       // ---- raw event reads ---------------------------------------------------------------------------------
       {V::get, "/v1/streams/{stream}", "A's partner stream (audit permission; another tenant: 404)",

@@ -1,7 +1,5 @@
 #include "server/api.h"
 
-#include <sodium.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 
@@ -58,16 +56,6 @@ class EventStream final : public ResponseStream {
   unsigned quiet_rounds_ = 0;
   bool ended_ = false;
 };
-
-// A copy of a credential, wiped when the last holder lets go.
-struct WipedString {
-  std::string value;
-  explicit WipedString(std::string v) : value(std::move(v)) {}
-  ~WipedString() { sodium_memzero(value.data(), value.size()); }
-  WipedString(const WipedString&) = delete;
-  WipedString& operator=(const WipedString&) = delete;
-};
-
 
 }  // namespace
 

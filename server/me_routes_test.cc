@@ -84,14 +84,16 @@ TEST_F(MeRoutes, AUserReadsTheirRecordRolesAndWhatTheMatrixGrantsThem) {
   // and profile (every user).
   EXPECT_EQ(permission_codes(bill),
             (std::set<std::string>{"manage_billing", "read_price_lists", "read_catalog", "change_own_password",
-                                   "read_own_profile", "update_own_profile", "read_sales_readiness"}));
+                                   "read_own_profile", "update_own_profile", "read_sales_readiness",
+                                   "read_own_notifications"}));
   EXPECT_TRUE(bill.at("grantable_roles").as_array().empty());
 
   // No role: only what every user holds.
   const json::value none = me(none_);
   EXPECT_TRUE(none.at("roles").as_array().empty());
   EXPECT_EQ(permission_codes(none),
-            (std::set<std::string>{"change_own_password", "read_own_profile", "update_own_profile"}));
+            (std::set<std::string>{"change_own_password", "read_own_profile", "update_own_profile",
+                                   "read_own_notifications"}));
 
   // The Global admin grants every role, and reads the audit history.
   const json::value ada = me(ada_);

@@ -303,6 +303,37 @@ TEST_F(ShardedServer, PartnersOnEveryShardReadTheCatalogAndPriceListsOfShardZero
   EXPECT_EQ(rebuilt.json().at("shards").as_array().size(), kShards);
 }
 
+// /v1/me/notifications follows the caller's token to their shard: a user of
+// each shard reads their partner's suspension there, and marks it read there.
+TEST_F(ShardedServer, NotificationsAreReadOnTheCallersShard) {
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    SCOPED_TRACE("shard " + std::to_string(shard));
+    const std::string email = "ada" + std::to_string(shard) + "@contoso.example";
+    const auto [partner, token] = enroll_and_sign_in(shard, email, enroll_command_json(email));
+    ASSERT_FALSE(token.empty());
+    Reply suspended = command(operator_token_, json::object{{"type", "SuspendPartner"}, {"partner_id", partner},
+                                                            {"reason", "abuse"}});
+    ASSERT_EQ(suspended.status, 200u) << suspended.body;
+    const std::string at(suspended.json().at("min_position").as_string());
+    Reply feed = request(http::verb::get, "/v1/me/notifications?min_position=" + at, "", token);
+    ASSERT_EQ(feed.status, 200u) << feed.body;
+    EXPECT_EQ(feed.header("accountable-shard"), std::to_string(shard));
+    const json::value body = feed.json();
+    const json::array& items = body.at("notifications").as_array();
+    ASSERT_FALSE(items.empty()) << feed.body;
+    EXPECT_EQ(items.at(0).at("kind").as_string(), "partner_suspended");
+    EXPECT_EQ(items.at(0).at("partner_id").as_string(), partner);
+    Reply marked = request(http::verb::post, "/v1/me/notifications/read",
+                           json::serialize(json::object{{"up_to", items.at(0).at("id")}}), token);
+    ASSERT_EQ(marked.status, 200u) << marked.body;
+    const std::string marked_at(marked.json().at("min_position").as_string());
+    EXPECT_EQ(marked_at.rfind("s" + std::to_string(shard) + ":", 0), 0u) << marked_at;
+    Reply after = request(http::verb::get, "/v1/me/notifications?unread=true&min_position=" + marked_at, "", token);
+    ASSERT_EQ(after.status, 200u) << after.body;
+    EXPECT_EQ(after.json().at("unread_count").to_number<uint64_t>(), 0u) << after.body;
+  }
+}
+
 // The operator's list of expiring tax certificates spans every shard: one page
 // in the global order, and the cursor pages across shards without a repeat or a gap.
 TEST_F(ShardedServer, ExpiringTaxCertificatesOfEveryShardMergeIntoOnePage) {

@@ -24,6 +24,7 @@ if [ "$skipped" -ne 1 ] || ! grep -q "POST /v1/checkpoints/cosignatures" "$work/
   exit 1
 fi
 
+: >"$work/out"
 "$acct" serve --data "$work/data" --listen 127.0.0.1:0 --demo >"$work/out" 2>"$work/err" &
 pid=$!
 for _ in $(seq 1 300); do grep -q "^listening on" "$work/out" && break; sleep 0.1; done

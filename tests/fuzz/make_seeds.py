@@ -88,6 +88,11 @@ requests = {
     'password': req('POST', '/v1/me/password', b'{"old":"a","new":"a-long-new-password"}', token='acct_nope'),
     'me': req('GET', '/v1/me', token='OPERATOR'),
     'me-patch': req('PATCH', '/v1/me', b'{"first_name":"Sam","phone":"+1 425 555 0100"}', token='OPERATOR'),
+    'notifications': req('GET', '/v1/me/notifications?unread=true&limit=5&after=12', token='OPERATOR'),
+    'notifications-read': req('POST', '/v1/me/notifications/read', b'{"up_to":12,"ids":["13","tax.' +
+                              uuid.encode() + b'.1798761600000000"]}', token='OPERATOR'),
+    'notifications-subscribe': req('GET', '/v1/me/notifications/subscribe', token='OPERATOR',
+                                   extra='Accept: text/event-stream\r\nLast-Event-ID: 12\r\n'),
     'no-token': req('GET', '/v1/events'),
     'bad-escape': req('GET', '/v1/streams/%zz'),
     'percent': req('GET', '/v1/partners/%41%42/catalog?x=%C3%A9&y=a+b&&z', token='OPERATOR'),

@@ -149,6 +149,7 @@ inline std::vector<DomainEvent> current_samples() {
       EarnedTagsSet{{"Gold Cloud Platform", "Silver Security"}, {"Azure Expert MSP"}},
       AuditorAccessRevoked{gid(), "engagement ended early", ts(kT + 5)},
       MpnIdCorrected{"4012345", "4099999", "a typo at enrollment", ts(kT + 6)},
+      NotificationsRead{42, {"17", "tax.9b1d4c2e-5f6a-4b7c-8d9e-0f1a2b3c4d5e.1798761600000000"}, ts(kT + 7)},
   };
 }
 

@@ -1,0 +1,298 @@
+#include "projections/notifications_view.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "projections/pricing_view.h"
+#include "projections/view_codec.h"
+#include "schema/enum_names.h"
+#include "schema/notification_ids.h"
+
+namespace accountable {
+
+namespace json = boost::json;
+
+namespace {
+
+const std::pair<std::string_view, std::string_view> kStatements[] = {
+    {"partner", "INSERT OR REPLACE INTO notification_partner(partner_id, market) VALUES (?1, ?2)"},
+    {"user", "INSERT OR REPLACE INTO notification_user(user_id, partner_id, since) VALUES (?1, ?2, ?3)"},
+    {"add",
+     "INSERT OR REPLACE INTO notification(position, kind, at, partner_id, user_id, market, details) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {"read_up_to",
+     "INSERT INTO notification_read_up_to(user_id, up_to) VALUES (?1, ?2) "
+     "ON CONFLICT(user_id) DO UPDATE SET up_to = max(up_to, excluded.up_to)"},
+    // Ids at or below the mark say nothing more: kept out so the set stays small.
+    {"prune_read",
+     "DELETE FROM notification_read WHERE user_id = ?1 AND id NOT LIKE 'tax.%' AND CAST(id AS INTEGER) <= ?2"},
+    {"read_id", "INSERT OR IGNORE INTO notification_read(user_id, id) VALUES (?1, ?2)"},
+    {"purge_rows", "DELETE FROM notification WHERE user_id = ?1"},
+    {"purge_read", "DELETE FROM notification_read WHERE user_id = ?1"},
+    {"purge_up_to", "DELETE FROM notification_read_up_to WHERE user_id = ?1"},
+    {"purge_user", "DELETE FROM notification_user WHERE user_id = ?1"},
+};
+
+std::string month_text(int32_t year, int32_t month) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", static_cast<int>(year), static_cast<int>(month));
+  return buf;
+}
+
+// The reader's rows: their own, their partner's, and their market's when they
+// may read price lists; one subquery per audience so that each walks its own
+// index, `where` and `tail` (ORDER BY / LIMIT) applied in each. Parameters:
+// ?1 user, ?2 partner, ?3 market, ?4 reads price lists, ?5 since, ?6 read up to.
+std::string mine(const std::string& columns, const std::string& where, const std::string& tail) {
+  const std::string audiences[] = {"n.user_id = ?1", "n.partner_id = ?2 AND n.user_id = ''",
+                                   "?4 AND n.market = ?3 AND n.partner_id = '' AND n.market <> ''"};
+  std::string out;
+  for (const std::string& audience : audiences) {
+    if (!out.empty()) out += " UNION ALL ";
+    out += "SELECT * FROM (SELECT " + columns + " FROM notification n WHERE " + audience +
+           " AND n.position >= ?5" + where + tail + ")";
+  }
+  return out;
+}
+
+const std::string kRead =
+    "(n.position <= ?6 OR EXISTS(SELECT 1 FROM notification_read r WHERE r.user_id = ?1 "
+    "AND r.id = CAST(n.position AS TEXT)))";
+
+// Binds ?1..?6; false when the user has no row (never created here, or purged).
+Result<bool> bind_reader(Db& db, Statement& st, const NotificationReader& reader) {
+  auto s = db.prepare(
+      "SELECT u.since, COALESCE(m.up_to, 0), COALESCE(p.market, '') FROM notification_user u "
+      "LEFT JOIN notification_read_up_to m ON m.user_id = u.user_id "
+      "LEFT JOIN notification_partner p ON p.partner_id = u.partner_id "
+      "WHERE u.user_id = ?1 AND u.partner_id = ?2");
+  if (!s) return s.status();
+  (*s)->bind_text(1, reader.user_id.to_string()).bind_text(2, reader.partner_id.to_string());
+  auto row = (*s)->step();
+  if (!row) return row.status();
+  if (!*row) return false;
+  st.bind_text(1, reader.user_id.to_string())
+      .bind_text(2, reader.partner_id.to_string())
+      .bind_text(3, (*s)->column_text(2))
+      .bind_int(4, reader.reads_price_lists ? 1 : 0)
+      .bind_int(5, (*s)->column_int(0))
+      .bind_int(6, (*s)->column_int(1));
+  return true;
+}
+
+Result<std::vector<Notification>> rows(Statement& st, const NotificationReader& reader) {
+  std::vector<Notification> out;
+  while (true) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    Notification n;
+    n.position = static_cast<uint64_t>(st.column_int(0));
+    n.id = log_notification_id(n.position);
+    n.kind = st.column_text(1);
+    n.at = st.column_time(2);
+    n.details = st.column_text(3);
+    n.read = st.column_int(4) != 0;
+    n.partner_id = reader.partner_id;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+const std::string kColumns = "n.position, n.kind, n.at, n.details, " + kRead + " AS is_read";
+
+}  // namespace
+
+std::vector<std::string> NotificationsView::schema() const {
+  return {
+      // The market of a partner: the country of its legal address (it never changes).
+      "CREATE TABLE notification_partner(partner_id TEXT PRIMARY KEY, market TEXT NOT NULL) WITHOUT ROWID",
+      // since: the position of UserCreated; nothing older is shown to the user.
+      "CREATE TABLE notification_user(user_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, since INTEGER NOT NULL) "
+      "WITHOUT ROWID",
+      // Audience: user_id (one user), else partner_id (its users), else market.
+      "CREATE TABLE notification(position INTEGER PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL, "
+      "partner_id TEXT NOT NULL, user_id TEXT NOT NULL, market TEXT NOT NULL, details TEXT NOT NULL)",
+      "CREATE TABLE notification_read_up_to(user_id TEXT PRIMARY KEY, up_to INTEGER NOT NULL) WITHOUT ROWID",
+      "CREATE TABLE notification_read(user_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(user_id, id)) "
+      "WITHOUT ROWID",
+  };
+}
+
+std::vector<std::string> NotificationsView::indexes() const {
+  return {
+      "CREATE INDEX notification_by_user ON notification(user_id, position)",
+      "CREATE INDEX notification_by_partner ON notification(partner_id, user_id, position)",
+      "CREATE INDEX notification_by_market ON notification(market, partner_id, position)",
+  };
+}
+
+Status NotificationsView::prepare(Db& db) {
+  for (const auto& [key, sql] : kStatements) {
+    auto s = db.prepare(sql);
+    if (!s) return s.status();
+    statements_[std::string(key)] = std::move(*s);
+  }
+  return Status::ok();
+}
+
+Status NotificationsView::run(std::string_view key, const std::function<void(Statement&)>& bind) {
+  auto it = statements_.find(key);
+  if (it == statements_.end()) return Status(StatusCode::kInternal, "no statement " + std::string(key));
+  bind(*it->second);
+  return it->second->run();
+}
+
+Status NotificationsView::add(const RecordedEvent& r, std::string_view kind, const std::string& partner,
+                              const std::string& user, const std::string& market, const std::string& details) {
+  return run("add", [&](Statement& s) {
+    s.bind_int(1, static_cast<int64_t>(r.position.value()))
+        .bind_text(2, kind)
+        .bind_time(3, r.recorded_at)
+        .bind_text(4, partner)
+        .bind_text(5, user)
+        .bind_text(6, market)
+        .bind_text(7, details);
+  });
+}
+
+Status NotificationsView::apply(const ViewEvent& event) {
+  const RecordedEvent& r = event.record();
+  const std::string_view t = r.type;
+  const bool wanted = t == PartnerEnrolled::kType || t == VettingStatusChanged::kType ||
+                      t == PartnerSuspended::kType || t == PartnerReinstated::kType || t == UserCreated::kType ||
+                      t == RoleAssigned::kType || t == RoleRemoved::kType || t == UserPurged::kType ||
+                      t == NotificationsRead::kType || t == PriceListPublished::kType;
+  if (!wanted) return Status::ok();
+  auto decoded = event.decoded();
+  if (!decoded) return decoded.status();
+  if (*decoded == nullptr) return Status::ok();
+  const DomainEvent& e = **decoded;
+
+  if (const auto* x = std::get_if<PriceListPublished>(&e)) {
+    const PriceList& list = x->price_list;
+    // A list for a later month than the one it is published in is a preview
+    // (the decision's time, which the 30-day preview rule also used).
+    const YearMonth published = month_of(x->published_at);
+    const bool preview = YearMonth{list.year, list.month} > published;
+    const json::object details{{"market", list.market},
+                               {"currency", list.currency},
+                               {"month", month_text(list.year, list.month)},
+                               {"billing_model", enum_name(list.billing_model)}};
+    return add(r, preview ? "price_list_preview" : "price_list_published", "", "", list.market,
+               json::serialize(details));
+  }
+  if (auto partner = partner_of_stream(r.stream)) {
+    const std::string id = partner->to_string();
+    if (const auto* x = std::get_if<PartnerEnrolled>(&e)) {
+      return run("partner", [&](Statement& s) { s.bind_text(1, id).bind_text(2, x->legal.address.country); });
+    }
+    if (const auto* x = std::get_if<VettingStatusChanged>(&e)) {
+      const json::object details{{"status", enum_name(x->status)}, {"sub_status", enum_name(x->sub_status)}};
+      return add(r, "vetting_status_changed", id, "", "", json::serialize(details));
+    }
+    if (const auto* x = std::get_if<PartnerSuspended>(&e)) {
+      // The reason, not the operator's free-text note.
+      const json::object details{{"reason", enum_name(x->reason)}};
+      return add(r, "partner_suspended", id, "", "", json::serialize(details));
+    }
+    if (std::holds_alternative<PartnerReinstated>(e)) return add(r, "partner_reinstated", id, "", "", "{}");
+    return Status::ok();
+  }
+  auto user = user_of_stream(r.stream);
+  if (!user) return Status::ok();
+  const std::string uid = user->to_string();
+  if (const auto* x = std::get_if<UserCreated>(&e)) {
+    return run("user", [&](Statement& s) {
+      s.bind_text(1, uid).bind_text(2, x->partner_id.to_string()).bind_int(3, static_cast<int64_t>(r.position.value()));
+    });
+  }
+  if (const auto* x = std::get_if<RoleAssigned>(&e)) {
+    return add(r, "role_assigned", std::string(r.partner), uid, "",
+               json::serialize(json::object{{"role", enum_name(x->role)}}));
+  }
+  if (const auto* x = std::get_if<RoleRemoved>(&e)) {
+    return add(r, "role_removed", std::string(r.partner), uid, "",
+               json::serialize(json::object{{"role", enum_name(x->role)}}));
+  }
+  if (const auto* x = std::get_if<NotificationsRead>(&e)) {
+    // Never past this event: a later notification is news whatever the command said.
+    const uint64_t here = r.position.value();
+    const int64_t up_to = static_cast<int64_t>(std::min(x->up_to, here));
+    ACCT_RETURN_IF_ERROR(run("read_up_to", [&](Statement& s) { s.bind_text(1, uid).bind_int(2, up_to); }));
+    for (const std::string& id : x->ids) {
+      const auto position = log_notification_position(id);
+      if (position && (*position > here || static_cast<int64_t>(*position) <= up_to)) continue;
+      ACCT_RETURN_IF_ERROR(run("read_id", [&](Statement& s) { s.bind_text(1, uid).bind_text(2, id); }));
+    }
+    return run("prune_read", [&](Statement& s) { s.bind_text(1, uid).bind_int(2, up_to); });
+  }
+  if (std::holds_alternative<UserPurged>(e)) {
+    // The user can never sign in again: their feed and read state go.
+    for (std::string_view key : {"purge_rows", "purge_read", "purge_up_to", "purge_user"}) {
+      ACCT_RETURN_IF_ERROR(run(key, [&](Statement& s) { s.bind_text(1, uid); }));
+    }
+  }
+  return Status::ok();
+}
+
+Result<NotificationPage> NotificationsView::feed(Db& db, const NotificationReader& reader,
+                                                 const NotificationQuery& q) {
+  NotificationPage page;
+  // Unread ones lie above the mark: the range keeps the scan there.
+  const std::string unread = " AND n.position > ?6 AND NOT " + kRead;
+  const std::string where = (q.before ? " AND n.position < ?7" : "") + (q.unread_only ? unread : std::string());
+  const std::string sql =
+      "SELECT * FROM (" + mine(kColumns, where, " ORDER BY n.position DESC LIMIT ?8") + ") ORDER BY position DESC LIMIT ?8";
+  auto s = db.prepare(sql);
+  if (!s) return s.status();
+  auto bound = bind_reader(db, **s, reader);
+  if (!bound) return bound.status();
+  if (!*bound) return page;
+  if (q.before) (*s)->bind_int(7, static_cast<int64_t>(*q.before));
+  (*s)->bind_int(8, static_cast<int64_t>(q.limit) + 1);
+  auto items = rows(**s, reader);
+  if (!items) return items.status();
+  page.items = std::move(*items);
+  if (page.items.size() > q.limit) {
+    page.items.resize(q.limit);
+    page.next = page.items.back().position;
+  }
+  auto c = db.prepare("SELECT COUNT(*) FROM (" + mine("1", unread, "") + ")");
+  if (!c) return c.status();
+  auto counted = bind_reader(db, **c, reader);
+  if (!counted) return counted.status();
+  auto row = (*c)->step();
+  if (!row) return row.status();
+  if (*row) page.unread_count = static_cast<uint64_t>((*c)->column_int(0));
+  return page;
+}
+
+Result<std::vector<Notification>> NotificationsView::after(Db& db, const NotificationReader& reader,
+                                                           uint64_t position, size_t limit) {
+  auto s = db.prepare("SELECT * FROM (" + mine(kColumns, " AND n.position > ?7", " ORDER BY n.position LIMIT ?8") +
+                      ") ORDER BY position LIMIT ?8");
+  if (!s) return s.status();
+  auto bound = bind_reader(db, **s, reader);
+  if (!bound) return bound.status();
+  if (!*bound) return std::vector<Notification>{};
+  (*s)->bind_int(7, static_cast<int64_t>(position)).bind_int(8, static_cast<int64_t>(limit));
+  return rows(**s, reader);
+}
+
+Result<std::set<std::string>> NotificationsView::marked_read(Db& db, const UserId& user,
+                                                            const std::vector<std::string>& ids) {
+  std::set<std::string> out;
+  auto s = db.prepare("SELECT 1 FROM notification_read WHERE user_id = ?1 AND id = ?2");
+  if (!s) return s.status();
+  for (const std::string& id : ids) {
+    (*s)->reset();
+    (*s)->bind_text(1, user.to_string()).bind_text(2, id);
+    auto row = (*s)->step();
+    if (!row) return row.status();
+    if (*row) out.insert(id);
+  }
+  return out;
+}
+
+}  // namespace accountable

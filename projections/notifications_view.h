@@ -1,0 +1,94 @@
+// NotificationsView (view "notifications"; docs/views.md): each user's feed
+// (issue 22, item 7; GET /v1/me/notifications). One row per event that
+// notifies someone, keyed by its log position, with its audience:
+//
+//   kind                     event                 audience
+//   role_assigned/_removed   RoleAssigned/Removed  that user
+//   vetting_status_changed   VettingStatusChanged  every user of the partner
+//   partner_suspended        PartnerSuspended      every user of the partner
+//   partner_reinstated       PartnerReinstated     every user of the partner
+//   price_list_published     PriceListPublished    users of partners in that market (the country of
+//   price_list_preview         (a later month: preview)   the legal address) who may read price lists
+//
+// Who of a partner or market reads a row is decided when read, from the
+// reader's CURRENT roles (the price-list permission), so a role change needs
+// no rewrite and a rebuild equals the incremental file. A user sees nothing
+// older than their own creation. Expiring tax certificates are not events:
+// the reader derives them from the profile view (ViewQueries::notifications).
+//
+// Read state: NotificationsRead (MarkNotificationsRead) moves the user's
+// "read up to" mark, never past that event's own position, and records the
+// ids it names. Rows hold no personal data: kinds, roles, statuses, markets.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "projections/projection.h"
+
+namespace accountable {
+
+struct Notification {
+  std::string id;    // schema/notification_ids.h
+  std::string kind;  // the table above, or "tax_certificate_expiring"
+  Timestamp at;
+  PartnerId partner_id;
+  bool read = false;
+  std::string details;  // a JSON object, as text
+  uint64_t position = 0;  // of the event; 0 for a derived one
+  friend bool operator==(const Notification&, const Notification&) = default;
+};
+
+// Who reads, as their current state says.
+struct NotificationReader {
+  PartnerId partner_id;
+  UserId user_id;
+  bool reads_price_lists = false;  // Permission::kReadPriceLists now
+};
+
+struct NotificationQuery {
+  bool unread_only = false;
+  size_t limit = 20;
+  std::optional<uint64_t> before;  // newest first: only positions below (the cursor)
+};
+
+struct NotificationPage {
+  std::vector<Notification> items;  // newest first
+  uint64_t unread_count = 0;        // of the log's notifications (all pages)
+  std::optional<uint64_t> next;     // the cursor of the next page, when more may follow
+};
+
+class NotificationsView final : public Projection {
+ public:
+  static constexpr std::string_view kName = "notifications";
+  static constexpr int kVersion = 1;
+
+  std::string_view name() const override { return kName; }
+  int version() const override { return kVersion; }
+  std::vector<std::string> schema() const override;
+  std::vector<std::string> indexes() const override;
+  Status prepare(Db& db) override;
+  Status apply(const ViewEvent& event) override;
+
+  // The reader's feed, newest first.
+  static Result<NotificationPage> feed(Db& db, const NotificationReader& reader, const NotificationQuery& q);
+  // The reader's notifications after `position`, oldest first, at most `limit` (the SSE stream).
+  static Result<std::vector<Notification>> after(Db& db, const NotificationReader& reader, uint64_t position,
+                                                 size_t limit);
+  // Which of `ids` (derived notifications' ids) the user marked read.
+  static Result<std::set<std::string>> marked_read(Db& db, const UserId& user, const std::vector<std::string>& ids);
+
+ private:
+  Status run(std::string_view key, const std::function<void(Statement&)>& bind);
+  Status add(const RecordedEvent& r, std::string_view kind, const std::string& partner, const std::string& user,
+             const std::string& market, const std::string& details);
+
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
+};
+
+}  // namespace accountable
