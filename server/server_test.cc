@@ -274,6 +274,13 @@ TEST_F(ServerFixture, PriceListsDownloadAsCsvWithAByteOrderMark) {
   Reply no_month = request(http::verb::get, "/v1/pricing/US/USD/diff?from_month=2020-01&format=csv", "", ada);
   EXPECT_EQ(no_month.status, 400u);
   EXPECT_EQ(no_month.json().at("error").at("field").as_string(), "to_month");
+  for (const auto& [target, field] : {std::pair{"/v1/pricing/us/USD", "market"}, std::pair{"/v1/pricing/ZZ/USD", "market"},
+                                      std::pair{"/v1/pricing/US/usd/preview", "currency"},
+                                      std::pair{"/v1/pricing/US/USD/offers/bad%20id/history", "offer_id"}}) {
+    Reply r = request(http::verb::get, target, "", ada);
+    EXPECT_EQ(r.status, 400u) << target << ": " << r.body;
+    EXPECT_EQ(r.json().at("error").at("field").as_string(), field) << target;
+  }
   EXPECT_EQ(request(http::verb::get, "/v1/pricing/US/USD?format=csv", "", "").status, 401u);
 }
 

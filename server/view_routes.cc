@@ -102,10 +102,14 @@ ApiReply Api::get_catalog(const ApiRequest& req) {
   return reply_result(queries_->catalog(read->who, *partner, *date, filter, read->options));
 }
 
-// The market and currency of a pricing path, checked as the commands check them.
+// The market, currency and offer id of a pricing path, checked as the commands check them.
 static Status check_pricing_path(const ApiRequest& req) {
   ACCT_RETURN_IF_ERROR(check_field(req.path_params.at("market"), field_rule<PriceList>("market"), "market"));
-  return check_field(req.path_params.at("currency"), field_rule<PriceList>("currency"), "currency");
+  ACCT_RETURN_IF_ERROR(check_field(req.path_params.at("currency"), field_rule<PriceList>("currency"), "currency"));
+  if (auto offer = req.path_params.find("offer_id"); offer != req.path_params.end()) {
+    return check_field(offer->second, field_rule<Offer>("offer_id"), "offer_id");
+  }
+  return Status::ok();
 }
 
 // The price lists of a market and currency: one route per answer, so that

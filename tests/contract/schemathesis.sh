@@ -5,7 +5,7 @@
 # real `acct serve --demo` on loopback, as the operator, with every check on:
 # no 5xx, every status and body as documented, schema-valid requests accepted,
 # schema-invalid ones refused, auth enforced, Allow on 405. A fixed seed and a
-# bounded number of examples per operation keep it deterministic in what it
+# bounded number of examples per operation (5) keep it deterministic in what it
 # sends. Any failure fails the test; the report is printed.
 set -euo pipefail
 acct="$1"
@@ -56,7 +56,7 @@ run_st() {  # config, token, report, extra arguments...
     --phases examples,coverage,fuzzing \
     --seed 20261205 \
     --generation-database none \
-    --max-examples 10 \
+    --max-examples 5 \
     --workers 1 \
     --request-timeout 30 "$@" >"$report" 2>&1)
 }
