@@ -69,6 +69,7 @@ struct ServeArgs {
   double sign_in_address_failures = 30;  // per minute per client address
   double sign_in_global_failures = 50;   // per second, the whole node
   uint64_t min_free_bytes = 64ull << 20;  // /healthz: a store with less free space is degraded
+  std::string console_dir;                // "": the console's built-in files
   // The security log (docs/security-log.md).
   uint64_t security_log_retention_days = 400;
   uint64_t security_log_max_mib = 1024;
@@ -486,12 +487,16 @@ int serve(const ServeArgs& args) {
 
   std::optional<DemoInfo> demo;
   if (args.demo) {
-    auto seeded = seed_demo(*shards[0].stack, clock.now());
+    auto seeded = seed_demo(*shards[0].stack, clock.now(), shards[0].tokens.get());
     if (!seeded) {
       std::fprintf(stderr, "serve: --demo: %s\n", seeded.status().to_string().c_str());
       return 1;
     }
-    demo = *seeded;
+    demo = std::move(*seeded);
+    if (Status s = write_demo_auditor_token(&*demo, args.data); !s.is_ok()) {
+      std::fprintf(stderr, "serve: --demo: the auditor's token: %s\n", s.to_string().c_str());
+      return 1;
+    }
   }
 
   // Views stop before their logs close, on every way out.
@@ -568,6 +573,7 @@ int serve(const ServeArgs& args) {
     api_options.directory_limiter = directory_limiter;
     api_options.security_log = security_log;
     api_options.min_free_bytes = args.min_free_bytes;
+    api_options.console_dir = args.console_dir;
     if (node) api_options.command_target = [n = node.get(), s] { return n->command_target(s); };
     if (s > 0) api_options.catalog_views = shards[0].views.get();
     api_options.shard = s;
@@ -766,6 +772,10 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--sign-in-global-failures", args->sign_in_global_failures,
                   "failed sign-ins per second on the whole node before 503 (0: no cap)")
       ->capture_default_str();
+  cmd->add_option("--console-dir", args->console_dir,
+                  "serve the web console's files from this folder instead of the built-in copy (for work on "
+                  "the console: a changed file shows on reload)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--min-free-bytes", args->min_free_bytes,
                   "/healthz calls a store degraded below this much free space on its file system")
       ->capture_default_str();

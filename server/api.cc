@@ -77,6 +77,7 @@ void Api::add_routes() {
   add_audit_routes();
   add_proof_routes();
   add_operation_routes();
+  add_console_routes();
   add_security_routes();
 }
 

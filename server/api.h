@@ -61,10 +61,17 @@ struct ApiOptions {
   // recorded (app/security_log.h), shared by every shard of a node; null:
   // nowhere (GET /v1/security-log answers 404).
   std::shared_ptr<SecurityLog> security_log;
+  // The web console's files: "" the built-in copy; a folder (serve
+  // --console-dir): read from there on each request, for work on the console.
+  std::string console_dir;
 };
 
 // Extra lines of /healthz (the relay, when it runs).
 using HealthContributor = std::function<void(boost::json::object& health, bool* healthy)>;
+
+// The console's security headers (CSP, nosniff, no framing, no referrer), on
+// every response of the console's routes (console_routes.cc).
+void set_console_security_headers(HttpResponse& res);
 
 class Api {
  public:
@@ -179,6 +186,11 @@ class Api {
   ApiReply get_health(const ApiRequest& req);
   ApiReply get_metrics(const ApiRequest& req);
   ApiReply get_openapi(const ApiRequest& req);
+
+  // the web console's files (console_routes.cc, docs/console.md)
+  void add_console_routes();
+  ApiReply get_console_index(const ApiRequest& req);
+  ApiReply get_console_asset(const ApiRequest& req);
 
   AccountStack& stack_;
   TokenStore& tokens_;

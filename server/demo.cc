@@ -53,11 +53,11 @@ Civil next_month(Civil c) { return c.month == 12 ? Civil{c.year + 1, 1} : Civil{
 
 }  // namespace
 
-Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now) {
+Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now, TokenStore* tokens) {
   if (stack.log().head().value() != 0) {
     return Status(StatusCode::kConflict, "--demo seeds only an empty data folder (this one has events)");
   }
-  CommandPipeline pipeline(stack);
+  CommandPipeline pipeline(stack, tokens);
   const Principal op = Operator{"demo"};
   auto run = [&](const Principal& who, Command c) -> Result<CommandReply> {
     auto reply = pipeline.run(who, ParsedCommand{CommandId::random(), std::move(c)});
@@ -162,13 +162,43 @@ Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now) {
   for (const Command& c : marketing) {
     if (auto r = run(admin, c); !r) return r.status();
   }
+  if (tokens) {
+    // A demo auditor (30 days): the console's auditor pages need one.
+    auto issued = run(op, IssueAuditorAccess{demo.partner, "auditor@fabrikam.example",
+                                             Timestamp{now.micros + 30LL * 86'400'000'000LL}});
+    if (!issued) return issued.status();
+    ACCT_RETURN_IF_ERROR(issued->failure);
+    auto token = issued->notes.find("auditor_token");
+    if (token == issued->notes.end() || !token->value().is_string()) {
+      return Status(StatusCode::kInternal, "the demo auditor's token was not issued");
+    }
+    demo.auditor_token = std::string(token->value().as_string());
+    boost::json::string& kept = token->value().as_string();
+    sodium_memzero(kept.data(), kept.size());
+  }
   demo.head = stack.log().head();
   return demo;
+}
+
+Status write_demo_auditor_token(DemoInfo* demo, const std::string& data_dir) {
+  demo->auditor_token += "\n";
+  // Env creates files 0600: only the service account can read it.
+  Status s = posix_env()->write_file_atomically(data_dir + "/" + std::string(kDemoAuditorTokenFile),
+                                                demo->auditor_token);
+  sodium_memzero(demo->auditor_token.data(), demo->auditor_token.size());
+  demo->auditor_token.clear();
+  return s;
 }
 
 std::string demo_curl_lines(const DemoInfo& demo, const std::string& base_url, const std::string& data_dir) {
   const std::string p = demo.partner.to_string();
   std::string out;
+  out += "The console: open " + base_url + "/ and sign in\n";
+  out += "  as the demo admin:   partner " + p + ", " + std::string(kDemoAdminEmail) + ", password " +
+         std::string(kDemoPassword) + "\n";
+  out += "  as the operator:     the token in " + data_dir + "/operator.token\n";
+  out += "  as the demo auditor: the token in " + data_dir + "/" + std::string(kDemoAuditorTokenFile) + "\n\n";
+  out += "Or with curl:\n";
   out += "export ACCT=" + base_url + "\n";
   out += "curl -s $ACCT/healthz\n";
   out += "TOKEN=$(curl -s -X POST $ACCT/v1/sessions -d '{\"partner_id\":\"" + p + "\",\"email\":\"" +

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "app/account_stack.h"
+#include "app/token_store.h"
 
 namespace accountable {
 
@@ -21,11 +22,21 @@ struct DemoInfo {
   PartnerId partner;
   UserId admin;
   GlobalPosition head;
+  // With a token store: the token of a demo auditor of the partner (30 days),
+  // for the console's auditor pages. A secret: the receiver stores it in a
+  // 0600 file (write_demo_auditor_token) and wipes this copy.
+  std::string auditor_token;
 };
 
-Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now);
+// `tokens` null: no auditor access is issued.
+Result<DemoInfo> seed_demo(AccountStack& stack, Timestamp now, TokenStore* tokens = nullptr);
 
-// curl lines that work against `base_url` as printed.
+// DATA/demo-auditor.token (0600, fsynced), then wipes demo->auditor_token.
+Status write_demo_auditor_token(DemoInfo* demo, const std::string& data_dir);
+inline constexpr std::string_view kDemoAuditorTokenFile = "demo-auditor.token";
+
+// How to open the console as the demo admin, operator and auditor, and curl
+// lines that work against `base_url` as printed.
 std::string demo_curl_lines(const DemoInfo& demo, const std::string& base_url, const std::string& data_dir);
 
 }  // namespace accountable

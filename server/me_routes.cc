@@ -29,6 +29,21 @@ json::array role_names(const std::vector<Role>& roles) {
   return out;
 }
 
+// Every role by its category (a user holds at most one per category), so a
+// client's form can say so without a copy of the rule.
+json::array role_categories_json() {
+  json::array out;
+  for (RoleCategory c : {RoleCategory::kAdmin, RoleCategory::kAgent, RoleCategory::kIncentives,
+                         RoleCategory::kReferralAndMarketing}) {
+    json::array roles;
+    for (Role r : all_roles()) {
+      if (role_category(r) == c) roles.emplace_back(enum_name(r));
+    }
+    out.push_back(json::object{{"category", category_name(c)}, {"roles", std::move(roles)}});
+  }
+  return out;
+}
+
 // The body of GET /v1/me (and of PATCH /v1/me's answer). `user`: the caller's
 // user record, for a partner user only.
 json::object me_json(const Principal& who, const UserState* user) {
@@ -44,7 +59,8 @@ json::object me_json(const Principal& who, const UserState* user) {
                    {"user", nullptr},
                    {"roles", json::array{}},
                    {"permissions", std::move(permissions)},
-                   {"grantable_roles", role_names(grantable_roles(who))}};
+                   {"grantable_roles", role_names(grantable_roles(who))},
+                   {"role_categories", role_categories_json()}};
   if (user) {
     const ContactDetails& c = user->profile.value;
     out["user"] = json::object{{"user_id", user->user_id.to_string()},

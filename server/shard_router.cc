@@ -66,7 +66,9 @@ ShardRouter::Rule ShardRouter::rule_for(const std::string& pattern) {
   if (pattern == "/v1/directory/profiles") return Rule::kDirectory;
   // The security log is the node's, shared by its shards: any answers; the
   // operator's token is known to each.
-  if (pattern == "/metrics" || pattern == "/v1/openapi.yaml" || pattern == "/v1/security-log") {
+  // The console's files are the same on every shard.
+  if (pattern == "/metrics" || pattern == "/v1/openapi.yaml" || pattern == "/v1/security-log" || pattern == "/" ||
+      pattern == "/console/{asset}") {
     return Rule::kShardZero;
   }
   // A new route must say which shard answers it (docs/cluster.md).
