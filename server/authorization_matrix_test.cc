@@ -335,6 +335,11 @@ std::vector<Row> table() {
        {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
       {V::get, "/v1/openapi.yaml", "the contract", [](Ids&) { return Req{"/v1/openapi.yaml", ""}; },
        {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+      // ---- the web console's files (public: the console asks the API for everything) ------------------
+      {V::get, "/", "the console's page", [](Ids&) { return Req{"/", ""}; },
+       {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+      {V::get, "/console/{asset}", "a console file", [](Ids&) { return Req{"/console/app.js", ""}; },
+       {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
   };
 }
 

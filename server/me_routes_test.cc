@@ -7,6 +7,8 @@
 
 #include <set>
 
+#include "aggregates/roles.h"
+#include "schema/enum_names.h"
 #include "schema/json_codec.h"
 #include "server/testing/http_test_client.h"
 
@@ -99,6 +101,17 @@ TEST_F(MeRoutes, AUserReadsTheirRecordRolesAndWhatTheMatrixGrantsThem) {
   const json::value ada = me(ada_);
   EXPECT_EQ(strings_of(ada.at("roles")), std::set<std::string>{"global_admin"});
   EXPECT_EQ(ada.at("grantable_roles").as_array().size(), 12u);
+  // Every role once, under the category the one-per-category rule uses.
+  std::set<std::string> categorized;
+  for (const json::value& c : ada.at("role_categories").as_array()) {
+    for (const json::value& r : c.at("roles").as_array()) {
+      EXPECT_TRUE(categorized.insert(std::string(r.as_string())).second) << r;
+      EXPECT_EQ(c.at("category").as_string(),
+                category_name(role_category(*enum_from_name<Role>(r.as_string()))))
+          << r;
+    }
+  }
+  EXPECT_EQ(categorized.size(), all_roles().size());
   EXPECT_TRUE(permission_codes(ada).count("read_audit_history"));
   EXPECT_FALSE(permission_codes(ada).count("enroll_partners")) << "the operator's";
   // Nothing secret about the account: no password, hash or token in the body.

@@ -1,6 +1,6 @@
 // The console's only way to the server: the public HTTP API (docs/openapi.yaml),
 // same origin. The token lives in sessionStorage (it dies with the tab) and in
-// memory; never in localStorage or a cookie.
+// memory; never in the browser's lasting storage or a cookie.
 
 const SESSION_KEY = 'acct.session';
 

@@ -1,6 +1,6 @@
 // Building the page from nodes. Every value from the API goes in as a text
 // node or through textContent/value/setAttribute: nothing is ever parsed as
-// HTML (the console has no innerHTML; server/console_routes_test.cc checks).
+// HTML (the console has no HTML sink at all; server/console_routes_test.cc checks).
 
 // h('button', {class: 'primary', onclick: fn, 'aria-label': 'x'}, 'Save', child, [more])
 export function h(tag, props, ...children) {

@@ -36,17 +36,18 @@ note_secret() {
 }
 
 # scan_for_secrets FILE|DIR...: fails naming the file (never the secret) if any
-# noted secret occurs in any byte of them. DATA/operator.token is checked apart.
+# noted secret occurs in any byte of them. DATA/operator.token and
+# DATA/demo-auditor.token are checked apart.
 scan_for_secrets() {
   local hits
-  hits=$(grep -r -a -F -l -f "$secrets" --exclude=operator.token -- "$@" || true)
+  hits=$(grep -r -a -F -l -f "$secrets" --exclude=operator.token --exclude=demo-auditor.token -- "$@" || true)
   if [ -n "$hits" ]; then
     echo "a secret was found in:"
     echo "$hits"
     local n=0
     while IFS= read -r s; do
       n=$((n + 1))
-      if grep -r -a -F -q --exclude=operator.token -- "$s" "$@"; then echo "  (secret #$n of $(wc -l <"$secrets"))"; fi
+      if grep -r -a -F -q --exclude=operator.token --exclude=demo-auditor.token -- "$s" "$@"; then echo "  (secret #$n of $(wc -l <"$secrets"))"; fi
     done <"$secrets"
     exit 1
   fi
@@ -95,6 +96,10 @@ partner=$(grep -o '"partner_id":"[0-9a-f-]*"' "$out" | head -1 | cut -d'"' -f4)
 [ -n "$partner" ] || { echo "no demo partner in the output"; cat "$out"; exit 1; }
 op=$(cat "$data/operator.token")
 note_secret "$op"
+# --demo's auditor token: in its 0600 file only (checked at the end).
+demo_auditor=$(cat "$data/demo-auditor.token")
+[ -n "$demo_auditor" ] || { echo "no demo auditor token"; exit 1; }
+note_secret "$demo_auditor"
 
 # The demo admin signs in with the public demo password and chooses a new one.
 ada=$(sign_in "$partner" ada@contoso.example demo-password-2026)
@@ -246,6 +251,8 @@ scan_for_secrets "$data" "$logs"
 # operator.token holds the operator's token and nothing else.
 [ "$(cat "$data/operator.token")" = "$op" ] || { echo "operator.token holds something else"; exit 1; }
 [ "$(stat -c %a "$data/operator.token")" = "600" ] || { echo "operator.token is not 0600"; exit 1; }
+[ "$(cat "$data/demo-auditor.token")" = "$demo_auditor" ] || { echo "demo-auditor.token holds something else"; exit 1; }
+[ "$(stat -c %a "$data/demo-auditor.token")" = "600" ] || { echo "demo-auditor.token is not 0600"; exit 1; }
 # What the stores hold instead: argon2id strings, fixed-size token hashes.
 grep -a -q '\$argon2id\$' "$data/secrets/credentials"
 [ "$(head -c 8 "$data/secrets/tokens.journal")" = "ACCTTOKJ" ] || { echo "the token journal is not one"; exit 1; }
