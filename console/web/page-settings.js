@@ -299,6 +299,9 @@ function profilePart(spec, profile, ctx, sink) {
     h('h2', {id: `${spec.id}-title`}, t(spec.title)), body);
 }
 
+// Dates are typed as YYYY-MM-DD (the API's form), the same in every language.
+const DATE = {required: true, maxlength: 10, placeholder: 'YYYY-MM-DD', pattern: '\\d{4}-\\d{2}-\\d{2}', inputmode: 'numeric'};
+
 const fixedCountry = {country: {readonly: true, help: 'settings.countryFixed'}};
 
 function profileSpecs(profile) {
@@ -439,7 +442,7 @@ export default {
       exemptions.appendChild(onDateBlock());
       if (manage) {
         exemptions.appendChild(h('h3', {}, t('settings.file')));
-        exemptions.appendChild(form({submitLabel: t('settings.fileSubmit'), class: 'stack', onsubmit: async (formEl) => {
+        exemptions.appendChild(withId('file-exemption', form({submitLabel: t('settings.fileSubmit'), class: 'stack', onsubmit: async (formEl) => {
           const v = values(formEl);
           const reply = await api.command('FileTaxExemption', {partner_id: ctx.partner, ...v});
           await reload(reply);
@@ -448,8 +451,8 @@ export default {
         }}, h('div', {class: 'grid'},
           field({label: t('settings.jurisdiction'), name: 'jurisdiction', required: true, maxlength: 100}),
           field({label: t('settings.certificate'), name: 'certificate_ref', required: true, maxlength: 200}),
-          field({label: t('settings.validFrom'), name: 'valid_from', type: 'date', required: true}),
-          field({label: t('settings.expiresOn'), name: 'expires_on', type: 'date', required: true}))));
+          field({label: t('settings.validFrom'), name: 'valid_from', ...DATE}),
+          field({label: t('settings.expiresOn'), name: 'expires_on', ...DATE})))));
       }
     };
 
@@ -476,9 +479,9 @@ export default {
     h('h3', {}, t('settings.renewOf', {ref: e.certificate_ref})),
     h('div', {class: 'grid'},
       field({label: t('settings.newCertificate'), name: 'certificate_ref', required: true, maxlength: 200}),
-      field({label: t('settings.validFrom'), name: 'valid_from', type: 'date', required: true,
+      field({label: t('settings.validFrom'), name: 'valid_from', ...DATE,
         value: String(e.expires_on || '').slice(0, 10)}),
-      field({label: t('settings.expiresOn'), name: 'expires_on', type: 'date', required: true})),
+      field({label: t('settings.expiresOn'), name: 'expires_on', ...DATE})),
     cancelButton(close));
 
     // Which exemptions applied on a date: the server's answer (profile?date=,
@@ -486,7 +489,7 @@ export default {
     const onDateBlock = () => {
       const out = h('div', {id: 'exemptions-on-date', role: 'status', 'aria-live': 'polite'});
       const block = h('div', {class: 'stack'}, h('h3', {}, t('settings.onDate')),
-        form({submitLabel: t('settings.show'), class: 'row', onsubmit: async (formEl) => {
+        withId('on-date-form', form({submitLabel: t('settings.show'), class: 'row', onsubmit: async (formEl) => {
           const date = values(formEl).date;
           const p = await readProfile(ctx, {date});
           const list = p.tax_exemptions || [];
@@ -498,8 +501,8 @@ export default {
               t('settings.onDateNoneActive', {date: day})),
             list.length ? h('ul', {class: 'on-date-list'}, list.map((e) => h('li', {dataset: {exemption: e.exemption_id, state: e.state}},
               `${e.jurisdiction} · ${e.certificate_ref}: `, stateBadge(e.state)))) : null);
-        }}, field({label: t('settings.date'), name: 'date', type: 'date', required: true,
-          help: t('settings.onDateHelp'), value: new Date().toISOString().slice(0, 10)})),
+        }}, field({label: t('settings.date'), name: 'date', ...DATE,
+          help: t('settings.onDateHelp'), value: new Date().toISOString().slice(0, 10)}))),
         out);
       return block;
     };
@@ -568,6 +571,11 @@ export default {
     drawAgreement(profile);
   },
 };
+
+function withId(id, el) {
+  el.id = id;
+  return el;
+}
 
 function stateBadge(state) {
   const cls = state === 'active' ? 'badge good' : state === 'revoked' || state === 'expired' ? 'badge bad' : 'badge';

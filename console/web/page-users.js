@@ -269,7 +269,10 @@ export default {
               onclick: () => openPanel(u.user_id)}, t('users.manage')) : null))) :
           h('tr', {}, h('td', {colspan: 6}, t('users.none'))))));
     };
-    for (const el of [search, roleFilter, statusFilter]) el.addEventListener('input', drawTable);
+    for (const el of [search, roleFilter, statusFilter]) {
+      el.addEventListener('input', drawTable);
+      el.addEventListener('change', drawTable);
+    }
 
     const reload = async (reply) => {
       users = await api.get(base, reply && reply.min_position ? {min_position: reply.min_position} : undefined);
