@@ -107,6 +107,22 @@ class SettingsAndUsers(ConsoleCase):
         self.wait(f'#exemptions-on-date li[data-exemption="{ex["exemption_id"]}"][data-state="not_yet_valid"]')
         self.wait_text("#exemptions-on-date .on-date-summary", "No exemption was active")
 
+        # Renew: a new certificate replaces it in one step (the old one is revoked).
+        self.click(f'{row} button[data-action="renew"]')
+        self.fill('#exemption-step [data-field="certificate_ref"]', "OR-UI-2028")
+        self.set_value('#exemption-step [data-field="valid_from"]', day(90))
+        self.set_value('#exemption-step [data-field="expires_on"]', day(500))
+        self.click('#exemption-step button[type="submit"]')
+        self.wait_text("#exemptions-table", "OR-UI-2028")
+        self.wait_text(row, "Revoked")
+        by_ref = {e["certificate_ref"]: e for e in self.profile()["tax_exemptions"]}
+        self.assertTrue(by_ref["OR-UI-2027"]["revoked"])
+        self.assertIn("renewed by exemption", by_ref["OR-UI-2027"]["revoked_reason"])
+        self.assertFalse(by_ref["OR-UI-2028"]["revoked"])
+        self.assertEqual(by_ref["OR-UI-2028"]["jurisdiction"], "OR")
+        ex = by_ref["OR-UI-2028"]
+        row = f'#exemptions-table tr[data-exemption="{ex["exemption_id"]}"]'
+
         # Revoke, with a reason, through the confirm step.
         self.click(f'{row} button[data-action="revoke"]')
         self.fill('#exemption-step [data-field="reason"]', "replaced by a multi-state certificate")
@@ -119,6 +135,40 @@ class SettingsAndUsers(ConsoleCase):
         self.click('#on-date-form button[type="submit"]')
         self.wait(f'#exemptions-on-date li[data-exemption="{ex["exemption_id"]}"][data-state="revoked"]')
         self.screenshot("settings-exemptions")
+
+    def test_locations_are_added_and_removed_and_the_agreement_accepted(self):
+        self.sign_in_admin()
+        self.open("settings")
+        self.wait("#locations form")
+        self.fill('#locations [data-field="address.line1"]', "200 Harbor Way")
+        self.fill('#locations [data-field="address.city"]', "Seattle")
+        self.fill('#locations [data-field="address.state"]', "WA")
+        self.fill('#locations [data-field="mpn_id"]', "8800123")
+        self.click('#locations form button[type="submit"]')
+        self.wait_text("#locations-table", "200 Harbor Way")
+        location = next(l for l in self.profile()["locations"] if l["mpn_id"] == "8800123")
+        self.assertEqual((location["address"]["city"], location["address"]["country"]), ("Seattle", "US"))
+        self.click(f'#locations-table tr[data-location="{location["location_id"]}"] button')
+        self.click('#location-step button[type="submit"]')
+        self.wait_gone(f'#locations-table tr[data-location="{location["location_id"]}"]')
+        self.assertFalse([l for l in self.profile()["locations"] if l["mpn_id"] == "8800123"])
+
+        self.fill('#agreement [data-field="agreement_version"]', "2026-12")
+        self.click('#agreement button[type="submit"]')
+        self.wait_text("#agreement-state", "Version 2026-12 accepted")
+        self.assertEqual(self.profile()["selling"]["agreement_version"], "2026-12")
+
+    def test_the_operator_reads_a_partners_settings_read_only(self):
+        self.sign_in_token(self.server.operator_token)
+        self.fill("#partner-choice", self.server.partner)
+        self.click('.partner-chooser button[type="submit"]')
+        self.open("settings")
+        self.wait_text("#partner-name", "Contoso Cloud Services")
+        self.wait_text("#tax-exemptions", "WA-RESALE-2026")
+        self.assertEqual(self.find_all("#page-settings form:not(#on-date-form)"), [])
+        self.set_value('#tax-exemptions [data-field="date"]', day(1))
+        self.click('#on-date-form button[type="submit"]')
+        self.wait_text("#exemptions-on-date .on-date-summary", "WA WA-RESALE-2026")
 
     def test_a_sales_agent_reads_settings_without_forms(self):
         _, password = self.create_user("sam.sales@contoso.example", ["sales_agent"], "Sam", "Sales")
@@ -241,6 +291,7 @@ class SettingsAndUsers(ConsoleCase):
         self.assertEqual(status, 401)
         self.assertIn("can be restored until", self.find("#restore-window").text)
         self.assertFalse(self.find_all("#purge-user"))  # not before the 30 days are over
+        self.driver.execute_script("window.scrollTo(0, 0);")
         self.screenshot("users")
         self.check_accessibility("users")
         self.click("#restore-user")
