@@ -106,6 +106,10 @@ addMessages({
     'settings.agreementHelp': 'Accepting binds the company. US resellers owe their tax documents within 30 days of the first acceptance.',
     'settings.accept': 'Accept the agreement',
     'settings.acceptedNow': 'Reseller agreement accepted.',
+    'settings.vetting.none': 'None',
+    'settings.vetting.pending': 'Pending',
+    'settings.vetting.authorized': 'Authorized',
+    'settings.vetting.rejected': 'Rejected',
   },
   ja: {
     'settings.partnerName': 'パートナー',
@@ -201,6 +205,10 @@ addMessages({
     'settings.agreementHelp': '同意すると会社が契約に拘束されます。米国のリセラーは最初の同意から 30 日以内に税務書類を提出する必要があります。',
     'settings.accept': '契約に同意',
     'settings.acceptedNow': 'リセラー契約に同意しました。',
+    'settings.vetting.none': 'なし',
+    'settings.vetting.pending': '保留中',
+    'settings.vetting.authorized': '承認済み',
+    'settings.vetting.rejected': '却下',
   },
 });
 
@@ -386,7 +394,8 @@ export default {
       h('dt', {}, t('settings.country')), h('dd', {}, profile.country || '—'),
       h('dt', {}, t('settings.currency')), h('dd', {}, profile.billing_currency || '—'),
       profile.enrolled_at ? [h('dt', {}, t('settings.enrolledAt')), h('dd', {}, formatDateTime(profile.enrolled_at))] : null,
-      profile.vetting ? [h('dt', {}, t('settings.vetting')), h('dd', {}, `${profile.vetting.status} / ${profile.vetting.sub_status}`)] : null,
+      profile.vetting ? [h('dt', {}, t('settings.vetting')), h('dd', {}, t(`settings.vetting.${profile.vetting.status}`),
+        profile.vetting.sub_status && profile.vetting.sub_status !== 'none' ? ` (${profile.vetting.sub_status})` : '')] : null,
       h('dt', {}, t('settings.suspended')), h('dd', {}, profile.suspension && profile.suspension.suspended ? t('app.yes') : t('app.no')));
     root.appendChild(h('section', {class: 'card', 'aria-label': t('settings.partnerName')}, facts));
 

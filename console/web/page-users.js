@@ -375,7 +375,7 @@ export default {
           h('dt', {}, t('users.created')), h('dd', {}, formatDateTime(u.created_at))),
         status,
         parts,
-        h('h3', {}, t('users.lifecycle')), lifecycle,
+        lifecycle.length || actions.length ? h('h3', {}, t('users.lifecycle')) : null, lifecycle,
         actions.length ? h('div', {class: 'actions'}, actions) : null,
         step,
         h('div', {class: 'actions'}, h('button', {type: 'button', id: 'close-panel', onclick: () => {
