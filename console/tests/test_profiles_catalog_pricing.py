@@ -260,9 +260,21 @@ class ProfilesCatalogPricing(ConsoleCase):
     # ---- pricing -------------------------------------------------------------------------
     def test_pricing_lists_preview_diff_and_history_chart(self):
         history = self.api("/v1/pricing/US/USD/offers/m365-e3/history")
-        preview_month = "%04d-%02d" % (history[0]["list"]["year"], history[0]["list"]["month"])
+        preview = (history[0]["list"]["year"], history[0]["list"]["month"])
+        preview_month = "%04d-%02d" % preview
+        later = (preview[0] + preview[1] // 12, preview[1] % 12 + 1)
+        later_month = "%04d-%02d" % later
         current = self.api("/v1/pricing/US/USD")
         current_month = "%04d-%02d" % (current[0]["list"]["year"], current[0]["list"]["month"])
+        # The operator publishes the month after the preview: m365-e3 costs more.
+        status, reply = self.server.command(self.server.operator_token, {"type": "PublishPriceList", "price_list": {
+            "market": "US", "currency": "USD", "year": later[0], "month": later[1], "billing_model": "license_based",
+            "rows": [{"change_code": "CHG", "valid_from": later_month + "-01", "valid_to": later_month + "-28T23:59:59Z",
+                      "offer_display_name": "Microsoft 365 E3", "offer_id": "m365-e3",
+                      "license_agreement_type": "corporate", "purchase_unit": "1 Month",
+                      "secondary_license_type": "non_specific", "end_customer_type": "corporate",
+                      "list_price_micros": 40500000, "erp_price_micros": 48600000}]}})
+        self.assertEqual(status, 200, reply)
         self.sign_in_admin()
         self.open("pricing")
         row = self.wait('#pricing-current tr[data-offer="azure-plan"]')
@@ -276,18 +288,10 @@ class ProfilesCatalogPricing(ConsoleCase):
         self.wait_text("#search-count", "1 offers match")
         self.find('[data-field="search"]').send_keys(Keys.CONTROL, "a", Keys.BACKSPACE)
         self.wait('#pricing-current tr[data-offer="azure-plan"]')
-        # The history of azure-plan as a chart (SVG with a path) and a table.
+        # One month of history: a chart still (its one point).
         self.click('button[data-history="azure-plan"]')
-        chart = self.wait("#history-chart")
-        self.assertEqual(chart.tag_name, "svg")
-        self.assertEqual(chart.get_attribute("role"), "img")
-        path = self.find("#history-chart path.line")
-        self.assertTrue(path.get_attribute("d").startswith("M"))
-        self.assertIn("Prices of Azure plan", self.find("#history-chart title").get_attribute("textContent"))
+        self.wait_text("#history-chart title", "Prices of Azure plan")
         self.assertIn("$25.00", self.find("#history-table").text)
-        self.assertTrue(any("$" in t.text for t in self.find_all("#history-chart text")))
-        self.screenshot("pricing")
-        self.check_accessibility("pricing")
         # The month before the preview: the preview lists m365-e3.
         prev = self.driver.execute_script(
             "const [y, m] = arguments[0].split('-').map(Number); const d = new Date(Date.UTC(y, m - 2, 1));"
@@ -296,6 +300,22 @@ class ProfilesCatalogPricing(ConsoleCase):
         self.click('#pricing-pick button[type="submit"]')
         row = self.wait('#pricing-preview tr[data-offer="m365-e3"]')
         self.assertIn("$38.00", row.text)
+        # Its history: two months, a line (SVG path) and the same data as a table.
+        self.click('#pricing-preview button[data-history="m365-e3"]')
+        chart = self.wait("#history-chart")
+        self.assertEqual(chart.tag_name, "svg")
+        self.assertEqual(chart.get_attribute("role"), "img")
+        self.assertIn("Prices of Microsoft 365 E3", self.find("#history-chart title").get_attribute("textContent"))
+        d = self.find('#history-chart path.line.list').get_attribute("d")
+        self.assertTrue(d.startswith("M") and " L" in d, d)
+        labels = [t.text for t in self.find_all("#history-chart text")]
+        self.assertTrue(any(label.startswith("$") for label in labels), labels)
+        table = self.find("#history-table").text
+        self.assertIn("$38.00", table)
+        self.assertIn("$40.50", table)
+        self.assertEqual(len(self.find_all("#history-table tbody tr")), 2)
+        self.screenshot("pricing")
+        self.check_accessibility("pricing")
         # The diff of the current month and the preview's month.
         self.fill('#diff-form [data-field="from_month"]', current_month)
         self.fill('#diff-form [data-field="to_month"]', preview_month)
@@ -303,6 +323,13 @@ class ProfilesCatalogPricing(ConsoleCase):
         added = self.wait('#diff-result tr[data-kind="added"][data-offer="m365-e3"]')
         self.assertIn("$38.00", added.text)
         self.wait('#diff-result tr[data-kind="removed"][data-offer="azure-plan"]')
+        # And of the preview's month and the next: m365-e3 changed price.
+        self.fill('#diff-form [data-field="from_month"]', preview_month)
+        self.fill('#diff-form [data-field="to_month"]', later_month)
+        self.click('#diff-form button[type="submit"]')
+        changed = self.wait('#diff-result tr[data-kind="changed"][data-offer="m365-e3"]')
+        self.assertIn("$38.00", changed.find_element(By.CSS_SELECTOR, ".diff-before").text)
+        self.assertIn("$40.50", changed.find_element(By.CSS_SELECTOR, ".diff-after").text)
         self.screenshot("pricing-diff")
         # A bad month is refused at its field, asking nothing of the API.
         self.fill('#diff-form [data-field="to_month"]', "2026-13")

@@ -43,13 +43,17 @@ export function lineChart({title, description, points, series, formatY}) {
   points.forEach((p, i) => {
     if (i % step !== 0 && i !== points.length - 1) return;
     children.push(svg('line', {class: 'axis', x1: x(i), y1: top + plotH, x2: x(i), y2: top + plotH + 4}));
-    children.push(svg('text', {x: x(i), y: top + plotH + 18, 'text-anchor': 'middle'}, p.label));
+    // The end labels stay inside the drawing.
+    const anchor = points.length > 1 && i === 0 ? 'start' : points.length > 1 && i === points.length - 1 ? 'end' : 'middle';
+    children.push(svg('text', {x: x(i), y: top + plotH + 18, 'text-anchor': anchor}, p.label));
   });
   // Lines and their points.
   series.forEach((s, si) => {
     const coords = points.map((p, i) => [x(i), y(p.values[si])]).filter(([, yy]) => Number.isFinite(yy));
     if (!coords.length) return;
-    const d = coords.map(([xx, yy], i) => `${i ? 'L' : 'M'}${xx.toFixed(1)} ${yy.toFixed(1)}`).join(' ');
+    // One month only: a short level stroke through its point, so the line shows.
+    const drawn = coords.length === 1 ? [[coords[0][0] - 16, coords[0][1]], [coords[0][0] + 16, coords[0][1]]] : coords;
+    const d = drawn.map(([xx, yy], i) => `${i ? 'L' : 'M'}${xx.toFixed(1)} ${yy.toFixed(1)}`).join(' ');
     children.push(svg('path', {class: `line ${s.class || ''}`.trim(), d, 'data-series': s.name}));
     for (const [xx, yy] of coords) {
       children.push(svg('circle', {class: `dot ${s.class || ''}`.trim(), cx: xx.toFixed(1), cy: yy.toFixed(1), r: 3}));

@@ -6,7 +6,7 @@
 // PinOffer, the limit of 5, an unavailable pin's reason, and the API's refusal.
 import {h, replace, announce} from './dom.js';
 import {api, can} from './api.js';
-import {t, addMessages} from './i18n.js';
+import {t, addMessages, formatDate} from './i18n.js';
 import {field, form, values, section, errorBox} from './forms.js';
 import './labels.js';
 
@@ -132,7 +132,7 @@ export default {
       const ids = pins.map((p) => p.offer_id);
       const full = pins.length >= MAX_PINS;
       const blockers = readiness ? (readiness.blockers || []).filter((b) => b.refuses_pin_offer) : [];
-      const parts = [h('p', {}, t('catalog.market', {market: catalog.market, date: new Date(catalog.date).toISOString().slice(0, 10)}))];
+      const parts = [h('p', {}, t('catalog.market', {market: catalog.market, date: formatDate(catalog.date)}))];
 
       if (!mayPin) parts.push(h('p', {class: 'notice'}, t('catalog.readOnly')));
       if (blockers.length) {
