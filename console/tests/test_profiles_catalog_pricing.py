@@ -347,6 +347,14 @@ class ProfilesCatalogPricing(ConsoleCase):
             self.assertIn("$25.00", row.text)
             self.assertIn("年", self.find("#pricing-current h2").text)
             self.screenshot("pricing-ja")
+            self.check_accessibility("pricing (ja)")
+            self.open("catalog")
+            self.wait_text("#page-catalog", "ピン留めされたオファー")
+            self.assertEqual(self.find('#pins li[data-offer="azure-plan"] button[data-move="down"]').get_attribute(
+                "aria-label"), "下へ移動: Azure plan")
+            self.open("profiles")
+            self.wait_text("#profile-na .counter", "/ 2,500 文字")
+            self.screenshot("profiles-ja")
         finally:
             self.driver.find_element(By.CSS_SELECTOR, "#language option[value='en']").click()
             self.wait_text("#nav-pricing", "Pricing")
