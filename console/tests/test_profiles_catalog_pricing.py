@@ -4,7 +4,6 @@ each step), the reason an offer cannot be pinned, the description's
 2,500-character limit refused at the field, creating, publishing and
 unpublishing a profile, and the price lists, preview, diff and an offer's
 history chart. Each test leaves the demo as it found it (one server per class)."""
-import re
 import unittest
 
 from selenium.webdriver.common.action_chains import ActionChains
@@ -21,34 +20,6 @@ class ProfilesCatalogPricing(ConsoleCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.token = cls.server.sign_in(DEMO_ADMIN, DEMO_PASSWORD)
-
-    def setUp(self):
-        super().setUp()
-        self.axe_ran = False
-
-    def check_accessibility(self, name):
-        self.axe_ran = True
-        super().check_accessibility(name)
-
-    def assert_no_console_errors(self):
-        """As the harness's, except that once axe ran in the test, its own probes'
-        inline styles that the CSP refuses may still be logged late (after
-        check_accessibility drained the log): those are axe's, as the harness
-        says. The pages themselves never set a style attribute."""
-        if not self.axe_ran:
-            return super().assert_no_console_errors()
-        errors = []
-        for entry in self.driver.get_log("browser"):
-            if entry["level"] != "SEVERE":
-                continue
-            if entry.get("source") == "security" and "Applying inline style" in entry["message"]:
-                continue
-            m = re.search(r"the server responded with a status of (\d{3})", entry["message"])
-            if entry.get("source") == "network" and m and int(m.group(1)) in self.allowed_http_errors:
-                continue
-            errors.append(entry)
-        self.assertEqual(errors, [], "browser console errors")
-        return None
 
     # ---- the API, as the test reads it ---------------------------------------------
     def api(self, path):
