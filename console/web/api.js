@@ -16,6 +16,28 @@ export class ApiError extends Error {
 let session = null;
 let onSignedOut = () => {};
 
+// Read your writes: the routes of docs/openapi.yaml that take min_position (a
+// view answers them, and a view may lag the log by a moment). After a write,
+// reads of these routes carry the write's min_position token, so a page shows
+// what it just changed. server/console_routes_test.cc holds this list to the
+// document's.
+const VIEW_ROUTES = [
+  '/v1/me/notifications',
+  '/v1/partners/{id}/catalog',
+  '/v1/partners/{id}/users',
+  '/v1/partners/{id}/profile',
+  '/v1/partners/{id}/history',
+  '/v1/partners/{id}/tax-exemptions/expiring',
+  '/v1/tax-exemptions/expiring',
+  '/v1/directory/profiles',
+  '/v1/pricing/{market}/{currency}',
+  '/v1/pricing/{market}/{currency}/preview',
+  '/v1/pricing/{market}/{currency}/diff',
+  '/v1/pricing/{market}/{currency}/offers/{offer_id}',
+  '/v1/pricing/{market}/{currency}/offers/{offer_id}/history',
+].map((pattern) => new RegExp('^' + pattern.replace(/\{[a-z_]+\}/g, '[^/]+') + '$'));
+let lastWrite = null;  // the min_position token of this tab's last write
+
 export function loadSession() {
   try {
     session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
@@ -28,6 +50,7 @@ export function loadSession() {
 // {token, kind: 'user'|'operator'|'auditor', must_change_password}
 export function saveSession(s) {
   session = s;
+  lastWrite = null;
   if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
   else sessionStorage.removeItem(SESSION_KEY);
 }
@@ -50,6 +73,9 @@ function url(path, query) {
 }
 
 async function call(method, path, {query, body, raw} = {}) {
+  if (method === 'GET' && lastWrite && VIEW_ROUTES.some((r) => r.test(path)) && !(query && query.min_position)) {
+    query = {...query, min_position: lastWrite};
+  }
   const headers = {Accept: raw ? '*/*' : 'application/json'};
   if (session && session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -84,6 +110,7 @@ async function call(method, path, {query, body, raw} = {}) {
     }
     throw error;
   }
+  if (method !== 'GET' && json && typeof json.min_position === 'string') lastWrite = json.min_position;
   return json;
 }
 
