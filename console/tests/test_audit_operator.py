@@ -112,12 +112,13 @@ class AuditAndOperator(ConsoleCase):
         self.assertEqual(self.find("#timeline table.timeline > tbody > tr").get_attribute("data-position"), str(entries[25]["position"]))
         self.click("#timeline-first")
         self.wait_text("#timeline .counter", f"Positions {entries[0]['position']}")
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        self.screenshot("audit")
         # A time filter the API refuses lands beside its field.
         self.allow_http_errors(400)
         self.fill('#timeline-filter [data-field="from_time"]', "yesterday")
         self.click('#timeline-filter button[type="submit"]')
         self.assertTrue(self.field_error("from_time", "#timeline-filter"))
-        self.screenshot("audit")
         self.check_accessibility("audit")
 
     def test_auditor_reads_the_state_as_of_a_time_before_a_change(self):
@@ -242,6 +243,8 @@ class AuditAndOperator(ConsoleCase):
         self.assertEqual(len(views), len(health["views"]))
         self.assertIn("HTTP requests", self.find("#health-metrics").text)
         self.screenshot("operator")
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        self.screenshot("operator-health")
         self.check_accessibility("operator")
 
     def test_operator_price_list_errors_land_beside_the_field(self):
@@ -277,11 +280,17 @@ class AuditAndOperator(ConsoleCase):
         note = WebDriverWait(self.driver, CHECKPOINT_WAIT, poll_frequency=1).until(
             lambda _: self.text("/v1/checkpoints/latest"))
         origin, size, root = note.split("\n")[:3]
+        # The head moves past the checkpoint: the page proves the new tree extends the signed one.
+        status, reply = self.server.command(self.server.operator_token, {
+            "type": "SetEarnedTags", "partner_id": self.server.partner, "competencies": ["Cloud Platform"],
+            "endorsements": ["Audited"]})
+        self.assertEqual(status, 200, reply)
         self.sign_in_token(self.server.auditor_token)
         self.open("audit")
         self.wait("#checkpoint-facts")
         status, health = self.server.call("GET", "/healthz")
         self.assertEqual(self.find("#verify-head").text, str(health["log"]["head"]))
+        self.assertGreater(health["log"]["head"], int(size))
         self.assertEqual(self.find("#checkpoint-origin").text, origin)
         self.assertEqual(self.find("#checkpoint-size").text, size)
         self.assertEqual(self.find("#checkpoint-root").text, base64.b64decode(root).hex())
