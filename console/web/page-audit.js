@@ -266,7 +266,8 @@ export default {
       const entries = page.entries || [];
       const rows = entries.map((e) => h('tr', {dataset: {position: e.position}},
         h('td', {class: 'num'}, String(e.position)),
-        h('td', {}, h('time', {datetime: e.recorded_at, title: e.recorded_at}, formatDateTime(e.recorded_at))),
+        h('td', {}, h('time', {datetime: e.recorded_at}, formatDateTime(e.recorded_at)), h('br'),
+          h('small', {class: 'muted'}, e.recorded_at)),
         h('td', {class: 'actor'}, actorOf(e)),
         h('td', {}, h('strong', {class: 'command-type'}, e.command_type || '—'), h('br'),
           h('span', {class: 'event-type'}, e.event_type), h('br'),

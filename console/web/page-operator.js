@@ -270,10 +270,11 @@ function formatBytes(n) {
   return `${formatNumber(Math.round(v * 10) / 10)} ${units[i]}`;
 }
 
+// headers: [text, numeric?]
 function table(id, caption, headers, rows) {
   return h('div', {class: 'table-wrap'}, h('table', {id},
     h('caption', {class: 'visually-hidden'}, caption),
-    h('thead', {}, h('tr', {}, headers.map((c) => h('th', {scope: 'col'}, c)))),
+    h('thead', {}, h('tr', {}, headers.map(([c, num]) => h('th', {scope: 'col', class: num ? 'num' : undefined}, c)))),
     h('tbody', {}, rows)));
 }
 
@@ -311,20 +312,20 @@ async function renderHealth(box) {
       h('dt', {}, t('op.logHead')), h('dd', {id: 'health-head'}, health && health.log ? String(health.log.head) : '—'),
       h('dt', {}, t('op.writable')), h('dd', {}, health && health.log && health.log.writable ? t('app.yes') : t('app.no'))),
     h('h3', {}, t('op.views')),
-    table('health-views', t('op.views'), [t('op.view'), t('op.viewPosition'), t('op.viewLag'), t('op.serving')],
+    table('health-views', t('op.views'), [[t('op.view')], [t('op.viewPosition'), true], [t('op.viewLag'), true], [t('op.serving')]],
       views.map((v) => h('tr', {dataset: {view: v.name}},
         h('th', {scope: 'row'}, v.name), h('td', {class: 'num'}, String(v.position)),
         h('td', {class: 'num lag'}, h('span', {class: v.lag > 0 ? 'health-bad' : 'health-ok'}, String(v.lag))),
         h('td', {}, v.serving ? t('app.yes') : t('app.no'))))),
     h('h3', {}, t('op.stores')),
-    table('health-stores', t('op.stores'), [t('op.store'), t('op.status'), t('op.freeBytes'), t('op.storeError')],
+    table('health-stores', t('op.stores'), [[t('op.store')], [t('op.status')], [t('op.freeBytes'), true], [t('op.storeError')]],
       stores.map(([name, s]) => h('tr', {},
         h('th', {scope: 'row'}, name),
         h('td', {}, h('span', {class: s.status === 'ok' ? 'badge good' : 'badge bad'}, s.status)),
         h('td', {class: 'num'}, formatBytes(s.free_bytes)),
         h('td', {}, s.error || '')))),
     h('h3', {}, t('op.metrics')),
-    table('health-metrics', t('op.metrics'), [t('op.metric'), t('op.value')],
+    table('health-metrics', t('op.metrics'), [[t('op.metric')], [t('op.value'), true]],
       highlights.map(([k, v]) => h('tr', {}, h('th', {scope: 'row'}, t(k)), h('td', {class: 'num'}, v)))));
 }
 
