@@ -230,6 +230,12 @@ class AuditAndOperator(ConsoleCase):
         self.click("#regions-form button[type='submit']")
         self.wait_text("#summary-regions", "us-west")
         self.assertEqual(sorted(state()["authorized_regions"]), ["us-east", "us-west"])
+        self.fill("#tags-form [data-field='competencies']", "Cloud Platform\nSecurity")
+        self.fill("#tags-form [data-field='endorsements']", "Azure Expert")
+        self.click("#tags-form button[type='submit']")
+        self.wait_text("#tags-form .form-status", "Done")
+        self.assertEqual((sorted(state()["competencies"]), state()["endorsements"]),
+                         (["Cloud Platform", "Security"], ["Azure Expert"]))
         # A refused command: the API's message beside the field it names.
         self.allow_http_errors(400, 404, 409, 422)
         self.fill("#regions-form [data-field='regions']", "Not A Region")
