@@ -164,10 +164,11 @@ class Api {
   ApiReply get_directory_profiles(const ApiRequest& req);
   ApiReply post_view_rebuild(const ApiRequest& req);
 
-  // the audit: history and state as of (audit_routes.cc)
+  // the audit: history, state as of, the export (audit_routes.cc)
   void add_audit_routes();
   ApiReply get_history(const ApiRequest& req);
   ApiReply get_state(const ApiRequest& req);
+  ApiReply get_export(const ApiRequest& req);
   ApiReply reply_history(const Result<AuditPage>& page, const PartnerId& partner) const;
 
   // the Merkle tree: checkpoints, proofs, witnesses' cosignatures (proof_routes.cc)

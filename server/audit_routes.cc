@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "aggregates/partner_export.h"
 #include "aggregates/partner_history.h"
 #include "aggregates/state_json.h"
 #include "projections/view_json.h"
@@ -15,6 +16,7 @@ using namespace api;  // NOLINT: the shared replies and parsers
 void Api::add_audit_routes() {
   router_.add(http::verb::get, "/v1/partners/{id}/history", bind(&Api::get_history));
   router_.add(http::verb::get, "/v1/partners/{id}/state", bind(&Api::get_state));
+  router_.add(http::verb::get, "/v1/partners/{id}/export", bind(&Api::get_export));
 }
 
 ApiReply Api::get_history(const ApiRequest& req) {
@@ -92,6 +94,46 @@ ApiReply Api::get_state(const ApiRequest& req) {
   auto states = partner_state_as_of(stack_.log(), &stack_.cipher(), *partner, point);
   if (!states) return reply_error(states.status());
   return reply_json(partner_states_json(*partner, *states, point));
+}
+
+// The partner's export (docs/audit.md, "Exports"): what `acct export` writes,
+// every event of the partner with its envelope and a trailer tied to the
+// latest signed checkpoint, for the auditor's own tools and `acct
+// verify-export`. Replayed from the log, not the views. Same permission as
+// the history; the whole partner in one answer (its size is the partner's).
+ApiReply Api::get_export(const ApiRequest& req) {
+  auto who = caller(req);
+  if (!who) return reply_error(who.status());
+  auto partner = path_partner(req);
+  if (!partner) return reply_error(partner.status());
+  if (Status s = authorize(*who, Permission::kReadAuditHistory, *partner); !s.is_ok()) return reply_error(s);
+  ExportFormat format = ExportFormat::kJsonl;
+  if (auto f = req.query.find("format"); f != req.query.end()) {
+    if (f->second == "csv") {
+      format = ExportFormat::kCsv;
+    } else if (f->second != "jsonl") {
+      return reply_error(Status(StatusCode::kInvalidArgument, "must be jsonl or csv", "format"));
+    }
+  }
+  auto log = read_partner_log(stack_.log(), *partner);
+  if (!log) return reply_error(log.status());
+  auto lines = export_partner(*log, &stack_.cipher(), posix_env(), stack_.data_dir(), *partner, format);
+  if (!lines) return reply_error(lines.status());
+  HttpResponse res{http::status::ok, 11};
+  const bool csv = format == ExportFormat::kCsv;
+  res.set(http::field::content_type, csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+  res.set(http::field::content_disposition, "attachment; filename=\"partner-" + partner->to_string() + "-export." +
+                                                (csv ? "csv" : "jsonl") + "\"");
+  res.set(http::field::cache_control, "no-store");
+  size_t bytes = 0;
+  for (const std::string& l : *lines) bytes += l.size() + 1;
+  res.body().reserve(bytes);
+  for (const std::string& l : *lines) {
+    res.body() += l;
+    res.body() += '\n';
+  }
+  res.prepare_payload();
+  return ApiReply{std::move(res), nullptr};
 }
 
 }  // namespace accountable

@@ -1,12 +1,13 @@
-// GET /v1/partners/{id}/state and the changes added to /history, through the
-// router (no sockets): the answers, and who may ask (Global admin, operator,
-// the partner's auditor; not another partner, not without a token).
+// GET /v1/partners/{id}/state, the changes added to /history and the export,
+// through the router (no sockets): the answers, and who may ask (Global admin,
+// operator, the partner's auditor; not another partner, not without a token).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 
+#include "aggregates/partner_export.h"
 #include "projections/view_set.h"
 #include "server/api.h"
 #include "server/testing/http_test_client.h"
@@ -135,6 +136,61 @@ TEST_F(AuditRoutes, StateAsOfAPositionOrATimeAndHistoryWithChanges) {
               json::parse(R"({"path":"support.email","before":"","after":"help@contoso.example"})"));
   }
   EXPECT_TRUE(seen);
+}
+
+// GET /v1/partners/{id}/export is `acct export`'s file: verify_export (what
+// `acct verify-export` runs) accepts it against the log, and names the first
+// line a changed byte breaks; CSV as well; bad input is named.
+TEST_F(AuditRoutes, TheExportIsTheVerifiableExportOfTheCli) {
+  auto [partner, admin] = enroll("ada@contoso.example");
+  ASSERT_EQ(command(admin, json::object{{"type", "UpdateSupportProfile"},
+                                        {"partner_id", partner},
+                                        {"support", json::object{{"email", "help@contoso.example"},
+                                                                 {"phone", ""},
+                                                                 {"website", ""}}}})
+                .status,
+            200u);
+  auto raw = [&](const std::string& target, const std::string& token) {
+    HttpRequest http{http::verb::get, target, 11};
+    http.set(http::field::authorization, "Bearer " + token);
+    ApiRequest req{http, {}, {}, {}, "127.0.0.1"};
+    EXPECT_TRUE(parse_target(target, &req.path, &req.query).is_ok());
+    auto match = api_->router().match(http::verb::get, req.path);
+    EXPECT_NE(match.route, nullptr);
+    req.path_params = match.params;
+    return match.route->handler(req).response;
+  };
+  const std::string base = "/v1/partners/" + partner + "/export";
+  HttpResponse jsonl = raw(base, admin);
+  ASSERT_EQ(jsonl.result_int(), 200) << jsonl.body();
+  EXPECT_EQ(jsonl[http::field::content_type], "application/x-ndjson");
+  EXPECT_NE(std::string(jsonl[http::field::content_disposition]).find("attachment"), std::string::npos);
+  auto check = verify_export(stack_->log(), &stack_->cipher(), jsonl.body(), std::nullopt);
+  ASSERT_TRUE(check.is_ok()) << check.status().to_string();
+  EXPECT_TRUE(check->ok) << check->message;
+  EXPECT_GE(check->events, 3u);
+  // One changed byte in the support email: the check names that line.
+  std::string forged = jsonl.body();
+  const size_t at = forged.find("help@contoso.example");
+  ASSERT_NE(at, std::string::npos);
+  forged[at] = 'k';
+  auto broken = verify_export(stack_->log(), &stack_->cipher(), forged, std::nullopt);
+  ASSERT_TRUE(broken.is_ok()) << broken.status().to_string();
+  EXPECT_FALSE(broken->ok);
+  EXPECT_GT(broken->line, 0u);
+
+  HttpResponse csv = raw(base + "?format=csv", operator_);
+  ASSERT_EQ(csv.result_int(), 200) << csv.body();
+  EXPECT_EQ(csv[http::field::content_type], "text/csv; charset=utf-8");
+  auto csv_check = verify_export(stack_->log(), &stack_->cipher(), csv.body(), std::nullopt);
+  ASSERT_TRUE(csv_check.is_ok()) << csv_check.status().to_string();
+  EXPECT_TRUE(csv_check->ok) << csv_check->message;
+
+  Answer bad = get(base + "?format=xml", admin);
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(bad.body.at("error").at("field"), json::value("format"));
+  Answer none = get("/v1/partners/" + PartnerId::random().to_string() + "/export", operator_);
+  EXPECT_EQ(none.status, 404u);
 }
 
 TEST_F(AuditRoutes, StateIsForTheGlobalAdminTheOperatorAndThePartnersAuditor) {

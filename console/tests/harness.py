@@ -34,32 +34,48 @@ DEMO_ADMIN = "ada@contoso.example"
 class DemoServer:
     """`acct serve --demo` in a fresh folder: its URL, partner, tokens."""
 
-    def __init__(self, acct):
+    def __init__(self, acct, extra_args=()):
         self.work = tempfile.mkdtemp(prefix="acct-console-")
         self.data = os.path.join(self.work, "data")
         self.out = open(os.path.join(self.work, "out"), "w+")
         self.err = open(os.path.join(self.work, "err"), "w+")
-        command = [acct, "serve", "--data", self.data, "--listen", "127.0.0.1:0", "--demo"]
+        self.acct = acct
+        text = self._start(["--demo", *extra_args], "\nOr with curl:")
+        p = re.search(r"^demo partner ([0-9a-f-]{36}) seeded", text, re.M)
+        if not p:
+            raise RuntimeError("no demo partner in:\n" + text)
+        self.partner = p.group(1)
+        self.operator_token = self._read_token("operator.token")
+        self.auditor_token = self._read_token("demo-auditor.token")
+
+    def _start(self, args, ready_line):
+        command = [self.acct, "serve", "--data", self.data, "--listen", "127.0.0.1:0", *args]
         # For work on the console: its files from the source folder, not the binary.
         if os.environ.get("ACCT_CONSOLE_DIR"):
             command += ["--console-dir", os.environ["ACCT_CONSOLE_DIR"]]
+        self.out.seek(0)
+        self.out.truncate()
         self.proc = subprocess.Popen(command, stdout=self.out, stderr=self.err)
         text = ""
         for _ in range(600):
             self.out.seek(0)
             text = self.out.read()
-            if "\nOr with curl:" in text or self.proc.poll() is not None:
+            if ready_line in text or self.proc.poll() is not None:
                 break
             time.sleep(0.1)
         m = re.search(r"^listening on (http://\S+)", text, re.M)
-        p = re.search(r"^demo partner ([0-9a-f-]{36}) seeded", text, re.M)
-        if not m or not p:
+        if not m or ready_line not in text:
             self.err.seek(0)
-            raise RuntimeError("the demo server did not start:\n" + text + self.err.read())
+            raise RuntimeError("the server did not start:\n" + text + self.err.read())
         self.base = m.group(1)
-        self.partner = p.group(1)
-        self.operator_token = self._read_token("operator.token")
-        self.auditor_token = self._read_token("demo-auditor.token")
+        return text
+
+    def restart(self, extra_args=()):
+        """Stops the server (it signs a checkpoint of its head on the way out)
+        and starts it again on the same folder, on a new port."""
+        self.proc.terminate()
+        self.proc.wait(timeout=WAIT)
+        self._start(list(extra_args), "listening on")
 
     def _read_token(self, name):
         path = os.path.join(self.data, name)
@@ -125,13 +141,14 @@ class ConsoleCase(unittest.TestCase):
     """One demo server and one browser per test class."""
 
     language = "en-US"
+    serve_args = ()  # more `acct serve` options for this class's server
 
     @classmethod
     def setUpClass(cls):
         acct = os.environ.get("ACCT_BINARY")
         if not acct:
             raise unittest.SkipTest("ACCT_BINARY is not set")
-        cls.server = DemoServer(acct)
+        cls.server = DemoServer(acct, cls.serve_args)
         try:
             cls.driver = new_browser(cls.language)
         except Exception:

@@ -1,11 +1,12 @@
 // Audit: a partner's timeline (who did what, when, through which command, and
-// what it changed), the state as of a time or a log position, downloads of
-// both, and what the log's signed checkpoint says (checked in this browser
+// what it changed), the state as of a time or a log position (and its JSON),
+// the partner's export (the server's, as acct export writes it), and what the
+// log's signed checkpoint says (checked in this browser
 // where WebCrypto can). Everything is replayed from the log by the server
 // (docs/audit.md); the console only shows it.
 import {h, replace, clear, announce} from './dom.js';
 import {api, can} from './api.js';
-import {t, addMessages, formatDateTime} from './i18n.js';
+import {t, addMessages, formatDateTime, formatNumber} from './i18n.js';
 import {field, form, section, errorBox, showError, clearErrors} from './forms.js';
 import {parseCheckpoint, verifyConsistency, parsePublicKey, verifyNoteSignature} from './audit-verify.js';
 
@@ -56,11 +57,10 @@ addMessages({
     'audit.fullJson': 'The whole state (JSON)',
     'audit.downloadState': 'Download this state (JSON)',
     'audit.export': 'Export',
-    'audit.exportHelp': 'The timeline with the filters above, every page, as the CLI writes it (acct history --format jsonl or csv).',
-    'audit.exportJsonl': 'Download the timeline (JSON lines)',
-    'audit.exportCsv': 'Download the timeline (CSV)',
-    'audit.exported': '{file} is ready: {count} entries.',
-    'audit.exportGap': 'The signed export (every event with its hash and a trailer with the signed checkpoint, which acct verify-export checks) is made with acct export on the server; the HTTP API does not offer it.',
+    'audit.exportHelp': 'Every event of the partner with its envelope, and a trailer with the log\'s head and the latest signed checkpoint: the file acct export writes. Check it against the log with acct verify-export.',
+    'audit.exportJsonl': 'Download the export (JSON lines)',
+    'audit.exportCsv': 'Download the export (CSV)',
+    'audit.exported': '{file} is ready ({size} bytes).',
     'audit.verification': 'Verification of the log',
     'audit.head': 'Log head',
     'audit.headRoot': 'Root hash at the head',
@@ -130,11 +130,10 @@ addMessages({
     'audit.fullJson': '状態の全体 (JSON)',
     'audit.downloadState': 'この状態をダウンロード (JSON)',
     'audit.export': 'エクスポート',
-    'audit.exportHelp': '上のフィルターでのタイムライン全ページを、CLI と同じ形式 (acct history --format jsonl / csv) で出力します。',
-    'audit.exportJsonl': 'タイムラインをダウンロード (JSON Lines)',
-    'audit.exportCsv': 'タイムラインをダウンロード (CSV)',
-    'audit.exported': '{file} を用意しました: {count} 件。',
-    'audit.exportGap': '署名付きエクスポート (各イベントのハッシュと署名済みチェックポイントを含み、acct verify-export で検証できるもの) は、サーバー上で acct export を使って作成します。HTTP API では提供されていません。',
+    'audit.exportHelp': 'パートナーのすべてのイベント (エンベロープ付き) と、ログの先頭および最新の署名済みチェックポイントを記したトレーラー: acct export と同じファイルです。acct verify-export でログと照合できます。',
+    'audit.exportJsonl': 'エクスポートをダウンロード (JSON Lines)',
+    'audit.exportCsv': 'エクスポートをダウンロード (CSV)',
+    'audit.exported': '{file} を用意しました ({size} バイト)。',
     'audit.verification': 'ログの検証',
     'audit.head': 'ログの先頭位置',
     'audit.headRoot': '先頭位置でのルート ハッシュ',
@@ -182,21 +181,6 @@ export function download(filename, text, type) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(href), 60000);
-}
-
-// The timeline line of docs/audit.md (acct history --format jsonl / csv).
-const CSV_COLUMNS = ['position', 'recorded_at', 'stream', 'stream_version', 'actor', 'actor_name', 'command_id',
-  'command_type', 'event_type', 'schema_version', 'changes'];
-
-function csvCell(v) {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function timelineLine(e) {
-  const out = {};
-  for (const k of CSV_COLUMNS) out[k] = e[k] === undefined ? null : e[k];
-  return out;
 }
 
 function changesTable(changes) {
@@ -343,34 +327,18 @@ export default {
       stateSection.scrollIntoView({block: 'start'});
     }
 
-    // ---- the export ------------------------------------------------------------
+    // ---- the export: the server's, verifiable with acct verify-export ----------------
     const exportStatus = h('p', {class: 'form-status', role: 'status', id: 'export-status'});
     const exportError = h('div', {id: 'export-error'});
-    async function exportTimeline(format) {
+    async function exportPartner(format) {
       exportStatus.textContent = '';
       clear(exportError);
       try {
-        const entries = [];
-        let from;
-        for (;;) {
-          const page = await api.get(`${base}/history`, {...filters(), limit: 1000, from});
-          entries.push(...(page.entries || []));
-          if (!page.next) break;
-          from = page.next;
-        }
-        const lines = entries.map(timelineLine);
-        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        let file;
-        if (format === 'csv') {
-          file = `history-${partner}-${stamp}.csv`;
-          const text = [CSV_COLUMNS.join(','), ...lines.map((l) => CSV_COLUMNS.map((c) => csvCell(l[c])).join(','))]
-            .join('\r\n') + '\r\n';
-          download(file, text, 'text/csv');
-        } else {
-          file = `history-${partner}-${stamp}.jsonl`;
-          download(file, lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''), 'application/x-ndjson');
-        }
-        exportStatus.textContent = t('audit.exported', {file, count: entries.length});
+        const response = await api.raw(`${base}/export`, {format});
+        const text = await response.text();
+        const file = `partner-${partner}-export.${format}`;
+        download(file, text, format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+        exportStatus.textContent = t('audit.exported', {file, size: formatNumber(new Blob([text]).size)});
         announce(exportStatus.textContent);
       } catch (err) {
         exportError.appendChild(errorBox(err));
@@ -379,10 +347,9 @@ export default {
     root.appendChild(section(t('audit.export'),
       h('p', {}, t('audit.exportHelp')),
       h('div', {class: 'actions'},
-        h('button', {type: 'button', id: 'export-jsonl', onclick: () => exportTimeline('jsonl')}, t('audit.exportJsonl')),
-        h('button', {type: 'button', id: 'export-csv', onclick: () => exportTimeline('csv')}, t('audit.exportCsv'))),
-      exportStatus, exportError,
-      h('p', {class: 'notice'}, t('audit.exportGap'))));
+        h('button', {type: 'button', id: 'export-jsonl', onclick: () => exportPartner('jsonl')}, t('audit.exportJsonl')),
+        h('button', {type: 'button', id: 'export-csv', onclick: () => exportPartner('csv')}, t('audit.exportCsv'))),
+      exportStatus, exportError));
 
     // ---- verification -------------------------------------------------------------
     const verifyBox = h('div', {id: 'verification'});
