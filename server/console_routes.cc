@@ -3,6 +3,7 @@
 // binary. The console is a client of the public API like any other: these two
 // routes serve files and nothing else.
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -45,13 +46,16 @@ ApiReply reply_file(std::string_view name, std::string bytes) {
 }
 
 // A console file by name: from `dir` when set (a plain file name only: the
-// route gives one path segment, and dot files are refused), else built in.
+// route gives one path segment; dot files and folders are refused), else built in.
 ApiReply reply_console_file(const std::string& dir, const std::string& name) {
   if (!dir.empty()) {
     const bool plain = !name.empty() && name.front() != '.' && name.find('/') == std::string::npos &&
                        name.find('\\') == std::string::npos;
-    std::ifstream in(dir + "/" + name, std::ios::binary);
-    if (plain && in) {
+    const std::string path = dir + "/" + name;
+    std::error_code ec;
+    std::ifstream in;
+    if (plain && std::filesystem::is_regular_file(path, ec)) in.open(path, std::ios::binary);
+    if (in.is_open() && in) {
       std::ostringstream bytes;
       bytes << in.rdbuf();
       return reply_file(name, bytes.str());

@@ -104,6 +104,8 @@ TEST(ConsoleDir, ServesTheFolderInsteadOfTheBuiltInFiles) {
   EXPECT_EQ(get("/console/app.js").body(), "export const v = 2;\n");
   EXPECT_EQ(get("/console/.secret").result_int(), 404);
   EXPECT_EQ(get("/console/none.js").result_int(), 404);
+  std::filesystem::create_directories(dir + "/web/sub");
+  EXPECT_EQ(get("/console/sub").result_int(), 404);  // a folder is not a file
   EXPECT_EQ(get("/").result_int(), 404);  // the folder has no index.html
   ASSERT_TRUE((*stack)->close().is_ok());
   std::filesystem::remove_all(dir);

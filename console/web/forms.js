@@ -138,6 +138,14 @@ export function values(formEl) {
   return out;
 }
 
+// An error the console finds itself (before asking the API), shown beside the
+// field `name` as showError shows the API's.
+export function fieldError(message, name) {
+  const err = new Error(message);
+  err.field = name;
+  return err;
+}
+
 // A message box for a page-level error (a failed read).
 export function errorBox(err) {
   return h('div', {class: 'form-error', role: 'alert'}, err && err.message ? err.message : String(err));

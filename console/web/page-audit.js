@@ -7,7 +7,7 @@
 import {h, replace, clear, announce} from './dom.js';
 import {api, can} from './api.js';
 import {t, addMessages, formatDateTime, formatNumber} from './i18n.js';
-import {field, form, section, errorBox, showError, clearErrors} from './forms.js';
+import {field, form, section, errorBox, showError, clearErrors, fieldError} from './forms.js';
 import {parseCheckpoint, verifyConsistency, parsePublicKey, verifyNoteSignature} from './audit-verify.js';
 
 addMessages({
@@ -400,7 +400,7 @@ export default {
           try {
             key = parsePublicKey(keyField.input.value);
           } catch {
-            throw {message: t('audit.badKey'), field: 'public_key'};
+            throw fieldError(t('audit.badKey'), 'public_key');
           }
           const r = await verifyNoteSignature(note, key);
           replace(sigResult, !r.supported ? h('span', {class: 'badge bad'}, t('audit.signatureUnsupported')) :

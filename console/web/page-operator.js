@@ -6,7 +6,7 @@
 import {h, replace, clear} from './dom.js';
 import {api} from './api.js';
 import {t, addMessages, formatNumber} from './i18n.js';
-import {field, form, section, errorBox, values} from './forms.js';
+import {field, form, section, errorBox, values, fieldError} from './forms.js';
 import {setPartner} from './app.js';
 
 addMessages({
@@ -508,7 +508,7 @@ function catalogForms() {
     try {
       parsed = JSON.parse(json.input.value);
     } catch (e) {
-      throw {message: t('op.badJson', {message: e.message}), field: 'price_list'};
+      throw fieldError(t('op.badJson', {message: e.message}), 'price_list');
     }
     const reply = await api.command('PublishPriceList', {price_list: parsed});
     return t('op.done', {position: reply.last_position});

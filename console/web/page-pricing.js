@@ -6,7 +6,7 @@
 import {h, replace, announce} from './dom.js';
 import {api, can} from './api.js';
 import {t, addMessages, formatMoney, formatMonth, formatDate} from './i18n.js';
-import {field, form, values, section, errorBox} from './forms.js';
+import {field, form, values, section, errorBox, fieldError} from './forms.js';
 import {lineChart} from './chart.js';
 
 const MARKET = /^[A-Z]{2}$/;
@@ -148,11 +148,6 @@ function monthLabel(m) {
   return formatMonth(y, mm);
 }
 
-function fieldError(message, fieldName) {
-  const err = new Error(message);
-  err.field = fieldName;
-  return err;
-}
 
 export default {
   id: 'pricing',

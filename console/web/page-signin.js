@@ -4,7 +4,7 @@
 import {h, replace} from './dom.js';
 import {api, saveSession, currentSession} from './api.js';
 import {t, addMessages} from './i18n.js';
-import {field, form, values, errorBox} from './forms.js';
+import {field, form, values, errorBox, fieldError} from './forms.js';
 
 addMessages({
   en: {
@@ -100,9 +100,7 @@ export function renderPasswordChange(main, {onChanged}) {
   const f = form({submitLabel: t('signin.change.submit'), onsubmit: async (el) => {
     const v = values(el);
     if (v.new !== v.confirm) {
-      const err = new Error(t('signin.change.mismatch'));
-      err.field = 'confirm';
-      throw err;
+      throw fieldError(t('signin.change.mismatch'), 'confirm');
     }
     await api.post('/v1/me/password', {old: v.old, new: v.new});
     const session = currentSession();
