@@ -194,6 +194,7 @@ Status http_workload(const BenchOptions& o) {
   });
 
   const double server_cpu_before = server.cpu_seconds();
+  const uint64_t server_switches_before = server.context_switches();
   const double generator_cpu_before = thread_cpu_seconds();
   const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), server.port());
   const auto start = Clock::now();
@@ -202,6 +203,7 @@ Status http_workload(const BenchOptions& o) {
   const double seconds = seconds_since(start);
   const double generator_cpu = thread_cpu_seconds() - generator_cpu_before;
   const double server_cpu = server.cpu_seconds() - server_cpu_before;
+  const uint64_t server_switches = server.context_switches() - server_switches_before;
   ACCT_RETURN_IF_ERROR(server.stop(kServerStopLimit));
 
   Figure f{"http", tally.by_status[200], seconds, std::move(tally.latencies_us), {}};
@@ -215,6 +217,9 @@ Status http_workload(const BenchOptions& o) {
   f.extra.emplace_back("network_errors", static_cast<double>(tally.network_errors));
   f.extra.emplace_back("server_cpu_seconds", server_cpu);
   f.extra.emplace_back("server_cores", seconds > 0 ? server_cpu / seconds : 0);
+  const double commands = static_cast<double>(std::max<uint64_t>(1, tally.by_status[200]));
+  f.extra.emplace_back("server_cpu_us_per_command", server_cpu * 1e6 / commands);
+  f.extra.emplace_back("server_context_switches_per_command", static_cast<double>(server_switches) / commands);
   f.extra.emplace_back("generator_cpu_seconds", generator_cpu);
   f.extra.emplace_back("generator_cores", seconds > 0 ? generator_cpu / seconds : 0);
   f.extra.emplace_back("timed_out", timed_out ? 1 : 0);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -159,6 +160,24 @@ double ServeProcess::cpu_seconds() const {
     }
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+uint64_t ServeProcess::context_switches() const {
+  if (pid_ <= 0) return 0;
+  uint64_t total = 0;
+  std::error_code ec;
+  const std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+      // voluntary_ctxt_switches and nonvoluntary_ctxt_switches: a thread that
+      // went to sleep (a hand-off) and one the scheduler took the core from.
+      if (line.find("ctxt_switches:") == std::string::npos) continue;
+      total += std::stoull(line.substr(line.find(':') + 1));
+    }
+  }
+  return total;
 }
 
 Result<unsigned short> free_loopback_port() {

@@ -4,6 +4,8 @@
 // is bounded; the destructor kills a child that is still running.
 #pragma once
 
+#include <cstdint>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -44,6 +46,9 @@ class ServeProcess {
   // CPU seconds the child has used so far (all its threads), from /proc; 0
   // once it has exited.
   double cpu_seconds() const;
+  // Context switches of every thread alive now (voluntary + not): threads
+  // that ended before are not counted.
+  uint64_t context_switches() const;
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
