@@ -2,12 +2,12 @@
 
 #include <array>
 #include <cstring>
-#include <mutex>
 #include <tuple>
 #include <type_traits>
 
 #include <spdlog/spdlog.h>
 
+#include "aggregates/serial_stripes.h"
 #include "aggregates/state_cache.h"
 #include "aggregates/state_codec.h"
 #include "events/sha256.h"
@@ -50,10 +50,8 @@ struct Engine::Shared {
   // Commands of one partner (or of the catalog) decide and commit one at a
   // time in this process: they would otherwise race on the partner's stream
   // and retry, and under load could exhaust max_attempts. Expected versions
-  // still guard against every other writer. Striped: a few unrelated
-  // partners share a lock.
-  std::mutex& serial_lock(std::string_view key) { return stripes[std::hash<std::string_view>{}(key) % stripes.size()]; }
-  std::array<std::mutex, 256> stripes;
+  // still guard against every other writer.
+  SerialStripes serial;
 };
 
 Engine::Engine(EventLog& log, EngineOptions options) : log_(log), options_(std::move(options)) {
@@ -247,160 +245,248 @@ Status forget_user(Engine& engine, PersonalDataCipher& cipher, const UserId& use
   return Status::ok();
 }
 
-Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const CommandRequest& request) {
+Result<Engine::Prepared> Engine::prepare(const CommandRequest& request) const {
   if (request.id.is_nil()) return invalid_argument("command id is required", "command_id");
+  Prepared p;
+  p.ids = ids_for(request.id);
   // A retry of a command that already committed gets its first result, even
   // if deciding it again now would be refused (the user it created exists).
   auto earlier = log_.find_command(request.id, request.digest);
   if (!earlier) return earlier.status();
-  const std::vector<GeneratedId> ids = ids_for(request.id);
   if (earlier->has_value()) {
     auto out = answer_duplicate(**earlier);
-    if (out) out->created_ids = ids;  // derived from the command id: the same as the first time
-    return out;
+    if (!out) return out.status();
+    out->created_ids = p.ids;  // derived from the command id: the same as the first time
+    p.duplicate = std::move(*out);
+    return p;
   }
-
-  auto fingerprint = fingerprint_for(request.command, ids);
+  auto fingerprint = fingerprint_for(request.command, p.ids);
   if (!fingerprint) return fingerprint.status();
-  const StateKeys keys = state_keys(request.command);
-  if (options_.catalog_source != nullptr && keys.catalog && !keys.partner) {
+  p.fingerprint = *fingerprint;
+  p.keys = state_keys(request.command);
+  if (options_.catalog_source != nullptr && p.keys.catalog && !p.keys.partner) {
     return invalid_argument("the catalog is kept in shard 0: this shard does not take catalog commands", "type");
   }
-  std::string serial_key;
-  if (keys.partner) {
-    serial_key = keys.partner->to_string();
-  } else if (keys.catalog) {
-    serial_key = catalog_stream();
+  // Every stream but the catalog belongs to the command's partner (enrolment: the new one).
+  if (p.keys.partner) {
+    p.tenant = p.keys.partner->to_string();
   } else if (std::holds_alternative<EnrollPartner>(request.command)) {
-    serial_key = enrolled_partner(request.id).to_string();
+    p.tenant = enrolled_partner(request.id).to_string();
   }
-  std::unique_lock serial(shared_->serial_lock(serial_key));
+  p.stripe = shared_->serial.stripe_of(p.tenant.empty() && p.keys.catalog ? catalog_stream() : p.tenant);
+  return p;
+}
+
+Result<Engine::Decided> Engine::decide_once(const Principal& actor, const CommandRequest& request,
+                                            const Prepared& p) const {
+  Decided d;
+  // A partner user's rights come from the user's stream as it is now, never
+  // from what the caller remembers (roles may have changed since sign-in).
+  d.current = actor;
+  StreamVersion actor_version;  // the version of the actor's stream the rights were read at
+  if (const auto* who = std::get_if<PartnerUser>(&actor)) {
+    auto state = load<UserState>(user_stream(who->user_id));
+    if (!state) return state.status();
+    if (!state->exists || state->partner_id != who->partner_id) {
+      return Status(StatusCode::kUnauthenticated, "no such user in this partner");
+    }
+    d.current = principal_of(*state);
+    actor_version = state->version;
+  }
+  // Every aggregate the command reads, from its stream; the others stay empty.
+  Status loaded = for_each_state(d.states, [&](auto& state) -> Status {
+    using State = std::decay_t<decltype(state)>;
+    const std::optional<std::string> stream = aggregate_stream<State>(p.keys);
+    if (!stream) return Status::ok();
+    Result<State> s = [&] {
+      if constexpr (std::is_same_v<State, CatalogState>) {
+        if (options_.catalog_source != nullptr) return options_.catalog_source->load<State>(*stream);
+      }
+      return load<State>(*stream);
+    }();
+    if (!s) return s.status();
+    state = std::move(*s);
+    return Status::ok();
+  });
+  if (!loaded.is_ok()) return loaded;
+  const CommandContext ctx = CommandContext::make(d.current, *options_.clock, p.ids, p.fingerprint);
+  auto decision = decide(request.command, decide_inputs(d.states), ctx);
+  if (!decision) return decision.status();
+  d.decision = std::move(*decision);
+
+  CommitRequest& commit = d.commit;
+  commit.command_id = request.id;
+  commit.correlation_id = request.correlation_id;
+  commit.causation_id = request.causation_id;
+  commit.actor = principal_id(d.current);
+  commit.command_digest = request.digest;
+  try {
+    PersonalDataScope sealed(options_.cipher);  // personal data enters the log sealed per subject
+    for (const StreamWrite& w : d.decision.writes) {
+      if (options_.catalog_source != nullptr && w.stream == catalog_stream()) {
+        return Status(StatusCode::kInternal, "a decision wrote the catalog in a shard that does not keep it");
+      }
+      StreamAppend append;
+      append.stream = w.stream;
+      append.expected = w.expected;
+      append.partner = w.stream == catalog_stream() ? std::string() : p.tenant;
+      for (const DomainEvent& e : w.events) {
+        EncodedEvent encoded = encode_event(e);
+        append.events.push_back(
+            NewEvent{EventId::random(), std::move(encoded.type), encoded.schema_version, std::move(encoded.bytes)});
+      }
+      commit.streams.push_back(std::move(append));
+    }
+  } catch (const PersonalDataError& e) {
+    return e.status;  // e.g. the subject was purged: nothing of theirs may be written again
+  }
+  // Authority freshness: the decision holds only if the actor's rights are
+  // still those it was decided with. A check-only stream makes the commit
+  // depend on the actor's stream, so a racing role removal or deactivation
+  // sends this command back to decide again (docs/aggregates.md).
+  if (const auto* who = std::get_if<PartnerUser>(&d.current)) {
+    const std::string own = user_stream(who->user_id);
+    if (d.decision.find(own) == nullptr) {
+      StreamAppend check;
+      check.stream = own;
+      check.expected = ExpectedVersion::exact(actor_version);
+      check.partner = p.tenant;
+      commit.streams.push_back(std::move(check));
+    }
+  }
+  return d;
+}
+
+Result<CommandOutcome> Engine::complete(const Prepared& p, const Decided& d, const CommitResult& appended,
+                                        int attempt) const {
+  if (appended.duplicate) {
+    auto again = answer_duplicate(appended);
+    if (again) again->created_ids = p.ids;
+    return again;
+  }
+  for (const StreamWriteResult& r : appended.streams) {
+    const StreamWrite* w = d.decision.find(r.stream);
+    if (w == nullptr) continue;
+    for_each_state(d.states, [&](const auto& state) {
+      using State = std::decay_t<decltype(state)>;
+      if (aggregate_stream<State>(p.keys) == r.stream) after_commit(*w, state, r.last_version);
+      return Status::ok();
+    }).ignore();
+  }
+  CommandOutcome out;
+  out.first_position = appended.first_position;
+  out.last_position = appended.last_position;
+  out.created_ids = p.ids;
+  out.attempts = attempt;
+  for (const StreamWrite& w : d.decision.writes) {
+    const StreamWriteResult* placed = nullptr;
+    for (const StreamWriteResult& r : appended.streams) {
+      if (r.stream == w.stream) placed = &r;
+    }
+    uint64_t v = placed ? placed->first_version.value() : 0;
+    for (const DomainEvent& e : w.events) out.events.push_back({w.stream, StreamVersion(v++), std::string(event_type(e))});
+  }
+  return out;
+}
+
+Status Engine::gave_up() const {
+  return Status(StatusCode::kWrongExpectedVersion,
+                "the streams kept changing; gave up after " + std::to_string(options_.max_attempts) + " attempts");
+}
+
+Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const CommandRequest& request) {
+  auto prepared = prepare(request);
+  if (!prepared) return prepared.status();
+  if (prepared->duplicate) return std::move(*prepared->duplicate);
+  const Prepared& p = *prepared;
+  SerialStripes& serial = shared_->serial;
+  serial.enter(p.stripe);
+  struct Leave {
+    SerialStripes& serial;
+    size_t stripe;
+    ~Leave() { serial.leave(stripe); }
+  } leave{serial, p.stripe};
 
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    // A partner user's rights come from the user's stream as it is now, never
-    // from what the caller remembers (roles may have changed since sign-in).
-    Principal current = actor;
-    StreamVersion actor_version;  // the version of the actor's stream the rights were read at
-    if (const auto* who = std::get_if<PartnerUser>(&actor)) {
-      auto state = load<UserState>(user_stream(who->user_id));
-      if (!state) return state.status();
-      if (!state->exists || state->partner_id != who->partner_id) {
-        return Status(StatusCode::kUnauthenticated, "no such user in this partner");
-      }
-      current = principal_of(*state);
-      actor_version = state->version;
-    }
-    // Every aggregate the command reads, from its stream; the others stay empty.
-    AggregateStates states;
-    Status loaded = for_each_state(states, [&](auto& state) -> Status {
-      using State = std::decay_t<decltype(state)>;
-      const std::optional<std::string> stream = aggregate_stream<State>(keys);
-      if (!stream) return Status::ok();
-      Result<State> s = [&] {
-        if constexpr (std::is_same_v<State, CatalogState>) {
-          if (options_.catalog_source != nullptr) return options_.catalog_source->load<State>(*stream);
-        }
-        return load<State>(*stream);
-      }();
-      if (!s) return s.status();
-      state = std::move(*s);
-      return Status::ok();
-    });
-    if (!loaded.is_ok()) return loaded;
-    const CommandContext ctx = CommandContext::make(current, *options_.clock, ids, *fingerprint);
-    auto decision = decide(request.command, decide_inputs(states), ctx);
-    if (!decision) return decision.status();
-
-    CommitRequest commit;
-    commit.command_id = request.id;
-    commit.correlation_id = request.correlation_id;
-    commit.causation_id = request.causation_id;
-    commit.actor = principal_id(current);
-    commit.command_digest = request.digest;
-    // Every stream but the catalog belongs to the command's partner (enrolment: the new one).
-    std::string tenant;
-    if (keys.partner) {
-      tenant = keys.partner->to_string();
-    } else if (std::holds_alternative<EnrollPartner>(request.command)) {
-      tenant = enrolled_partner(request.id).to_string();
-    }
-    try {
-      PersonalDataScope sealed(options_.cipher);  // personal data enters the log sealed per subject
-      for (const StreamWrite& w : decision->writes) {
-        if (options_.catalog_source != nullptr && w.stream == catalog_stream()) {
-          return Status(StatusCode::kInternal, "a decision wrote the catalog in a shard that does not keep it");
-        }
-        StreamAppend append;
-        append.stream = w.stream;
-        append.expected = w.expected;
-        append.partner = w.stream == catalog_stream() ? std::string() : tenant;
-        for (const DomainEvent& e : w.events) {
-          EncodedEvent encoded = encode_event(e);
-          append.events.push_back(NewEvent{EventId::random(), std::move(encoded.type), encoded.schema_version,
-                                           std::move(encoded.bytes)});
-        }
-        commit.streams.push_back(std::move(append));
-      }
-    } catch (const PersonalDataError& e) {
-      return e.status;  // e.g. the subject was purged: nothing of theirs may be written again
-    }
-    // Authority freshness: the decision holds only if the actor's rights are
-    // still those it was decided with. A check-only stream makes the commit
-    // depend on the actor's stream, so a racing role removal or deactivation
-    // sends this command back to decide again (docs/aggregates.md).
-    if (const auto* who = std::get_if<PartnerUser>(&current)) {
-      const std::string own = user_stream(who->user_id);
-      if (decision->find(own) == nullptr) {
-        StreamAppend check;
-        check.stream = own;
-        check.expected = ExpectedVersion::exact(actor_version);
-        check.partner = tenant;
-        commit.streams.push_back(std::move(check));
-      }
-    }
+    auto decided = decide_once(actor, request, p);
+    if (!decided) return decided.status();
     if (options_.before_append_for_test) {
       // The hook commits a racing command through this engine: it must not
-      // wait for this command's lock (a racer from another process would not).
-      serial.unlock();
+      // wait for this command's turn (a racer from another process would not).
+      serial.leave(p.stripe);
       options_.before_append_for_test(attempt);
-      serial.lock();
+      serial.enter(p.stripe);
     }
-    auto appended = log_.append(std::move(commit));
+    auto appended = log_.append(std::move(decided->commit));
     if (!appended) {
       if (appended.status().code() == StatusCode::kWrongExpectedVersion && attempt < options_.max_attempts) continue;
       return appended.status();
     }
-    if (appended->duplicate) {
-      auto again = answer_duplicate(*appended);
-      if (again) again->created_ids = ids;
-      return again;
-    }
-    for (const StreamWriteResult& r : appended->streams) {
-      const StreamWrite* w = decision->find(r.stream);
-      if (w == nullptr) continue;
-      for_each_state(states, [&](const auto& state) {
-        using State = std::decay_t<decltype(state)>;
-        if (aggregate_stream<State>(keys) == r.stream) after_commit(*w, state, r.last_version);
-        return Status::ok();
-      }).ignore();
-    }
-    CommandOutcome out;
-    out.first_position = appended->first_position;
-    out.last_position = appended->last_position;
-    out.created_ids = ids;
-    out.attempts = attempt;
-    for (const StreamWrite& w : decision->writes) {
-      const StreamWriteResult* placed = nullptr;
-      for (const StreamWriteResult& r : appended->streams) {
-        if (r.stream == w.stream) placed = &r;
-      }
-      uint64_t v = placed ? placed->first_version.value() : 0;
-      for (const DomainEvent& e : w.events) out.events.push_back({w.stream, StreamVersion(v++), std::string(event_type(e))});
-    }
-    return out;
+    return complete(p, *decided, *appended, attempt);
   }
-  return Status(StatusCode::kWrongExpectedVersion,
-                "the streams kept changing; gave up after " + std::to_string(options_.max_attempts) + " attempts");
+  return gave_up();
+}
+
+// An asynchronous command between its steps: what its next step needs.
+struct Engine::AsyncCommand {
+  Principal actor;
+  CommandRequest request;
+  Prepared prepared;
+  Executor run_on;
+  ExecuteCallback done;
+  int attempt = 0;
+  std::optional<Decided> decided;
+};
+
+void Engine::execute_async(const Principal& actor, CommandRequest request, Executor run_on, ExecuteCallback done) {
+  auto prepared = prepare(request);
+  if (!prepared) return done(prepared.status());
+  if (prepared->duplicate) return done(std::move(*prepared->duplicate));
+  auto job = std::make_shared<AsyncCommand>(
+      AsyncCommand{actor, std::move(request), std::move(*prepared), std::move(run_on), std::move(done), 0, std::nullopt});
+  const size_t stripe = job->prepared.stripe;
+  // Its turn: at once on this thread, or later from the command before it,
+  // handed to run_on (the thread that passes the turn must not decide it).
+  if (shared_->serial.try_enter_or_queue(stripe, [this, job] { job->run_on([this, job] { attempt_async(job); }); })) {
+    attempt_async(job);
+  }
+}
+
+void Engine::attempt_async(const std::shared_ptr<AsyncCommand>& job) {
+  ++job->attempt;
+  Result<Decided> decided = Status(StatusCode::kInternal, "internal error");
+  try {
+    decided = decide_once(job->actor, job->request, job->prepared);
+  } catch (const std::exception& e) {
+    // No thread of the caller's waits to catch it (execute()'s callers do):
+    // the command fails and its partner's turn passes on.
+    spdlog::error("deciding a command threw: {}", e.what());
+    decided = Status(StatusCode::kInternal, "internal error");
+  }
+  if (!decided) return finish_async(job, decided.status());
+  CommitRequest commit = std::move(decided->commit);
+  job->decided = std::move(*decided);
+  // The turn stays held here: a racer in a test must use another engine.
+  if (options_.before_append_for_test) options_.before_append_for_test(job->attempt);
+  // The log calls back on its writer thread: the rest runs on run_on, so
+  // that the writer only writes.
+  log_.append_async(std::move(commit), [this, job](Result<CommitResult> appended) {
+    job->run_on([this, job, appended = std::move(appended)]() mutable {
+      if (!appended) {
+        if (appended.status().code() == StatusCode::kWrongExpectedVersion && job->attempt < options_.max_attempts) {
+          return attempt_async(job);
+        }
+        return finish_async(job, appended.status());
+      }
+      finish_async(job, complete(job->prepared, *job->decided, *appended, job->attempt));
+    });
+  });
+}
+
+void Engine::finish_async(const std::shared_ptr<AsyncCommand>& job, Result<CommandOutcome> outcome) {
+  shared_->serial.leave(job->prepared.stripe);  // the next command of the partner may decide now
+  ExecuteCallback done = std::move(job->done);
+  done(std::move(outcome));
 }
 
 }  // namespace accountable

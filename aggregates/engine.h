@@ -19,6 +19,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,9 @@ struct EngineOptions {
   // Null: the catalog is in this engine's own log.
   const Engine* catalog_source = nullptr;
   // Tests only: runs after each decision, before its append (attempt 1, 2, ...),
-  // so a test can commit a racing command in between.
+  // so a test can commit a racing command in between (through this engine
+  // from execute(); through another engine from execute_async(), which keeps
+  // the partner's turn held).
   std::function<void(int attempt)> before_append_for_test;
 };
 
@@ -87,6 +90,18 @@ class Engine {
   ~Engine();
 
   Result<CommandOutcome> execute(const Principal& actor, const CommandRequest& request);
+
+  // The same without holding a thread while the commit waits for its fsync:
+  // the command decides on this thread when its partner's turn is free (else
+  // later, through run_on), its commit is queued to the log's writer, and
+  // what follows the fsync (retry on a version conflict, caching, the
+  // outcome) runs through run_on. `done` runs once, through run_on or, for a
+  // command refused before its turn, on this thread. run_on must run every
+  // job it is given (a dropped job stalls its partner's later commands), and
+  // the engine must outlive every command in flight.
+  using Executor = std::function<void(std::function<void()>)>;
+  using ExecuteCallback = std::function<void(Result<CommandOutcome>)>;
+  void execute_async(const Principal& actor, CommandRequest request, Executor run_on, ExecuteCallback done);
 
   // The state of one stream: the cached state, else its snapshot (if usable),
   // plus the events after it.
@@ -113,7 +128,29 @@ class Engine {
   size_t cached_states_limit() const;
 
  private:
+  // A command's steps, shared by execute() and execute_async().
+  struct Prepared {                         // before its turn
+    std::vector<GeneratedId> ids;
+    std::optional<CommandOutcome> duplicate;  // set: answered from its first commit, nothing more to do
+    EmailFingerprint fingerprint;
+    StateKeys keys;
+    std::string tenant;                     // the partner every stream but the catalog belongs to
+    size_t stripe = 0;                      // its partner's (or the catalog's) turn
+  };
+  struct Decided {                          // one attempt's decision and the commit it makes
+    Principal current;                      // the actor with the rights read from its stream now
+    AggregateStates states;
+    Decision decision;
+    CommitRequest commit;
+  };
+  struct AsyncCommand;
+  Result<Prepared> prepare(const CommandRequest& request) const;
+  Result<Decided> decide_once(const Principal& actor, const CommandRequest& request, const Prepared& p) const;
+  Result<CommandOutcome> complete(const Prepared& p, const Decided& d, const CommitResult& appended, int attempt) const;
+  Status gave_up() const;
   Result<CommandOutcome> decide_and_append(const Principal& actor, const CommandRequest& request);
+  void attempt_async(const std::shared_ptr<AsyncCommand>& job);
+  void finish_async(const std::shared_ptr<AsyncCommand>& job, Result<CommandOutcome> outcome);
   Result<CommandOutcome> answer_duplicate(const CommitResult& earlier) const;
   Result<EmailFingerprint> fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const;
   template <class State>

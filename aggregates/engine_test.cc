@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "aggregates/rule_errors.h"
@@ -233,6 +237,249 @@ TEST(Engine, TheLogStillVerifiesAfterAScenario) {
   ASSERT_TRUE(report.is_ok());
   EXPECT_TRUE(report->ok());
   EXPECT_GE(report->events, 4u);
+}
+
+// A stand-in for the server's network threads: jobs run in order on one thread.
+class JobThread {
+ public:
+  JobThread() : thread_([this] { run(); }) {}
+  ~JobThread() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Engine::Executor executor() {
+    return [this](std::function<void()> job) {
+      {
+        std::lock_guard lock(mu_);
+        jobs_.push_back(std::move(job));
+      }
+      cv_.notify_all();
+    };
+  }
+  std::thread::id id() const { return thread_.get_id(); }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and everything posted has run
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// What execute_async answered, and on which thread.
+struct AsyncAnswer {
+  Result<CommandOutcome> outcome = Status(StatusCode::kInternal, "not answered");
+  std::thread::id thread;
+  GlobalPosition durable_head;  // the log's durable head when the answer came
+};
+
+// Answers of `count` commands, waited for at most 60 s in all.
+class Answers {
+ public:
+  explicit Answers(size_t count) : answers_(count) {}
+  Engine::ExecuteCallback slot(size_t i, const EventLog& log) {
+    return [this, i, &log](Result<CommandOutcome> outcome) {
+      std::lock_guard lock(mu_);
+      answers_.at(i).outcome = std::move(outcome);
+      answers_.at(i).thread = std::this_thread::get_id();
+      answers_.at(i).durable_head = log.head();
+      ++calls_;
+      cv_.notify_all();
+    };
+  }
+  bool wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return calls_ >= answers_.size(); });
+  }
+  size_t calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  const AsyncAnswer& at(size_t i) const { return answers_.at(i); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<AsyncAnswer> answers_;
+  size_t calls_ = 0;
+};
+
+UpdateSupportProfile support_update(const PartnerId& partner, int i) {
+  UpdateSupportProfile u;
+  u.partner_id = partner;
+  u.support = SupportProfile{"support" + std::to_string(i) + "@contoso.com", "+1 425 555 0101",
+                             "https://contoso.com/support"};
+  return u;
+}
+
+TEST(EngineAsync, ACommandCommitsAndIsAnsweredThroughRunOnAfterItsFsync) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  JobThread network;
+  Answers answers(1);
+  f.engine->execute_async(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 1), "s1"),
+                          network.executor(), answers.slot(0, *f.log));
+  ASSERT_TRUE(answers.wait());
+  const AsyncAnswer& a = answers.at(0);
+  ASSERT_TRUE(a.outcome.is_ok()) << a.outcome.status().to_string();
+  EXPECT_EQ(a.thread, network.id());
+  EXPECT_GE(a.durable_head, a.outcome->last_position) << "answered only after the fsync that covers it";
+  EXPECT_EQ(a.outcome->attempts, 1);
+  auto state = f.engine->load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  EXPECT_EQ(state->version, a.outcome->events.back().version);
+  EXPECT_EQ(answers.calls(), 1u);
+}
+
+TEST(EngineAsync, OnePartnersCommandsCommitInArrivalOrderWithoutRetries) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  JobThread network;
+  constexpr int kCommands = 40;
+  Answers answers(kCommands);
+  for (int i = 0; i < kCommands; ++i) {
+    f.engine->execute_async(PartnerUser{partner, admin, {}, true},
+                            request(support_update(partner, i), "s" + std::to_string(i)), network.executor(),
+                            answers.slot(i, *f.log));
+  }
+  ASSERT_TRUE(answers.wait()) << answers.calls() << " of " << kCommands << " answered";
+  StreamVersion last;
+  for (int i = 0; i < kCommands; ++i) {
+    const AsyncAnswer& a = answers.at(i);
+    ASSERT_TRUE(a.outcome.is_ok()) << i << ": " << a.outcome.status().to_string();
+    EXPECT_EQ(a.outcome->attempts, 1) << "command " << i << " was decided again: the turns did not hold";
+    ASSERT_FALSE(a.outcome->events.empty());
+    EXPECT_GT(a.outcome->events.front().version, last) << "command " << i << " committed out of order";
+    last = a.outcome->events.back().version;
+  }
+  auto state = f.engine->load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  EXPECT_EQ(state->support.email, "support" + std::to_string(kCommands - 1) + "@contoso.com");
+}
+
+TEST(EngineAsync, AVersionConflictIsDecidedAgain) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  // Another engine over the same log (another process's writer would do the
+  // same) commits to the partner's stream between the decision and its append.
+  EngineOptions racer_options;
+  racer_options.clock = &f.clock;
+  racer_options.fingerprint = test_fingerprint;
+  Engine racer(*f.log, racer_options);
+  EngineOptions eo;
+  eo.clock = &f.clock;
+  eo.fingerprint = test_fingerprint;
+  std::vector<int> attempts_seen;
+  eo.before_append_for_test = [&](int attempt) {
+    attempts_seen.push_back(attempt);
+    if (attempt != 1) return;
+    auto raced = racer.execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 2), "racer"));
+    ASSERT_TRUE(raced.is_ok()) << raced.status().to_string();
+  };
+  Engine engine(*f.log, eo);
+  JobThread network;
+  Answers answers(1);
+  engine.execute_async(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 1), "first"),
+                       network.executor(), answers.slot(0, *f.log));
+  ASSERT_TRUE(answers.wait());
+  const AsyncAnswer& a = answers.at(0);
+  ASSERT_TRUE(a.outcome.is_ok()) << a.outcome.status().to_string();
+  EXPECT_EQ(a.outcome->attempts, 2);
+  EXPECT_EQ(attempts_seen, std::vector<int>({1, 2}));
+  auto state = engine.load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  EXPECT_EQ(state->support.email, "support1@contoso.com") << "decided again on top of the racer's commit";
+}
+
+TEST(EngineAsync, AFailedFsyncFailsEachCommandOnceAndPassesTheTurn) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  const GlobalPosition head = f.log->head();
+  f.env.fail_syncs(1);
+  JobThread network;
+  Answers answers(3);
+  for (int i = 0; i < 3; ++i) {
+    f.engine->execute_async(PartnerUser{partner, admin, {}, true},
+                            request(support_update(partner, i), "s" + std::to_string(i)), network.executor(),
+                            answers.slot(i, *f.log));
+  }
+  ASSERT_TRUE(answers.wait()) << "every command is answered, the failed one and those queued behind it";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(answers.at(i).outcome.is_ok()) << i << ": the log refuses writes after a failed fsync";
+  }
+  EXPECT_EQ(answers.calls(), 3u);
+  EXPECT_EQ(f.log->head(), head);
+  // The partner's turn was passed on: a synchronous command is refused, not stuck.
+  auto after = f.engine->execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 9), "s9"));
+  EXPECT_FALSE(after.is_ok());
+}
+
+TEST(EngineAsync, SynchronousAndAsynchronousCommandsOfOnePartnerTakeTurns) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  const StreamVersion start = f.engine->load<PartnerState>(partner_stream(partner))->version;
+  JobThread network;
+  constexpr int kEach = 20;
+  Answers answers(kEach);
+  std::vector<Result<CommandOutcome>> sync_results;
+  std::thread sync_caller([&] {
+    for (int i = 0; i < kEach; ++i) {
+      sync_results.push_back(f.engine->execute(PartnerUser{partner, admin, {}, true},
+                                               request(support_update(partner, 100 + i), "sync" + std::to_string(i))));
+    }
+  });
+  for (int i = 0; i < kEach; ++i) {
+    f.engine->execute_async(PartnerUser{partner, admin, {}, true},
+                            request(support_update(partner, i), "async" + std::to_string(i)), network.executor(),
+                            answers.slot(i, *f.log));
+  }
+  sync_caller.join();
+  ASSERT_TRUE(answers.wait());
+  for (int i = 0; i < kEach; ++i) {
+    ASSERT_TRUE(answers.at(i).outcome.is_ok()) << answers.at(i).outcome.status().to_string();
+    EXPECT_EQ(answers.at(i).outcome->attempts, 1);
+    ASSERT_TRUE(sync_results.at(i).is_ok()) << sync_results.at(i).status().to_string();
+    EXPECT_EQ(sync_results.at(i)->attempts, 1);
+  }
+  auto state = f.engine->load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  // One event per command on top of the enrolment's.
+  EXPECT_EQ(state->version.value(), start.value() + 2 * kEach);
+}
+
+TEST(EngineAsync, ARetriedCommandIsAnsweredFromItsFirstCommitAtOnce) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  CommandRequest r = request(support_update(partner, 1), "s1");
+  auto first = f.engine->execute(PartnerUser{partner, admin, {}, true}, r);
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  const GlobalPosition head = f.log->head();
+  JobThread network;
+  Answers answers(1);
+  f.engine->execute_async(PartnerUser{partner, admin, {}, true}, r, network.executor(), answers.slot(0, *f.log));
+  ASSERT_TRUE(answers.wait());
+  const AsyncAnswer& a = answers.at(0);
+  ASSERT_TRUE(a.outcome.is_ok()) << a.outcome.status().to_string();
+  EXPECT_TRUE(a.outcome->duplicate);
+  EXPECT_EQ(a.outcome->first_position, first->first_position);
+  EXPECT_EQ(a.thread, std::this_thread::get_id()) << "answered before its turn, on the caller's thread";
+  EXPECT_EQ(f.log->head(), head);
 }
 
 }  // namespace

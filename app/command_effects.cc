@@ -25,6 +25,13 @@ bool CommitEffects::hands_out_password(const Command& command) const {
   return false;
 }
 
+bool CommitEffects::has_effects(const Command& command) const {
+  for (const Entry& e : entries_) {
+    if (e.command == command.index()) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> CommitEffects::describe() const {
   std::vector<std::string> out;
   for (const Entry& e : entries_) {

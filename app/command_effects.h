@@ -75,6 +75,8 @@ class CommitEffects {
 
   // Does the command hand out a temporary password when it succeeds?
   bool hands_out_password(const Command& command) const;
+  // Has the command any effect at all (on a first commit or a retry)?
+  bool has_effects(const Command& command) const;
 
   // "PurgeUser: key store: ..." lines, in order (for docs and tests).
   std::vector<std::string> describe() const;

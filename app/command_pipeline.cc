@@ -33,6 +33,23 @@ bool may_hand_out_password(const Principal& actor, const Command& command) {
   return user != nullptr && partner && user->partner_id == *partner;
 }
 
+// The reply's body from the outcome; the effects add to it.
+CommandReply reply_for(ParsedCommand parsed, CommandOutcome outcome) {
+  CommandReply reply{std::move(parsed), std::move(outcome), {}, std::nullopt, Status::ok(), {}, Status::ok()};
+  boost::json::object& body = reply.body;
+  body["command_id"] = reply.command.command_id.to_string();
+  body["position"] = reply.outcome.first_position.value();
+  body["last_position"] = reply.outcome.last_position.value();
+  body["duplicate"] = reply.outcome.duplicate;
+  boost::json::array events;
+  for (const ExecutedEvent& e : reply.outcome.events) {
+    events.push_back(boost::json::object{{"stream", e.stream}, {"version", e.version.value()}, {"type", e.type}});
+  }
+  body["events"] = std::move(events);
+  body["result"] = created_json(reply.command.command, reply.outcome);
+  return reply;
+}
+
 }  // namespace
 
 CommandPipeline::CommandPipeline(AccountStack& stack, TokenStore* tokens, SecurityLog* security)
@@ -61,49 +78,77 @@ Result<CommandReply> CommandPipeline::run(const Principal& actor, std::string_vi
   return run(actor, std::move(*parsed));
 }
 
-Result<CommandReply> CommandPipeline::run(const Principal& actor, ParsedCommand parsed) {
-  if (!accepted_as_command_text(command_name(parsed.command))) {
+Status CommandPipeline::accepted(const Command& command) const {
+  if (!accepted_as_command_text(command_name(command))) {
     return invalid_argument("ChangePassword is not accepted as a command: the new password must not travel inside it "
                             "(use POST /v1/me/password)",
                             "type");
   }
+  return Status::ok();
+}
+
+namespace {
+
+CommandRequest request_for(const ParsedCommand& parsed) {
   CommandRequest request;
   request.id = parsed.command_id;
   request.digest = command_digest(parsed);
   request.command = parsed.command;
+  request.correlation_id = CorrelationId(request.id.bytes());
+  request.causation_id = CausationId(request.id.bytes());
+  return request;
+}
+
+// The batch whose write or fsync failed may still have reached the file (a
+// restart then finds it): say what a client should do about it.
+Status explain(Status s) {
+  if (s.code() != StatusCode::kPoisoned) return s;
+  return Status(StatusCode::kPoisoned,
+                s.message() +
+                    ". This command may or may not have been written: once the server is back, send it again "
+                    "with the same command_id (commands are idempotent by id)",
+                s.field());
+}
+
+}  // namespace
+
+Result<CommandReply> CommandPipeline::run(const Principal& actor, ParsedCommand parsed) {
+  if (Status s = accepted(parsed.command); !s.is_ok()) return s;
+  CommandRequest request = request_for(parsed);
   auto reply = execute(actor, std::move(parsed), std::move(request), {});
-  if (!reply) {
-    if (reply.status().code() == StatusCode::kPoisoned) {
-      // The batch whose write or fsync failed may still have reached the file
-      // (a restart then finds it): say what a client should do about it.
-      return Status(StatusCode::kPoisoned,
-                    reply.status().message() +
-                        ". This command may or may not have been written: once the server is back, send it again "
-                        "with the same command_id (commands are idempotent by id)",
-                    reply.status().field());
-    }
-    return reply.status();
-  }
+  if (!reply) return explain(reply.status());
   // A command sent again after a failed effect finds its first commit and runs
   // the effects meant for retries (the key store's).
   if (!reply->failure.is_ok()) return reply->failure;
   return reply;
 }
 
+bool CommandPipeline::runs_async(const Command& c) const { return !effects_.has_effects(c); }
+
+void CommandPipeline::run_async(const Principal& actor, ParsedCommand parsed, Engine::Executor run_on,
+                                ReplyCallback done) {
+  if (Status s = accepted(parsed.command); !s.is_ok()) return done(s);
+  if (!runs_async(parsed.command)) {
+    return done(Status(StatusCode::kInternal, "a command with effects beside the log does not run asynchronously"));
+  }
+  CommandRequest request = request_for(parsed);
+  auto command = std::make_shared<ParsedCommand>(std::move(parsed));
+  stack_.engine().execute_async(actor, std::move(request), std::move(run_on),
+                                [command, done = std::move(done)](Result<CommandOutcome> outcome) {
+                                  if (!outcome) return done(explain(outcome.status()));
+                                  done(reply_for(std::move(*command), std::move(*outcome)));
+                                });
+}
+
 Result<CommandReply> CommandPipeline::change_password(const Principal& actor, const PartnerId& partner,
                                                       const UserId& user, std::string_view new_password) {
-  CommandRequest request;
-  request.id = CommandId::random();
-  request.command = ChangePassword{partner, user};
-  ParsedCommand parsed{request.id, request.command};
-  request.digest = command_digest(parsed);
+  ParsedCommand parsed{CommandId::random(), ChangePassword{partner, user}};
+  CommandRequest request = request_for(parsed);
   return execute(actor, std::move(parsed), std::move(request), new_password);
 }
 
 Result<CommandReply> CommandPipeline::execute(const Principal& actor, ParsedCommand parsed, CommandRequest request,
                                               std::string_view new_password) {
-  request.correlation_id = CorrelationId(request.id.bytes());
-  request.causation_id = CausationId(request.id.bytes());
   // A temporary password's argon2id work comes before the commit: when the
   // hashing gate is full the command is refused (kBusy) with nothing written,
   // and the commit is never left waiting for a hash it cannot get.
@@ -119,19 +164,7 @@ Result<CommandReply> CommandPipeline::execute(const Principal& actor, ParsedComm
   auto outcome = stack_.engine().execute(actor, request);
   if (!outcome) return outcome.status();
 
-  CommandReply reply{std::move(parsed), std::move(*outcome), {}, std::nullopt, Status::ok(), {}, Status::ok()};
-  boost::json::object& body = reply.body;
-  body["command_id"] = reply.command.command_id.to_string();
-  body["position"] = reply.outcome.first_position.value();
-  body["last_position"] = reply.outcome.last_position.value();
-  body["duplicate"] = reply.outcome.duplicate;
-  boost::json::array events;
-  for (const ExecutedEvent& e : reply.outcome.events) {
-    events.push_back(boost::json::object{{"stream", e.stream}, {"version", e.version.value()}, {"type", e.type}});
-  }
-  body["events"] = std::move(events);
-  body["result"] = created_json(reply.command.command, reply.outcome);
-
+  CommandReply reply = reply_for(std::move(parsed), std::move(*outcome));
   Committed committed{actor, reply, new_password, prepared ? &*prepared : nullptr};
   effects_.run(committed);
   return reply;

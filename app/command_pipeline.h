@@ -12,6 +12,7 @@
 // log): `acct exec` writes it to a 0600 file, the HTTP API returns it once.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,15 @@ class CommandPipeline {
   Result<CommandReply> run(const Principal& actor, std::string_view json_text);
   Result<CommandReply> run(const Principal& actor, ParsedCommand parsed);
 
+  // run() without holding a thread while the commit waits for its fsync
+  // (Engine::execute_async: `done` runs once, through run_on or, refused
+  // early, on this thread). Only for commands with nothing to do beside the
+  // log (runs_async): passwords, keys and tokens are written by blocking
+  // effects, and those commands take run().
+  bool runs_async(const Command& c) const;
+  using ReplyCallback = std::function<void(Result<CommandReply>)>;
+  void run_async(const Principal& actor, ParsedCommand parsed, Engine::Executor run_on, ReplyCallback done);
+
   // ChangePassword for `user` of `partner`, with the new password beside the
   // command: recorded first (audit), then stored. An error after the commit
   // is in the reply's `failure` (the old password still works: retry).
@@ -48,6 +58,8 @@ class CommandPipeline {
                                        std::string_view new_password);
 
  private:
+  // ChangePassword is refused as command text (kInvalidArgument, field "type").
+  Status accepted(const Command& command) const;
   // Steps 2 and 3 for a request whose id and digest are set.
   Result<CommandReply> execute(const Principal& actor, ParsedCommand parsed, CommandRequest request,
                                std::string_view new_password);

@@ -111,6 +111,9 @@ class Api {
   // commands (command_routes.cc)
   void add_command_routes();
   ApiReply post_command(const ApiRequest& req);
+  bool post_command_fast(const ApiRequest& req, const JobRunner& run_on, ReplyFn reply);
+  // The command's answer (and its count in the metrics), from the pipeline's reply or its error.
+  ApiReply command_answer(const std::string& type, Result<CommandReply> done) const;
 
   // sessions and one's own password (session_routes.cc)
   void add_session_routes();

@@ -210,6 +210,7 @@ class HttpServer::StreamSession final : public HttpServer::Session,
                                   request_->version(), false),
                    http::status::uri_too_long);
     }
+    if (answer_on_network_thread()) return;
     auto self = shared_self();
     const bool queued = server_.workers_->try_post([self] {
       ApiReply reply = self->handle();
@@ -222,6 +223,56 @@ class HttpServer::StreamSession final : public HttpServer::Session,
       write(error_response(Status(StatusCode::kBusy, "the server is busy; retry later"), request_->version(), false),
             http::status::service_unavailable);
     }
+  }
+
+  // A route with a fast path (a command) starts here, on the network thread,
+  // and its reply comes back through the strand; no worker thread waits for
+  // it. False: the worker pool takes the request (no fast path, or declined;
+  // a bad target is answered there too).
+  bool answer_on_network_thread() {
+    const HttpRequest& req = *request_;
+    std::string path;
+    std::map<std::string, std::string> query;
+    if (!parse_target(req.target(), &path, &query).is_ok()) return false;
+    auto match = server_.router_.match(req.method(), path);
+    if (!match.route || !match.route->fast) return false;
+    route_name_ = match.route->pattern;
+    ApiRequest api{req, std::move(path), std::move(match.params), std::move(query), client_address_};
+    auto self = shared_self();
+    auto replied = std::make_shared<std::atomic<bool>>(false);  // one answer per request, whatever happens
+    // The later work runs on this session's strand, so the answer written
+    // from it needs no further hand-off (dispatch runs it in place there).
+    ReplyFn reply = [self, replied](ApiReply r) {
+      if (replied->exchange(true)) return spdlog::error("http: a second reply to one request was dropped");
+      net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->respond(self->fitted(std::move(r)));
+      });
+    };
+    JobRunner run_on = [gate = server_.job_gate_, strand = stream_.get_executor()](std::function<void()> job) {
+      std::unique_lock lock(gate->mu);
+      if (gate->open) {
+        net::post(strand, std::move(job));
+        return;
+      }
+      lock.unlock();
+      job();
+    };
+    try {
+      return match.route->fast(api, run_on, reply);
+    } catch (const std::exception& e) {
+      // Not handed to the worker pool: the fast path may have started the command.
+      spdlog::error("handler of {} threw: {}", route_name_, e.what());
+      reply(ApiReply{error_response(Status(StatusCode::kInternal, "internal error"), req.version(), false), nullptr});
+      return true;
+    }
+  }
+
+  // The reply as this request asked: its HTTP version, and no keep-alive if
+  // the client did not want it.
+  ApiReply fitted(ApiReply reply) const {
+    reply.response.version(request_->version());
+    if (!request_->keep_alive()) reply.response.keep_alive(false);
+    return reply;
   }
 
   // On a worker thread.
@@ -253,10 +304,7 @@ class HttpServer::StreamSession final : public HttpServer::Session,
     route_name_ = match.route->pattern;
     ApiRequest api{req, std::move(path), std::move(match.params), std::move(query), client_address_};
     try {
-      ApiReply reply = match.route->handler(api);
-      reply.response.version(req.version());
-      if (!req.keep_alive()) reply.response.keep_alive(false);
-      return reply;
+      return fitted(match.route->handler(api));
     } catch (const std::exception& e) {
       spdlog::error("handler of {} threw: {}", route_name_, e.what());
       return ApiReply{error_response(Status(StatusCode::kInternal, "internal error"), req.version(), false), nullptr};
@@ -500,6 +548,7 @@ Status HttpServer::start() {
   bound_port_ = listener_->port();
   listener_->run();
   work_.emplace(ioc_.get_executor());
+  job_gate_->open = true;
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
   started_ = true;
   return Status::ok();
@@ -522,6 +571,13 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (busy_.load() > 0) spdlog::warn("http: {} requests still in flight after the grace period", busy_.load());
+  {
+    // Later work of a command still in flight (past the grace period) runs
+    // where it finishes; jobs already posted and not run are dropped with
+    // the io_context (their connections are closing).
+    std::lock_guard lock(job_gate_->mu);
+    job_gate_->open = false;
+  }
   work_.reset();
   ioc_.stop();
   for (std::thread& t : threads_) t.join();

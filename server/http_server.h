@@ -120,6 +120,16 @@ class HttpServer {
   // running has no pending I/O, and run() would return before its answer.
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::shared_ptr<Listener> listener_;
+  // Where a fast path's later work runs (Route::fast): its session's strand
+  // on the network threads while the gate is open (start to stop); then on
+  // the caller's thread (a log's writer finishing a command after the server
+  // stopped must not post into a dead io_context). Shared: the log may
+  // outlive the server.
+  struct JobGate {
+    std::mutex mu;
+    bool open = false;
+  };
+  std::shared_ptr<JobGate> job_gate_ = std::make_shared<JobGate>();
   std::vector<std::thread> threads_;
   std::unique_ptr<WorkPool> workers_;
   std::unique_ptr<WorkPool> streams_;

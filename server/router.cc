@@ -86,8 +86,8 @@ Status parse_target(std::string_view target, std::string* path, std::map<std::st
   return Status::ok();
 }
 
-void Router::add(http::verb method, std::string pattern, RouteHandler handler) {
-  routes_.push_back(Route{method, std::move(pattern), std::move(handler)});
+void Router::add(http::verb method, std::string pattern, RouteHandler handler, AsyncRouteHandler fast) {
+  routes_.push_back(Route{method, std::move(pattern), std::move(handler), std::move(fast)});
 }
 
 Router::Match Router::match(http::verb method, std::string_view path) const {

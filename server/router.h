@@ -48,15 +48,26 @@ struct ApiReply {
 
 using RouteHandler = std::function<ApiReply(const ApiRequest&)>;
 
+// A route's fast path, for a request that would otherwise hold a worker
+// thread while it waits (a command and its fsync). Called on a network
+// thread, it must not block: it returns false to decline (the request then
+// takes the route's handler on the worker pool, as if there were no fast
+// path), or true and calls `reply` exactly once, from any thread. Work it
+// continues later goes to `run_on` (the network threads).
+using ReplyFn = std::function<void(ApiReply)>;
+using JobRunner = std::function<void(std::function<void()>)>;
+using AsyncRouteHandler = std::function<bool(const ApiRequest&, const JobRunner& run_on, ReplyFn reply)>;
+
 struct Route {
   http::verb method;
   std::string pattern;
   RouteHandler handler;
+  AsyncRouteHandler fast;  // optional
 };
 
 class Router {
  public:
-  void add(http::verb method, std::string pattern, RouteHandler handler);
+  void add(http::verb method, std::string pattern, RouteHandler handler, AsyncRouteHandler fast = {});
 
   struct Match {
     const Route* route = nullptr;  // null: no route
