@@ -136,7 +136,7 @@ Status DirectoryView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();
   auto user_text = uuid_after(r.stream, "user-");
   if (!user_text) return Status::ok();
-  const std::string user(*user_text);
+  const std::string_view user = *user_text;  // no copy: most events only look their user up
   const auto position = static_cast<int64_t>(r.position.value());
   auto decoded = event.decoded();
   if (!decoded) return decoded.status();
@@ -145,7 +145,7 @@ Status DirectoryView::apply(const ViewEvent& event) {
   if (e != nullptr) {
     if (const auto* created = std::get_if<UserCreated>(e)) {
       std::vector<SqlValue> values(kUserColumnCount);
-      values[kUserId] = user;
+      values[kUserId] = std::string(user);
       values[kPartnerId] = created->partner_id.to_string();
       values[kStatus] = std::string(directory_status_name(DirectoryStatus::kActive));
       values[kCreatedAt] = r.recorded_at.micros;

@@ -24,6 +24,21 @@ const std::pair<std::string_view, std::string_view> kStatements[] = {
     {"fts_insert",
      "INSERT INTO listing_fts(rowid, partner_name, description, industries, offerings, places) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+    // The queries sync() runs: prepared once, not per event (parsing them was
+    // most of the listings' build).
+    {"profile_row",
+     "SELECT p.id, p.details, p.published, COALESCE(n.partner_name, ''), COALESCE(n.suspended, 0) "
+     "FROM listing_profile p LEFT JOIN listing_partner n ON n.partner_id = p.partner_id "
+     "WHERE p.partner_id = ?1 AND p.region = ?2"},
+    {"profile_places",
+     "SELECT city, state, country FROM listing_location WHERE partner_id = ?1 AND region = ?2 ORDER BY location_id"},
+    {"partner_regions", "SELECT region FROM listing_profile WHERE partner_id = ?1 ORDER BY region"},
+};
+
+// Resets a prepared query however its reader leaves.
+struct ResetOnExit {
+  Statement& s;
+  ~ResetOnExit() { s.reset(); }
 };
 
 std::string joined(const std::vector<std::string>& items) {
@@ -159,33 +174,36 @@ Status ListingsView::apply(const ViewEvent& event) {
 }
 
 Status ListingsView::sync(const std::string& partner, const std::string& region) {
-  auto s = db_->prepare(
-      "SELECT p.id, p.details, p.published, COALESCE(n.partner_name, ''), COALESCE(n.suspended, 0) "
-      "FROM listing_profile p LEFT JOIN listing_partner n ON n.partner_id = p.partner_id "
-      "WHERE p.partner_id = ?1 AND p.region = ?2");
-  if (!s) return s.status();
-  (*s)->bind_text(1, partner).bind_text(2, region);
-  auto row = (*s)->step();
-  if (!row) return row.status();
-  if (!*row) return Status::ok();
-  const int64_t id = (*s)->column_int(0);
-  const std::string details_text_value = (*s)->column_text(1);
-  const bool listed = (*s)->column_int(2) != 0 && (*s)->column_int(4) == 0;
-  const std::string name = (*s)->column_text(3);
+  int64_t id = 0;
+  std::string details_text_value, name;
+  bool listed = false;
+  {
+    Statement& s = *statements_.find("profile_row")->second;
+    ResetOnExit reset{s};
+    s.bind_text(1, partner).bind_text(2, region);
+    auto row = s.step();
+    if (!row) return row.status();
+    if (!*row) return Status::ok();
+    id = s.column_int(0);
+    details_text_value = s.column_text(1);
+    listed = s.column_int(2) != 0 && s.column_int(4) == 0;
+    name = s.column_text(3);
+  }
   ACCT_RETURN_IF_ERROR(run("fts_delete", [&](Statement& st) { st.bind_int(1, id); }));
   if (!listed) return Status::ok();
   auto details = details_from_text(details_text_value);
   if (!details) return details.status();
   std::string places;
-  auto loc = db_->prepare(
-      "SELECT city, state, country FROM listing_location WHERE partner_id = ?1 AND region = ?2 ORDER BY location_id");
-  if (!loc) return loc.status();
-  (*loc)->bind_text(1, partner).bind_text(2, region);
-  while (true) {
-    auto r = (*loc)->step();
-    if (!r) return r.status();
-    if (!*r) break;
-    for (int c = 0; c < 3; ++c) places += (*loc)->column_text(c) + " ";
+  {
+    Statement& loc = *statements_.find("profile_places")->second;
+    ResetOnExit reset{loc};
+    loc.bind_text(1, partner).bind_text(2, region);
+    while (true) {
+      auto r = loc.step();
+      if (!r) return r.status();
+      if (!*r) break;
+      for (int c = 0; c < 3; ++c) places += loc.column_text(c) + " ";
+    }
   }
   std::vector<std::string> offerings = details->products;
   offerings.insert(offerings.end(), details->service_types.begin(), details->service_types.end());
@@ -202,14 +220,16 @@ Status ListingsView::sync(const std::string& partner, const std::string& region)
 
 Status ListingsView::sync_partner(const std::string& partner) {
   std::vector<std::string> regions;
-  auto s = db_->prepare("SELECT region FROM listing_profile WHERE partner_id = ?1 ORDER BY region");
-  if (!s) return s.status();
-  (*s)->bind_text(1, partner);
-  while (true) {
-    auto row = (*s)->step();
-    if (!row) return row.status();
-    if (!*row) break;
-    regions.push_back((*s)->column_text(0));
+  {
+    Statement& s = *statements_.find("partner_regions")->second;
+    ResetOnExit reset{s};
+    s.bind_text(1, partner);
+    while (true) {
+      auto row = s.step();
+      if (!row) return row.status();
+      if (!*row) break;
+      regions.push_back(s.column_text(0));
+    }
   }
   for (const std::string& region : regions) ACCT_RETURN_IF_ERROR(sync(partner, region));
   return Status::ok();

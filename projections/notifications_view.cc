@@ -28,6 +28,7 @@ const std::pair<std::string_view, std::string_view> kStatements[] = {
      "DELETE FROM notification_read WHERE user_id = ?1 AND id NOT LIKE 'tax.%' AND CAST(id AS INTEGER) <= ?2"},
     {"read_id", "INSERT OR IGNORE INTO notification_read(user_id, id) VALUES (?1, ?2)"},
     {"purge_rows", "DELETE FROM notification WHERE user_id = ?1"},
+    {"purge_row", "DELETE FROM notification WHERE position = ?1"},
     {"purge_read", "DELETE FROM notification_read WHERE user_id = ?1"},
     {"purge_up_to", "DELETE FROM notification_read_up_to WHERE user_id = ?1"},
     {"purge_user", "DELETE FROM notification_user WHERE user_id = ?1"},
@@ -143,8 +144,28 @@ Status NotificationsView::run(std::string_view key, const std::function<void(Sta
   return it->second->run();
 }
 
+Status NotificationsView::begin_build() {
+  whole_build_ = true;
+  return Status::ok();
+}
+
+// A failed batch of a build fails the build (the file is deleted): nothing to keep.
+void NotificationsView::abort_batch() { user_rows_.clear(); }
+
+Status NotificationsView::purge_rows(const std::string& user) {
+  if (!whole_build_) return run("purge_rows", [&](Statement& s) { s.bind_text(1, user); });
+  auto it = user_rows_.find(user);
+  if (it == user_rows_.end()) return Status::ok();
+  for (int64_t position : it->second) {
+    ACCT_RETURN_IF_ERROR(run("purge_row", [&](Statement& s) { s.bind_int(1, position); }));
+  }
+  user_rows_.erase(it);
+  return Status::ok();
+}
+
 Status NotificationsView::add(const RecordedEvent& r, std::string_view kind, const std::string& partner,
                               const std::string& user, const std::string& market, const std::string& details) {
+  if (whole_build_ && !user.empty()) user_rows_[user].push_back(static_cast<int64_t>(r.position.value()));
   return run("add", [&](Statement& s) {
     s.bind_int(1, static_cast<int64_t>(r.position.value()))
         .bind_text(2, kind)
@@ -229,7 +250,8 @@ Status NotificationsView::apply(const ViewEvent& event) {
   }
   if (std::holds_alternative<UserPurged>(e)) {
     // The user can never sign in again: their feed and read state go.
-    for (std::string_view key : {"purge_rows", "purge_read", "purge_up_to", "purge_user"}) {
+    ACCT_RETURN_IF_ERROR(purge_rows(uid));
+    for (std::string_view key : {"purge_read", "purge_up_to", "purge_user"}) {
       ACCT_RETURN_IF_ERROR(run(key, [&](Statement& s) { s.bind_text(1, uid); }));
     }
   }

@@ -48,7 +48,7 @@ int RowCache::column(std::string_view name) const {
   return -1;
 }
 
-Result<RowCache::Row*> RowCache::find(const std::string& key) {
+Result<RowCache::Row*> RowCache::find(std::string_view key) {
   auto it = rows_.find(key);
   if (it != rows_.end()) return it->second.get();
   select_->bind_text(1, key);
@@ -73,7 +73,7 @@ Result<RowCache::Row*> RowCache::find(const std::string& key) {
   }
   select_->reset();
   Row* out = row.get();
-  rows_[key] = std::move(row);
+  rows_.emplace(std::string(key), std::move(row));
   return out;
 }
 

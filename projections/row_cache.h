@@ -43,8 +43,8 @@ class RowCache {
   Status prepare(Db& db);
 
   // The row whose (single-column) key is `key`: from the cache, else read
-  // from the table; nullptr when there is none.
-  Result<Row*> find(const std::string& key);
+  // from the table; nullptr when there is none. A hit allocates nothing.
+  Result<Row*> find(std::string_view key);
   // A new row (replacing any cached one); values[0] is the key.
   Row& insert(std::vector<SqlValue> values);
   // Column index by name; columns are fixed at construction.
@@ -61,8 +61,13 @@ class RowCache {
   const std::vector<std::string> columns_;
   std::vector<size_t> mutable_;  // column indexes an UPDATE sets
   std::unique_ptr<Statement> select_, insert_, update_;
+  // Looked up by string_view: an event's key is a view into its stream name.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
   // Absent rows are cached too (nullopt), so a miss reads the table once per batch.
-  std::unordered_map<std::string, std::unique_ptr<Row>> rows_;
+  std::unordered_map<std::string, std::unique_ptr<Row>, KeyHash, std::equal_to<>> rows_;
 };
 
 // Small helpers for SqlValue.

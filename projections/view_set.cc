@@ -29,6 +29,14 @@ Status remove_with_sidecars(Env* env, const std::string& path) {
   return Status::ok();
 }
 
+// Runs work(0) on this thread and work(1..threads-1) on helper threads, and joins them.
+void in_parallel(size_t threads, const std::function<void(size_t worker)>& work) {
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work, t);
+  work(0);
+  for (std::thread& h : helpers) h.join();
+}
+
 }  // namespace
 
 // One named view: its files, its readers, and what other threads may observe.
@@ -48,6 +56,8 @@ struct ViewSet::Slot {
   std::unique_ptr<ViewFile> live;
   std::unique_ptr<ViewFile> building;
   std::atomic<bool> build_requested{false};  // written under step_mu_, read by status() too
+  // The outcome of building->seal() when the runner sealed it ahead of the swap.
+  std::optional<Status> sealed;
 
   // Read by any thread.
   std::atomic<uint64_t> position{0};
@@ -257,18 +267,30 @@ Status ViewSet::advance_building_locked(bool* progressed) {
   // An empty batch (or one that reached the durable head) means the builds are caught up.
   if (!events.empty() && !batch->end_of_log) return Status::ok();
   const GlobalPosition reached = build_subscription_->position().prev();
+  std::vector<Slot*> done;
   for (Slot* s : building) {
-    if (s->building && s->building->position() >= reached) {
-      *progressed = true;
-      swap_in_locked(*s).ignore();  // the outcome is recorded as the build's
-    }
+    if (s->building && s->building->position() >= reached) done.push_back(s);
   }
+  if (done.empty()) return Status::ok();
+  *progressed = true;
+  // Sealing (the rows kept in memory, the secondary indexes, COMMIT, fsync) is
+  // each file's own work and most of the end of a build: on every thread,
+  // longest first (by the last batch's cost, as in apply_to).
+  std::stable_sort(done.begin(), done.end(), [](const Slot* a, const Slot* b) {
+    return a->building->last_apply_seconds() > b->building->last_apply_seconds();
+  });
+  std::atomic<size_t> next{0};
+  in_parallel(std::min(options_.apply_threads, done.size()), [&](size_t) {
+    for (size_t k = next++; k < done.size(); k = next++) done[k]->sealed = done[k]->building->seal();
+  });
+  for (Slot* s : done) swap_in_locked(*s).ignore();  // the outcome is recorded as the build's
   return Status::ok();
 }
 
 Status ViewSet::swap_in_locked(Slot& slot) {
   Env* env = posix_env();
-  Status sealed = slot.building->seal();
+  Status sealed = slot.sealed ? *slot.sealed : slot.building->seal();
+  slot.sealed.reset();
   if (!sealed.is_ok()) {
     finish_build_locked(slot, sealed);
     return sealed;
@@ -403,13 +425,7 @@ std::vector<Result<uint64_t>> ViewSet::apply_to(const std::vector<ViewFile*>& fi
   }
   // Decode every event once, in slices, each thread with the cipher installed;
   // afterwards decoded() only reads, so the views can share the batch.
-  auto in_parallel = [&](const std::function<void(size_t worker)>& work) {
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work, t);
-    work(0);
-    for (std::thread& h : helpers) h.join();
-  };
-  in_parallel([&](size_t worker) {
+  in_parallel(threads, [&](size_t worker) {
     PersonalDataScope scope(cipher_);
     for (size_t i = worker; i < events.size(); i += threads) events[i].decoded().status().ignore();
   });
@@ -423,7 +439,7 @@ std::vector<Result<uint64_t>> ViewSet::apply_to(const std::vector<ViewFile*>& fi
     return files[a]->last_apply_seconds() > files[b]->last_apply_seconds();
   });
   std::atomic<size_t> next{0};
-  in_parallel([&](size_t) {
+  in_parallel(threads, [&](size_t) {
     for (size_t k = next++; k < files.size(); k = next++) results[order[k]] = files[order[k]]->apply(events);
   });
   return results;
