@@ -478,7 +478,15 @@ void Engine::attempt_async(const std::shared_ptr<AsyncCommand>& job) {
         }
         return finish_async(job, appended.status());
       }
-      finish_async(job, complete(job->prepared, *job->decided, *appended, job->attempt));
+      Result<CommandOutcome> outcome = Status(StatusCode::kInternal, "internal error");
+      try {
+        outcome = complete(job->prepared, *job->decided, *appended, job->attempt);
+      } catch (const std::exception& e) {
+        // Committed, but no outcome to show: the client retries with the same
+        // command id and gets the first result.
+        spdlog::error("completing a committed command threw: {}", e.what());
+      }
+      finish_async(job, std::move(outcome));
     });
   });
 }

@@ -242,8 +242,12 @@ class HttpServer::StreamSession final : public HttpServer::Session,
     auto replied = std::make_shared<std::atomic<bool>>(false);  // one answer per request, whatever happens
     // The later work runs on this session's strand, so the answer written
     // from it needs no further hand-off (dispatch runs it in place there).
-    ReplyFn reply = [self, replied](ApiReply r) {
+    // Past stop() (the gate closed) the answer is dropped: the io_context
+    // may be gone, and the connection is closing anyway.
+    ReplyFn reply = [self, replied, gate = server_.job_gate_](ApiReply r) {
       if (replied->exchange(true)) return spdlog::error("http: a second reply to one request was dropped");
+      std::lock_guard lock(gate->mu);
+      if (!gate->open) return;
       net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
         self->respond(self->fitted(std::move(r)));
       });

@@ -122,9 +122,9 @@ class HttpServer {
   std::shared_ptr<Listener> listener_;
   // Where a fast path's later work runs (Route::fast): its session's strand
   // on the network threads while the gate is open (start to stop); then on
-  // the caller's thread (a log's writer finishing a command after the server
-  // stopped must not post into a dead io_context). Shared: the log may
-  // outlive the server.
+  // the caller's thread, and its answer is dropped (a log's writer finishing
+  // a command after the server stopped must not post into a dead
+  // io_context). Shared: the log may outlive the server.
   struct JobGate {
     std::mutex mu;
     bool open = false;
