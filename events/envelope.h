@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +53,19 @@ struct StreamAppend {
   std::vector<NewEvent> events;
 };
 
+// Pipelined commits (aggregates/engine.cc): an appender may decide a commit
+// on top of an earlier one of its own that is queued but not yet durable. The
+// later commit names the earlier one's link in `after`, and the log refuses
+// it (kWrongExpectedVersion, so the appender decides again) unless the
+// earlier commit was written exactly as requested: not refused, not answered
+// as a duplicate, not in a batch that failed. Expected versions alone would
+// not catch this when the later commit writes streams the earlier one only
+// changed the reading of. Only the log's writer sets a link's state.
+struct CommitLink {
+  enum State : uint8_t { kPending, kWritten, kNotWritten };
+  std::atomic<uint8_t> state{kPending};
+};
+
 // One atomic append across one or more streams.
 struct CommitRequest {
   CommandId command_id;  // idempotency key: required, not nil
@@ -63,6 +78,8 @@ struct CommitRequest {
   // conflict). When empty, the log derives it from streams, types and payloads
   // (not event ids, which a retry may regenerate).
   std::optional<std::array<unsigned char, 16>> command_digest;
+  std::shared_ptr<CommitLink> link;         // set by the log once this commit is written or not
+  std::shared_ptr<const CommitLink> after;  // the earlier commit this one was decided on top of
 };
 
 struct StreamWriteResult {

@@ -204,7 +204,11 @@ class EventLog {
     CommandId command_id;
     std::array<unsigned char, 16> digest{};
     std::vector<StreamMeta> streams;
+    std::shared_ptr<CommitLink> link;         // CommitRequest::link
+    std::shared_ptr<const CommitLink> after;  // CommitRequest::after
     AppendCallback done;
+    // Refused before it reached a batch: its link says so, then `done` runs.
+    void refuse(const Status& why);
   };
   struct BatchState;
 

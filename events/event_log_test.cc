@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <algorithm>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -114,6 +115,71 @@ TEST(EventLog, ExpectedVersionKindsAreEnforced) {
       << stale.status().message();
   EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
   EXPECT_EQ(log->stream_version("s"), StreamVersion(4));
+}
+
+// Pipelined commits (events/envelope.h, CommitLink): a commit decided on top
+// of a queued one goes through only if that one was written as requested.
+TEST(EventLog, ACommitAfterARefusedOneIsRefusedEvenWhenItsVersionsMatch) {
+  FaultInjectionEnv env;
+  auto log = open_log(fault_options(&env));
+  ASSERT_TRUE(log->append(make_commit("s", ExpectedVersion::no_stream())).is_ok());
+  // Refused: s is at 1. Its successor was decided as if it were written and
+  // s were at 2; another writer's commit then puts s at 2 for real.
+  CommitRequest first = make_commit("s", ExpectedVersion::exact(StreamVersion(0)));
+  first.link = std::make_shared<CommitLink>();
+  auto refused = log->append(first);
+  ASSERT_EQ(refused.status().code(), StatusCode::kWrongExpectedVersion);
+  EXPECT_EQ(first.link->state.load(), CommitLink::kNotWritten);
+  ASSERT_TRUE(log->append(make_commit("s", ExpectedVersion::exact(StreamVersion(1)))).is_ok());
+  CommitRequest second = make_commit("s", ExpectedVersion::exact(StreamVersion(2)));
+  second.after = first.link;
+  auto after = log->append(second);
+  ASSERT_EQ(after.status().code(), StatusCode::kWrongExpectedVersion) << "its expected version matches; its link does not";
+  EXPECT_NE(after.status().message().find("decided after was not written"), std::string::npos)
+      << after.status().message();
+  EXPECT_EQ(log->stream_version("s"), StreamVersion(2));
+}
+
+TEST(EventLog, ACommitAfterAQueuedOneIsWrittenAfterIt) {
+  FaultInjectionEnv env;
+  auto log = open_log(fault_options(&env));
+  CommitRequest first = make_commit("s", ExpectedVersion::no_stream());
+  first.link = std::make_shared<CommitLink>();
+  std::promise<Result<CommitResult>> first_done;
+  log->append_async(first, [&](Result<CommitResult> r) { first_done.set_value(std::move(r)); });
+  // Queued after the first (in its batch or the next): decided on top of it.
+  CommitRequest second = make_commit("s", ExpectedVersion::exact(StreamVersion(1)));
+  second.after = first.link;
+  second.link = std::make_shared<CommitLink>();
+  auto after = log->append(second);
+  ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+  auto before = first_done.get_future().get();
+  ASSERT_TRUE(before.is_ok()) << before.status().to_string();
+  EXPECT_LT(before->last_position, after->first_position);
+  EXPECT_EQ(first.link->state.load(), CommitLink::kWritten);
+  EXPECT_EQ(second.link->state.load(), CommitLink::kWritten);
+}
+
+TEST(EventLog, ACommitAnsweredAsADuplicateOrRefusedUpFrontIsNotWritten) {
+  FaultInjectionEnv env;
+  auto log = open_log(fault_options(&env));
+  CommitRequest original = make_commit("s", ExpectedVersion::no_stream());
+  ASSERT_TRUE(log->append(original).is_ok());
+  CommitRequest again = original;  // the same command id and content: answered from its first commit
+  again.link = std::make_shared<CommitLink>();
+  auto duplicate = log->append(again);
+  ASSERT_TRUE(duplicate.is_ok()) << duplicate.status().to_string();
+  EXPECT_TRUE(duplicate->duplicate);
+  EXPECT_EQ(again.link->state.load(), CommitLink::kNotWritten) << "nothing it decided was written";
+  CommitRequest invalid = make_commit("s", ExpectedVersion::any());
+  invalid.command_id = CommandId();  // refused before the queue: no command id
+  invalid.link = std::make_shared<CommitLink>();
+  EXPECT_FALSE(log->append(invalid).is_ok());
+  EXPECT_EQ(invalid.link->state.load(), CommitLink::kNotWritten);
+  CommitRequest next = make_commit("s", ExpectedVersion::any());  // only its link can refuse it
+  next.after = again.link;
+  EXPECT_EQ(log->append(next).status().code(), StatusCode::kWrongExpectedVersion);
+  EXPECT_EQ(log->stream_version("s"), StreamVersion(1));
 }
 
 TEST(EventLog, AMultiStreamCommitWithOneFailedExpectationWritesNothing) {

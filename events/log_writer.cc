@@ -30,13 +30,17 @@ Status closing_error() { return Status(StatusCode::kBusy, "the log is closing");
 
 }  // namespace
 
+void EventLog::PendingCommit::refuse(const Status& why) {
+  if (link) link->state.store(CommitLink::kNotWritten, std::memory_order_release);
+  done(why);
+}
+
 std::optional<EventLog::PendingCommit> EventLog::prepare(CommitRequest request, AppendCallback& done) {
-  if (Status s = record_codec::validate(request); !s.is_ok()) {
-    done(s);
-    return std::nullopt;
-  }
-  if (Status s = health(); !s.is_ok()) {
-    done(s);
+  Status refused = record_codec::validate(request);
+  if (refused.is_ok()) refused = health();
+  if (!refused.is_ok()) {
+    if (request.link) request.link->state.store(CommitLink::kNotWritten, std::memory_order_release);
+    done(refused);
     return std::nullopt;
   }
   if (!request.command_digest) request.command_digest = record_codec::derive_command_digest(request);
@@ -49,6 +53,8 @@ std::optional<EventLog::PendingCommit> EventLog::prepare(CommitRequest request, 
   for (StreamAppend& s : request.streams) {
     pc.streams.push_back({std::move(s.stream), s.expected, static_cast<uint32_t>(s.events.size())});
   }
+  pc.link = std::move(request.link);
+  pc.after = std::move(request.after);
   pc.done = std::move(done);
   return pc;
 }
@@ -66,11 +72,11 @@ void EventLog::enqueue(PendingCommit pc) {
   });
   if (stopping_) {
     lock.unlock();
-    return pc.done(closing_error());
+    return pc.refuse(closing_error());
   }
   if (!room) {
     lock.unlock();
-    return pc.done(Status(StatusCode::kBusy, "the commit queue is full (" +
+    return pc.refuse(Status(StatusCode::kBusy, "the commit queue is full (" +
                                                  std::to_string(options_.max_queued_commits) +
                                                  " commits waiting); retry later"));
   }
@@ -140,6 +146,13 @@ bool EventLog::try_write_alone(PendingCommit& pc) {
 }
 
 void EventLog::complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes) {
+  // Links first: a later commit decided on top of one of these may be in the
+  // next batch, and must see whether this one was written.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].link == nullptr) continue;
+    const bool written = outcomes[i]->is_ok() && !outcomes[i]->value().duplicate;
+    batch[i].link->state.store(written ? CommitLink::kWritten : CommitLink::kNotWritten, std::memory_order_release);
+  }
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*outcomes[i]));
   completions_.fetch_add(1, std::memory_order_release);
   futex_wake_all(completions_);
@@ -293,6 +306,13 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       outcomes[i] = std::move(earlier);
       continue;
     }
+    // Decided on top of an earlier commit: only if that one is written (in
+    // this batch: accepted above; a batch that fails fails this one too).
+    if (pc.after != nullptr && pc.after->state.load(std::memory_order_acquire) != CommitLink::kWritten) {
+      outcomes[i] = Status(StatusCode::kWrongExpectedVersion,
+                           "the commit this one was decided after was not written; decide it again");
+      continue;
+    }
     // Expected versions, all or nothing.
     Status refused;
     for (size_t s = 0; s < pc.streams.size() && refused.is_ok(); ++s) {
@@ -316,6 +336,9 @@ void EventLog::process_batch(std::vector<PendingCommit>& batch) {
       for (uint32_t e = 0; e < meta.events; ++e) versions[i].push_back(StreamVersion(++it->second));
     }
     state.commands.emplace(pc.command_id, i);
+    // Written unless the batch fails (complete() settles it): a commit after
+    // it in this batch may depend on it.
+    if (pc.link != nullptr) pc.link->state.store(CommitLink::kWritten, std::memory_order_release);
     frame_offsets[i] = buffer.size();
     buffer.append(pc.frame);
     record_codec::seal_commit(buffer.data() + frame_offsets[i], pc.frame.size(), next, versions[i].data(), now,
