@@ -190,6 +190,10 @@ Status EventLog::scan_tail(size_t first_segment, uint64_t first_offset) {
     if (!header || (*header != seg.base)) {
       std::string why = header ? "its header names base position " + std::to_string(header->value())
                                : header.status().message();
+      if (record_codec::is_other_format_version(bytes)) {
+        return corruption("segment " + seg.name + " offset 0: " + why +
+                          " (a newer release wrote it); refusing to open rather than remove it");
+      }
       if (last && !later_commit_proves_durable(bytes, 0, state.last_good())) {
         // A crash while the segment was being created: nothing in it was acknowledged.
         spdlog::warn("removing the unfinished last segment {} ({}, {} bytes)", seg.name, why, bytes.size());

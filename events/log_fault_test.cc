@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "events/coding.h"
+#include "events/crc32c.h"
 #include "events/event_log.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
@@ -201,6 +202,30 @@ TEST(LogFault, AnUnfinishedNewSegmentIsRemovedOnOpen) {
   EXPECT_FALSE(env.file_exists("/data/log/seg-00000000000000000004.log"));
   EXPECT_EQ(all_events(*log), acknowledged);
   EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+}
+
+TEST(LogFault, ALastSegmentOfANewerFormatVersionIsRefusedNotRemoved) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(crash_options(&env));
+    append_acknowledged(*log, 3);
+  }
+  // An intact header of format version 2 (a newer release rolled to it).
+  std::string header = record_codec::encode_segment_header(GlobalPosition(4));
+  header[8] = 2;
+  coding::put_u32(header.data() + 24, crc32c::mask(crc32c::value(header.data(), 24)));
+  {
+    auto file = env.new_writable_file("/data/log/seg-00000000000000000004.log");
+    ASSERT_TRUE(file.is_ok());
+    ASSERT_TRUE((*file)->append(header).is_ok());
+  }
+  auto log = EventLog::open(fault_options(&env));
+  ASSERT_FALSE(log.is_ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
+  const std::string msg = log.status().message();
+  EXPECT_NE(msg.find("seg-00000000000000000004.log"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("segment format version 2 is not supported"), std::string::npos) << msg;
+  EXPECT_TRUE(env.file_exists("/data/log/seg-00000000000000000004.log")) << "a newer release's segment is kept";
 }
 
 TEST(LogFault, CorruptionBeforeTheTailFailsOpenNamingSegmentOffsetAndLastGoodPosition) {

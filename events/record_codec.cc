@@ -293,6 +293,12 @@ std::string encode_segment_header(GlobalPosition base_position) {
   return h;
 }
 
+bool is_other_format_version(std::string_view bytes) {
+  return bytes.size() >= kSegmentHeaderSize && std::memcmp(bytes.data(), kSegmentMagic, 8) == 0 &&
+         crc32c::mask(crc32c::value(bytes.data(), 24)) == get_u32(bytes.data() + 24) &&
+         get_u32(bytes.data() + 8) != kFormatVersion;
+}
+
 Result<GlobalPosition> parse_segment_header(std::string_view bytes) {
   if (bytes.size() < kSegmentHeaderSize) return corruption("segment header is cut short");
   if (std::memcmp(bytes.data(), kSegmentMagic, 8) != 0) return corruption("segment header has a bad magic");

@@ -66,5 +66,9 @@ Result<std::string_view> record_payload_of(const RecordedEvent& e);
 // Builds a segment header for `base_position`, and checks one.
 std::string encode_segment_header(GlobalPosition base_position);
 Result<GlobalPosition> parse_segment_header(std::string_view bytes);
+// A whole, intact segment header (magic and CRC good) of a format version
+// this binary does not read: a newer release wrote it, so it is never an
+// unfinished segment to remove.
+bool is_other_format_version(std::string_view bytes);
 
 }  // namespace accountable::record_codec
