@@ -4,6 +4,7 @@
 #include <cstring>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,21 @@ struct CachesOf<std::tuple<State...>> {
 };
 using StateCaches = CachesOf<AggregateStates>;
 
+// What a stripe's commits in flight lead to, per aggregate: stream -> the
+// state after the newest commit in flight that wrote it, and that commit.
+template <class State>
+struct InFlightState {
+  std::shared_ptr<const State> state;
+  const void* owner = nullptr;
+};
+template <class Tuple>
+struct InFlightStatesOf;
+template <class... State>
+struct InFlightStatesOf<std::tuple<State...>> {
+  using type = std::tuple<std::unordered_map<std::string, InFlightState<State>>...>;
+};
+using InFlightStates = InFlightStatesOf<AggregateStates>::type;
+
 // Calls fn(state) for each state of the tuple, in order, until one fails.
 template <class Tuple, class Fn>
 Status for_each_state(Tuple& states, Fn&& fn) {
@@ -36,8 +52,36 @@ Status for_each_state(Tuple& states, Fn&& fn) {
 
 }  // namespace
 
+// Pipelined turns: a partner's next command decides while the commits before
+// it wait for their fsync, on top of the states those commits lead to, and
+// its commit names the newest of them as `after` (events/envelope.h). A
+// commit in flight that is not written (refused, a duplicate, a failed batch)
+// dooms every later one of its generation through their links: the
+// generation ends, its states go, and the next decision starts a new one on
+// durable states. That is sound because the log's writer takes commits in
+// queue order: when a commit's failure is known, every commit queued before
+// it is durable or failed, and every one after it in its generation fails.
+// A command refused on top of commits in flight is answered only once the
+// newest of them is written (else it decides again): a refusal must not rest
+// on a state that never was.
+struct Engine::Pipeline {
+  std::mutex mu;
+  uint64_t generation = 0;
+  std::shared_ptr<Flight> newest;  // the newest commit queued in this generation
+  InFlightStates states;
+};
+
+// One commit in flight, as its stripe's pipeline sees it.
+struct Engine::Flight {
+  std::shared_ptr<CommitLink> link;
+  bool landed = false;  // its completion ran
+  std::vector<std::shared_ptr<AsyncCommand>> refused_after;  // refusals waiting for it to land
+};
+
 struct Engine::Shared {
-  explicit Shared(size_t entries) : caches(StateCaches::make(entries)) {}
+  Shared(size_t entries, size_t max_in_flight)
+      : caches(StateCaches::make(entries)), serial(kStripes, max_in_flight), pipelines(kStripes) {}
+  static constexpr size_t kStripes = 256;
   StateCaches::type caches;
   template <class State>
   StateCache<State>& cache() {
@@ -47,17 +91,18 @@ struct Engine::Shared {
     std::apply([](auto&... c) { (c.clear(), ...); }, caches);
   }
 
-  // Commands of one partner (or of the catalog) decide and commit one at a
-  // time in this process: they would otherwise race on the partner's stream
-  // and retry, and under load could exhaust max_attempts. Expected versions
-  // still guard against every other writer.
+  // Commands of one partner (or of the catalog) decide one at a time in this
+  // process: they would otherwise race on the partner's stream and retry, and
+  // under load could exhaust max_attempts. Expected versions still guard
+  // against every other writer.
   SerialStripes serial;
+  std::vector<Pipeline> pipelines;  // one per stripe of `serial`
 };
 
 Engine::Engine(EventLog& log, EngineOptions options) : log_(log), options_(std::move(options)) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
   if (options_.max_attempts < 1) options_.max_attempts = 1;
-  shared_ = std::make_unique<Shared>(options_.state_cache_entries);
+  shared_ = std::make_unique<Shared>(options_.state_cache_entries, options_.max_in_flight_per_partner);
 }
 
 Engine::~Engine() = default;
@@ -138,28 +183,32 @@ Result<State> Engine::load_uncached(const std::string& stream) const {
 }
 
 template <class State>
-void Engine::after_commit(const StreamWrite& write, const State& before, StreamVersion after) const {
+Result<State> Engine::load_deciding(const std::string& stream, Pipeline* pipeline) const {
+  if (pipeline != nullptr) {
+    std::lock_guard lock(pipeline->mu);
+    auto& in_flight = std::get<std::unordered_map<std::string, InFlightState<State>>>(pipeline->states);
+    if (auto it = in_flight.find(stream); it != in_flight.end()) return State(*it->second.state);
+  }
+  return load<State>(stream);
+}
+
+template <class State>
+void Engine::keep_committed(const std::string& stream, const std::shared_ptr<const State>& state,
+                            StreamVersion before, StreamVersion after) const {
+  if (state == nullptr || state->version != after) return;  // evolve must count every event; else keep nothing
+  if (options_.state_cache_entries > 0) shared_->cache<State>().put(stream, state);
   const uint64_t every = options_.snapshot_every;
-  const bool snapshot_due =
-      options_.snapshots != nullptr && every != 0 && before.version.value() / every != after.value() / every;
-  const bool caching = options_.state_cache_entries > 0;
-  if (!snapshot_due && !caching) return;
-  State state = before;
-  for (const DomainEvent& e : write.events) state = evolve(std::move(state), e);
-  if (state.version != after) return;  // evolve must count every event; if not, do not cache a wrong state
-  auto kept = std::make_shared<const State>(std::move(state));
-  if (caching) shared_->cache<State>().put(write.stream, kept);
-  if (!snapshot_due) return;
+  if (options_.snapshots == nullptr || every == 0 || before.value() / every == after.value() / every) return;
   std::string bytes;
   try {
     PersonalDataScope sealed(options_.cipher);  // personal data in a snapshot is sealed like in the log
-    bytes = encode_state(*kept);
+    bytes = encode_state(*state);
   } catch (const PersonalDataError& e) {
-    spdlog::warn("snapshot of '{}' not saved: {}", write.stream, e.status.to_string());
+    spdlog::warn("snapshot of '{}' not saved: {}", stream, e.status.to_string());
     return;
   }
-  Status saved = options_.snapshots->save(write.stream, StateSchema<State>::kVersion, after, bytes);
-  if (!saved.is_ok()) spdlog::warn("snapshot of '{}' not saved: {}", write.stream, saved.to_string());
+  Status saved = options_.snapshots->save(stream, StateSchema<State>::kVersion, after, bytes);
+  if (!saved.is_ok()) spdlog::warn("snapshot of '{}' not saved: {}", stream, saved.to_string());
 }
 
 // load<State> and replay<State> for every aggregate of AggregateStates,
@@ -278,14 +327,14 @@ Result<Engine::Prepared> Engine::prepare(const CommandRequest& request) const {
 }
 
 Result<Engine::Decided> Engine::decide_once(const Principal& actor, const CommandRequest& request,
-                                            const Prepared& p) const {
+                                            const Prepared& p, Pipeline* pipeline) const {
   Decided d;
   // A partner user's rights come from the user's stream as it is now, never
   // from what the caller remembers (roles may have changed since sign-in).
   d.current = actor;
   StreamVersion actor_version;  // the version of the actor's stream the rights were read at
   if (const auto* who = std::get_if<PartnerUser>(&actor)) {
-    auto state = load<UserState>(user_stream(who->user_id));
+    auto state = load_deciding<UserState>(user_stream(who->user_id), pipeline);
     if (!state) return state.status();
     if (!state->exists || state->partner_id != who->partner_id) {
       return Status(StatusCode::kUnauthenticated, "no such user in this partner");
@@ -302,7 +351,7 @@ Result<Engine::Decided> Engine::decide_once(const Principal& actor, const Comman
       if constexpr (std::is_same_v<State, CatalogState>) {
         if (options_.catalog_source != nullptr) return options_.catalog_source->load<State>(*stream);
       }
-      return load<State>(*stream);
+      return load_deciding<State>(*stream, pipeline);
     }();
     if (!s) return s.status();
     state = std::move(*s);
@@ -313,6 +362,18 @@ Result<Engine::Decided> Engine::decide_once(const Principal& actor, const Comman
   auto decision = decide(request.command, decide_inputs(d.states), ctx);
   if (!decision) return decision.status();
   d.decision = std::move(*decision);
+  // The states the writes lead to: cached after the commit, and read by the
+  // next decision of the stripe while this commit is in flight.
+  for_each_state(d.states, [&](const auto& state) -> Status {
+    using State = std::decay_t<decltype(state)>;
+    const std::optional<std::string> stream = aggregate_stream<State>(p.keys);
+    const StreamWrite* w = stream ? d.decision.find(*stream) : nullptr;
+    if (w == nullptr) return Status::ok();
+    State next = state;
+    for (const DomainEvent& e : w->events) next = evolve(std::move(next), e);
+    std::get<std::shared_ptr<const State>>(d.after) = std::make_shared<const State>(std::move(next));
+    return Status::ok();
+  }).ignore();
 
   CommitRequest& commit = d.commit;
   commit.command_id = request.id;
@@ -365,11 +426,11 @@ Result<CommandOutcome> Engine::complete(const Prepared& p, const Decided& d, con
     return again;
   }
   for (const StreamWriteResult& r : appended.streams) {
-    const StreamWrite* w = d.decision.find(r.stream);
-    if (w == nullptr) continue;
     for_each_state(d.states, [&](const auto& state) {
       using State = std::decay_t<decltype(state)>;
-      if (aggregate_stream<State>(p.keys) == r.stream) after_commit(*w, state, r.last_version);
+      if (aggregate_stream<State>(p.keys) == r.stream) {
+        keep_committed(r.stream, std::get<std::shared_ptr<const State>>(d.after), state.version, r.last_version);
+      }
       return Status::ok();
     }).ignore();
   }
@@ -408,7 +469,7 @@ Result<CommandOutcome> Engine::decide_and_append(const Principal& actor, const C
   } leave{serial, p.stripe};
 
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    auto decided = decide_once(actor, request, p);
+    auto decided = decide_once(actor, request, p, nullptr);  // nothing in flight: enter() waited
     if (!decided) return decided.status();
     if (options_.before_append_for_test) {
       // The hook commits a racing command through this engine: it must not
@@ -436,63 +497,175 @@ struct Engine::AsyncCommand {
   ExecuteCallback done;
   int attempt = 0;
   std::optional<Decided> decided;
+  uint64_t generation = 0;         // of its stripe's pipeline, when its commit was queued
+  std::shared_ptr<Flight> flight;  // its commit in flight
+  Status refusal;                  // a refusal waiting for the commits it was decided on
 };
 
 void Engine::execute_async(const Principal& actor, CommandRequest request, Executor run_on, ExecuteCallback done) {
   auto prepared = prepare(request);
   if (!prepared) return done(prepared.status());
   if (prepared->duplicate) return done(std::move(*prepared->duplicate));
-  auto job = std::make_shared<AsyncCommand>(
-      AsyncCommand{actor, std::move(request), std::move(*prepared), std::move(run_on), std::move(done), 0, std::nullopt});
-  const size_t stripe = job->prepared.stripe;
+  auto job = std::make_shared<AsyncCommand>();
+  job->actor = actor;
+  job->request = std::move(request);
+  job->prepared = std::move(*prepared);
+  job->run_on = std::move(run_on);
+  job->done = std::move(done);
+  take_turn_async(job);
+}
+
+void Engine::take_turn_async(const std::shared_ptr<AsyncCommand>& job) {
   // Its turn: at once on this thread, or later from the command before it,
   // handed to run_on (the thread that passes the turn must not decide it).
-  if (shared_->serial.try_enter_or_queue(stripe, [this, job] { job->run_on([this, job] { attempt_async(job); }); })) {
+  if (shared_->serial.try_enter_or_queue(job->prepared.stripe,
+                                         [this, job] { job->run_on([this, job] { attempt_async(job); }); })) {
     attempt_async(job);
   }
 }
 
 void Engine::attempt_async(const std::shared_ptr<AsyncCommand>& job) {
-  ++job->attempt;
-  Result<Decided> decided = Status(StatusCode::kInternal, "internal error");
-  try {
-    decided = decide_once(job->actor, job->request, job->prepared);
-  } catch (const std::exception& e) {
-    // No thread of the caller's waits to catch it (execute()'s callers do):
-    // the command fails and its partner's turn passes on.
-    spdlog::error("deciding a command threw: {}", e.what());
-    decided = Status(StatusCode::kInternal, "internal error");
-  }
-  if (!decided) return finish_async(job, decided.status());
-  CommitRequest commit = std::move(decided->commit);
-  job->decided = std::move(*decided);
-  // The turn stays held here: a racer in a test must use another engine.
-  if (options_.before_append_for_test) options_.before_append_for_test(job->attempt);
-  // The log calls back on its writer thread: the rest runs on run_on, so
-  // that the writer only writes.
-  log_.append_async(std::move(commit), [this, job](Result<CommitResult> appended) {
-    job->run_on([this, job, appended = std::move(appended)]() mutable {
-      if (!appended) {
-        if (appended.status().code() == StatusCode::kWrongExpectedVersion && job->attempt < options_.max_attempts) {
-          return attempt_async(job);
+  const size_t stripe = job->prepared.stripe;
+  Pipeline& pipeline = shared_->pipelines[stripe];
+  while (true) {
+    ++job->attempt;
+    uint64_t generation = 0;
+    std::shared_ptr<Flight> after;
+    {
+      std::lock_guard lock(pipeline.mu);
+      generation = pipeline.generation;
+      after = pipeline.newest;
+    }
+    Result<Decided> decided = Status(StatusCode::kInternal, "internal error");
+    try {
+      decided = decide_once(job->actor, job->request, job->prepared, &pipeline);
+    } catch (const std::exception& e) {
+      // No thread of the caller's waits to catch it (execute()'s callers do):
+      // the command fails and its partner's turn passes on.
+      spdlog::error("deciding a command threw: {}", e.what());
+      decided = Status(StatusCode::kInternal, "internal error");
+    }
+    if (!decided) {
+      {
+        std::lock_guard lock(pipeline.mu);
+        if (pipeline.generation != generation) {
+          if (job->attempt < options_.max_attempts) continue;  // decided on states that are gone
+          shared_->serial.leave(stripe);
+          return finish_async(job, gave_up());
         }
-        return finish_async(job, appended.status());
+        if (after != nullptr && !after->landed) {
+          // Refused on top of commits in flight: answered when they land.
+          job->refusal = decided.status();
+          after->refused_after.push_back(job);
+          shared_->serial.leave(stripe);
+          return;
+        }
       }
-      Result<CommandOutcome> outcome = Status(StatusCode::kInternal, "internal error");
-      try {
-        outcome = complete(job->prepared, *job->decided, *appended, job->attempt);
-      } catch (const std::exception& e) {
-        // Committed, but no outcome to show: the client retries with the same
-        // command id and gets the first result.
-        spdlog::error("completing a committed command threw: {}", e.what());
+      shared_->serial.leave(stripe);
+      return finish_async(job, decided.status());
+    }
+    CommitRequest commit = std::move(decided->commit);
+    job->decided = std::move(*decided);
+    // The turn stays held here: a racer in a test must use another engine.
+    if (options_.before_append_for_test) options_.before_append_for_test(job->attempt);
+    job->flight = std::make_shared<Flight>();
+    job->flight->link = std::make_shared<CommitLink>();
+    commit.link = job->flight->link;
+    if (after != nullptr) commit.after = after->link;
+    {
+      std::lock_guard lock(pipeline.mu);
+      if (pipeline.generation != generation) {
+        // A commit in flight this decision may have read from was not
+        // written: its states are gone. Decide again on what is durable.
+        if (job->attempt < options_.max_attempts) continue;
+        shared_->serial.leave(stripe);
+        return finish_async(job, gave_up());
       }
-      finish_async(job, std::move(outcome));
+      job->generation = generation;
+      pipeline.newest = job->flight;
+      // What this commit leads to, for the next decision of the stripe.
+      for_each_state(job->decided->after, [&](const auto& state) {
+        using State = std::remove_const_t<typename std::decay_t<decltype(state)>::element_type>;
+        if (state == nullptr) return Status::ok();
+        const std::optional<std::string> stream = aggregate_stream<State>(job->prepared.keys);
+        if (stream) {
+          std::get<std::unordered_map<std::string, InFlightState<State>>>(pipeline.states)[*stream] = {state, job.get()};
+        }
+        return Status::ok();
+      }).ignore();
+    }
+    // In flight before it is queued (a refusal may land at once), queued
+    // before the turn passes on (the log takes commits in queue order).
+    shared_->serial.take_off(stripe);
+    // The log calls back on its writer thread: the rest runs on run_on, so
+    // that the writer only writes.
+    log_.append_async(std::move(commit), [this, job](Result<CommitResult> appended) {
+      job->run_on([this, job, appended = std::move(appended)]() mutable { landed_async(job, std::move(appended)); });
     });
-  });
+    shared_->serial.leave(stripe);
+    return;
+  }
+}
+
+void Engine::landed_async(const std::shared_ptr<AsyncCommand>& job, Result<CommitResult> appended) {
+  const size_t stripe = job->prepared.stripe;
+  Pipeline& pipeline = shared_->pipelines[stripe];
+  const bool written = appended && !appended->duplicate;
+  std::vector<std::shared_ptr<AsyncCommand>> refused_after;
+  {
+    std::lock_guard lock(pipeline.mu);
+    job->flight->landed = true;
+    refused_after.swap(job->flight->refused_after);
+    if (written) {
+      // Durable: its states are read from the log and the cache from now on,
+      // unless a later commit in flight wrote the same stream since.
+      for_each_state(pipeline.states, [&](auto& in_flight) {
+        for (auto it = in_flight.begin(); it != in_flight.end();) {
+          it = it->second.owner == job.get() ? in_flight.erase(it) : std::next(it);
+        }
+        return Status::ok();
+      }).ignore();
+    } else if (job->generation == pipeline.generation) {
+      // Not written as decided: every later commit of its generation fails
+      // through its link, so their states go, and the next decision starts
+      // over from what is durable.
+      ++pipeline.generation;
+      pipeline.newest.reset();
+      for_each_state(pipeline.states, [](auto& in_flight) {
+        in_flight.clear();
+        return Status::ok();
+      }).ignore();
+    }
+  }
+  // Written: every commit the refusals were decided on is durable (each
+  // depends on the one before it), so they stand. Else they decide again.
+  for (const auto& refused : refused_after) {
+    refused->run_on([this, refused, written] {
+      if (written) return finish_async(refused, refused->refusal);
+      if (refused->attempt < options_.max_attempts) return take_turn_async(refused);
+      finish_async(refused, gave_up());
+    });
+  }
+  if (!appended) {
+    shared_->serial.landed(stripe);
+    if (appended.status().code() == StatusCode::kWrongExpectedVersion && job->attempt < options_.max_attempts) {
+      return take_turn_async(job);
+    }
+    return finish_async(job, appended.status());
+  }
+  Result<CommandOutcome> outcome = Status(StatusCode::kInternal, "internal error");
+  try {
+    outcome = complete(job->prepared, *job->decided, *appended, job->attempt);
+  } catch (const std::exception& e) {
+    // Committed, but no outcome to show: the client retries with the same
+    // command id and gets the first result.
+    spdlog::error("completing a committed command threw: {}", e.what());
+  }
+  shared_->serial.landed(stripe);
+  finish_async(job, std::move(outcome));
 }
 
 void Engine::finish_async(const std::shared_ptr<AsyncCommand>& job, Result<CommandOutcome> outcome) {
-  shared_->serial.leave(job->prepared.stripe);  // the next command of the partner may decide now
   ExecuteCallback done = std::move(job->done);
   done(std::move(outcome));
 }

@@ -77,6 +77,10 @@ struct EngineOptions {
   // the same node (a copy that may lag its leader) and refuse to write it.
   // Null: the catalog is in this engine's own log.
   const Engine* catalog_source = nullptr;
+  // Commands of one partner whose commits may be in flight at once on the
+  // asynchronous path: each decides on top of the ones before it while their
+  // fsync runs (pipelined turns, docs/architecture.md). 1: one at a time.
+  size_t max_in_flight_per_partner = 16;
   // Tests only: runs after each decision, before its append (attempt 1, 2, ...),
   // so a test can commit a racing command in between (through this engine
   // from execute(); through another engine from execute_async(), which keeps
@@ -93,9 +97,10 @@ class Engine {
 
   // The same without holding a thread while the commit waits for its fsync:
   // the command decides on this thread when its partner's turn is free (else
-  // later, through run_on), its commit is queued to the log's writer, and
-  // what follows the fsync (retry on a version conflict, caching, the
-  // outcome) runs through run_on. `done` runs once, through run_on or, for a
+  // later, through run_on), its commit is queued to the log's writer, and the
+  // turn passes on: the partner's next command decides on top of it while
+  // its fsync runs (pipelined turns, engine.cc). What follows the fsync
+  // (retry on a version conflict, caching, the outcome) runs through run_on. `done` runs once, through run_on or, for a
   // command refused before its turn, on this thread. run_on must run every
   // job it is given (a dropped job stalls its partner's later commands), and
   // the engine must outlive every command in flight.
@@ -137,37 +142,55 @@ class Engine {
     std::string tenant;                     // the partner every stream but the catalog belongs to
     size_t stripe = 0;                      // its partner's (or the catalog's) turn
   };
+  // One shared state per aggregate of AggregateStates (null: not written).
+  template <class Tuple>
+  struct SharedStatesOf;
+  template <class... State>
+  struct SharedStatesOf<std::tuple<State...>> {
+    using type = std::tuple<std::shared_ptr<const State>...>;
+  };
+  using SharedStates = typename SharedStatesOf<AggregateStates>::type;
   struct Decided {                          // one attempt's decision and the commit it makes
     Principal current;                      // the actor with the rights read from its stream now
     AggregateStates states;
     Decision decision;
     CommitRequest commit;
+    SharedStates after;                     // the states the decision's writes lead to
   };
   struct AsyncCommand;
+  struct Flight;
+  struct Pipeline;
   Result<Prepared> prepare(const CommandRequest& request) const;
-  Result<Decided> decide_once(const Principal& actor, const CommandRequest& request, const Prepared& p) const;
+  // `pipeline`: the stripe's commits in flight, whose states it decides on top of (null: durable states only).
+  Result<Decided> decide_once(const Principal& actor, const CommandRequest& request, const Prepared& p,
+                              Pipeline* pipeline) const;
   Result<CommandOutcome> complete(const Prepared& p, const Decided& d, const CommitResult& appended, int attempt) const;
   Status gave_up() const;
   Result<CommandOutcome> decide_and_append(const Principal& actor, const CommandRequest& request);
+  void take_turn_async(const std::shared_ptr<AsyncCommand>& job);
   void attempt_async(const std::shared_ptr<AsyncCommand>& job);
-  void finish_async(const std::shared_ptr<AsyncCommand>& job, Result<CommandOutcome> outcome);
+  void landed_async(const std::shared_ptr<AsyncCommand>& job, Result<CommitResult> appended);
+  static void finish_async(const std::shared_ptr<AsyncCommand>& job, Result<CommandOutcome> outcome);
   Result<CommandOutcome> answer_duplicate(const CommitResult& earlier) const;
   Result<EmailFingerprint> fingerprint_for(const Command& command, const std::vector<GeneratedId>& ids) const;
   template <class State>
   Result<State> load_from(const std::string& stream, State state) const;
   template <class State>
   Result<State> load_uncached(const std::string& stream) const;
-  // After a commit: the state with the write's events applied is cached, and
-  // saved as a snapshot when the stream's version crossed a multiple of
-  // snapshot_every.
+  // load(), or the state a commit in flight of the stripe leads to.
   template <class State>
-  void after_commit(const StreamWrite& write, const State& before, StreamVersion after) const;
+  Result<State> load_deciding(const std::string& stream, Pipeline* pipeline) const;
+  // After a commit: the state its write leads to is cached, and saved as a
+  // snapshot when the stream's version crossed a multiple of snapshot_every.
+  template <class State>
+  void keep_committed(const std::string& stream, const std::shared_ptr<const State>& state, StreamVersion before,
+                      StreamVersion after) const;
 
   EventLog& log_;
   EngineOptions options_;
   SystemClock system_clock_;
-  // The state caches, and the locks that run one partner's commands one at a
-  // time in this process (engine.cc).
+  // The state caches, the turns that run one partner's commands one at a
+  // time in this process, and their pipelines (engine.cc).
   struct Shared;
   std::unique_ptr<Shared> shared_;
 };

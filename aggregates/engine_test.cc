@@ -282,6 +282,42 @@ class JobThread {
   std::thread thread_;
 };
 
+// A stand-in that holds every job until the test runs them (on its own
+// thread): commits land, and nothing of what follows runs until then.
+class HeldJobs {
+ public:
+  Engine::Executor executor() {
+    return [this](std::function<void()> job) {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+      cv_.notify_all();
+    };
+  }
+  // Waits (at most 60 s) until `count` jobs are held.
+  bool wait_for(size_t count) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return jobs_.size() >= count; });
+  }
+  size_t held() {
+    std::lock_guard lock(mu_);
+    return jobs_.size();
+  }
+  // Runs the jobs held now, in order (those they post are held).
+  void run_held() {
+    std::deque<std::function<void()>> now;
+    {
+      std::lock_guard lock(mu_);
+      now.swap(jobs_);
+    }
+    for (auto& job : now) job();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+};
+
 // What execute_async answered, and on which thread.
 struct AsyncAnswer {
   Result<CommandOutcome> outcome = Status(StatusCode::kInternal, "not answered");
@@ -461,6 +497,177 @@ TEST(EngineAsync, SynchronousAndAsynchronousCommandsOfOnePartnerTakeTurns) {
   ASSERT_TRUE(state.is_ok());
   // One event per command on top of the enrolment's.
   EXPECT_EQ(state->version.value(), start.value() + 2 * kEach);
+}
+
+// Runs the held jobs until `count` commands are answered (false: a job was
+// awaited for 60 s in vain, or 1,000 rounds passed).
+bool run_until_answered(HeldJobs& network, Answers& answers, size_t count) {
+  for (int round = 0; round < 1000; ++round) {
+    network.run_held();
+    if (answers.calls() >= count) return true;
+    if (!network.wait_for(1)) return false;
+  }
+  return false;
+}
+
+TEST(EngineAsync, APartnersNextCommandDecidesWhileTheCommitsBeforeItAwaitTheirFsync) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  const StreamVersion start = f.engine->load<PartnerState>(partner_stream(partner))->version;
+  HeldJobs network;
+  constexpr int kCommands = 5;
+  Answers answers(kCommands);
+  for (int i = 0; i < kCommands; ++i) {
+    f.engine->execute_async(PartnerUser{partner, admin, {}, true},
+                            request(support_update(partner, i), "s" + std::to_string(i)), network.executor(),
+                            answers.slot(i, *f.log));
+  }
+  // No completion has run, yet every commit was decided and has landed: each
+  // decided on top of the one before it, in flight.
+  ASSERT_TRUE(network.wait_for(kCommands)) << network.held() << " of " << kCommands << " landed";
+  EXPECT_EQ(answers.calls(), 0u) << "nothing is answered before its completion runs";
+  EXPECT_EQ(f.log->stream_version(partner_stream(partner)).value(), start.value() + kCommands);
+  network.run_held();
+  ASSERT_TRUE(answers.wait());
+  StreamVersion last = start;
+  for (int i = 0; i < kCommands; ++i) {
+    const AsyncAnswer& a = answers.at(i);
+    ASSERT_TRUE(a.outcome.is_ok()) << i << ": " << a.outcome.status().to_string();
+    EXPECT_EQ(a.outcome->attempts, 1) << i;
+    ASSERT_EQ(a.outcome->events.size(), 1u);
+    EXPECT_EQ(a.outcome->events.front().version, last.next()) << "command " << i << " out of order";
+    last = a.outcome->events.front().version;
+  }
+  auto state = f.engine->load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  EXPECT_EQ(state->support.email, "support" + std::to_string(kCommands - 1) + "@contoso.com");
+  EXPECT_EQ(state->version, last);
+}
+
+TEST(EngineAsync, CommitsInFlightPerPartnerAreBounded) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  EngineOptions eo;
+  eo.clock = &f.clock;
+  eo.fingerprint = test_fingerprint;
+  eo.max_in_flight_per_partner = 2;
+  Engine engine(*f.log, eo);
+  HeldJobs network;
+  constexpr int kCommands = 5;
+  Answers answers(kCommands);
+  for (int i = 0; i < kCommands; ++i) {
+    engine.execute_async(PartnerUser{partner, admin, {}, true},
+                         request(support_update(partner, i), "s" + std::to_string(i)), network.executor(),
+                         answers.slot(i, *f.log));
+  }
+  ASSERT_TRUE(network.wait_for(2));
+  const uint64_t committed = f.log->stats().commits_appended;
+  network.run_held();  // two land: two more take their turns (posted, held)
+  EXPECT_EQ(answers.calls(), 2u);
+  EXPECT_EQ(committed, f.log->stats().commits_appended) << "the third waited for a commit in flight to land";
+  ASSERT_TRUE(run_until_answered(network, answers, kCommands)) << answers.calls() << " answered";
+  for (int i = 0; i < kCommands; ++i) {
+    ASSERT_TRUE(answers.at(i).outcome.is_ok()) << i << ": " << answers.at(i).outcome.status().to_string();
+    EXPECT_EQ(answers.at(i).outcome->attempts, 1);
+  }
+}
+
+TEST(EngineAsync, ACommandDecidedOnTopOfACommitThatFailedIsDecidedAgain) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  const StreamVersion start = f.engine->load<PartnerState>(partner_stream(partner))->version;
+  EngineOptions racer_options;
+  racer_options.clock = &f.clock;
+  racer_options.fingerprint = test_fingerprint;
+  Engine racer(*f.log, racer_options);
+  EngineOptions eo;
+  eo.clock = &f.clock;
+  eo.fingerprint = test_fingerprint;
+  bool raced = false;
+  // The first command's first decision: another writer adds one event to the
+  // partner's stream before its append, so it is refused. The second command
+  // decides on top of the first while it is in flight, so it expects
+  // start + 1, the version the first would have left. That matches the
+  // stream's (the racer's event), but what it decided on was never written:
+  // only its link to the first can refuse it.
+  eo.before_append_for_test = [&](int) {
+    if (raced) return;
+    raced = true;
+    auto r = racer.execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 7), "racer"));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  };
+  Engine engine(*f.log, eo);
+  HeldJobs network;
+  Answers answers(2);
+  for (int i = 0; i < 2; ++i) {
+    engine.execute_async(PartnerUser{partner, admin, {}, true},
+                         request(support_update(partner, i), "s" + std::to_string(i)), network.executor(),
+                         answers.slot(i, *f.log));
+  }
+  ASSERT_TRUE(network.wait_for(2)) << "both decided, and both landed refused";
+  EXPECT_EQ(f.log->stream_version(partner_stream(partner)).value(), start.value() + 1) << "only the racer's event";
+  ASSERT_TRUE(run_until_answered(network, answers, 2)) << answers.calls() << " answered";
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(answers.at(i).outcome.is_ok()) << i << ": " << answers.at(i).outcome.status().to_string();
+    EXPECT_EQ(answers.at(i).outcome->attempts, 2) << i << ": decided again on what is durable";
+  }
+  auto state = engine.load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  EXPECT_EQ(state->version.value(), start.value() + 3);
+  EXPECT_EQ(state->support.email, "support1@contoso.com");
+  EXPECT_EQ(answers.at(1).outcome->events.front().version.value(), start.value() + 3);
+}
+
+// A refusal decided on top of commits in flight is answered only once they
+// are written: else it could rest on a state that never was.
+TEST(EngineAsync, ARefusalOnTopOfACommitInFlightWaitsForItAndIsDecidedAgainIfItFails) {
+  EngineFixture f;
+  auto [partner, admin] = f.enroll();
+  EngineOptions racer_options;
+  racer_options.clock = &f.clock;
+  racer_options.fingerprint = test_fingerprint;
+  Engine racer(*f.log, racer_options);
+  EngineOptions eo;
+  eo.clock = &f.clock;
+  eo.fingerprint = test_fingerprint;
+  bool raced = false;
+  eo.before_append_for_test = [&](int) {  // the first decision's commit is refused (as above)
+    if (raced) return;
+    raced = true;
+    auto r = racer.execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 7), "racer"));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  };
+  Engine engine(*f.log, eo);
+  HeldJobs network;
+  Answers answers(3);
+  AcceptResellerAgreement accept;
+  accept.partner_id = partner;
+  accept.agreement_version = "2026-10";
+  // The second is the first's twin (another command id): on top of the first
+  // in flight it is refused, "already accepted"; the third is refused the same
+  // way on top of a commit that is written.
+  const PartnerUser actor{partner, admin, {}, true};
+  engine.execute_async(actor, request(accept, "first"), network.executor(), answers.slot(0, *f.log));
+  engine.execute_async(actor, request(accept, "twin"), network.executor(), answers.slot(1, *f.log));
+  ASSERT_TRUE(network.wait_for(1)) << "the first landed, refused";
+  EXPECT_EQ(answers.calls(), 0u) << "the twin's refusal waits for the commit it was decided on";
+  ASSERT_TRUE(run_until_answered(network, answers, 2)) << answers.calls() << " answered";
+  // The first's commit was not written: the twin decided again, on what is
+  // durable. Whichever of the two then went first committed the acceptance,
+  // and the other is refused on top of it.
+  const AsyncAnswer& first = answers.at(0);
+  const AsyncAnswer& twin = answers.at(1);
+  EXPECT_EQ(twin.outcome.is_ok() ? 1 : 0, first.outcome.is_ok() ? 0 : 1) << "exactly one accepted it";
+  const AsyncAnswer& refused = twin.outcome.is_ok() ? first : twin;
+  EXPECT_EQ(refused.outcome.status().code(), StatusCode::kConflict) << refused.outcome.status().to_string();
+  auto state = engine.load<PartnerState>(partner_stream(partner));
+  ASSERT_TRUE(state.is_ok());
+  EXPECT_EQ(state->agreement_version, "2026-10");
+  // Refused on top of a written commit: the refusal stands.
+  engine.execute_async(actor, request(accept, "third"), network.executor(), answers.slot(2, *f.log));
+  ASSERT_TRUE(run_until_answered(network, answers, 3));
+  EXPECT_EQ(answers.at(2).outcome.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(answers.at(2).outcome.status().message(), "agreement version 2026-10 is already accepted");
 }
 
 TEST(EngineAsync, ARetriedCommandIsAnsweredFromItsFirstCommitAtOnce) {

@@ -38,6 +38,47 @@ TEST(SerialStripes, TurnsPassInArrivalOrderOnTheLeaversThread) {
   stripes.leave(s);
 }
 
+TEST(SerialStripes, CommitsInFlightAreBoundedAndEnterWaitsForNoneInFlight) {
+  SerialStripes stripes(4, /*max_in_flight=*/2);
+  const size_t s = stripes.stripe_of("partner-a");
+  // Two commands decide and put their commits in flight, one after the other.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(stripes.try_enter_or_queue(s, [] { FAIL() << "entered at once"; }));
+    stripes.take_off(s);
+    stripes.leave(s);
+  }
+  EXPECT_EQ(stripes.in_flight(), 2u);
+  int third = 0;
+  EXPECT_FALSE(stripes.try_enter_or_queue(s, [&] { ++third; })) << "two in flight: the third waits";
+  stripes.landed(s);
+  EXPECT_EQ(third, 1) << "one landed: the third's turn";
+  // A synchronous caller waits for the holder and for every commit in flight.
+  std::promise<void> entered;
+  std::thread sync_caller([&] {
+    stripes.enter(s);
+    entered.set_value();
+    stripes.leave(s);
+  });
+  std::future<void> given = entered.get_future();
+  for (int i = 0; i < 30'000 && stripes.waiting() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(stripes.waiting(), 1u) << "the synchronous caller queued behind the holder";
+  stripes.take_off(s);
+  stripes.leave(s);  // the third's commit is in flight, with the second's
+  EXPECT_EQ(given.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  stripes.landed(s);
+  EXPECT_EQ(given.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout) << "one is still in flight";
+  // Queued behind the synchronous caller: an asynchronous one waits its turn too.
+  int fourth = 0;
+  EXPECT_FALSE(stripes.try_enter_or_queue(s, [&] { ++fourth; }));
+  stripes.landed(s);
+  EXPECT_EQ(given.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  sync_caller.join();
+  EXPECT_EQ(fourth, 1) << "the synchronous caller's leave passed the turn on";
+  stripes.leave(s);
+  EXPECT_EQ(stripes.in_flight(), 0u);
+  EXPECT_EQ(stripes.waiting(), 0u);
+}
+
 TEST(SerialStripes, EnterWaitsForTheHolderAndOtherStripesDoNot) {
   SerialStripes stripes(256);
   const size_t a = stripes.stripe_of("partner-a");
