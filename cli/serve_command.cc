@@ -702,7 +702,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--plain-http", args->plain_http,
                 "serve plain HTTP on an address that is not loopback (tokens and passwords in clear)");
   cmd->add_option("--threads", args->io_threads, "network threads")->capture_default_str();
-  cmd->add_option("--workers", args->workers, "threads running requests (commands wait for their fsync)")
+  cmd->add_option("--workers", args->workers,
+                  "threads running reads, and the commands with effects beside the log (which wait for "
+                  "their fsync there)")
       ->capture_default_str();
   cmd->add_option("--max-connections", args->max_connections, "open connections at most")->capture_default_str();
   cmd->add_option("--body-limit", args->body_limit, "largest request body in bytes")->capture_default_str();

@@ -192,6 +192,21 @@ class HttpServer::StreamSession final : public HttpServer::Session,
                          http::status::bad_request);
   }
 
+  // The request's target, parsed and matched to a route once (on the
+  // network thread), for the fast path and then, if it declines, the worker.
+  struct Routed {
+    Status target;  // not OK: the target does not parse (no match then)
+    std::string path;
+    std::map<std::string, std::string> query;
+    Router::Match match;
+  };
+  Routed route() const {
+    Routed r;
+    r.target = parse_target(request_->target(), &r.path, &r.query);
+    if (r.target.is_ok()) r.match = server_.router_.match(request_->method(), r.path);
+    return r;
+  }
+
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     // The handler may take long (a min_position wait): no timer runs while it
@@ -210,10 +225,11 @@ class HttpServer::StreamSession final : public HttpServer::Session,
                                   request_->version(), false),
                    http::status::uri_too_long);
     }
-    if (answer_on_network_thread()) return;
+    auto routed = std::make_shared<Routed>(route());
+    if (answer_on_network_thread(*routed)) return;
     auto self = shared_self();
-    const bool queued = server_.workers_->try_post([self] {
-      ApiReply reply = self->handle();
+    const bool queued = server_.workers_->try_post([self, routed] {
+      ApiReply reply = self->handle(std::move(*routed));
       net::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
         self->respond(std::move(reply));
       });
@@ -229,15 +245,13 @@ class HttpServer::StreamSession final : public HttpServer::Session,
   // and its reply comes back through the strand; no worker thread waits for
   // it. False: the worker pool takes the request (no fast path, or declined;
   // a bad target is answered there too).
-  bool answer_on_network_thread() {
+  bool answer_on_network_thread(Routed& routed) {
     const HttpRequest& req = *request_;
-    std::string path;
-    std::map<std::string, std::string> query;
-    if (!parse_target(req.target(), &path, &query).is_ok()) return false;
-    auto match = server_.router_.match(req.method(), path);
-    if (!match.route || !match.route->fast) return false;
-    route_name_ = match.route->pattern;
-    ApiRequest api{req, std::move(path), std::move(match.params), std::move(query), client_address_};
+    const Route* route = routed.match.route;
+    if (!routed.target.is_ok() || route == nullptr || !route->fast) return false;
+    route_name_ = route->pattern;
+    // A copy: a declined request takes the worker pool with `routed` intact.
+    ApiRequest api{req, routed.path, routed.match.params, routed.query, client_address_};
     auto self = shared_self();
     auto replied = std::make_shared<std::atomic<bool>>(false);  // one answer per request, whatever happens
     // The later work runs on this session's strand, so the answer written
@@ -262,7 +276,7 @@ class HttpServer::StreamSession final : public HttpServer::Session,
       job();
     };
     try {
-      return match.route->fast(api, run_on, reply);
+      return route->fast(api, run_on, reply);
     } catch (const std::exception& e) {
       // Not handed to the worker pool: the fast path may have started the command.
       spdlog::error("handler of {} threw: {}", route_name_, e.what());
@@ -280,15 +294,14 @@ class HttpServer::StreamSession final : public HttpServer::Session,
   }
 
   // On a worker thread.
-  ApiReply handle() {
+  ApiReply handle(Routed routed) {
     const HttpRequest& req = *request_;
-    std::string path;
-    std::map<std::string, std::string> query;
-    if (Status s = parse_target(req.target(), &path, &query); !s.is_ok()) {
+    std::string& path = routed.path;
+    Router::Match& match = routed.match;
+    if (!routed.target.is_ok()) {
       route_name_ = "unmatched";
-      return ApiReply{error_response(s, req.version(), req.keep_alive()), nullptr};
+      return ApiReply{error_response(routed.target, req.version(), req.keep_alive()), nullptr};
     }
-    auto match = server_.router_.match(req.method(), path);
     if (!match.route) {
       route_name_ = "unmatched";
       if (match.path_known) {
@@ -306,7 +319,7 @@ class HttpServer::StreamSession final : public HttpServer::Session,
                       nullptr};
     }
     route_name_ = match.route->pattern;
-    ApiRequest api{req, std::move(path), std::move(match.params), std::move(query), client_address_};
+    ApiRequest api{req, std::move(path), std::move(match.params), std::move(routed.query), client_address_};
     try {
       return fitted(match.route->handler(api));
     } catch (const std::exception& e) {
