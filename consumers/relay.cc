@@ -245,6 +245,7 @@ class Relay::Session {
     if (!fenced.status.is_ok() || r_.stopping_) return fenced;
     const double init_ms = lap();
     auto checkpoint = read_checkpoint(*readers);
+    *readers = CheckpointReaders{};  // closed: not needed while publishing
     if (!checkpoint) return Outcome::retry(checkpoint.status());
     const double checkpoint_ms = lap();
     if (Outcome o = verify(*checkpoint); !o.status.is_ok()) return o;
