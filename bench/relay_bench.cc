@@ -3,11 +3,11 @@
 #include <sodium.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "aggregates/key_store.h"
+#include "bench/bench_report.h"
 #include "consumers/event_message.h"
 #include "consumers/relay.h"
 #include "consumers/testing/kafka_testing.h"
@@ -15,10 +15,6 @@
 namespace accountable::bench {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Sends `total` messages (cycling through `messages`) with a plain idempotent
 // producer, acks=all and the relay's batching settings, and waits for every
@@ -63,7 +59,7 @@ Result<double> produce_only(const std::string& brokers, const std::string& topic
     rd_kafka_poll(rk, 0);
   }
   if (rd_kafka_resp_err_t err = rd_kafka_flush(rk, 120000)) return kafka::error_status(err, "produce-only flush");
-  return static_cast<double>(total) / since(start);
+  return static_cast<double>(total) / seconds_since(start);
 }
 
 }  // namespace
@@ -96,7 +92,7 @@ Status relay_workload(const BenchOptions& o) {
     const auto load_start = Clock::now();
     auto written = testing::populate(**log, p, &cipher);
     if (!written) return written.status();
-    const double load_seconds = since(load_start);
+    const double load_seconds = seconds_since(load_start);
     const uint64_t head = (*log)->head().value();
 
     // 1. Encoding alone: decode (opening sealed values) + JSON, no Kafka.
@@ -111,7 +107,7 @@ Status relay_workload(const BenchOptions& o) {
       return true;
     });
     ACCT_RETURN_IF_ERROR(scanned);
-    const double encode_rate = static_cast<double>(head) / since(enc_start);
+    const double encode_rate = static_cast<double>(head) / seconds_since(enc_start);
 
     // 2. The relay, end to end, to a fresh topic.
     RelayOptions ro;
@@ -129,13 +125,13 @@ Status relay_workload(const BenchOptions& o) {
       if (first_commit_at == 0) {
         const RelayStatus s = relay.status();
         if (s.events_published > 0) {
-          first_commit_at = since(start);
+          first_commit_at = seconds_since(start);
           first_commit_events = s.events_published;
         }
       }
-      if (since(start) > 3600) break;
+      if (seconds_since(start) > 3600) break;
     }
-    const double seconds = since(start);
+    const double seconds = seconds_since(start);
     relay.stop();
     const RelayStatus s = relay.status();
     if (s.state != RelayState::kFinished) {
@@ -149,15 +145,24 @@ Status relay_workload(const BenchOptions& o) {
     const double steady = seconds > first_commit_at && first_commit_at > 0
                               ? static_cast<double>(head - first_commit_events) / (seconds - first_commit_at)
                               : 0;
-    std::printf(
-        "{\"system\":\"accountable\",\"workload\":\"relay\",\"events\":%llu,\"seconds\":%.6f,\"events_per_s\":%.1f,"
-        "\"p50_us\":0.0,\"p99_us\":0.0,\"steady_events_per_s\":%.1f,\"startup_seconds\":%.3f,\"transactions\":%llu,"
-        "\"bytes_per_event\":%.1f,\"encode_events_per_s\":%.1f,\"produce_only_events_per_s\":%.1f,"
-        "\"load_seconds\":%.1f}\n",
-        static_cast<unsigned long long>(head), seconds, static_cast<double>(head) / seconds, steady,
-        first_commit_at, static_cast<unsigned long long>(s.transactions_committed),
-        static_cast<double>(bytes) / static_cast<double>(head), encode_rate, *produced, load_seconds);
-    std::fflush(stdout);
+    // startup_seconds: from start() to the first commit (start-up plus the
+    // first transaction); ready_seconds: start-up alone (producer, topics,
+    // fencing, checkpoint), as the relay measured it.
+    JsonLine("relay")
+        .count("events", head)
+        .number("seconds", seconds)
+        .number("events_per_s", static_cast<double>(head) / seconds)
+        .number("p50_us", 0)
+        .number("p99_us", 0)
+        .number("steady_events_per_s", steady)
+        .number("startup_seconds", first_commit_at)
+        .number("ready_seconds", s.ready_seconds)
+        .count("transactions", s.transactions_committed)
+        .number("bytes_per_event", static_cast<double>(bytes) / static_cast<double>(head))
+        .number("encode_events_per_s", encode_rate)
+        .number("produce_only_events_per_s", *produced)
+        .number("load_seconds", load_seconds)
+        .print();
 
     if (!o.keep_data) {
       kafka::Properties ap;

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <memory>
 
+#include "events/text_form.h"
 #include "schema/domain_events.h"
+#include "schema/event_json.h"
 #include "schema/json_codec.h"
 
 namespace accountable {
@@ -41,6 +44,10 @@ class RecordingCipher final : public PersonalDataCipher {
 };
 
 json::string_view jsv(std::string_view s) { return json::string_view(s.data(), s.size()); }
+
+// The per-thread arena of a payload's JSON tree (encode_event_message): a few
+// times the largest tree of the domain's events, so that none spills.
+constexpr size_t kArenaBytes = 64 * 1024;
 
 std::string at_position(GlobalPosition p) { return "event at position " + std::to_string(p.value()); }
 
@@ -122,7 +129,10 @@ struct EnvelopeTextWriter {
     name(n);
     append_uuid(out, v.bytes());
   }
-  void time(std::string_view n, Timestamp v) { text(n, format_timestamp(v)); }
+  void time(std::string_view n, Timestamp v) {
+    char buf[kTimestampTextMax];
+    text(n, std::string_view(buf, format_timestamp_to(v, buf)));
+  }
   void partner(std::string_view n, std::string_view v) {
     if (v.empty()) {
       name(n);
@@ -146,17 +156,20 @@ Result<EventMessage> make_event_message(const RecordedEvent& event, PersonalData
 }
 
 Status encode_event_message(const RecordedEvent& e, PersonalDataCipher* cipher, EventMessage* m) {
-  Result<DomainEvent> decoded = Status(StatusCode::kInternal, "not decoded");
   std::vector<std::string> erased;
-  if (cipher != nullptr) {
-    RecordingCipher recording(cipher);
-    PersonalDataScope scope(&recording);
-    decoded = decode_event(e.type, e.schema_version, e.payload);
-    erased = std::move(recording.erased());
-  } else {
+  // Initialised by the decode itself (a placeholder error was an allocation
+  // per event).
+  Result<DomainEvent> decoded = [&]() -> Result<DomainEvent> {
+    if (cipher != nullptr) {
+      RecordingCipher recording(cipher);
+      PersonalDataScope scope(&recording);
+      Result<DomainEvent> d = decode_event(e.type, e.schema_version, e.payload);
+      erased = std::move(recording.erased());
+      return d;
+    }
     PersonalDataScope scope(nullptr);  // no outer cipher leaks in
-    decoded = decode_event(e.type, e.schema_version, e.payload);
-  }
+    return decode_event(e.type, e.schema_version, e.payload);
+  }();
   if (!decoded) {
     return Status(decoded.status().code(),
                   at_position(e.position) + " (stream " + std::string(e.stream) + " version " +
@@ -187,7 +200,12 @@ Status encode_event_message(const RecordedEvent& e, PersonalDataCipher* cipher, 
   out += "],\"data_schema_version\":";
   append_number(out, event_schema_version(*decoded));
   out += ",\"data\":";
-  const json::value data = event_to_json(*decoded);
+  // The payload's JSON tree lives in a per-thread arena that every event
+  // reuses: a tree on the heap was one allocation per object, array and
+  // string. Events larger than the arena spill into blocks freed right here.
+  thread_local std::unique_ptr<unsigned char[]> arena(new unsigned char[kArenaBytes]);
+  json::monotonic_resource resource(arena.get(), kArenaBytes);
+  const json::value data = event_to_json(*decoded, &resource);
   // One serializer per thread: reset() keeps its stack, so no allocation per
   // event. It writes straight into the tail of `out`.
   thread_local json::serializer sr;

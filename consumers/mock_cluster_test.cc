@@ -43,6 +43,7 @@ bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
 
 // Kafka protocol request types (ApiKey).
 constexpr int16_t kProduce = 0;
+constexpr int16_t kListOffsets = 2;
 constexpr int16_t kInitProducerId = 22;
 constexpr int16_t kAddPartitionsToTxn = 24;
 constexpr int16_t kEndTxn = 26;
@@ -216,6 +217,37 @@ TEST_F(MockRelayTest, InjectedRequestErrorsAreRetriedAndNothingIsLost) {
   // file), and those of a transaction left open by a restarted producer (its
   // successor's init_transactions aborts it).
   EXPECT_LE(c.duplicates, (s.transactions_aborted + s.producer_restarts) * o.max_batch_events);
+}
+
+// Right after the checkpoint topic is made, its leader may refuse requests
+// for a few ms (NOT_LEADER_FOR_PARTITION): the checkpoint reader asks for the
+// watermarks again within its operation timeout, instead of failing the
+// session, which would start everything again after a back-off.
+TEST_F(MockRelayTest, AWatermarkQueryRefusedByANewLeaderIsAskedAgainWithoutARestart) {
+  const uint64_t head = populate(300);
+  rd_kafka_mock_cluster_t* mc = cluster_.get();
+  ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_partition_set_leader(mc, "events.relay-checkpoint", 0, 2));
+  // A watermark query is two ListOffsets requests (low and high): these fail
+  // two queries.
+  ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
+            rd_kafka_mock_broker_push_request_error_rtts(mc, 2, kListOffsets, 3,
+                                                         RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 0,
+                                                         RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, 0,
+                                                         RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 0));
+  RelayOptions o = options();
+  o.stop_at_head = true;
+  Relay relay(log_.log(), log_.cipher(), o);
+  ASSERT_TRUE(relay.start().is_ok());
+  ASSERT_TRUE(relay.wait(120s)) << boost::json::serialize(relay_status_json(relay.status()));
+  relay.stop();
+  const RelayStatus s = relay.status();
+  ASSERT_EQ(RelayState::kFinished, s.state) << s.last_error;
+  EXPECT_EQ(head, s.checkpoint_position);
+  EXPECT_EQ(0u, s.retries) << "the session was started again: " << s.last_error;
+  EXPECT_GT(s.ready_seconds, 0.0);
+  size_t left = 99;
+  ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_broker_error_stack_cnt(mc, 2, kListOffsets, &left));
+  EXPECT_EQ(0u, left) << "the injected errors were not all served";
 }
 
 TEST_F(MockRelayTest, ABrokerGoingDownMidStreamLosesNothing) {

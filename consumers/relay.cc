@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "consumers/event_message.h"
 #include "consumers/relay_encoder.h"
@@ -76,6 +77,7 @@ json::object relay_status_json(const RelayStatus& s) {
   o["transactions_aborted"] = s.transactions_aborted;
   o["retries"] = s.retries;
   o["producer_restarts"] = s.producer_restarts;
+  o["ready_seconds"] = s.ready_seconds;
   o["stalled_seconds"] = s.stalled_seconds;
   o["publish_rate"] = s.publish_rate;
   o["last_error"] = s.last_error;
@@ -178,6 +180,20 @@ bool only_idempotence_state_lost(rd_kafka_resp_err_t err) {
   }
 }
 
+// A partition whose leader does not serve it yet (a topic just made, a
+// leader moving): asking again shortly will do.
+bool leader_not_serving_yet(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace
 
@@ -203,19 +219,50 @@ class Relay::Session {
 
   Outcome run() {
     r_.set_state(RelayState::kStarting);
+    // Where start-up time goes: each phase's own duration, logged when ready.
+    const auto start = Clock::now();
+    auto lap = [t = start]() mutable {
+      const auto now = Clock::now();
+      const auto ms = std::chrono::duration<double, std::milli>(now - t).count();
+      t = now;
+      return ms;
+    };
     if (Outcome o = connect(); !o.status.is_ok()) return o;
+    const double connect_ms = lap();
     if (Outcome o = ensure_topics(); !o.status.is_ok()) return o;
-    if (Outcome o = init_transactions(); !o.status.is_ok() || r_.stopping_) return o;
-    auto checkpoint = read_checkpoint();
+    const double topics_ms = lap();
+    auto readers = make_checkpoint_readers();
+    if (!readers) return Outcome::retry(readers.status());
+    // The checkpoint readers connect and learn the topic's leader while the
+    // producer fences: independent steps, so on a helper thread, bounded
+    // (one metadata request each). They read only after the fencing.
+    std::thread warm([this, &readers] {
+      warm_up(readers->committed.get());
+      warm_up(readers->watermarks.get());
+    });
+    Outcome fenced = init_transactions();
+    warm.join();
+    if (!fenced.status.is_ok() || r_.stopping_) return fenced;
+    const double init_ms = lap();
+    auto checkpoint = read_checkpoint(*readers);
+    *readers = CheckpointReaders{};  // closed: not needed while publishing
     if (!checkpoint) return Outcome::retry(checkpoint.status());
+    const double checkpoint_ms = lap();
     if (Outcome o = verify(*checkpoint); !o.status.is_ok()) return o;
+    const double verify_ms = lap();
     committed_ = checkpoint->position;
+    const double ready_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     {
       std::lock_guard lock(r_.mu_);
       r_.status_.checkpoint_position = committed_;
+      r_.status_.ready_seconds = ready_seconds;
     }
     spdlog::info("relay: {} resumes after position {} (log head {}), transactional id {}", o_.topic, committed_,
                  r_.log_.head().value(), o_.resolved_transactional_id());
+    spdlog::info(
+        "relay: ready in {:.1f} ms: producer {:.1f} ms, topics {:.1f} ms, init_transactions {:.1f} ms, "
+        "checkpoint read {:.1f} ms, checkpoint checked against the log {:.1f} ms",
+        ready_seconds * 1000, connect_ms, topics_ms, init_ms, checkpoint_ms, verify_ms);
     r_.set_state(RelayState::kRunning);
     return publish();
   }
@@ -318,6 +365,13 @@ class Relay::Session {
         spdlog::info("relay: created topic {} ({} partition(s), replication factor {})", t.name, t.partitions,
                      t.replication_factor < 0 ? std::string("broker default") : std::to_string(t.replication_factor));
       }
+      // Asked again, both: the producer's metadata still says the events topic
+      // does not exist, and left alone it looks again only on its 1 s timer
+      // while the first transaction's messages wait for it.
+      if (!events->exists) {
+        events = kafka::describe_topic(producer_.get(), o_.topic, o_.operation_timeout);
+        if (!events) return Outcome::retry(events.status());
+      }
       cp = kafka::describe_topic(producer_.get(), cp_topic, o_.operation_timeout);
       if (!cp) return Outcome::retry(cp.status());
     }
@@ -379,46 +433,94 @@ class Relay::Session {
     return Outcome::ok();
   }
 
-  // The newest committed checkpoint of our topic: read backwards in growing
-  // windows from the end of the (compacted) checkpoint topic, with a
-  // read_committed consumer, so aborted checkpoints are never seen.
-  Result<Checkpoint> read_checkpoint() {
-    const std::string cp_topic = o_.resolved_checkpoint_topic();
+  // The checkpoint topic's two readers: a read_committed consumer (assign()
+  // only) and a read_uncommitted client that asks for the high watermark.
+  // They are made before init_transactions() so that they connect and learn
+  // the cluster while the producer fences; they read only after it.
+  struct CheckpointReaders {
+    kafka::Handle committed;
+    kafka::Handle watermarks;
+  };
+
+  Result<CheckpointReaders> make_checkpoint_readers() {
     kafka::Properties p = common_config();
     for (const auto& [k, v] : o_.producer_config) {
       // Security and connection settings apply to both clients.
       if (k.rfind("security.", 0) == 0 || k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0) p[k] = v;
     }
-    p["group.id"] = o_.resolved_transactional_id() + ".checkpoint-reader";  // never joins: assign() only
-    p["isolation.level"] = "read_committed";
     p["enable.auto.commit"] = "false";
     p["enable.partition.eof"] = "true";
     p["auto.offset.reset"] = "earliest";
-    auto conf = kafka::make_conf(p);
-    if (!conf) return conf.status();
-    rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
-    auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
-    if (!consumer) return consumer.status();
-    rd_kafka_t* rk = consumer->get();
-    // The end to read to is the high watermark, which only a read_uncommitted
-    // client is told (read_committed gets the last stable offset). After
-    // init_transactions() our own transactions are all complete, so the
-    // read_committed reader reaches it, unless another producer holds a
-    // transaction open in this topic (then we wait, bounded, and say so).
-    int64_t lo = 0, hi = 0;
+    // The reader stops at the end of the partition, which it learns from a
+    // fetch that finds nothing more: the broker holds such a fetch for
+    // fetch.wait.max.ms (librdkafka's default 500 ms) before it answers:
+    // measured, 500 of the 517 ms a session took to be ready. 10 ms is still
+    // a long-poll, and nothing is read differently.
+    p["fetch.wait.max.ms"] = "10";
+    // A fetch refused while a topic made a moment ago gets its leader is
+    // tried again after this, not after the default 500 ms.
+    p["fetch.error.backoff.ms"] = "50";
+    CheckpointReaders readers;
     {
+      kafka::Properties cp = p;
+      cp["group.id"] = o_.resolved_transactional_id() + ".checkpoint-reader";  // never joins: assign() only
+      cp["isolation.level"] = "read_committed";
+      auto conf = kafka::make_conf(cp);
+      if (!conf) return conf.status();
+      rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
+      auto consumer = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+      if (!consumer) return consumer.status();
+      readers.committed = std::move(*consumer);
+    }
+    {
+      // The end to read to is the high watermark, which only a
+      // read_uncommitted client is told (read_committed gets the last stable
+      // offset). It joins no group (it only asks for offsets).
       kafka::Properties hp = p;
       hp["isolation.level"] = "read_uncommitted";
-      hp["group.id"] = o_.resolved_transactional_id() + ".checkpoint-watermark";
-      auto hconf = kafka::make_conf(hp);
-      if (!hconf) return hconf.status();
-      rd_kafka_conf_set_log_cb(hconf->get(), &kafka::log_to_spdlog);
-      auto hw = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*hconf));
-      if (!hw) return hw.status();
-      if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(hw->get(), cp_topic.c_str(), 0, &lo, &hi,
-                                                                     kafka::to_ms(o_.operation_timeout))) {
+      auto conf = kafka::make_conf(hp);
+      if (!conf) return conf.status();
+      rd_kafka_conf_set_log_cb(conf->get(), &kafka::log_to_spdlog);
+      auto client = kafka::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+      if (!client) return client.status();
+      readers.watermarks = std::move(*client);
+    }
+    return readers;
+  }
+
+  // Connects a checkpoint reader and has it learn the topic's leader, so that
+  // its first real request waits for neither. Only a warm-up: what it finds
+  // is not used, and an error shows again in the request that matters.
+  void warm_up(rd_kafka_t* rk) {
+    static_cast<void>(
+        kafka::describe_topic(rk, o_.resolved_checkpoint_topic(), std::min(o_.operation_timeout, milliseconds(2000))));
+  }
+
+  // The newest committed checkpoint of our topic: read backwards in growing
+  // windows from the end of the (compacted) checkpoint topic, with a
+  // read_committed consumer, so aborted checkpoints are never seen.
+  Result<Checkpoint> read_checkpoint(const CheckpointReaders& readers) {
+    const std::string cp_topic = o_.resolved_checkpoint_topic();
+    rd_kafka_t* rk = readers.committed.get();
+    // After init_transactions() our own transactions are all complete, so the
+    // read_committed reader reaches the high watermark, unless another
+    // producer holds a transaction open in this topic (then we wait, bounded,
+    // and say so).
+    int64_t lo = 0, hi = 0;
+    // A topic made a moment ago is in the metadata before its leader serves
+    // it (NOT_LEADER_FOR_PARTITION for a few ms): asked again after a short
+    // pause, within operation_timeout, instead of failing the session, whose
+    // restart and back-off cost a fresh relay a quarter of a second.
+    const auto asked_until = Clock::now() + o_.operation_timeout;
+    for (milliseconds pause(10);; pause = std::min(pause * 2, milliseconds(200))) {
+      const auto left = std::chrono::duration_cast<milliseconds>(asked_until - Clock::now());
+      const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+          readers.watermarks.get(), cp_topic.c_str(), 0, &lo, &hi, kafka::to_ms(std::max(left, milliseconds(1))));
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (!leader_not_serving_yet(err) || Clock::now() + pause >= asked_until || r_.stopping_) {
         return kafka::error_status(err, "watermarks of checkpoint topic " + cp_topic, "checkpoint_topic");
       }
+      r_.sleep_unless_stopped(pause);
     }
     Checkpoint found;
     bool any = false;

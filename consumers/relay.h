@@ -119,6 +119,9 @@ struct RelayStatus {
   // retries without end shows it here before anything else.
   double stalled_seconds = 0;
   double publish_rate = 0;            // events/s committed over the last 10 s
+  // How long the last session took to be ready to publish (producer, topics,
+  // fencing, checkpoint read and checked); 0 until one was.
+  double ready_seconds = 0;
   std::string last_error;             // the most recent error ("" when none yet)
   std::string topic;
   std::string checkpoint_topic;

@@ -2,12 +2,15 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
+
+#include "events/text_form.h"
 
 namespace accountable {
 
@@ -74,10 +77,19 @@ Result<std::array<unsigned char, 16>> parse_uuid_bytes(std::string_view text) {
   return out;
 }
 
+void format_uuid_to(const std::array<unsigned char, 16>& b, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';  // 8-4-4-4-12
+    *out++ = kHex[b[i] >> 4];
+    *out++ = kHex[b[i] & 0xf];
+  }
+}
+
 std::string format_uuid_bytes(const std::array<unsigned char, 16>& b) {
-  std::string hex = hex_encode(b.data(), b.size());
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-         hex.substr(20, 12);
+  std::string text(kUuidTextSize, '0');
+  format_uuid_to(b, text.data());
+  return text;
 }
 
 namespace {
@@ -136,6 +148,11 @@ Status validate_actor(std::string_view actor, std::string_view field) {
 }
 
 std::string format_timestamp(Timestamp t) {
+  char buf[kTimestampTextMax];
+  return std::string(buf, format_timestamp_to(t, buf));
+}
+
+size_t format_timestamp_to(Timestamp t, char* out) {
   int64_t secs = t.micros / 1000000;
   int64_t micros = t.micros % 1000000;
   if (micros < 0) {
@@ -145,10 +162,10 @@ std::string format_timestamp(Timestamp t) {
   std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
-  return buf;
+  const int n = std::snprintf(out, kTimestampTextMax, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                              static_cast<long long>(micros));
+  return n < 0 ? 0 : std::min(static_cast<size_t>(n), kTimestampTextMax - 1);
 }
 
 Result<Timestamp> parse_timestamp(std::string_view text) {

@@ -11,8 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "events/text_form.h"
 #include "schema/country_rules.h"
 #include "schema/enum_names.h"
+#include "schema/event_json.h"
 #include "schema/field_rules.h"
 
 namespace accountable {
@@ -597,52 +599,62 @@ Status read(const json::value& v, T& out, const std::string& path) {
 
 // ---- writer ------------------------------------------------------------------------
 
+// Every value, object, array and string of the result lives in `sp`'s
+// memory resource (the default heap, or the relay's per-event arena).
 template <class T>
-json::value write(const T& x);
+json::value write(const T& x, const json::storage_ptr& sp = {});
 
 struct FieldWriter {
   json::object& obj;
+  const json::storage_ptr& sp;
   template <class M>
   void operator()(std::string_view name, M& member, bool = false) {
-    obj.emplace(json::string_view(name.data(), name.size()), write(member));
+    obj.emplace(json::string_view(name.data(), name.size()), write(member, sp));
   }
 };
 
 template <class T>
-json::value write(const T& x) {
+json::value write(const T& x, const json::storage_ptr& sp) {
   if constexpr (std::is_same_v<T, std::string>) {
-    return json::value(json::string_view(x.data(), x.size()));
+    return json::value(json::string_view(x.data(), x.size()), sp);
   } else if constexpr (std::is_same_v<T, bool>) {
-    return json::value(x);
+    return json::value(x, sp);
   } else if constexpr (JsonEnum<T>) {
     std::string_view n = enum_name(x);
-    if (n.empty()) return json::value(static_cast<std::int64_t>(x));  // out of range: show the number
-    return json::value(json::string_view(n.data(), n.size()));
+    if (n.empty()) return json::value(static_cast<std::int64_t>(x), sp);  // out of range: show the number
+    return json::value(json::string_view(n.data(), n.size()), sp);
   } else if constexpr (std::is_integral_v<T>) {
     if constexpr (std::is_signed_v<T>) {
-      return json::value(static_cast<std::int64_t>(x));
+      return json::value(static_cast<std::int64_t>(x), sp);
     } else {
-      return json::value(static_cast<std::uint64_t>(x));
+      return json::value(static_cast<std::uint64_t>(x), sp);
     }
   } else if constexpr (std::is_same_v<T, Timestamp>) {
-    return json::value(format_timestamp(x));
+    char text[kTimestampTextMax];
+    return json::value(json::string_view(text, format_timestamp_to(x, text)), sp);
   } else if constexpr (IsId<T>::value) {
-    return json::value(x.to_string());
+    char text[kUuidTextSize];
+    format_uuid_to(x.bytes(), text);
+    return json::value(json::string_view(text, sizeof text), sp);
   } else if constexpr (IsPersonal<T>::value) {
-    if (x.erased) return json::object{{"erased", true}};  // the subject was purged: unambiguous, not a value
-    return write(x.value);
+    if (x.erased) {  // the subject was purged: unambiguous, not a value
+      json::object erased(sp);
+      erased.emplace("erased", true);
+      return erased;
+    }
+    return write(x.value, sp);
   } else if constexpr (IsVector<T>::value) {
-    json::array a;
+    json::array a(sp);
     a.reserve(x.size());
-    for (const auto& item : x) a.push_back(write(item));
+    for (const auto& item : x) a.push_back(write(item, sp));
     return a;
   } else if constexpr (IsOptional<T>::value) {
-    if (!x) return nullptr;
-    return write(*x);
+    if (!x) return json::value(nullptr, sp);
+    return write(*x, sp);
   } else {
     static_assert(HasFields<T>, "no JSON writer for this type");
-    json::object obj;
-    FieldWriter w{obj};
+    json::object obj(sp);
+    FieldWriter w{obj, sp};
     fields(w, const_cast<T&>(x));  // the writer only reads
     return obj;
   }
@@ -891,8 +903,10 @@ json::object field_rule_schema(const FieldRule& rule) {
   return o;
 }
 
-json::value event_to_json(const DomainEvent& event) {
-  json::value out = std::visit([](const auto& e) { return write(e); }, event);
+json::value event_to_json(const DomainEvent& event) { return event_to_json(event, {}); }
+
+json::value event_to_json(const DomainEvent& event, const json::storage_ptr& sp) {
+  json::value out = std::visit([&sp](const auto& e) { return write(e, sp); }, event);
   // Fingerprints are bytes, not text: show them as hex.
   std::visit(
       [&out](const auto& e) {

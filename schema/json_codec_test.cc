@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
 
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "schema/event_json.h"
+#include "tests/golden/golden_samples.h"
 
 namespace accountable {
 namespace {
@@ -377,6 +381,46 @@ TEST(EventJson, PersonalFieldsArePlainAndFingerprintsHex) {
 
   boost::json::value b = event_to_json(BusinessProfileUpdated{BusinessProfileDetails{}});
   EXPECT_TRUE(b.at("details").at("logo").is_null());
+}
+
+// Every node of `v` (values, strings, objects, arrays) lives in `mr`.
+bool all_in(const boost::json::value& v, boost::json::memory_resource* mr) {
+  if (v.storage().get() != mr) return false;
+  if (v.is_string()) return v.get_string().storage().get() == mr;
+  if (v.is_object()) {
+    if (v.get_object().storage().get() != mr) return false;
+    for (const auto& kv : v.get_object()) {
+      if (!all_in(kv.value(), mr)) return false;
+    }
+  }
+  if (v.is_array()) {
+    if (v.get_array().storage().get() != mr) return false;
+    for (const auto& item : v.get_array()) {
+      if (!all_in(item, mr)) return false;
+    }
+  }
+  return true;
+}
+
+// The relay renders payloads into a reused arena (consumers/event_message.cc):
+// the same tree as on the heap, for every event type, all of it in the arena,
+// also when it outgrows the arena's first buffer.
+TEST(EventJson, InAnArenaTheTreeIsTheSameAndAllOfItIsThere) {
+  std::vector<DomainEvent> events;
+  for (const golden::Fixture& f : golden::fixtures()) events.push_back(f.expected);  // every type
+  UserId u = user();
+  Personal<ContactDetails> erased{user_subject(u), {}, true};
+  events.push_back(UserCreated{u, partner(), erased, std::string("\x01\xff", 2)});
+  for (const DomainEvent& e : events) {
+    const std::string type = std::visit([](const auto& x) { return std::string(std::decay_t<decltype(x)>::kType); }, e);
+    for (size_t first_buffer : {64u, 64u * 1024u}) {
+      std::vector<unsigned char> buffer(first_buffer);
+      boost::json::monotonic_resource arena(buffer.data(), buffer.size());
+      const boost::json::value in_arena = event_to_json(e, &arena);
+      EXPECT_EQ(boost::json::serialize(event_to_json(e)), boost::json::serialize(in_arena)) << type;
+      EXPECT_TRUE(all_in(in_arena, &arena)) << type;
+    }
+  }
 }
 
 }  // namespace
