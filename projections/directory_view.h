@@ -74,6 +74,7 @@ class DirectoryView final : public Projection {
   Status finish_batch() override;
   Status begin_build() override;
   Status finish_build() override;
+  uint64_t build_seal_rows() const override { return whole_build_ ? rows_.size() * 2 : 0; }  // written, then indexed
 
   // The partner's users in creation order; `status` filters when given.
   static Result<std::vector<DirectoryUser>> users(Db& db, const PartnerId& partner,
