@@ -166,6 +166,8 @@ TEST_F(NotificationsViewTest, ABuildThatWritesWhatItHoldsAsItGoesEqualsTheLiveFi
                                           at("2026-02-01T00:00:00Z"), at("2026-02-28T00:00:00Z"))},
                  "february");
   const Principal admin = w.user(contoso.admin);
+  // One role per category: Sam's Sales agent goes before Helpdesk agent comes.
+  w.must_execute(admin, RemoveRole{contoso.partner, sam, Role::kSalesAgent}, "remove");
   w.must_execute(admin, AssignRole{contoso.partner, sam, Role::kHelpdeskAgent}, "assign");
   w.must_execute(testing::op(), SuspendPartner{contoso.partner, SuspensionReason::kAbuse, 0, "note"}, "suspend");
   w.must_execute(admin, DeactivateUser{contoso.partner, sam}, "deactivate");
