@@ -16,6 +16,7 @@
 // destroyed the key yet (the engine destroys it just after the commit).
 #pragma once
 
+#include <array>
 #include <boost/json/value.hpp>
 #include <functional>
 #include <optional>
@@ -63,6 +64,9 @@ class AuditView final : public Projection {
   std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status apply(const ViewEvent& event) override;
+  Status begin_build() override;
+  Status finish_batch() override;
+  uint64_t build_seal_rows() const override { return events_built_ * 2; }  // two indexes
   void abort_batch() override;
 
   // Events of the partner with position >= from, at most `limit` (<= kMaxAuditPage),
@@ -74,6 +78,14 @@ class AuditView final : public Projection {
                                    Timestamp from_time, Timestamp to_time, GlobalPosition from, size_t limit);
 
  private:
+  // Rows written per INSERT during a build (a statement's overhead, shared).
+  static constexpr size_t kRowsPerInsert = 64;
+  Status insert_pending();
+
+  bool whole_build_ = false;
+  uint64_t events_built_ = 0;  // rows of a build so far (each in both indexes at the seal)
+  // A build's rows not written yet: (position, partner_key, recorded_at), fewer than kRowsPerInsert.
+  std::vector<std::array<int64_t, 3>> pending_;
   // Partners are stored once each and referred to by a small integer key,
   // assigned in order of first appearance (so a rebuilt file assigns the same
   // keys). The map caches them across batches; a rolled-back batch empties
@@ -86,7 +98,7 @@ class AuditView final : public Projection {
 
   Db* db_ = nullptr;
   std::unordered_map<std::string, int64_t, NameHash, std::equal_to<>> partners_;
-  std::unique_ptr<Statement> select_partner_, insert_partner_, insert_event_, insert_erased_;
+  std::unique_ptr<Statement> select_partner_, insert_partner_, insert_event_, insert_events_, insert_erased_;
 };
 
 // The personal values an event holds: where in event_to_json's object, whose,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "projections/row_cache.h"
 #include "projections/view_codec.h"
 
 namespace accountable {
@@ -82,37 +83,168 @@ std::vector<std::string> DirectoryView::indexes() const {
   };
 }
 
+struct DirectoryView::Row {
+  std::string partner_id;
+  DirectoryStatus status = DirectoryStatus::kActive;
+  bool erased = false;
+  // NULL (nullopt) when erased.
+  std::optional<std::string> first_name, last_name, email, phone;
+  int64_t created_at = 0, created_position = 0, changed_at = 0, changed_position = 0;
+  std::optional<int64_t> deactivated_at;
+  bool must_change_password = false;
+  uint32_t roles = 0;  // bit r: Role r held (stored as names in enum order)
+  bool dirty = false;
+  bool stored = false;  // the table has it: written back with UPDATE, not INSERT
+
+  void set_profile(const PersonalContact& p) {
+    erased = p.erased;
+    if (p.erased) {
+      first_name.reset();
+      last_name.reset();
+      email.reset();
+      phone.reset();
+    } else {
+      first_name = p.value.first_name;
+      last_name = p.value.last_name;
+      email = p.value.email;
+      phone = p.value.phone;
+    }
+  }
+};
+
 namespace {
 
-// Column indexes of directory_user in the cache (the order of kUserColumnNames).
-enum UserColumn {
-  kUserId, kPartnerId, kStatus, kFirstName, kLastName, kEmail, kPhone, kErased, kCreatedAt, kCreatedPosition,
-  kChangedAt, kChangedPosition, kDeactivatedAt, kMustChangePassword, kRoles, kUserColumnCount
-};
-const std::vector<std::string> kUserColumnNames = {
-    "user_id",    "partner_id",       "status",     "first_name",       "last_name",      "email",
-    "phone",      "erased",           "created_at", "created_position", "changed_at",     "changed_position",
-    "deactivated_at", "must_change_password", "roles"};
+constexpr std::string_view kRowColumns =
+    "user_id, partner_id, status, first_name, last_name, email, phone, erased, created_at, created_position, "
+    "changed_at, changed_position, deactivated_at, must_change_password, roles";
 
-// The profile's four values (NULL when erased) and the erased flag.
-void set_profile(RowCache::Row& row, const PersonalContact& p) {
-  if (p.erased) {
-    for (int c : {kFirstName, kLastName, kEmail, kPhone}) row.values[c] = SqlValue();
-  } else {
-    row.values[kFirstName] = p.value.first_name;
-    row.values[kLastName] = p.value.last_name;
-    row.values[kEmail] = p.value.email;
-    row.values[kPhone] = p.value.phone;
+uint32_t role_bits(const std::string& text) {
+  uint32_t bits = 0;
+  for (Role r : roles_of_text(text)) {
+    if (static_cast<unsigned>(r) < 32) bits |= uint32_t{1} << static_cast<unsigned>(r);
   }
-  row.values[kErased] = int64_t{p.erased ? 1 : 0};
+  return bits;
+}
+
+std::string role_bits_text(uint32_t bits) {
+  if (bits == 0) return "[]";
+  std::vector<Role> roles;
+  for (unsigned r = 0; r < 32; ++r) {
+    if (bits & (uint32_t{1} << r)) roles.push_back(static_cast<Role>(r));
+  }
+  return roles_text(roles);
+}
+
+// The row outlives the statement's run(): bound without a copy.
+void bind_optional(Statement& s, int index, const std::optional<std::string>& v) {
+  if (v) {
+    s.bind_text_unowned(index, *v);
+  } else {
+    s.bind_null(index);
+  }
 }
 
 }  // namespace
 
 // partner_id and created_position never change, and they are what the index holds.
-DirectoryView::DirectoryView() : users_("directory_user", kUserColumnNames, {"partner_id", "created_position"}) {}
+DirectoryView::DirectoryView() = default;
+DirectoryView::~DirectoryView() = default;
 
-Status DirectoryView::prepare(Db& db) { return users_.prepare(db); }
+Status DirectoryView::prepare(Db& db) {
+  auto select = db.prepare("SELECT " + std::string(kRowColumns) + " FROM directory_user WHERE user_id = ?1");
+  if (!select) return select.status();
+  auto insert = db.prepare("INSERT INTO directory_user(" + std::string(kRowColumns) +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+  if (!insert) return insert.status();
+  // partner_id and created_position never change (and the index holds them): an UPDATE leaves them alone.
+  auto update = db.prepare(
+      "UPDATE directory_user SET status = ?3, first_name = ?4, last_name = ?5, email = ?6, phone = ?7, erased = ?8, "
+      "created_at = ?9, changed_at = ?11, changed_position = ?12, deactivated_at = ?13, must_change_password = ?14, "
+      "roles = ?15 WHERE user_id = ?1");
+  if (!update) return update.status();
+  select_ = std::move(*select);
+  insert_ = std::move(*insert);
+  update_ = std::move(*update);
+  return Status::ok();
+}
+
+Result<DirectoryView::Row*> DirectoryView::find(std::string_view user) {
+  auto it = rows_.find(user);
+  if (it != rows_.end()) return it->second.get();
+  select_->bind_text(1, user);
+  auto found = select_->step();
+  if (!found) {
+    select_->reset();
+    return found.status();
+  }
+  std::unique_ptr<Row> row;
+  if (*found) {
+    const Statement& s = *select_;
+    row = std::make_unique<Row>();
+    row->stored = true;
+    row->partner_id = s.column_text(1);
+    row->status = enum_from_name<DirectoryStatus>(s.column_text(2)).value_or(DirectoryStatus::kActive);
+    row->first_name = s.column_optional_text(3);
+    row->last_name = s.column_optional_text(4);
+    row->email = s.column_optional_text(5);
+    row->phone = s.column_optional_text(6);
+    row->erased = s.column_int(7) != 0;
+    row->created_at = s.column_int(8);
+    row->created_position = s.column_int(9);
+    row->changed_at = s.column_int(10);
+    row->changed_position = s.column_int(11);
+    if (!s.column_is_null(12)) row->deactivated_at = s.column_int(12);
+    row->must_change_password = s.column_int(13) != 0;
+    row->roles = role_bits(s.column_text(14));
+  }
+  select_->reset();
+  Row* out = row.get();
+  rows_.emplace(std::string(user), std::move(row));
+  return out;
+}
+
+DirectoryView::Row& DirectoryView::insert(std::string_view user) {
+  auto row = std::make_unique<Row>();
+  row->dirty = true;
+  Row& out = *row;
+  auto it = rows_.find(user);
+  if (it == rows_.end()) it = rows_.emplace(std::string(user), nullptr).first;
+  out.stored = it->second && it->second->stored;  // replacing a stored row: still an UPDATE
+  it->second = std::move(row);
+  return out;
+}
+
+Status DirectoryView::flush() {
+  std::vector<std::pair<const std::string*, const Row*>> dirty;
+  dirty.reserve(rows_.size());
+  for (const auto& [key, row] : rows_) {
+    if (row && row->dirty) dirty.emplace_back(&key, row.get());
+  }
+  std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (const auto& [key, row] : dirty) {
+    Statement& s = row->stored ? *update_ : *insert_;
+    s.bind_text_unowned(1, *key);
+    if (!row->stored) s.bind_text_unowned(2, row->partner_id).bind_int(10, row->created_position);
+    s.bind_text_unowned(3, directory_status_name(row->status));
+    bind_optional(s, 4, row->first_name);
+    bind_optional(s, 5, row->last_name);
+    bind_optional(s, 6, row->email);
+    bind_optional(s, 7, row->phone);
+    s.bind_int(8, row->erased ? 1 : 0)
+        .bind_int(9, row->created_at)
+        .bind_int(11, row->changed_at)
+        .bind_int(12, row->changed_position);
+    if (row->deactivated_at) {
+      s.bind_int(13, *row->deactivated_at);
+    } else {
+      s.bind_null(13);
+    }
+    s.bind_int(14, row->must_change_password ? 1 : 0).bind_text(15, role_bits_text(row->roles));
+    ACCT_RETURN_IF_ERROR(s.run());
+  }
+  rows_.clear();
+  return Status::ok();
+}
 
 Status DirectoryView::begin_build() {
   whole_build_ = true;
@@ -120,17 +252,17 @@ Status DirectoryView::begin_build() {
 }
 
 Status DirectoryView::begin_batch() {
-  if (!whole_build_) users_.clear();
+  if (!whole_build_) rows_.clear();
   return Status::ok();
 }
 
 Status DirectoryView::finish_batch() {
   // A build keeps every user in memory and writes each once, in key order, at its end.
-  if (whole_build_ && users_.size() < kMaxRowsHeldByABuild) return Status::ok();
-  return users_.flush();
+  if (whole_build_ && rows_.size() < kMaxRowsHeldByABuild) return Status::ok();
+  return flush();
 }
 
-Status DirectoryView::finish_build() { return users_.flush(); }
+Status DirectoryView::finish_build() { return flush(); }
 
 Status DirectoryView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();
@@ -144,55 +276,48 @@ Status DirectoryView::apply(const ViewEvent& event) {
 
   if (e != nullptr) {
     if (const auto* created = std::get_if<UserCreated>(e)) {
-      std::vector<SqlValue> values(kUserColumnCount);
-      values[kUserId] = std::string(user);
-      values[kPartnerId] = created->partner_id.to_string();
-      values[kStatus] = std::string(directory_status_name(DirectoryStatus::kActive));
-      values[kCreatedAt] = r.recorded_at.micros;
-      values[kCreatedPosition] = position;
-      values[kChangedAt] = r.recorded_at.micros;
-      values[kChangedPosition] = position;
-      values[kMustChangePassword] = int64_t{0};
-      values[kRoles] = std::string("[]");
-      set_profile(users_.insert(std::move(values)), created->profile);
+      Row& row = insert(user);
+      row.partner_id = created->partner_id.to_string();
+      row.status = DirectoryStatus::kActive;
+      row.created_at = r.recorded_at.micros;
+      row.created_position = position;
+      row.changed_at = r.recorded_at.micros;
+      row.changed_position = position;
+      row.set_profile(created->profile);
       return Status::ok();
     }
   }
-  auto found = users_.find(user);
+  auto found = find(user);
   if (!found) return found.status();
-  RowCache::Row* row = *found;
+  Row* row = *found;
   if (row == nullptr) return Status::ok();  // events of a user the view never saw created
   // Any event of the user's stream is a change of the user.
   row->dirty = true;
-  row->values[kChangedAt] = r.recorded_at.micros;
-  row->values[kChangedPosition] = position;
+  row->changed_at = r.recorded_at.micros;
+  row->changed_position = position;
   if (e == nullptr) return Status::ok();
 
+  auto bit = [](Role role) {
+    return static_cast<unsigned>(role) < 32 ? uint32_t{1} << static_cast<unsigned>(role) : uint32_t{0};
+  };
   if (const auto* updated = std::get_if<UserProfileUpdated>(e)) {
-    set_profile(*row, updated->profile);
+    row->set_profile(updated->profile);
   } else if (const auto* assigned = std::get_if<RoleAssigned>(e)) {
-    std::vector<Role> roles = roles_of_text(sql_text(row->values[kRoles]));
-    if (std::find(roles.begin(), roles.end(), assigned->role) == roles.end()) {
-      roles.push_back(assigned->role);
-      std::sort(roles.begin(), roles.end());
-      row->values[kRoles] = roles_text(roles);
-    }
+    row->roles |= bit(assigned->role);
   } else if (const auto* removed = std::get_if<RoleRemoved>(e)) {
-    std::vector<Role> roles = roles_of_text(sql_text(row->values[kRoles]));
-    std::erase(roles, removed->role);
-    row->values[kRoles] = roles_text(roles);
+    row->roles &= ~bit(removed->role);
   } else if (const auto* password = std::get_if<PasswordSet>(e)) {
-    row->values[kMustChangePassword] = int64_t{password->must_change_at_next_sign_in ? 1 : 0};
+    row->must_change_password = password->must_change_at_next_sign_in;
   } else if (const auto* deactivated = std::get_if<UserDeactivated>(e)) {
-    row->values[kStatus] = std::string(directory_status_name(DirectoryStatus::kInactive));
-    row->values[kDeactivatedAt] = deactivated->at.micros;
+    row->status = DirectoryStatus::kInactive;
+    row->deactivated_at = deactivated->at.micros;
   } else if (std::holds_alternative<UserRestored>(*e)) {
-    row->values[kStatus] = std::string(directory_status_name(DirectoryStatus::kActive));
-    row->values[kDeactivatedAt] = SqlValue();
+    row->status = DirectoryStatus::kActive;
+    row->deactivated_at.reset();
   } else if (std::holds_alternative<UserPurged>(*e)) {
-    row->values[kStatus] = std::string(directory_status_name(DirectoryStatus::kPurged));
-    set_profile(*row, PersonalContact{"", {}, true});
-    row->values[kRoles] = std::string("[]");
+    row->status = DirectoryStatus::kPurged;
+    row->set_profile(PersonalContact{"", {}, true});
+    row->roles = 0;
   }
   return Status::ok();
 }

@@ -14,13 +14,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "projections/projection.h"
-#include "projections/row_cache.h"
 #include "schema/enum_names.h"
 
 namespace accountable {
@@ -62,6 +63,7 @@ class DirectoryView final : public Projection {
   static constexpr int kVersion = 2;  // 2: directory_user_inactive index
 
   DirectoryView();
+  ~DirectoryView() override;
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
@@ -72,6 +74,7 @@ class DirectoryView final : public Projection {
   Status finish_batch() override;
   Status begin_build() override;
   Status finish_build() override;
+  uint64_t build_seal_rows() const override { return whole_build_ ? rows_.size() * 2 : 0; }  // written, then indexed
 
   // The partner's users in creation order; `status` filters when given.
   static Result<std::vector<DirectoryUser>> users(Db& db, const PartnerId& partner,
@@ -85,7 +88,22 @@ class DirectoryView final : public Projection {
   static Result<std::vector<InactiveUser>> inactive(Db& db, size_t limit);
 
  private:
-  RowCache users_;
+  // One directory_user row in memory, typed (no generic values to allocate).
+  struct Row;
+  // The row of `user`: from the cache, else read from the table (cached,
+  // also when absent: nullptr).
+  Result<Row*> find(std::string_view user);
+  Row& insert(std::string_view user);
+  // Writes every dirty row (INSERT, or UPDATE of the mutable columns) in key order, and empties the cache.
+  Status flush();
+
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  // A batch-local write-back cache of rows by user id (a build keeps it across batches).
+  std::unordered_map<std::string, std::unique_ptr<Row>, KeyHash, std::equal_to<>> rows_;
+  std::unique_ptr<Statement> select_, insert_, update_;
   bool whole_build_ = false;  // the cache lives across batches (a build from position 0)
 };
 

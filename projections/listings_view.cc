@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "projections/row_cache.h"
 #include "projections/view_codec.h"
 
 namespace accountable {
@@ -173,7 +174,44 @@ Status ListingsView::apply(const ViewEvent& event) {
   return sync(partner, region);
 }
 
+Status ListingsView::begin_build() {
+  whole_build_ = true;
+  return Status::ok();
+}
+
+// A failed batch of a build fails the build (the file is deleted): nothing to keep.
+void ListingsView::abort_batch() {
+  pending_.clear();
+  pending_partners_.clear();
+}
+
+Status ListingsView::finish_batch() {
+  // Bounded, as the rows other views hold (a few hundred bytes a pending profile).
+  if (!whole_build_ || pending_.size() + pending_partners_.size() < kMaxRowsHeldByABuild) return Status::ok();
+  return finish_build();
+}
+
+Status ListingsView::finish_build() {
+  for (const std::string& partner : pending_partners_) {
+    auto regions = regions_of(partner);
+    if (!regions) return regions.status();
+    for (std::string& region : *regions) pending_.emplace(partner, std::move(region));
+  }
+  for (const auto& [partner, region] : pending_) ACCT_RETURN_IF_ERROR(sync_now(partner, region));
+  pending_.clear();
+  pending_partners_.clear();
+  return Status::ok();
+}
+
 Status ListingsView::sync(const std::string& partner, const std::string& region) {
+  if (whole_build_) {
+    pending_.emplace(partner, region);
+    return Status::ok();
+  }
+  return sync_now(partner, region);
+}
+
+Status ListingsView::sync_now(const std::string& partner, const std::string& region) {
   int64_t id = 0;
   std::string details_text_value, name;
   bool listed = false;
@@ -218,20 +256,28 @@ Status ListingsView::sync(const std::string& partner, const std::string& region)
   });
 }
 
-Status ListingsView::sync_partner(const std::string& partner) {
+Result<std::vector<std::string>> ListingsView::regions_of(const std::string& partner) {
   std::vector<std::string> regions;
-  {
-    Statement& s = *statements_.find("partner_regions")->second;
-    ResetOnExit reset{s};
-    s.bind_text(1, partner);
-    while (true) {
-      auto row = s.step();
-      if (!row) return row.status();
-      if (!*row) break;
-      regions.push_back(s.column_text(0));
-    }
+  Statement& s = *statements_.find("partner_regions")->second;
+  ResetOnExit reset{s};
+  s.bind_text(1, partner);
+  while (true) {
+    auto row = s.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    regions.push_back(s.column_text(0));
   }
-  for (const std::string& region : regions) ACCT_RETURN_IF_ERROR(sync(partner, region));
+  return regions;
+}
+
+Status ListingsView::sync_partner(const std::string& partner) {
+  if (whole_build_) {
+    pending_partners_.insert(partner);
+    return Status::ok();
+  }
+  auto regions = regions_of(partner);
+  if (!regions) return regions.status();
+  for (const std::string& region : *regions) ACCT_RETURN_IF_ERROR(sync_now(partner, region));
   return Status::ok();
 }
 

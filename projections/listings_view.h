@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,11 @@ class ListingsView final : public Projection {
   std::vector<std::string> schema() const override;
   Status prepare(Db& db) override;
   Status apply(const ViewEvent& event) override;
+  Status begin_build() override;
+  Status finish_batch() override;
+  Status finish_build() override;
+  void abort_batch() override;
+  uint64_t build_seal_rows() const override { return pending_.size() + pending_partners_.size(); }
 
   static Result<ListingPage> search(Db& db, const ListingQuery& q);
 
@@ -73,11 +79,19 @@ class ListingsView final : public Projection {
   Status run(std::string_view key, const std::function<void(Statement&)>& bind);
   // Makes the profile's FTS row match its state: present iff published and
   // the partner is not suspended.
+  // During a build, both only note what to sync: the FTS rows are written
+  // once per profile at the end (finish_build), from the final rows, instead
+  // of deleted and inserted again at each of its events.
   Status sync(const std::string& partner, const std::string& region);
   Status sync_partner(const std::string& partner);
+  Status sync_now(const std::string& partner, const std::string& region);
+  Result<std::vector<std::string>> regions_of(const std::string& partner);
 
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
   Db* db_ = nullptr;
+  bool whole_build_ = false;
+  std::set<std::pair<std::string, std::string>> pending_;  // (partner, region) to sync at the build's end
+  std::set<std::string> pending_partners_;                 // every region of these too
 };
 
 }  // namespace accountable

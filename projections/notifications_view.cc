@@ -1,7 +1,9 @@
 #include "projections/notifications_view.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "projections/pricing_view.h"
 #include "projections/view_codec.h"
@@ -17,9 +19,13 @@ namespace {
 const std::pair<std::string_view, std::string_view> kStatements[] = {
     {"partner", "INSERT OR REPLACE INTO notification_partner(partner_id, market) VALUES (?1, ?2)"},
     {"user", "INSERT OR REPLACE INTO notification_user(user_id, partner_id, since) VALUES (?1, ?2, ?3)"},
-    {"add",
-     "INSERT OR REPLACE INTO notification(position, kind, at, partner_id, user_id, market, details) "
-     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {"add_user",
+     "INSERT OR REPLACE INTO notification_for_user(user_id, position, kind, at, details) VALUES (?1, ?2, ?3, ?4, ?5)"},
+    {"add_partner",
+     "INSERT OR REPLACE INTO notification_for_partner(partner_id, position, kind, at, details) "
+     "VALUES (?1, ?2, ?3, ?4, ?5)"},
+    {"add_market",
+     "INSERT OR REPLACE INTO notification_for_market(market, position, kind, at, details) VALUES (?1, ?2, ?3, ?4, ?5)"},
     {"read_up_to",
      "INSERT INTO notification_read_up_to(user_id, up_to) VALUES (?1, ?2) "
      "ON CONFLICT(user_id) DO UPDATE SET up_to = max(up_to, excluded.up_to)"},
@@ -27,12 +33,16 @@ const std::pair<std::string_view, std::string_view> kStatements[] = {
     {"prune_read",
      "DELETE FROM notification_read WHERE user_id = ?1 AND id NOT LIKE 'tax.%' AND CAST(id AS INTEGER) <= ?2"},
     {"read_id", "INSERT OR IGNORE INTO notification_read(user_id, id) VALUES (?1, ?2)"},
-    {"purge_rows", "DELETE FROM notification WHERE user_id = ?1"},
-    {"purge_row", "DELETE FROM notification WHERE position = ?1"},
+    {"purge_rows", "DELETE FROM notification_for_user WHERE user_id = ?1"},
     {"purge_read", "DELETE FROM notification_read WHERE user_id = ?1"},
     {"purge_up_to", "DELETE FROM notification_read_up_to WHERE user_id = ?1"},
     {"purge_user", "DELETE FROM notification_user WHERE user_id = ?1"},
 };
+
+// An id's 16 bytes as a blob.
+std::string_view key_blob(const std::array<unsigned char, 16>& key) {
+  return {reinterpret_cast<const char*>(key.data()), key.size()};
+}
 
 std::string month_text(int32_t year, int32_t month) {
   char buf[16];
@@ -45,13 +55,13 @@ std::string month_text(int32_t year, int32_t month) {
 // index, `where` and `tail` (ORDER BY / LIMIT) applied in each. Parameters:
 // ?1 user, ?2 partner, ?3 market, ?4 reads price lists, ?5 since, ?6 read up to.
 std::string mine(const std::string& columns, const std::string& where, const std::string& tail) {
-  const std::string audiences[] = {"n.user_id = ?1", "n.partner_id = ?2 AND n.user_id = ''",
-                                   "?4 AND n.market = ?3 AND n.partner_id = '' AND n.market <> ''"};
+  const std::string audiences[] = {"notification_for_user n WHERE n.user_id = ?1",
+                                   "notification_for_partner n WHERE n.partner_id = ?2",
+                                   "notification_for_market n WHERE ?4 AND n.market = ?3 AND n.market <> ''"};
   std::string out;
   for (const std::string& audience : audiences) {
     if (!out.empty()) out += " UNION ALL ";
-    out += "SELECT * FROM (SELECT " + columns + " FROM notification n WHERE " + audience +
-           " AND n.position >= ?5" + where + tail + ")";
+    out += "SELECT * FROM (SELECT " + columns + " FROM " + audience + " AND n.position >= ?5" + where + tail + ")";
   }
   return out;
 }
@@ -68,12 +78,12 @@ Result<bool> bind_reader(Db& db, Statement& st, const NotificationReader& reader
       "LEFT JOIN notification_partner p ON p.partner_id = u.partner_id "
       "WHERE u.user_id = ?1 AND u.partner_id = ?2");
   if (!s) return s.status();
-  (*s)->bind_text(1, reader.user_id.to_string()).bind_text(2, reader.partner_id.to_string());
+  (*s)->bind_blob(1, key_blob(reader.user_id.bytes())).bind_blob(2, key_blob(reader.partner_id.bytes()));
   auto row = (*s)->step();
   if (!row) return row.status();
   if (!*row) return false;
-  st.bind_text(1, reader.user_id.to_string())
-      .bind_text(2, reader.partner_id.to_string())
+  st.bind_blob(1, key_blob(reader.user_id.bytes()))
+      .bind_blob(2, key_blob(reader.partner_id.bytes()))
       .bind_text(3, (*s)->column_text(2))
       .bind_int(4, reader.reads_price_lists ? 1 : 0)
       .bind_int(5, (*s)->column_int(0))
@@ -106,25 +116,23 @@ const std::string kColumns = "n.position, n.kind, n.at, n.details, " + kRead + "
 
 std::vector<std::string> NotificationsView::schema() const {
   return {
+      // Ids (user_id, partner_id) are their 16 bytes, as blobs.
       // The market of a partner: the country of its legal address (it never changes).
-      "CREATE TABLE notification_partner(partner_id TEXT PRIMARY KEY, market TEXT NOT NULL) WITHOUT ROWID",
+      "CREATE TABLE notification_partner(partner_id BLOB PRIMARY KEY, market TEXT NOT NULL) WITHOUT ROWID",
       // since: the position of UserCreated; nothing older is shown to the user.
-      "CREATE TABLE notification_user(user_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, since INTEGER NOT NULL) "
+      "CREATE TABLE notification_user(user_id BLOB PRIMARY KEY, partner_id BLOB NOT NULL, since INTEGER NOT NULL) "
       "WITHOUT ROWID",
-      // Audience: user_id (one user), else partner_id (its users), else market.
-      "CREATE TABLE notification(position INTEGER PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL, "
-      "partner_id TEXT NOT NULL, user_id TEXT NOT NULL, market TEXT NOT NULL, details TEXT NOT NULL)",
-      "CREATE TABLE notification_read_up_to(user_id TEXT PRIMARY KEY, up_to INTEGER NOT NULL) WITHOUT ROWID",
-      "CREATE TABLE notification_read(user_id TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(user_id, id)) "
+      // One table per audience, keyed by (audience, position): a reader's rows
+      // are one range of each, and no secondary index is needed.
+      "CREATE TABLE notification_for_user(user_id BLOB NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, "
+      "at INTEGER NOT NULL, details TEXT NOT NULL, PRIMARY KEY(user_id, position)) WITHOUT ROWID",
+      "CREATE TABLE notification_for_partner(partner_id BLOB NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, "
+      "at INTEGER NOT NULL, details TEXT NOT NULL, PRIMARY KEY(partner_id, position)) WITHOUT ROWID",
+      "CREATE TABLE notification_for_market(market TEXT NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, "
+      "at INTEGER NOT NULL, details TEXT NOT NULL, PRIMARY KEY(market, position)) WITHOUT ROWID",
+      "CREATE TABLE notification_read_up_to(user_id BLOB PRIMARY KEY, up_to INTEGER NOT NULL) WITHOUT ROWID",
+      "CREATE TABLE notification_read(user_id BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY(user_id, id)) "
       "WITHOUT ROWID",
-  };
-}
-
-std::vector<std::string> NotificationsView::indexes() const {
-  return {
-      "CREATE INDEX notification_by_user ON notification(user_id, position)",
-      "CREATE INDEX notification_by_partner ON notification(partner_id, user_id, position)",
-      "CREATE INDEX notification_by_market ON notification(market, partner_id, position)",
   };
 }
 
@@ -144,36 +152,104 @@ Status NotificationsView::run(std::string_view key, const std::function<void(Sta
   return it->second->run();
 }
 
+size_t NotificationsView::KeyHash::operator()(const Key& k) const {
+  // Ids are random (UUID v4): eight of their bytes are a good hash.
+  uint64_t h = 0;
+  std::memcpy(&h, k.data(), sizeof h);
+  return static_cast<size_t>(h);
+}
+
 Status NotificationsView::begin_build() {
   whole_build_ = true;
   return Status::ok();
 }
 
 // A failed batch of a build fails the build (the file is deleted): nothing to keep.
-void NotificationsView::abort_batch() { user_rows_.clear(); }
+void NotificationsView::abort_batch() {
+  built_rows_.clear();
+  user_rows_.clear();
+  built_users_.clear();
+  details_.clear();
+}
 
-Status NotificationsView::purge_rows(const std::string& user) {
-  if (!whole_build_) return run("purge_rows", [&](Statement& s) { s.bind_text(1, user); });
-  auto it = user_rows_.find(user);
-  if (it == user_rows_.end()) return Status::ok();
-  for (int64_t position : it->second) {
-    ACCT_RETURN_IF_ERROR(run("purge_row", [&](Statement& s) { s.bind_int(1, position); }));
+Status NotificationsView::finish_batch() {
+  // A build holds its rows to its end, within a bound (about 100 bytes a row).
+  if (!whole_build_ || built_rows_.size() + built_users_.size() < rows_held_) return Status::ok();
+  flushed_ = true;
+  return flush_build();
+}
+
+Status NotificationsView::finish_build() { return flush_build(); }
+
+Status NotificationsView::flush_build() {
+  // Each audience table in (key, position) order: the B-trees fill left to right.
+  std::vector<const BuiltRow*> rows;
+  rows.reserve(built_rows_.size());
+  for (const BuiltRow& r : built_rows_) {
+    if (!r.deleted) rows.push_back(&r);
   }
-  user_rows_.erase(it);
+  std::sort(rows.begin(), rows.end(), [](const BuiltRow* a, const BuiltRow* b) {
+    if (a->audience != b->audience) return a->audience < b->audience;
+    if (a->id != b->id) return a->id < b->id;
+    if (a->market != b->market) return a->market < b->market;
+    return a->position < b->position;
+  });
+  Statement* add[] = {statements_.find("add_user")->second.get(), statements_.find("add_partner")->second.get(),
+                      statements_.find("add_market")->second.get()};
+  for (const BuiltRow* r : rows) {
+    Statement& s = *add[static_cast<size_t>(r->audience)];
+    // The rows outlive each run(): bound without copies.
+    if (r->audience == Audience::kMarket) {
+      s.bind_text_unowned(1, r->market);
+    } else {
+      s.bind_blob_unowned(1, key_blob(r->id));
+    }
+    s.bind_int(2, r->position).bind_text_unowned(3, r->kind).bind_int(4, r->at).bind_text_unowned(5, r->details);
+    ACCT_RETURN_IF_ERROR(s.run());
+  }
+  std::vector<std::pair<const Key*, const BuiltUser*>> users;
+  users.reserve(built_users_.size());
+  for (const auto& [key, user] : built_users_) users.emplace_back(&key, &user);
+  std::sort(users.begin(), users.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  Statement& insert_user = *statements_.find("user")->second;
+  for (const auto& [key, user] : users) {
+    insert_user.bind_blob_unowned(1, key_blob(*key))
+        .bind_blob_unowned(2, key_blob(user->partner))
+        .bind_int(3, user->since);
+    ACCT_RETURN_IF_ERROR(insert_user.run());
+  }
+  built_rows_.clear();
+  user_rows_.clear();
+  built_users_.clear();
+  details_.clear();
   return Status::ok();
 }
 
-Status NotificationsView::add(const RecordedEvent& r, std::string_view kind, const std::string& partner,
-                              const std::string& user, const std::string& market, const std::string& details) {
-  if (whole_build_ && !user.empty()) user_rows_[user].push_back(static_cast<int64_t>(r.position.value()));
-  return run("add", [&](Statement& s) {
-    s.bind_int(1, static_cast<int64_t>(r.position.value()))
-        .bind_text(2, kind)
-        .bind_time(3, r.recorded_at)
-        .bind_text(4, partner)
-        .bind_text(5, user)
-        .bind_text(6, market)
-        .bind_text(7, details);
+Status NotificationsView::add(const RecordedEvent& r, std::string_view kind, Audience audience, std::string_view key,
+                              std::string details) {
+  const auto position = static_cast<int64_t>(r.position.value());
+  if (whole_build_) {
+    BuiltRow row{audience, false, Key{}, std::string(), position, kind, r.recorded_at.micros,
+                 *details_.insert(std::move(details)).first};
+    if (audience == Audience::kMarket) {
+      row.market = std::string(key);
+    } else {
+      std::memcpy(row.id.data(), key.data(), row.id.size());
+    }
+    if (audience == Audience::kUser) user_rows_[row.id].push_back(built_rows_.size());
+    built_rows_.push_back(std::move(row));
+    return Status::ok();
+  }
+  const std::string_view statement = audience == Audience::kUser      ? "add_user"
+                                     : audience == Audience::kPartner ? "add_partner"
+                                                                      : "add_market";
+  return run(statement, [&](Statement& s) {
+    if (audience == Audience::kMarket) {
+      s.bind_text(1, key);
+    } else {
+      s.bind_blob(1, key);
+    }
+    s.bind_int(2, position).bind_text(3, kind).bind_time(4, r.recorded_at).bind_text(5, details);
   });
 }
 
@@ -200,59 +276,73 @@ Status NotificationsView::apply(const ViewEvent& event) {
                                {"currency", list.currency},
                                {"month", month_text(list.year, list.month)},
                                {"billing_model", enum_name(list.billing_model)}};
-    return add(r, preview ? "price_list_preview" : "price_list_published", "", "", list.market,
+    return add(r, preview ? "price_list_preview" : "price_list_published", Audience::kMarket, list.market,
                json::serialize(details));
   }
   if (auto partner = partner_of_stream(r.stream)) {
-    const std::string id = partner->to_string();
+    const std::string_view id = key_blob(partner->bytes());
     if (const auto* x = std::get_if<PartnerEnrolled>(&e)) {
-      return run("partner", [&](Statement& s) { s.bind_text(1, id).bind_text(2, x->legal.address.country); });
+      return run("partner", [&](Statement& s) { s.bind_blob(1, id).bind_text(2, x->legal.address.country); });
     }
     if (const auto* x = std::get_if<VettingStatusChanged>(&e)) {
       const json::object details{{"status", enum_name(x->status)}, {"sub_status", enum_name(x->sub_status)}};
-      return add(r, "vetting_status_changed", id, "", "", json::serialize(details));
+      return add(r, "vetting_status_changed", Audience::kPartner, id, json::serialize(details));
     }
     if (const auto* x = std::get_if<PartnerSuspended>(&e)) {
       // The reason, not the operator's free-text note.
       const json::object details{{"reason", enum_name(x->reason)}};
-      return add(r, "partner_suspended", id, "", "", json::serialize(details));
+      return add(r, "partner_suspended", Audience::kPartner, id, json::serialize(details));
     }
-    if (std::holds_alternative<PartnerReinstated>(e)) return add(r, "partner_reinstated", id, "", "", "{}");
+    if (std::holds_alternative<PartnerReinstated>(e)) return add(r, "partner_reinstated", Audience::kPartner, id, "{}");
     return Status::ok();
   }
   auto user = user_of_stream(r.stream);
   if (!user) return Status::ok();
-  const std::string uid = user->to_string();
+  const Key& key = user->bytes();
+  const std::string_view uid = key_blob(key);
   if (const auto* x = std::get_if<UserCreated>(&e)) {
+    if (whole_build_) {
+      built_users_[key] = BuiltUser{x->partner_id.bytes(), static_cast<int64_t>(r.position.value())};
+      return Status::ok();
+    }
     return run("user", [&](Statement& s) {
-      s.bind_text(1, uid).bind_text(2, x->partner_id.to_string()).bind_int(3, static_cast<int64_t>(r.position.value()));
+      s.bind_blob(1, uid).bind_blob(2, key_blob(x->partner_id.bytes())).bind_int(3, static_cast<int64_t>(r.position.value()));
     });
   }
   if (const auto* x = std::get_if<RoleAssigned>(&e)) {
-    return add(r, "role_assigned", std::string(r.partner), uid, "",
-               json::serialize(json::object{{"role", enum_name(x->role)}}));
+    return add(r, "role_assigned", Audience::kUser, uid, json::serialize(json::object{{"role", enum_name(x->role)}}));
   }
   if (const auto* x = std::get_if<RoleRemoved>(&e)) {
-    return add(r, "role_removed", std::string(r.partner), uid, "",
-               json::serialize(json::object{{"role", enum_name(x->role)}}));
+    return add(r, "role_removed", Audience::kUser, uid, json::serialize(json::object{{"role", enum_name(x->role)}}));
   }
   if (const auto* x = std::get_if<NotificationsRead>(&e)) {
     // Never past this event: a later notification is news whatever the command said.
     const uint64_t here = r.position.value();
     const int64_t up_to = static_cast<int64_t>(std::min(x->up_to, here));
-    ACCT_RETURN_IF_ERROR(run("read_up_to", [&](Statement& s) { s.bind_text(1, uid).bind_int(2, up_to); }));
+    ACCT_RETURN_IF_ERROR(run("read_up_to", [&](Statement& s) { s.bind_blob(1, uid).bind_int(2, up_to); }));
     for (const std::string& id : x->ids) {
       const auto position = log_notification_position(id);
       if (position && (*position > here || static_cast<int64_t>(*position) <= up_to)) continue;
-      ACCT_RETURN_IF_ERROR(run("read_id", [&](Statement& s) { s.bind_text(1, uid).bind_text(2, id); }));
+      ACCT_RETURN_IF_ERROR(run("read_id", [&](Statement& s) { s.bind_blob(1, uid).bind_text(2, id); }));
     }
-    return run("prune_read", [&](Statement& s) { s.bind_text(1, uid).bind_int(2, up_to); });
+    return run("prune_read", [&](Statement& s) { s.bind_blob(1, uid).bind_int(2, up_to); });
   }
   if (std::holds_alternative<UserPurged>(e)) {
     // The user can never sign in again: their feed and read state go.
-    ACCT_RETURN_IF_ERROR(purge_rows(uid));
-    for (std::string_view key : {"purge_read", "purge_up_to", "purge_user"}) {
-      ACCT_RETURN_IF_ERROR(run(key, [&](Statement& s) { s.bind_text(1, uid); }));
+    if (whole_build_) {
+      // The file is not read before it is sealed: drop the rows this build holds for the user.
+      if (auto it = user_rows_.find(key); it != user_rows_.end()) {
+        for (size_t i : it->second) built_rows_[i].deleted = true;
+        user_rows_.erase(it);
+      }
+      built_users_.erase(key);
+    }
+    if (!whole_build_ || flushed_) {
+      ACCT_RETURN_IF_ERROR(run("purge_rows", [&](Statement& s) { s.bind_blob(1, uid); }));
+      ACCT_RETURN_IF_ERROR(run("purge_user", [&](Statement& s) { s.bind_blob(1, uid); }));
+    }
+    for (std::string_view k : {"purge_read", "purge_up_to"}) {
+      ACCT_RETURN_IF_ERROR(run(k, [&](Statement& s) { s.bind_blob(1, uid); }));
     }
   }
   return Status::ok();
@@ -309,7 +399,7 @@ Result<std::set<std::string>> NotificationsView::marked_read(Db& db, const UserI
   if (!s) return s.status();
   for (const std::string& id : ids) {
     (*s)->reset();
-    (*s)->bind_text(1, user.to_string()).bind_text(2, id);
+    (*s)->bind_blob(1, key_blob(user.bytes())).bind_text(2, id);
     auto row = (*s)->step();
     if (!row) return row.status();
     if (*row) out.insert(id);

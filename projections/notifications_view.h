@@ -21,6 +21,7 @@
 // ids it names. Rows hold no personal data: kinds, roles, statuses, markets.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "projections/projection.h"
@@ -67,15 +69,22 @@ struct NotificationPage {
 class NotificationsView final : public Projection {
  public:
   static constexpr std::string_view kName = "notifications";
-  static constexpr int kVersion = 1;
+  // 2: one table per audience keyed by (audience, position), ids as 16-byte
+  // blobs, no secondary index; a build holds its rows in memory and writes them sorted.
+  static constexpr int kVersion = 2;
 
+  // A build holds at most about `rows_held_by_a_build` rows before it writes
+  // them (tests make it small to exercise the writes during the build).
+  explicit NotificationsView(size_t rows_held_by_a_build = kRowsHeldByABuild) : rows_held_(rows_held_by_a_build) {}
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
-  std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status apply(const ViewEvent& event) override;
   Status begin_build() override;
+  Status finish_batch() override;
+  Status finish_build() override;
+  uint64_t build_seal_rows() const override { return built_rows_.size() + built_users_.size(); }
   void abort_batch() override;
 
   // The reader's feed, newest first.
@@ -87,20 +96,46 @@ class NotificationsView final : public Projection {
   static Result<std::set<std::string>> marked_read(Db& db, const UserId& user, const std::vector<std::string>& ids);
 
  private:
+  using Key = std::array<unsigned char, 16>;  // a user's or partner's id, as stored
+  enum class Audience : uint8_t { kUser, kPartner, kMarket };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+
   Status run(std::string_view key, const std::function<void(Statement&)>& bind);
-  Status add(const RecordedEvent& r, std::string_view kind, const std::string& partner, const std::string& user,
-             const std::string& market, const std::string& details);
+  Status add(const RecordedEvent& r, std::string_view kind, Audience audience, std::string_view key,
+             std::string details);
+  // Writes what a build held in memory, each table in key order.
+  Status flush_build();
 
-  // Deletes the rows of a purged user: by the index on a live file; during a
-  // build, by the positions this build gave the user (the file has no
-  // secondary index until it is sealed, and a scan per purge made the build
-  // quadratic: 64 s for 1 M events).
-  Status purge_rows(const std::string& user);
+  // About 100 bytes a row: twice RowCache's bound of rows, about as much memory.
+  static constexpr size_t kRowsHeldByABuild = size_t{1} << 19;
 
+  const size_t rows_held_;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
   bool whole_build_ = false;
-  // During a build from position 0: the positions of each user's own rows.
-  std::unordered_map<std::string, std::vector<int64_t>> user_rows_;
+  // During a build from position 0 (nothing reads the file before it is
+  // sealed): the rows of the three audience tables and of notification_user,
+  // written once, sorted by key, at its end. A purge drops the user's rows here.
+  struct BuiltRow {
+    Audience audience;
+    bool deleted;
+    Key id;              // the user's or partner's (zeros for a market's row)
+    std::string market;  // a market's row
+    int64_t position;
+    std::string_view kind;     // a literal
+    int64_t at;
+    std::string_view details;  // in details_ (a few distinct texts: roles, statuses)
+  };
+  struct BuiltUser {
+    Key partner;
+    int64_t since;
+  };
+  std::vector<BuiltRow> built_rows_;
+  std::unordered_map<Key, std::vector<size_t>, KeyHash> user_rows_;  // indexes into built_rows_
+  std::unordered_map<Key, BuiltUser, KeyHash> built_users_;
+  std::unordered_set<std::string> details_;
+  bool flushed_ = false;  // a build wrote some rows before its end (more than it holds)
 };
 
 }  // namespace accountable

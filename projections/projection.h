@@ -90,6 +90,10 @@ class Projection {
   // Called once when the build reached the head, inside the build's
   // transaction, before the final checkpoint and the indexes.
   virtual Status finish_build() { return Status::ok(); }
+  // About how many rows sealing this build will write or sort: what
+  // finish_build() writes and the rows of each secondary index. The runner
+  // seals the costliest builds first so that its threads finish together.
+  virtual uint64_t build_seal_rows() const { return 0; }
 };
 
 using ProjectionFactory = std::function<std::unique_ptr<Projection>()>;

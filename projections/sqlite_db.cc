@@ -50,6 +50,22 @@ Statement& Statement::bind_blob(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_text_unowned(int index, std::string_view value) {
+  // An empty view may have no pointer: SQLite would read NULL, not ''.
+  static const char kEmpty = 0;
+  int rc = sqlite3_bind_text64(stmt_, index, value.empty() ? &kEmpty : value.data(), value.size(), SQLITE_STATIC,
+                               SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+  return *this;
+}
+
+Statement& Statement::bind_blob_unowned(int index, std::string_view value) {
+  static const char kEmpty = 0;
+  int rc = sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(), value.size(), SQLITE_STATIC);
+  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;

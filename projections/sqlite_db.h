@@ -32,6 +32,10 @@ class Statement {
   Statement& bind_text(int index, std::string_view value);
   Statement& bind_blob(int index, std::string_view value);
   Statement& bind_null(int index);
+  // Not copied: the bytes must stay as they are until the statement is reset
+  // (run() resets it). For bulk writes of rows held in memory.
+  Statement& bind_text_unowned(int index, std::string_view value);
+  Statement& bind_blob_unowned(int index, std::string_view value);
   Statement& bind_time(int index, Timestamp t) { return bind_int(index, t.micros); }
   Statement& bind_optional_text(int index, const std::optional<std::string>& value);
 
