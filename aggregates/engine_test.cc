@@ -56,10 +56,16 @@ struct EngineFixture {
     auto opened = EventLog::open(options);
     if (!opened) throw std::runtime_error(opened.status().to_string());
     log = std::move(*opened);
+    engine = std::make_unique<Engine>(*log, engine_options());
+  }
+
+  // The options of an engine over this log (its clock and fingerprints):
+  // tests make more engines, with hooks or racers.
+  EngineOptions engine_options() {
     EngineOptions eo;
     eo.clock = &clock;
     eo.fingerprint = test_fingerprint;
-    engine = std::make_unique<Engine>(*log, eo);
+    return eo;
   }
 
   // Enrols Contoso; returns (partner, first admin).
@@ -201,9 +207,7 @@ TEST(Engine, ACommandDecidedBeforeTheActorLostTheRightIsDecidedAgainAndRefused) 
   const UserId uma(created->created_ids.at(0).bytes());
 
   // Between Uma's decision and its append, the Global admin takes her role away.
-  EngineOptions eo;
-  eo.clock = &f.clock;
-  eo.fingerprint = test_fingerprint;
+  EngineOptions eo = f.engine_options();
   int attempts_seen = 0;
   eo.before_append_for_test = [&](int attempt) {
     attempts_seen = attempt;
@@ -414,13 +418,8 @@ TEST(EngineAsync, AVersionConflictIsDecidedAgain) {
   auto [partner, admin] = f.enroll();
   // Another engine over the same log (another process's writer would do the
   // same) commits to the partner's stream between the decision and its append.
-  EngineOptions racer_options;
-  racer_options.clock = &f.clock;
-  racer_options.fingerprint = test_fingerprint;
-  Engine racer(*f.log, racer_options);
-  EngineOptions eo;
-  eo.clock = &f.clock;
-  eo.fingerprint = test_fingerprint;
+  Engine racer(*f.log, f.engine_options());
+  EngineOptions eo = f.engine_options();
   std::vector<int> attempts_seen;
   eo.before_append_for_test = [&](int attempt) {
     attempts_seen.push_back(attempt);
@@ -499,6 +498,17 @@ TEST(EngineAsync, SynchronousAndAsynchronousCommandsOfOnePartnerTakeTurns) {
   EXPECT_EQ(state->version.value(), start.value() + 2 * kEach);
 }
 
+// A hook that has `racer` commit one event to the partner's stream before the
+// first append it sees (and never again), so that append is refused.
+std::function<void(int)> race_once(Engine& racer, const PartnerId& partner, const UserId& admin, bool& raced) {
+  return [&racer, partner, admin, &raced](int) {
+    if (raced) return;
+    raced = true;
+    auto r = racer.execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 7), "racer"));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  };
+}
+
 // Runs the held jobs until `count` commands are answered (false: a job was
 // awaited for 60 s in vain, or 1,000 rounds passed).
 bool run_until_answered(HeldJobs& network, Answers& answers, size_t count) {
@@ -547,9 +557,7 @@ TEST(EngineAsync, APartnersNextCommandDecidesWhileTheCommitsBeforeItAwaitTheirFs
 TEST(EngineAsync, CommitsInFlightPerPartnerAreBounded) {
   EngineFixture f;
   auto [partner, admin] = f.enroll();
-  EngineOptions eo;
-  eo.clock = &f.clock;
-  eo.fingerprint = test_fingerprint;
+  EngineOptions eo = f.engine_options();
   eo.max_in_flight_per_partner = 2;
   Engine engine(*f.log, eo);
   HeldJobs network;
@@ -576,26 +584,16 @@ TEST(EngineAsync, ACommandDecidedOnTopOfACommitThatFailedIsDecidedAgain) {
   EngineFixture f;
   auto [partner, admin] = f.enroll();
   const StreamVersion start = f.engine->load<PartnerState>(partner_stream(partner))->version;
-  EngineOptions racer_options;
-  racer_options.clock = &f.clock;
-  racer_options.fingerprint = test_fingerprint;
-  Engine racer(*f.log, racer_options);
-  EngineOptions eo;
-  eo.clock = &f.clock;
-  eo.fingerprint = test_fingerprint;
-  bool raced = false;
+  Engine racer(*f.log, f.engine_options());
+  EngineOptions eo = f.engine_options();
   // The first command's first decision: another writer adds one event to the
   // partner's stream before its append, so it is refused. The second command
   // decides on top of the first while it is in flight, so it expects
   // start + 1, the version the first would have left. That matches the
   // stream's (the racer's event), but what it decided on was never written:
   // only its link to the first can refuse it.
-  eo.before_append_for_test = [&](int) {
-    if (raced) return;
-    raced = true;
-    auto r = racer.execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 7), "racer"));
-    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  };
+  bool raced = false;
+  eo.before_append_for_test = race_once(racer, partner, admin, raced);
   Engine engine(*f.log, eo);
   HeldJobs network;
   Answers answers(2);
@@ -623,20 +621,10 @@ TEST(EngineAsync, ACommandDecidedOnTopOfACommitThatFailedIsDecidedAgain) {
 TEST(EngineAsync, ARefusalOnTopOfACommitInFlightWaitsForItAndIsDecidedAgainIfItFails) {
   EngineFixture f;
   auto [partner, admin] = f.enroll();
-  EngineOptions racer_options;
-  racer_options.clock = &f.clock;
-  racer_options.fingerprint = test_fingerprint;
-  Engine racer(*f.log, racer_options);
-  EngineOptions eo;
-  eo.clock = &f.clock;
-  eo.fingerprint = test_fingerprint;
+  Engine racer(*f.log, f.engine_options());
+  EngineOptions eo = f.engine_options();
   bool raced = false;
-  eo.before_append_for_test = [&](int) {  // the first decision's commit is refused (as above)
-    if (raced) return;
-    raced = true;
-    auto r = racer.execute(PartnerUser{partner, admin, {}, true}, request(support_update(partner, 7), "racer"));
-    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  };
+  eo.before_append_for_test = race_once(racer, partner, admin, raced);  // the first commit is refused
   Engine engine(*f.log, eo);
   HeldJobs network;
   Answers answers(3);
