@@ -169,10 +169,14 @@ class DirectoryRateLimit : public Directory {
 };
 
 TEST_F(DirectoryRateLimit, TheFourthSearchInAMinuteIs429WithRetryAfter) {
+  // min_position: the views may still be in their first build (503) when the
+  // set-up's commands are answered.
+  const std::string target = "/v1/directory/profiles?min_position=" + std::to_string(last_);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(request(http::verb::get, "/v1/directory/profiles").status, 200u) << i;
+    Reply r = request(http::verb::get, target);
+    EXPECT_EQ(r.status, 200u) << i << ": " << r.body;
   }
-  Reply refused = request(http::verb::get, "/v1/directory/profiles");
+  Reply refused = request(http::verb::get, target);
   EXPECT_EQ(refused.status, 429u) << refused.body;
   const std::string retry = refused.header("retry-after");
   ASSERT_FALSE(retry.empty());
