@@ -363,7 +363,10 @@ Result<Engine::Decided> Engine::decide_once(const Principal& actor, const Comman
   if (!decision) return decision.status();
   d.decision = std::move(*decision);
   // The states the writes lead to: cached after the commit, and read by the
-  // next decision of the stripe while this commit is in flight.
+  // next decision of the stripe while this commit is in flight. A decision
+  // writes only streams it loaded (its expected versions come from them),
+  // save the new streams of EnrollPartner and CreateUser, which have effects
+  // and so never take the asynchronous path.
   for_each_state(d.states, [&](const auto& state) -> Status {
     using State = std::decay_t<decltype(state)>;
     const std::optional<std::string> stream = aggregate_stream<State>(p.keys);
