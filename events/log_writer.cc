@@ -3,6 +3,7 @@
 // docs/log-format.md, "Writes and durability".
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -31,9 +32,12 @@ Status closing_error() { return Status(StatusCode::kBusy, "the log is closing");
 
 // Zero-filled space kept ahead of the writer: an fdatasync after an append
 // into it writes no inode and no journal commit (on ext4 here, 2-4x the
-// fdatasync rate of a growing file). Filling 8 MiB costs one write and one
-// extra fdatasync per 8 MiB of log.
-constexpr uint64_t kPreallocateBytes = 8u << 20;
+// fdatasync rate of a growing file). Each fill goes as far ahead as the
+// segment already holds, from 64 KiB to 8 MiB: a small log stays small (and
+// a nearly full disk is reached soon), a busy one pays one write and one
+// extra fdatasync per 8 MiB.
+constexpr uint64_t kMinPreallocateBytes = 64u << 10;
+constexpr uint64_t kMaxPreallocateBytes = 8u << 20;
 
 // Makes sure that [size(), end) of the active segment is zero-filled and
 // durable before a batch is written there, so that the batch's own fdatasync
@@ -44,9 +48,9 @@ constexpr uint64_t kPreallocateBytes = 8u << 20;
 Status ensure_preallocated(WritableFile* file, uint64_t end, uint64_t segment_bytes) {
   auto* preallocating = dynamic_cast<PreallocatingFile*>(file);
   if (preallocating == nullptr || end <= preallocating->allocated()) return Status::ok();
-  // A chunk ahead, in whole pages, but not past the segment's size (a batch
-  // alone may go past it).
-  const uint64_t chunk_end = (end + kPreallocateBytes + 4095) / 4096 * 4096;
+  // In whole pages, but not past the segment's size (a batch alone may go past it).
+  const uint64_t ahead = std::clamp(end, kMinPreallocateBytes, kMaxPreallocateBytes);
+  const uint64_t chunk_end = (end + ahead + 4095) / 4096 * 4096;
   const uint64_t target = std::max(end, std::min(chunk_end, segment_bytes));
   Status filled = preallocating->preallocate(target);
   if (filled.code() == StatusCode::kNoSpace) {
