@@ -170,13 +170,10 @@ TEST(LogFault, NoSpaceToZeroFillAppendsWithoutPreallocating) {
 
 TEST(LogFault, ASealedSegmentEndsAtItsLastCommit) {
   FaultInjectionEnv env;
-  const LogOptions options = rolling_options(&env);
-  std::vector<std::string> acknowledged;
-  {
-    auto log = must_open(options);
-    acknowledged = append_acknowledged(*log, 30);  // about 6 KiB: a roll
-    ASSERT_GE(log->stats().segments, 2u);
-  }
+  auto writer = must_open(rolling_options(&env));
+  const std::vector<std::string> acknowledged = append_acknowledged(*writer, 30);  // about 6 KiB: a roll
+  ASSERT_GE(writer->stats().segments, 2u);
+  writer.reset();
   const std::string sealed = env.contents(kSegment1);
   ScanState state;
   state.zero_tail_ends = zero_tail_allowed(sealed);
@@ -186,7 +183,7 @@ TEST(LogFault, ASealedSegmentEndsAtItsLastCommit) {
   EXPECT_EQ(scanned.zero_tail, 0u);
   EXPECT_EQ(scanned.end_offset, sealed.size());
   env.drop_unsynced_data();
-  auto log = must_open(options);
+  auto log = must_open(rolling_options(&env));
   EXPECT_EQ(all_events(*log), acknowledged);
 }
 
