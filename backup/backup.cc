@@ -149,6 +149,7 @@ class BackupRun {
         return damaged(0, "the segment starts at position " + std::to_string(f.base.value()) +
                               " but the log continues at " + std::to_string(state.next_position.value()));
       }
+      state.zero_tail_ends = zero_tail_allowed(bytes);  // the copy ends at the last commit, without the zeros
       ScanResult result = scan_commits(bytes, log_format::kSegmentHeaderSize, state, visit);
       if (result.problem) {
         const ScanProblem& p = *result.problem;

@@ -16,6 +16,8 @@
 #include "app/account_stack.h"
 #include "backup/manifest.h"
 #include "backup/restore.h"
+#include "events/log_format.h"
+#include "events/log_scanner.h"
 #include "events/log_verify.h"
 #include "events/tree_verify.h"
 #include "events/signed_checkpoint.h"
@@ -72,9 +74,14 @@ class BackupTest : public ::testing::Test {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << bytes;
   }
-  static void append_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    out << bytes;
+  // A one-segment log's bytes up to its last commit, without the zero-filled
+  // tail the writer keeps after it (docs/log-format.md, "Preallocated segments").
+  static std::string commits_of(const std::string& path) {
+    std::string bytes = read(path);
+    ScanState state;
+    state.zero_tail_ends = zero_tail_allowed(bytes);
+    bytes.resize(scan_commits(bytes, log_format::kSegmentHeaderSize, state, nullptr).end_offset);
+    return bytes;
   }
   std::string last_segment(const std::string& dir) const {
     std::string last;
@@ -158,11 +165,11 @@ TEST_F(BackupTest, ATornTailIsCutAtTheLastWholeCommitAndTheSourceIsLeftAlone) {
   ASSERT_TRUE(stack_->close().is_ok());
   stack_.reset();
   const std::string seg = last_segment(data_);
-  const std::string before = read(seg);
+  const std::string before = commits_of(seg);
   // Half of a real commit frame (the last one, copied), then nothing: what a
   // reader sees while write(2) is halfway through a batch.
   const std::string half = before.substr(before.size() - 200, 120);
-  append_bytes(seg, half);
+  write(seg, before + half);
 
   auto report = backup();
   ASSERT_TRUE(report.is_ok()) << report.status().to_string();
@@ -185,7 +192,7 @@ TEST_F(BackupTest, DamageBeforeTheTailIsRefusedAndNoManifestIsWritten) {
   ASSERT_TRUE(stack_->close().is_ok());
   stack_.reset();
   const std::string seg = last_segment(data_);
-  std::string bytes = read(seg);
+  std::string bytes = commits_of(seg);
   bytes[bytes.size() / 2] ^= 0x10;
   write(seg, bytes);
 

@@ -57,12 +57,21 @@ CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expec
 
 namespace {
 
-// Bytes of every segment in DIR/log: the log's size on disk, per event when divided.
+// Bytes of every segment in DIR/log up to its last commit: the log's size, per
+// event when divided (the zero-filled tail of the last segment is not the log's).
 double log_bytes(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(dir) / "log", ec)) {
-    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+    if (!entry.is_regular_file(ec)) continue;
+    const uint64_t size = entry.file_size(ec);
+    auto file = posix_env()->new_random_access_file(entry.path().string());
+    std::string_view bytes;
+    if (!file || !(*file)->read(0, size, nullptr, &bytes).is_ok() || bytes.size() != size) {
+      total += size;
+      continue;
+    }
+    total += bytes.find_last_not_of('\0') + 1;  // 0 for a file of zeros (npos + 1)
   }
   return static_cast<double>(total);
 }

@@ -1,5 +1,7 @@
 #include "events/env.h"
 
+#include "events/preallocated_file.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -100,6 +102,43 @@ TEST_F(PosixEnvTest, ReopenWritableFileAppendsAtEnd) {
   EXPECT_EQ(6u, (*f)->size());
   ASSERT_TRUE((*f)->sync().is_ok());
   EXPECT_EQ("abcdef", *env_->read_file(path("f")));
+}
+
+// A preallocated segment reopened (O_APPEND) at its last commit: appends go
+// over the zeros, never after them.
+TEST_F(PosixEnvTest, AppendsGoOverPreallocatedZerosAfterAReopen) {
+  constexpr uint64_t kLength = (3u << 20) + 5;  // several 1 MiB pieces of zeros
+  {
+    auto f = env_->new_writable_file(path("seg"));
+    ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+    auto* p = dynamic_cast<PreallocatingFile*>(f->get());
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE((*f)->append("head").is_ok());
+    ASSERT_TRUE(p->preallocate(kLength).is_ok());
+    EXPECT_EQ((*f)->size(), 4u);
+    EXPECT_EQ(p->allocated(), kLength);
+    ASSERT_TRUE((*f)->append("-one").is_ok());
+    ASSERT_TRUE((*f)->sync().is_ok());
+    ASSERT_TRUE((*f)->close().is_ok());
+  }
+  EXPECT_EQ(*env_->file_size(path("seg")), kLength);
+  {
+    auto f = env_->reopen_writable_file(path("seg"));
+    ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+    auto* p = dynamic_cast<PreallocatingFile*>(f->get());
+    ASSERT_NE(p, nullptr);
+    EXPECT_FALSE(p->set_append_point(kLength + 1).is_ok());
+    ASSERT_TRUE(p->set_append_point(8).is_ok());
+    ASSERT_TRUE((*f)->append("-two").is_ok());
+    EXPECT_EQ((*f)->size(), 12u);
+    ASSERT_TRUE((*f)->sync().is_ok());
+    ASSERT_TRUE((*f)->close().is_ok());
+  }
+  EXPECT_EQ(*env_->file_size(path("seg")), kLength);
+  auto r = env_->new_random_access_file(path("seg"));
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(read_all(**r, 0, 16), std::string("head-one-two") + std::string(4, '\0'));
+  EXPECT_EQ(read_all(**r, kLength - 3, 3), std::string(3, '\0'));
 }
 
 // A cut-off append (a full disk) is undone with truncate(); the next append

@@ -13,6 +13,7 @@
 #include "events/data_layout.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
+#include "events/preallocated_file.h"
 #include "events/record_codec.h"
 
 namespace accountable {
@@ -230,14 +231,20 @@ Status EventLog::scan_tail(size_t first_segment, uint64_t first_offset) {
       head_record_location_ = make_location(i, commit.records.back().offset);
       return Status::ok();
     };
+    state.zero_tail_ends = zero_tail_allowed(bytes);
     ScanResult result = scan_commits(bytes, offset, state, visit);
     seg.end = result.end_offset;
     if (result.problem) {
       const ScanProblem& p = *result.problem;
       if (last && !later_commit_proves_durable(bytes, p.offset, state.last_good())) {
+        // Counted up to the last non-zero byte: preallocated zeros after a
+        // torn commit were never data (they go too, and are filled again).
+        const uint64_t torn = state.zero_tail_ends
+                                  ? std::max<uint64_t>(bytes.find_last_not_of('\0') + 1, p.offset) - p.offset
+                                  : bytes.size() - p.offset;
         spdlog::warn("torn tail: cutting {} unacknowledged bytes off {} at offset {} ({}); last good position {}",
-                     bytes.size() - p.offset, seg.name, p.offset, p.reason, state.last_good().value());
-        truncated_bytes_at_open_ += bytes.size() - p.offset;
+                     torn, seg.name, p.offset, p.reason, state.last_good().value());
+        truncated_bytes_at_open_ += torn;
         ACCT_RETURN_IF_ERROR(env_->truncate_file(seg.path, p.offset));
       } else if (options_.recovery == RecoveryMode::kTruncate) {
         ACCT_RETURN_IF_ERROR(quarantine(i, p.offset, p.reason));
@@ -286,6 +293,11 @@ Status EventLog::quarantine(size_t segment_index, uint64_t offset, const std::st
 Status EventLog::open_active_segment() {
   auto file = env_->reopen_writable_file(segments_.back()->path);
   if (!file) return file.status();
+  // Appends go on at the last commit, over the preallocated zeros after it.
+  auto* preallocating = dynamic_cast<PreallocatingFile*>(file->get());
+  if (preallocating != nullptr && (*file)->size() > segments_.back()->end) {
+    ACCT_RETURN_IF_ERROR(preallocating->set_append_point(segments_.back()->end));
+  }
   active_file_ = std::move(*file);
   return Status::ok();
 }

@@ -8,6 +8,8 @@
 #include "events/event_log.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
+#include "events/log_verify.h"
+#include "events/record_codec.h"
 #include "testing/fault_env.h"
 #include "testing/log_test_util.h"
 
@@ -24,6 +26,13 @@ constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
 LogOptions crash_options(FaultInjectionEnv* env) {
   LogOptions o = fault_options(env);
   o.checkpoint_on_close = false;
+  return o;
+}
+
+// Segments of 4 KiB: a few commits make the log roll.
+LogOptions rolling_options(FaultInjectionEnv* env) {
+  LogOptions o = crash_options(env);
+  o.segment_bytes = 4096;
   return o;
 }
 
@@ -69,9 +78,12 @@ TEST(LogFault, TornUnacknowledgedTailIsCutOffAndAcknowledgedDataSurvives) {
     {
       auto log = must_open(crash_options(&env));
       acknowledged = append_acknowledged(*log, 10);
+      const size_t allocated = env.contents(kSegment1).size();
       env.fail_syncs(1);  // the next batch reaches the file but is never acknowledged
       auto lost = log->append(make_commit("s", ExpectedVersion::any(), 5));
       EXPECT_EQ(lost.status().code(), StatusCode::kPoisoned);
+      // It went over the preallocated zeros, in place: torn sectors mix it with zeros.
+      EXPECT_EQ(env.contents(kSegment1).size(), allocated);
     }
     env.drop_unsynced_data_torn(seed);
     auto log = must_open(fault_options(&env));
@@ -87,6 +99,110 @@ TEST(LogFault, TornUnacknowledgedTailIsCutOffAndAcknowledgedDataSurvives) {
     EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
   }
   EXPECT_GT(torn_seen, 0) << "no seed produced a torn tail; the test exercises nothing";
+}
+
+// Preallocated segments (docs/log-format.md): the zero tail after the last
+// commit is the end of the log, kept across a restart, and written over.
+TEST(LogFault, AZeroFilledTailIsTheEndOfTheLogAndIsWrittenOverAfterReopen) {
+  FaultInjectionEnv env;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    acknowledged = append_acknowledged(*log, 5);
+  }
+  const std::string image = env.contents(kSegment1);
+  const uint64_t end = commit_offset(image, 5);
+  ASSERT_GT(image.size(), end) << "no space was zero-filled ahead of the writer";
+  EXPECT_EQ(image.find_first_not_of('\0', end), std::string::npos);
+  env.drop_unsynced_data();
+  {
+    auto log = must_open(crash_options(&env));
+    EXPECT_EQ(all_events(*log), acknowledged);
+    EXPECT_EQ(log->stats().truncated_bytes_at_open, 0u);
+    EXPECT_EQ(env.contents(kSegment1).size(), image.size());  // not cut as a torn tail
+    acknowledged = append_acknowledged(*log, 3);
+  }
+  const std::string after = env.contents(kSegment1);
+  EXPECT_EQ(after.size(), image.size());  // written over the zeros, not after them
+  EXPECT_EQ(after.substr(0, end), image.substr(0, end));
+  env.drop_unsynced_data();
+  auto report = verify_log(&env, "/data", VerifyOptions{});
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_FALSE(report->problem.has_value());
+  EXPECT_FALSE(report->torn_tail.has_value());
+  EXPECT_EQ(report->head, GlobalPosition(8));
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(all_events(*log), acknowledged);
+  EXPECT_EQ(acknowledged.size(), 8u);
+}
+
+TEST(LogFault, FailedFsyncOfTheZeroFilledSpacePoisonsBeforeTheBatchIsWritten) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(crash_options(&env));  // a new segment: the first batch zero-fills first
+    env.fail_syncs(1);
+    EXPECT_EQ(log->append(make_commit("s", ExpectedVersion::any())).status().code(), StatusCode::kPoisoned);
+    EXPECT_EQ(env.contents(kSegment1).find_first_not_of('\0', log_format::kSegmentHeaderSize), std::string::npos);
+    EXPECT_EQ(log->head(), GlobalPosition(0));
+    EXPECT_EQ(log->append(make_commit("s", ExpectedVersion::any())).status().code(), StatusCode::kPoisoned);
+  }
+  env.drop_unsynced_data();
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(log->head(), GlobalPosition(0));
+  EXPECT_TRUE(log->append(make_commit("s", ExpectedVersion::any())).is_ok());
+}
+
+TEST(LogFault, NoSpaceToZeroFillAppendsWithoutPreallocating) {
+  FaultInjectionEnv env;
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    env.set_capacity(8192);  // less than the 64 KiB segment that would be zero-filled
+    acknowledged = append_acknowledged(*log, 3);
+    EXPECT_TRUE(log->health().is_ok());
+    EXPECT_EQ(env.contents(kSegment1).size(), commit_offset(env.contents(kSegment1), 3));  // no zeros after
+  }
+  env.set_capacity(UINT64_MAX);
+  env.drop_unsynced_data();
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(all_events(*log), acknowledged);
+}
+
+TEST(LogFault, ASealedSegmentEndsAtItsLastCommit) {
+  FaultInjectionEnv env;
+  auto writer = must_open(rolling_options(&env));
+  const std::vector<std::string> acknowledged = append_acknowledged(*writer, 30);  // about 6 KiB: a roll
+  ASSERT_GE(writer->stats().segments, 2u);
+  writer.reset();
+  const std::string sealed = env.contents(kSegment1);
+  ScanState state;
+  state.zero_tail_ends = zero_tail_allowed(sealed);
+  EXPECT_TRUE(state.zero_tail_ends);
+  ScanResult scanned = scan_commits(sealed, log_format::kSegmentHeaderSize, state, nullptr);
+  EXPECT_FALSE(scanned.problem.has_value());
+  EXPECT_EQ(scanned.zero_tail, 0u);
+  EXPECT_EQ(scanned.end_offset, sealed.size());
+  env.drop_unsynced_data();
+  auto log = must_open(rolling_options(&env));
+  EXPECT_EQ(all_events(*log), acknowledged);
+}
+
+// Version 1 segments (before preallocation) stay readable, and zeros at their
+// end are still a torn tail, as before.
+TEST(LogFault, AVersion1SegmentIsReadAndItsZerosAreNotAnEnd) {
+  std::string header = record_codec::encode_segment_header(GlobalPosition(1));
+  EXPECT_EQ(coding::get_u32(header.data() + 8), log_format::kFormatVersion);
+  coding::put_u32(header.data() + 8, 1);
+  coding::put_u32(header.data() + 24, crc32c::mask(crc32c::value(header.data(), 24)));
+  EXPECT_TRUE(record_codec::parse_segment_header(header).is_ok());
+  const std::string zeros = header + std::string(100, '\0');
+  EXPECT_FALSE(zero_tail_allowed(zeros));
+  ScanState state;
+  ScanResult scanned = scan_commits(zeros, log_format::kSegmentHeaderSize, state, nullptr);
+  EXPECT_TRUE(scanned.problem.has_value());
+  coding::put_u32(header.data() + 8, log_format::kFormatVersion + 1);
+  coding::put_u32(header.data() + 24, crc32c::mask(crc32c::value(header.data(), 24)));
+  EXPECT_FALSE(record_codec::parse_segment_header(header).is_ok());
 }
 
 TEST(LogFault, FailedFsyncPoisonsTheLogButReadsGoOn) {
@@ -114,6 +230,9 @@ TEST(LogFault, DiskFullRefusesTheBatchCutsItOffAndTakesWritesAgainOnceThereIsSpa
   std::vector<std::string> acknowledged;
   {
     auto log = must_open(crash_options(&env));
+    // No room to zero-fill the 64 KiB segment: plain appends, whose write the
+    // full disk below can refuse (a write into zero-filled space cannot fail so).
+    env.set_capacity(16 * 1024);
     acknowledged = append_acknowledged(*log, 5);
     const size_t size_before = env.contents(kSegment1).size();
     env.set_capacity(size_before + 100);
@@ -168,8 +287,7 @@ TEST(LogFault, ShortWriteIsCutOffOnReopen) {
 
 TEST(LogFault, FailedFsyncWhileRollingASegmentPoisons) {
   FaultInjectionEnv env;
-  LogOptions options = crash_options(&env);
-  options.segment_bytes = 4096;
+  const LogOptions options = rolling_options(&env);
   std::vector<std::string> acknowledged;
   {
     auto log = must_open(options);

@@ -9,7 +9,11 @@
 namespace accountable::log_format {
 
 inline constexpr char kSegmentMagic[8] = {'A', 'C', 'C', 'T', 'S', 'E', 'G', '1'};
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 segments may end in zeros (preallocated space, the end of the
+// log); version 1 segments end at their last commit. Both are read.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
+inline constexpr uint32_t kZeroTailFormatVersion = 2;
 inline constexpr size_t kSegmentHeaderSize = 32;
 
 // frame := crc u32 | length u32 | type u8 | payload

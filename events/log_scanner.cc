@@ -117,6 +117,13 @@ ScanResult scan_commits(std::string_view segment, uint64_t offset, ScanState& st
   ScanResult result;
   result.end_offset = offset;
   while (offset < segment.size()) {
+    // Only zeros from here on: preallocated space, the end of the log. A
+    // commit torn in it leaves a non-zero byte somewhere, and fails below.
+    if (state.zero_tail_ends && segment[offset] == 0 &&
+        std::memcmp(segment.data() + offset, segment.data() + offset + 1, segment.size() - offset - 1) == 0) {
+      result.zero_tail = segment.size() - offset;
+      return result;
+    }
     auto problem = [&](std::string reason) {
       result.problem = ScanProblem{offset, state.next_position, std::move(reason)};
       return result;
@@ -153,6 +160,11 @@ ScanResult scan_commits(std::string_view segment, uint64_t offset, ScanState& st
     result.end_offset = offset;
   }
   return result;
+}
+
+bool zero_tail_allowed(std::string_view segment) {
+  return segment.size() >= kSegmentHeaderSize && std::memcmp(segment.data(), kSegmentMagic, 8) == 0 &&
+         coding::get_u32(segment.data() + 8) >= kZeroTailFormatVersion;
 }
 
 bool later_commit_proves_durable(std::string_view segment, uint64_t from, GlobalPosition last_good) {

@@ -57,6 +57,9 @@ struct ScanState {
   Hash256 chain{};  // hash of position next_position - 1 (zeros at the start)
   uint64_t commits = 0;
   uint64_t events = 0;
+  // Set per segment (zero_tail_allowed): all zeros from a commit boundary to
+  // the segment's end are its end (preallocated space), not a torn commit.
+  bool zero_tail_ends = false;
   GlobalPosition last_good() const { return next_position.prev(); }
 };
 
@@ -68,6 +71,7 @@ struct ScanProblem {
 
 struct ScanResult {
   uint64_t end_offset = 0;  // just past the last good commit
+  uint64_t zero_tail = 0;   // bytes of zeros after it, up to the segment's end (zero_tail_ends only)
   std::optional<ScanProblem> problem;
 };
 
@@ -77,6 +81,10 @@ using CommitVisitor = std::function<Status(const ScanCommit&)>;
 // first problem. `visit` is called for each good commit; an error it returns
 // becomes the problem (e.g. a stream version gap found by the caller).
 ScanResult scan_commits(std::string_view segment, uint64_t offset, ScanState& state, const CommitVisitor& visit);
+
+// Whether a segment (its bytes from the header on) is of a format version
+// whose preallocated zero tail marks its end (log_format::kZeroTailFormatVersion).
+bool zero_tail_allowed(std::string_view segment);
 
 // Recovery's torn-tail test (docs/log-format.md): true when some intact commit
 // after `from` was written after position `last_good` + 1 had been made

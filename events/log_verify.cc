@@ -95,6 +95,7 @@ Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const Ver
       }
       return Status::ok();
     };
+    state.zero_tail_ends = zero_tail_allowed(bytes);
     ScanResult result = scan_commits(bytes, log_format::kSegmentHeaderSize, state, check_versions);
     report.bytes += result.end_offset;
     if (result.problem) {

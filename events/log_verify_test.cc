@@ -141,6 +141,10 @@ TEST(LogVerify, ATornTailIsReportedButIsNotAFailure) {
   FaultInjectionEnv env;
   write_log(env, 5);
   std::string seg = env.contents(kSegment1);
+  auto clean = verify_log(&env, "/data");
+  ASSERT_TRUE(clean.is_ok());
+  EXPECT_LT(clean->bytes, seg.size());  // a zero-filled tail follows the commits
+  seg.resize(clean->bytes);
   put_file(env, kSegment1, seg + seg.substr(kSegmentHeaderSize, 40));  // half a commit
   auto report = verify_log(&env, "/data");
   ASSERT_TRUE(report.is_ok());

@@ -3,6 +3,7 @@
 // docs/log-format.md, "Writes and durability".
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "events/futex.h"
 #include "events/log_format.h"
 #include "events/log_scanner.h"
+#include "events/preallocated_file.h"
 #include "events/record_codec.h"
 
 namespace accountable {
@@ -27,6 +29,47 @@ Timestamp system_now() {
 }
 
 Status closing_error() { return Status(StatusCode::kBusy, "the log is closing"); }
+
+// Zero-filled space kept ahead of the writer: an fdatasync after an append
+// into it writes no inode and no journal commit (on ext4 here, 1.5-4x the
+// fdatasync rate of a growing file). Each fill goes as far ahead as the
+// segment already holds, from 64 KiB to 8 MiB: a small log stays small (and
+// a nearly full disk is reached soon), a busy one pays one write and one
+// extra fdatasync per 8 MiB.
+constexpr uint64_t kMinPreallocateBytes = 64u << 10;
+constexpr uint64_t kMaxPreallocateBytes = 8u << 20;
+
+// Makes sure that [size(), end) of the active segment is zero-filled and
+// durable before a batch is written there, so that the batch's own fdatasync
+// changes no file size. A full disk is not an error here: the zeros that got
+// written are cut off again and the batch is appended as before (where a full
+// disk refuses it, or not). A failed fdatasync is returned: the caller
+// poisons the log.
+Status ensure_preallocated(WritableFile* file, uint64_t end, uint64_t segment_bytes) {
+  auto* preallocating = dynamic_cast<PreallocatingFile*>(file);
+  if (preallocating == nullptr || end <= preallocating->allocated()) return Status::ok();
+  // In whole pages, but not past the segment's size (a batch alone may go past it).
+  const uint64_t ahead = std::clamp(end, kMinPreallocateBytes, kMaxPreallocateBytes);
+  const uint64_t chunk_end = (end + ahead + 4095) / 4096 * 4096;
+  const uint64_t target = std::max(end, std::min(chunk_end, segment_bytes));
+  Status filled = preallocating->preallocate(target);
+  if (filled.code() == StatusCode::kNoSpace) {
+    spdlog::warn("log: no space to preallocate the segment ({}); appending without", filled.message());
+    return file->truncate(file->size());
+  }
+  ACCT_RETURN_IF_ERROR(filled);
+  return file->sync();
+}
+
+// A sealed segment keeps no zero tail: it ends at its last commit, as the
+// index checkpoint records it. Cut and made durable before the next segment
+// exists, so only the last segment can ever end in zeros.
+Status cut_zero_tail(WritableFile* file) {
+  auto* preallocating = dynamic_cast<PreallocatingFile*>(file);
+  if (preallocating == nullptr || preallocating->allocated() == file->size()) return Status::ok();
+  ACCT_RETURN_IF_ERROR(file->truncate(file->size()));
+  return file->sync();
+}
 
 }  // namespace
 
@@ -553,6 +596,7 @@ Result<uint64_t> EventLog::write_sealed(std::string_view frames, GlobalPosition 
     written = roll_segment(first);
     base_offset = kSegmentHeaderSize;
   }
+  if (written.is_ok()) written = ensure_preallocated(active_file_.get(), base_offset + frames.size(), options_.segment_bytes);
   if (written.is_ok()) {
     written = active_file_->append(frames);
     // A full disk refused the write (no fsync has failed): cut off what part of
@@ -598,6 +642,7 @@ void EventLog::publish_head() {
 }
 
 Status EventLog::roll_segment(GlobalPosition base) {
+  if (active_file_) ACCT_RETURN_IF_ERROR(cut_zero_tail(active_file_.get()));
   const std::string name = segment_file_name(base);
   const std::string path = join_path(log_dir_, name);
   auto file = env_->new_writable_file(path);

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "events/env.h"
+#include "events/preallocated_file.h"
 
 namespace accountable {
 namespace {
@@ -64,9 +65,9 @@ class FdGuard {
   int fd_;
 };
 
-class PosixWritableFile final : public WritableFile {
+class PosixWritableFile final : public PreallocatingFile {
  public:
-  PosixWritableFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  PosixWritableFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size), allocated_(size) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);  // errors here cannot be reported; callers that care call close()
   }
@@ -87,6 +88,7 @@ class PosixWritableFile final : public WritableFile {
       left -= static_cast<size_t>(n);
       size_ += static_cast<uint64_t>(n);
     }
+    allocated_ = std::max(allocated_, size_);
     return Status::ok();
   }
 
@@ -122,13 +124,56 @@ class PosixWritableFile final : public WritableFile {
     // it back too, or the next append would leave a hole of zeros behind.
     if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return posix_error("lseek", path_, errno);
     size_ = size;
+    allocated_ = size;
+    return Status::ok();
+  }
+
+  Status preallocate(uint64_t length) override {
+    if (fd_ < 0) return io_error("write " + path_ + ": file is closed");
+    ACCT_RETURN_IF_ERROR(positioned_writes());
+    // Real zeros, not fallocate(): unwritten extents would still be converted
+    // (a journalled metadata change) by the first fdatasync after each write.
+    static const std::string zeros(1 << 20, '\0');
+    while (allocated_ < length) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), length - allocated_));
+      const ssize_t w = ::pwrite(fd_, zeros.data(), n, static_cast<off_t>(allocated_));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return posix_error("write", path_, errno);
+      }
+      allocated_ += static_cast<uint64_t>(w);
+    }
+    return Status::ok();
+  }
+
+  uint64_t allocated() const override { return allocated_; }
+
+  Status set_append_point(uint64_t offset) override {
+    if (fd_ < 0) return io_error("lseek " + path_ + ": file is closed");
+    if (offset > allocated_) return invalid_argument("lseek " + path_ + ": append point past the end of the file");
+    ACCT_RETURN_IF_ERROR(positioned_writes());
+    if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) return posix_error("lseek", path_, errno);
+    size_ = offset;
     return Status::ok();
   }
 
  private:
+  // O_APPEND (reopen_writable_file) would send every write, pwrite too, to
+  // the file's end, past the zeros: writes must go where the offset says.
+  Status positioned_writes() {
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0) return posix_error("fcntl", path_, errno);
+    if ((flags & O_APPEND) != 0 && ::fcntl(fd_, F_SETFL, flags & ~O_APPEND) < 0) return posix_error("fcntl", path_, errno);
+    if ((flags & O_APPEND) != 0 && ::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0) {
+      return posix_error("lseek", path_, errno);
+    }
+    return Status::ok();
+  }
+
   std::string path_;
   int fd_;
-  uint64_t size_;
+  uint64_t size_;       // the append point
+  uint64_t allocated_;  // the file's length: size_ plus zero-filled space
 };
 
 // Reads through a shared read-only mapping of max(size at open, map_hint)

@@ -305,7 +305,7 @@ Result<GlobalPosition> parse_segment_header(std::string_view bytes) {
   if (crc32c::mask(crc32c::value(bytes.data(), 24)) != get_u32(bytes.data() + 24)) {
     return corruption("segment header CRC mismatch");
   }
-  if (get_u32(bytes.data() + 8) != kFormatVersion) {
+  if (const uint32_t version = get_u32(bytes.data() + 8); version < kOldestFormatVersion || version > kFormatVersion) {
     return corruption("segment format version " + std::to_string(get_u32(bytes.data() + 8)) + " is not supported");
   }
   return GlobalPosition(get_u64(bytes.data() + 16));

@@ -45,6 +45,7 @@ void walk(const std::string& seg, std::vector<RecordAt>* records, std::vector<Co
   size_t at = kSegmentHeaderSize;
   while (at + kFrameHeaderSize <= seg.size()) {
     const uint32_t len = coding::get_u32(seg.data() + at + 4);
+    if (len == 0) break;  // the preallocated zeros after the last commit
     const char* payload = seg.data() + at + kFrameHeaderSize;
     if (commits) commits->push_back({at, coding::get_u64(payload)});
     size_t r = kCommitHeaderSize;

@@ -1,5 +1,7 @@
 #include "testing/fault_env.h"
 
+#include "events/preallocated_file.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,13 +46,32 @@ std::string base_name(const std::string& path) {
 
 struct FaultInjectionEnv::Inode {
   std::string data;     // what readers see now
-  uint64_t synced = 0;  // data[0, synced) is durable; always <= data.size()
+  uint64_t synced = 0;  // data[0, synced) is durable (but see `undo`); always <= data.size()
+  // Durable bytes overwritten in place (a preallocated zero tail) since the
+  // last sync: (offset, the durable bytes), in write order. A power loss
+  // restores them, or (torn) some of them.
+  std::vector<std::pair<uint64_t, std::string>> undo;
+
+  // Writes `bytes` at `at` (<= data.size()), remembering the durable bytes it replaces.
+  void write_at(uint64_t at, std::string_view bytes) {
+    const uint64_t in_synced = at < synced ? std::min<uint64_t>(bytes.size(), synced - at) : 0;
+    if (in_synced > 0) undo.emplace_back(at, data.substr(static_cast<size_t>(at), static_cast<size_t>(in_synced)));
+    const uint64_t overlap = std::min<uint64_t>(bytes.size(), data.size() - at);
+    data.replace(static_cast<size_t>(at), static_cast<size_t>(overlap), bytes.substr(0, static_cast<size_t>(overlap)));
+    data.append(bytes.substr(static_cast<size_t>(overlap)));
+  }
+  void cut(uint64_t size) {
+    data.resize(static_cast<size_t>(size));
+    synced = std::min<uint64_t>(synced, size);
+    std::erase_if(undo, [&](const auto& entry) { return entry.first >= size; });
+    for (auto& [at, old] : undo) old.resize(static_cast<size_t>(std::min<uint64_t>(old.size(), size - at)));
+  }
 };
 
-class FaultInjectionEnv::Writable final : public WritableFile {
+class FaultInjectionEnv::Writable final : public PreallocatingFile {
  public:
   Writable(FaultInjectionEnv* env, std::string path, std::shared_ptr<Inode> inode, uint64_t epoch)
-      : env_(env), path_(std::move(path)), inode_(std::move(inode)), epoch_(epoch) {}
+      : env_(env), path_(std::move(path)), inode_(std::move(inode)), epoch_(epoch), pos_(inode_->data.size()) {}
 
   Status append(std::string_view data) override {
     std::lock_guard lock(env_->mu_);
@@ -63,16 +84,45 @@ class FaultInjectionEnv::Writable final : public WritableFile {
       env_->short_write_.reset();
       result = os_error("write", path_, EIO);
     }
-    if (env_->capacity_ != UINT64_MAX) {
-      const uint64_t used = env_->used_bytes_locked(inode_.get());
-      const uint64_t room = env_->capacity_ - std::min(used, env_->capacity_);
-      if (n > room) {
-        n = static_cast<size_t>(room);
-        result = os_error("write", path_, ENOSPC);
-      }
+    pos_ = std::min<uint64_t>(pos_, inode_->data.size());  // the file was cut under this handle
+    const uint64_t overwrite = std::min<uint64_t>(n, inode_->data.size() - pos_);
+    const uint64_t room = env_->room_locked(inode_.get());
+    if (n - overwrite > room) {
+      n = static_cast<size_t>(overwrite + room);
+      result = os_error("write", path_, ENOSPC);
     }
-    inode_->data.append(data.data(), n);  // like write(2): a failed append may leave a prefix
+    inode_->write_at(pos_, data.substr(0, n));  // like write(2): a failed append may leave a prefix
+    pos_ += n;
     return result;
+  }
+
+  Status preallocate(uint64_t length) override {
+    std::lock_guard lock(env_->mu_);
+    if (closed_) return io_error("write " + path_ + ": file is closed");
+    if (epoch_ != env_->epoch_) return invalidated("write", path_);
+    if (length <= inode_->data.size()) return Status::ok();
+    uint64_t grow = length - inode_->data.size();
+    Status result;
+    if (grow > env_->room_locked(inode_.get())) {
+      grow = env_->room_locked(inode_.get());
+      result = os_error("write", path_, ENOSPC);
+    }
+    inode_->data.append(static_cast<size_t>(grow), '\0');
+    return result;
+  }
+
+  uint64_t allocated() const override {
+    std::lock_guard lock(env_->mu_);
+    return inode_->data.size();
+  }
+
+  Status set_append_point(uint64_t offset) override {
+    std::lock_guard lock(env_->mu_);
+    if (closed_) return io_error("lseek " + path_ + ": file is closed");
+    if (epoch_ != env_->epoch_) return invalidated("lseek", path_);
+    if (offset > inode_->data.size()) return invalid_argument("lseek " + path_ + ": append point past the end of the file");
+    pos_ = offset;
+    return Status::ok();
   }
 
   Status sync() override {
@@ -85,6 +135,7 @@ class FaultInjectionEnv::Writable final : public WritableFile {
       return os_error("fdatasync", path_, env_->sync_errno_);
     }
     inode_->synced = inode_->data.size();
+    inode_->undo.clear();
     return Status::ok();
   }
 
@@ -96,16 +147,18 @@ class FaultInjectionEnv::Writable final : public WritableFile {
 
   uint64_t size() const override {
     std::lock_guard lock(env_->mu_);
-    return inode_->data.size();
+    return std::min<uint64_t>(pos_, inode_->data.size());
   }
 
   Status truncate(uint64_t size) override {
     std::lock_guard lock(env_->mu_);
     if (closed_) return io_error("ftruncate " + path_ + ": file is closed");
     if (epoch_ != env_->epoch_) return invalidated("ftruncate", path_);
-    if (size > inode_->data.size()) return invalid_argument("ftruncate " + path_ + ": cannot grow a file");
-    inode_->data.resize(size);
-    inode_->synced = std::min<uint64_t>(inode_->synced, size);
+    if (size > std::min<uint64_t>(pos_, inode_->data.size())) {
+      return invalid_argument("ftruncate " + path_ + ": cannot grow a file");
+    }
+    inode_->cut(size);
+    pos_ = size;
     return Status::ok();
   }
 
@@ -115,6 +168,7 @@ class FaultInjectionEnv::Writable final : public WritableFile {
   std::shared_ptr<Inode> inode_;  // keeps writing to the same file after a rename or removal, as on POSIX
   uint64_t epoch_;
   bool closed_ = false;  // guarded by env_->mu_
+  uint64_t pos_;         // the append point; guarded by env_->mu_
 };
 
 class FaultInjectionEnv::Reader final : public RandomAccessFile {
@@ -172,6 +226,11 @@ uint64_t FaultInjectionEnv::used_bytes_locked(const Inode* extra) const {
   return used;
 }
 
+uint64_t FaultInjectionEnv::room_locked(const Inode* extra) const {
+  if (capacity_ == UINT64_MAX) return UINT64_MAX;
+  return capacity_ - std::min(used_bytes_locked(extra), capacity_);
+}
+
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::new_writable_file(const std::string& path_in) {
   const std::string path = normalize(path_in);
   std::lock_guard lock(mu_);
@@ -181,6 +240,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::new_writable_file(const
     // O_TRUNC on the existing file: the shrink is durable at once (pessimistic).
     inode->data.clear();
     inode->synced = 0;
+    inode->undo.clear();
   } else {
     inode = std::make_shared<Inode>();
   }
@@ -273,6 +333,7 @@ Status FaultInjectionEnv::truncate_file(const std::string& path_in, uint64_t siz
   Inode& inode = *it->second;
   inode.data.resize(static_cast<size_t>(size), '\0');
   inode.synced = inode.data.size();  // truncate_file syncs the file
+  inode.undo.clear();
   return Status::ok();
 }
 
@@ -311,6 +372,7 @@ Result<std::unique_ptr<FileLock>> FaultInjectionEnv::lock_file(const std::string
   if (!inode) inode = std::make_shared<Inode>();
   inode->data = std::to_string(::getpid()) + "\n";  // what posix_env() writes (and fsyncs)
   inode->synced = inode->data.size();
+  inode->undo.clear();
   const uint64_t token = next_lock_token_++;
   locks_[path] = token;
   return std::unique_ptr<FileLock>(std::make_unique<Lock>(this, path, token));
@@ -340,6 +402,19 @@ void FaultInjectionEnv::drop_unsynced_locked(std::optional<uint64_t> torn_seed) 
   std::set<const Inode*> done;
   for (auto& [path, inode] : files_) {  // sorted by path: deterministic
     if (!done.insert(inode.get()).second) continue;
+    // In-place overwrites of durable bytes: undone, or (torn) each 512-byte
+    // sector of them kept or undone at random: sectors reach the disk in any order.
+    for (auto it = inode->undo.rbegin(); it != inode->undo.rend(); ++it) {
+      for (uint64_t from = 0; from < it->second.size();) {
+        const uint64_t sector_end = std::min<uint64_t>((it->first + from) / 512 * 512 + 512 - it->first, it->second.size());
+        if (!torn_seed || rng() % 2 == 0) {
+          inode->data.replace(static_cast<size_t>(it->first + from), static_cast<size_t>(sector_end - from),
+                              it->second, static_cast<size_t>(from), static_cast<size_t>(sector_end - from));
+        }
+        from = sector_end;
+      }
+    }
+    inode->undo.clear();
     uint64_t keep = inode->synced;
     if (torn_seed) {
       const uint64_t unsynced = inode->data.size() - inode->synced;
@@ -393,6 +468,10 @@ Status FaultInjectionEnv::corrupt_byte(const std::string& path_in, uint64_t offs
   const auto durable = durable_files_.find(path);
   if (durable != durable_files_.end() && durable->second != it->second && offset < durable->second->synced) {
     durable->second->data[offset] = static_cast<char>(durable->second->data[offset] ^ static_cast<char>(xor_mask));
+  }
+  // ...and the durable bytes an unsynced in-place overwrite would restore.
+  for (auto& [at, old] : it->second->undo) {
+    if (offset >= at && offset < at + old.size()) old[offset - at] = static_cast<char>(old[offset - at] ^ static_cast<char>(xor_mask));
   }
   return Status::ok();
 }

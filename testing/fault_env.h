@@ -3,8 +3,10 @@
 //
 // Model (pessimistic where real file systems vary):
 //  - Each file has its current bytes and a synced length: the durable content
-//    is always the prefix current[0, synced). sync() makes all current bytes
-//    durable. Shrinking a file (new_writable_file over an existing one,
+//    is the prefix current[0, synced), except where a write overwrote synced
+//    bytes in place (a preallocated zero tail, PreallocatingFile): a power
+//    loss restores those, or a torn one some of them. sync() makes all
+//    current bytes durable. Shrinking a file (new_writable_file over an existing one,
 //    truncate_file) is durable at once, so a crash after a re-create without
 //    sync leaves an empty file, never the old bytes.
 //  - Creating, renaming and removing a file is durable only after sync_dir()
@@ -101,6 +103,7 @@ class FaultInjectionEnv final : public Env {
   void drop_unsynced_locked(std::optional<uint64_t> torn_seed);
   Status check_parent_locked(std::string_view op, const std::string& path) const;
   uint64_t used_bytes_locked(const Inode* extra) const;
+  uint64_t room_locked(const Inode* extra) const;  // bytes left under capacity_
   void unlock(const std::string& path, uint64_t token);
 
   mutable std::mutex mu_;

@@ -1,10 +1,13 @@
 #include "testing/fault_env.h"
 
+#include "events/preallocated_file.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +55,40 @@ TEST_F(FaultEnvTest, UnsyncedDataIsDroppedOnPowerLoss) {
   f.reset();  // the store is closed before the simulated power loss
   env_.drop_unsynced_data();
   EXPECT_EQ("synced|", env_.contents("/db/f"));
+}
+
+// Writes over synced zeros (a preallocated tail): a power loss restores the
+// zeros; a torn one keeps some 512-byte sectors of the new bytes.
+TEST_F(FaultEnvTest, UnsyncedWritesOverPreallocatedZerosAreUndoneOnPowerLoss) {
+  for (std::optional<uint64_t> seed : {std::optional<uint64_t>(), std::optional<uint64_t>(3)}) {
+    write_durable("/db/p", "head");
+    auto f = open_existing("/db/p");
+    auto* p = dynamic_cast<PreallocatingFile*>(f.get());
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(p->preallocate(4 + 2048).is_ok());
+    EXPECT_EQ(f->size(), 4u);
+    ASSERT_TRUE(f->sync().is_ok());
+    ASSERT_TRUE(f->append(std::string(2048, 'x')).is_ok());  // in place: the file does not grow
+    EXPECT_EQ(env_.contents("/db/p"), "head" + std::string(2048, 'x'));
+    f.reset();
+    if (seed) {
+      env_.drop_unsynced_data_torn(*seed);
+    } else {
+      env_.drop_unsynced_data();
+    }
+    const std::string after = env_.contents("/db/p");
+    ASSERT_EQ(after.size(), 4u + 2048);
+    EXPECT_EQ(after.substr(0, 4), "head");
+    for (size_t sector = 0; sector < 4; ++sector) {  // whole sectors: all new or all zeros
+      const std::string bytes = after.substr(std::max<size_t>(4, sector * 512), 512 - (sector == 0 ? 4 : 0));
+      const bool kept = bytes.find_first_not_of('x') == std::string::npos;
+      const bool undone = bytes.find_first_not_of('\0') == std::string::npos;
+      EXPECT_TRUE(kept || undone) << "sector " << sector;
+      if (!seed) {
+        EXPECT_TRUE(undone);
+      }
+    }
+  }
 }
 
 TEST_F(FaultEnvTest, SyncedDataSurvivesPowerLoss) {
