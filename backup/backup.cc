@@ -128,7 +128,7 @@ class BackupRun {
     for (size_t i = 0; i < segments->size(); ++i) {
       const SegmentFile& f = (*segments)[i];
       const bool last = i + 1 == segments->size();
-      auto image = SegmentImage::load(env_, f.path);
+      auto image = last ? SegmentImage::copy(env_, f.path) : SegmentImage::load(env_, f.path);
       if (!image) return image.status();
       const std::string_view bytes = image->bytes();
       auto damaged = [&](uint64_t offset, const std::string& why) {
@@ -149,7 +149,7 @@ class BackupRun {
         return damaged(0, "the segment starts at position " + std::to_string(f.base.value()) +
                               " but the log continues at " + std::to_string(state.next_position.value()));
       }
-      state.zero_tail_ends = zero_tail_allowed(bytes);  // the copy ends at the last commit, without the zeros
+      state.zero_tail_ends = zero_tail_allowed(bytes, last);  // the copy ends at the last commit, without the zeros
       ScanResult result = scan_commits(bytes, log_format::kSegmentHeaderSize, state, visit);
       if (result.problem) {
         const ScanProblem& p = *result.problem;

@@ -79,7 +79,7 @@ class BackupTest : public ::testing::Test {
   static std::string commits_of(const std::string& path) {
     std::string bytes = read(path);
     ScanState state;
-    state.zero_tail_ends = zero_tail_allowed(bytes);
+    state.zero_tail_ends = zero_tail_allowed(bytes, /*last_segment=*/true);
     bytes.resize(scan_commits(bytes, log_format::kSegmentHeaderSize, state, nullptr).end_offset);
     return bytes;
   }

@@ -84,8 +84,9 @@ class Env {
   // process's pid into it. Fails with kLocked naming the holder's pid.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) = 0;
 
-  // Reads a whole (small) file.
-  Result<std::string> read_file(const std::string& path);
+  // Reads a whole file into memory, with plain reads where the Env can (no
+  // mapping, so a file cut shorter meanwhile reads short instead of faulting).
+  virtual Result<std::string> read_file(const std::string& path);
   // Writes a metadata file crash-safely: temp file, sync, rename, sync folder.
   Status write_file_atomically(const std::string& path, std::string_view data);
 };

@@ -87,7 +87,13 @@ Status EventLog::recover() {
   // --recovery truncate exists to get past damage: check every byte, rather
   // than trust a checkpoint that may cover the damaged part.
   if (!segments_.empty() && options_.recovery == RecoveryMode::kTruncate) {
-    spdlog::info("recovery=truncate: ignoring the index checkpoint and checking the whole log");
+    // Removed, not only ignored: its head may be past what this open keeps,
+    // and a later open would take that for acknowledged commits gone missing.
+    spdlog::info("recovery=truncate: removing the index checkpoint and checking the whole log");
+    if (env_->file_exists(index_path_)) {
+      ACCT_RETURN_IF_ERROR(env_->remove_file(index_path_));
+      ACCT_RETURN_IF_ERROR(env_->sync_dir(index_dir_));
+    }
   } else if (!segments_.empty()) {
     Status loaded = load_checkpoint();
     if (loaded.is_ok()) {
@@ -103,6 +109,14 @@ Status EventLog::recover() {
   }
   remove_unused_index_files();
   ACCT_RETURN_IF_ERROR(scan_tail(start_segment, start_offset));
+  // A checkpoint names durable positions only. A log that now ends before an
+  // intact checkpoint's head has lost acknowledged commits (cut or zeroed
+  // blocks) which an index rebuilt from the log would otherwise hide.
+  if (durable_head_.load() < checkpoint_head_) {
+    return corruption("the log ends at position " + std::to_string(durable_head_.load()) + " but the index checkpoint " +
+                      index_path_ + " recorded position " + std::to_string(checkpoint_head_) +
+                      " as durable: acknowledged commits are missing (open with --recovery truncate to accept that)");
+  }
   if (segments_.empty()) return roll_segment(GlobalPosition(1));  // a new log
   return open_active_segment();
 }
@@ -114,6 +128,7 @@ Status EventLog::load_checkpoint() {
   auto parsed = parse_checkpoint(*bytes);
   if (!parsed) return parsed.status();
   const CheckpointMeta& meta = parsed->meta;
+  checkpoint_head_ = meta.covered_position.value();  // even if the log disagrees below
   // The log must still agree with what the checkpoint saw.
   if (meta.segments.empty() || meta.segments.size() > segments_.size()) {
     return corruption("the checkpoint covers segments that are not in the log");
@@ -191,7 +206,7 @@ Status EventLog::scan_tail(size_t first_segment, uint64_t first_offset) {
     if (!header || (*header != seg.base)) {
       std::string why = header ? "its header names base position " + std::to_string(header->value())
                                : header.status().message();
-      if (record_codec::is_other_format_version(bytes)) {
+      if (record_codec::is_unsupported_format_version(bytes)) {
         return corruption("segment " + seg.name + " offset 0: " + why +
                           " (a newer release wrote it); refusing to open rather than remove it");
       }
@@ -231,7 +246,7 @@ Status EventLog::scan_tail(size_t first_segment, uint64_t first_offset) {
       head_record_location_ = make_location(i, commit.records.back().offset);
       return Status::ok();
     };
-    state.zero_tail_ends = zero_tail_allowed(bytes);
+    state.zero_tail_ends = zero_tail_allowed(bytes, last);
     ScanResult result = scan_commits(bytes, offset, state, visit);
     seg.end = result.end_offset;
     if (result.problem) {
@@ -293,6 +308,13 @@ Status EventLog::quarantine(size_t segment_index, uint64_t offset, const std::st
 Status EventLog::open_active_segment() {
   auto file = env_->reopen_writable_file(segments_.back()->path);
   if (!file) return file.status();
+  // A version 1 segment (an older release's) is appended to as it was
+  // written, without zeros; the next segment is of the current version.
+  std::string scratch(kSegmentHeaderSize, '\0');
+  std::string_view header;
+  ACCT_RETURN_IF_ERROR(segments_.back()->file->read(0, kSegmentHeaderSize, scratch.data(), &header));
+  const std::optional<uint32_t> version = record_codec::segment_format_version(header);
+  preallocate_active_ = version && *version >= log_format::kZeroTailFormatVersion;
   // Appends go on at the last commit, over the preallocated zeros after it.
   auto* preallocating = dynamic_cast<PreallocatingFile*>(file->get());
   if (preallocating != nullptr && (*file)->size() > segments_.back()->end) {

@@ -237,6 +237,9 @@ class EventLog {
   // Runs the callbacks of a batch, then wakes every synchronous appender at once.
   void complete(std::vector<PendingCommit>& batch, std::vector<std::optional<Result<CommitResult>>>& outcomes);
   Status roll_segment(GlobalPosition base);
+  // Zero-fills the active segment ahead of a batch that ends at `end`
+  // (docs/log-format.md, "Preallocated segments").
+  Status ensure_preallocated(uint64_t end);
   Result<bool> apply_sealed_locked(const SealedBatch& batch);  // apply_sealed, in the writer's place
   // Writes sealed frames at the end of the active segment (rolling first when
   // they would push it past segment_bytes) and fsyncs them; poisons the log on
@@ -301,6 +304,11 @@ class EventLog {
 
   // Owned by whoever writes the current batch (batch_in_progress_).
   std::unique_ptr<WritableFile> active_file_;
+  // Whether the writer zero-fills ahead in the active segment: not in a
+  // version 1 segment (its zeros would read as a torn tail), nor after the
+  // disk was found full, until the next segment.
+  bool preallocate_active_ = false;
+  uint64_t checkpoint_head_ = 0;     // open: the head an intact index checkpoint recorded
   uint64_t scan_start_ = 0;          // open: the location the tail scan starts from
   Timestamp last_recorded_at_{};
   size_t last_batch_commits_ = 1;

@@ -3,6 +3,8 @@
 // full, short writes, and corruption before the tail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "events/coding.h"
 #include "events/crc32c.h"
 #include "events/event_log.h"
@@ -168,6 +170,31 @@ TEST(LogFault, NoSpaceToZeroFillAppendsWithoutPreallocating) {
   EXPECT_EQ(all_events(*log), acknowledged);
 }
 
+// After the disk was found full, the writer does not zero-fill again in that
+// segment (each batch would fill the last free space and cut it again); the
+// next segment is zero-filled as usual.
+TEST(LogFault, AfterAFullDiskTheSegmentIsNotZeroFilledAgainButTheNextIs) {
+  FaultInjectionEnv env;
+  auto log = must_open(rolling_options(&env));
+  env.set_capacity(2048);  // room for commits, not for the 4 KiB segment's zeros
+  append_acknowledged(*log, 3);
+  env.set_capacity(UINT64_MAX);
+  append_acknowledged(*log, 3);
+  EXPECT_EQ(env.contents(kSegment1).size(), commit_offset(env.contents(kSegment1), 6));  // still no zeros
+  for (int i = 0; i < 100 && log->stats().segments < 2; ++i) append_acknowledged(*log, 1);
+  ASSERT_EQ(log->stats().segments, 2u);
+  auto names = env.list_dir("/data/log");
+  ASSERT_TRUE(names.is_ok());
+  std::sort(names->begin(), names->end());
+  const std::string second = env.contents("/data/log/" + names->back());
+  uint64_t end = log_format::kSegmentHeaderSize;  // past its frames
+  while (end + log_format::kFrameHeaderSize <= second.size() && coding::get_u32(second.data() + end + 4) != 0) {
+    end += log_format::kFrameHeaderSize + coding::get_u32(second.data() + end + 4);
+  }
+  EXPECT_GT(second.size(), end) << "the next segment was not zero-filled ahead";
+  EXPECT_EQ(second.find_first_not_of('\0', end), std::string::npos);
+}
+
 TEST(LogFault, ASealedSegmentEndsAtItsLastCommit) {
   FaultInjectionEnv env;
   auto writer = must_open(rolling_options(&env));
@@ -175,9 +202,10 @@ TEST(LogFault, ASealedSegmentEndsAtItsLastCommit) {
   ASSERT_GE(writer->stats().segments, 2u);
   writer.reset();
   const std::string sealed = env.contents(kSegment1);
+  EXPECT_TRUE(zero_tail_allowed(sealed, /*last_segment=*/true));  // the version allows zeros...
   ScanState state;
-  state.zero_tail_ends = zero_tail_allowed(sealed);
-  EXPECT_TRUE(state.zero_tail_ends);
+  state.zero_tail_ends = zero_tail_allowed(sealed, /*last_segment=*/false);  // ...but a sealed segment has none
+  EXPECT_FALSE(state.zero_tail_ends);
   ScanResult scanned = scan_commits(sealed, log_format::kSegmentHeaderSize, state, nullptr);
   EXPECT_FALSE(scanned.problem.has_value());
   EXPECT_EQ(scanned.zero_tail, 0u);
@@ -196,13 +224,116 @@ TEST(LogFault, AVersion1SegmentIsReadAndItsZerosAreNotAnEnd) {
   coding::put_u32(header.data() + 24, crc32c::mask(crc32c::value(header.data(), 24)));
   EXPECT_TRUE(record_codec::parse_segment_header(header).is_ok());
   const std::string zeros = header + std::string(100, '\0');
-  EXPECT_FALSE(zero_tail_allowed(zeros));
+  EXPECT_FALSE(zero_tail_allowed(zeros, /*last_segment=*/true));
   ScanState state;
   ScanResult scanned = scan_commits(zeros, log_format::kSegmentHeaderSize, state, nullptr);
   EXPECT_TRUE(scanned.problem.has_value());
   coding::put_u32(header.data() + 8, log_format::kFormatVersion + 1);
   coding::put_u32(header.data() + 24, crc32c::mask(crc32c::value(header.data(), 24)));
   EXPECT_FALSE(record_codec::parse_segment_header(header).is_ok());
+}
+
+// Zeros a segment's bytes [from, to) in place, as lost or zeroed blocks would.
+void zero_range(FaultInjectionEnv& env, const std::string& path, uint64_t from, uint64_t to) {
+  const std::string bytes = env.contents(path);
+  for (uint64_t at = from; at < to; ++at) {
+    if (bytes[at] != 0) {
+      ASSERT_TRUE(env.corrupt_byte(path, at, static_cast<uint8_t>(bytes[at])).is_ok());
+    }
+  }
+}
+
+// Only the last segment may end in zeros: the writer cut the sealed one back
+// to its last commit before the next existed. Zeros from a commit boundary to
+// the end of a sealed segment are lost commits, not an end.
+TEST(LogFault, ZerosAtTheEndOfASealedSegmentAreDamageNotAnEnd) {
+  FaultInjectionEnv env;
+  {
+    auto writer = must_open(rolling_options(&env));
+    append_acknowledged(*writer, 30);
+    ASSERT_GE(writer->stats().segments, 2u);
+  }
+  env.drop_unsynced_data();
+  const std::string sealed = env.contents(kSegment1);
+  const uint64_t from = commit_offset(sealed, 3);
+  zero_range(env, kSegment1, from, sealed.size());
+  auto reopened = EventLog::open(rolling_options(&env));
+  ASSERT_FALSE(reopened.is_ok());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(reopened.status().message().find("seg-00000000000000000001.log offset " + std::to_string(from)),
+            std::string::npos)
+      << reopened.status().message();
+  auto report = verify_log(&env, "/data", VerifyOptions{});
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  ASSERT_TRUE(report->problem.has_value());
+  EXPECT_EQ(report->problem->segment, "seg-00000000000000000001.log");
+  EXPECT_EQ(report->problem->offset, from);
+}
+
+// The index checkpoint names durable positions only: a log that ends before
+// it (here, its last commits zeroed in place, which reads as a clean zero
+// tail) has lost acknowledged commits, and open says so instead of
+// rebuilding the index over what is left. --recovery truncate accepts it.
+TEST(LogFault, ALogEndingBeforeTheCheckpointsHeadIsRefused) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(fault_options(&env));  // writes its checkpoint on close
+    append_acknowledged(*log, 10);
+  }
+  env.drop_unsynced_data();
+  const std::string image = env.contents(kSegment1);
+  zero_range(env, kSegment1, commit_offset(image, 6), image.size());
+  auto refused = EventLog::open(fault_options(&env));
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(refused.status().message().find("ends at position 6 but the index checkpoint"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("recorded position 10"), std::string::npos) << refused.status().message();
+
+  LogOptions truncate = fault_options(&env);
+  truncate.recovery = RecoveryMode::kTruncate;
+  truncate.checkpoint_on_close = false;  // a crash right after: the old checkpoint must not come back
+  {
+    auto log = must_open(truncate);
+    EXPECT_EQ(log->head(), GlobalPosition(6));
+  }
+  auto log = must_open(fault_options(&env));
+  EXPECT_EQ(log->head(), GlobalPosition(6));
+}
+
+// A version 1 segment left by an older release is appended to without
+// zeros (they would read as a torn tail of that version), and the log's next
+// segment is of the current version.
+TEST(LogFault, AVersion1LastSegmentIsAppendedToWithoutZeroFilling) {
+  FaultInjectionEnv env;
+  {
+    auto log = must_open(crash_options(&env));
+    append_acknowledged(*log, 3);
+  }
+  env.drop_unsynced_data();
+  // Make it the segment an older release wrote: version 1, ending at its last commit.
+  std::string v1 = env.contents(kSegment1);
+  v1.resize(commit_offset(v1, 3));
+  coding::put_u32(v1.data() + 8, 1);
+  coding::put_u32(v1.data() + 24, crc32c::mask(crc32c::value(v1.data(), 24)));
+  {
+    auto f = env.new_writable_file(kSegment1);
+    ASSERT_TRUE(f.is_ok());
+    ASSERT_TRUE((*f)->append(v1).is_ok());
+    ASSERT_TRUE((*f)->sync().is_ok());
+  }
+  std::vector<std::string> acknowledged;
+  {
+    auto log = must_open(crash_options(&env));
+    acknowledged = append_acknowledged(*log, 4);
+  }
+  const std::string after = env.contents(kSegment1);
+  EXPECT_EQ(after.size(), commit_offset(after, 7));  // no zeros after its last commit
+  env.drop_unsynced_data();
+  auto log = must_open(crash_options(&env));
+  EXPECT_EQ(log->stats().truncated_bytes_at_open, 0u);  // nothing read as a torn tail
+  EXPECT_EQ(all_events(*log), acknowledged);
+  EXPECT_EQ(acknowledged.size(), 7u);
 }
 
 TEST(LogFault, FailedFsyncPoisonsTheLogButReadsGoOn) {
@@ -311,7 +442,9 @@ TEST(LogFault, AnUnfinishedNewSegmentIsRemovedOnOpen) {
     acknowledged = append_acknowledged(*log, 3);
   }
   {
-    // A crash while creating the next segment left a partial header.
+    // A roll cuts the zero tail off first; then a crash while creating the
+    // next segment left a partial header.
+    ASSERT_TRUE(env.truncate_file(kSegment1, commit_offset(env.contents(kSegment1), 3)).is_ok());
     auto file = env.new_writable_file("/data/log/seg-00000000000000000004.log");
     ASSERT_TRUE(file.is_ok());
     ASSERT_TRUE((*file)->append("ACCTS").is_ok());
@@ -328,9 +461,11 @@ TEST(LogFault, ALastSegmentOfANewerFormatVersionIsRefusedNotRemoved) {
     auto log = must_open(crash_options(&env));
     append_acknowledged(*log, 3);
   }
-  // An intact header of format version 2 (a newer release rolled to it).
+  // The roll cut the zero tail; then an intact header of the next format
+  // version (a newer release rolled to it).
+  ASSERT_TRUE(env.truncate_file(kSegment1, commit_offset(env.contents(kSegment1), 3)).is_ok());
   std::string header = record_codec::encode_segment_header(GlobalPosition(4));
-  header[8] = 2;
+  coding::put_u32(header.data() + 8, log_format::kFormatVersion + 1);
   coding::put_u32(header.data() + 24, crc32c::mask(crc32c::value(header.data(), 24)));
   {
     auto file = env.new_writable_file("/data/log/seg-00000000000000000004.log");
@@ -342,7 +477,9 @@ TEST(LogFault, ALastSegmentOfANewerFormatVersionIsRefusedNotRemoved) {
   EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
   const std::string msg = log.status().message();
   EXPECT_NE(msg.find("seg-00000000000000000004.log"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("segment format version 2 is not supported"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("segment format version " + std::to_string(log_format::kFormatVersion + 1) + " is not supported"),
+            std::string::npos)
+      << msg;
   EXPECT_TRUE(env.file_exists("/data/log/seg-00000000000000000004.log")) << "a newer release's segment is kept";
 }
 

@@ -57,6 +57,15 @@ Result<SegmentImage> SegmentImage::load(Env* env, const std::string& path) {
   return image;
 }
 
+Result<SegmentImage> SegmentImage::copy(Env* env, const std::string& path) {
+  auto bytes = env->read_file(path);
+  if (!bytes) return bytes.status();
+  SegmentImage image;
+  image.copy_ = std::move(*bytes);
+  image.bytes_ = image.copy_;
+  return image;
+}
+
 Result<ScanCommit> decode_commit(std::string_view bytes, uint64_t offset, bool verify_crc) {
   auto frame = record_codec::parse_frame(bytes, verify_crc);
   if (!frame) {
@@ -162,9 +171,9 @@ ScanResult scan_commits(std::string_view segment, uint64_t offset, ScanState& st
   return result;
 }
 
-bool zero_tail_allowed(std::string_view segment) {
-  return segment.size() >= kSegmentHeaderSize && std::memcmp(segment.data(), kSegmentMagic, 8) == 0 &&
-         coding::get_u32(segment.data() + 8) >= kZeroTailFormatVersion;
+bool zero_tail_allowed(std::string_view segment, bool last_segment) {
+  const std::optional<uint32_t> version = record_codec::segment_format_version(segment);
+  return last_segment && version && *version >= kZeroTailFormatVersion;
 }
 
 bool later_commit_proves_durable(std::string_view segment, uint64_t from, GlobalPosition last_good) {

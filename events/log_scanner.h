@@ -26,10 +26,17 @@ std::string segment_file_name(GlobalPosition base);  // "seg-0000000000000000000
 // The segments of `log_dir`, sorted by base position. Other files are ignored.
 Result<std::vector<SegmentFile>> list_segments(Env* env, const std::string& log_dir);
 
-// The bytes of a whole segment: a memory map when the Env offers one, else a copy.
+// The bytes of a whole segment.
 class SegmentImage {
  public:
+  // A memory map when the Env offers one, else a copy. For segments no one
+  // else writes: sealed ones, or the last one under the log's LOCK.
   static Result<SegmentImage> load(Env* env, const std::string& path);
+  // A copy made with plain reads, for the last segment of a log a server may
+  // have open: its writer cuts the zero tail off when the log rolls, and a
+  // mapping's access to the cut pages would fault (SIGBUS). The copy ends
+  // wherever the file ended while it was read.
+  static Result<SegmentImage> copy(Env* env, const std::string& path);
   std::string_view bytes() const { return bytes_; }
 
  private:
@@ -82,9 +89,12 @@ using CommitVisitor = std::function<Status(const ScanCommit&)>;
 // becomes the problem (e.g. a stream version gap found by the caller).
 ScanResult scan_commits(std::string_view segment, uint64_t offset, ScanState& state, const CommitVisitor& visit);
 
-// Whether a segment (its bytes from the header on) is of a format version
-// whose preallocated zero tail marks its end (log_format::kZeroTailFormatVersion).
-bool zero_tail_allowed(std::string_view segment);
+// Whether all zeros from a commit boundary to the end of `segment` (its bytes
+// from the header on) are its end, preallocated space: only in the last
+// segment of a log, of format version log_format::kZeroTailFormatVersion or
+// later. The writer cuts a segment back to its last commit before the next
+// one exists, so zeros at the end of a sealed segment are damage.
+bool zero_tail_allowed(std::string_view segment, bool last_segment);
 
 // Recovery's torn-tail test (docs/log-format.md): true when some intact commit
 // after `from` was written after position `last_good` + 1 had been made

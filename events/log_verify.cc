@@ -53,7 +53,7 @@ Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const Ver
   for (size_t i = 0; i < segments->size(); ++i) {
     const SegmentFile& f = (*segments)[i];
     const bool last = i + 1 == segments->size();
-    auto image = SegmentImage::load(env, f.path);
+    auto image = last ? SegmentImage::copy(env, f.path) : SegmentImage::load(env, f.path);
     if (!image) return image.status();
     const std::string_view bytes = image->bytes();
     report.segments += 1;
@@ -95,7 +95,7 @@ Result<VerifyReport> verify_log(Env* env, const std::string& data_dir, const Ver
       }
       return Status::ok();
     };
-    state.zero_tail_ends = zero_tail_allowed(bytes);
+    state.zero_tail_ends = zero_tail_allowed(bytes, last);
     ScanResult result = scan_commits(bytes, log_format::kSegmentHeaderSize, state, check_versions);
     report.bytes += result.end_offset;
     if (result.problem) {

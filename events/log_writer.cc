@@ -39,28 +39,6 @@ Status closing_error() { return Status(StatusCode::kBusy, "the log is closing");
 constexpr uint64_t kMinPreallocateBytes = 64u << 10;
 constexpr uint64_t kMaxPreallocateBytes = 8u << 20;
 
-// Makes sure that [size(), end) of the active segment is zero-filled and
-// durable before a batch is written there, so that the batch's own fdatasync
-// changes no file size. A full disk is not an error here: the zeros that got
-// written are cut off again and the batch is appended as before (where a full
-// disk refuses it, or not). A failed fdatasync is returned: the caller
-// poisons the log.
-Status ensure_preallocated(WritableFile* file, uint64_t end, uint64_t segment_bytes) {
-  auto* preallocating = dynamic_cast<PreallocatingFile*>(file);
-  if (preallocating == nullptr || end <= preallocating->allocated()) return Status::ok();
-  // In whole pages, but not past the segment's size (a batch alone may go past it).
-  const uint64_t ahead = std::clamp(end, kMinPreallocateBytes, kMaxPreallocateBytes);
-  const uint64_t chunk_end = (end + ahead + 4095) / 4096 * 4096;
-  const uint64_t target = std::max(end, std::min(chunk_end, segment_bytes));
-  Status filled = preallocating->preallocate(target);
-  if (filled.code() == StatusCode::kNoSpace) {
-    spdlog::warn("log: no space to preallocate the segment ({}); appending without", filled.message());
-    return file->truncate(file->size());
-  }
-  ACCT_RETURN_IF_ERROR(filled);
-  return file->sync();
-}
-
 // A sealed segment keeps no zero tail: it ends at its last commit, as the
 // index checkpoint records it. Cut and made durable before the next segment
 // exists, so only the last segment can ever end in zeros.
@@ -596,7 +574,7 @@ Result<uint64_t> EventLog::write_sealed(std::string_view frames, GlobalPosition 
     written = roll_segment(first);
     base_offset = kSegmentHeaderSize;
   }
-  if (written.is_ok()) written = ensure_preallocated(active_file_.get(), base_offset + frames.size(), options_.segment_bytes);
+  if (written.is_ok()) written = ensure_preallocated(base_offset + frames.size());
   if (written.is_ok()) {
     written = active_file_->append(frames);
     // A full disk refused the write (no fsync has failed): cut off what part of
@@ -641,6 +619,31 @@ void EventLog::publish_head() {
   }
 }
 
+// Makes sure that [size(), end) of the active segment is zero-filled and
+// durable before a batch is written there, so that the batch's own fdatasync
+// changes no file size. A full disk is not an error here: the zeros that got
+// written are cut off again, the batch is appended as before (where a full
+// disk refuses it, or not), and the segment is not zero-filled again (each
+// batch would fill the last free space and cut it again). A failed fdatasync
+// is returned: the caller poisons the log.
+Status EventLog::ensure_preallocated(uint64_t end) {
+  auto* preallocating = dynamic_cast<PreallocatingFile*>(active_file_.get());
+  if (!preallocate_active_ || preallocating == nullptr || end <= preallocating->allocated()) return Status::ok();
+  // In whole pages, but not past the segment's size (a batch alone may go past it).
+  const uint64_t ahead = std::clamp(end, kMinPreallocateBytes, kMaxPreallocateBytes);
+  const uint64_t chunk_end = (end + ahead + 4095) / 4096 * 4096;
+  const uint64_t target = std::max(end, std::min(chunk_end, options_.segment_bytes));
+  Status filled = preallocating->preallocate(target);
+  if (filled.code() == StatusCode::kNoSpace) {
+    spdlog::warn("log: no space to zero-fill the segment ahead ({}); appending without, until the next segment",
+                 filled.message());
+    preallocate_active_ = false;
+    return active_file_->truncate(active_file_->size());
+  }
+  ACCT_RETURN_IF_ERROR(filled);
+  return active_file_->sync();
+}
+
 Status EventLog::roll_segment(GlobalPosition base) {
   if (active_file_) ACCT_RETURN_IF_ERROR(cut_zero_tail(active_file_.get()));
   const std::string name = segment_file_name(base);
@@ -658,6 +661,7 @@ Status EventLog::roll_segment(GlobalPosition base) {
   }
   if (active_file_) active_file_->close().ignore();  // already synced; a close error loses nothing
   active_file_ = std::move(*file);
+  preallocate_active_ = true;  // a segment of the current format version
   return Status::ok();
 }
 

@@ -290,6 +290,30 @@ class PosixEnv final : public Env {
         std::make_unique<PosixMmapFile>(path, fd.release(), base, map_len, size));
   }
 
+  // pread, not the mapping new_random_access_file makes: a file another
+  // process cuts shorter while it is read (the log's active segment when it
+  // rolls) then reads short instead of faulting. Bytes appended after the
+  // fstat are not read: the result is a prefix of the file as it was.
+  Result<std::string> read_file(const std::string& path) override {
+    FdGuard fd(open_retrying(path.c_str(), O_RDONLY));
+    if (fd.get() < 0) return posix_error("open", path, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return posix_error("fstat", path, errno);
+    std::string out(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+      const ssize_t r = ::pread(fd.get(), out.data() + got, out.size() - got, static_cast<off_t>(got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return posix_error("pread", path, errno);
+      }
+      if (r == 0) break;  // cut shorter meanwhile
+      got += static_cast<size_t>(r);
+    }
+    out.resize(got);
+    return out;
+  }
+
   bool file_exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
 
   Result<uint64_t> file_size(const std::string& path) override {

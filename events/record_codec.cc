@@ -293,10 +293,17 @@ std::string encode_segment_header(GlobalPosition base_position) {
   return h;
 }
 
-bool is_other_format_version(std::string_view bytes) {
-  return bytes.size() >= kSegmentHeaderSize && std::memcmp(bytes.data(), kSegmentMagic, 8) == 0 &&
-         crc32c::mask(crc32c::value(bytes.data(), 24)) == get_u32(bytes.data() + 24) &&
-         get_u32(bytes.data() + 8) != kFormatVersion;
+std::optional<uint32_t> segment_format_version(std::string_view bytes) {
+  if (bytes.size() < kSegmentHeaderSize || std::memcmp(bytes.data(), kSegmentMagic, 8) != 0 ||
+      crc32c::mask(crc32c::value(bytes.data(), 24)) != get_u32(bytes.data() + 24)) {
+    return std::nullopt;
+  }
+  return get_u32(bytes.data() + 8);
+}
+
+bool is_unsupported_format_version(std::string_view bytes) {
+  const std::optional<uint32_t> version = segment_format_version(bytes);
+  return version && (*version < kOldestFormatVersion || *version > kFormatVersion);
 }
 
 Result<GlobalPosition> parse_segment_header(std::string_view bytes) {
@@ -305,7 +312,7 @@ Result<GlobalPosition> parse_segment_header(std::string_view bytes) {
   if (crc32c::mask(crc32c::value(bytes.data(), 24)) != get_u32(bytes.data() + 24)) {
     return corruption("segment header CRC mismatch");
   }
-  if (const uint32_t version = get_u32(bytes.data() + 8); version < kOldestFormatVersion || version > kFormatVersion) {
+  if (is_unsupported_format_version(bytes)) {
     return corruption("segment format version " + std::to_string(get_u32(bytes.data() + 8)) + " is not supported");
   }
   return GlobalPosition(get_u64(bytes.data() + 16));

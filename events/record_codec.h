@@ -2,6 +2,7 @@
 // (docs/log-format.md). Pure functions over bytes: no I/O.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -66,9 +67,11 @@ Result<std::string_view> record_payload_of(const RecordedEvent& e);
 // Builds a segment header for `base_position`, and checks one.
 std::string encode_segment_header(GlobalPosition base_position);
 Result<GlobalPosition> parse_segment_header(std::string_view bytes);
-// A whole, intact segment header (magic and CRC good) of a format version
-// this binary does not read: a newer release wrote it, so it is never an
-// unfinished segment to remove.
-bool is_other_format_version(std::string_view bytes);
+// The format version of a whole, intact segment header (magic and CRC good),
+// whether or not this binary reads it; nullopt for anything else.
+std::optional<uint32_t> segment_format_version(std::string_view bytes);
+// An intact header of a format version this binary does not read: a newer
+// release wrote it, so it is never an unfinished segment to remove.
+bool is_unsupported_format_version(std::string_view bytes);
 
 }  // namespace accountable::record_codec
