@@ -121,6 +121,11 @@ uint64_t status_kib(const std::string& key) {
 
 double process_cpu_seconds() { return cpu_seconds(RUSAGE_SELF); }
 double children_cpu_seconds() { return cpu_seconds(RUSAGE_CHILDREN); }
+uint64_t process_context_switches() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<uint64_t>(u.ru_nvcsw + u.ru_nivcsw);
+}
 uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
 uint64_t current_rss_bytes() { return status_kib("VmRSS"); }
 

@@ -57,6 +57,8 @@ std::string json_quote(const std::string& text);
 double process_cpu_seconds();
 // CPU seconds used by a child process and its children that were waited for.
 double children_cpu_seconds();
+// Context switches of this process so far (all threads, voluntary and not).
+uint64_t process_context_switches();
 // Peak resident set size of this process in bytes (VmHWM), and a reset of that
 // peak (Linux: /proc/self/clear_refs), so that a phase can be measured alone.
 uint64_t peak_rss_bytes();

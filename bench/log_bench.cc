@@ -24,6 +24,7 @@
 #include "events/env.h"
 #include "events/checkpoint_signer.h"
 #include "events/event_log.h"
+#include "events/preallocated_file.h"
 
 namespace accountable::bench {
 
@@ -54,11 +55,6 @@ CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expec
   return r;
 }
 
-
-namespace {
-
-// Bytes of every segment in DIR/log up to its last commit: the log's size, per
-// event when divided (the zero-filled tail of the last segment is not the log's).
 double log_bytes(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
@@ -75,6 +71,8 @@ double log_bytes(const std::string& dir) {
   }
   return static_cast<double>(total);
 }
+
+namespace {
 
 // A log, and with signed_tree the signer that `acct serve` runs beside it.
 struct BenchLog {
@@ -164,6 +162,8 @@ Status w2(const BenchOptions& o) {
       versions[s] += 1;
     }
   }
+  const uint64_t switches_before = process_context_switches();
+  const double cpu_before = process_cpu_seconds();
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -188,6 +188,11 @@ Status w2(const BenchOptions& o) {
   const LogStats stats = (*log)->stats();
   f.extra.emplace_back("fsyncs", static_cast<double>(stats.fsyncs));
   f.extra.emplace_back("commits_per_fsync", static_cast<double>(stats.commits_appended) / std::max<uint64_t>(stats.fsyncs, 1));
+  // A synchronous appender sleeps once per commit at least (until its batch's
+  // fdatasync): 1 is the floor. Thread starts and joins are counted too.
+  f.extra.emplace_back("context_switches_per_commit",
+                       static_cast<double>(process_context_switches() - switches_before) / static_cast<double>(n));
+  f.extra.emplace_back("cpu_us_per_commit", (process_cpu_seconds() - cpu_before) * 1e6 / static_cast<double>(n));
   print(f);
   return Status::ok();
 }
@@ -438,6 +443,29 @@ Status disk(const BenchOptions& o) {
     if (!file) return file.status();
     const uint64_t n = o.events ? o.events : 3000;
     Figure f{"disk", n, 0, {}, {{"records_per_fsync", 1}}};
+    const auto start = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) {
+      const auto t0 = Clock::now();
+      ACCT_RETURN_IF_ERROR((*file)->append(record));
+      ACCT_RETURN_IF_ERROR((*file)->sync());
+      f.latencies_us.push_back(micros_between(t0, Clock::now()));
+    }
+    f.seconds = seconds_since(start);
+    print(f);
+    ACCT_RETURN_IF_ERROR((*file)->close());
+  }
+  {
+    // The same, written over a zero-filled and synced file as the log's
+    // preallocated segments are (docs/log-format.md): each fdatasync then
+    // writes data alone, with no inode or journal commit. W1's limit.
+    auto file = env->new_writable_file(join_path(ws.dir(), "zero-filled"));
+    if (!file) return file.status();
+    auto* zero_filled = dynamic_cast<PreallocatingFile*>(file->get());
+    if (zero_filled == nullptr) return Status(StatusCode::kInternal, "disk: the Env cannot zero-fill a file");
+    const uint64_t n = o.events ? o.events : 3000;
+    ACCT_RETURN_IF_ERROR(zero_filled->preallocate(n * record.size()));
+    ACCT_RETURN_IF_ERROR((*file)->sync());
+    Figure f{"disk_zero_filled", n, 0, {}, {{"records_per_fsync", 1}}};
     const auto start = Clock::now();
     for (uint64_t i = 0; i < n; ++i) {
       const auto t0 = Clock::now();

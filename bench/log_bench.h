@@ -30,6 +30,10 @@ std::string random_payload(std::mt19937_64& rng, size_t bytes);
 CommitRequest one_stream_commit(const std::string& stream, ExpectedVersion expected, int events, std::mt19937_64& rng,
                                 size_t payload_bytes = 200);
 
+// Bytes of every segment in DATA_DIR/log up to its last commit: the log's
+// size (the zero-filled tail of the last segment is not the log's).
+double log_bytes(const std::string& data_dir);
+
 // The workloads this build knows, in the order `all` runs them.
 const std::vector<std::string>& workload_names();
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "bench/bench_report.h"
+#include "bench/log_bench.h"
 #include "events/event_log.h"
 #include "events/merkle_tree.h"
 
@@ -121,10 +122,10 @@ Status proofs_workload(const BenchOptions& o) {
 
   // What the tree adds on disk, beside the log's own bytes.
   const double tree_bytes = static_cast<double>(folder_bytes(std::filesystem::path(ws.dir()) / "merkle"));
-  const double log_bytes = static_cast<double>(folder_bytes(std::filesystem::path(ws.dir()) / "log"));
+  const double log_size = log_bytes(ws.dir());
   Figure bytes{"proofs-bytes", n, 0, {}, {}};
   bytes.extra = {{"tree_bytes_per_event", tree_bytes / static_cast<double>(n)},
-                 {"log_bytes_per_event", log_bytes / static_cast<double>(n)}};
+                 {"log_bytes_per_event", log_size / static_cast<double>(n)}};
   print(bytes);
   tree->reset();
   return (*log)->close();

@@ -101,6 +101,8 @@ def cut(data_dir, position):
         off = SEGMENT_HEADER
         while off + FRAME_HEADER <= len(seg):
             length = struct.unpack_from("<I", seg, off + 4)[0]
+            if length == 0:
+                break  # the zero-filled tail after the last commit (docs/log-format.md)
             commit = off + FRAME_HEADER
             first, count = struct.unpack_from("<QI", seg, commit)
             off = commit + length
