@@ -7,9 +7,18 @@
 namespace accountable {
 
 namespace {
-// Fetched once: EVP_sha256() per call would look the algorithm up every time.
+// Fetched once, explicitly: with EVP_sha256() (OpenSSL 3) every init and
+// re-init fetches the algorithm again (the provider store's lock, name
+// compares), which cost about as much as hashing a short message.
 const EVP_MD* sha256_md() {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  static const EVP_MD* md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // held for the process
+    return fetched != nullptr ? fetched : EVP_sha256();
+  }();
+#else
   static const EVP_MD* md = EVP_sha256();
+#endif
   return md;
 }
 }  // namespace

@@ -853,7 +853,12 @@ std::string_view role_json_name(Role role) { return enum_name(role); }
 Result<ParsedCommand> parse_command_json(std::string_view text) {
   ACCT_RETURN_IF_ERROR(check_text(text));
   json::error_code ec;
-  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec, {}, parse_options());
+  // The tree lives only until the command is read out of it (into std types):
+  // an arena on the stack instead of an allocation per value and key (a larger
+  // command spills over to the heap, freed with the arena).
+  unsigned char arena_buffer[4096];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec, &arena, parse_options());
   if (ec) return invalid_argument("malformed JSON: " + ec.message());  // not reached: check_text parsed it
   if (!doc.is_object()) return wrong_type(doc, "an object", "");
   json::object& obj = doc.get_object();

@@ -320,6 +320,26 @@ TEST(CommandJson, ExactlyTheLimitIsAccepted) {
   EXPECT_FALSE(parse_command_json(text + " ").is_ok());
 }
 
+TEST(CommandJson, ACommandLargerThanTheParseArenaIsReadWhole) {
+  // parse_command_json reads the tree in a 4 KiB arena on the stack; a larger
+  // command spills over to the heap and must come out the same.
+  std::string ids;
+  for (int i = 0; i < 1000; ++i) {
+    ids += i == 0 ? "\"offer-" : ",\"offer-";
+    ids += std::to_string(i);
+    ids += '"';
+  }
+  const std::string text = R"({"type":"ReorderPins","command_id":")" + std::string(kCommandId) +
+                           R"(","partner_id":")" + kPartner + R"(","offer_ids":[)" + ids + "]}";
+  ASSERT_GT(text.size(), 4096u);
+  auto parsed = parse_command_json(text);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  const auto& reorder = std::get<ReorderPins>(parsed->command);
+  ASSERT_EQ(reorder.offer_ids.size(), 1000u);
+  EXPECT_EQ(reorder.offer_ids.front(), "offer-0");
+  EXPECT_EQ(reorder.offer_ids.back(), "offer-999");
+}
+
 TEST(CommandJson, NestingUpToTheLimitReachesTheShapeCheck) {
   // 32 levels is allowed by the syntax check; the reader then refuses the shape.
   std::string text = R"({"type":"ReorderPins","command_id":")" + std::string(kCommandId) + R"(","partner_id":")" +

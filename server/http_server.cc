@@ -260,14 +260,14 @@ class HttpServer::StreamSession final : public HttpServer::Session,
     // may be gone, and the connection is closing anyway.
     ReplyFn reply = [self, replied, gate = server_.job_gate_](ApiReply r) {
       if (replied->exchange(true)) return spdlog::error("http: a second reply to one request was dropped");
-      std::lock_guard lock(gate->mu);
+      std::shared_lock lock(gate->mu);
       if (!gate->open) return;
       net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
         self->respond(self->fitted(std::move(r)));
       });
     };
     JobRunner run_on = [gate = server_.job_gate_, strand = stream_.get_executor()](std::function<void()> job) {
-      std::unique_lock lock(gate->mu);
+      std::shared_lock lock(gate->mu);
       if (gate->open) {
         net::post(strand, std::move(job));
         return;

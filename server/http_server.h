@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,9 +125,12 @@ class HttpServer {
   // on the network threads while the gate is open (start to stop); then on
   // the caller's thread, and its answer is dropped (a log's writer finishing
   // a command after the server stopped must not post into a dead
-  // io_context). Shared: the log may outlive the server.
+  // io_context). Shared: the log may outlive the server. Posters share the
+  // lock (every answer and every hand-off takes it: an exclusive mutex made
+  // the network threads and the log's writer wait for each other); only
+  // stop() takes it alone.
   struct JobGate {
-    std::mutex mu;
+    std::shared_mutex mu;
     bool open = false;
   };
   std::shared_ptr<JobGate> job_gate_ = std::make_shared<JobGate>();

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "server/http_server.h"
 #include "server/testing/http_test_client.h"
@@ -86,6 +89,46 @@ TEST_F(FastPath, AThrowingFastPathIsAnsweredOnce500AndTheServerServesOn) {
   EXPECT_EQ(r.status, 500u) << r.body;
   EXPECT_NE(r.body.find("internal error"), std::string::npos) << r.body;
   EXPECT_EQ(get("/fast").status, 200u);
+}
+
+// The job gate (read-shared by every hand-off and answer): once stop() closed
+// it, a command still in flight runs its later work where it finishes and its
+// answer is dropped, with nothing posted into the stopped io_context.
+TEST_F(FastPath, AfterStopLaterWorkRunsOnTheCallersThreadAndTheAnswerIsDropped) {
+  std::mutex mu;
+  std::condition_variable arrived;
+  JobRunner held_run_on;
+  ReplyFn held_reply;
+  router_.add(
+      http::verb::get, "/held", [](const ApiRequest&) { return text("\"from a worker\""); },
+      [&](const ApiRequest&, const JobRunner& run_on, ReplyFn reply) {
+        std::lock_guard lock(mu);
+        held_run_on = run_on;
+        held_reply = std::move(reply);
+        arrived.notify_all();
+        return true;
+      });
+  start(16);
+  Reply answer;
+  std::thread client([&] { answer = get("/held"); });
+  bool held = false;
+  {
+    std::unique_lock lock(mu);
+    held = arrived.wait_for(lock, std::chrono::seconds(30), [&] { return held_reply != nullptr; });
+  }
+  EXPECT_TRUE(held);
+  server_->stop(std::chrono::milliseconds(0));  // the request is still in flight
+  if (held) {
+    std::thread::id ran_on;
+    held_run_on([&] { ran_on = std::this_thread::get_id(); });
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    held_reply(text("\"too late\""));  // dropped
+  }
+  held_run_on = nullptr;
+  held_reply = nullptr;  // the session it holds goes before the io_context
+  server_.reset();       // closes the connection: the client's read ends
+  client.join();
+  EXPECT_EQ(answer.status, 0u) << answer.body;
 }
 
 }  // namespace
