@@ -649,9 +649,33 @@ void ViewSet::run() {
     }
     if (!progressed || !s.is_ok()) {
       // Sleep until the next commit, at most one poll interval.
-      log_.wait_for(GlobalPosition(log_.head().value() + 1), std::chrono::steady_clock::now() + options_.poll);
+      const bool committed =
+          log_.wait_for(GlobalPosition(log_.head().value() + 1), std::chrono::steady_clock::now() + options_.poll);
+      if (!committed || !s.is_ok()) continue;
+    }
+    if (const std::optional<GlobalPosition> until = gather_until()) {
+      // In slices of at most one poll interval, so that stop() stays prompt.
+      const auto deadline = std::chrono::steady_clock::now() + options_.live_gather;
+      for (auto now = std::chrono::steady_clock::now(); now < deadline && !stop_requested_.load();
+           now = std::chrono::steady_clock::now()) {
+        if (log_.wait_for(*until, std::min<std::chrono::steady_clock::time_point>(deadline, now + options_.poll))) break;
+      }
     }
   }
+}
+
+std::optional<GlobalPosition> ViewSet::gather_until() const {
+  if (options_.live_gather.count() == 0) return std::nullopt;
+  uint64_t behind = std::numeric_limits<uint64_t>::max();  // the live files' lowest position
+  for (const auto& slot : slots_) {
+    if (slot->is_building.load() || slot->build_requested.load()) return std::nullopt;
+    if (slot->serving.load()) behind = std::min(behind, slot->position.load());
+  }
+  // Catching up (a whole batch already waiting) or nothing live: no reason to wait.
+  if (behind == std::numeric_limits<uint64_t>::max() || behind + options_.batch_events <= log_.head().value()) {
+    return std::nullopt;
+  }
+  return GlobalPosition(behind + options_.batch_events);
 }
 
 Status ViewSet::start() {

@@ -175,6 +175,25 @@ TEST(ViewSet, WaitForGivesNotYetWhenThePositionIsNotReachedInTime) {
   EXPECT_EQ(views->wait_for("nope", at_now, std::chrono::steady_clock::now()).code(), StatusCode::kNotFound);
 }
 
+// Commits that come one after another are applied together once the runner
+// has let them gather (live_gather): one live transaction per view for 20
+// commands, where applying each commit as it is seen takes about 20. The
+// gather here (5 s) is far longer than 20 commands take; the test lasts that long.
+TEST(ViewSet, CommitsComingTogetherShareOneLiveTransaction) {
+  Scenario s;
+  ViewSetOptions options;
+  options.live_gather = std::chrono::seconds(5);
+  auto views = s.w.open_views(options);
+  ASSERT_TRUE(views->start().is_ok());
+  ASSERT_TRUE(views->wait_for("directory", s.w.log->head(), std::chrono::steady_clock::now() + kGenerous).is_ok());
+  const uint64_t batches_before = views->status("directory")->batches;
+  s.more(20);
+  ASSERT_TRUE(views->wait_for("directory", s.w.log->head(), std::chrono::steady_clock::now() + kGenerous).is_ok());
+  // One, or two if the runner stepped on the first commit before it gathered.
+  EXPECT_LE(views->status("directory")->batches - batches_before, 2u);
+  EXPECT_TRUE(views->stop().is_ok());
+}
+
 ViewSetOptions with_version(std::string_view name, int version) {
   ViewSetOptions options;
   for (ProjectionDefinition d : builtin_projections()) {
