@@ -27,7 +27,7 @@ struct AuditScenario {
     const Principal fabrikam_admin = w.user(fabrikam.admin);
     sam = w.create_user(contoso_admin, contoso.partner, "sam@contoso.com", {Role::kSalesAgent});
     w.create_user(fabrikam_admin, fabrikam.partner, "kim@fabrikam.com", {Role::kHelpdeskAgent});
-    w.must_execute(contoso_admin, AssignRole{contoso.partner, sam, Role::kHelpdeskAgent}, "assign");
+    w.must_execute(contoso_admin, RemoveRole{contoso.partner, sam, Role::kSalesAgent}, "remove");
     w.must_execute(contoso_admin, DeactivateUser{contoso.partner, sam}, "deactivate");
     w.clock.set(plus_days(w.clock.now(), kRestoreWindowDays + 1));
     w.must_execute(contoso_admin, PurgeUser{contoso.partner, sam}, "purge");
