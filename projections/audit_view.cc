@@ -122,21 +122,13 @@ std::vector<std::string> AuditView::schema() const {
   return {
       "CREATE TABLE audit_partner(partner_key INTEGER PRIMARY KEY, partner_id TEXT NOT NULL UNIQUE)",
       // One row per event of a partner's streams: where to find it in the log
-      // (the entry is read from there), and what the queries select on.
-      "CREATE TABLE audit_event(position INTEGER PRIMARY KEY, partner_key INTEGER NOT NULL, "
-      "recorded_at INTEGER NOT NULL)",
+      // (the entry is read from there). Both queries read one range of the key
+      // (a partner's positions) and filter on recorded_at in the row: no index.
+      "CREATE TABLE audit_event(partner_key INTEGER NOT NULL, position INTEGER NOT NULL, "
+      "recorded_at INTEGER NOT NULL, PRIMARY KEY(partner_key, position)) WITHOUT ROWID",
       // Data subjects purged so far: their values read "erased" whatever the key store says.
       "CREATE TABLE erased_subject(subject TEXT PRIMARY KEY, erased_at INTEGER NOT NULL, "
       "position INTEGER NOT NULL) WITHOUT ROWID",
-  };
-}
-
-std::vector<std::string> AuditView::indexes() const {
-  return {
-      // Entries are (partner_key, position) and (partner_key, recorded_at, position):
-      // an index entry ends with the row's key.
-      "CREATE INDEX audit_event_by_partner ON audit_event(partner_key)",
-      "CREATE INDEX audit_event_by_time ON audit_event(partner_key, recorded_at)",
   };
 }
 
@@ -169,9 +161,9 @@ Status AuditView::prepare(Db& db) {
   if (!select) return select.status();
   auto insert_partner = db.prepare("INSERT INTO audit_partner(partner_id) VALUES (?1)");
   if (!insert_partner) return insert_partner.status();
-  auto insert = db.prepare("INSERT INTO audit_event(position, partner_key, recorded_at) VALUES (?1, ?2, ?3)");
+  auto insert = db.prepare("INSERT INTO audit_event(partner_key, position, recorded_at) VALUES (?1, ?2, ?3)");
   if (!insert) return insert.status();
-  std::string many = "INSERT INTO audit_event(position, partner_key, recorded_at) VALUES (?, ?, ?)";
+  std::string many = "INSERT INTO audit_event(partner_key, position, recorded_at) VALUES (?, ?, ?)";
   for (size_t i = 1; i < kRowsPerInsert; ++i) many += ", (?, ?, ?)";
   auto insert_many = db.prepare(many);
   if (!insert_many) return insert_many.status();
@@ -188,34 +180,44 @@ Status AuditView::prepare(Db& db) {
 
 void AuditView::abort_batch() {
   partners_.clear();
-  pending_.clear();
+  held_.clear();
+  held_rows_ = 0;
 }
 
 Status AuditView::begin_build() {
   whole_build_ = true;
-  pending_.reserve(kRowsPerInsert);
   return Status::ok();
 }
 
-Status AuditView::insert_pending() {
-  if (pending_.size() == kRowsPerInsert) {
+Status AuditView::write_held() {
+  std::array<int64_t, 3> rows[kRowsPerInsert];
+  size_t n = 0;
+  auto write = [&](Statement& s, size_t first, size_t count) {
     int p = 1;
-    for (const auto& row : pending_) {
-      for (int64_t v : row) insert_events_->bind_int(p++, v);
+    for (size_t i = first; i < first + count; ++i) {
+      for (int64_t v : rows[i]) s.bind_int(p++, v);
     }
-    ACCT_RETURN_IF_ERROR(insert_events_->run());
-  } else {
-    for (const auto& row : pending_) {
-      insert_event_->bind_int(1, row[0]).bind_int(2, row[1]).bind_int(3, row[2]);
-      ACCT_RETURN_IF_ERROR(insert_event_->run());
+    return s.run();
+  };
+  for (size_t k = 0; k < held_.size(); ++k) {
+    for (const auto& [position, recorded_at] : held_[k]) {
+      rows[n++] = {static_cast<int64_t>(k) + 1, position, recorded_at};
+      if (n == kRowsPerInsert) {
+        ACCT_RETURN_IF_ERROR(write(*insert_events_, 0, n));
+        n = 0;
+      }
     }
   }
-  pending_.clear();
+  for (size_t i = 0; i < n; ++i) ACCT_RETURN_IF_ERROR(write(*insert_event_, i, 1));
+  held_.clear();
+  held_rows_ = 0;
   return Status::ok();
 }
 
-// The batch's last rows go in before its checkpoint (and a build's before its seal).
-Status AuditView::finish_batch() { return insert_pending(); }
+// Past its bound, a build writes what it holds (a sorted run per partner) and goes on.
+Status AuditView::finish_batch() { return held_rows_ >= rows_held_ ? write_held() : Status::ok(); }
+
+Status AuditView::finish_build() { return write_held(); }
 
 Status AuditView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();
@@ -224,12 +226,13 @@ Status AuditView::apply(const ViewEvent& event) {
   if (!partner) return partner.status();
   const auto position = static_cast<int64_t>(r.position.value());
   if (whole_build_) {
-    // Rows come in position order: written kRowsPerInsert at a time.
-    ++events_built_;
-    pending_.push_back({position, *partner, r.recorded_at.micros});
-    if (pending_.size() == kRowsPerInsert) ACCT_RETURN_IF_ERROR(insert_pending());
+    // Keys are 1, 2, ... in order of first appearance.
+    const auto k = static_cast<size_t>(*partner - 1);
+    if (k >= held_.size()) held_.resize(k + 1);
+    held_[k].push_back({position, r.recorded_at.micros});
+    ++held_rows_;
   } else {
-    insert_event_->bind_int(1, position).bind_int(2, *partner).bind_time(3, r.recorded_at);
+    insert_event_->bind_int(1, *partner).bind_int(2, position).bind_time(3, r.recorded_at);
     ACCT_RETURN_IF_ERROR(insert_event_->run());
   }
   if (r.type == UserPurged::kType) {

@@ -56,17 +56,24 @@ inline constexpr size_t kMaxAuditPage = 1000;
 class AuditView final : public Projection {
  public:
   static constexpr std::string_view kName = "audit";
-  static constexpr int kVersion = 2;  // 2: positions only, entries read from the log
+  // 2: positions only, entries read from the log. 3: audit_event keyed by
+  // (partner_key, position), WITHOUT ROWID, no secondary index; a build holds
+  // its rows in memory and writes them in key order at its end.
+  static constexpr int kVersion = 3;
+
+  // A build holds at most about `rows_held_by_a_build` rows before it writes
+  // them (tests make it small to exercise the writes during the build).
+  explicit AuditView(size_t rows_held_by_a_build = kRowsHeldByABuild) : rows_held_(rows_held_by_a_build) {}
 
   std::string_view name() const override { return kName; }
   int version() const override { return kVersion; }
   std::vector<std::string> schema() const override;
-  std::vector<std::string> indexes() const override;
   Status prepare(Db& db) override;
   Status apply(const ViewEvent& event) override;
   Status begin_build() override;
   Status finish_batch() override;
-  uint64_t build_seal_rows() const override { return events_built_ * 2; }  // two indexes
+  Status finish_build() override;
+  uint64_t build_seal_rows() const override { return held_rows_; }
   void abort_batch() override;
 
   // Events of the partner with position >= from, at most `limit` (<= kMaxAuditPage),
@@ -78,14 +85,22 @@ class AuditView final : public Projection {
                                    Timestamp from_time, Timestamp to_time, GlobalPosition from, size_t limit);
 
  private:
-  // Rows written per INSERT during a build (a statement's overhead, shared).
+  // Rows written per INSERT by a build (a statement's overhead, shared).
   static constexpr size_t kRowsPerInsert = 64;
-  Status insert_pending();
+  // 16 bytes a row (more while a partner's vector has room to grow): 64 MiB
+  // for 2^22 rows, a quarter of what a RowCache may hold.
+  static constexpr size_t kRowsHeldByABuild = size_t{1} << 22;
+  // Writes the rows a build holds, partner by partner (key order: every
+  // B-tree page is filled once, no sort), and forgets them.
+  Status write_held();
 
+  const size_t rows_held_;
   bool whole_build_ = false;
-  uint64_t events_built_ = 0;  // rows of a build so far (each in both indexes at the seal)
-  // A build's rows not written yet: (position, partner_key, recorded_at), fewer than kRowsPerInsert.
-  std::vector<std::array<int64_t, 3>> pending_;
+  // During a build from position 0 (nothing reads the file before it is
+  // sealed): its audit_event rows, (position, recorded_at) by partner_key - 1,
+  // each partner's in position order as they came.
+  std::vector<std::vector<std::array<int64_t, 2>>> held_;
+  uint64_t held_rows_ = 0;
   // Partners are stored once each and referred to by a small integer key,
   // assigned in order of first appearance (so a rebuilt file assigns the same
   // keys). The map caches them across batches; a rolled-back batch empties

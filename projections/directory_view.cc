@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "projections/bulk_insert.h"
 #include "projections/row_cache.h"
 #include "projections/view_codec.h"
 
@@ -162,6 +163,12 @@ Status DirectoryView::prepare(Db& db) {
       "created_at = ?9, changed_at = ?11, changed_position = ?12, deactivated_at = ?13, must_change_password = ?14, "
       "roles = ?15 WHERE user_id = ?1");
   if (!update) return update.status();
+  std::string head = "INSERT INTO directory_user(";
+  head += kRowColumns;
+  head += ")";
+  auto insert_many = db.prepare(multi_row_insert(head, 15, kRowsPerBulkInsert));
+  if (!insert_many) return insert_many.status();
+  insert_many_ = std::move(*insert_many);
   select_ = std::move(*select);
   insert_ = std::move(*insert);
   update_ = std::move(*update);
@@ -215,32 +222,40 @@ DirectoryView::Row& DirectoryView::insert(std::string_view user) {
 }
 
 Status DirectoryView::flush() {
-  std::vector<std::pair<const std::string*, const Row*>> dirty;
+  using Dirty = std::pair<const std::string*, const Row*>;
+  std::vector<Dirty> dirty;
   dirty.reserve(rows_.size());
   for (const auto& [key, row] : rows_) {
     if (row && row->dirty) dirty.emplace_back(&key, row.get());
   }
   std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  for (const auto& [key, row] : dirty) {
-    Statement& s = row->stored ? *update_ : *insert_;
-    s.bind_text_unowned(1, *key);
-    if (!row->stored) s.bind_text_unowned(2, row->partner_id).bind_int(10, row->created_position);
-    s.bind_text_unowned(3, directory_status_name(row->status));
-    bind_optional(s, 4, row->first_name);
-    bind_optional(s, 5, row->last_name);
-    bind_optional(s, 6, row->email);
-    bind_optional(s, 7, row->phone);
-    s.bind_int(8, row->erased ? 1 : 0)
-        .bind_int(9, row->created_at)
-        .bind_int(11, row->changed_at)
-        .bind_int(12, row->changed_position);
+  // New rows first (a build's are all new), several to an INSERT; then the updates. Each in key order.
+  auto updates = std::stable_partition(dirty.begin(), dirty.end(), [](const Dirty& d) { return !d.second->stored; });
+  // Binds the row's columns of kRowColumns from parameter p on (p + 1 and p + 9 only for an INSERT).
+  auto bind = [](Statement& s, int p, const Dirty& d) {
+    const auto& [key, row] = d;
+    s.bind_text_unowned(p, *key);
+    if (!row->stored) s.bind_text_unowned(p + 1, row->partner_id).bind_int(p + 9, row->created_position);
+    s.bind_text_unowned(p + 2, directory_status_name(row->status));
+    bind_optional(s, p + 3, row->first_name);
+    bind_optional(s, p + 4, row->last_name);
+    bind_optional(s, p + 5, row->email);
+    bind_optional(s, p + 6, row->phone);
+    s.bind_int(p + 7, row->erased ? 1 : 0)
+        .bind_int(p + 8, row->created_at)
+        .bind_int(p + 10, row->changed_at)
+        .bind_int(p + 11, row->changed_position);
     if (row->deactivated_at) {
-      s.bind_int(13, *row->deactivated_at);
+      s.bind_int(p + 12, *row->deactivated_at);
     } else {
-      s.bind_null(13);
+      s.bind_null(p + 12);
     }
-    s.bind_int(14, row->must_change_password ? 1 : 0).bind_text(15, role_bits_text(row->roles));
-    ACCT_RETURN_IF_ERROR(s.run());
+    s.bind_int(p + 13, row->must_change_password ? 1 : 0).bind_text(p + 14, role_bits_text(row->roles));
+  };
+  ACCT_RETURN_IF_ERROR(insert_rows(*insert_many_, *insert_, 15, dirty.begin(), updates, bind));
+  for (auto it = updates; it != dirty.end(); ++it) {
+    bind(*update_, 1, *it);
+    ACCT_RETURN_IF_ERROR(update_->run());
   }
   rows_.clear();
   return Status::ok();

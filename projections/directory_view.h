@@ -103,7 +103,7 @@ class DirectoryView final : public Projection {
   };
   // A batch-local write-back cache of rows by user id (a build keeps it across batches).
   std::unordered_map<std::string, std::unique_ptr<Row>, KeyHash, std::equal_to<>> rows_;
-  std::unique_ptr<Statement> select_, insert_, update_;
+  std::unique_ptr<Statement> select_, insert_, insert_many_, update_;  // insert_many_: projections/bulk_insert.h
   bool whole_build_ = false;  // the cache lives across batches (a build from position 0)
 };
 

@@ -114,11 +114,12 @@ Status ListingsView::run(std::string_view key, const std::function<void(Statemen
 
 Status ListingsView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();
-  if (auto partner = partner_of_stream(r.stream)) {
-    if (r.type != PartnerEnrolled::kType && r.type != PartnerSuspended::kType &&
-        r.type != PartnerReinstated::kType) {
-      return Status::ok();  // the only partner events a listing shows
-    }
+  // The type before the stream's id: parsing the partner id of every partner
+  // event was a fifth of this view's apply in a build.
+  const bool partner_event =
+      r.type == PartnerEnrolled::kType || r.type == PartnerSuspended::kType || r.type == PartnerReinstated::kType;
+  if (r.stream.starts_with("partner-") && !partner_event) return Status::ok();  // none a listing shows
+  if (auto partner = partner_event ? partner_of_stream(r.stream) : std::nullopt) {
     auto decoded = event.decoded();
     if (!decoded) return decoded.status();
     if (*decoded == nullptr) return Status::ok();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "projections/bulk_insert.h"
 #include "projections/pricing_view.h"
 #include "projections/view_codec.h"
 #include "schema/enum_names.h"
@@ -37,6 +38,13 @@ const std::pair<std::string_view, std::string_view> kStatements[] = {
     {"purge_read", "DELETE FROM notification_read WHERE user_id = ?1"},
     {"purge_up_to", "DELETE FROM notification_read_up_to WHERE user_id = ?1"},
     {"purge_user", "DELETE FROM notification_user WHERE user_id = ?1"},
+};
+
+// The audience tables' inserts of several rows, "<statement>_many".
+const std::pair<std::string_view, std::string_view> kBulkInserts[] = {
+    {"add_user_many", "INSERT OR REPLACE INTO notification_for_user(user_id, position, kind, at, details)"},
+    {"add_partner_many", "INSERT OR REPLACE INTO notification_for_partner(partner_id, position, kind, at, details)"},
+    {"add_market_many", "INSERT OR REPLACE INTO notification_for_market(market, position, kind, at, details)"},
 };
 
 // An id's 16 bytes as a blob.
@@ -142,6 +150,12 @@ Status NotificationsView::prepare(Db& db) {
     if (!s) return s.status();
     statements_[std::string(key)] = std::move(*s);
   }
+  // A build writes the rows it held several to a statement (projections/bulk_insert.h).
+  for (const auto& [key, head] : kBulkInserts) {
+    auto s = db.prepare(multi_row_insert(head, 5, kRowsPerBulkInsert));
+    if (!s) return s.status();
+    statements_[std::string(key)] = std::move(*s);
+  }
   return Status::ok();
 }
 
@@ -194,18 +208,26 @@ Status NotificationsView::flush_build() {
     if (a->market != b->market) return a->market < b->market;
     return a->position < b->position;
   });
-  Statement* add[] = {statements_.find("add_user")->second.get(), statements_.find("add_partner")->second.get(),
-                      statements_.find("add_market")->second.get()};
-  for (const BuiltRow* r : rows) {
-    Statement& s = *add[static_cast<size_t>(r->audience)];
-    // The rows outlive each run(): bound without copies.
-    if (r->audience == Audience::kMarket) {
-      s.bind_text_unowned(1, r->market);
-    } else {
-      s.bind_blob_unowned(1, key_blob(r->id));
-    }
-    s.bind_int(2, r->position).bind_text_unowned(3, r->kind).bind_int(4, r->at).bind_text_unowned(5, r->details);
-    ACCT_RETURN_IF_ERROR(s.run());
+  // Each audience's rows are one run of the sorted rows.
+  const char* const names[] = {"add_user", "add_partner", "add_market"};
+  auto first = rows.begin();
+  for (size_t a = 0; a < std::size(names); ++a) {
+    auto last = std::find_if(first, rows.end(), [a](const BuiltRow* r) { return static_cast<size_t>(r->audience) != a; });
+    const std::string name = names[a];
+    ACCT_RETURN_IF_ERROR(insert_rows(*statements_.find(name + "_many")->second, *statements_.find(name)->second, 5,
+                                     first, last, [](Statement& s, int p, const BuiltRow* r) {
+                                       // The rows outlive each run(): bound without copies.
+                                       if (r->audience == Audience::kMarket) {
+                                         s.bind_text_unowned(p, r->market);
+                                       } else {
+                                         s.bind_blob_unowned(p, key_blob(r->id));
+                                       }
+                                       s.bind_int(p + 1, r->position)
+                                           .bind_text_unowned(p + 2, r->kind)
+                                           .bind_int(p + 3, r->at)
+                                           .bind_text_unowned(p + 4, r->details);
+                                     }));
+    first = last;
   }
   std::vector<std::pair<const Key*, const BuiltUser*>> users;
   users.reserve(built_users_.size());

@@ -45,6 +45,13 @@ class ViewEvent {
   // The first call decodes; the runner makes it before handing the batch to
   // several threads, after which calls only read.
   Result<const DomainEvent*> decoded() const;
+  // Frees the decoded event (a later decoded() decodes again): the runner
+  // frees a batch's on its threads, not one by one on its own.
+  void forget_decoded() const {
+    event_.reset();
+    error_ = Status::ok();
+    tried_ = false;
+  }
 
  private:
   const RecordedEvent& record_;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <barrier>
 #include <functional>
 #include <limits>
 
@@ -35,6 +36,17 @@ void in_parallel(size_t threads, const std::function<void(size_t worker)>& work)
   for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work, t);
   work(0);
   for (std::thread& h : helpers) h.join();
+}
+
+// Runs fn(i) for every i < n, in runs of consecutive indexes taken from `next`
+// by each thread that calls it: neighbouring events share cache lines, which a
+// stride (every other event to each thread) has both threads write.
+template <class Fn>
+void for_each_run(std::atomic<size_t>& next, size_t n, Fn fn) {
+  constexpr size_t kRun = 256;
+  for (size_t first = next.fetch_add(kRun); first < n; first = next.fetch_add(kRun)) {
+    for (size_t i = first; i < std::min(n, first + kRun); ++i) fn(i);
+  }
 }
 
 }  // namespace
@@ -427,11 +439,13 @@ std::vector<Result<uint64_t>> ViewSet::apply_to(const std::vector<ViewFile*>& fi
     for (size_t i = 0; i < files.size(); ++i) results[i] = files[i]->apply(events);
     return results;
   }
-  // Decode every event once, in slices, each thread with the cipher installed;
-  // afterwards decoded() only reads, so the views can share the batch.
-  in_parallel(threads, [&](size_t worker) {
+  // Decode every event once, in runs of consecutive events taken in turn, each
+  // thread with the cipher installed; afterwards decoded() only reads, so the
+  // views can share the batch.
+  std::atomic<size_t> next_run{0};
+  in_parallel(threads, [&](size_t) {
     PersonalDataScope scope(cipher_);
-    for (size_t i = worker; i < events.size(); i += threads) events[i].decoded().status().ignore();
+    for_each_run(next_run, events.size(), [&](size_t i) { events[i].decoded().status().ignore(); });
   });
   // Longest first, by each file's cost in its last batch (a view's share of a
   // batch changes little from one to the next), so that the last file to
@@ -443,8 +457,14 @@ std::vector<Result<uint64_t>> ViewSet::apply_to(const std::vector<ViewFile*>& fi
     return files[a]->last_apply_seconds() > files[b]->last_apply_seconds();
   });
   std::atomic<size_t> next{0};
+  std::barrier next_free(static_cast<std::ptrdiff_t>(threads));  // no view reads the batch any more
+  std::atomic<size_t> next_forget{0};
   in_parallel(threads, [&](size_t) {
     for (size_t k = next++; k < files.size(); k = next++) results[order[k]] = files[order[k]]->apply(events);
+    // Then the threads free the decoded events: a build's batch holds 65536,
+    // and freeing them on the runner alone was serial work.
+    next_free.arrive_and_wait();
+    for_each_run(next_forget, events.size(), [&](size_t i) { events[i].forget_decoded(); });
   });
   return results;
 }
