@@ -438,21 +438,24 @@ Status disk(const BenchOptions& o) {
   Workspace ws(o, "disk");
   Env* env = posix_env();
   const std::string record(256, 'r');
-  {
-    auto file = env->new_writable_file(join_path(ws.dir(), "single"));
-    if (!file) return file.status();
-    const uint64_t n = o.events ? o.events : 3000;
-    Figure f{"disk", n, 0, {}, {{"records_per_fsync", 1}}};
+  // `syncs` writes of `batch`, each followed by an fdatasync, as one figure.
+  auto write_and_sync = [](WritableFile& file, const std::string& batch, uint64_t syncs, Figure f) -> Status {
     const auto start = Clock::now();
-    for (uint64_t i = 0; i < n; ++i) {
+    for (uint64_t i = 0; i < syncs; ++i) {
       const auto t0 = Clock::now();
-      ACCT_RETURN_IF_ERROR((*file)->append(record));
-      ACCT_RETURN_IF_ERROR((*file)->sync());
+      ACCT_RETURN_IF_ERROR(file.append(batch));
+      ACCT_RETURN_IF_ERROR(file.sync());
       f.latencies_us.push_back(micros_between(t0, Clock::now()));
     }
     f.seconds = seconds_since(start);
     print(f);
-    ACCT_RETURN_IF_ERROR((*file)->close());
+    return file.close();
+  };
+  const uint64_t n = o.events ? o.events : 3000;
+  {
+    auto file = env->new_writable_file(join_path(ws.dir(), "single"));
+    if (!file) return file.status();
+    ACCT_RETURN_IF_ERROR(write_and_sync(**file, record, n, Figure{"disk", n, 0, {}, {{"records_per_fsync", 1}}}));
   }
   {
     // The same, written over a zero-filled and synced file as the log's
@@ -462,38 +465,19 @@ Status disk(const BenchOptions& o) {
     if (!file) return file.status();
     auto* zero_filled = dynamic_cast<PreallocatingFile*>(file->get());
     if (zero_filled == nullptr) return Status(StatusCode::kInternal, "disk: the Env cannot zero-fill a file");
-    const uint64_t n = o.events ? o.events : 3000;
     ACCT_RETURN_IF_ERROR(zero_filled->preallocate(n * record.size()));
     ACCT_RETURN_IF_ERROR((*file)->sync());
-    Figure f{"disk_zero_filled", n, 0, {}, {{"records_per_fsync", 1}}};
-    const auto start = Clock::now();
-    for (uint64_t i = 0; i < n; ++i) {
-      const auto t0 = Clock::now();
-      ACCT_RETURN_IF_ERROR((*file)->append(record));
-      ACCT_RETURN_IF_ERROR((*file)->sync());
-      f.latencies_us.push_back(micros_between(t0, Clock::now()));
-    }
-    f.seconds = seconds_since(start);
-    print(f);
-    ACCT_RETURN_IF_ERROR((*file)->close());
+    ACCT_RETURN_IF_ERROR(
+        write_and_sync(**file, record, n, Figure{"disk_zero_filled", n, 0, {}, {{"records_per_fsync", 1}}}));
   }
   for (int group : {8, 64, 512}) {
     auto file = env->new_writable_file(join_path(ws.dir(), "group" + std::to_string(group)));
     if (!file) return file.status();
     const uint64_t syncs = o.events ? std::max<uint64_t>(o.events / group, 10) : 500;
-    Figure f{"disk", syncs * group, 0, {}, {{"records_per_fsync", group}}};
     std::string batch;
     for (int i = 0; i < group; ++i) batch += record;
-    const auto start = Clock::now();
-    for (uint64_t i = 0; i < syncs; ++i) {
-      const auto t0 = Clock::now();
-      ACCT_RETURN_IF_ERROR((*file)->append(batch));
-      ACCT_RETURN_IF_ERROR((*file)->sync());
-      f.latencies_us.push_back(micros_between(t0, Clock::now()));
-    }
-    f.seconds = seconds_since(start);
-    print(f);
-    ACCT_RETURN_IF_ERROR((*file)->close());
+    ACCT_RETURN_IF_ERROR(
+        write_and_sync(**file, batch, syncs, Figure{"disk", syncs * group, 0, {}, {{"records_per_fsync", group}}}));
   }
   return memory_bandwidth();
 }
