@@ -325,6 +325,24 @@ TEST_F(NotificationRoutes, TheStreamSendsANewNotificationToItsUserOnly) {
   EXPECT_EQ(op.status, 403u) << op.body;
 }
 
+// "From now on" is the log's head: a notification committed before the
+// subscription, which the view has not applied yet, is not news.
+TEST_F(NotificationRoutes, TheStreamStartsAtTheLogsHeadEvenWhenTheViewLags) {
+  ASSERT_TRUE(views_->stop().is_ok());  // the views fall behind the log
+  run(ada_, json::object{{"type", "AssignRole"}, {"partner_id", a_}, {"user_id", sam_id_}, {"role", "incentives_user"}});
+  SseClient sam(server_->port(), "/v1/me/notifications/subscribe", sam_);
+  sam.read_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
+  ASSERT_NE(sam.text().find("200"), std::string::npos) << sam.text();
+  ASSERT_TRUE(views_->start().is_ok());
+  run(operator_token_, json::object{{"type", "SuspendPartner"}, {"partner_id", a_}, {"reason", "abuse"}});
+  const std::string& got = sam.read_until(
+      [](const std::string& s) { return s.find("event: partner_suspended") != std::string::npos; });
+  ASSERT_NE(got.find("event: partner_suspended"), std::string::npos) << got;
+  EXPECT_EQ(got.find("event: role_assigned"), std::string::npos) << "committed before the subscription: " << got;
+  // It is in the feed all the same.
+  EXPECT_EQ(kinds(feed_json(sam_)).at(1), "role_assigned");
+}
+
 TEST_F(NotificationRoutes, TheStreamEndsWhenItsUserIsDeactivated) {
   SseClient sam(server_->port(), "/v1/me/notifications/subscribe", sam_);
   sam.read_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
