@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "schema/stream_names.h"
+
 namespace accountable {
 
 Timestamp SystemClock::now() const {
@@ -21,11 +23,11 @@ const StreamWrite* Decision::find(const std::string& stream) const {
   return nullptr;
 }
 
-std::string partner_stream(const PartnerId& id) { return "partner-" + id.to_string(); }
-std::string user_stream(const UserId& id) { return "user-" + id.to_string(); }
+std::string partner_stream(const PartnerId& id) { return std::string(kPartnerStreamPrefix) + id.to_string(); }
+std::string user_stream(const UserId& id) { return std::string(kUserStreamPrefix) + id.to_string(); }
 std::string business_profile_stream(const PartnerId& id, std::string_view region) {
-  return "bizprofile-" + id.to_string() + "-" + std::string(region);
+  return std::string(kBusinessProfileStreamPrefix) + id.to_string() + "-" + std::string(region);
 }
-std::string catalog_stream() { return "catalog"; }
+std::string catalog_stream() { return std::string(kCatalogStream); }
 
 }  // namespace accountable

@@ -85,7 +85,8 @@ struct Decision {
   const StreamWrite* find(const std::string& stream) const;
 };
 
-// Stream naming. Deterministic so that "one per X" is enforced by "no stream".
+// Stream naming (spelled in schema/stream_names.h). Deterministic so that "one
+// per X" is enforced by "no stream".
 std::string partner_stream(const PartnerId& id);                                   // "partner-<uuid>"
 std::string user_stream(const UserId& id);                                         // "user-<uuid>"
 std::string business_profile_stream(const PartnerId& id, std::string_view region);  // "bizprofile-<uuid>-<region>"

@@ -2,30 +2,29 @@
 
 #include <boost/json.hpp>
 
+#include "schema/stream_names.h"
+
 namespace accountable {
 
 namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kPartnerPrefix = "partner-";
-constexpr std::string_view kUserPrefix = "user-";
-constexpr std::string_view kProfilePrefix = "bizprofile-";
 constexpr size_t kUuidLength = 36;
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 std::optional<UserId> user_of(std::string_view stream) {
-  if (!starts_with(stream, kUserPrefix)) return std::nullopt;
-  auto id = UserId::parse(stream.substr(kUserPrefix.size()));
+  if (!starts_with(stream, kUserStreamPrefix)) return std::nullopt;
+  auto id = UserId::parse(stream.substr(kUserStreamPrefix.size()));
   if (!id) return std::nullopt;
   return *id;
 }
 
 // "bizprofile-<partner uuid>-<region>" -> region.
 std::optional<std::string> region_of(std::string_view stream) {
-  if (!starts_with(stream, kProfilePrefix)) return std::nullopt;
-  std::string_view rest = stream.substr(kProfilePrefix.size());
+  if (!starts_with(stream, kBusinessProfileStreamPrefix)) return std::nullopt;
+  std::string_view rest = stream.substr(kBusinessProfileStreamPrefix.size());
   if (rest.size() < kUuidLength + 2 || rest[kUuidLength] != '-') return std::nullopt;
   return std::string(rest.substr(kUuidLength + 1));
 }
@@ -38,7 +37,7 @@ Status at_position(const PartnerEvent& e, const Status& s) {
 // The JSON of the aggregate an event's stream holds; an empty object while the
 // stream has no events, so that its first event shows every field as new.
 json::value stream_json(const PartnerStates& s, const std::string& stream) {
-  if (starts_with(stream, kPartnerPrefix)) return s.partner ? json::value(state_to_json(*s.partner)) : json::object();
+  if (starts_with(stream, kPartnerStreamPrefix)) return s.partner ? json::value(state_to_json(*s.partner)) : json::object();
   if (auto user = user_of(stream)) {
     auto it = s.users.find(*user);
     return it == s.users.end() ? json::value(json::object()) : json::value(state_to_json(it->second));
@@ -131,7 +130,7 @@ Status ErasingCipher::erase(const std::string& subject) {
 Status apply_partner_event(PartnerStates* states, const PartnerEvent& e) {
   auto decoded = decode_event(e.type, e.schema_version, e.payload);
   if (!decoded) return at_position(e, decoded.status());
-  if (starts_with(e.stream, kPartnerPrefix)) {
+  if (starts_with(e.stream, kPartnerStreamPrefix)) {
     if (!states->partner) states->partner = PartnerState{};
     *states->partner = evolve(std::move(*states->partner), *decoded);
   } else if (auto user = user_of(e.stream)) {

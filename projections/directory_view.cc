@@ -6,6 +6,7 @@
 #include "projections/bulk_insert.h"
 #include "projections/row_cache.h"
 #include "projections/view_codec.h"
+#include "schema/stream_names.h"
 
 namespace accountable {
 
@@ -281,7 +282,7 @@ Status DirectoryView::finish_build() { return flush(); }
 
 Status DirectoryView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();
-  auto user_text = uuid_after(r.stream, "user-");
+  auto user_text = uuid_after(r.stream, kUserStreamPrefix);
   if (!user_text) return Status::ok();
   const std::string_view user = *user_text;  // no copy: most events only look their user up
   const auto position = static_cast<int64_t>(r.position.value());

@@ -5,6 +5,7 @@
 
 #include "projections/row_cache.h"
 #include "projections/view_codec.h"
+#include "schema/stream_names.h"
 
 namespace accountable {
 
@@ -118,7 +119,7 @@ Status ListingsView::apply(const ViewEvent& event) {
   // event was a fifth of this view's apply in a build.
   const bool partner_event =
       r.type == PartnerEnrolled::kType || r.type == PartnerSuspended::kType || r.type == PartnerReinstated::kType;
-  if (r.stream.starts_with("partner-") && !partner_event) return Status::ok();  // none a listing shows
+  if (r.stream.starts_with(kPartnerStreamPrefix) && !partner_event) return Status::ok();  // none a listing shows
   if (auto partner = partner_event ? partner_of_stream(r.stream) : std::nullopt) {
     auto decoded = event.decoded();
     if (!decoded) return decoded.status();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "projections/view_codec.h"
+#include "schema/stream_names.h"
 
 namespace accountable {
 
@@ -274,7 +275,8 @@ Status ProfileView::run(std::string_view key, const std::function<void(Statement
 
 Status ProfileView::apply(const ViewEvent& event) {
   const RecordedEvent& r = event.record();
-  if (auto partner = uuid_after(r.stream, "partner-"); partner && r.stream.size() == 8 + partner->size()) {
+  if (auto partner = uuid_after(r.stream, kPartnerStreamPrefix);
+      partner && r.stream.size() == kPartnerStreamPrefix.size() + partner->size()) {
     auto decoded = event.decoded();
     if (!decoded) return decoded.status();
     return apply_partner(event, std::string(*partner), *decoded);

@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <utility>
 
+#include "schema/stream_names.h"
+
 namespace accountable {
 
 namespace json = boost::json;
@@ -168,19 +170,18 @@ std::optional<std::string_view> uuid_after(std::string_view stream, std::string_
 }
 
 std::optional<PartnerId> partner_of_stream(std::string_view stream) {
-  if (stream.size() != 8 + kUuidLength) return std::nullopt;
-  return id_after<PartnerId>(stream, "partner-");
+  if (stream.size() != kPartnerStreamPrefix.size() + kUuidLength) return std::nullopt;
+  return id_after<PartnerId>(stream, kPartnerStreamPrefix);
 }
 
 std::optional<UserId> user_of_stream(std::string_view stream) {
-  if (stream.size() != 5 + kUuidLength) return std::nullopt;
-  return id_after<UserId>(stream, "user-");
+  if (stream.size() != kUserStreamPrefix.size() + kUuidLength) return std::nullopt;
+  return id_after<UserId>(stream, kUserStreamPrefix);
 }
 
 std::optional<std::pair<PartnerId, std::string>> business_profile_of_stream(std::string_view stream) {
-  constexpr std::string_view kPrefix = "bizprofile-";
-  auto partner = id_after<PartnerId>(stream, kPrefix);
-  const size_t dash = kPrefix.size() + kUuidLength;
+  auto partner = id_after<PartnerId>(stream, kBusinessProfileStreamPrefix);
+  const size_t dash = kBusinessProfileStreamPrefix.size() + kUuidLength;
   if (!partner || stream.size() <= dash + 1 || stream[dash] != '-') return std::nullopt;
   return std::make_pair(*partner, std::string(stream.substr(dash + 1)));
 }
