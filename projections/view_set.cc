@@ -689,7 +689,8 @@ std::optional<GlobalPosition> ViewSet::gather_until() const {
   uint64_t behind = std::numeric_limits<uint64_t>::max();  // the live files' lowest position
   for (const auto& slot : slots_) {
     if (slot->is_building.load() || slot->build_requested.load()) return std::nullopt;
-    if (slot->serving.load()) behind = std::min(behind, slot->position.load());
+    // A view stopped by an error stays behind for good: it must not set the pace.
+    if (slot->serving.load() && slot->error().is_ok()) behind = std::min(behind, slot->position.load());
   }
   // Catching up (a whole batch already waiting) or nothing live: no reason to wait.
   if (behind == std::numeric_limits<uint64_t>::max() || behind + options_.batch_events <= log_.head().value()) {
