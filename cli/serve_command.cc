@@ -81,6 +81,9 @@ struct ServeArgs {
   size_t key_cache_subjects = KeyStore::kDefaultCachedSubjects;
   size_t credential_cache_entries = CredentialStore::kDefaultCachedCredentials;
   size_t state_cache_entries = 4096;
+  // How long the views' live runner lets commits gather before it applies
+  // them (docs/views.md, "The runner"; 0: at once).
+  uint32_t views_gather_us = 0;
   // The public directory's rate limit (docs/http-api.md).
   double directory_address_per_minute = 120;
   double directory_global_per_second = 200;
@@ -516,7 +519,9 @@ int serve(const ServeArgs& args) {
   int code = 0;
   StopViews stop_views{shards, &code};
   for (uint32_t s = 0; s < shard_count; ++s) {
-    auto views = ViewSet::open(shard_dir(s), shards[s].stack->log(), &shards[s].stack->cipher());
+    ViewSetOptions view_options;
+    view_options.live_gather = std::chrono::microseconds(args.views_gather_us);
+    auto views = ViewSet::open(shard_dir(s), shards[s].stack->log(), &shards[s].stack->cipher(), view_options);
     if (!views) {
       std::fprintf(stderr, "serve: views: %s\n", views.status().to_string().c_str());
       return 1;
@@ -802,6 +807,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--log-release-ms", args->log_release_ms,
                   "unmap the log's pages that reads mapped in, this often (they stay in the page cache; 0: never)")
+      ->capture_default_str();
+  cmd->add_option("--views-gather-us", args->views_gather_us,
+                  "let commits gather this long before the views apply them: fewer view transactions under "
+                  "load, a read without min_position sees a write that much later (0: apply at once)")
+      ->check(CLI::Range(uint32_t{0}, uint32_t{100'000}))
       ->capture_default_str();
   cmd->add_option("--key-cache-subjects", args->key_cache_subjects,
                   "data subjects whose key the key store holds in memory; the others are read from their file")

@@ -64,6 +64,7 @@ struct ViewSetOptions {
   // Off by default: clients that read right after a command without
   // min_position (the console's own tests did) see the older state more
   // often; 2 ms gave the fourth round's HTTP figures. Builds never wait.
+  // `acct serve --views-gather-us` sets it.
   std::chrono::microseconds live_gather{0};
   // Which views; empty: every built-in one (builtin_projections()).
   std::vector<ProjectionDefinition> views;
