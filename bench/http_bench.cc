@@ -151,8 +151,9 @@ Status http_workload(const BenchOptions& o) {
     ACCT_RETURN_IF_ERROR((*stack)->close());
   }
   ServeProcess server;
-  ACCT_RETURN_IF_ERROR(server.start({"serve", "--data", data_dir, "--listen", "127.0.0.1:0"}, ws.dir() + "/serve.log",
-                                   kServerStartLimit));
+  ACCT_RETURN_IF_ERROR(server.start({"serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--views-gather-us",
+                                    std::to_string(o.views_gather_us)},
+                                   ws.dir() + "/serve.log", kServerStartLimit));
 
   // One session per partner admin, shared by the partner's four connections.
   std::vector<std::string> tokens;
@@ -212,6 +213,7 @@ Status http_workload(const BenchOptions& o) {
     if (code != 200) refused += count;
   }
   f.extra.emplace_back("connections", kConnections);
+  f.extra.emplace_back("views_gather_us", o.views_gather_us);
   f.extra.emplace_back("partners", kPartners);
   f.extra.emplace_back("refused", static_cast<double>(refused));
   f.extra.emplace_back("network_errors", static_cast<double>(tally.network_errors));

@@ -22,6 +22,8 @@ struct BenchOptions {
   // W1..W3 with the checkpoint signer beside the log, as `acct serve` runs it
   // (its Merkle tree and signatures at the default cadence): "W1+tree" etc.
   bool signed_tree = false;
+  // The http workload's server with `acct serve --views-gather-us` (0: its default).
+  uint32_t views_gather_us = 0;
 };
 
 // `events` random payloads of `payload_bytes` in one commit to one stream, as

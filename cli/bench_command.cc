@@ -21,6 +21,10 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--events", options->events, "override the workload's event count (0: as defined)");
   cmd->add_flag("--json", *json, "print JSON lines (the only output format; accepted for scripts)");
   cmd->add_flag("--keep", options->keep_data, "keep each workload's folder afterwards");
+  cmd->add_option("--views-gather-us", options->views_gather_us,
+                  "the http workload's server runs with acct serve --views-gather-us this value")
+      ->check(CLI::Range(uint32_t{0}, uint32_t{100'000}))
+      ->capture_default_str();
   cmd->callback([options, json, exit_code] {
     (void)json;  // JSON is the only format; the flag is kept for scripts
     Status s = bench::run_workload(*options);
