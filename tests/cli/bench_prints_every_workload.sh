@@ -42,6 +42,11 @@ cat "$work/table.md"
 for w in W1 W2 W3 W4 W5 open memory commands views http; do
   grep -q "^| $w |" "$work/table.md" || { echo "table lacks $w"; exit 1; }
 done
+# Another system's line (bench/postgres-w2's) after ours is left out, not taken as our W2.
+printf '%s\n' '{"system":"postgresql","workload":"W2","events":1,"seconds":1,"events_per_s":1}' > "$work/pg.jsonl"
+"$root/bench/plot" "$work/out.jsonl" "$work/pg.jsonl" --out "$work/chart2.png" --table > "$work/table2.md" 2> "$work/plot2.err"
+cmp -s "$work/table.md" "$work/table2.md" || { echo "a postgresql line changed the table:"; diff "$work/table.md" "$work/table2.md"; exit 1; }
+grep -q "left out 1 line(s) of other systems" "$work/plot2.err" || { echo "plot did not say so: $(cat "$work/plot2.err")"; exit 1; }
 printf '%s\n' '{"workload":"W1","events_per_s":1}' '{"workload": broken' > "$work/bad.jsonl"
 if "$root/bench/plot" "$work/bad.jsonl" --out "$work/bad.png" 2> "$work/err.txt"; then
   echo "plot accepted a malformed line"; exit 1
