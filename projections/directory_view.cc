@@ -177,18 +177,8 @@ Status DirectoryView::prepare(Db& db) {
 }
 
 Result<DirectoryView::Row*> DirectoryView::find(std::string_view user) {
-  auto it = rows_.find(user);
-  if (it != rows_.end()) return it->second.get();
-  select_->bind_text(1, user);
-  auto found = select_->step();
-  if (!found) {
-    select_->reset();
-    return found.status();
-  }
-  std::unique_ptr<Row> row;
-  if (*found) {
-    const Statement& s = *select_;
-    row = std::make_unique<Row>();
+  return find_cached_or_stored(rows_, *select_, user, [](const Statement& s) {
+    auto row = std::make_unique<Row>();
     row->stored = true;
     row->partner_id = s.column_text(1);
     row->status = enum_from_name<DirectoryStatus>(s.column_text(2)).value_or(DirectoryStatus::kActive);
@@ -204,11 +194,8 @@ Result<DirectoryView::Row*> DirectoryView::find(std::string_view user) {
     if (!s.column_is_null(12)) row->deactivated_at = s.column_int(12);
     row->must_change_password = s.column_int(13) != 0;
     row->roles = role_bits(s.column_text(14));
-  }
-  select_->reset();
-  Row* out = row.get();
-  rows_.emplace(std::string(user), std::move(row));
-  return out;
+    return row;
+  });
 }
 
 DirectoryView::Row& DirectoryView::insert(std::string_view user) {

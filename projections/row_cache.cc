@@ -49,32 +49,20 @@ int RowCache::column(std::string_view name) const {
 }
 
 Result<RowCache::Row*> RowCache::find(std::string_view key) {
-  auto it = rows_.find(key);
-  if (it != rows_.end()) return it->second.get();
-  select_->bind_text(1, key);
-  auto found = select_->step();
-  if (!found) {
-    select_->reset();
-    return found.status();
-  }
-  std::unique_ptr<Row> row;
-  if (*found) {
-    row = std::make_unique<Row>();
+  return find_cached_or_stored(rows_, *select_, key, [&](const Statement& s) {
+    auto row = std::make_unique<Row>();
     row->stored = true;
     row->values.resize(columns_.size());
     for (size_t i = 0; i < columns_.size(); ++i) {
       const int c = static_cast<int>(i);
-      switch (select_->column_type(c)) {
+      switch (s.column_type(c)) {
         case SQLITE_NULL: break;
-        case SQLITE_INTEGER: row->values[i] = select_->column_int(c); break;
-        default: row->values[i] = select_->column_text(c); break;
+        case SQLITE_INTEGER: row->values[i] = s.column_int(c); break;
+        default: row->values[i] = s.column_text(c); break;
       }
     }
-  }
-  select_->reset();
-  Row* out = row.get();
-  rows_.emplace(std::string(key), std::move(row));
-  return out;
+    return row;
+  });
 }
 
 RowCache::Row& RowCache::insert(std::vector<SqlValue> values) {

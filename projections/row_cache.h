@@ -29,6 +29,29 @@ using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 // cache); past it the rows are written and the cache starts again empty.
 inline constexpr size_t kMaxRowsHeldByABuild = size_t{1} << 18;
 
+// The cached row of `key` in `rows` (a map of unique_ptr rows, looked up by
+// string_view), else the stored one read through `select` (which takes the
+// key as ?1) and built by `load(select)`, and cached either way: nullptr, also
+// cached, when the table has none. A hit allocates nothing.
+template <typename Rows, typename Load>
+Result<typename Rows::mapped_type::pointer> find_cached_or_stored(Rows& rows, Statement& select, std::string_view key,
+                                                                  Load load) {
+  auto it = rows.find(key);
+  if (it != rows.end()) return it->second.get();
+  select.bind_text(1, key);
+  auto found = select.step();
+  if (!found) {
+    select.reset();
+    return found.status();
+  }
+  typename Rows::mapped_type row;
+  if (*found) row = load(static_cast<const Statement&>(select));
+  select.reset();
+  auto* out = row.get();
+  rows.emplace(std::string(key), std::move(row));
+  return out;
+}
+
 class RowCache {
  public:
   struct Row {
