@@ -37,7 +37,9 @@ Status at_position(const PartnerEvent& e, const Status& s) {
 // The JSON of the aggregate an event's stream holds; an empty object while the
 // stream has no events, so that its first event shows every field as new.
 json::value stream_json(const PartnerStates& s, const std::string& stream) {
-  if (starts_with(stream, kPartnerStreamPrefix)) return s.partner ? json::value(state_to_json(*s.partner)) : json::object();
+  if (starts_with(stream, kPartnerStreamPrefix)) {
+    return s.partner ? json::value(state_to_json(*s.partner)) : json::object();
+  }
   if (auto user = user_of(stream)) {
     auto it = s.users.find(*user);
     return it == s.users.end() ? json::value(json::object()) : json::value(state_to_json(it->second));
