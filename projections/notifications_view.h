@@ -116,10 +116,10 @@ class NotificationsView final : public Projection {
   bool whole_build_ = false;
   // During a build from position 0 (nothing reads the file before it is
   // sealed): the rows of the three audience tables and of notification_user,
-  // written once, sorted by key, at its end. A purge drops the user's rows here.
+  // in log order, written once, sorted by key, at its end. A user purged
+  // meanwhile is in purged_, and their earlier rows are left out then.
   struct BuiltRow {
     Audience audience;
-    bool deleted;
     Key id;              // the user's or partner's (zeros for a market's row)
     std::string market;  // a market's row
     int64_t position;
@@ -128,12 +128,13 @@ class NotificationsView final : public Projection {
     std::string_view details;  // in details_ (a few distinct texts: roles, statuses)
   };
   struct BuiltUser {
+    Key user;
     Key partner;
     int64_t since;
   };
   std::vector<BuiltRow> built_rows_;
-  std::unordered_map<Key, std::vector<size_t>, KeyHash> user_rows_;  // indexes into built_rows_
-  std::unordered_map<Key, BuiltUser, KeyHash> built_users_;
+  std::vector<BuiltUser> built_users_;
+  std::unordered_map<Key, int64_t, KeyHash> purged_;  // a user purged during the build: at which position
   std::unordered_set<std::string> details_;
   bool flushed_ = false;  // a build wrote some rows before its end (more than it holds)
 };
