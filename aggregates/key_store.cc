@@ -140,7 +140,7 @@ Status KeyStore::load_dir(const std::string& dir, std::string_view suffix) {
 
 Result<std::optional<KeyStore::Subject>> KeyStore::find_locked(const std::string& subject) const {
   if (auto it = subjects_.find(subject); it != subjects_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second.position);
+    it->second.referenced.store(true, std::memory_order_relaxed);
     return std::optional<Subject>(it->second.subject);
   }
   // Not held: the file says (it is what every hit was read from or written as).
@@ -169,17 +169,28 @@ Result<std::optional<KeyStore::Subject>> KeyStore::find_locked(const std::string
 void KeyStore::remember_locked(const std::string& subject, const Subject& value) const {
   if (auto it = subjects_.find(subject); it != subjects_.end()) {
     it->second.subject = value;
-    lru_.splice(lru_.begin(), lru_, it->second.position);
+    it->second.referenced.store(true, std::memory_order_relaxed);
     return;
   }
-  lru_.push_front(subject);
-  subjects_.emplace(subject, Cached{value, lru_.begin()});
-  while (subjects_.size() > max_cached_) {
-    auto last = subjects_.find(lru_.back());
-    sodium_memzero(last->second.subject.key.data(), last->second.subject.key.size());
-    subjects_.erase(last);
-    lru_.pop_back();
+  if (clock_.size() < max_cached_) {
+    clock_.push_back(subject);
+  } else {
+    // CLOCK: the hand clears the mark of each subject used since it last
+    // passed and takes the first one unmarked, so within two turns.
+    for (size_t step = 0; step < 2 * clock_.size() + 1; ++step) {
+      auto at = subjects_.find(clock_[hand_]);
+      if (at->second.referenced.exchange(false, std::memory_order_relaxed) && step < 2 * clock_.size()) {
+        hand_ = (hand_ + 1) % clock_.size();
+        continue;
+      }
+      sodium_memzero(at->second.subject.key.data(), at->second.subject.key.size());
+      subjects_.erase(at);
+      clock_[hand_] = subject;
+      hand_ = (hand_ + 1) % clock_.size();
+      break;
+    }
   }
+  subjects_.try_emplace(subject, value);
 }
 
 std::string KeyStore::subject_file_name(std::string_view subject) {
@@ -303,6 +314,15 @@ Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool 
 }
 
 Result<KeyStore::Key> KeyStore::key_for(const std::string& subject, bool create) {
+  {
+    // The common case, a key held: under the shared lock. The rest (erased,
+    // not held, a new key) takes the exclusive lock and starts over.
+    std::shared_lock lock(mu_);
+    if (auto it = subjects_.find(subject); it != subjects_.end() && !it->second.subject.erased) {
+      it->second.referenced.store(true, std::memory_order_relaxed);
+      return it->second.subject.key;
+    }
+  }
   std::lock_guard lock(mu_);
   return key_for_locked(subject, create);
 }

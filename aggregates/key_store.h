@@ -18,8 +18,9 @@
 // Every file is read and checked at open(), so a damaged file is found then
 // (kCorruption naming the file and the offset). In memory the store keeps the
 // partners' secrets and at most `max_cached_subjects` subjects (key or
-// tombstone), least recently used out; a subject not held is read from its
-// file, which is the truth: a miss behaves exactly as a hit (docs/memory.md).
+// tombstone), one not used lately out (CLOCK, the second-chance approximation
+// of least recently used); a subject not held is read from its file, which is
+// the truth: a miss behaves exactly as a hit (docs/memory.md).
 //
 // In a cluster (docs/cluster.md, "State outside the log") the store also
 // keeps its records in step with the cluster's: new keys wait in an
@@ -27,17 +28,21 @@
 // published before it is done here, and the cluster's records are applied
 // with apply_replicated().
 //
-// Thread-safe: one mutex; file writes happen under it.
+// Thread-safe: one reader-writer lock. A held subject's key is read under the
+// shared lock, so threads opening personal data side by side (a view rebuild
+// decodes on every core) do not queue; everything else, file reads and writes
+// included, happens under the exclusive lock.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
-#include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -149,8 +154,10 @@ class KeyStore {
     Key key{};
   };
   struct Cached {
+    explicit Cached(const Subject& s) : subject(s) {}
     Subject subject;
-    std::list<std::string>::iterator position;  // in lru_
+    // Used since the clock's hand last passed: set under the shared lock.
+    mutable std::atomic<bool> referenced{true};
   };
   Status load_dir(const std::string& dir, std::string_view suffix);
   Status write_locked(const std::string& path, const Record& r);
@@ -161,18 +168,20 @@ class KeyStore {
   // The subject from memory, else from its file (then held); nullopt when it
   // has no file. Caller holds mu_.
   Result<std::optional<Subject>> find_locked(const std::string& subject) const;
-  // Holds the subject as most recently used; the least recently used one
-  // beyond max_cached_ goes (its key wiped). Caller holds mu_.
+  // Holds the subject; beyond max_cached_, the first one the clock's hand
+  // finds not used since it last passed goes (its key wiped). Caller holds mu_.
   void remember_locked(const std::string& subject, const Subject& value) const;
 
   Env* const env_;
   const std::string dir_;  // DATA/keys
   const size_t max_cached_;
 
-  mutable std::mutex mu_;
-  // The subjects held (keys and tombstones), most recently used first in lru_.
+  mutable std::shared_mutex mu_;
+  // The subjects held (keys and tombstones); clock_ names each once, and
+  // hand_ is where the next eviction looks first.
   mutable std::unordered_map<std::string, Cached> subjects_;
-  mutable std::list<std::string> lru_;
+  mutable std::vector<std::string> clock_;
+  mutable size_t hand_ = 0;
   mutable uint64_t file_reads_ = 0;
   std::map<PartnerId, Key> partner_secrets_;
   SecretPublisher publish_;               // set once, before the store is shared

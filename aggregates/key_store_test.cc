@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aggregates/testing/folder_bytes.h"
@@ -489,6 +491,56 @@ TEST(KeyStoreBoundTest, ReconcileAndShippingSeeTheSubjectsNotHeld) {
     EXPECT_EQ(*(*other)->open(subject_n(i), *sealed, "ad"), "shared") << i;
   }
   EXPECT_TRUE((*other)->destroyed(subject_n(5)));
+}
+
+// Held keys are read under a shared lock while other threads evict, read
+// files and destroy: every open still answers as the files say (run under
+// the sanitizers in the test build).
+TEST(KeyStoreBoundTest, ThreadsOpenSideBySideWhileSubjectsAreEvictedAndDestroyed) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  constexpr size_t kBound = 4;
+  constexpr int kSubjects = 12;
+  auto opened = KeyStore::open(&env, kData, kBound);
+  ASSERT_TRUE(opened.is_ok());
+  KeyStore& store = **opened;
+  std::vector<std::string> sealed;
+  for (int i = 0; i < kSubjects; ++i) {
+    auto s = store.seal(subject_n(i), "person " + std::to_string(i), "ad");
+    ASSERT_TRUE(s.is_ok());
+    sealed.push_back(*s);
+  }
+  std::atomic<int> wrong{0}, opened_zero{0}, erased_zero{0};
+  auto reader = [&](int offset) {
+    for (int round = 0; round < 200; ++round) {
+      for (int k = 0; k < kSubjects; ++k) {
+        const int i = (k + offset) % kSubjects;
+        auto plain = store.open(subject_n(i), sealed[i], "ad");
+        if (i == 0 && !plain.is_ok() && plain.status().code() == StatusCode::kNotFound) {
+          ++erased_zero;
+        } else if (!plain.is_ok() || *plain != "person " + std::to_string(i)) {
+          ++wrong;
+        } else if (i == 0) {
+          ++opened_zero;
+        }
+      }
+    }
+  };
+  std::thread first(reader, 0), second(reader, kSubjects / 2);
+  // Meanwhile: new subjects push held ones out, and subject 0 is destroyed.
+  for (int i = kSubjects; i < kSubjects + 40; ++i) {
+    EXPECT_TRUE(store.seal(subject_n(i), "later", "ad").is_ok());
+    if (i == kSubjects + 20) {
+      EXPECT_TRUE(store.destroy(subject_n(0)).is_ok());
+    }
+  }
+  first.join();
+  second.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(opened_zero.load() + erased_zero.load(), 2 * 200);
+  EXPECT_EQ(store.open(subject_n(0), sealed[0], "ad").status().code(), StatusCode::kNotFound);
+  EXPECT_LE(store.subjects_in_memory(), kBound);
+  for (int i = 1; i < kSubjects; ++i) EXPECT_EQ(*store.open(subject_n(i), sealed[i], "ad"), "person " + std::to_string(i));
 }
 
 TEST(KeyStoreBoundTest, FileNamesMapBackToSubjects) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <mutex>
+#include <shared_mutex>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -413,7 +414,7 @@ class MemoryCipher final : public PersonalDataCipher {
   Result<std::string> open(const std::string& subject, std::string_view sealed) override {
     Key key;
     {
-      std::lock_guard lock(mu_);
+      std::shared_lock lock(mu_);  // decoding threads read keys side by side
       auto it = keys_.find(subject);
       if (it == keys_.end()) return not_found("data subject " + subject + " was erased");
       key = it->second;
@@ -439,7 +440,7 @@ class MemoryCipher final : public PersonalDataCipher {
   }
 
  private:
-  std::mutex mu_;
+  std::shared_mutex mu_;
   std::unordered_map<std::string, Key> keys_;
   std::unordered_set<std::string> erased_;
 };
