@@ -358,11 +358,10 @@ int serve(const ServeArgs& args) {
   }
   std::unique_ptr<cluster::ClusterNode> node;
   if (args.cluster) node = std::make_unique<cluster::ClusterNode>(args.node);
-  if (shard_count > 1) {
-    if (Status s = posix_env()->create_dir(args.data); !s.is_ok()) {
-      std::fprintf(stderr, "serve: cannot create %s: %s\n", args.data.c_str(), s.to_string().c_str());
-      return 1;
-    }
+  // --data and any parents not made yet, as mkdir -p.
+  if (Status s = create_dirs(posix_env(), args.data); !s.is_ok()) {
+    std::fprintf(stderr, "serve: cannot create --data %s: %s\n", args.data.c_str(), s.to_string().c_str());
+    return 1;
   }
   SystemClock clock;  // before the shards: their secrets read it until they go
   // Every signed tree checkpoint leaves the folder (docs/witness.md). Made
@@ -697,7 +696,7 @@ int serve(const ServeArgs& args) {
 void add_serve_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the HTTP API over the data folder (docs/http-api.md)");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("--data", args->data, "data folder (created if missing)")->capture_default_str();
+  cmd->add_option("--data", args->data, "data folder (created, with its parents, if missing)")->capture_default_str();
   cmd->add_option("--listen", args->listen,
                   "ADDRESS:PORT (port 0: any free port); plain HTTP off loopback needs --plain-http")
       ->capture_default_str();

@@ -3,6 +3,7 @@
 #include "events/env.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace accountable {
 
@@ -48,6 +49,20 @@ std::string parent_dir(const std::string& path) {
   size_t parent_end = slash;
   while (parent_end > 1 && path[parent_end - 1] == '/') --parent_end;  // "a//b" -> "a"
   return path.substr(0, parent_end);
+}
+
+Status create_dirs(Env* env, const std::string& dir) {
+  // The levels missing, deepest first; the walk up ends at the first that exists.
+  std::vector<std::string> missing;
+  for (std::string level = dir; !env->file_exists(level); level = parent_dir(level)) {
+    missing.push_back(level);
+    if (level == "/" || level == "." || missing.size() > 4096) break;  // bounded: parent_dir shortens each step
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    ACCT_RETURN_IF_ERROR(env->create_dir(*it));
+    ACCT_RETURN_IF_ERROR(env->sync_dir(parent_dir(*it)));
+  }
+  return Status::ok();
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

@@ -97,4 +97,9 @@ Env* posix_env();
 std::string parent_dir(const std::string& path);
 std::string join_path(const std::string& dir, const std::string& name);
 
+// `dir` and any of its parents that do not exist yet (as mkdir -p), each made
+// level synced into its parent, so that the folder outlives a crash. An error
+// names the level that could not be made (a file in the way, no permission).
+Status create_dirs(Env* env, const std::string& dir);
+
 }  // namespace accountable

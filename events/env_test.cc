@@ -66,6 +66,17 @@ TEST(EnvPaths, JoinPath) {
   EXPECT_EQ("b", join_path("", "b"));
 }
 
+TEST_F(PosixEnvTest, CreateDirsMakesEveryMissingLevelAndNamesTheOneInTheWay) {
+  const std::string deep = path("a/b/c");
+  ASSERT_TRUE(create_dirs(env_, deep).is_ok());
+  EXPECT_TRUE(std::filesystem::is_directory(deep));
+  EXPECT_TRUE(create_dirs(env_, deep).is_ok());  // already there
+  write("file", "x");
+  const Status blocked = create_dirs(env_, path("file/d/e"));
+  EXPECT_FALSE(blocked.is_ok());
+  EXPECT_NE(blocked.to_string().find(path("file/d")), std::string::npos) << blocked.to_string();
+}
+
 TEST_F(PosixEnvTest, WriteSyncReadRoundTrip) {
   auto f = env_->new_writable_file(path("seg-1.log"));
   ASSERT_TRUE(f.is_ok()) << f.status().to_string();

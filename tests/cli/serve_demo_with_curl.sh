@@ -2,14 +2,14 @@
 # `acct serve --demo` seeds a partner and prints curl lines; every line works as
 # printed (run here with bash against the live server). Then SIGTERM during a
 # burst of commands: the server exits 0 and every acknowledged command is there
-# after a restart.
+# after a restart. The data folder's parents do not exist yet: serve makes them.
 set -euo pipefail
 acct="$1"
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-data="$work/data"
+data="$work/not/made/yet/data"
 
 start_server() {
   : >"$work/out"
