@@ -68,6 +68,13 @@ class Statement {
   int bind_error_ = SQLITE_OK;  // the first failed bind, reported by step()/run()
 };
 
+// Bytes SQLite holds from malloc now, every connection's (the memory gauge of
+// /metrics). SQLite's own statistics are off: they take one process-wide
+// mutex on every allocation, on which the views' threads and the HTTP
+// readers queued; SQLite allocates through a counting allocator instead,
+// installed at the first Db::open.
+uint64_t sqlite_memory_in_use();
+
 enum class DbMode {
   kReadWrite,  // creates the file if missing
   kReadOnly,

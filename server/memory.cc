@@ -1,7 +1,6 @@
 #include "server/memory.h"
 
 #include <malloc.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -15,6 +14,7 @@ extern "C" size_t __sanitizer_get_free_bytes();
 
 #include "app/account_stack.h"
 #include "app/token_store.h"
+#include "projections/sqlite_db.h"
 
 namespace accountable {
 
@@ -41,7 +41,7 @@ ProcessMemory process_memory() {
   m.malloc_in_use = static_cast<double>(mi.uordblks + mi.hblkhd);
   m.malloc_free = static_cast<double>(mi.fordblks);
 #endif
-  m.sqlite = static_cast<double>(sqlite3_memory_used());
+  m.sqlite = static_cast<double>(sqlite_memory_in_use());
   return m;
 }
 

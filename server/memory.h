@@ -31,7 +31,7 @@ void expose_memory(Metrics& metrics, std::vector<ShardMemory> shards);
 
 // The process-wide figures, for tests and the gauges: RssAnon and RssFile of
 // /proc/self/status, mallinfo2's in-use (arenas and mmapped chunks) and free
-// bytes, sqlite3_memory_used().
+// bytes, and what SQLite holds (sqlite_memory_in_use(), projections/sqlite_db.h).
 struct ProcessMemory {
   double rss_anon = 0, rss_file = 0, malloc_in_use = 0, malloc_free = 0, sqlite = 0;
 };
