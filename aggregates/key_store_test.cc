@@ -540,7 +540,9 @@ TEST(KeyStoreBoundTest, ThreadsOpenSideBySideWhileSubjectsAreEvictedAndDestroyed
   EXPECT_EQ(opened_zero.load() + erased_zero.load(), 2 * 200);
   EXPECT_EQ(store.open(subject_n(0), sealed[0], "ad").status().code(), StatusCode::kNotFound);
   EXPECT_LE(store.subjects_in_memory(), kBound);
-  for (int i = 1; i < kSubjects; ++i) EXPECT_EQ(*store.open(subject_n(i), sealed[i], "ad"), "person " + std::to_string(i));
+  for (int i = 1; i < kSubjects; ++i) {
+    EXPECT_EQ(*store.open(subject_n(i), sealed[i], "ad"), "person " + std::to_string(i));
+  }
 }
 
 TEST(KeyStoreBoundTest, FileNamesMapBackToSubjects) {

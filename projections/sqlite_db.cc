@@ -42,7 +42,9 @@ void counted_free(void* p) {
 void* counted_realloc(void* p, int n) {
   const auto before = static_cast<int64_t>(p ? malloc_usable_size(p) : 0);
   void* q = std::realloc(p, static_cast<size_t>(n));
-  if (q) this_threads_stripe().fetch_add(static_cast<int64_t>(malloc_usable_size(q)) - before, std::memory_order_relaxed);
+  if (q) {
+    this_threads_stripe().fetch_add(static_cast<int64_t>(malloc_usable_size(q)) - before, std::memory_order_relaxed);
+  }
   return q;
 }
 
