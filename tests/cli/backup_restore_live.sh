@@ -87,7 +87,7 @@ grep -q "not empty" "$work/busy.err"
 # A damaged backup is refused, naming the file, and nothing is restored.
 cp -r "$backup" "$work/damaged"
 seg=$(ls "$work/damaged/log" | tail -1)
-printf 'X' | dd of="$work/damaged/log/$seg" bs=1 seek=100 conv=notrunc status=none
+"$(dirname "$0")/flip_byte.bash" "$work/damaged/log/$seg" 100
 if "$acct" restore --from "$work/damaged" --data "$work/nothing" >/dev/null 2>"$work/damaged.err"; then
   echo "a damaged backup was restored"; exit 1
 fi

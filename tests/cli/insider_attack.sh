@@ -262,7 +262,7 @@ cp -a "$data" "$work/cut-tree"
 truncate -s $((16 + 32 * 5)) "$work/cut-tree/merkle/level-0"
 verify_rc "$work/cut-tree" || { cat "$work/verify.out"; fail "C tree: a trailing tree is not damage"; }
 grep -q "tree: 5 leaves in merkle/" "$work/verify.out" || { cat "$work/verify.out"; fail "C tree"; }
-printf 'x' | dd of="$work/cut-tree/merkle/level-0" bs=1 seek=$((16 + 32 * 2)) conv=notrunc 2> /dev/null
+"$here/flip_byte.bash" "$work/cut-tree/merkle/level-0" $((16 + 32 * 2))
 rc=0; verify_rc "$work/cut-tree" || rc=$?
 [ "$rc" -eq 1 ] && grep -q "tree files damaged" "$work/verify.out" || { cat "$work/verify.out"; fail "C tree damage"; }
 # The next open rebuilds it, and it signs on.

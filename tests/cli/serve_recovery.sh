@@ -15,8 +15,7 @@ seg="$data/log/seg-00000000000000000001.log"
 size=$("$acct" verify --data "$data" | grep -o "bytes [0-9]*" | tr -dc 0-9)
 [ "$size" -gt 0 ]
 offset=$((size / 2))
-byte=$(od -An -tu1 -j "$offset" -N1 "$seg" | tr -d ' ')
-printf "$(printf '\\x%02x' $((byte ^ 0x04)))" | dd of="$seg" bs=1 seek="$offset" conv=notrunc status=none
+"$(dirname "$0")/flip_byte.bash" "$seg" "$offset" 0x04
 rm "$data/index/checkpoint"  # the checkpoint would let open skip the damaged part
 
 set +e

@@ -19,8 +19,7 @@ seg="$data/log/seg-00000000000000000001.log"
 size=$("$acct" verify --data "$data" | grep -o "bytes [0-9]*" | tr -dc 0-9)
 [ "$size" -gt 0 ]
 offset=$((size / 2))
-byte=$(od -An -tu1 -j "$offset" -N1 "$seg" | tr -d ' ')
-printf "$(printf '\\x%02x' $((byte ^ 0x10)))" | dd of="$seg" bs=1 seek="$offset" conv=notrunc status=none
+"$(dirname "$0")/flip_byte.bash" "$seg" "$offset" 0x10
 
 set +e
 "$acct" verify --data "$data" > "$work/bad.txt"
