@@ -7,7 +7,7 @@ Result<const DomainEvent*> ViewEvent::decoded() const {
     tried_ = true;
     auto event = decode_event(record_.type, record_.schema_version, record_.payload);
     if (event) {
-      event_ = std::make_unique<DomainEvent>(std::move(event).value());
+      event_.emplace(std::move(event).value());
     } else if (event.status().code() != StatusCode::kNotFound || event.status().field() != "type") {
       // Unknown (type, version) pairs are skipped; anything else is a real failure.
       error_ = Status(event.status().code(), "event at position " + std::to_string(record_.position.value()) + " (" +
@@ -17,7 +17,7 @@ Result<const DomainEvent*> ViewEvent::decoded() const {
     }
   }
   if (!error_.is_ok()) return error_;
-  return static_cast<const DomainEvent*>(event_.get());
+  return event_ ? &*event_ : nullptr;
 }
 
 }  // namespace accountable

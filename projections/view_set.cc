@@ -250,6 +250,7 @@ Status ViewSet::advance_building_locked(bool* progressed) {
   }
   if (building.empty()) {
     build_subscription_.reset();
+    std::vector<ViewEvent>().swap(build_events_);
     return Status::ok();
   }
   uint64_t min_position = std::numeric_limits<uint64_t>::max();
@@ -260,7 +261,13 @@ Status ViewSet::advance_building_locked(bool* progressed) {
   }
   auto batch = build_subscription_->next(std::chrono::milliseconds(0));
   if (!batch) return batch.status();
-  std::vector<ViewEvent> events;
+  // The events point into `batch`: emptied before it goes, their storage kept.
+  std::vector<ViewEvent>& events = build_events_;
+  events.clear();
+  struct Empty {
+    std::vector<ViewEvent>& events;
+    ~Empty() { events.clear(); }
+  } empty_at_return{events};
   events.reserve(batch->events.size());
   for (const RecordedEvent& e : batch->events) events.emplace_back(e);
   if (!events.empty()) *progressed = true;

@@ -179,6 +179,9 @@ class ViewSet {
   std::mutex step_mu_;
   std::unique_ptr<Subscription> live_subscription_;
   std::unique_ptr<Subscription> build_subscription_;
+  // A build's batch, kept between batches (each event decodes in place: see
+  // ViewEvent) and freed when no build runs. Empty outside a step.
+  std::vector<ViewEvent> build_events_;
 
   // wait_for() sleeps here; notified after every commit and swap.
   mutable std::mutex progress_mu_;
