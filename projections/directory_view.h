@@ -74,7 +74,8 @@ class DirectoryView final : public Projection {
   Status finish_batch() override;
   Status begin_build() override;
   Status finish_build() override;
-  uint64_t build_seal_rows() const override { return whole_build_ ? rows_.size() * 2 : 0; }  // written, then indexed
+  // ~3.4 us a user: written, then in two indexes
+  uint64_t build_seal_nanos() const override { return whole_build_ ? rows_.size() * 3400 : 0; }
 
   // The partner's users in creation order; `status` filters when given.
   static Result<std::vector<DirectoryUser>> users(Db& db, const PartnerId& partner,

@@ -71,7 +71,8 @@ class ListingsView final : public Projection {
   Status finish_batch() override;
   Status finish_build() override;
   void abort_batch() override;
-  uint64_t build_seal_rows() const override { return pending_.size() + pending_partners_.size(); }
+  // ~3.3 us a row
+  uint64_t build_seal_nanos() const override { return (pending_.size() + pending_partners_.size()) * 3300; }
 
   static Result<ListingPage> search(Db& db, const ListingQuery& q);
 

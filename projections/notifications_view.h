@@ -84,7 +84,8 @@ class NotificationsView final : public Projection {
   Status begin_build() override;
   Status finish_batch() override;
   Status finish_build() override;
-  uint64_t build_seal_rows() const override { return built_rows_.size() + built_users_.size(); }
+  // ~0.7 us a row
+  uint64_t build_seal_nanos() const override { return (built_rows_.size() + built_users_.size()) * 700; }
   void abort_batch() override;
 
   // The reader's feed, newest first.

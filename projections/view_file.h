@@ -75,8 +75,8 @@ class ViewFile {
 
   // Wall-clock seconds the last apply() took (the runner orders parallel work by it).
   double last_apply_seconds() const { return last_apply_seconds_; }
-  // The projection's estimate of its seal's work (Projection::build_seal_rows).
-  uint64_t build_seal_rows() const { return projection_ ? projection_->build_seal_rows() : 0; }
+  // The projection's estimate of its seal's time (Projection::build_seal_nanos).
+  uint64_t build_seal_nanos() const { return projection_ ? projection_->build_seal_nanos() : 0; }
   const ViewMeta& meta() const { return meta_; }
   GlobalPosition position() const { return meta_.position; }
   const std::string& path() const { return path_; }

@@ -294,11 +294,11 @@ Status ViewSet::advance_building_locked(bool* progressed) {
   *progressed = true;
   // Sealing (the rows kept in memory, the secondary indexes, COMMIT, fsync) is
   // each file's own work and most of the end of a build: on every thread,
-  // longest first, by the rows each seal writes or sorts (the last batch's
+  // longest first, by each seal's estimated time (the last batch's
   // cost says little: a view that holds its rows applies them cheaply and
   // writes them all here), then by the last batch's cost.
   std::stable_sort(done.begin(), done.end(), [](const Slot* a, const Slot* b) {
-    const uint64_t ra = a->building->build_seal_rows(), rb = b->building->build_seal_rows();
+    const uint64_t ra = a->building->build_seal_nanos(), rb = b->building->build_seal_nanos();
     if (ra != rb) return ra > rb;
     return a->building->last_apply_seconds() > b->building->last_apply_seconds();
   });
