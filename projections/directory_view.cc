@@ -261,7 +261,7 @@ Status DirectoryView::begin_batch() {
 
 Status DirectoryView::finish_batch() {
   // A build keeps every user in memory and writes each once, in key order, at its end.
-  if (whole_build_ && rows_.size() < kMaxRowsHeldByABuild) return Status::ok();
+  if (whole_build_ && rows_.size() < build_max_held_rows_) return Status::ok();
   return flush();
 }
 

@@ -189,7 +189,7 @@ void ListingsView::abort_batch() {
 
 Status ListingsView::finish_batch() {
   // Bounded, as the rows other views hold (a few hundred bytes a pending profile).
-  if (!whole_build_ || pending_.size() + pending_partners_.size() < kMaxRowsHeldByABuild) return Status::ok();
+  if (!whole_build_ || pending_.size() + pending_partners_.size() < build_max_held_rows_) return Status::ok();
   return finish_build();
 }
 

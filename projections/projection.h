@@ -64,6 +64,11 @@ class ViewEvent {
   mutable Status error_;
 };
 
+// During a build (Projection::begin_build) a view may keep its rows in memory
+// across batches, up to this many by default (about 1 KiB each: ~256 MiB, as
+// the build's page cache); past it the rows are written and it starts again empty.
+inline constexpr size_t kMaxRowsHeldByABuild = size_t{1} << 18;
+
 class Projection {
  public:
   virtual ~Projection() = default;
@@ -106,6 +111,13 @@ class Projection {
   // ones, 0.21 s). The runner seals the costliest builds first so that its
   // threads finish together.
   virtual uint64_t build_seal_nanos() const { return 0; }
+
+  // The bound on the rows a build holds (ViewSetOptions::build_max_held_rows;
+  // tests make it small, so that a build writes its rows several times).
+  void set_build_max_held_rows(size_t rows) { build_max_held_rows_ = rows; }
+
+ protected:
+  size_t build_max_held_rows_ = kMaxRowsHeldByABuild;
 };
 
 using ProjectionFactory = std::function<std::unique_ptr<Projection>()>;

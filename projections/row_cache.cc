@@ -89,15 +89,7 @@ Status RowCache::flush() {
     for (size_t i = 0; i < row->values.size(); ++i) {
       // An UPDATE has no parameter for an immutable column.
       if (row->stored && i > 0 && !std::binary_search(mutable_.begin(), mutable_.end(), i)) continue;
-      const int p = static_cast<int>(i + 1);
-      const SqlValue& v = row->values[i];
-      if (const auto* n = std::get_if<int64_t>(&v)) {
-        s.bind_int(p, *n);
-      } else if (const auto* t = std::get_if<std::string>(&v)) {
-        s.bind_text(p, *t);
-      } else {
-        s.bind_null(p);
-      }
+      bind_sql_value(s, static_cast<int>(i + 1), row->values[i]);
     }
     ACCT_RETURN_IF_ERROR(s.run());
   }

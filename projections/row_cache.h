@@ -24,11 +24,6 @@ namespace accountable {
 
 using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 
-// During a build (Projection::begin_build) a view keeps its cached rows across
-// batches, up to this many (about 1 KiB each: ~256 MiB, as the build's page
-// cache); past it the rows are written and the cache starts again empty.
-inline constexpr size_t kMaxRowsHeldByABuild = size_t{1} << 18;
-
 // The cached row of `key` in `rows` (a map of unique_ptr rows, looked up by
 // string_view), else the stored one read through `select` (which takes the
 // key as ?1) and built by `load(select)`, and cached either way: nullptr, also
@@ -94,6 +89,15 @@ class RowCache {
 };
 
 // Small helpers for SqlValue.
+inline void bind_sql_value(Statement& s, int index, const SqlValue& v) {
+  if (const auto* n = std::get_if<int64_t>(&v)) {
+    s.bind_int(index, *n);
+  } else if (const auto* t = std::get_if<std::string>(&v)) {
+    s.bind_text(index, *t);
+  } else {
+    s.bind_null(index);
+  }
+}
 inline int64_t sql_int(const SqlValue& v) { return std::holds_alternative<int64_t>(v) ? std::get<int64_t>(v) : 0; }
 inline std::string sql_text(const SqlValue& v) {
   return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : std::string();

@@ -105,7 +105,7 @@ Result<std::unique_ptr<ViewFile>> ViewFile::open_live(const std::string& path, c
 
 Result<std::unique_ptr<ViewFile>> ViewFile::create_for_build(const std::string& path,
                                                              const ProjectionDefinition& definition,
-                                                             Timestamp built_at) {
+                                                             Timestamp built_at, size_t max_held_rows) {
   auto db = Db::open(path, DbMode::kReadWrite);
   if (!db) return db.status();
   // Nothing reads this file until it is sealed and renamed, and a crash throws
@@ -132,6 +132,7 @@ Result<std::unique_ptr<ViewFile>> ViewFile::create_for_build(const std::string& 
   std::unique_ptr<ViewFile> file(new ViewFile(path, std::move(*db), std::move(projection), std::move(meta)));
   file->building_ = true;
   ACCT_RETURN_IF_ERROR(file->prepare());
+  file->projection_->set_build_max_held_rows(max_held_rows);
   ACCT_RETURN_IF_ERROR(file->projection_->begin_build());
   return file;
 }

@@ -51,7 +51,8 @@ class ViewFile {
   // removed whatever was there).
   static Result<std::unique_ptr<ViewFile>> create_for_build(const std::string& path,
                                                             const ProjectionDefinition& definition,
-                                                            Timestamp built_at);
+                                                            Timestamp built_at,
+                                                            size_t max_held_rows = kMaxRowsHeldByABuild);
 
   ~ViewFile();
   ViewFile(const ViewFile&) = delete;

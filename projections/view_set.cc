@@ -223,7 +223,7 @@ Status ViewSet::start_build_locked(Slot& slot) {
     ++slot.builds_started;
   }
   ACCT_RETURN_IF_ERROR(remove_with_sidecars(posix_env(), slot.building_path));
-  auto file = ViewFile::create_for_build(slot.building_path, slot.def, now());
+  auto file = ViewFile::create_for_build(slot.building_path, slot.def, now(), options_.build_max_held_rows);
   if (!file) return file.status();
   slot.building = std::move(*file);
   slot.build_position = 0;

@@ -48,6 +48,9 @@ struct ViewSetOptions {
   // Events per batch of a (re)build: larger, since a building file has no
   // readers and no journal, and each batch rewrites the B-trees' hot pages.
   size_t build_batch_events = 65536;
+  // Rows a build's view may hold in memory before it writes them
+  // (kMaxRowsHeldByABuild); a build of a larger log writes them several times.
+  size_t build_max_held_rows = kMaxRowsHeldByABuild;
   // Threads that decode a batch and apply it to the views (one view per
   // thread at a time); 0: one per core, at most one per view. Small batches
   // (live, a few events) stay on the runner's thread.

@@ -879,6 +879,17 @@ TEST_P(ViewsDifferential, EveryViewEqualsTheModelAndARebuildFromZero) {
   views = w.open_views(parallel);
   ASSERT_TRUE(views->catch_up().is_ok());
   for (const std::string& name : views->names()) EXPECT_EQ(views->dump(name).value(), incremental[name]) << name;
+  // ...and built again in small batches, each view holding at most 8 rows: the
+  // held rows are written many times over, as in a build of a log too large to
+  // hold, and later events change rows the file already has.
+  views.reset();
+  std::filesystem::remove_all(w.dir.path() + "/views");
+  ViewSetOptions small;
+  small.build_batch_events = 64;
+  small.build_max_held_rows = 8;
+  views = w.open_views(small);
+  ASSERT_TRUE(views->catch_up().is_ok());
+  for (const std::string& name : views->names()) EXPECT_EQ(views->dump(name).value(), incremental[name]) << name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ViewsDifferential, ::testing::Range<uint64_t>(1, 9));
