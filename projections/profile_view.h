@@ -172,8 +172,8 @@ class ProfileView final : public Projection {
   Status finish_batch() override;
   Status begin_build() override;
   Status finish_build() override;
-  // ~8.5 us a partner
-  uint64_t build_seal_nanos() const override { return whole_build_ ? held_rows() * 8500 : 0; }
+  // ~3.8 us a row (partners, pins and child rows)
+  uint64_t build_seal_nanos() const override { return whole_build_ ? held_rows() * 3800 : 0; }
 
   // kNotFound when the partner is not enrolled.
   static Result<PartnerProfileView> query(Db& db, const PartnerId& partner, Timestamp date);
