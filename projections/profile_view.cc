@@ -189,76 +189,10 @@ std::vector<std::string> ProfileView::indexes() const {
   return {"CREATE INDEX tax_exemption_expiry ON tax_exemption(expires_on, partner_id, exemption_id) WHERE revoked = 0"};
 }
 
-ProfileView::HeldRows::HeldRows(std::string table, std::vector<std::string> columns, size_t key_columns)
-    : table_(std::move(table)), columns_(std::move(columns)), key_columns_(key_columns) {}
-
-Status ProfileView::HeldRows::prepare(Db& db) {
-  std::string names, params, where;
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    const std::string p = "?" + std::to_string(i + 1);
-    names += (i ? ", " : "") + columns_[i];
-    params += (i ? ", " : "") + p;
-    if (i < key_columns_) where += (i ? " AND " : "") + columns_[i] + " = " + p;
-  }
-  auto put = db.prepare("INSERT OR REPLACE INTO " + table_ + "(" + names + ") VALUES (" + params + ")");
-  if (!put) return put.status();
-  auto remove = db.prepare("DELETE FROM " + table_ + " WHERE " + where);
-  if (!remove) return remove.status();
-  put_ = std::move(*put);
-  remove_ = std::move(*remove);
-  return Status::ok();
-}
-
-std::string ProfileView::HeldRows::key_of(const std::vector<SqlValue>& values) const {
-  // Each part ended by '\0' sorts as the composite key does (the texts hold no NUL).
-  std::string key;
-  for (size_t i = 0; i < key_columns_; ++i) key.append(sql_text(values[i])).push_back('\0');
-  return key;
-}
-
-void ProfileView::HeldRows::put(std::vector<SqlValue> values) {
-  std::string key = key_of(values);
-  rows_.insert_or_assign(std::move(key), Held{std::move(values), false});
-}
-
-void ProfileView::HeldRows::remove(std::vector<SqlValue> key) {
-  std::string k = key_of(key);
-  rows_.insert_or_assign(std::move(k), Held{std::move(key), true});
-}
-
-std::optional<std::vector<SqlValue>*> ProfileView::HeldRows::find(const std::vector<SqlValue>& key) {
-  auto it = rows_.find(key_of(key));
-  if (it == rows_.end()) return std::nullopt;
-  return it->second.removed ? nullptr : &it->second.values;
-}
-
-Status ProfileView::HeldRows::flush() {
-  for (const auto& [key, held] : rows_) {
-    Statement& s = held.removed ? *remove_ : *put_;
-    const size_t n = held.removed ? key_columns_ : columns_.size();
-    for (size_t i = 0; i < n; ++i) bind_sql_value(s, static_cast<int>(i + 1), held.values[i]);
-    ACCT_RETURN_IF_ERROR(s.run());
-  }
-  rows_.clear();
-  return Status::ok();
-}
-
-ProfileView::ProfileView()
-    : partners_("partner_profile", kPartnerColumnNames),
-      locations_("partner_location", {"partner_id", "location_id", "address", "mpn_id"}, 2),
-      exemptions_("tax_exemption",
-                  {"partner_id", "exemption_id", "jurisdiction", "certificate_ref", "valid_from", "expires_on",
-                   "filed_at", "revoked", "revoked_reason"},
-                  2),
-      business_profiles_("business_profile", {"partner_id", "region", "details", "published", "changed_at"}, 2),
-      business_profile_locations_("business_profile_location",
-                                  {"partner_id", "region", "location_id", "address", "phone"}, 3) {}
+ProfileView::ProfileView() : partners_("partner_profile", kPartnerColumnNames) {}
 
 Status ProfileView::prepare(Db& db) {
   ACCT_RETURN_IF_ERROR(partners_.prepare(db));
-  for (HeldRows* held : {&locations_, &exemptions_, &business_profiles_, &business_profile_locations_}) {
-    ACCT_RETURN_IF_ERROR(held->prepare(db));
-  }
   for (const auto& [key, sql] : kStatements) {
     auto s = db.prepare(sql);
     if (!s) return s.status();
@@ -290,7 +224,7 @@ Status ProfileView::begin_batch() {
 
 Status ProfileView::finish_batch() {
   // A build keeps every partner in memory and writes each once, in key order, at its end.
-  if (whole_build_ && held_rows() < build_max_held_rows_) return Status::ok();
+  if (whole_build_ && partners_.size() + pins_.size() < build_max_held_rows_) return Status::ok();
   return flush();
 }
 
@@ -311,9 +245,6 @@ Status ProfileView::flush() {
     }
   }
   pins_.clear();
-  for (HeldRows* held : {&locations_, &exemptions_, &business_profiles_, &business_profile_locations_}) {
-    ACCT_RETURN_IF_ERROR(held->flush());
-  }
   return partners_.flush();
 }
 
@@ -340,18 +271,6 @@ Status ProfileView::run(std::string_view key, const std::function<void(Statement
   if (it == statements_.end()) return Status(StatusCode::kInternal, "no statement " + std::string(key));
   bind(*it->second);
   return it->second->run();
-}
-
-Status ProfileView::update(HeldRows& table, const std::vector<SqlValue>& key,
-                           const std::function<void(std::vector<SqlValue>&)>& change, std::string_view sql_key,
-                           const std::function<void(Statement&)>& bind) {
-  if (whole_build_) {
-    if (auto held = table.find(key)) {
-      if (*held != nullptr) change(**held);  // an UPDATE of a removed row changes nothing
-      return Status::ok();
-    }
-  }
-  return run(sql_key, bind);
 }
 
 Status ProfileView::apply(const ViewEvent& event) {
@@ -460,26 +379,13 @@ Status ProfileView::apply_partner(const ViewEvent& event, const std::string& par
           v[kCompetencies] = string_list_text(x.competencies);
           v[kEndorsements] = string_list_text(x.endorsements);
         } else if constexpr (std::is_same_v<T, LocationAdded>) {
-          if (whole_build_) {
-            locations_.put({partner, x.location_id.to_string(), address_text(x.address), x.mpn_id});
-            return Status::ok();
-          }
           return run("add_location", [&](Statement& s) {
             s.bind_text(1, partner).bind_text(2, x.location_id.to_string()).bind_text(3, address_text(x.address)).bind_text(4, x.mpn_id);
           });
         } else if constexpr (std::is_same_v<T, LocationRemoved>) {
-          if (whole_build_) {
-            locations_.remove({partner, x.location_id.to_string()});
-            return Status::ok();
-          }
           return run("remove_location",
                      [&](Statement& s) { s.bind_text(1, partner).bind_text(2, x.location_id.to_string()); });
         } else if constexpr (std::is_same_v<T, TaxExemptionFiled>) {
-          if (whole_build_) {
-            exemptions_.put({partner, x.exemption_id.to_string(), x.jurisdiction, x.certificate_ref, x.valid_from.micros,
-                             x.expires_on.micros, x.filed_at.micros, int64_t{0}, std::string()});
-            return Status::ok();
-          }
           return run("file_exemption", [&](Statement& s) {
             s.bind_text(1, partner)
                 .bind_text(2, x.exemption_id.to_string())
@@ -490,15 +396,9 @@ Status ProfileView::apply_partner(const ViewEvent& event, const std::string& par
                 .bind_time(7, x.filed_at);
           });
         } else if constexpr (std::is_same_v<T, TaxExemptionRevoked>) {
-          const std::string exemption = x.exemption_id.to_string();
-          return update(
-              exemptions_, {partner, exemption},
-              [&](std::vector<SqlValue>& held) {
-                held[7] = int64_t{1};  // revoked, revoked_reason
-                held[8] = x.reason;
-              },
-              "revoke_exemption",
-              [&](Statement& s) { s.bind_text(1, partner).bind_text(2, exemption).bind_text(3, x.reason); });
+          return run("revoke_exemption", [&](Statement& s) {
+            s.bind_text(1, partner).bind_text(2, x.exemption_id.to_string()).bind_text(3, x.reason);
+          });
         } else if constexpr (std::is_same_v<T, OfferPinned> || std::is_same_v<T, OfferUnpinned> ||
                              std::is_same_v<T, PinsReordered>) {
           auto pins = pins_of(partner);
@@ -522,63 +422,36 @@ Status ProfileView::apply_business_profile(const ViewEvent& event, const Partner
                                            const std::string& region, const DomainEvent& e) {
   const std::string partner = partner_id.to_string();
   const Timestamp at = event.record().recorded_at;
-  const std::vector<SqlValue> key = {partner, region};
   if (const auto* created = std::get_if<BusinessProfileCreated>(&e)) {
-    if (whole_build_) {
-      business_profiles_.put({partner, region, details_text(created->details), int64_t{0}, at.micros});
-      return Status::ok();
-    }
     return run("create_profile", [&](Statement& s) {
       s.bind_text(1, partner).bind_text(2, region).bind_text(3, details_text(created->details)).bind_time(4, at);
     });
   }
   if (const auto* updated = std::get_if<BusinessProfileUpdated>(&e)) {
-    const std::string details = details_text(updated->details);
-    return update(
-        business_profiles_, key,
-        [&](std::vector<SqlValue>& v) {
-          v[2] = details;
-          v[4] = at.micros;
-        },
-        "update_profile",
-        [&](Statement& s) { s.bind_text(1, partner).bind_text(2, region).bind_text(3, details).bind_time(4, at); });
+    return run("update_profile", [&](Statement& s) {
+      s.bind_text(1, partner).bind_text(2, region).bind_text(3, details_text(updated->details)).bind_time(4, at);
+    });
   }
   if (std::holds_alternative<BusinessProfilePublished>(e) || std::holds_alternative<BusinessProfileUnpublished>(e)) {
-    const int64_t published = std::holds_alternative<BusinessProfilePublished>(e) ? 1 : 0;
-    return update(
-        business_profiles_, key,
-        [&](std::vector<SqlValue>& v) {
-          v[3] = published;
-          v[4] = at.micros;
-        },
-        "publish_profile",
-        [&](Statement& s) { s.bind_text(1, partner).bind_text(2, region).bind_int(3, published).bind_time(4, at); });
+    const bool published = std::holds_alternative<BusinessProfilePublished>(e);
+    return run("publish_profile", [&](Statement& s) {
+      s.bind_text(1, partner).bind_text(2, region).bind_int(3, published ? 1 : 0).bind_time(4, at);
+    });
   }
   if (const auto* added = std::get_if<ProfileLocationAdded>(&e)) {
-    if (whole_build_) {
-      business_profile_locations_.put(
-          {partner, region, added->location_id.to_string(), address_text(added->address), added->phone});
-    } else {
-      ACCT_RETURN_IF_ERROR(run("add_profile_location", [&](Statement& s) {
-        s.bind_text(1, partner)
-            .bind_text(2, region)
-            .bind_text(3, added->location_id.to_string())
-            .bind_text(4, address_text(added->address))
-            .bind_text(5, added->phone);
-      }));
-    }
+    ACCT_RETURN_IF_ERROR(run("add_profile_location", [&](Statement& s) {
+      s.bind_text(1, partner)
+          .bind_text(2, region)
+          .bind_text(3, added->location_id.to_string())
+          .bind_text(4, address_text(added->address))
+          .bind_text(5, added->phone);
+    }));
   } else if (const auto* removed = std::get_if<ProfileLocationRemoved>(&e)) {
-    if (whole_build_) {
-      business_profile_locations_.remove({partner, region, removed->location_id.to_string()});
-    } else {
-      ACCT_RETURN_IF_ERROR(run("remove_profile_location", [&](Statement& s) {
-        s.bind_text(1, partner).bind_text(2, region).bind_text(3, removed->location_id.to_string());
-      }));
-    }
+    ACCT_RETURN_IF_ERROR(run("remove_profile_location", [&](Statement& s) {
+      s.bind_text(1, partner).bind_text(2, region).bind_text(3, removed->location_id.to_string());
+    }));
   }
-  return update(
-      business_profiles_, key, [&](std::vector<SqlValue>& v) { v[4] = at.micros; }, "touch_profile",
-      [&](Statement& s) { s.bind_text(1, partner).bind_text(2, region).bind_time(3, at); });
+  return run("touch_profile", [&](Statement& s) { s.bind_text(1, partner).bind_text(2, region).bind_time(3, at); });
 }
 
 std::string expiring_cursor_text(const ExpiringCursor& c) {
