@@ -30,6 +30,13 @@ Status remove_with_sidecars(Env* env, const std::string& path) {
   return Status::ok();
 }
 
+// Empties a kept vector of ViewEvents when a step returns: its events point
+// into the step's batch, which goes then; the storage stays for the next one.
+struct EmptiedAtReturn {
+  std::vector<ViewEvent>& events;
+  ~EmptiedAtReturn() { events.clear(); }
+};
+
 // Runs work(0) on this thread and work(1..threads-1) on helper threads, and joins them.
 void in_parallel(size_t threads, const std::function<void(size_t worker)>& work) {
   std::vector<std::thread> helpers;
@@ -264,10 +271,7 @@ Status ViewSet::advance_building_locked(bool* progressed) {
   // The events point into `batch`: emptied before it goes, their storage kept.
   std::vector<ViewEvent>& events = build_events_;
   events.clear();
-  struct Empty {
-    std::vector<ViewEvent>& events;
-    ~Empty() { events.clear(); }
-  } empty_at_return{events};
+  const EmptiedAtReturn empty_at_return{events};
   events.reserve(batch->events.size());
   for (const RecordedEvent& e : batch->events) events.emplace_back(e);
   if (!events.empty()) *progressed = true;
@@ -396,7 +400,9 @@ Status ViewSet::advance_live_locked(bool* progressed) {
   if (!batch) return batch.status();
   if (batch->events.empty()) return Status::ok();
   *progressed = true;
-  std::vector<ViewEvent> events;
+  std::vector<ViewEvent>& events = live_events_;  // as in a build: storage kept, emptied at return
+  events.clear();
+  const EmptiedAtReturn empty_at_return{events};
   events.reserve(batch->events.size());
   bool purge = false;
   for (const RecordedEvent& e : batch->events) {

@@ -185,6 +185,8 @@ class ViewSet {
   // A build's batch, kept between batches (each event decodes in place: see
   // ViewEvent) and freed when no build runs. Empty outside a step.
   std::vector<ViewEvent> build_events_;
+  // The live batch, likewise: at most batch_events of about 1 KiB each.
+  std::vector<ViewEvent> live_events_;
 
   // wait_for() sleeps here; notified after every commit and swap.
   mutable std::mutex progress_mu_;
