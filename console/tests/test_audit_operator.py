@@ -83,9 +83,16 @@ class AuditAndOperator(ConsoleCase):
         return folder
 
     def downloaded(self, folder, suffix):
+        # Chromium writes the bytes to a .crdownload and renames it at the end,
+        # and the final name can exist empty before that (a CI run read the
+        # state's file empty): done when no .crdownload is left and the file has
+        # bytes (every download here has).
         def done(_):
-            names = [n for n in os.listdir(folder) if n.endswith(suffix)]
-            return names[0] if names else False
+            names = os.listdir(folder)
+            if any(n.endswith(".crdownload") for n in names):
+                return False
+            found = [n for n in names if n.endswith(suffix) and os.path.getsize(os.path.join(folder, n)) > 0]
+            return found[0] if found else False
         name = WebDriverWait(self.driver, WAIT).until(done)
         with open(os.path.join(folder, name), encoding="utf-8", newline="") as f:
             return name, f.read()
