@@ -144,8 +144,14 @@ Result<std::optional<KeyStore::Subject>> KeyStore::find_locked(const std::string
     return std::optional<Subject>(it->second.subject);
   }
   // Not held: the file says (it is what every hit was read from or written as).
-  const std::string path = subject_path(subject);
   ++file_reads_;
+  auto found = read_subject_file(subject);
+  if (found && *found) remember_locked(subject, **found);
+  return found;
+}
+
+Result<std::optional<KeyStore::Subject>> KeyStore::read_subject_file(const std::string& subject) const {
+  const std::string path = subject_path(subject);
   auto bytes = env_->read_file(path);
   if (!bytes) {
     if (bytes.status().code() == StatusCode::kNotFound) return std::optional<Subject>();
@@ -161,9 +167,7 @@ Result<std::optional<KeyStore::Subject>> KeyStore::find_locked(const std::string
   if (rec->kind == Kind::kPartnerSecret || rec->name != subject) {
     return corrupt_at(path, kFixedSize, "the record does not belong to this file name");
   }
-  const Subject found{rec->kind == Kind::kTombstone, rec->key};
-  remember_locked(subject, found);
-  return std::optional<Subject>(found);
+  return std::optional<Subject>(Subject{rec->kind == Kind::kTombstone, rec->key});
 }
 
 void KeyStore::remember_locked(const std::string& subject, const Subject& value) const {
@@ -275,6 +279,7 @@ Result<KeyStore::Record> KeyStore::decode(std::string_view bytes, const std::str
 }
 
 Status KeyStore::write_locked(const std::string& path, const Record& r) {
+  ++files_written_;  // also when the write fails: it may have replaced the file all the same
   std::string bytes = encode(r);
   Status s = env_->write_file_atomically(path, bytes);
   sodium_memzero(bytes.data(), bytes.size());
@@ -285,16 +290,23 @@ Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool 
   ACCT_RETURN_IF_ERROR(validate_subject(subject));
   auto found = find_locked(subject);
   if (!found) return found.status();
-  if (*found && (*found)->erased) {
+  return key_from_locked(subject, create, *found);
+}
+
+Result<KeyStore::Key> KeyStore::key_from_locked(const std::string& subject, bool create,
+                                                std::optional<Subject>& found) {
+  struct Wipe {
+    std::optional<Subject>& s;
+    ~Wipe() {
+      if (s) sodium_memzero(s->key.data(), kKeyBytes);
+    }
+  } wipe{found};
+  if (found && found->erased) {
     if (!create) return erased(subject);
     return Status(StatusCode::kRuleViolated,
                   "data subject " + subject + " was erased (purged); a new key is never created for it", "subject");
   }
-  if (*found) {
-    const Key key = (*found)->key;
-    sodium_memzero((*found)->key.data(), kKeyBytes);
-    return key;
-  }
+  if (found) return found->key;
   // No file: a new key (never over an existing file, which find_locked read).
   if (!create) return not_found("data subject " + subject + " has no key", "subject");
   Record r{Kind::kSubjectKey, subject, {}};
@@ -314,17 +326,34 @@ Result<KeyStore::Key> KeyStore::key_for_locked(const std::string& subject, bool 
 }
 
 Result<KeyStore::Key> KeyStore::key_for(const std::string& subject, bool create) {
+  uint64_t written_before = 0;
   {
-    // The common case, a key held: under the shared lock. The rest (erased,
-    // not held, a new key) takes the exclusive lock and starts over.
+    // The common case, a subject held (a key, or erased): answered under the
+    // shared lock, as nothing is written.
     std::shared_lock lock(mu_);
-    if (auto it = subjects_.find(subject); it != subjects_.end() && !it->second.subject.erased) {
+    if (auto it = subjects_.find(subject); it != subjects_.end()) {
       it->second.referenced.store(true, std::memory_order_relaxed);
-      return it->second.subject.key;
+      std::optional<Subject> held(it->second.subject);
+      return key_from_locked(subject, create, held);
     }
+    written_before = files_written_;
   }
+  ACCT_RETURN_IF_ERROR(validate_subject(subject));  // before a path is made of it
+  // Not held: its file is read with no lock held, so that seal and open of
+  // the subjects held go on meanwhile (a rebuild over more data subjects than
+  // are held reads one file per subject it meets).
+  auto read = read_subject_file(subject);
   std::lock_guard lock(mu_);
-  return key_for_locked(subject, create);
+  ++file_reads_;
+  // A file written meanwhile (a key made, a tombstone, a replicated record)
+  // may be this subject's, and the read stale: it is read again under the
+  // lock. So is a subject another thread put in memory meanwhile.
+  if (!read || files_written_ != written_before || subjects_.count(subject) != 0) {
+    if (read && *read) sodium_memzero((*read)->key.data(), kKeyBytes);
+    return key_for_locked(subject, create);
+  }
+  if (*read) remember_locked(subject, **read);
+  return key_from_locked(subject, create, *read);
 }
 
 Status KeyStore::destroy(const std::string& subject) {

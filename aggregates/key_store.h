@@ -163,11 +163,17 @@ class KeyStore {
   Status write_locked(const std::string& path, const Record& r);
   std::string subject_path(const std::string& subject) const;
   Result<Key> key_for_locked(const std::string& subject, bool create);
+  // The rest of key_for_locked, given what the subject's file says (wiped
+  // here). Caller holds mu_; shared is enough when `found` has a value
+  // (nothing is written then).
+  Result<Key> key_from_locked(const std::string& subject, bool create, std::optional<Subject>& found);
   Status destroy_locked(const std::string& subject);  // the local tombstone
   void created_locked(std::string record_key);        // tracked as unshipped in a cluster
   // The subject from memory, else from its file (then held); nullopt when it
   // has no file. Caller holds mu_.
   Result<std::optional<Subject>> find_locked(const std::string& subject) const;
+  // What the subject's file says (nullopt: no file); takes no lock.
+  Result<std::optional<Subject>> read_subject_file(const std::string& subject) const;
   // Holds the subject; beyond max_cached_, the first one the clock's hand
   // finds not used since it last passed goes (its key wiped). Caller holds mu_.
   void remember_locked(const std::string& subject, const Subject& value) const;
@@ -183,6 +189,9 @@ class KeyStore {
   mutable std::vector<std::string> clock_;
   mutable size_t hand_ = 0;
   mutable uint64_t file_reads_ = 0;
+  // Bumped at every file written (under the exclusive lock): a file read
+  // outside the lock is used only if none was written meanwhile.
+  uint64_t files_written_ = 0;
   std::map<PartnerId, Key> partner_secrets_;
   SecretPublisher publish_;               // set once, before the store is shared
   bool replicated_ = false;

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -543,6 +545,96 @@ TEST(KeyStoreBoundTest, ThreadsOpenSideBySideWhileSubjectsAreEvictedAndDestroyed
   for (int i = 1; i < kSubjects; ++i) {
     EXPECT_EQ(*store.open(subject_n(i), sealed[i], "ad"), "person " + std::to_string(i));
   }
+}
+
+std::string subject_file(int n) { return std::string(kData) + "/keys/subjects/" + KeyStore::subject_file_name(subject_n(n)); }
+
+// A subject not held is read from its file with no lock held: meanwhile seal
+// and open of the subjects held go on. (A rebuild over more data subjects
+// than are held reads one file per subject; under the lock, every command's
+// seal would wait for each read.)
+TEST(KeyStoreBoundTest, ASubjectsFileIsReadWithNoLockHeld) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  auto opened = KeyStore::open(&env, kData, 1);
+  ASSERT_TRUE(opened.is_ok());
+  KeyStore& store = **opened;
+  auto zero = store.seal(subject_n(0), "zero", "ad");
+  auto one = store.seal(subject_n(1), "one", "ad");  // subject 0 is no longer held
+  ASSERT_TRUE(zero.is_ok() && one.is_ok());
+
+  env.stall_next_read(subject_file(0));
+  Result<std::string> read_zero = Status(StatusCode::kInternal, "not run");
+  std::thread reader([&] { read_zero = store.open(subject_n(0), *zero, "ad"); });
+  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
+  auto held = std::async(std::launch::async, [&] { return store.open(subject_n(1), *one, "ad"); });
+  const bool answered = stalled && held.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  env.release_read_stall();
+  reader.join();
+  ASSERT_TRUE(stalled) << "the read of subject 0's file never came";
+  EXPECT_TRUE(answered) << "an open of a held subject waited for another subject's file read";
+  auto held_plain = held.get();
+  ASSERT_TRUE(held_plain.is_ok()) << held_plain.status().to_string();
+  EXPECT_EQ(*held_plain, "one");
+  ASSERT_TRUE(read_zero.is_ok()) << read_zero.status().to_string();
+  EXPECT_EQ(*read_zero, "zero");
+}
+
+// A file read outside the lock is not used when a file was written meanwhile:
+// a tombstone written during the read is not undone by the key read before it.
+TEST(KeyStoreBoundTest, ADestroyDuringAFileReadIsNotUndone) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  auto opened = KeyStore::open(&env, kData, 1);
+  ASSERT_TRUE(opened.is_ok());
+  KeyStore& store = **opened;
+  auto zero = store.seal(subject_n(0), "zero", "ad");
+  ASSERT_TRUE(zero.is_ok());
+  ASSERT_TRUE(store.seal(subject_n(1), "one", "ad").is_ok());  // subject 0 is no longer held
+
+  env.stall_next_read(subject_file(0));
+  Result<std::string> read_zero = Status(StatusCode::kInternal, "not run");
+  std::thread reader([&] { read_zero = store.open(subject_n(0), *zero, "ad"); });
+  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
+  // While the reader holds subject 0's key file as it was: the subject is
+  // destroyed, and pushed out of memory again by another subject.
+  const Status destroyed = stalled ? store.destroy(subject_n(0)) : Status::ok();
+  const bool another = stalled && store.seal(subject_n(2), "two", "ad").is_ok();
+  env.release_read_stall();
+  reader.join();
+  ASSERT_TRUE(stalled) << "the read of subject 0's file never came";
+  ASSERT_TRUE(destroyed.is_ok()) << destroyed.to_string();
+  ASSERT_TRUE(another);
+  EXPECT_EQ(read_zero.status().code(), StatusCode::kNotFound) << "the key read before the tombstone was used";
+  EXPECT_EQ(store.open(subject_n(0), *zero, "ad").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store.destroyed(subject_n(0)));
+}
+
+// The same for a key made during the read: the read's "no file" is not used.
+TEST(KeyStoreBoundTest, AKeyMadeDuringAFileReadIsFound) {
+  FaultInjectionEnv env;
+  ASSERT_TRUE(env.create_dir(kData).is_ok());
+  auto opened = KeyStore::open(&env, kData, 1);
+  ASSERT_TRUE(opened.is_ok());
+  KeyStore& store = **opened;
+  ASSERT_TRUE(store.seal(subject_n(1), "one", "ad").is_ok());
+
+  env.stall_next_read(subject_file(0));
+  Result<KeyStore::Key> key_zero = Status(StatusCode::kInternal, "not run");
+  std::thread reader([&] { key_zero = store.key_for(subject_n(0), /*create=*/false); });
+  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
+  Result<std::string> zero = Status(StatusCode::kInternal, "not sealed");
+  if (stalled) zero = store.seal(subject_n(0), "zero", "ad");  // makes subject 0's key
+  const bool another = stalled && store.seal(subject_n(2), "two", "ad").is_ok();  // and pushes it out
+  env.release_read_stall();
+  reader.join();
+  ASSERT_TRUE(stalled) << "the read of subject 0's file never came";
+  ASSERT_TRUE(zero.is_ok()) << zero.status().to_string();
+  ASSERT_TRUE(another);
+  ASSERT_TRUE(key_zero.is_ok()) << "the read from before the key was made was used: " << key_zero.status().to_string();
+  auto key_now = store.key_for(subject_n(0), /*create=*/false);
+  ASSERT_TRUE(key_now.is_ok());
+  EXPECT_TRUE(*key_zero == *key_now);
 }
 
 TEST(KeyStoreBoundTest, FileNamesMapBackToSubjects) {

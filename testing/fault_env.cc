@@ -493,4 +493,34 @@ int FaultInjectionEnv::sync_calls() const {
   return sync_calls_;
 }
 
+Result<std::string> FaultInjectionEnv::read_file(const std::string& path) {
+  Result<std::string> bytes = Env::read_file(path);
+  std::unique_lock lock(stall_mu_);
+  if (stall_path_ != path) return bytes;
+  stall_path_.reset();
+  stalled_ = true;
+  stall_cv_.notify_all();
+  stall_cv_.wait(lock, [&] { return released_; });
+  stalled_ = false;
+  return bytes;
+}
+
+void FaultInjectionEnv::stall_next_read(const std::string& path) {
+  std::lock_guard lock(stall_mu_);
+  stall_path_ = path;
+  released_ = false;
+}
+
+bool FaultInjectionEnv::wait_for_stalled_read(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(stall_mu_);
+  return stall_cv_.wait_for(lock, timeout, [&] { return stalled_; });
+}
+
+void FaultInjectionEnv::release_read_stall() {
+  std::lock_guard lock(stall_mu_);
+  stall_path_.reset();
+  released_ = true;
+  stall_cv_.notify_all();
+}
+
 }  // namespace accountable

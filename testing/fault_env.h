@@ -25,6 +25,8 @@
 #pragma once
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -62,6 +64,8 @@ class FaultInjectionEnv final : public Env {
   Status sync_dir(const std::string& dir) override;
   // In-process exclusive lock per path; the file gets "<pid>\n" like on POSIX.
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
+  // Env's read, then the stall below when armed for `path`.
+  Result<std::string> read_file(const std::string& path) override;
 
   // --- Simulated crashes -------------------------------------------------------
   // Power loss: every file is cut back to its synced length; un-synced
@@ -83,6 +87,13 @@ class FaultInjectionEnv final : public Env {
   // Flips bits of the byte at `offset` of `path`, in both the current and the
   // durable content (kNotFound / kInvalidArgument on a bad path or offset).
   Status corrupt_byte(const std::string& path, uint64_t offset, uint8_t xor_mask = 0x01);
+
+  // --- Stalls: a thread held between two steps, deterministically ------------
+  // The next read_file() of `path` reads, then waits until release_read_stall().
+  void stall_next_read(const std::string& path);
+  // True once a read is waiting there; false if none does within `timeout`.
+  bool wait_for_stalled_read(std::chrono::milliseconds timeout);
+  void release_read_stall();
 
   // --- Inspection -------------------------------------------------------------
   // Current content of `path`; empty if there is no such file.
@@ -118,6 +129,11 @@ class FaultInjectionEnv final : public Env {
   std::optional<size_t> short_write_;
   std::map<std::string, uint64_t> locks_;  // path -> token of the live FileLock
   uint64_t next_lock_token_ = 1;
+
+  std::mutex stall_mu_;  // apart from mu_, which the stalled read does not hold
+  std::condition_variable stall_cv_;
+  std::optional<std::string> stall_path_;
+  bool stalled_ = false, released_ = false;
 };
 
 }  // namespace accountable
