@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -547,30 +548,59 @@ TEST(KeyStoreBoundTest, ThreadsOpenSideBySideWhileSubjectsAreEvictedAndDestroyed
   }
 }
 
-std::string subject_file(int n) { return std::string(kData) + "/keys/subjects/" + KeyStore::subject_file_name(subject_n(n)); }
+std::string subject_file(int n) {
+  return std::string(kData) + "/keys/subjects/" + KeyStore::subject_file_name(subject_n(n));
+}
+
+// Runs `read` on a thread that stops in its read of subject n's file, and
+// `meanwhile` while it is stopped there; false when the read never came.
+bool while_reading_the_file_of(FaultInjectionEnv& env, int n, const std::function<void()>& read,
+                               const std::function<void()>& meanwhile) {
+  env.stall_next_read(subject_file(n));
+  std::thread reader(read);
+  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
+  if (stalled) meanwhile();
+  env.release_read_stall();
+  reader.join();
+  return stalled;
+}
+
+// A store that holds one subject, subject 1; subject 0 (sealed as "zero") is in its file only.
+struct OneHeld {
+  FaultInjectionEnv env;
+  std::unique_ptr<KeyStore> store;
+  std::string zero, one;  // sealed
+  OneHeld() {
+    EXPECT_TRUE(env.create_dir(kData).is_ok());
+    auto opened = KeyStore::open(&env, kData, 1);
+    EXPECT_TRUE(opened.is_ok()) << opened.status().to_string();
+    if (!opened) return;
+    auto sealed_zero = (*opened)->seal(subject_n(0), "zero", "ad");
+    auto sealed_one = (*opened)->seal(subject_n(1), "one", "ad");
+    EXPECT_TRUE(sealed_zero.is_ok() && sealed_one.is_ok());
+    if (!sealed_zero || !sealed_one) return;
+    zero = *sealed_zero;
+    one = *sealed_one;
+    store = std::move(*opened);
+  }
+};
 
 // A subject not held is read from its file with no lock held: meanwhile seal
 // and open of the subjects held go on. (A rebuild over more data subjects
 // than are held reads one file per subject; under the lock, every command's
 // seal would wait for each read.)
 TEST(KeyStoreBoundTest, ASubjectsFileIsReadWithNoLockHeld) {
-  FaultInjectionEnv env;
-  ASSERT_TRUE(env.create_dir(kData).is_ok());
-  auto opened = KeyStore::open(&env, kData, 1);
-  ASSERT_TRUE(opened.is_ok());
-  KeyStore& store = **opened;
-  auto zero = store.seal(subject_n(0), "zero", "ad");
-  auto one = store.seal(subject_n(1), "one", "ad");  // subject 0 is no longer held
-  ASSERT_TRUE(zero.is_ok() && one.is_ok());
-
-  env.stall_next_read(subject_file(0));
+  OneHeld s;
+  ASSERT_NE(s.store, nullptr);
   Result<std::string> read_zero = Status(StatusCode::kInternal, "not run");
-  std::thread reader([&] { read_zero = store.open(subject_n(0), *zero, "ad"); });
-  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
-  auto held = std::async(std::launch::async, [&] { return store.open(subject_n(1), *one, "ad"); });
-  const bool answered = stalled && held.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
-  env.release_read_stall();
-  reader.join();
+  bool answered = false;
+  std::future<Result<std::string>> held;
+  const bool stalled = while_reading_the_file_of(
+      s.env, 0, [&] { read_zero = s.store->open(subject_n(0), s.zero, "ad"); },
+      [&] {
+        held = std::async(std::launch::async, [&] { return s.store->open(subject_n(1), s.one, "ad"); });
+        answered = held.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+      });
   ASSERT_TRUE(stalled) << "the read of subject 0's file never came";
   EXPECT_TRUE(answered) << "an open of a held subject waited for another subject's file read";
   auto held_plain = held.get();
@@ -583,58 +613,48 @@ TEST(KeyStoreBoundTest, ASubjectsFileIsReadWithNoLockHeld) {
 // A file read outside the lock is not used when a file was written meanwhile:
 // a tombstone written during the read is not undone by the key read before it.
 TEST(KeyStoreBoundTest, ADestroyDuringAFileReadIsNotUndone) {
-  FaultInjectionEnv env;
-  ASSERT_TRUE(env.create_dir(kData).is_ok());
-  auto opened = KeyStore::open(&env, kData, 1);
-  ASSERT_TRUE(opened.is_ok());
-  KeyStore& store = **opened;
-  auto zero = store.seal(subject_n(0), "zero", "ad");
-  ASSERT_TRUE(zero.is_ok());
-  ASSERT_TRUE(store.seal(subject_n(1), "one", "ad").is_ok());  // subject 0 is no longer held
-
-  env.stall_next_read(subject_file(0));
+  OneHeld s;
+  ASSERT_NE(s.store, nullptr);
   Result<std::string> read_zero = Status(StatusCode::kInternal, "not run");
-  std::thread reader([&] { read_zero = store.open(subject_n(0), *zero, "ad"); });
-  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
-  // While the reader holds subject 0's key file as it was: the subject is
-  // destroyed, and pushed out of memory again by another subject.
-  const Status destroyed = stalled ? store.destroy(subject_n(0)) : Status::ok();
-  const bool another = stalled && store.seal(subject_n(2), "two", "ad").is_ok();
-  env.release_read_stall();
-  reader.join();
+  Status destroyed = Status(StatusCode::kInternal, "not run");
+  bool another = false;
+  const bool stalled = while_reading_the_file_of(
+      s.env, 0, [&] { read_zero = s.store->open(subject_n(0), s.zero, "ad"); },
+      [&] {
+        // The reader holds subject 0's key file as it was: the subject is
+        // destroyed, and pushed out of memory again by another subject.
+        destroyed = s.store->destroy(subject_n(0));
+        another = s.store->seal(subject_n(2), "two", "ad").is_ok();
+      });
   ASSERT_TRUE(stalled) << "the read of subject 0's file never came";
   ASSERT_TRUE(destroyed.is_ok()) << destroyed.to_string();
   ASSERT_TRUE(another);
   EXPECT_EQ(read_zero.status().code(), StatusCode::kNotFound) << "the key read before the tombstone was used";
-  EXPECT_EQ(store.open(subject_n(0), *zero, "ad").status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(store.destroyed(subject_n(0)));
+  EXPECT_EQ(s.store->open(subject_n(0), s.zero, "ad").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(s.store->destroyed(subject_n(0)));
 }
 
 // The same for a key made during the read: the read's "no file" is not used.
 TEST(KeyStoreBoundTest, AKeyMadeDuringAFileReadIsFound) {
-  FaultInjectionEnv env;
-  ASSERT_TRUE(env.create_dir(kData).is_ok());
-  auto opened = KeyStore::open(&env, kData, 1);
-  ASSERT_TRUE(opened.is_ok());
-  KeyStore& store = **opened;
-  ASSERT_TRUE(store.seal(subject_n(1), "one", "ad").is_ok());
-
-  env.stall_next_read(subject_file(0));
-  Result<KeyStore::Key> key_zero = Status(StatusCode::kInternal, "not run");
-  std::thread reader([&] { key_zero = store.key_for(subject_n(0), /*create=*/false); });
-  const bool stalled = env.wait_for_stalled_read(std::chrono::seconds(30));
-  Result<std::string> zero = Status(StatusCode::kInternal, "not sealed");
-  if (stalled) zero = store.seal(subject_n(0), "zero", "ad");  // makes subject 0's key
-  const bool another = stalled && store.seal(subject_n(2), "two", "ad").is_ok();  // and pushes it out
-  env.release_read_stall();
-  reader.join();
-  ASSERT_TRUE(stalled) << "the read of subject 0's file never came";
-  ASSERT_TRUE(zero.is_ok()) << zero.status().to_string();
+  OneHeld s;
+  ASSERT_NE(s.store, nullptr);
+  Result<KeyStore::Key> key_three = Status(StatusCode::kInternal, "not run");
+  Result<std::string> three = Status(StatusCode::kInternal, "not run");
+  bool another = false;
+  const bool stalled = while_reading_the_file_of(
+      s.env, 3, [&] { key_three = s.store->key_for(subject_n(3), /*create=*/false); },
+      [&] {
+        three = s.store->seal(subject_n(3), "three", "ad");          // makes subject 3's key
+        another = s.store->seal(subject_n(2), "two", "ad").is_ok();  // and pushes it out
+      });
+  ASSERT_TRUE(stalled) << "the read of subject 3's file never came";
+  ASSERT_TRUE(three.is_ok()) << three.status().to_string();
   ASSERT_TRUE(another);
-  ASSERT_TRUE(key_zero.is_ok()) << "the read from before the key was made was used: " << key_zero.status().to_string();
-  auto key_now = store.key_for(subject_n(0), /*create=*/false);
+  ASSERT_TRUE(key_three.is_ok()) << "the read from before the key was made was used: "
+                                 << key_three.status().to_string();
+  auto key_now = s.store->key_for(subject_n(3), /*create=*/false);
   ASSERT_TRUE(key_now.is_ok());
-  EXPECT_TRUE(*key_zero == *key_now);
+  EXPECT_TRUE(*key_three == *key_now);
 }
 
 TEST(KeyStoreBoundTest, FileNamesMapBackToSubjects) {
