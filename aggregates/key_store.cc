@@ -346,8 +346,9 @@ Result<KeyStore::Key> KeyStore::key_for(const std::string& subject, bool create)
   std::lock_guard lock(mu_);
   ++file_reads_;
   // A file written meanwhile (a key made, a tombstone, a replicated record)
-  // may be this subject's, and the read stale: it is read again under the
-  // lock. So is a subject another thread put in memory meanwhile.
+  // may be this subject's, and the read stale; another thread may have put
+  // the subject in memory meanwhile. Either way key_for_locked looks again
+  // under the lock: memory first, then the file.
   if (!read || files_written_ != written_before || subjects_.count(subject) != 0) {
     if (read && *read) sodium_memzero((*read)->key.data(), kKeyBytes);
     return key_for_locked(subject, create);
