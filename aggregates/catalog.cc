@@ -10,11 +10,6 @@ namespace accountable {
 
 namespace {
 
-template <class E>
-bool enum_at_most(E value, E max) {
-  return static_cast<unsigned>(value) <= static_cast<unsigned>(max);
-}
-
 Status check_offer(const Offer& o, const std::string& prefix) {
   ACCT_RETURN_IF_ERROR(check_field(o.offer_id, field_rule<Offer>("offer_id"), prefix + ".offer_id"));
   ACCT_RETURN_IF_ERROR(check_field(o.display_name, field_rule<Offer>("display_name"), prefix + ".display_name"));

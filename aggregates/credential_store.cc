@@ -27,10 +27,6 @@ constexpr std::string_view kHashPrefix = "$argon2id$";
 // One message for every failed verification (wrong password, unknown user).
 const char kBadCredentials[] = "the user id or the password is wrong";
 
-Status corrupt_at(const std::string& name, uint64_t offset, std::string_view why) {
-  return corruption(name + ": " + std::string(why) + " at offset " + std::to_string(offset));
-}
-
 // Code points of valid UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF);
 // nullopt when invalid.
 std::optional<size_t> utf8_length(std::string_view s) {

@@ -14,27 +14,18 @@
 #include <vector>
 
 #include "aggregates/testing/folder_bytes.h"
+#include "aggregates/testing/store_ids.h"
 #include "events/crc32c.h"
 #include "testing/fault_env.h"
 
 namespace accountable {
 namespace {
 
-constexpr const char* kData = "/data";
-constexpr const char* kCredFile = "/data/secrets/credentials";
+using testing::kData;
+using testing::partner_n;
+using testing::user_n;
 
-PartnerId partner_n(unsigned char n) {
-  PartnerId::Bytes b{};
-  b[0] = 0xAA;
-  b[15] = n;
-  return PartnerId(b);
-}
-UserId user_n(unsigned char n) {
-  UserId::Bytes b{};
-  b[0] = 0xBB;
-  b[15] = n;
-  return UserId(b);
-}
+constexpr const char* kCredFile = "/data/secrets/credentials";
 
 CredentialStoreOptions fast_options(const Clock* clock = nullptr) {
   CredentialStoreOptions o;

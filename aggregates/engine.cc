@@ -27,8 +27,14 @@ struct CachesOf<std::tuple<State...>> {
 };
 using StateCaches = CachesOf<AggregateStates>;
 
+}  // namespace
+
 // What a stripe's commits in flight lead to, per aggregate: stream -> the
 // state after the newest commit in flight that wrote it, and that commit.
+// Named, not anonymous: Engine::Pipeline holds one, and a member of a named
+// class must not have a type only this file can name (-Wsubobject-linkage
+// when the file is compiled inside a unity batch).
+namespace engine_pipeline {
 template <class State>
 struct InFlightState {
   std::shared_ptr<const State> state;
@@ -40,7 +46,11 @@ template <class... State>
 struct InFlightStatesOf<std::tuple<State...>> {
   using type = std::tuple<std::unordered_map<std::string, InFlightState<State>>...>;
 };
-using InFlightStates = InFlightStatesOf<AggregateStates>::type;
+}  // namespace engine_pipeline
+using engine_pipeline::InFlightState;
+using InFlightStates = engine_pipeline::InFlightStatesOf<AggregateStates>::type;
+
+namespace {
 
 // Calls fn(state) for each state of the tuple, in order, until one fails.
 template <class Tuple, class Fn>

@@ -34,10 +34,6 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-Status corrupt_at(const std::string& file, uint64_t offset, std::string_view why) {
-  return corruption(file + ": " + std::string(why) + " at offset " + std::to_string(offset));
-}
-
 Status validate_subject(std::string_view subject) {
   if (subject.empty() || subject.size() > KeyStore::kMaxSubjectLength) {
     return invalid_argument("a data subject must have 1.." + std::to_string(KeyStore::kMaxSubjectLength) + " bytes",

@@ -13,24 +13,19 @@
 #include <vector>
 
 #include "aggregates/testing/folder_bytes.h"
+#include "aggregates/testing/store_ids.h"
 #include "testing/fault_env.h"
 
 namespace accountable {
 namespace {
 
-constexpr const char* kData = "/data";
+using testing::all_bytes;
+using testing::kData;
+using testing::partner_n;
+
 const std::string kAlice = "user:6f1c2d3e-0000-4000-8000-000000000001";
 const std::string kBob = "user:6f1c2d3e-0000-4000-8000-000000000002";
 const std::string kAliceFile = "/data/keys/subjects/user%3A6f1c2d3e-0000-4000-8000-000000000001.key";
-
-PartnerId partner_n(unsigned char n) {
-  PartnerId::Bytes b{};
-  b[0] = 0xAA;
-  b[15] = n;
-  return PartnerId(b);
-}
-
-using testing::all_bytes;
 
 std::string as_string(const KeyStore::Key& k) { return std::string(reinterpret_cast<const char*>(k.data()), k.size()); }
 

@@ -51,11 +51,6 @@ Decision partner_write(const PartnerState& s, std::vector<DomainEvent> events) {
   return Decision{{StreamWrite{partner_stream(s.partner_id), expect_version_of(s.version), std::move(events)}}};
 }
 
-template <class E>
-bool enum_at_most(E value, E max) {
-  return static_cast<unsigned>(value) <= static_cast<unsigned>(max);
-}
-
 }  // namespace
 
 bool exemption_applies(const TaxExemption& e, Timestamp now) {

@@ -43,4 +43,10 @@ Status check_address(const Address& a, const std::string& prefix);
 // Contact: first and last name 1-50, email required, phone optional.
 Status check_contact(const ContactDetails& c, const std::string& prefix);
 
+// An enum read from a command is one of its named values: at most `max`, its last.
+template <class E>
+bool enum_at_most(E value, E max) {
+  return static_cast<unsigned>(value) <= static_cast<unsigned>(max);
+}
+
 }  // namespace accountable

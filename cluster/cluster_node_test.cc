@@ -18,11 +18,13 @@
 #include "cluster/shard_map.h"
 #include "consumers/testing/kafka_testing.h"
 #include "testing/log_test_util.h"
+#include "testing/wait.h"
 
 namespace accountable::cluster {
 namespace {
 
 using namespace std::chrono_literals;
+using accountable::testing::wait_until;
 
 ClusterKey test_key(unsigned char fill = 7) {
   ClusterKey k;
@@ -110,15 +112,6 @@ struct Node {
   }
   ShardRole role() const { return node->status().shard.at(0).role; }
 };
-
-bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
 
 std::string bootstrap() {
   auto b = testing::kafka_bootstrap();

@@ -23,23 +23,14 @@
 #include "consumers/event_message.h"
 #include "consumers/relay.h"
 #include "consumers/testing/kafka_testing.h"
+#include "testing/wait.h"
 
 namespace accountable {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::TempLog;
-
-// Polls `pred` every 20 ms until it holds or `timeout` passes.
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
+using testing::wait_until;
 
 // Kafka protocol request types (ApiKey).
 constexpr int16_t kProduce = 0;

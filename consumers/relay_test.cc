@@ -10,23 +10,14 @@
 #include <thread>
 
 #include "consumers/testing/kafka_testing.h"
+#include "testing/wait.h"
 
 namespace accountable {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::TempLog;
-
-// Polls `pred` every 50 ms until it holds or `timeout` passes.
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
+using testing::wait_until;
 
 class RelayKafkaTest : public ::testing::Test {
  protected:

@@ -13,7 +13,7 @@
 namespace accountable {
 namespace {
 
-namespace fmt = checkpoint_note_format;
+namespace note_fmt = checkpoint_note_format;
 
 static_assert(sizeof(PublicKey) == crypto_sign_PUBLICKEYBYTES);
 static_assert(sizeof(Signature) == crypto_sign_BYTES);
@@ -191,7 +191,7 @@ Result<uint64_t> parse_tree_size(std::string_view text) {
 }
 
 std::string cosignature_message(uint64_t timestamp, std::string_view checkpoint_text) {
-  std::string m(fmt::kCosignatureHeader);
+  std::string m(note_fmt::kCosignatureHeader);
   m += "time ";
   m += std::to_string(timestamp);
   m += '\n';
@@ -346,7 +346,7 @@ std::string NoteSignature::line() const {
   blob.reserve(kKeyIdBytes + signature.size());
   append_u32_be(&blob, key_id);
   blob += signature;
-  return std::string(fmt::kSignatureLinePrefix) + key_name + " " + base64_encode(blob) + "\n";
+  return std::string(note_fmt::kSignatureLinePrefix) + key_name + " " + base64_encode(blob) + "\n";
 }
 
 std::string SignedNote::encode() const {
@@ -356,8 +356,8 @@ std::string SignedNote::encode() const {
 }
 
 Result<SignedNote> parse_signed_note(std::string_view note) {
-  if (note.size() > fmt::kMaxNoteBytes) {
-    return note_error(std::to_string(note.size()) + " bytes, more than the " + std::to_string(fmt::kMaxNoteBytes) +
+  if (note.size() > note_fmt::kMaxNoteBytes) {
+    return note_error(std::to_string(note.size()) + " bytes, more than the " + std::to_string(note_fmt::kMaxNoteBytes) +
                       " allowed");
   }
   if (std::string why = text_problem(note); !why.empty()) return note_error(why);
@@ -373,9 +373,9 @@ Result<SignedNote> parse_signed_note(std::string_view note) {
 
   size_t line_count = 0;
   for (char c : rest) line_count += c == '\n';
-  if (line_count > fmt::kMaxSignatures) {
+  if (line_count > note_fmt::kMaxSignatures) {
     return note_error(std::to_string(line_count) + " signature lines, at most " +
-                      std::to_string(fmt::kMaxSignatures) + " allowed");
+                      std::to_string(note_fmt::kMaxSignatures) + " allowed");
   }
   parsed.signatures.reserve(line_count);
   for (size_t number = 1; !rest.empty(); ++number) {
@@ -384,10 +384,10 @@ Result<SignedNote> parse_signed_note(std::string_view note) {
     rest.remove_prefix(newline + 1);
     const std::string label = "signature line " + std::to_string(number) + ": ";
 
-    if (line.substr(0, fmt::kSignatureLinePrefix.size()) != fmt::kSignatureLinePrefix) {
+    if (line.substr(0, note_fmt::kSignatureLinePrefix.size()) != note_fmt::kSignatureLinePrefix) {
       return note_error(label + "does not start with an em dash (U+2014) and a space");
     }
-    line.remove_prefix(fmt::kSignatureLinePrefix.size());
+    line.remove_prefix(note_fmt::kSignatureLinePrefix.size());
     const size_t space = line.find(' ');
     if (space == std::string_view::npos) return note_error(label + "no space between the key name and the signature");
     const std::string_view name = line.substr(0, space);

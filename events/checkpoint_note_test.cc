@@ -10,7 +10,7 @@
 namespace accountable {
 namespace {
 
-namespace fmt = checkpoint_note_format;
+namespace note_fmt = checkpoint_note_format;
 
 // --- published vectors -------------------------------------------------------
 
@@ -507,14 +507,14 @@ TEST(CheckpointNoteTest, SignedNoteStrictness) {
 
 TEST(CheckpointNoteTest, SignatureCountAndSizeAreBounded) {
   std::string lines;
-  for (size_t i = 0; i < fmt::kMaxSignatures; ++i) lines += kSpecSignatureLine;
+  for (size_t i = 0; i < note_fmt::kMaxSignatures; ++i) lines += kSpecSignatureLine;
   const std::string text(kSpecText);
   EXPECT_EQ(must_parse_note(text + "\n" + lines).signatures.size(), 100u);
   EXPECT_EQ(note_error(text + "\n" + lines + std::string(kSpecSignatureLine)),
             "signed note: 101 signature lines, at most 100 allowed");
 
   const std::string line(kSpecSignatureLine);
-  const std::string big_text = std::string(fmt::kMaxNoteBytes - 1 - line.size() - 1, 'a') + "\n";
+  const std::string big_text = std::string(note_fmt::kMaxNoteBytes - 1 - line.size() - 1, 'a') + "\n";
   EXPECT_EQ(note_error(big_text + "\n" + line), "");  // exactly 1 MiB
   EXPECT_EQ(note_error("a" + big_text + "\n" + line), "signed note: 1048577 bytes, more than the 1048576 allowed");
 }

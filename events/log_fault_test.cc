@@ -20,9 +20,8 @@ namespace {
 
 using testing::all_events;
 using testing::fault_options;
+using testing::kSegment1;
 using testing::make_commit;
-
-constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
 
 // A log whose process "dies": no checkpoint is written on close.
 LogOptions crash_options(FaultInjectionEnv* env) {

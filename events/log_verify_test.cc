@@ -20,9 +20,9 @@ namespace {
 
 using namespace log_format;
 using testing::fault_options;
+using testing::kSegment1;
 using testing::make_commit;
-
-constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
+using testing::reseal_crcs;
 
 void write_log(FaultInjectionEnv& env, int commits) {
   auto log = EventLog::open(fault_options(&env));
@@ -37,27 +37,6 @@ void put_file(FaultInjectionEnv& env, const std::string& path, const std::string
   ASSERT_TRUE(f.is_ok());
   ASSERT_TRUE((*f)->append(bytes).is_ok());
   ASSERT_TRUE((*f)->sync().is_ok());
-}
-
-uint32_t frame_crc(char type, const char* payload, size_t n) {
-  return crc32c::mask(crc32c::extend(crc32c::value(&type, 1), payload, n));
-}
-
-// Recomputes every CRC of a segment image, as a forger who changed bytes would.
-void reseal_crcs(std::string& seg) {
-  size_t at = kSegmentHeaderSize;
-  while (at + kFrameHeaderSize <= seg.size()) {
-    const uint32_t len = coding::get_u32(seg.data() + at + 4);
-    char* payload = seg.data() + at + kFrameHeaderSize;
-    size_t r = kCommitHeaderSize;
-    while (r < len) {
-      const uint32_t rlen = coding::get_u32(payload + r + 4);
-      coding::put_u32(payload + r, frame_crc(2, payload + r + kFrameHeaderSize, rlen));
-      r += kFrameHeaderSize + rlen;
-    }
-    coding::put_u32(seg.data() + at, frame_crc(1, payload, len));
-    at += kFrameHeaderSize + len;
-  }
 }
 
 // Offset of the payload bytes of the record at `position` (1-based) in a

@@ -12,33 +12,22 @@ namespace accountable {
 namespace {
 
 using namespace coding;
-namespace fmt = signed_checkpoint_format;
+namespace signed_fmt = signed_checkpoint_format;
 
 static_assert(sizeof(PublicKey) == crypto_sign_PUBLICKEYBYTES);
 static_assert(sizeof(Signature) == crypto_sign_BYTES);
 static_assert(crypto_sign_SECRETKEYBYTES == 64 && crypto_sign_SEEDBYTES == 32);
-
-Status corrupt_at(const std::string& file, uint64_t offset, const std::string& why) {
-  return corruption(file + ": " + why + " at offset " + std::to_string(offset));
-}
 
 Status sodium_ready() {
   if (sodium_init() < 0) return Status(StatusCode::kInternal, "libsodium failed to initialise");
   return Status::ok();
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string encode_key_file(const uint8_t* seed) {
   std::string out;
-  out.reserve(fmt::kKeyFileSize);  // no reallocation: no stray copies of the seed
-  out.append(fmt::kKeyMagic);
-  append_u32(&out, fmt::kVersion);
+  out.reserve(signed_fmt::kKeyFileSize);  // no reallocation: no stray copies of the seed
+  out.append(signed_fmt::kKeyMagic);
+  append_u32(&out, signed_fmt::kVersion);
   out.append(reinterpret_cast<const char*>(seed), crypto_sign_SEEDBYTES);
   append_u32(&out, crc32c::mask(crc32c::value(out.data(), out.size())));
   return out;
@@ -57,17 +46,17 @@ Status create_key_file(Env* env, const std::string& path) {
 
 // Checks the key file and copies its seed into `seed`.
 Status decode_key_file(std::string_view bytes, const std::string& path, uint8_t* seed) {
-  if (bytes.size() != fmt::kKeyFileSize) {
+  if (bytes.size() != signed_fmt::kKeyFileSize) {
     return corruption(path + ": the signing key file has " + std::to_string(bytes.size()) + " bytes, expected " +
-                      std::to_string(fmt::kKeyFileSize) + " (damaged key file)");
+                      std::to_string(signed_fmt::kKeyFileSize) + " (damaged key file)");
   }
-  if (bytes.substr(0, fmt::kKeyMagic.size()) != fmt::kKeyMagic) return corrupt_at(path, 0, "bad magic in signing key file");
-  const size_t body = fmt::kKeyFileSize - 4;
+  if (bytes.substr(0, signed_fmt::kKeyMagic.size()) != signed_fmt::kKeyMagic) return corrupt_at(path, 0, "bad magic in signing key file");
+  const size_t body = signed_fmt::kKeyFileSize - 4;
   if (crc32c::unmask(get_u32(bytes.data() + body)) != crc32c::value(bytes.data(), body)) {
     return corrupt_at(path, body, "checksum mismatch in signing key file (damaged key file)");
   }
   const uint32_t version = get_u32(bytes.data() + 8);
-  if (version != fmt::kVersion) return corrupt_at(path, 8, "unsupported signing key version " + std::to_string(version));
+  if (version != signed_fmt::kVersion) return corrupt_at(path, 8, "unsupported signing key version " + std::to_string(version));
   std::memcpy(seed, bytes.data() + 12, crypto_sign_SEEDBYTES);
   return Status::ok();
 }
@@ -95,10 +84,10 @@ std::string checkpoints_path(const std::string& data_dir) {
 
 std::string checkpoint_message(const SignedCheckpoint& c) {
   std::string m;
-  m.reserve(fmt::kDomain.size() + 1 + 4 + 8 + 32 + 8);
-  m.append(fmt::kDomain);
+  m.reserve(signed_fmt::kDomain.size() + 1 + 4 + 8 + 32 + 8);
+  m.append(signed_fmt::kDomain);
   m.push_back('\0');
-  append_u32(&m, fmt::kVersion);
+  append_u32(&m, signed_fmt::kVersion);
   append_u64(&m, c.position);
   m.append(reinterpret_cast<const char*>(c.head_hash.data()), c.head_hash.size());
   append_u64(&m, static_cast<uint64_t>(c.recorded_at_micros));
@@ -113,7 +102,7 @@ bool signature_valid(const SignedCheckpoint& c, const std::array<uint8_t, 32>& p
 }
 
 std::string public_key_text(const std::array<uint8_t, 32>& public_key) {
-  return std::string(fmt::kPublicKeyPrefix) + hex_encode(public_key.data(), public_key.size());
+  return std::string(signed_fmt::kPublicKeyPrefix) + hex_encode(public_key.data(), public_key.size());
 }
 
 Result<PublicKey> parse_public_key_text(std::string_view text) {
@@ -121,13 +110,13 @@ Result<PublicKey> parse_public_key_text(std::string_view text) {
   while (!text.empty() && space(text.front())) text.remove_prefix(1);
   while (!text.empty() && space(text.back())) text.remove_suffix(1);
   const std::string expected = "expected one line 'ed25519:' followed by 64 hex digits";
-  if (text.substr(0, fmt::kPublicKeyPrefix.size()) != fmt::kPublicKeyPrefix) return invalid_argument(expected, "public_key");
-  text.remove_prefix(fmt::kPublicKeyPrefix.size());
+  if (text.substr(0, signed_fmt::kPublicKeyPrefix.size()) != signed_fmt::kPublicKeyPrefix) return invalid_argument(expected, "public_key");
+  text.remove_prefix(signed_fmt::kPublicKeyPrefix.size());
   PublicKey key{};
   if (text.size() != 2 * key.size()) return invalid_argument(expected, "public_key");
   for (size_t i = 0; i < key.size(); ++i) {
-    const int hi = hex_value(text[2 * i]);
-    const int lo = hex_value(text[2 * i + 1]);
+    const int hi = hex_digit_value(text[2 * i]);
+    const int lo = hex_digit_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return invalid_argument(expected, "public_key");
     key[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
@@ -147,57 +136,57 @@ Result<std::array<uint8_t, 32>> read_public_key_file(Env* env, const std::string
 // --- the checkpoints file --------------------------------------------------
 
 std::string encode_checkpoints_file_header() {
-  std::string out(fmt::kFileMagic);
-  append_u32(&out, fmt::kVersion);
+  std::string out(signed_fmt::kFileMagic);
+  append_u32(&out, signed_fmt::kVersion);
   append_u32(&out, crc32c::mask(crc32c::value(out.data(), out.size())));
   return out;
 }
 
 std::string encode_checkpoint_record(const SignedCheckpoint& c) {
   std::string out(8, '\0');  // crc and length, filled in below
-  out.push_back(static_cast<char>(fmt::kRecordType));
+  out.push_back(static_cast<char>(signed_fmt::kRecordType));
   append_u64(&out, c.position);
   out.append(reinterpret_cast<const char*>(c.head_hash.data()), c.head_hash.size());
   append_u64(&out, static_cast<uint64_t>(c.recorded_at_micros));
   out.append(reinterpret_cast<const char*>(c.signature.data()), c.signature.size());
-  put_u32(out.data() + 4, static_cast<uint32_t>(fmt::kPayloadSize));
+  put_u32(out.data() + 4, static_cast<uint32_t>(signed_fmt::kPayloadSize));
   put_u32(out.data(), crc32c::mask(crc32c::value(out.data() + 8, out.size() - 8)));
   return out;
 }
 
 Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, const std::string& path) {
-  if (bytes.size() < fmt::kFileHeaderSize) {
-    return corrupt_at(path, bytes.size(), "file shorter than its " + std::to_string(fmt::kFileHeaderSize) + "-byte header");
+  if (bytes.size() < signed_fmt::kFileHeaderSize) {
+    return corrupt_at(path, bytes.size(), "file shorter than its " + std::to_string(signed_fmt::kFileHeaderSize) + "-byte header");
   }
-  if (bytes.substr(0, fmt::kFileMagic.size()) != fmt::kFileMagic) return corrupt_at(path, 0, "bad magic");
+  if (bytes.substr(0, signed_fmt::kFileMagic.size()) != signed_fmt::kFileMagic) return corrupt_at(path, 0, "bad magic");
   if (crc32c::unmask(get_u32(bytes.data() + 12)) != crc32c::value(bytes.data(), 12)) {
     return corrupt_at(path, 12, "header CRC mismatch");
   }
   const uint32_t version = get_u32(bytes.data() + 8);
-  if (version != fmt::kVersion) return corrupt_at(path, 8, "unsupported format version " + std::to_string(version));
+  if (version != signed_fmt::kVersion) return corrupt_at(path, 8, "unsupported format version " + std::to_string(version));
 
   CheckpointFileContents out;
-  uint64_t offset = fmt::kFileHeaderSize;
+  uint64_t offset = signed_fmt::kFileHeaderSize;
   while (offset < bytes.size()) {
     const uint64_t remaining = bytes.size() - offset;
     const char* frame = bytes.data() + offset;
     std::string problem;
-    uint64_t frame_size = fmt::kFrameSize;
+    uint64_t frame_size = signed_fmt::kFrameSize;
     // Only the last record can be torn, and a torn append keeps its header:
     // torn means an incomplete header, or a valid header whose record runs
     // past the end of the file or ends exactly there with a bad CRC. Any
     // other damage is corruption, never a reason to cut records off.
     bool torn = false;
-    if (remaining < fmt::kRecordHeaderSize) {
+    if (remaining < signed_fmt::kRecordHeaderSize) {
       problem = "incomplete record";
       torn = true;
     } else {
       const uint32_t length = get_u32(frame + 4);
       const uint8_t type = static_cast<uint8_t>(frame[8]);
-      frame_size = fmt::kRecordHeaderSize + uint64_t{length};
-      const bool header_ok = (type == fmt::kRecordType && length == fmt::kPayloadSize) ||
-                             ((type == fmt::kTreeRecordType || type == fmt::kCosignedRecordType) && length > 0 &&
-                              length <= fmt::kMaxNoteBytes);
+      frame_size = signed_fmt::kRecordHeaderSize + uint64_t{length};
+      const bool header_ok = (type == signed_fmt::kRecordType && length == signed_fmt::kPayloadSize) ||
+                             ((type == signed_fmt::kTreeRecordType || type == signed_fmt::kCosignedRecordType) && length > 0 &&
+                              length <= signed_fmt::kMaxNoteBytes);
       if (!header_ok) {
         problem = "bad record header";
       } else if (frame_size > remaining) {
@@ -215,10 +204,10 @@ Result<CheckpointFileContents> parse_checkpoints_file(std::string_view bytes, co
       }
       return corrupt_at(path, offset, problem);
     }
-    const std::string_view payload(frame + fmt::kRecordHeaderSize, frame_size - fmt::kRecordHeaderSize);
-    if (static_cast<uint8_t>(frame[8]) == fmt::kTreeRecordType) {
+    const std::string_view payload(frame + signed_fmt::kRecordHeaderSize, frame_size - signed_fmt::kRecordHeaderSize);
+    if (static_cast<uint8_t>(frame[8]) == signed_fmt::kTreeRecordType) {
       out.tree_notes.emplace_back(payload);
-    } else if (static_cast<uint8_t>(frame[8]) == fmt::kCosignedRecordType) {
+    } else if (static_cast<uint8_t>(frame[8]) == signed_fmt::kCosignedRecordType) {
       out.cosigned_notes.emplace_back(payload);
     } else {
       auto c = decode_payload(payload);
@@ -291,21 +280,21 @@ Status CheckpointFile::append(const SignedCheckpoint& c) {
 
 Status CheckpointFile::append_note(uint8_t type, const std::string& note) {
   if (!file_) return Status(StatusCode::kInternal, "the checkpoints file is closed");
-  if (note.empty() || note.size() > fmt::kMaxNoteBytes) {
+  if (note.empty() || note.size() > signed_fmt::kMaxNoteBytes) {
     return invalid_argument("a checkpoint note of " + std::to_string(note.size()) + " bytes (at most " +
-                                std::to_string(fmt::kMaxNoteBytes) + ")",
+                                std::to_string(signed_fmt::kMaxNoteBytes) + ")",
                             "note");
   }
   ACCT_RETURN_IF_ERROR(file_->append(encode_note_record(type, note)));
   ACCT_RETURN_IF_ERROR(file_->sync());
-  (type == fmt::kTreeRecordType ? tree_notes_ : cosigned_notes_).push_back(note);
+  (type == signed_fmt::kTreeRecordType ? tree_notes_ : cosigned_notes_).push_back(note);
   return Status::ok();
 }
 
-Status CheckpointFile::append_tree_note(const std::string& note) { return append_note(fmt::kTreeRecordType, note); }
+Status CheckpointFile::append_tree_note(const std::string& note) { return append_note(signed_fmt::kTreeRecordType, note); }
 
 Status CheckpointFile::append_cosigned_note(const std::string& note) {
-  return append_note(fmt::kCosignedRecordType, note);
+  return append_note(signed_fmt::kCosignedRecordType, note);
 }
 
 Status CheckpointFile::close() {

@@ -9,7 +9,7 @@
 namespace accountable {
 namespace {
 
-namespace fmt = signed_checkpoint_format;
+namespace signed_fmt = signed_checkpoint_format;
 
 class SignedCheckpointTest : public ::testing::Test {
  protected:
@@ -46,7 +46,7 @@ TEST_F(SignedCheckpointTest, CheckpointsRoundTripThroughTheFileAndVerifyUnderThe
     }
     ASSERT_TRUE((*file)->close().is_ok());
   }
-  EXPECT_EQ(env_.contents("/data/signatures/checkpoints").size(), fmt::kFileHeaderSize + 3 * fmt::kFrameSize);
+  EXPECT_EQ(env_.contents("/data/signatures/checkpoints").size(), signed_fmt::kFileHeaderSize + 3 * signed_fmt::kFrameSize);
   auto read = read_signed_checkpoints(&env_, "/data");
   ASSERT_TRUE(read.is_ok()) << read.status().to_string();
   ASSERT_EQ(read->size(), 3u);
@@ -141,7 +141,7 @@ TEST_F(SignedCheckpointTest, ACrcFailureBeforeTheLastRecordIsCorruptionNamingThe
     }
   }
   const std::string path = checkpoints_path("/data");
-  const uint64_t second = fmt::kFileHeaderSize + fmt::kFrameSize;
+  const uint64_t second = signed_fmt::kFileHeaderSize + signed_fmt::kFrameSize;
   ASSERT_TRUE(env_.corrupt_byte(path, second + 20).is_ok());
   const std::string expected = path + ": record CRC mismatch at offset " + std::to_string(second);
   auto read = read_signed_checkpoints(&env_, "/data");
@@ -151,7 +151,7 @@ TEST_F(SignedCheckpointTest, ACrcFailureBeforeTheLastRecordIsCorruptionNamingThe
   auto file = CheckpointFile::open(&env_, "/data");
   ASSERT_FALSE(file.is_ok());
   EXPECT_EQ(file.status().message(), expected);
-  EXPECT_EQ(env_.contents(path).size(), fmt::kFileHeaderSize + 3 * fmt::kFrameSize);  // nothing cut
+  EXPECT_EQ(env_.contents(path).size(), signed_fmt::kFileHeaderSize + 3 * signed_fmt::kFrameSize);  // nothing cut
 }
 
 TEST_F(SignedCheckpointTest, AMissingCheckpointsFileIsNotFound) {
@@ -163,7 +163,7 @@ TEST_F(SignedCheckpointTest, AMissingCheckpointsFileIsNotFound) {
 TEST_F(SignedCheckpointTest, ADamagedKeyFileIsAClearErrorNamingTheFile) {
   ASSERT_TRUE(SigningKey::open_or_create(&env_, "/data").is_ok());
   const std::string path = signing_key_path("/data");
-  EXPECT_EQ(env_.contents(path).size(), fmt::kKeyFileSize);
+  EXPECT_EQ(env_.contents(path).size(), signed_fmt::kKeyFileSize);
   const std::string good = env_.contents(path);
 
   ASSERT_TRUE(env_.corrupt_byte(path, 20).is_ok());  // inside the seed
@@ -172,7 +172,7 @@ TEST_F(SignedCheckpointTest, ADamagedKeyFileIsAClearErrorNamingTheFile) {
   EXPECT_EQ(damaged.status().code(), StatusCode::kCorruption);
   EXPECT_NE(damaged.status().message().find(path), std::string::npos) << damaged.status().message();
   EXPECT_NE(damaged.status().message().find("checksum mismatch"), std::string::npos) << damaged.status().message();
-  EXPECT_EQ(env_.contents(path).size(), fmt::kKeyFileSize);  // never replaced by a fresh key
+  EXPECT_EQ(env_.contents(path).size(), signed_fmt::kKeyFileSize);  // never replaced by a fresh key
 
   put(path, good.substr(0, 30));
   auto cut = SigningKey::load(&env_, "/data");

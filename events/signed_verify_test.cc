@@ -21,13 +21,9 @@ namespace {
 
 using namespace log_format;
 using testing::fault_options;
+using testing::kSegment1;
 using testing::make_commit;
-
-constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
-
-uint32_t frame_crc(char type, const char* payload, size_t n) {
-  return crc32c::mask(crc32c::extend(crc32c::value(&type, 1), payload, n));
-}
+using testing::reseal_crcs;
 
 struct RecordAt {
   uint64_t position;
@@ -56,23 +52,6 @@ void walk(const std::string& seg, std::vector<RecordAt>* records, std::vector<Co
       r += kFrameHeaderSize + rlen;
     }
     at += kFrameHeaderSize + len;
-  }
-}
-
-// Recomputes every CRC of the segment, as a forger who changed bytes would.
-void reseal_crcs(std::string& seg) {
-  std::vector<CommitAt> commits;
-  walk(seg, nullptr, &commits);
-  for (const CommitAt& c : commits) {
-    const uint32_t len = coding::get_u32(seg.data() + c.offset + 4);
-    char* payload = seg.data() + c.offset + kFrameHeaderSize;
-    size_t r = kCommitHeaderSize;
-    while (r < len) {
-      const uint32_t rlen = coding::get_u32(payload + r + 4);
-      coding::put_u32(payload + r, frame_crc(2, payload + r + kFrameHeaderSize, rlen));
-      r += kFrameHeaderSize + rlen;
-    }
-    coding::put_u32(seg.data() + c.offset, frame_crc(1, payload, len));
   }
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,10 @@ inline Status not_found(std::string message, std::string field = {}) {
   return {StatusCode::kNotFound, std::move(message), std::move(field)};
 }
 inline Status corruption(std::string message) { return {StatusCode::kCorruption, std::move(message)}; }
+// A damaged file: "<file>: <why> at offset <offset>".
+inline Status corrupt_at(const std::string& file, uint64_t offset, std::string_view why) {
+  return corruption(file + ": " + std::string(why) + " at offset " + std::to_string(offset));
+}
 inline Status io_error(std::string message) { return {StatusCode::kIOError, std::move(message)}; }
 
 // Result<T>: a value or a non-OK Status.

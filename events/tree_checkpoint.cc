@@ -2,10 +2,10 @@
 
 namespace accountable {
 
-namespace fmt = tree_checkpoint_format;
+namespace tree_fmt = tree_checkpoint_format;
 
 std::string log_origin(const Hash256& first_record_hash) {
-  return std::string(fmt::kOriginPrefix) + hex_encode(first_record_hash.data(), 8);
+  return std::string(tree_fmt::kOriginPrefix) + hex_encode(first_record_hash.data(), 8);
 }
 
 NoteVerifierKey log_verifier_key(std::string_view origin, const PublicKey& key) {
@@ -22,7 +22,7 @@ TreeCheckpoint sign_tree_checkpoint(const std::string& origin, const TreeHead& h
   c.body.origin = origin;
   c.body.tree_size = head.size;
   c.body.root = head.root;
-  c.body.extensions.push_back(std::string(fmt::kTimeExtension) + format_timestamp(t));
+  c.body.extensions.push_back(std::string(tree_fmt::kTimeExtension) + format_timestamp(t));
   c.signed_at = t;
   SignedNote note;
   note.text = c.body.text();
@@ -36,14 +36,14 @@ Result<TreeCheckpoint> parse_tree_checkpoint(std::string_view note) {
   if (!signed_note) return signed_note.status();
   auto body = parse_checkpoint_body(signed_note->text);
   if (!body) return body.status();
-  if (body->origin.rfind(fmt::kOriginPrefix, 0) != 0) {
+  if (body->origin.rfind(tree_fmt::kOriginPrefix, 0) != 0) {
     return invalid_argument("checkpoint line 1 (origin): '" + body->origin + "' is not an Accountable log's origin",
                             "checkpoint");
   }
-  if (body->extensions.size() != 1 || body->extensions[0].rfind(fmt::kTimeExtension, 0) != 0) {
+  if (body->extensions.size() != 1 || body->extensions[0].rfind(tree_fmt::kTimeExtension, 0) != 0) {
     return invalid_argument("checkpoint line 4: expected one extension line 'time <RFC 3339 UTC>'", "checkpoint");
   }
-  auto t = parse_timestamp(std::string_view(body->extensions[0]).substr(fmt::kTimeExtension.size()));
+  auto t = parse_timestamp(std::string_view(body->extensions[0]).substr(tree_fmt::kTimeExtension.size()));
   if (!t) return invalid_argument("checkpoint line 4 (time): " + t.status().message(), "checkpoint");
   TreeCheckpoint c;
   c.note = std::string(note);

@@ -50,7 +50,7 @@ std::string hex_encode(const unsigned char* p, size_t n) {
   return out;
 }
 
-static int hex_value(char c) {
+int hex_digit_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -68,8 +68,8 @@ Result<std::array<unsigned char, 16>> parse_uuid_bytes(std::string_view text) {
       ++i;
       continue;
     }
-    int hi = hex_value(text[i]);
-    int lo = hex_value(text[i + 1]);
+    int hi = hex_digit_value(text[i]);
+    int lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0) return invalid_argument("UUID has a character that is not hex");
     out[j++] = static_cast<unsigned char>(hi << 4 | lo);
     i += 2;

@@ -76,6 +76,8 @@ void random_bytes(unsigned char* out, size_t n);
 // per event, and a system call each would cost more than the rest of an append.
 void random_id_bytes(unsigned char out[16]);
 std::string hex_encode(const unsigned char* p, size_t n);
+// 0-15 for a hex digit of either case, -1 for any other character.
+int hex_digit_value(char c);
 Result<std::array<unsigned char, 16>> parse_uuid_bytes(std::string_view text);
 std::string format_uuid_bytes(const std::array<unsigned char, 16>& b);
 

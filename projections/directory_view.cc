@@ -116,7 +116,7 @@ struct DirectoryView::Row {
 
 namespace {
 
-constexpr std::string_view kRowColumns =
+constexpr std::string_view kDirectoryRowColumns =
     "user_id, partner_id, status, first_name, last_name, email, phone, erased, created_at, created_position, "
     "changed_at, changed_position, deactivated_at, must_change_password, roles";
 
@@ -153,9 +153,9 @@ DirectoryView::DirectoryView() = default;
 DirectoryView::~DirectoryView() = default;
 
 Status DirectoryView::prepare(Db& db) {
-  auto select = db.prepare("SELECT " + std::string(kRowColumns) + " FROM directory_user WHERE user_id = ?1");
+  auto select = db.prepare("SELECT " + std::string(kDirectoryRowColumns) + " FROM directory_user WHERE user_id = ?1");
   if (!select) return select.status();
-  auto insert = db.prepare("INSERT INTO directory_user(" + std::string(kRowColumns) +
+  auto insert = db.prepare("INSERT INTO directory_user(" + std::string(kDirectoryRowColumns) +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   if (!insert) return insert.status();
   // partner_id and created_position never change (and the index holds them): an UPDATE leaves them alone.
@@ -165,7 +165,7 @@ Status DirectoryView::prepare(Db& db) {
       "roles = ?15 WHERE user_id = ?1");
   if (!update) return update.status();
   std::string head = "INSERT INTO directory_user(";
-  head += kRowColumns;
+  head += kDirectoryRowColumns;
   head += ")";
   auto insert_many = db.prepare(multi_row_insert(head, 15, kRowsPerBulkInsert));
   if (!insert_many) return insert_many.status();
@@ -219,7 +219,7 @@ Status DirectoryView::flush() {
   std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
   // New rows first (a build's are all new), several to an INSERT; then the updates. Each in key order.
   auto updates = std::stable_partition(dirty.begin(), dirty.end(), [](const Dirty& d) { return !d.second->stored; });
-  // Binds the row's columns of kRowColumns from parameter p on (p + 1 and p + 9 only for an INSERT).
+  // Binds the row's columns of kDirectoryRowColumns from parameter p on (p + 1 and p + 9 only for an INSERT).
   auto bind = [](Statement& s, int p, const Dirty& d) {
     const auto& [key, row] = d;
     s.bind_text_unowned(p, *key);

@@ -11,7 +11,7 @@ namespace accountable {
 
 namespace {
 
-const std::pair<std::string_view, std::string_view> kStatements[] = {
+const std::pair<std::string_view, std::string_view> kListingStatements[] = {
     {"enroll", "INSERT OR REPLACE INTO listing_partner(partner_id, partner_name, suspended) VALUES (?1, ?2, 0)"},
     {"suspend", "UPDATE listing_partner SET suspended = ?2 WHERE partner_id = ?1"},
     {"save_profile",
@@ -98,7 +98,7 @@ std::vector<std::string> ListingsView::schema() const {
 
 Status ListingsView::prepare(Db& db) {
   db_ = &db;
-  for (const auto& [key, sql] : kStatements) {
+  for (const auto& [key, sql] : kListingStatements) {
     auto s = db.prepare(sql);
     if (!s) return s.status();
     statements_[std::string(key)] = std::move(*s);

@@ -17,7 +17,7 @@ namespace json = boost::json;
 
 namespace {
 
-const std::pair<std::string_view, std::string_view> kStatements[] = {
+const std::pair<std::string_view, std::string_view> kNotificationStatements[] = {
     {"partner", "INSERT OR REPLACE INTO notification_partner(partner_id, market) VALUES (?1, ?2)"},
     {"user", "INSERT OR REPLACE INTO notification_user(user_id, partner_id, since) VALUES (?1, ?2, ?3)"},
     {"add_user",
@@ -145,7 +145,7 @@ std::vector<std::string> NotificationsView::schema() const {
 }
 
 Status NotificationsView::prepare(Db& db) {
-  for (const auto& [key, sql] : kStatements) {
+  for (const auto& [key, sql] : kNotificationStatements) {
     auto s = db.prepare(sql);
     if (!s) return s.status();
     statements_[std::string(key)] = std::move(*s);

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view kListColumns =
     "l.position, l.market, l.currency, l.year, l.month, l.billing_model, l.published_at";
-constexpr std::string_view kRowColumns =
+constexpr std::string_view kPricingRowColumns =
     "r.row_index, r.change_code, r.valid_from, r.valid_to, r.offer_display_name, r.offer_id, "
     "r.license_agreement_type, r.purchase_unit, r.secondary_license_type, r.end_customer_type, "
     "r.list_price_micros, r.erp_price_micros";
@@ -29,7 +29,7 @@ PriceListHeader header_from_row(const Statement& s, int first) {
   return h;
 }
 
-// Reads kRowColumns from `first`; returns the row index.
+// Reads kPricingRowColumns from `first`; returns the row index.
 int row_from_row(const Statement& s, int first, PriceRow* r) {
   r->change_code = enum_from_text<ChangeCode>(s.column_text(first + 1)).value_or(ChangeCode::kAdd);
   r->valid_from = s.column_time(first + 2);
@@ -162,7 +162,7 @@ Status PricingView::apply(const ViewEvent& event) {
 
 Result<std::optional<PriceQuote>> PricingView::price(Db& db, const std::string& offer_id, const std::string& market,
                                                      const std::string& currency, Timestamp date) {
-  auto s = db.prepare("SELECT " + std::string(kListColumns) + ", " + std::string(kRowColumns) +
+  auto s = db.prepare("SELECT " + std::string(kListColumns) + ", " + std::string(kPricingRowColumns) +
                       " FROM price_row r JOIN price_list l ON l.position = r.position"
                       " WHERE r.offer_id = ?1 AND l.market = ?2 AND l.currency = ?3"
                       " AND l.month_start <= ?4 AND ?4 < l.month_end"
@@ -181,7 +181,7 @@ Result<std::optional<PriceQuote>> PricingView::price(Db& db, const std::string& 
 
 Result<std::vector<PriceListView>> PricingView::lists_of_month(Db& db, const std::string& market, YearMonth month,
                                                                const std::string& currency) {
-  auto s = db.prepare("SELECT " + std::string(kListColumns) + ", " + std::string(kRowColumns) +
+  auto s = db.prepare("SELECT " + std::string(kListColumns) + ", " + std::string(kPricingRowColumns) +
                       " FROM price_list l JOIN price_row r ON r.position = l.position"
                       " WHERE l.market = ?1 AND l.year = ?2 AND l.month = ?3 AND (?4 = '' OR l.currency = ?4)"
                       " ORDER BY l.position, r.row_index");
@@ -213,7 +213,7 @@ Result<std::vector<PriceListView>> PricingView::preview(Db& db, const std::strin
 
 Result<std::vector<PriceQuote>> PricingView::history(Db& db, const std::string& offer_id, const std::string& market,
                                                      const std::string& currency) {
-  auto s = db.prepare("SELECT " + std::string(kListColumns) + ", " + std::string(kRowColumns) +
+  auto s = db.prepare("SELECT " + std::string(kListColumns) + ", " + std::string(kPricingRowColumns) +
                       " FROM price_row r JOIN price_list l ON l.position = r.position"
                       " WHERE r.offer_id = ?1 AND (?2 = '' OR l.market = ?2) AND (?3 = '' OR l.currency = ?3)"
                       " ORDER BY l.year, l.month, l.position, r.row_index");

@@ -22,7 +22,7 @@ constexpr std::string_view kPartnerColumns =
     "accepted_tax_id, authorized_regions, competencies, endorsements";                                 // 38-41
 
 // The SQL of every statement apply() uses, by key.
-const std::pair<std::string_view, std::string_view> kStatements[] = {
+const std::pair<std::string_view, std::string_view> kProfileStatements[] = {
     {"add_location",
      "INSERT OR REPLACE INTO partner_location(partner_id, location_id, address, mpn_id) VALUES (?1, ?2, ?3, ?4)"},
     {"remove_location", "DELETE FROM partner_location WHERE partner_id = ?1 AND location_id = ?2"},
@@ -193,7 +193,7 @@ ProfileView::ProfileView() : partners_("partner_profile", kPartnerColumnNames) {
 
 Status ProfileView::prepare(Db& db) {
   ACCT_RETURN_IF_ERROR(partners_.prepare(db));
-  for (const auto& [key, sql] : kStatements) {
+  for (const auto& [key, sql] : kProfileStatements) {
     auto s = db.prepare(sql);
     if (!s) return s.status();
     statements_[std::string(key)] = std::move(*s);

@@ -44,41 +44,42 @@ Result<json::object> parse_object(std::string_view text, std::string_view what) 
   return std::move(v.get_object());
 }
 
-json::string_view sv(std::string_view s) { return json::string_view(s.data(), s.size()); }
-
 }  // namespace
 
 json::object address_json(const Address& a) {
-  return json::object{{"line1", sv(a.line1)},   {"line2", sv(a.line2)},
-                      {"city", sv(a.city)},     {"state", sv(a.state)},
-                      {"postal_code", sv(a.postal_code)}, {"country", sv(a.country)},
-                      {"region", sv(a.region)}};
+  return json::object{{"line1", json_view(a.line1)},   {"line2", json_view(a.line2)},
+                      {"city", json_view(a.city)},     {"state", json_view(a.state)},
+                      {"postal_code", json_view(a.postal_code)}, {"country", json_view(a.country)},
+                      {"region", json_view(a.region)}};
 }
 
 json::object contact_json(const ContactDetails& c) {
   return json::object{
-      {"first_name", sv(c.first_name)}, {"last_name", sv(c.last_name)}, {"email", sv(c.email)}, {"phone", sv(c.phone)}};
+      {"first_name", json_view(c.first_name)},
+      {"last_name", json_view(c.last_name)},
+      {"email", json_view(c.email)},
+      {"phone", json_view(c.phone)}};
 }
 
 json::object details_json(const BusinessProfileDetails& d) {
   json::object o;
   if (d.logo) {
-    o["logo"] = json::object{{"format", sv(enum_text(d.logo->format))},
+    o["logo"] = json::object{{"format", json_view(enum_text(d.logo->format))},
                              {"width_px", d.logo->width_px},
-                             {"image_ref", sv(d.logo->image_ref)}};
+                             {"image_ref", json_view(d.logo->image_ref)}};
   } else {
     o["logo"] = nullptr;
   }
-  o["description"] = sv(d.description);
-  o["website"] = sv(d.website);
-  o["linkedin_url"] = sv(d.linkedin_url);
+  o["description"] = json_view(d.description);
+  o["website"] = json_view(d.website);
+  o["linkedin_url"] = json_view(d.linkedin_url);
   o["industry_focus"] = string_array(d.industry_focus);
   o["products"] = string_array(d.products);
   o["service_types"] = string_array(d.service_types);
   o["skills"] = string_array(d.skills);
   o["allow_vendor_endorsement"] = d.allow_vendor_endorsement;
   json::array sizes;
-  for (CustomerSize s : d.target_customer_sizes) sizes.emplace_back(sv(enum_text(s)));
+  for (CustomerSize s : d.target_customer_sizes) sizes.emplace_back(json_view(enum_text(s)));
   o["target_customer_sizes"] = std::move(sizes);
   o["refuse_referrals_outside_target_sizes"] = d.refuse_referrals_outside_target_sizes;
   return o;

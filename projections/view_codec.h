@@ -16,6 +16,9 @@
 
 namespace accountable {
 
+// Our text as Boost.JSON's string_view, for building a view's JSON (no copy).
+inline boost::json::string_view json_view(std::string_view s) { return {s.data(), s.size()}; }
+
 // Enum <-> text, in the spellings of schema/enum_names.h. A value outside the
 // table: "unknown"; unknown text: nullopt (a view never stores one).
 template <NamedEnum E>

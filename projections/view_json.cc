@@ -10,7 +10,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::string_view sv(std::string_view s) { return json::string_view(s.data(), s.size()); }
 json::value time_json(Timestamp t) { return json::value(format_timestamp(t)); }
 json::value optional_time_json(const std::optional<Timestamp>& t) { return t ? time_json(*t) : json::value(nullptr); }
 
@@ -24,7 +23,7 @@ json::array array_of(const std::vector<T>& items) {
 
 json::array strings(const std::vector<std::string>& items) {
   json::array a;
-  for (const auto& s : items) a.emplace_back(sv(s));
+  for (const auto& s : items) a.emplace_back(json_view(s));
   return a;
 }
 
@@ -34,39 +33,39 @@ json::value personal_json(const Personal<T>& p) {
   if constexpr (std::is_same_v<T, ContactDetails>) {
     return contact_json(p.value);
   } else {
-    return json::value(sv(p.value));
+    return json::value(json_view(p.value));
   }
 }
 
 json::value header_json(const PriceListHeader& h) {
   return json::object{{"list_position", h.position.value()},
-                      {"market", sv(h.market)},
-                      {"currency", sv(h.currency)},
+                      {"market", json_view(h.market)},
+                      {"currency", json_view(h.currency)},
                       {"year", h.year},
                       {"month", h.month},
-                      {"billing_model", sv(enum_text(h.billing_model))},
+                      {"billing_model", json_view(enum_text(h.billing_model))},
                       {"published_at", time_json(h.published_at)}};
 }
 
 json::value status_json(const Status& s) {
   if (s.is_ok()) return nullptr;
-  json::object o{{"code", sv(status_code_name(s.code()))}, {"message", sv(s.message())}};
-  if (!s.field().empty()) o["field"] = sv(s.field());
+  json::object o{{"code", json_view(status_code_name(s.code()))}, {"message", json_view(s.message())}};
+  if (!s.field().empty()) o["field"] = json_view(s.field());
   return o;
 }
 
 }  // namespace
 
 json::value to_json(const Offer& o) {
-  return json::object{{"offer_id", sv(o.offer_id)},
-                      {"display_name", sv(o.display_name)},
-                      {"segment", sv(enum_text(o.segment))},
-                      {"license_agreement_type", sv(enum_text(o.license_agreement_type))},
-                      {"purchase_unit", sv(o.purchase_unit)},
-                      {"secondary_license_type", sv(enum_text(o.secondary_license_type))},
+  return json::object{{"offer_id", json_view(o.offer_id)},
+                      {"display_name", json_view(o.display_name)},
+                      {"segment", json_view(enum_text(o.segment))},
+                      {"license_agreement_type", json_view(enum_text(o.license_agreement_type))},
+                      {"purchase_unit", json_view(o.purchase_unit)},
+                      {"secondary_license_type", json_view(enum_text(o.secondary_license_type))},
                       {"base_offer_ids", strings(o.base_offer_ids)},
-                      {"end_customer_type", sv(enum_text(o.end_customer_type))},
-                      {"billing_model", sv(enum_text(o.billing_model))}};
+                      {"end_customer_type", json_view(enum_text(o.end_customer_type))},
+                      {"billing_model", json_view(enum_text(o.billing_model))}};
 }
 
 json::value to_json(const CatalogPage& page) {
@@ -75,30 +74,30 @@ json::value to_json(const CatalogPage& page) {
     json::object o = to_json(p.offer).as_object();
     o["rank"] = p.rank;
     o["available"] = p.available;
-    if (!p.available) o["unavailable_reason"] = sv(p.unavailable_reason);
+    if (!p.available) o["unavailable_reason"] = json_view(p.unavailable_reason);
     pinned.push_back(std::move(o));
   }
   json::array segments;
   for (const CatalogSegment& s : page.segments) {
-    segments.push_back(json::object{{"segment", sv(enum_text(s.segment))}, {"offers", array_of(s.offers)}});
+    segments.push_back(json::object{{"segment", json_view(enum_text(s.segment))}, {"offers", array_of(s.offers)}});
   }
   return json::object{{"partner_id", page.partner_id.to_string()},
-                      {"market", sv(page.market)},
+                      {"market", json_view(page.market)},
                       {"date", time_json(page.date)},
                       {"pinned", std::move(pinned)},
                       {"segments", std::move(segments)}};
 }
 
 json::value to_json(const PriceRow& r) {
-  return json::object{{"change_code", sv(enum_text(r.change_code))},
+  return json::object{{"change_code", json_view(enum_text(r.change_code))},
                       {"valid_from", time_json(r.valid_from)},
                       {"valid_to", time_json(r.valid_to)},
-                      {"offer_display_name", sv(r.offer_display_name)},
-                      {"offer_id", sv(r.offer_id)},
-                      {"license_agreement_type", sv(enum_text(r.license_agreement_type))},
-                      {"purchase_unit", sv(r.purchase_unit)},
-                      {"secondary_license_type", sv(enum_text(r.secondary_license_type))},
-                      {"end_customer_type", sv(enum_text(r.end_customer_type))},
+                      {"offer_display_name", json_view(r.offer_display_name)},
+                      {"offer_id", json_view(r.offer_id)},
+                      {"license_agreement_type", json_view(enum_text(r.license_agreement_type))},
+                      {"purchase_unit", json_view(r.purchase_unit)},
+                      {"secondary_license_type", json_view(enum_text(r.secondary_license_type))},
+                      {"end_customer_type", json_view(enum_text(r.end_customer_type))},
                       {"list_price_micros", r.list_price_micros},
                       {"erp_price_micros", r.erp_price_micros}};
 }
@@ -121,8 +120,8 @@ json::value to_json(const PriceDiff& d) {
   for (const PriceChange& c : d.changed) {
     changed.push_back(json::object{{"before", to_json(c.before)}, {"after", to_json(c.after)}});
   }
-  return json::object{{"market", sv(d.market)},
-                      {"currency", sv(d.currency)},
+  return json::object{{"market", json_view(d.market)},
+                      {"currency", json_view(d.currency)},
                       {"from", json::object{{"year", d.from.year}, {"month", d.from.month}}},
                       {"to", json::object{{"year", d.to.year}, {"month", d.to.month}}},
                       {"added", array_of(d.added)},
@@ -132,14 +131,14 @@ json::value to_json(const PriceDiff& d) {
 
 json::value to_json(const DirectoryUser& u) {
   json::array roles;
-  for (Role r : u.roles) roles.emplace_back(sv(enum_text(r)));
+  for (Role r : u.roles) roles.emplace_back(json_view(enum_text(r)));
   json::object o{{"user_id", u.user_id.to_string()}, {"partner_id", u.partner_id.to_string()},
-                 {"status", sv(directory_status_name(u.status))}};
+                 {"status", json_view(directory_status_name(u.status))}};
   for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"first_name", &u.profile.first_name},
                                    {"last_name", &u.profile.last_name},
                                    {"email", &u.profile.email},
                                    {"phone", &u.profile.phone}}) {
-    o[key] = u.erased ? json::value("erased") : json::value(sv(*value));
+    o[key] = u.erased ? json::value("erased") : json::value(json_view(*value));
   }
   o["erased"] = u.erased;
   o["roles"] = std::move(roles);
@@ -159,14 +158,14 @@ json::value to_json(const ExpiringPage& page) {
     const int64_t left = x.expires_on.micros - page.from.micros;
     const int64_t days_left = left / 86'400'000'000LL + (left % 86'400'000'000LL > 0 ? 1 : 0);
     items.push_back(json::object{{"partner_id", x.partner_id.to_string()},
-                                 {"partner_name", sv(x.partner_name)},
+                                 {"partner_name", json_view(x.partner_name)},
                                  {"exemption_id", x.exemption_id.to_string()},
-                                 {"jurisdiction", sv(x.jurisdiction)},
-                                 {"certificate_ref", sv(x.certificate_ref)},
+                                 {"jurisdiction", json_view(x.jurisdiction)},
+                                 {"certificate_ref", json_view(x.certificate_ref)},
                                  {"valid_from", time_json(x.valid_from)},
                                  {"expires_on", time_json(x.expires_on)},
                                  {"days_left", days_left},
-                                 {"state", sv(exemption_state_name(x.state))},
+                                 {"state", json_view(exemption_state_name(x.state))},
                                  {"covered_after_expiry", x.covered_after_expiry}});
   }
   json::value next = nullptr;
@@ -186,11 +185,12 @@ json::value to_json(const ListingPage& page) {
     details.erase("refuse_referrals_outside_target_sizes");
     json::array places;
     for (const ListingLocation& p : l.locations) {
-      places.push_back(json::object{{"city", sv(p.city)}, {"state", sv(p.state)}, {"country", sv(p.country)}});
+      places.push_back(json::object{
+          {"city", json_view(p.city)}, {"state", json_view(p.state)}, {"country", json_view(p.country)}});
     }
     json::object o{{"partner_id", l.partner_id.to_string()},
-                   {"partner_name", sv(l.partner_name)},
-                   {"region", sv(l.region)},
+                   {"partner_name", json_view(l.partner_name)},
+                   {"region", json_view(l.region)},
                    {"published_at", time_json(l.published_at)},
                    {"relevance", -l.score},  // FTS5 bm25, negated: higher is more relevant; 0 without q
                    {"locations", std::move(places)}};
@@ -204,28 +204,32 @@ json::value to_json(const PartnerProfileView& p) {
   json::array locations;
   for (const PartnerLocationView& l : p.locations) {
     locations.push_back(json::object{
-        {"location_id", l.location_id.to_string()}, {"address", address_json(l.address)}, {"mpn_id", sv(l.mpn_id)}});
+        {"location_id", l.location_id.to_string()},
+        {"address", address_json(l.address)},
+        {"mpn_id", json_view(l.mpn_id)}});
   }
   json::array exemptions;
   for (const TaxExemptionView& x : p.tax_exemptions) {
     exemptions.push_back(json::object{{"exemption_id", x.exemption_id.to_string()},
-                                      {"jurisdiction", sv(x.jurisdiction)},
-                                      {"certificate_ref", sv(x.certificate_ref)},
+                                      {"jurisdiction", json_view(x.jurisdiction)},
+                                      {"certificate_ref", json_view(x.certificate_ref)},
                                       {"valid_from", time_json(x.valid_from)},
                                       {"expires_on", time_json(x.expires_on)},
                                       {"filed_at", time_json(x.filed_at)},
                                       {"revoked", x.revoked},
-                                      {"revoked_reason", sv(x.revoked_reason)},
-                                      {"state", sv(exemption_state_name(x.state))}});
+                                      {"revoked_reason", json_view(x.revoked_reason)},
+                                      {"state", json_view(exemption_state_name(x.state))}});
   }
   json::array profiles;
   for (const BusinessProfileView& b : p.business_profiles) {
     json::array profile_locations;
     for (const BusinessProfileLocationView& l : b.locations) {
       profile_locations.push_back(json::object{
-          {"location_id", l.location_id.to_string()}, {"address", address_json(l.address)}, {"phone", sv(l.phone)}});
+          {"location_id", l.location_id.to_string()},
+          {"address", address_json(l.address)},
+          {"phone", json_view(l.phone)}});
     }
-    profiles.push_back(json::object{{"region", sv(b.region)},
+    profiles.push_back(json::object{{"region", json_view(b.region)},
                                     {"details", details_json(b.details)},
                                     {"published", b.published},
                                     {"locations", std::move(profile_locations)},
@@ -234,41 +238,41 @@ json::value to_json(const PartnerProfileView& p) {
   json::object suspension{{"suspended", p.suspension.suspended},
                           {"last_reinstated_at", optional_time_json(p.suspension.last_reinstated_at)}};
   if (p.suspension.suspended) {
-    suspension["reason"] = sv(enum_text(p.suspension.reason));
+    suspension["reason"] = json_view(enum_text(p.suspension.reason));
     suspension["days_overdue"] = p.suspension.days_overdue;
-    suspension["note"] = sv(p.suspension.note);
+    suspension["note"] = json_view(p.suspension.note);
     suspension["since"] = optional_time_json(p.suspension.since);
   }
   json::object o{
       {"partner_id", p.partner_id.to_string()},
-      {"network", json::object{{"partner_name", sv(p.partner_name)}, {"mpn_id", sv(p.mpn_id)}}},
-      {"country", sv(p.country)},
-      {"billing_currency", sv(p.billing_currency)},
+      {"network", json::object{{"partner_name", json_view(p.partner_name)}, {"mpn_id", json_view(p.mpn_id)}}},
+      {"country", json_view(p.country)},
+      {"billing_currency", json_view(p.billing_currency)},
       {"enrolled_at", time_json(p.enrolled_at)},
-      {"legal", json::object{{"company_name", sv(p.legal.company_name)},
+      {"legal", json::object{{"company_name", json_view(p.legal.company_name)},
                              {"address", address_json(p.legal.address)},
                              {"primary_contact", personal_json(p.legal.primary_contact)},
                              {"approver_email", personal_json(p.legal.approver_email)},
                              {"approver_address", address_json(p.legal.approver_address)}}},
-      {"vetting", json::object{{"status", sv(enum_text(p.vetting_status))},
-                               {"sub_status", sv(enum_text(p.vetting_sub_status))}}},
-      {"support", json::object{{"email", sv(p.support.email)},
-                               {"phone", sv(p.support.phone)},
-                               {"website", sv(p.support.website)}}},
-      {"billing", json::object{{"company_name", sv(p.billing.company_name)},
+      {"vetting", json::object{{"status", json_view(enum_text(p.vetting_status))},
+                               {"sub_status", json_view(enum_text(p.vetting_sub_status))}}},
+      {"support", json::object{{"email", json_view(p.support.email)},
+                               {"phone", json_view(p.support.phone)},
+                               {"website", json_view(p.support.website)}}},
+      {"billing", json::object{{"company_name", json_view(p.billing.company_name)},
                                {"address", address_json(p.billing.address)},
                                {"primary_contact", personal_json(p.billing.primary_contact)},
-                               {"purchase_order_number", sv(p.billing.purchase_order_number)},
-                               {"tax_id", sv(p.billing.tax_id)}}},
-      {"organization", json::object{{"tenant_id", sv(p.organization.tenant_id)},
-                                    {"default_domain", sv(p.organization.default_domain)},
-                                    {"email", sv(p.organization.email)},
-                                    {"language", sv(p.organization.language)},
-                                    {"culture", sv(p.organization.culture)}}},
+                               {"purchase_order_number", json_view(p.billing.purchase_order_number)},
+                               {"tax_id", json_view(p.billing.tax_id)}}},
+      {"organization", json::object{{"tenant_id", json_view(p.organization.tenant_id)},
+                                    {"default_domain", json_view(p.organization.default_domain)},
+                                    {"email", json_view(p.organization.email)},
+                                    {"language", json_view(p.organization.language)},
+                                    {"culture", json_view(p.organization.culture)}}},
       {"suspension", std::move(suspension)},
       {"selling", json::object{{"agreement_accepted_at", optional_time_json(p.agreement_accepted_at)},
-                               {"agreement_version", sv(p.agreement_version)},
-                               {"accepted_tax_id", sv(p.accepted_tax_id)},
+                               {"agreement_version", json_view(p.agreement_version)},
+                               {"accepted_tax_id", json_view(p.accepted_tax_id)},
                                {"tax_id_accepted", p.tax_id_accepted}}},
       {"authorized_regions", strings(p.authorized_regions)},
       {"earned_tags", json::object{{"competencies", strings(p.competencies)},
@@ -294,13 +298,13 @@ json::value to_json(const PartnerProfileView& p) {
 json::value to_json(const AuditEntry& e) {
   return json::object{{"position", e.position.value()},
                       {"recorded_at", time_json(e.recorded_at)},
-                      {"stream", sv(e.stream)},
+                      {"stream", json_view(e.stream)},
                       {"stream_version", e.stream_version.value()},
-                      {"actor", sv(e.actor)},
+                      {"actor", json_view(e.actor)},
                       {"command_id", e.command_id.to_string()},
                       {"correlation_id", e.correlation_id.to_string()},
                       {"causation_id", e.causation_id.to_string()},
-                      {"event_type", sv(e.event_type)},
+                      {"event_type", json_view(e.event_type)},
                       {"schema_version", e.schema_version},
                       {"fields", e.fields}};
 }
@@ -313,7 +317,7 @@ json::value to_json(const AuditPage& page) {
 }
 
 json::value to_json(const ViewStatus& s) {
-  return json::object{{"name", sv(s.name)},
+  return json::object{{"name", json_view(s.name)},
                       {"version", s.version},
                       {"serving", s.serving},
                       {"position", s.position.value()},
@@ -321,7 +325,7 @@ json::value to_json(const ViewStatus& s) {
                       {"lag", s.lag},
                       {"building", s.building},
                       {"build_position", s.build_position.value()},
-                      {"build_reason", sv(s.build_reason)},
+                      {"build_reason", json_view(s.build_reason)},
                       {"events_applied", s.events_applied},
                       {"events_built", s.events_built},
                       {"batches", s.batches},

@@ -1,7 +1,8 @@
 // Disk faults under a running server (issue 9): the event log runs over
 // FaultInjectionEnv (testing/fault_env.h) through AccountStackOptions::env, the
 // rest of the data folder (keys, secrets, tokens, views) on the real disk, and
-// clients talk HTTP to 127.0.0.1 with a Beast client.
+// clients talk HTTP to 127.0.0.1 with the tests' Beast client
+// (server/testing/http_test_client.h).
 //
 //  - Disk full during load: ENOSPC while clients send commands. Every refused
 //    command gets 503 {"code":"no_space"} with Retry-After, whose message names
@@ -18,9 +19,6 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -33,36 +31,15 @@
 #include "server/api.h"
 #include "server/demo.h"
 #include "server/http_server.h"
+#include "server/testing/http_test_client.h"
 #include "testing/fault_env.h"
 
 namespace accountable {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
 namespace json = boost::json;
-using tcp = net::ip::tcp;
-
-struct Reply {
-  unsigned status = 0;  // 0: no HTTP reply
-  std::string body;
-  std::string retry_after;
-  json::value json() const {
-    json::error_code ec;
-    json::value v = json::parse(body, ec);
-    return ec ? json::value() : v;
-  }
-  std::string code() const {
-    json::value v = json();
-    if (!v.is_object() || !v.as_object().contains("error")) return "";
-    return std::string(v.at("error").at("code").as_string());
-  }
-  std::string message() const {
-    json::value v = json();
-    if (!v.is_object() || !v.as_object().contains("error")) return "";
-    return std::string(v.at("error").at("message").as_string());
-  }
-};
+using http_test::Reply;
+using http_test::send_request;
 
 // What a 200 to a command said: where its events are.
 struct Ack {
@@ -181,27 +158,7 @@ class DiskFaultFixture : public ::testing::Test {
 
   Reply request(http::verb method, const std::string& target, const std::string& body = "",
                 const std::string& token = "") {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    beast::error_code ec;
-    stream.expires_after(std::chrono::seconds(60));
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()), ec);
-    if (ec) return Reply{0, ec.message(), ""};
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream, req, ec);
-    if (ec) return Reply{0, ec.message(), ""};
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res, ec);
-    if (ec) return Reply{0, ec.message(), ""};
-    return Reply{res.result_int(), res.body(), std::string(res[http::field::retry_after])};
+    return send_request(server_->port(), method, target, body, token);
   }
 
   // A command the demo admin may always issue, numbered so that each is new.
@@ -320,7 +277,7 @@ TEST_F(DiskFaultFixture, DiskFullDuringLoadRefusesClearlyAndLosesNothingAcknowle
         std::lock_guard lock(mu);
         if (r.status == 200) {
           acks.push_back(ack_of(r));
-        } else if (r.status == 409 && r.code() == "wrong_expected_version") {
+        } else if (r.status == 409 && r.error_code() == "wrong_expected_version") {
           ++contention;  // the engine gave up on a hot stream after its retries: nothing written
         } else {
           refusals.push_back(r);
@@ -336,10 +293,10 @@ TEST_F(DiskFaultFixture, DiskFullDuringLoadRefusesClearlyAndLosesNothingAcknowle
   ASSERT_FALSE(refusals.empty()) << "the disk never filled up";
   for (const Reply& r : refusals) {
     EXPECT_EQ(r.status, 503u) << r.body;
-    EXPECT_EQ(r.code(), "no_space") << r.body;
-    EXPECT_EQ(r.retry_after, "30") << r.body;
-    EXPECT_NE(r.message().find("No space left on device"), std::string::npos) << r.body;
-    EXPECT_NE(r.message().find("the log store's file"), std::string::npos) << r.body;
+    EXPECT_EQ(r.error_code(), "no_space") << r.body;
+    EXPECT_EQ(r.header("retry-after"), "30") << r.body;
+    EXPECT_NE(r.error_message().find("No space left on device"), std::string::npos) << r.body;
+    EXPECT_NE(r.error_message().find("the log store's file"), std::string::npos) << r.body;
     EXPECT_EQ(r.body.find(dir_), std::string::npos) << "a server path in an error body: " << r.body;
   }
   // Health says which store and why; the reason (with the path) is in the server's log; reads go on.
@@ -401,15 +358,15 @@ TEST_F(DiskFaultFixture, FailedFsyncRefusesWritesSaysWhyAndKeepsReads) {
   env_.fail_syncs(1, EIO);  // the next fdatasync fails; the ones after it would succeed
   Reply failed = request(http::verb::post, "/v1/commands", command_body(0, 100), token_);
   EXPECT_EQ(failed.status, 503u) << failed.body;
-  EXPECT_EQ(failed.code(), "poisoned") << failed.body;
-  EXPECT_NE(failed.message().find("Input/output error"), std::string::npos) << failed.body;
-  EXPECT_NE(failed.message().find("fdatasync"), std::string::npos) << failed.body;
+  EXPECT_EQ(failed.error_code(), "poisoned") << failed.body;
+  EXPECT_NE(failed.error_message().find("Input/output error"), std::string::npos) << failed.body;
+  EXPECT_NE(failed.error_message().find("fdatasync"), std::string::npos) << failed.body;
   // From then on every write is refused, though the disk would work again.
   for (int n = 101; n < 105; ++n) {
     Reply again = request(http::verb::post, "/v1/commands", command_body(0, n), token_);
     EXPECT_EQ(again.status, 503u) << again.body;
-    EXPECT_EQ(again.code(), "poisoned") << again.body;
-    EXPECT_NE(again.message().find("Input/output error"), std::string::npos) << again.body;
+    EXPECT_EQ(again.error_code(), "poisoned") << again.body;
+    EXPECT_NE(again.error_message().find("Input/output error"), std::string::npos) << again.body;
   }
 
   Reply health = request(http::verb::get, "/healthz");

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "events/coding.h"
+#include "events/crc32c.h"
 #include "events/event_log.h"
+#include "events/log_format.h"
 #include "testing/fault_env.h"
 
 namespace accountable::testing {
@@ -58,6 +61,34 @@ inline std::vector<std::string> all_events(const EventLog& log) {
                   std::to_string(e.version.value()) + " " + std::string(e.payload));
   }
   return out;
+}
+
+// The first segment of a log under /data (fault_options' default folder).
+inline constexpr char kSegment1[] = "/data/log/seg-00000000000000000001.log";
+
+// A frame's masked CRC-32C: over its type byte, then its payload (docs/log-format.md).
+inline uint32_t frame_crc(char type, const char* payload, size_t n) {
+  return crc32c::mask(crc32c::extend(crc32c::value(&type, 1), payload, n));
+}
+
+// Recomputes every CRC of a one-segment image, as a forger who changed bytes
+// would; stops at the preallocated zeros after the last commit.
+inline void reseal_crcs(std::string& seg) {
+  using namespace log_format;
+  size_t at = kSegmentHeaderSize;
+  while (at + kFrameHeaderSize <= seg.size()) {
+    const uint32_t len = coding::get_u32(seg.data() + at + 4);
+    if (len == 0) break;
+    char* payload = seg.data() + at + kFrameHeaderSize;
+    size_t r = kCommitHeaderSize;
+    while (r < len) {
+      const uint32_t rlen = coding::get_u32(payload + r + 4);
+      coding::put_u32(payload + r, frame_crc(2, payload + r + kFrameHeaderSize, rlen));
+      r += kFrameHeaderSize + rlen;
+    }
+    coding::put_u32(seg.data() + at, frame_crc(1, payload, len));
+    at += kFrameHeaderSize + len;
+  }
 }
 
 }  // namespace accountable::testing

@@ -55,21 +55,19 @@ struct Reply {
     json::value v = json::parse(body, ec);
     return ec ? json::value() : v;
   }
+  // The error code of an error body ("" if none), e.g. "no_space".
+  std::string error_code() const { return error_member("code"); }
   // The error message of an error body ("" if none).
-  std::string error_message() const {
-    json::value v = json();
-    if (!v.is_object() || !v.as_object().contains("error")) return "";
-    const json::value& e = v.at("error");
-    if (!e.is_object() || !e.as_object().contains("message") || !e.at("message").is_string()) return "";
-    return std::string(e.at("message").as_string());
-  }
+  std::string error_message() const { return error_member("message"); }
   // The field an error body names ("" if none).
-  std::string error_field() const {
+  std::string error_field() const { return error_member("field"); }
+  // A string member of the body's "error" object ("" if none).
+  std::string error_member(const char* name) const {
     json::value v = json();
     if (!v.is_object() || !v.as_object().contains("error")) return "";
     const json::value& e = v.at("error");
-    if (!e.is_object() || !e.as_object().contains("field") || !e.at("field").is_string()) return "";
-    return std::string(e.at("field").as_string());
+    if (!e.is_object() || !e.as_object().contains(name) || !e.at(name).is_string()) return "";
+    return std::string(e.at(name).as_string());
   }
 };
 
@@ -91,8 +89,10 @@ inline Reply send_request(unsigned short port, http::verb method, const std::str
                           const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  beast::error_code ec;
   stream.expires_after(std::chrono::seconds(30));
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return Reply{0, ec.message(), {}};
   http::request<http::string_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
@@ -102,7 +102,6 @@ inline Reply send_request(unsigned short port, http::verb method, const std::str
     req.body() = body;
   }
   req.prepare_payload();
-  beast::error_code ec;
   http::write(stream, req, ec);
   if (ec) return Reply{0, ec.message(), {}};
   beast::flat_buffer buffer;
