@@ -1,7 +1,6 @@
 // An in-process `acct serve` (account stack, token store, views, Api, HttpServer
 // on 127.0.0.1, any free port) and a small Beast client, shared by the server's
-// HTTP tests (server_test.cc, authorization_matrix_test.cc, token_test.cc,
-// tenant_isolation_test.cc).
+// HTTP tests (server/*_test.cc).
 //
 // A derived fixture may set `clock_` (e.g. a FixedClock) in its constructor: the
 // stack, the token store and the Api then read time from it.
