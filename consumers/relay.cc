@@ -279,11 +279,12 @@ class Relay::Session {
     const auto position = reinterpret_cast<uintptr_t>(m->_private);
     const std::string what = "delivery of position " + std::to_string(position) + " failed: " +
                              rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err);
-    self->delivery_failed_ = true;
     if (is_permanent(m->err) && self->permanent_failure_.empty()) self->permanent_failure_ = what;
     // A broker's answer (error codes >= 0), not a local time-out or transport error.
     if (m->err > 0) self->refusal_ = what;
-    self->r_.note_error(what, false);
+    // One failed request fails every message in it (hundreds): the first is
+    // logged, the rest counted (abort() says how many).
+    if (self->failed_deliveries_++ == 0) self->r_.note_error(what, false);
   }
 
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -695,6 +696,9 @@ class Relay::Session {
           std::lock_guard lock(r_.mu_);
           ++r_.status_.transactions_aborted;
         }
+        if (failed_deliveries_ > 0) {
+          spdlog::warn("relay: transaction aborted; {} of its deliveries had failed", failed_deliveries_);
+        }
         // The delivery reports served by the abort may name a refusal for good.
         return failed_for_good() ? Ended::kFatal : Ended::kAborted;
       }
@@ -719,7 +723,7 @@ class Relay::Session {
   // after events that never landed. Costs the checkpoint message's round trip
   // once per transaction. kCommitted: go on and commit.
   Ended deliver_events(std::chrono::steady_clock::time_point deadline) {
-    while (rd_kafka_outq_len(producer_.get()) > 0 && !delivery_failed_) {
+    while (rd_kafka_outq_len(producer_.get()) > 0 && failed_deliveries_ == 0) {
       if (r_.stopping_) return Ended::kStopped;
       if (Clock::now() >= deadline) {
         return give_up("the transaction's events were not all delivered (" +
@@ -733,7 +737,7 @@ class Relay::Session {
     if (rd_kafka_fatal_error(producer_.get(), nullptr, 0)) {
       return on_fatal("delivering the transaction's events") == Next::kRestart ? Ended::kRestart : Ended::kFatal;
     }
-    if (delivery_failed_) return abort();
+    if (failed_deliveries_ > 0) return abort();
     return Ended::kCommitted;
   }
 
@@ -843,7 +847,7 @@ class Relay::Session {
             return classify(err.get(), "begin_transaction") == Next::kFatal ? Outcome::stop(s) : Outcome::retry(s);
           }
           in_txn_ = true;
-          delivery_failed_ = false;
+          failed_deliveries_ = 0;
         }
         Produced p = produce(o_.topic, RD_KAFKA_PARTITION_UA, e.message, e.position);
         if (p == Produced::kOk) {
@@ -907,7 +911,7 @@ class Relay::Session {
   bool abandoned_ = false;          // stuck: destroyed without waiting on it (give_up)
   std::string permanent_failure_;   // the first delivery refused for good (is_permanent)
   std::string refusal_;             // a delivery the broker refused in this transaction
-  bool delivery_failed_ = false;    // a delivery of this transaction failed (dr_cb)
+  uint64_t failed_deliveries_ = 0;  // deliveries of this transaction that failed (dr_cb)
 };
 
 Relay::Relay(const EventLog& log, PersonalDataCipher* cipher, RelayOptions options)
