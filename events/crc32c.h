@@ -1,6 +1,7 @@
 // CRC32C (Castagnoli), as used by every frame of the log (docs/log-format.md).
-// Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run
-// time), else a table-driven software fallback. Both give identical results.
+// Uses the SSE4.2 crc32 instruction when the CPU has it, with carry-less
+// multiply (and AVX-512's) when it has that too (checked once at run time),
+// else a table-driven software fallback. All give identical results.
 #pragma once
 
 #include <cstddef>
@@ -13,10 +14,18 @@ namespace accountable::crc32c {
 uint32_t extend(uint32_t crc, const char* data, size_t n);
 inline uint32_t value(const char* data, size_t n) { return extend(0, data, n); }
 
-// The two implementations, exposed for tests and benchmarks.
+// The implementations, exposed for tests and benchmarks. extend_hardware is
+// the fastest hardware path the CPU has: SSE4.2's crc32 alone; with carry-less
+// multiply (PCLMULQDQ) for what is left under 768 bytes; and with AVX-512's
+// VPCLMULQDQ folding 256 bytes at a time (events/crc32c.cc).
 uint32_t extend_software(uint32_t crc, const char* data, size_t n);
-uint32_t extend_hardware(uint32_t crc, const char* data, size_t n);  // only if hardware_accelerated()
+uint32_t extend_hardware(uint32_t crc, const char* data, size_t n);     // only if hardware_accelerated()
+uint32_t extend_sse42(uint32_t crc, const char* data, size_t n);        // only if hardware_accelerated()
+uint32_t extend_sse42_clmul(uint32_t crc, const char* data, size_t n);   // only if clmul_accelerated()
+uint32_t extend_avx512_clmul(uint32_t crc, const char* data, size_t n);  // only if avx512_clmul_accelerated()
 bool hardware_accelerated();
+bool clmul_accelerated();
+bool avx512_clmul_accelerated();
 
 // Stored CRCs are masked (as in leveldb): computing the CRC of bytes that
 // themselves contain CRCs is otherwise prone to degenerate results.

@@ -52,16 +52,55 @@ TEST(Crc32c, HardwareMatchesStandardVectors) {
   EXPECT_EQ(0xE3069283u, extend_hardware(0, "123456789", 9));
 }
 
-// Every length up to 5000 from several misaligned starts covers the alignment
-// prologue, each interleaved block size and every tail length.
+struct HardwarePath {
+  const char* name;
+  uint32_t (*extend)(uint32_t, const char*, size_t);
+};
+
+// The hardware paths this CPU can run: each is checked on its own, so the
+// path without carry-less multiply stays tested on CPUs that have it.
+std::vector<HardwarePath> hardware_paths() {
+  std::vector<HardwarePath> paths;
+  if (hardware_accelerated()) paths.push_back({"sse4.2", extend_sse42});
+  if (clmul_accelerated()) paths.push_back({"sse4.2+pclmul", extend_sse42_clmul});
+  if (avx512_clmul_accelerated()) paths.push_back({"avx512+vpclmulqdq", extend_avx512_clmul});
+  return paths;
+}
+
+// Every length up to 5000 from every misaligned start covers the alignment
+// prologue, each interleaved block size, every carry-less stream length and
+// every tail length.
 TEST(Crc32c, HardwareEqualsSoftwareOnRandomBuffers) {
   if (!hardware_accelerated()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   const auto buf = random_buffer(5000 + 16, 1);
-  for (size_t n = 0; n <= 5000; ++n) {
-    for (size_t start : {size_t{0}, n % 8, (n * 7 + 3) % 16}) {
-      const char* p = buf.data() + start;
-      ASSERT_EQ(extend_software(0, p, n), extend_hardware(0, p, n)) << "n=" << n << " start=" << start;
-      ASSERT_EQ(extend_software(0x12345678u, p, n), extend_hardware(0x12345678u, p, n)) << "n=" << n;
+  for (const HardwarePath& path : hardware_paths()) {
+    for (size_t n = 0; n <= 5000; ++n) {
+      for (size_t start = 0; start < 8; ++start) {
+        const char* p = buf.data() + start;
+        ASSERT_EQ(extend_software(0, p, n), path.extend(0, p, n)) << path.name << " n=" << n << " start=" << start;
+        ASSERT_EQ(extend_software(0x12345678u, p, n), path.extend(0x12345678u, p, n)) << path.name << " n=" << n;
+      }
+    }
+  }
+}
+
+// A single flipped bit anywhere in a record-sized buffer changes every path's
+// value, at the edges of the three carry-less streams too.
+TEST(Crc32c, HardwarePathsSeeEveryFlippedBit) {
+  if (!hardware_accelerated()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  for (size_t n : {size_t{96}, size_t{400}, size_t{767}, size_t{1100}}) {
+    auto buf = random_buffer(n, 5);
+    for (const HardwarePath& path : hardware_paths()) {
+      const uint32_t clean = path.extend(0, buf.data(), n);
+      for (size_t i = 0; i < n; ++i) {
+        for (int bit = 0; bit < 8; ++bit) {
+          buf[i] = static_cast<char>(buf[i] ^ (1 << bit));
+          const uint32_t flipped = path.extend(0, buf.data(), n);
+          ASSERT_EQ(extend_software(0, buf.data(), n), flipped) << path.name << " n=" << n << " byte " << i;
+          ASSERT_NE(clean, flipped) << path.name << " n=" << n << " byte " << i << " bit " << bit;
+          buf[i] = static_cast<char>(buf[i] ^ (1 << bit));
+        }
+      }
     }
   }
 }
@@ -70,11 +109,13 @@ TEST(Crc32c, HardwareEqualsSoftwareOnRandomBuffers) {
 TEST(Crc32c, HardwareEqualsSoftwareOnLargeBuffers) {
   if (!hardware_accelerated()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   const auto buf = random_buffer((1 << 20) + 64, 2);
-  for (size_t n : {size_t{24575}, size_t{24576}, size_t{24577}, size_t{24576 + 767}, size_t{49152 + 191},
-                   size_t{100003}, size_t{1} << 20}) {
-    for (size_t start = 0; start < 8; ++start) {
-      const char* p = buf.data() + start;
-      ASSERT_EQ(extend_software(0, p, n), extend_hardware(0, p, n)) << "n=" << n << " start=" << start;
+  for (const HardwarePath& path : hardware_paths()) {
+    for (size_t n : {size_t{24575}, size_t{24576}, size_t{24577}, size_t{24576 + 767}, size_t{49152 + 191},
+                     size_t{100003}, size_t{1} << 20}) {
+      for (size_t start = 0; start < 8; ++start) {
+        const char* p = buf.data() + start;
+        ASSERT_EQ(extend_software(0, p, n), path.extend(0, p, n)) << path.name << " n=" << n << " start=" << start;
+      }
     }
   }
 }

@@ -18,9 +18,10 @@ using coding::put_u64;
 
 namespace {
 
-uint32_t frame_crc(FrameType type, const char* payload, size_t n) {
-  char t = static_cast<char>(type);
-  return crc32c::mask(crc32c::extend(crc32c::value(&t, 1), payload, n));
+// The CRC covers the frame's type byte and its payload, which follow each
+// other: one pass over frame[8, 9 + n).
+uint32_t frame_crc(const char* frame, size_t payload_size) {
+  return crc32c::mask(crc32c::value(frame + kFrameHeaderSize - 1, payload_size + 1));
 }
 
 size_t record_payload_size(const StreamAppend& s, const NewEvent& e, size_t actor_size) {
@@ -188,10 +189,10 @@ void seal_commit(char* frame, size_t frame_size, GlobalPosition first_position, 
     std::memcpy(q + n - kRecordTrailerSize, head_hash->data(), kHashSize);
     *head_hash = sha256(std::string_view(q, n - kHashSize));
     std::memcpy(q + n - kHashSize, head_hash->data(), kHashSize);
-    put_u32(r, frame_crc(FrameType::kEvent, q, n));
+    put_u32(r, frame_crc(r, n));
     r = q + n;
   }
-  put_u32(frame, frame_crc(FrameType::kCommit, c, payload_size));
+  put_u32(frame, frame_crc(frame, payload_size));
 }
 
 Result<FrameView> parse_frame(std::string_view bytes, bool verify_crc) {
@@ -203,7 +204,7 @@ Result<FrameView> parse_frame(std::string_view bytes, bool verify_crc) {
     return corruption("unknown frame type " + std::to_string(static_cast<int>(type)));
   }
   if (length > bytes.size() - kFrameHeaderSize) return corruption("frame length runs past the end of the data");
-  if (verify_crc && frame_crc(type, bytes.data() + kFrameHeaderSize, length) != stored_crc) {
+  if (verify_crc && frame_crc(bytes.data(), length) != stored_crc) {
     return corruption("CRC mismatch");
   }
   return FrameView{type, bytes.substr(kFrameHeaderSize, length), kFrameHeaderSize + length};
