@@ -17,6 +17,7 @@
 #include "bench/cluster_bench.h"
 #include "bench/domain_bench.h"
 #include "bench/http_bench.h"
+#include "bench/crc_bench.h"
 #include "bench/proof_bench.h"
 #include "bench/signin_bench.h"
 #include "bench/relay_bench.h"
@@ -532,10 +533,12 @@ Status run_workload(const BenchOptions& options) {
   if (options.workload == "cluster") return cluster_workload(options);
   // Not part of `all` either: a memory figure at production argon2id cost.
   if (options.workload == "signin") return signin_workload(options);
+  // Nor one that measures a function rather than the engine.
+  if (options.workload == "crc") return crc_workload(options);
   auto it = table.find(options.workload);
   if (it == table.end()) {
     return invalid_argument("unknown workload '" + options.workload +
-                                "' (disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, signin, all, relay, cluster)",
+                                "' (disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, crc, signin, all, relay, cluster)",
                             "workload");
   }
   return it->second(options);

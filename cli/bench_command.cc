@@ -15,7 +15,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   auto json = std::make_shared<bool>(true);
   cmd->add_option("--data", options->data_dir, "scratch folder; each workload uses DATA/<workload>, fresh")
       ->capture_default_str();
-  cmd->add_option("--workload", options->workload, "disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, signin, all, or relay or cluster (need --kafka-brokers)")
+  cmd->add_option("--workload", options->workload, "disk, W1..W6, tree, open, memory, aggregate, commands, views, http, proofs, crc, signin, all, or relay or cluster (need --kafka-brokers)")
       ->capture_default_str();
   cmd->add_option("--kafka-brokers", options->kafka_brokers, "the Kafka bootstrap servers of the relay and cluster workloads");
   cmd->add_option("--events", options->events, "override the workload's event count (0: as defined)");

@@ -35,6 +35,17 @@ for field in clients peak_rss_mib rss_before_mib refused_401 busy_503 other; do
 done
 grep -q '"other":0[,}]' "$work/signin.jsonl" || { echo "a sign-in was neither refused nor busy"; exit 1; }
 
+# The CRC figures (not part of `all`): a line per implementation this CPU has
+# and size, the software one always, and which one the log uses.
+"$acct" bench --data "$work/data" --workload crc > "$work/crc.jsonl"
+cat "$work/crc.jsonl"
+for size in 64 400 1200 40000 1048576; do
+  grep -q "\"implementation\":\"software\",\"bytes\":$size,.*\"gb_per_s\":[0-9]" "$work/crc.jsonl" ||
+    { echo "crc lacks the software line for $size bytes"; exit 1; }
+done
+grep -Eq '"used_by_the_log":"(software|sse4.2|sse4.2\+pclmul|avx512\+vpclmulqdq)"' "$work/crc.jsonl" ||
+  { echo "crc does not say which implementation the log uses"; exit 1; }
+
 # bench/plot: a PNG and a table with a row per workload it can place.
 "$root/bench/plot" "$work/out.jsonl" --out "$work/chart.png" --table > "$work/table.md"
 cat "$work/table.md"
