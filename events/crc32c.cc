@@ -205,22 +205,8 @@ ACCT_TARGET_SSE42 inline uint32_t crc_few(uint32_t c, const unsigned char* p, si
   return c;
 }
 
-// What is left under 768 bytes: with kClmul as three streams of its own
-// length, else in 192-byte blocks; then 8 bytes at a time and the last few.
-template <bool kClmul>
-ACCT_TARGET_SSE42_CLMUL inline uint32_t crc_rest(uint32_t c, const unsigned char* p, size_t n) {
-  if constexpr (kClmul) {
-    if (n >= kClmulMinBytes) {
-      const size_t stream = n / 24 * 8;
-      c = crc_3way_clmul(c, p, stream);
-      p += 3 * stream;
-      n -= 3 * stream;
-    }
-  } else {
-    for (; n >= 3 * kShortStream; p += 3 * kShortStream, n -= 3 * kShortStream) {
-      c = crc_3way(c, p, kShortStream, kShiftShort);
-    }
-  }
+// The last bytes: 8 at a time, then the few left.
+ACCT_TARGET_SSE42 inline uint32_t crc_tail(uint32_t c, const unsigned char* p, size_t n) {
   uint64_t c64 = c;
   for (; n >= 8; p += 8, n -= 8) c64 = _mm_crc32_u64(c64, load64(p));
   return crc_few(static_cast<uint32_t>(c64), p, n);
@@ -236,13 +222,39 @@ ACCT_TARGET_SSE42 inline uint32_t crc_align(uint32_t c, const unsigned char*& p,
   return c;
 }
 
-template <bool kClmul>
-ACCT_TARGET_SSE42_CLMUL uint32_t extend_x86(uint32_t crc, const char* data, size_t n) {
-  const auto* p = reinterpret_cast<const unsigned char*>(data);
-  uint32_t c = crc_align(~crc, p, n);
+// The long and mid blocks of three streams, leaving under 768 bytes.
+ACCT_TARGET_SSE42 inline uint32_t crc_blocks(uint32_t c, const unsigned char*& p, size_t& n) {
   for (; n >= 3 * kLongStream; p += 3 * kLongStream, n -= 3 * kLongStream) c = crc_3way(c, p, kLongStream, kShiftLong);
   for (; n >= 3 * kMidStream; p += 3 * kMidStream, n -= 3 * kMidStream) c = crc_3way(c, p, kMidStream, kShiftMid);
-  return ~crc_rest<kClmul>(c, p, n);
+  return c;
+}
+
+// Under 768 bytes, by carry-less multiply: three streams of the buffer's own
+// length when it holds at least kClmulMinBytes.
+ACCT_TARGET_SSE42_CLMUL inline uint32_t crc_short_clmul(uint32_t c, const unsigned char* p, size_t n) {
+  if (n >= kClmulMinBytes) {
+    const size_t stream = n / 24 * 8;
+    c = crc_3way_clmul(c, p, stream);
+    p += 3 * stream;
+    n -= 3 * stream;
+  }
+  return crc_tail(c, p, n);
+}
+
+// Each hardware path carries exactly the instruction sets it uses.
+ACCT_TARGET_SSE42 uint32_t extend_sse42_path(uint32_t crc, const char* data, size_t n) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  uint32_t c = crc_blocks(crc_align(~crc, p, n), p, n);
+  for (; n >= 3 * kShortStream; p += 3 * kShortStream, n -= 3 * kShortStream) {
+    c = crc_3way(c, p, kShortStream, kShiftShort);
+  }
+  return ~crc_tail(c, p, n);
+}
+
+ACCT_TARGET_SSE42_CLMUL uint32_t extend_clmul_path(uint32_t crc, const char* data, size_t n) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  const uint32_t c = crc_blocks(crc_align(~crc, p, n), p, n);
+  return ~crc_short_clmul(c, p, n);
 }
 
 // Folding (Intel's "Fast CRC Computation Using PCLMULQDQ", with 512-bit
@@ -323,11 +335,11 @@ ACCT_TARGET_AVX512_CLMUL inline uint32_t crc_fold(uint32_t c, const unsigned cha
   return static_cast<uint32_t>(_mm_crc32_u64(_mm_crc32_u64(0, first_half), second_half));
 }
 
-ACCT_TARGET_AVX512_CLMUL uint32_t extend_avx512(uint32_t crc, const char* data, size_t n) {
+ACCT_TARGET_AVX512_CLMUL uint32_t extend_avx512_path(uint32_t crc, const char* data, size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   uint32_t c = crc_align(~crc, p, n);
   if (n >= kFoldMinBytes) c = crc_fold(c, p, n);
-  return ~crc_rest<true>(c, p, n);
+  return ~crc_short_clmul(c, p, n);
 }
 
 #endif  // ACCT_CRC32C_X86
@@ -352,9 +364,9 @@ uint32_t extend_software(uint32_t crc, const char* data, size_t n) {
 
 #if ACCT_CRC32C_X86
 
-uint32_t extend_sse42(uint32_t crc, const char* data, size_t n) { return extend_x86<false>(crc, data, n); }
-uint32_t extend_sse42_clmul(uint32_t crc, const char* data, size_t n) { return extend_x86<true>(crc, data, n); }
-uint32_t extend_avx512_clmul(uint32_t crc, const char* data, size_t n) { return extend_avx512(crc, data, n); }
+uint32_t extend_sse42(uint32_t crc, const char* data, size_t n) { return extend_sse42_path(crc, data, n); }
+uint32_t extend_sse42_clmul(uint32_t crc, const char* data, size_t n) { return extend_clmul_path(crc, data, n); }
+uint32_t extend_avx512_clmul(uint32_t crc, const char* data, size_t n) { return extend_avx512_path(crc, data, n); }
 
 bool hardware_accelerated() {
   static const bool supported = [] {
