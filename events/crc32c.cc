@@ -25,7 +25,6 @@
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #include <immintrin.h>
-#include <wmmintrin.h>
 #define ACCT_CRC32C_X86 1
 // The hardware functions carry their own target attribute so that the file is
 // correct whether or not it is compiled with -msse4.2 (CMake adds it).
