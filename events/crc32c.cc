@@ -404,24 +404,34 @@ bool avx512_clmul_accelerated() { return false; }
 
 #endif
 
+const std::array<Implementation, 4>& implementations() {
+  static const std::array<Implementation, 4> all = {{
+      {"software", extend_software, true},
+      {"sse4.2", extend_sse42, hardware_accelerated()},
+      {"sse4.2+pclmul", extend_sse42_clmul, clmul_accelerated()},
+      {"avx512+vpclmulqdq", extend_avx512_clmul, avx512_clmul_accelerated()},
+  }};
+  return all;
+}
+
 namespace {
-using ExtendFn = uint32_t (*)(uint32_t, const char*, size_t);
-ExtendFn best_extend() {
-  if (avx512_clmul_accelerated()) return extend_avx512_clmul;
-  if (clmul_accelerated()) return extend_sse42_clmul;
-  if (hardware_accelerated()) return extend_sse42;
-  return extend_software;
+// The last one this CPU can run, decided once per process.
+const Implementation& fastest() {
+  static const Implementation& best = [] () -> const Implementation& {
+    const auto& all = implementations();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (it->available) return *it;
+    }
+    return all.front();
+  }();
+  return best;
 }
 }  // namespace
 
-uint32_t extend_hardware(uint32_t crc, const char* data, size_t n) {
-  if (avx512_clmul_accelerated()) return extend_avx512_clmul(crc, data, n);
-  return clmul_accelerated() ? extend_sse42_clmul(crc, data, n) : extend_sse42(crc, data, n);
-}
+uint32_t extend_hardware(uint32_t crc, const char* data, size_t n) { return fastest().extend(crc, data, n); }
 
-uint32_t extend(uint32_t crc, const char* data, size_t n) {
-  static const ExtendFn best = best_extend();  // decided once per process
-  return best(crc, data, n);
-}
+const char* implementation() { return fastest().name; }
+
+uint32_t extend(uint32_t crc, const char* data, size_t n) { return fastest().extend(crc, data, n); }
 
 }  // namespace accountable::crc32c

@@ -4,6 +4,7 @@
 // else a table-driven software fallback. All give identical results.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -14,18 +15,28 @@ namespace accountable::crc32c {
 uint32_t extend(uint32_t crc, const char* data, size_t n);
 inline uint32_t value(const char* data, size_t n) { return extend(0, data, n); }
 
-// The implementations, exposed for tests and benchmarks. extend_hardware is
-// the fastest hardware path the CPU has: SSE4.2's crc32 alone; with carry-less
-// multiply (PCLMULQDQ) for what is left under 768 bytes; and with AVX-512's
-// VPCLMULQDQ folding 256 bytes at a time (events/crc32c.cc).
+// The implementations, exposed for tests and benchmarks: SSE4.2's crc32
+// alone; with carry-less multiply (PCLMULQDQ) for what is left under 768
+// bytes; and with AVX-512's VPCLMULQDQ folding 256 bytes at a time
+// (events/crc32c.cc). Each hardware one only if the CPU has what it needs.
 uint32_t extend_software(uint32_t crc, const char* data, size_t n);
-uint32_t extend_hardware(uint32_t crc, const char* data, size_t n);     // only if hardware_accelerated()
-uint32_t extend_sse42(uint32_t crc, const char* data, size_t n);        // only if hardware_accelerated()
-uint32_t extend_sse42_clmul(uint32_t crc, const char* data, size_t n);   // only if clmul_accelerated()
-uint32_t extend_avx512_clmul(uint32_t crc, const char* data, size_t n);  // only if avx512_clmul_accelerated()
+uint32_t extend_sse42(uint32_t crc, const char* data, size_t n);        // hardware_accelerated()
+uint32_t extend_sse42_clmul(uint32_t crc, const char* data, size_t n);  // clmul_accelerated()
+uint32_t extend_avx512_clmul(uint32_t crc, const char* data, size_t n); // avx512_clmul_accelerated()
 bool hardware_accelerated();
 bool clmul_accelerated();
 bool avx512_clmul_accelerated();
+
+struct Implementation {
+  const char* name;
+  uint32_t (*extend)(uint32_t crc, const char* data, size_t n);
+  bool available;  // this CPU can run it
+};
+// Every implementation, slowest first; extend() uses the last one available.
+const std::array<Implementation, 4>& implementations();
+// The fastest hardware one (only if hardware_accelerated()), and extend()'s name.
+uint32_t extend_hardware(uint32_t crc, const char* data, size_t n);
+const char* implementation();
 
 // Stored CRCs are masked (as in leveldb): computing the CRC of bytes that
 // themselves contain CRCs is otherwise prone to degenerate results.

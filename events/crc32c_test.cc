@@ -52,19 +52,23 @@ TEST(Crc32c, HardwareMatchesStandardVectors) {
   EXPECT_EQ(0xE3069283u, extend_hardware(0, "123456789", 9));
 }
 
-struct HardwarePath {
-  const char* name;
-  uint32_t (*extend)(uint32_t, const char*, size_t);
-};
-
-// The hardware paths this CPU can run: each is checked on its own, so the
-// path without carry-less multiply stays tested on CPUs that have it.
-std::vector<HardwarePath> hardware_paths() {
-  std::vector<HardwarePath> paths;
-  if (hardware_accelerated()) paths.push_back({"sse4.2", extend_sse42});
-  if (clmul_accelerated()) paths.push_back({"sse4.2+pclmul", extend_sse42_clmul});
-  if (avx512_clmul_accelerated()) paths.push_back({"avx512+vpclmulqdq", extend_avx512_clmul});
+// The hardware implementations this CPU can run: each is checked on its own,
+// so the slower ones stay tested on CPUs that have the faster.
+std::vector<Implementation> hardware_paths() {
+  std::vector<Implementation> paths;
+  for (const Implementation& impl : implementations()) {
+    if (impl.available && impl.extend != extend_software) paths.push_back(impl);
+  }
   return paths;
+}
+
+TEST(Crc32c, ExtendUsesTheFastestImplementationAvailable) {
+  const auto& all = implementations();
+  EXPECT_STREQ("software", all.front().name);
+  EXPECT_TRUE(all.front().available);
+  const auto paths = hardware_paths();
+  EXPECT_STREQ(paths.empty() ? "software" : paths.back().name, implementation());
+  EXPECT_EQ(hardware_accelerated(), !paths.empty());
 }
 
 // Every length up to 5000 from every misaligned start covers the alignment
@@ -73,7 +77,7 @@ std::vector<HardwarePath> hardware_paths() {
 TEST(Crc32c, HardwareEqualsSoftwareOnRandomBuffers) {
   if (!hardware_accelerated()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   const auto buf = random_buffer(5000 + 16, 1);
-  for (const HardwarePath& path : hardware_paths()) {
+  for (const Implementation& path : hardware_paths()) {
     for (size_t n = 0; n <= 5000; ++n) {
       for (size_t start = 0; start < 8; ++start) {
         const char* p = buf.data() + start;
@@ -90,7 +94,7 @@ TEST(Crc32c, HardwarePathsSeeEveryFlippedBit) {
   if (!hardware_accelerated()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   for (size_t n : {size_t{96}, size_t{400}, size_t{767}, size_t{1100}}) {
     auto buf = random_buffer(n, 5);
-    for (const HardwarePath& path : hardware_paths()) {
+    for (const Implementation& path : hardware_paths()) {
       const uint32_t clean = path.extend(0, buf.data(), n);
       for (size_t i = 0; i < n; ++i) {
         for (int bit = 0; bit < 8; ++bit) {
@@ -109,7 +113,7 @@ TEST(Crc32c, HardwarePathsSeeEveryFlippedBit) {
 TEST(Crc32c, HardwareEqualsSoftwareOnLargeBuffers) {
   if (!hardware_accelerated()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   const auto buf = random_buffer((1 << 20) + 64, 2);
-  for (const HardwarePath& path : hardware_paths()) {
+  for (const Implementation& path : hardware_paths()) {
     for (size_t n : {size_t{24575}, size_t{24576}, size_t{24577}, size_t{24576 + 767}, size_t{49152 + 191},
                      size_t{100003}, size_t{1} << 20}) {
       for (size_t start = 0; start < 8; ++start) {
