@@ -683,13 +683,9 @@ void Engine::finish_async(const std::shared_ptr<AsyncCommand>& job, Result<Comma
   done(std::move(outcome));
 }
 
-// load and replay are defined here, not in the header: every state they are
-// used with is instantiated here, so that no caller depends on the optimiser
-// keeping an implicit instantiation of this file (-O3 inlines them all away).
-template Result<PartnerState> Engine::load<PartnerState>(const std::string&) const;
-template Result<UserState> Engine::load<UserState>(const std::string&) const;
-template Result<BusinessProfileState> Engine::load<BusinessProfileState>(const std::string&) const;
-template Result<CatalogState> Engine::load<CatalogState>(const std::string&) const;
+// replay is defined here, not in the header, and used outside this file
+// (tests, audits): each state is instantiated here, so that no caller depends
+// on the optimiser keeping an implicit instantiation (-O3 inlines them away).
 template Result<PartnerState> Engine::replay<PartnerState>(const std::string&) const;
 template Result<UserState> Engine::replay<UserState>(const std::string&) const;
 template Result<BusinessProfileState> Engine::replay<BusinessProfileState>(const std::string&) const;
