@@ -12,7 +12,7 @@
 namespace accountable::bench {
 namespace {
 
-// Runs `extend` over `n`-byte slices of `buffer` for at least `min_seconds`
+// Runs `extend` over `n`-byte slices of `buffer` for at least kMinSeconds
 // (and at least 16 calls), slices taken in turn so that a buffer larger than
 // the caches is read from memory.
 void measure(const crc32c::Implementation& impl, const std::vector<char>& buffer, size_t n, const char* where) {
