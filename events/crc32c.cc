@@ -428,8 +428,6 @@ const Implementation& fastest() {
 }
 }  // namespace
 
-uint32_t extend_hardware(uint32_t crc, const char* data, size_t n) { return fastest().extend(crc, data, n); }
-
 const char* implementation() { return fastest().name; }
 
 uint32_t extend(uint32_t crc, const char* data, size_t n) { return fastest().extend(crc, data, n); }

@@ -34,8 +34,7 @@ struct Implementation {
 };
 // Every implementation, slowest first; extend() uses the last one available.
 const std::array<Implementation, 4>& implementations();
-// The fastest hardware one (only if hardware_accelerated()), and extend()'s name.
-uint32_t extend_hardware(uint32_t crc, const char* data, size_t n);
+// The name of the one extend() uses.
 const char* implementation();
 
 // Stored CRCs are masked (as in leveldb): computing the CRC of bytes that
