@@ -760,11 +760,12 @@ class ClusterNode::Reader {
       reconnect_now_ = true;
       return;
     }
-    shard.next_offset = m->offset + 1;
     const SealedBatch* batch = &message->batch;
     shard.kafka_last = std::max<uint64_t>(shard.kafka_last, batch->last.value());
+    if (node_.options_.before_apply_for_test) node_.options_.before_apply_for_test(shard.index, *batch);
     auto applied = shard.log->apply_sealed(*batch);
     if (!applied) {
+      shard.next_offset = m->offset + 1;
       fail(shard, "offset " + std::to_string(m->offset) + ": " + applied.status().message());
       return;
     }
@@ -793,6 +794,10 @@ class ClusterNode::Reader {
       shard.resume = Shard::Resume{m->offset + 1, batch->last.value(), batch->hash};
       shard.resume_dirty = true;
     }
+    // Only now: wait_caught_up() takes next_offset as "applied up to here",
+    // and a node that leads before its copy holds a batch that Kafka holds
+    // would seal its next batch at the same positions (a fork).
+    shard.next_offset = m->offset + 1;
     notify();
   }
 
@@ -1294,6 +1299,13 @@ Status ClusterNode::acquire(Shard& shard) {
   auto end = reader_->high_watermark(shard.index);
   if (!end) return end.status();
   ACCT_RETURN_IF_ERROR(reader_->wait_caught_up(shard, *end, SteadyClock::now() + options_.catch_up_timeout));
+  // Every batch read from the partition is in the copy (none can be added
+  // after the fence): else the next batch would fork the history.
+  if (shard.log->head().value() < shard.kafka_last) {
+    return unavailable("shard " + std::to_string(shard.index) + ": the copy's head " +
+                       std::to_string(shard.log->head().value()) + " is behind the partition's last batch (position " +
+                       std::to_string(shard.kafka_last.load()) + ")");
+  }
   // And the secrets topic: every key, credential and token an earlier leader
   // committed is here before this node makes or changes any.
   ACCT_RETURN_IF_ERROR(secrets_reader_->catch_up(SteadyClock::now() + options_.catch_up_timeout));

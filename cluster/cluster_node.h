@@ -78,6 +78,9 @@ struct ClusterOptions {
   // topic (a file per shard, at most a second behind), so that a restart reads
   // on from there instead of from the topic's start. Empty: from the start.
   std::string resume_dir;
+  // Tests only: called by the reader with each replication batch, before the
+  // log applies it (a test holds the reader there).
+  std::function<void(uint32_t shard, const SealedBatch& batch)> before_apply_for_test;
 
   std::string replication_topic() const { return name + ".replication"; }
   std::string secrets_topic() const { return name + ".secrets"; }

@@ -7,7 +7,9 @@
 
 #include <stdlib.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -79,7 +81,8 @@ struct Node {
 
   // `folder`: an existing data folder (kept afterwards); empty: a new one.
   Node(const std::string& brokers, const std::string& name, const std::string& id, ClusterKey key = test_key(),
-       const std::string& folder = "") {
+       const std::string& folder = "",
+       std::function<void(uint32_t, const SealedBatch&)> before_apply = {}) {
     char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
     keep_dir = !folder.empty();
     dir = keep_dir ? folder : mkdtemp(tmpl);
@@ -94,6 +97,7 @@ struct Node {
     o.min_insync_replicas = 1;
     o.cluster_key = key;
     o.resume_dir = dir + "/cluster";
+    o.before_apply_for_test = std::move(before_apply);
     node = std::make_unique<ClusterNode>(o);
     LogOptions lo;
     lo.data_dir = dir;
@@ -206,6 +210,132 @@ TEST(ClusterNode, AFencedLeaderWritesNothingThenLeadsAgain) {
   EXPECT_EQ(a.log->head().value(), before.first.value() + *again);
   EXPECT_EQ(a.node->status().shard.at(0).leadership_changes, 2u);
   ASSERT_TRUE(wait_until([&] { return b.log->head() == a.log->head(); }, 60s));
+  EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
+}
+
+// A node that takes the lead again must first hold every batch that the
+// partition holds. Here another producer, with the shard's transactional id
+// (so fencing the leader), commits the batch the leader would have sealed
+// next, and the leader's reader is held before it applies that batch. Leading
+// before the batch is in the copy would seal the next one at the same
+// positions: a fork that the followers would find diverged.
+TEST(ClusterNode, ALeaderLeadsAgainOnlyOnceItsCopyHoldsEveryCommittedBatch) {
+  const std::string brokers = bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const std::string name = testing::unique_name("ct-catchup");
+  std::mutex mu;
+  std::condition_variable cv;
+  GlobalPosition hold_at;  // the reader stops before applying the batch that starts here
+  bool held = false;
+  bool release = false;
+  auto hold = [&](uint32_t, const SealedBatch& batch) {
+    std::unique_lock lock(mu);
+    if (hold_at.value() == 0 || batch.first != hold_at) return;
+    held = true;
+    cv.notify_all();
+    cv.wait_for(lock, 120s, [&] { return release; });
+  };
+  Node a(brokers, name, "a", test_key(), "", hold);
+  struct Release {  // before `a` stops, whatever happened
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& release;
+    ~Release() {
+      {
+        std::lock_guard lock(mu);
+        release = true;
+      }
+      cv.notify_all();
+    }
+  } release_at_exit{mu, cv, release};
+  ASSERT_TRUE(a.node->start().is_ok());
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
+  testing::PopulateOptions p;
+  p.events = 20;
+  p.partners = 2;
+  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+
+  // The batch a leader at a's head seals next: from a copy of a's log, whose
+  // replicator keeps it and refuses it (so nothing is written there).
+  const std::string copy = a.dir + "-copy";
+  std::filesystem::create_directories(copy);
+  std::filesystem::copy(a.dir + "/log", copy + "/log", std::filesystem::copy_options::recursive);
+  SealedBatch sealed;
+  std::string frames;
+  {
+    LogOptions lo;
+    lo.data_dir = copy;
+    lo.replicator = [&](const SealedBatch& batch) {
+      frames = std::string(batch.frames);
+      sealed = batch;
+      sealed.frames = frames;
+      return Status(StatusCode::kUnavailable, "kept by the test");
+    };
+    auto scratch = EventLog::open(lo);
+    ASSERT_TRUE(scratch.is_ok()) << scratch.status().to_string();
+    EXPECT_FALSE((*scratch)->append(accountable::testing::make_commit("catalog", ExpectedVersion::any())).is_ok());
+    (*scratch)->close().ignore();
+  }
+  std::filesystem::remove_all(copy);
+  ASSERT_EQ(sealed.first, a.log->head().next());
+  ASSERT_EQ(sealed.prev_hash, a.log->head_hash());
+  {
+    std::lock_guard lock(mu);
+    hold_at = sealed.first;
+  }
+
+  // Fence a, and commit that batch in the fencer's transaction.
+  {
+    kafka::Properties fp{{"bootstrap.servers", brokers}, {"transactional.id", a.node->options().transactional_id(0)}};
+    auto conf = kafka::make_conf(fp);
+    ASSERT_TRUE(conf.is_ok());
+    auto fencer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+    ASSERT_TRUE(fencer.is_ok());
+    kafka::Error init(rd_kafka_init_transactions(fencer->get(), 30000));
+    ASSERT_FALSE(init) << rd_kafka_error_string(init.get());
+    kafka::Error begin(rd_kafka_begin_transaction(fencer->get()));
+    ASSERT_FALSE(begin) << rd_kafka_error_string(begin.get());
+    const std::string topic = a.node->options().replication_topic();
+    const std::string key = "0";
+    const std::string value = encode_replication_value(sealed, {});
+    ASSERT_EQ(RD_KAFKA_RESP_ERR_NO_ERROR,
+              rd_kafka_producev(fencer->get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END));
+    kafka::Error commit(rd_kafka_commit_transaction(fencer->get(), 30000));
+    ASSERT_FALSE(commit) << rd_kafka_error_string(commit.get());
+  }
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard lock(mu);
+    return held;
+  }, 60s)) << "a's reader never reached the fencer's batch";
+
+  // a learns at its next commit that it was fenced, and takes the lead
+  // again: but not while its copy lacks the batch the partition holds.
+  p.seed = 2;
+  auto zombie = testing::populate(*a.log, p, nullptr);
+  ASSERT_FALSE(zombie.is_ok());
+  EXPECT_EQ(zombie.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 10s))
+      << "a leads while its copy ends before the partition's last batch";
+  EXPECT_EQ(a.log->head().next(), sealed.first);
+
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s)) << shard_role_name(a.role());
+  EXPECT_EQ(a.log->head_and_hash(), std::make_pair(sealed.last, sealed.hash));
+  p.seed = 3;
+  auto again = testing::populate(*a.log, p, nullptr);
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(a.log->head().value(), sealed.last.value() + *again);
+
+  // A node that reads the whole partition holds the same history.
+  Node b(brokers, name, "b");
+  ASSERT_TRUE(b.node->start().is_ok());
   EXPECT_EQ(b.log->head_and_hash(), a.log->head_and_hash());
 }
 
