@@ -3,6 +3,11 @@
 // apply_sealed, which a follower uses to append the same batch byte for byte.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -96,6 +101,87 @@ TEST(LogReplication, AFollowerThatAppliesEveryBatchHoldsTheSameBytes) {
   follower.reset();
   auto reopened = open_log(fo);
   EXPECT_EQ(reopened->head_and_hash(), leader.log->head_and_hash());
+}
+
+// A cluster leader's reader reads the leader's own batches back from Kafka
+// and hands each to apply_sealed, which must take the writer's place: here
+// a batch is always in the log already when apply_sealed gets its turn, and
+// is never applied a second time. The writer's group-commit window used to
+// let go of that place while it waited (apply_sealed then ran beside the
+// writer's next batch and found a version gap, or wrote a batch twice).
+TEST(LogReplication, ALeaderReadingItsOwnBatchesBackNeverAppliesThemTwice) {
+  FaultInjectionEnv env;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<CopiedBatch> replicated;
+  bool done = false;
+  LogOptions o = fault_options(&env, "/leader");
+  o.replicator = [&](const SealedBatch& b) {
+    {
+      std::lock_guard lock(mu);
+      replicated.push_back(CopiedBatch{b, std::string(b.frames)});
+    }
+    cv.notify_one();
+    return Status::ok();
+  };
+  auto log = open_log(o);
+
+  size_t read_back = 0;
+  std::vector<std::string> problems;
+  std::thread reader([&] {
+    while (true) {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return !replicated.empty() || done; })) break;
+      if (replicated.empty()) break;  // done, and every batch read back
+      CopiedBatch b = std::move(replicated.front());
+      replicated.pop_front();
+      lock.unlock();
+      auto applied = log->apply_sealed(b.view());
+      read_back += 1;
+      if (!applied.is_ok()) {
+        problems.push_back(applied.status().to_string());
+      } else if (*applied) {
+        problems.push_back("batch " + std::to_string(b.batch.first.value()) + " applied a second time");
+      }
+    }
+  });
+
+  // Appenders that share streams, so that batches carry several commits and
+  // the writer waits in its group-commit window between them.
+  constexpr int kThreads = 8;
+  constexpr int kCommitsEach = 400;
+  std::vector<std::thread> appenders;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    appenders.emplace_back([&, t] {
+      for (int i = 0; i < kCommitsEach; ++i) {
+        if (!log->append(make_commit(i % 2 == 0 ? "catalog" : "stream-" + std::to_string(t), ExpectedVersion::any()))
+                 .is_ok()) {
+          failed += 1;
+        }
+      }
+    });
+  }
+  for (auto& a : appenders) a.join();
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_one();
+  reader.join();
+
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " problem(s), the first: " << problems.front();
+  EXPECT_EQ(log->head().value(), static_cast<uint64_t>(kThreads * kCommitsEach));
+  EXPECT_EQ(log->stream_version("catalog").value(), static_cast<uint64_t>(kThreads * kCommitsEach / 2));
+  EXPECT_GT(read_back, 0u);
+  // What the log holds is what it acknowledged: it opens again with the same head.
+  ASSERT_TRUE(log->close().is_ok());
+  log.reset();
+  o.replicator = nullptr;
+  auto reopened = open_log(o);
+  EXPECT_EQ(reopened->head().value(), static_cast<uint64_t>(kThreads * kCommitsEach));
+  EXPECT_EQ(reopened->stream_version("catalog").value(), static_cast<uint64_t>(kThreads * kCommitsEach / 2));
 }
 
 TEST(LogReplication, ARefusedBatchWritesNothingAndTheLogGoesOn) {

@@ -187,6 +187,10 @@ void EventLog::writer_loop() {
       gather_target_ = 1;
       queue_not_empty_.wait(lock, [&] { return (stopping_ || !queue_.empty()) && !batch_in_progress_; });
       if (queue_.empty()) return;  // stopping, and drained
+      // The writer's place is taken before the window: its wait lets go of the
+      // lock, and a cluster reader's apply_sealed must not run meanwhile (it
+      // would run beside this batch, and the end of its turn would end this one's).
+      batch_in_progress_ = true;
       // Group-commit window: the appenders of the last batch usually come back
       // together; wait a little for them so that one fsync serves them all,
       // instead of splitting them over two. Bounded by group_commit_window.
@@ -204,7 +208,6 @@ void EventLog::writer_loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      batch_in_progress_ = true;
       last_batch_commits_ = batch.size();
     }
     queue_not_full_.notify_all();
