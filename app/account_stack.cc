@@ -52,12 +52,6 @@ Result<std::unique_ptr<AccountStack>> AccountStack::open(const AccountStackOptio
   engine_options.snapshot_every = options.snapshot_every;
   engine_options.state_cache_entries = options.state_cache_entries;
   if (options.catalog_shard != nullptr) engine_options.catalog_source = &options.catalog_shard->engine();
-  // Cluster mode: one commit in flight per partner, which is exactly the
-  // turns as they were before pipelining. One run of tests/kafka/cluster.sh
-  // (leader killed, restarted, stopped) on a loaded machine saw a replicated
-  // batch skip a catalog version with pipelined turns on; three quiet runs
-  // passed and the cause is not found. Until it is, pipelining is single-node only.
-  if (options.replicator) engine_options.max_in_flight_per_partner = 1;
   stack->engine_ = std::make_unique<Engine>(*stack->log_, engine_options);
   return stack;
 }
