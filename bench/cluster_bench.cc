@@ -1016,9 +1016,10 @@ Status cluster_workload(const BenchOptions& o) {
     Status stopped = c.stop();
     if (!o.keep_data) c.delete_topics();
     print_throughput("nodes_1",
-                     "the one catalog stream, one command at a time, and each command its own Kafka transaction "
-                     "(produce + commit, acks=all, replication factor " + std::to_string(rf) + ") before the local "
-                     "fdatasync; 2 cores shared by " + brokers_text + ", the node and the generator",
+                     "the one catalog stream: each command decided on top of those in flight (up to 16), "
+                     "each batch of them one Kafka transaction (produce + commit, acks=all, replication factor " +
+                         std::to_string(rf) + ") before the local fdatasync; 2 cores shared by " + brokers_text +
+                         ", the node and the generator",
                      m, 1, brokers, rf);
     print_throughput("nodes_1_partners", kPartnersBound + std::string("; each batch one Kafka transaction before "
                      "its fdatasync; 2 cores shared by ") + brokers_text + ", the node and the generator",
@@ -1045,7 +1046,7 @@ Status cluster_workload(const BenchOptions& o) {
     const Measured m = measure(c.token(), c.ports(), processes, c.nodes()[*leader]->port, followers, cap,
                                offers("c3"));
     print_throughput("nodes_3",
-                     "as nodes_1 (one catalog stream, one Kafka transaction per command), plus a 307 hop for the "
+                     "as nodes_1 (one catalog stream, one Kafka transaction per batch), plus a 307 hop for the "
                      "commands sent to a follower, and 2 followers reading and applying every batch; 2 cores shared "
                      "by " + brokers_text + ", 3 nodes and the generator",
                      m, 3, brokers, rf);
