@@ -123,6 +123,19 @@ std::string bootstrap() {
   return b.is_ok() ? *b : "";
 }
 
+// A producer with the node's shard-0 transactional id, after its
+// init_transactions: from then on the node's producer is fenced.
+Result<kafka::Handle> fence(const std::string& brokers, const ClusterNode& node) {
+  kafka::Properties fp{{"bootstrap.servers", brokers}, {"transactional.id", node.options().transactional_id(0)}};
+  auto conf = kafka::make_conf(fp);
+  if (!conf) return conf.status();
+  auto fencer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!fencer) return fencer.status();
+  kafka::Error e(rd_kafka_init_transactions(fencer->get(), 30000));
+  if (e) return Status(StatusCode::kUnavailable, std::string("init_transactions: ") + rd_kafka_error_string(e.get()));
+  return std::move(*fencer);
+}
+
 TEST(ClusterNode, AFollowerHoldsTheLeadersCopyAndRedirectsWrites) {
   const std::string brokers = bootstrap();
   ASSERT_FALSE(brokers.empty());
@@ -185,13 +198,8 @@ TEST(ClusterNode, AFencedLeaderWritesNothingThenLeadsAgain) {
   // What a new leader does first: init_transactions with the shard's
   // transactional id. From then on the old producer is fenced.
   {
-    kafka::Properties fp{{"bootstrap.servers", brokers}, {"transactional.id", a.node->options().transactional_id(0)}};
-    auto conf = kafka::make_conf(fp);
-    ASSERT_TRUE(conf.is_ok());
-    auto fencer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
-    ASSERT_TRUE(fencer.is_ok());
-    kafka::Error e(rd_kafka_init_transactions(fencer->get(), 30000));
-    ASSERT_FALSE(e) << rd_kafka_error_string(e.get());
+    auto fencer = fence(brokers, *a.node);
+    ASSERT_TRUE(fencer.is_ok()) << fencer.status().to_string();
   }
   p.seed = 2;
   auto zombie = testing::populate(*a.log, p, nullptr);
@@ -286,13 +294,8 @@ TEST(ClusterNode, ALeaderLeadsAgainOnlyOnceItsCopyHoldsEveryCommittedBatch) {
 
   // Fence a, and commit that batch in the fencer's transaction.
   {
-    kafka::Properties fp{{"bootstrap.servers", brokers}, {"transactional.id", a.node->options().transactional_id(0)}};
-    auto conf = kafka::make_conf(fp);
-    ASSERT_TRUE(conf.is_ok());
-    auto fencer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(*conf));
-    ASSERT_TRUE(fencer.is_ok());
-    kafka::Error init(rd_kafka_init_transactions(fencer->get(), 30000));
-    ASSERT_FALSE(init) << rd_kafka_error_string(init.get());
+    auto fencer = fence(brokers, *a.node);
+    ASSERT_TRUE(fencer.is_ok()) << fencer.status().to_string();
     kafka::Error begin(rd_kafka_begin_transaction(fencer->get()));
     ASSERT_FALSE(begin) << rd_kafka_error_string(begin.get());
     const std::string topic = a.node->options().replication_topic();
