@@ -3,13 +3,13 @@
 // apply_sealed, which a follower uses to append the same batch byte for byte.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
-#include <thread>
-#include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "events/event_log.h"
