@@ -20,6 +20,7 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kRuleViolated: return "rule_violated";
     case StatusCode::kNotYet: return "not_yet";
     case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kOutcomeUnknown: return "outcome_unknown";
     case StatusCode::kNoSpace: return "no_space";
     case StatusCode::kInternal: return "internal";
   }

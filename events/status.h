@@ -33,6 +33,7 @@ enum class StatusCode : unsigned char {
   kRuleViolated,
   kNotYet,              // a read-your-writes wait ran out
   kUnavailable,         // cluster: not committed to Kafka, or this node does not lead; nothing written
+  kOutcomeUnknown,      // cluster: a commit to Kafka failed after it was sent; it may have landed
   kNoSpace,             // ENOSPC / EDQUOT: a file system is full; what failed was not written
   kInternal,
 };

@@ -38,7 +38,8 @@ unsigned http_status_for(StatusCode code) {
     case StatusCode::kBusy:
     case StatusCode::kPoisoned:
     case StatusCode::kLocked:
-    case StatusCode::kUnavailable:  // cluster: no leader or Kafka unreachable; nothing written
+    case StatusCode::kUnavailable:     // cluster: no leader or Kafka unreachable; nothing written
+    case StatusCode::kOutcomeUnknown:  // cluster: a commit that may have landed; retry with its command id
     case StatusCode::kNoSpace: return 503;  // a full disk: nothing of the request was written
     default: return 500;
   }
