@@ -774,8 +774,11 @@ class ClusterNode::Reader {
       rd_kafka_timestamp_type_t type;
       const int64_t produced = rd_kafka_message_timestamp(m, &type);
       if (produced > 0) shard.lag_seconds = std::max<double>(0, (now_ms() - produced) / 1000.0);
-    } else if (shard.role != ShardRole::kLeader) {
+    } else {
       // Already here: it must be the same history, or the copies diverged.
+      // A leader checks too: besides its own batches read back, the
+      // partition may hold one that another writer with the shard's
+      // transactional id committed over positions this copy holds.
       auto have = hash_at(*shard.log, batch->last);
       if (!have) {
         fail(shard, "offset " + std::to_string(m->offset) + ": " + have.status().message());
@@ -1366,11 +1369,15 @@ Status ClusterNode::transact(Shard& shard, const std::string& what,
   // Whether a commit that timed out landed, nobody knows yet; so the shard
   // takes its leadership again (init_transactions settles that transaction),
   // reads its partition to the end (applying the batch if it did land), and
-  // only then takes commands.
-  auto fail = [&](const Status& cause, bool fenced) {
+  // only then takes commands. `may_have_landed`: the commit was asked for and
+  // did not fail in a way that aborts it (a timeout, a lost answer, a fence
+  // that may have come after the commit): the answer must not say "nothing
+  // was written".
+  auto fail = [&](const Status& cause, bool fenced, bool may_have_landed) {
     const std::string why = cause.message();
     shard.note_error(why);
-    spdlog::warn("cluster: shard {} {} not committed to Kafka ({}): {}", index, what,
+    spdlog::warn("cluster: shard {} {} {} ({}): {}", index, what,
+                 may_have_landed ? "may or may not be committed to Kafka" : "not committed to Kafka",
                  fenced ? "fenced: another node took the lead" : "taking the lead again", why);
     reaper_->dispose(std::move(shard.producer));
     // Fenced: another node took the lead; the group moves the shard to it
@@ -1380,6 +1387,13 @@ Status ClusterNode::transact(Shard& shard, const std::string& what,
     shard.want_acquire = shard.assigned.load();
     { std::lock_guard l(mu_); }
     cv_.notify_all();
+    if (may_have_landed) {
+      return Status(StatusCode::kOutcomeUnknown,
+                    "the commit to the cluster did not complete (" + why +
+                        ") and may have landed; this node reads the cluster again to learn which. Retry: a "
+                        "command retried with the same command_id is answered from its first commit "
+                        "(duplicate: true) if that landed");
+    }
     return unavailable("not committed to the cluster (" + why + "); nothing was written; retry");
   };
   auto is_fenced = [](const rd_kafka_error_t* e) {
@@ -1404,16 +1418,25 @@ Status ClusterNode::transact(Shard& shard, const std::string& what,
     }
   };
 
+  // Before commit_transaction nothing can have landed: the next
+  // init_transactions aborts what was produced.
   if (kafka::Error e{rd_kafka_begin_transaction(rk)}) {
-    return fail(kafka::error_status(e.get(), "begin_transaction"), is_fenced(e.get()));
+    return fail(kafka::error_status(e.get(), "begin_transaction"), is_fenced(e.get()), false);
   }
-  if (Status s = body(produce); !s.is_ok()) return fail(s, false);
+  if (Status s = body(produce); !s.is_ok()) return fail(s, false, false);
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
   if (kafka::Error e{rd_kafka_commit_transaction(rk, kafka::to_ms(std::max(left, std::chrono::milliseconds(1))))}) {
-    if (!is_fenced(e.get()) && rd_kafka_error_txn_requires_abort(e.get())) {
-      kafka::Error(rd_kafka_abort_transaction(rk, kafka::to_ms(options_.operation_timeout))).reset();
-    }
-    return fail(kafka::error_status(e.get(), "commit_transaction"), is_fenced(e.get()) || rd_kafka_error_is_fatal(e.get()));
+    const bool fenced = is_fenced(e.get());
+    // An abortable error: a record was refused, or the coordinator refused
+    // the commit; the transaction cannot commit. Any other error (a timeout,
+    // a fence or a fatal error, which may follow an EndTxn whose answer was
+    // lost) leaves the outcome open.
+    const bool aborts = !fenced && rd_kafka_error_txn_requires_abort(e.get());
+    if (aborts) kafka::Error(rd_kafka_abort_transaction(rk, kafka::to_ms(options_.operation_timeout))).reset();
+    return fail(kafka::error_status(e.get(), "commit_transaction"), fenced || rd_kafka_error_is_fatal(e.get()), !aborts);
+  }
+  if (options_.lose_commit_answer_for_test && options_.lose_commit_answer_for_test(index)) {
+    return fail(unavailable("commit_transaction: its answer was lost (a test's fault)"), false, true);
   }
   return Status::ok();
 }

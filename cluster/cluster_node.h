@@ -81,6 +81,9 @@ struct ClusterOptions {
   // Tests only: called by the reader with each replication batch, before the
   // log applies it (a test holds the reader there).
   std::function<void(uint32_t shard, const SealedBatch& batch)> before_apply_for_test;
+  // Tests only: called after each transaction of the shard committed; true
+  // makes the node take it as a commit whose answer was lost (a timeout).
+  std::function<bool(uint32_t shard)> lose_commit_answer_for_test;
 
   std::string replication_topic() const { return name + ".replication"; }
   std::string secrets_topic() const { return name + ".secrets"; }

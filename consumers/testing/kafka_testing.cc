@@ -137,15 +137,20 @@ TempLog::~TempLog() {
   }
 }
 
-Status append_event(EventLog& log, const std::string& stream, const std::string& partner, const DomainEvent& event,
-                    PersonalDataCipher* cipher) {
+CommitRequest event_commit(const std::string& stream, const std::string& partner, const DomainEvent& event,
+                           PersonalDataCipher* cipher) {
   CommitRequest r = new_commit();
   StreamAppend s;
   s.stream = stream;
   s.partner = partner;
   s.events.push_back(new_event(event, cipher));
   r.streams.push_back(std::move(s));
-  return log.append(std::move(r)).status();
+  return r;
+}
+
+Status append_event(EventLog& log, const std::string& stream, const std::string& partner, const DomainEvent& event,
+                    PersonalDataCipher* cipher) {
+  return log.append(event_commit(stream, partner, event, cipher)).status();
 }
 
 Result<uint64_t> populate(EventLog& log, const PopulateOptions& o, PersonalDataCipher* cipher) {

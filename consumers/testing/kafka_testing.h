@@ -62,6 +62,11 @@ class TempLog {
   std::unique_ptr<KeyStoreCipher> cipher_;
 };
 
+// One event as a commit of its own, with new ids (optionally sealed through
+// `cipher`): append it, or keep it to append again as a retry.
+CommitRequest event_commit(const std::string& stream, const std::string& partner, const DomainEvent& event,
+                           PersonalDataCipher* cipher);
+
 // One event appended for a test (optionally sealed through `cipher`).
 Status append_event(EventLog& log, const std::string& stream, const std::string& partner, const DomainEvent& event,
                     PersonalDataCipher* cipher);
