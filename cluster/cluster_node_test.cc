@@ -146,6 +146,18 @@ Result<kafka::Handle> fence(const std::string& brokers, const ClusterNode& node)
   return std::move(*fencer);
 }
 
+// Starts `node`, waits until it leads shard 0, and appends the domain events
+// of `history` through it.
+::testing::AssertionResult lead_with_history(Node& node, const testing::PopulateOptions& history) {
+  if (Status s = node.node->start(); !s.is_ok()) return ::testing::AssertionFailure() << "start: " << s.to_string();
+  if (!wait_until([&] { return node.role() == ShardRole::kLeader; }, 60s)) {
+    return ::testing::AssertionFailure() << "no lead within 60 s (" << shard_role_name(node.role()) << ")";
+  }
+  auto written = testing::populate(*node.log, history, nullptr);
+  if (!written) return ::testing::AssertionFailure() << "populate: " << written.status().to_string();
+  return ::testing::AssertionSuccess();
+}
+
 // What a fenced leader's appender hears. The fence surfaces either while the
 // transaction's records go out (then nothing can have landed: "nothing was
 // written") or in commit_transaction, which cannot tell a fence before the
@@ -275,12 +287,10 @@ TEST(ClusterNode, AFencedLeaderWritesNothingThenLeadsAgain) {
   ASSERT_FALSE(brokers.empty());
   const std::string name = testing::unique_name("ct-fence");
   Node a(brokers, name, "a");
-  ASSERT_TRUE(a.node->start().is_ok());
-  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
   testing::PopulateOptions p;
   p.events = 20;
   p.partners = 2;
-  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(lead_with_history(a, p));
   Node b(brokers, name, "b");
   ASSERT_TRUE(b.node->start().is_ok());
   const auto before = a.log->head_and_hash();
@@ -320,12 +330,10 @@ TEST(ClusterNode, ACommitWhoseAnswerWasLostIsAnsweredUnknownAndFoundByItsRetry) 
   ASSERT_FALSE(brokers.empty());
   const std::string name = testing::unique_name("ct-lost");
   Node a(brokers, name, "a");
-  ASSERT_TRUE(a.node->start().is_ok());
-  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
   testing::PopulateOptions p;
   p.events = 10;
   p.partners = 1;
-  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(lead_with_history(a, p));
   Node b(brokers, name, "b");
   ASSERT_TRUE(b.node->start().is_ok());
   const uint64_t before = a.log->head().value();
@@ -393,12 +401,10 @@ TEST(ClusterNode, ALeaderLeadsAgainOnlyOnceItsCopyHoldsEveryCommittedBatch) {
       cv.notify_all();
     }
   } release_at_exit{mu, cv, release};
-  ASSERT_TRUE(a.node->start().is_ok());
-  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
   testing::PopulateOptions p;
   p.events = 20;
   p.partners = 2;
-  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(lead_with_history(a, p));
 
   // The batch a leader at a's head seals next.
   auto next = seal_next_batch(a);
@@ -456,12 +462,10 @@ TEST(ClusterNode, ALeaderThatReadsAnotherHistoryOfPositionsItHoldsStops) {
   ASSERT_FALSE(brokers.empty());
   const std::string name = testing::unique_name("ct-fork");
   Node a(brokers, name, "a");
-  ASSERT_TRUE(a.node->start().is_ok());
-  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
   testing::PopulateOptions p;
   p.events = 10;
   p.partners = 1;
-  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(lead_with_history(a, p));
 
   // Another history of the next position, and then a's own.
   auto forged = seal_next_batch(a, "forged");
@@ -635,12 +639,10 @@ TEST(ClusterNode, ARestartedNodeReadsOnFromWhereItStoppedUnlessItsCopyDisagrees)
   ASSERT_FALSE(brokers.empty());
   const std::string name = testing::unique_name("ct-resume");
   Node a(brokers, name, "a");
-  ASSERT_TRUE(a.node->start().is_ok());
-  ASSERT_TRUE(wait_until([&] { return a.role() == ShardRole::kLeader; }, 60s));
   testing::PopulateOptions p;
   p.events = 50;
   p.partners = 2;
-  ASSERT_TRUE(testing::populate(*a.log, p, nullptr).is_ok());
+  ASSERT_TRUE(lead_with_history(a, p));
 
   char tmpl[] = "/tmp/acct-cluster-test.XXXXXX";
   const std::string folder = mkdtemp(tmpl);
