@@ -410,7 +410,7 @@ Status CredentialStore::store(const Key& key, const Entry* entry) {
     if (entry) value = encode(Map{{key, *entry}});
     records.emplace_back(record_key(key.first, key.second), std::move(value));
     if (Status s = publish_(records); !s.is_ok()) {
-      return Status(s.code(), "the credential change was not committed to the cluster: " + s.message());
+      return publish_failed("the credential change", s);
     }
   }
   std::lock_guard lock(mu_);

@@ -413,6 +413,12 @@ TEST_F(CredentialStoreTest, InAClusterEveryChangeIsPublishedFirstAndAppliesElsew
   EXPECT_TRUE(store_->verify(partner_n(1), user_n(1), *temporary).is_ok());
   EXPECT_EQ(store_->erase(partner_n(1), user_n(1)).code(), StatusCode::kUnavailable);
   EXPECT_TRUE(store_->contains(partner_n(1), user_n(1)));
+  // A publish whose outcome is unknown: not made here, and not called "not committed".
+  answer = Status(StatusCode::kOutcomeUnknown, "commit_transaction timed out");
+  const Status unknown = store_->set_password(partner_n(1), user_n(1), "a long new password");
+  EXPECT_EQ(unknown.code(), StatusCode::kOutcomeUnknown);
+  EXPECT_NE(unknown.message().find("may or may not be committed"), std::string::npos) << unknown.message();
+  EXPECT_TRUE(store_->verify(partner_n(1), user_n(1), *temporary).is_ok());
 
   // Erased: a record without a value, which erases the other copy.
   answer = Status::ok();

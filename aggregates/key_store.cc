@@ -368,8 +368,7 @@ Status KeyStore::destroy(const std::string& subject) {
     std::vector<SecretRecord> records;
     records.emplace_back(subject_record_key(subject), encode(Record{Kind::kTombstone, subject, {}}));
     if (Status s = publish_(records); !s.is_ok()) {
-      return Status(s.code(), "the tombstone of data subject " + subject + " was not committed to the cluster: " +
-                                  s.message());
+      return publish_failed("the tombstone of data subject " + subject, s);
     }
   }
   std::lock_guard lock(mu_);

@@ -48,6 +48,15 @@ inline bool is_key_store_record(std::string_view record_key) {
 // itself; an error leaves the store as it was. Empty on a single node.
 using SecretPublisher = std::function<Status(const std::vector<SecretRecord>&)>;
 
+// What a store answers when its publish failed; `change` names the change
+// ("the credential change"). A commit whose outcome is unknown (it may have
+// landed) is not called "not committed".
+inline Status publish_failed(std::string_view change, const Status& s) {
+  const char* outcome = s.code() == StatusCode::kOutcomeUnknown ? " may or may not be committed to the cluster: "
+                                                                 : " was not committed to the cluster: ";
+  return Status(s.code(), std::string(change) + outcome + s.message());
+}
+
 // What a cluster needs of one shard's stores outside the log
 // (app/shard_secrets.h implements it over an AccountStack and a TokenStore).
 class SecretStores {

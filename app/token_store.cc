@@ -302,7 +302,7 @@ Status TokenStore::publish_locked(const std::vector<std::pair<std::string, const
     records.emplace_back(record_key(hash), std::move(value));
   }
   if (Status s = publish_(records); !s.is_ok()) {
-    return Status(s.code(), "the token change was not committed to the cluster: " + s.message());
+    return publish_failed("the token change", s);
   }
   return Status::ok();
 }

@@ -151,7 +151,10 @@ class ClusterNode {
 
   // What shard s's stores call with a change before they make it: one
   // transaction of the shard's leader on the secrets topic. kUnavailable
-  // when this node does not lead the shard (nothing is published).
+  // when this node does not lead the shard or the transaction failed before
+  // its commit (nothing is published); kOutcomeUnknown when the commit failed
+  // after it was asked for (it may have landed: the secrets reader applies it
+  // if it did).
   SecretPublisher secret_publisher(uint32_t shard);
 
   // Creates the cluster's topics if missing, checks (or records) S, records

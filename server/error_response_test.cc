@@ -19,7 +19,7 @@ ErrorAnswer error_answer_for(const Status& s) {
   const HttpResponse res = error_response(s);
   const boost::json::value body = boost::json::parse(res.body());
   return ErrorAnswer{res.result_int(), std::string(body.at("error").at("code").as_string()),
-                std::string(res[boost::beast::http::field::retry_after])};
+                     std::string(res[boost::beast::http::field::retry_after])};
 }
 
 TEST(ErrorResponse, AClusterCommitThatMayHaveLandedIsA503ThatSaysSo) {
